@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { AssayError } from '../common/errors.js';
+import { ASSAY_VERSION } from '../version.js';
+// Each command group lives in its own module and registers itself on the program.
+const groups: Array<() => Promise<{ register(program: Command): void }>> = [
+];
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program
+    .name('assay')
+    .description('Independent, third-party testing of frontier AI models')
+    .version(ASSAY_VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  for (const load of groups) (await load()).register(program);
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err: unknown) => {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    const code = (err as { code: string }).code;
+    // commander reports help/version as "errors" with exit code 0.
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
+    if (code.startsWith('commander.')) process.exit((err as { exitCode?: number }).exitCode ?? 2);
+  }
+  if (err instanceof AssayError) {
+    process.stderr.write(`assay: error [${err.code}]: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`assay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

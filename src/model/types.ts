@@ -1,0 +1,90 @@
+/** Access levels, ordered: each level includes everything below it. */
+export const ACCESS_LEVELS = ['black-box', 'grey-box', 'white-box'] as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+export function accessAtLeast(have: AccessLevel, need: AccessLevel): boolean {
+  return ACCESS_LEVELS.indexOf(have) >= ACCESS_LEVELS.indexOf(need);
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Provider-neutral generation request. Only parameters the caller set are sent. */
+export interface GenerateRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  seed?: number;
+  stop?: string[];
+  /** Ask for per-token logprobs (grey-box). */
+  logprobs?: boolean;
+  /** How many alternatives per position (grey-box). */
+  topLogprobs?: number;
+}
+
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+}
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top: TopLogprob[];
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What the provider answered, normalised, plus exactly what was sent (never the key). */
+export interface GenerateResult {
+  content: string;
+  logprobs: TokenLogprob[] | null;
+  usage: Usage;
+  finishReason: string | null;
+  /** Provider's request id (x-request-id / request-id header, or body id). */
+  requestId: string | null;
+  /** Model name the provider reported. */
+  model: string | null;
+  /** The exact request: URL and JSON body as sent. Headers are not recorded (they carry the key). */
+  sent: { url: string; body: Record<string, unknown> };
+  /** The raw JSON response body as received. */
+  raw: unknown;
+}
+
+export type ModelErrorKind = 'rate_limit' | 'server' | 'timeout' | 'connection' | 'client' | 'malformed';
+
+/** A failed model call, classified so the engine knows whether to retry. */
+export class ModelCallError extends Error {
+  readonly kind: ModelErrorKind;
+  readonly status: number | null;
+  /** From Retry-After (seconds or HTTP date), when the provider sent one. */
+  readonly retryAfterMs: number | null;
+  constructor(kind: ModelErrorKind, message: string, opts: { status?: number | null; retryAfterMs?: number | null } = {}) {
+    super(message);
+    this.name = 'ModelCallError';
+    this.kind = kind;
+    this.status = opts.status ?? null;
+    this.retryAfterMs = opts.retryAfterMs ?? null;
+  }
+  get retryable(): boolean {
+    return this.kind !== 'client';
+  }
+}
+
+export type Provider = 'openai' | 'anthropic';
+
+export interface ModelAdapter {
+  /** Full name as given by the user, e.g. "openai/gpt-4o". */
+  readonly name: string;
+  readonly provider: Provider;
+  /** Model id sent to the provider, e.g. "gpt-4o". */
+  readonly model: string;
+  readonly baseUrl: string;
+  /** Whether this API can return logprobs at all. */
+  readonly supportsLogprobs: boolean;
+  generate(req: GenerateRequest, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<GenerateResult>;
+  close(): Promise<void>;
+}

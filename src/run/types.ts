@@ -1,0 +1,85 @@
+import type { ChatMessage, GenerateRequest, TokenLogprob, Usage } from '../model/types.js';
+import type { Score } from '../score/types.js';
+import type { Sample, SuiteDefinition } from '../suite/types.js';
+import type { AccessLevel } from '../model/types.js';
+
+export const RUN_LOG_SCHEMA = 'assay.run-log/v1';
+
+/** First line of a run log. Everything needed to reproduce and cite the run. */
+export interface RunHeader {
+  type: 'header';
+  schema: typeof RUN_LOG_SCHEMA;
+  runId: string;
+  /** When this log is a re-scoring of another: that run's id and log digest. */
+  rescoreOf?: { runId: string; logDigest: string };
+  suite: { id: string; version: string; digest: string; file: string; definition: SuiteDefinition; dataDigests: Record<string, string> };
+  model: { name: string; provider: string; model: string; baseUrl: string; simulated: boolean };
+  access: AccessLevel;
+  config: RunConfig;
+  assayVersion: string;
+  startedAt: string;
+}
+
+export interface RunConfig {
+  epochs: number;
+  seed: number;
+  limit: number | null;
+  sampleIds: string[] | null;
+  maxConnections: number;
+  maxTokens: number | null;
+  temperature: number | null;
+  timeoutMs: number;
+  maxRetries: number;
+  budget: { maxTokensTotal: number | null; maxCost: number | null; pricePerMTok: { input: number; output: number } | null };
+}
+
+/** One sample × epoch: the unit of work, and its idempotency key. */
+export interface WorkUnit {
+  key: string; // `${sampleId}#${epoch}`
+  sample: Sample;
+  epoch: number;
+}
+
+export interface SampleRecord {
+  type: 'sample';
+  key: string;
+  sampleId: string;
+  epoch: number;
+  /** The sample as read from the dataset (input, target, choices, cluster, metadata). */
+  sample: Omit<Sample, 'source'>;
+  messages: ChatMessage[];
+  /** Multiple choice: options in the order shown, and the correct letter. */
+  shownChoices?: { letter: string; text: string; index: number }[];
+  targetLetter?: string;
+  request: GenerateRequest | null;
+  /** The exact URL and body sent on the final attempt; null when no call succeeded. */
+  sent: { url: string; body: Record<string, unknown> } | null;
+  output: {
+    content: string;
+    logprobs: TokenLogprob[] | null;
+    finishReason: string | null;
+    requestId: string | null;
+    model: string | null;
+    raw: unknown;
+  } | null;
+  usage: Usage | null;
+  timing: { startedAt: string; latencyMs: number; attempts: number };
+  scores: Record<string, Score>;
+  error: { kind: string; message: string; status: number | null; attempts: number } | null;
+}
+
+export interface EventRecord {
+  type: 'event';
+  at: string;
+  kind: 'concurrency' | 'retry' | 'budget' | 'resume' | 'interrupt';
+  detail: Record<string, unknown>;
+}
+
+export interface EndRecord {
+  type: 'end';
+  at: string;
+  status: 'completed' | 'budget_exhausted' | 'interrupted';
+  counts: { samples: number; errored: number };
+}
+
+export type RunLogRecord = RunHeader | SampleRecord | EventRecord | EndRecord;
