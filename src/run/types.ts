@@ -14,7 +14,6 @@ export interface RunHeader {
   rescoreOf?: { runId: string; logDigest: string };
   suite: { id: string; version: string; digest: string; file: string; definition: SuiteDefinition; dataDigests: Record<string, string> };
   model: { name: string; provider: string; model: string; baseUrl: string; simulated: boolean };
-  access: AccessLevel;
   config: RunConfig;
   assayVersion: string;
   startedAt: string;
@@ -30,6 +29,11 @@ export interface RunConfig {
   temperature: number | null;
   timeoutMs: number;
   maxRetries: number;
+  /** Backoff: first retry waits up to retryBaseMs (full jitter), doubling, capped at retryMaxDelayMs. */
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  /** Access level the tester has for this model; scorers needing more are unscored. */
+  access: AccessLevel;
   budget: { maxTokensTotal: number | null; maxCost: number | null; pricePerMTok: { input: number; output: number } | null };
 }
 

@@ -1,0 +1,143 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { stat, truncate } from 'node:fs/promises';
+import { AssayError } from '../common/errors.js';
+import type { RunHeader, RunLogRecord } from './types.js';
+import { RUN_LOG_SCHEMA } from './types.js';
+
+/**
+ * Append-only JSONL writer with group commit: records queue in memory and are written
+ * together, then fdatasync'd, so durability costs one sync per batch rather than per record.
+ * A record whose batch had not reached the kernel when the process died is simply absent;
+ * its sample is re-run on resume, so nothing is lost and nothing is duplicated.
+ */
+export class RunLogWriter {
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private flushing: Promise<void> | null = null;
+  private failed: Error | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    private readonly sync: boolean,
+  ) {}
+
+  static async create(path: string, opts: { sync?: boolean } = {}): Promise<RunLogWriter> {
+    // "wx": never overwrite an existing log.
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new AssayError('RUN_LOG_EXISTS', 'a run log already exists here; use --resume to continue it or choose another --out', { file: path });
+      throw e;
+    }
+    return new RunLogWriter(fh, path, opts.sync ?? true);
+  }
+
+  static async append(path: string, opts: { sync?: boolean } = {}): Promise<RunLogWriter> {
+    return new RunLogWriter(await open(path, 'a'), path, opts.sync ?? true);
+  }
+
+  write(rec: RunLogRecord): void {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new Error('run log writer is closed');
+    const line = JSON.stringify(rec) + '\n';
+    this.queue.push(line);
+    this.queuedBytes += line.length;
+    if (!this.flushing) this.flushing = this.drain();
+  }
+
+  /** Resolves when everything written so far is durable. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.failed) throw this.failed;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      // Yield once so records produced in the same tick share a batch.
+      await new Promise<void>((r) => setImmediate(r));
+      while (this.queue.length) {
+        const batch = this.queue.join('');
+        this.queue = [];
+        this.queuedBytes = 0;
+        await this.fh.write(batch);
+        if (this.sync) await this.fh.datasync();
+      }
+    } catch (e) {
+      this.failed = new AssayError('RUN_LOG_WRITE', `cannot write run log: ${(e as Error).message}`, { file: this.path });
+    } finally {
+      this.flushing = null;
+    }
+  }
+}
+
+export interface ExistingLog {
+  header: RunHeader;
+  doneKeys: Set<string>;
+  errored: number;
+  ended: boolean;
+  /** Bytes of the log up to the end of its last complete record. */
+  validBytes: number;
+  tornBytes: number;
+}
+
+/**
+ * Scans a log for resume: which sample×epoch keys are done, and where the last complete
+ * record ends. A torn tail (a partial last line left by a crash) is reported, not kept.
+ */
+export async function scanForResume(path: string): Promise<ExistingLog> {
+  const size = (await stat(path)).size;
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let offset = 0;
+  let lineNo = 0;
+  let header: RunHeader | null = null;
+  let validBytes = 0;
+  let badLine: number | null = null;
+  const doneKeys = new Set<string>();
+  let errored = 0;
+  let ended = false;
+  for await (const line of rl) {
+    lineNo++;
+    const end = offset + Buffer.byteLength(line) + 1;
+    const terminated = end <= size;
+    offset = end;
+    if (badLine !== null) throw new AssayError('RUN_LOG_CORRUPT', 'line is not a valid record (corrupt run log, not a torn tail)', { file: path, line: badLine });
+    let rec: RunLogRecord;
+    try {
+      if (!terminated) throw new Error('unterminated');
+      rec = JSON.parse(line) as RunLogRecord;
+    } catch {
+      badLine = lineNo;
+      continue;
+    }
+    validBytes = end;
+    if (lineNo === 1) {
+      if (rec.type !== 'header' || rec.schema !== RUN_LOG_SCHEMA)
+        throw new AssayError('RUN_LOG_CORRUPT', `first line is not a ${RUN_LOG_SCHEMA} header`, { file: path, line: 1 });
+      header = rec;
+    } else if (rec.type === 'sample') {
+      if (doneKeys.has(rec.key)) throw new AssayError('RUN_LOG_CORRUPT', `sample key "${rec.key}" appears twice`, { file: path, line: lineNo });
+      doneKeys.add(rec.key);
+      if (rec.error) errored++;
+    } else if (rec.type === 'end') ended = true;
+    else if (rec.type === 'event' && rec.kind === 'resume') ended = false;
+  }
+  if (!header) throw new AssayError('RUN_LOG_CORRUPT', 'run log has no complete header', { file: path, line: 1 });
+  return { header, doneKeys, errored, ended, validBytes, tornBytes: size - validBytes };
+}
+
+/** Cut a torn tail off before appending, so the next record starts on a fresh line. */
+export async function dropTornTail(path: string, log: ExistingLog): Promise<void> {
+  if (log.tornBytes > 0) await truncate(path, log.validBytes);
+}
