@@ -36,6 +36,8 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
   /** fdatasync each batch of records (default true). */
   durable?: boolean;
+  /** On resume: a new budget replacing the header's (e.g. to finish a run that ran out). */
+  budgetOverride?: RunConfig['budget'];
   /** Id for a new run (default: generated). */
   runId?: string;
 }
@@ -111,6 +113,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   let writer: RunLogWriter;
   let done = new Set<string>();
   let priorErrored = 0;
+  let priorUsage = { inputTokens: 0, outputTokens: 0 };
   if (opts.resume) {
     const existing = await scanForResume(opts.logPath);
     header = existing.header;
@@ -121,8 +124,10 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     await dropTornTail(opts.logPath, existing);
     done = existing.doneKeys;
     priorErrored = existing.errored;
+    priorUsage = existing.usage;
+    if (opts.budgetOverride) header = { ...header, config: { ...header.config, budget: opts.budgetOverride } };
     writer = await RunLogWriter.append(opts.logPath, { sync: opts.durable });
-    writer.write(event('resume', { alreadyDone: done.size, droppedTornBytes: existing.tornBytes }));
+    writer.write(event('resume', { alreadyDone: done.size, droppedTornBytes: existing.tornBytes, ...(opts.budgetOverride ? { budget: opts.budgetOverride } : {}) }));
   } else {
     header = {
       type: 'header',
@@ -141,7 +146,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   const cfg = header.config;
 
   const started = Date.now();
-  const progress: Progress = { total: 0, done: done.size, errored: priorErrored, inFlight: 0, concurrency: cfg.maxConnections, inputTokens: 0, outputTokens: 0, cost: 0, elapsedMs: 0 };
+  const progress: Progress = { total: 0, done: done.size, errored: priorErrored, inFlight: 0, concurrency: cfg.maxConnections, ...priorUsage, cost: 0, elapsedMs: 0 };
   progress.total = await countUnits(suite, cfg);
 
   const limiter = new AdaptiveLimiter(cfg.maxConnections, (c) => {
@@ -149,6 +154,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     writer.write(event('concurrency', { ...c }));
   });
   const price = cfg.budget.pricePerMTok;
+  progress.cost = price ? (priorUsage.inputTokens * price.input + priorUsage.outputTokens * price.output) / 1e6 : 0;
   const costOf = (u: { inputTokens: number; outputTokens: number }) => (price ? (u.inputTokens * price.input + u.outputTokens * price.output) / 1e6 : 0);
   // Held in an object: set from callbacks, read in loops (plain `let` confuses narrowing).
   const state: { stop: EndRecord['status'] | null } = { stop: null };

@@ -87,6 +87,8 @@ export interface ExistingLog {
   doneKeys: Set<string>;
   errored: number;
   ended: boolean;
+  /** Tokens used by the recorded samples, so budgets cover the whole run across resumes. */
+  usage: { inputTokens: number; outputTokens: number };
   /** Bytes of the log up to the end of its last complete record. */
   validBytes: number;
   tornBytes: number;
@@ -107,6 +109,7 @@ export async function scanForResume(path: string): Promise<ExistingLog> {
   const doneKeys = new Set<string>();
   let errored = 0;
   let ended = false;
+  const usage = { inputTokens: 0, outputTokens: 0 };
   for await (const line of rl) {
     lineNo++;
     const end = offset + Buffer.byteLength(line) + 1;
@@ -130,11 +133,15 @@ export async function scanForResume(path: string): Promise<ExistingLog> {
       if (doneKeys.has(rec.key)) throw new AssayError('RUN_LOG_CORRUPT', `sample key "${rec.key}" appears twice`, { file: path, line: lineNo });
       doneKeys.add(rec.key);
       if (rec.error) errored++;
+      if (rec.usage) {
+        usage.inputTokens += rec.usage.inputTokens;
+        usage.outputTokens += rec.usage.outputTokens;
+      }
     } else if (rec.type === 'end') ended = true;
     else if (rec.type === 'event' && rec.kind === 'resume') ended = false;
   }
   if (!header) throw new AssayError('RUN_LOG_CORRUPT', 'run log has no complete header', { file: path, line: 1 });
-  return { header, doneKeys, errored, ended, validBytes, tornBytes: size - validBytes };
+  return { header, doneKeys, errored, ended, usage, validBytes, tornBytes: size - validBytes };
 }
 
 /** Cut a torn tail off before appending, so the next record starts on a fresh line. */

@@ -83,6 +83,7 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   let baseUrl = flags.baseUrl;
   let config: RunConfig;
   let suiteFile = suitePath;
+  let budgetOverride: RunConfig['budget'] | undefined;
   if (flags.resume) {
     logPath = await resolveRunLog(flags.resume);
     const header = await readRunHeader(logPath);
@@ -90,6 +91,13 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
     baseUrl ??= header.model.baseUrl;
     config = header.config;
     suiteFile = suitePath || header.suite.file;
+    // A resumed run keeps its configuration; only the budget may be raised to let it finish.
+    if (flags.maxTokensTotal !== undefined || flags.maxCost !== undefined || flags.price !== undefined)
+      budgetOverride = {
+        maxTokensTotal: flags.maxTokensTotal ?? config.budget.maxTokensTotal,
+        maxCost: flags.maxCost ?? config.budget.maxCost,
+        pricePerMTok: flags.price ?? config.budget.pricePerMTok,
+      };
   } else {
     if (!modelName) throw new AssayError('USAGE', '--model is required (e.g. openai/gpt-4o, anthropic/claude-sonnet-4-5)');
     config = {
@@ -122,7 +130,7 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   }
   const reporter = progressReporter(process.stderr, { quiet: !flags.progress || !!flags.json });
   try {
-    return await runSuite({ suite, model, config, logPath, resume: !!flags.resume, runId, simulated: flags.simulated ?? false, signal, onProgress: (p) => reporter.update(p) });
+    return await runSuite({ suite, model, config, logPath, resume: !!flags.resume, ...(budgetOverride ? { budgetOverride } : {}), runId, simulated: flags.simulated ?? false, signal, onProgress: (p) => reporter.update(p) });
   } finally {
     reporter.stop();
   }
