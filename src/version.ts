@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 
 /** The package version, read once from package.json (works from src/ under tsx and from dist/). */
@@ -12,3 +13,6 @@ export const ASSAY_VERSION: string = (() => {
   }
   return '0.0.0-unknown';
 })();
+
+/** The package root (holds suites/, docs/), from src/ under tsx or from dist/. */
+export const ASSAY_ROOT: string = fileURLToPath(new URL('..', import.meta.url));

@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { runsDir } from '../../home.js';
+import { createModel } from '../../model/registry.js';
+import { newRunId, runSuite } from '../../run/engine.js';
+import { loadSuite } from '../../suite/load.js';
+import { startTarget } from '../../target/server.js';
+import { progressReporter } from '../progress.js';
+import { resultsTable, summarise } from '../results.js';
+import { indexRun } from './run.js';
+import { ASSAY_ROOT } from '../../version.js';
+
+/**
+ * The end-to-end demo on embedded defaults: the built-in SIMULATED target, the demo suite
+ * through the OpenAI-compatible adapter, a run log in $ASSAY_HOME, the SQLite index, and a
+ * results table with confidence intervals.
+ */
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('Run the built-in demo suite against the built-in SIMULATED target (no network, no keys)')
+    .option('--latency <ms>', 'simulated latency', (v) => Number(v), 20)
+    .option('--accuracy <p>', 'simulated accuracy', (v) => Number(v), 0.8)
+    .action(async (flags: { latency: number; accuracy: number }) => {
+      const target = await startTarget({ latencyMs: flags.latency, jitterMs: Math.round(flags.latency / 2), accuracy: flags.accuracy, seed: 42, rate429: 0.03, retryAfterS: 0, rate5xx: 0.02, faultsPerKey: 'first-attempt' });
+      process.stdout.write(`SIMULATED target model at ${target.url} (a local test double, not a real model; injects a few 429/5xx to show retries)\n`);
+      try {
+        const suite = await loadSuite(join(ASSAY_ROOT, 'suites/demo-arithmetic/suite.yaml'));
+        process.stdout.write(`suite ${suite.def.id}@${suite.def.version} ${suite.digest}\n`);
+        const runId = newRunId();
+        mkdirSync(runsDir(), { recursive: true });
+        const logPath = join(runsDir(), `${runId}.jsonl`);
+        const reporter = progressReporter(process.stderr, { intervalMs: 1000 });
+        const res = await runSuite({
+          suite,
+          model: createModel('openai/sim-demo', { baseUrl: `${target.url}/v1`, maxConnections: 16 }),
+          runId,
+          logPath,
+          simulated: true,
+          onProgress: (p) => reporter.update(p),
+          config: {
+            epochs: suite.def.epochs,
+            seed: 0,
+            limit: null,
+            sampleIds: null,
+            maxConnections: 16,
+            maxTokens: 5,
+            temperature: 0,
+            timeoutMs: 10_000,
+            maxRetries: 6,
+            retryBaseMs: 50,
+            retryMaxDelayMs: 2_000,
+            access: 'grey-box',
+            budget: { maxTokensTotal: null, maxCost: null, pricePerMTok: null },
+          },
+        });
+        reporter.stop();
+        const summary = await summarise(res.logPath);
+        await indexRun(res, summary);
+        process.stdout.write(resultsTable(res, summary));
+        process.stdout.write(`\nrun log: ${res.logPath}\nnext: assay runs list · assay runs show ${res.runId} · assay stats ${res.runId} · assay score ${res.runId}\n`);
+      } finally {
+        await target.close();
+      }
+    });
+}
