@@ -193,7 +193,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
       attempts++;
       const gen = await limiter.acquire();
       try {
-        result = await model.generate(req, { timeoutMs: cfg.timeoutMs });
+        result = await model.generate(req, { timeoutMs: cfg.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
         limiter.onSuccess();
         break;
       } catch (e) {
@@ -229,22 +229,36 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   ticker.unref();
   // Bound the units read ahead of the network so a huge dataset never sits in memory.
   const maxPending = cfg.maxConnections * 2;
-  const pending = new Set<Promise<void>>();
+  let pending = 0;
+  let slotFreed: (() => void) | null = null;
+  let allDone: (() => void) | null = null;
+  let firstError: unknown = null;
+  const finish = () => {
+    pending--;
+    slotFreed?.();
+    if (pending === 0) allDone?.();
+  };
   try {
     for await (const unit of workUnits(suite, cfg)) {
-      if (state.stop) break;
+      if (state.stop || firstError) break;
       if (done.has(unit.key)) continue;
       if (budgetHit()) {
         state.stop = 'budget_exhausted';
         writer.write(event('budget', { inputTokens: progress.inputTokens, outputTokens: progress.outputTokens, cost: progress.cost, budget: cfg.budget }));
         break;
       }
-      while (pending.size >= maxPending) await Promise.race(pending);
+      while (pending >= maxPending) await new Promise<void>((r) => (slotFreed = r));
+      slotFreed = null;
       if (state.stop) break;
-      const p: Promise<void> = execute(unit).finally(() => pending.delete(p));
-      pending.add(p);
+      pending++;
+      execute(unit).then(finish, (e: unknown) => {
+        // Only bugs and log-write failures reach here; model errors are recorded per sample.
+        firstError ??= e;
+        finish();
+      });
     }
-    await Promise.all(pending);
+    if (pending > 0) await new Promise<void>((r) => (allDone = r));
+    if (firstError) throw firstError;
   } finally {
     clearInterval(ticker);
     opts.signal?.removeEventListener('abort', onAbort);
