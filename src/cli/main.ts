@@ -3,6 +3,9 @@ import { AssayError } from '../common/errors.js';
 import { ASSAY_VERSION } from '../version.js';
 // Each command group lives in its own module and registers itself on the program.
 const groups: Array<() => Promise<{ register(program: Command): void }>> = [
+  () => import('./commands/run.js'),
+  () => import('./commands/demo.js'),
+  () => import('./commands/target.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { startTarget } from '../../target/server.js';
+import { int, num } from '../options.js';
+
+export function register(program: Command): void {
+  const target = program.command('target').description('The built-in SIMULATED target model (a test double, not a real model)');
+  target
+    .command('serve')
+    .description('Serve the simulated target on loopback (OpenAI /v1/chat/completions and Anthropic /v1/messages)')
+    .option('--port <n>', 'port (0 = any free port)', int(0, 65535), 8787)
+    .option('--latency <ms>', 'mean latency', num(0), 50)
+    .option('--jitter <ms>', 'latency jitter (±)', num(0), 0)
+    .option('--accuracy <p>', 'probability of a correct answer', num(0, 1), 0.8)
+    .option('--rate-429 <p>', 'share of requests answered 429', num(0, 1), 0)
+    .option('--retry-after <s>', 'Retry-After seconds on 429', num(0), 1)
+    .option('--rate-5xx <p>', 'share answered 500/503', num(0, 1), 0)
+    .option('--rate-timeout <p>', 'share never answered', num(0, 1), 0)
+    .option('--rate-malformed <p>', 'share answered with a truncated body', num(0, 1), 0)
+    .option('--first-attempt-faults', 'faults only on the first sighting of a request body')
+    .option('--seed <n>', 'seed for answers and faults', int(0), 0)
+    .action(async (f: { port: number; latency: number; jitter: number; accuracy: number; rate429: number; retryAfter: number; rate5xx: number; rateTimeout: number; rateMalformed: number; firstAttemptFaults?: boolean; seed: number }) => {
+      const t = await startTarget(
+        { latencyMs: f.latency, jitterMs: f.jitter, accuracy: f.accuracy, seed: f.seed, rate429: f.rate429, retryAfterS: f.retryAfter, rate5xx: f.rate5xx, rateTimeout: f.rateTimeout, rateMalformed: f.rateMalformed, faultsPerKey: f.firstAttemptFaults ? 'first-attempt' : 'always' },
+        { port: f.port },
+      );
+      process.stdout.write(`SIMULATED target model listening on ${t.url} — a test double for Assay, not a real model\n`);
+      process.stdout.write(`  OpenAI-compatible: --model openai/sim --base-url ${t.url}/v1   Anthropic: --model anthropic/sim --base-url ${t.url}\n`);
+      const stop = async () => {
+        await t.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,66 @@
+import type { Agent } from 'undici';
+import { createPool, headerValue, postJson } from './http.js';
+import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from './types.js';
+
+const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+/** Anthropic Messages API. It has no logprobs, so it serves black-box access only. */
+export class AnthropicAdapter implements ModelAdapter {
+  readonly provider = 'anthropic' as const;
+  readonly supportsLogprobs = false;
+  private readonly pool: Agent;
+  constructor(
+    readonly name: string,
+    readonly model: string,
+    readonly baseUrl: string,
+    private readonly apiKey: string | undefined,
+    maxConnections: number,
+  ) {
+    this.pool = createPool(maxConnections);
+  }
+
+  body(req: GenerateRequest): Record<string, unknown> {
+    if (req.logprobs || req.topLogprobs !== undefined)
+      throw new ModelCallError('client', 'the Anthropic Messages API returns no logprobs; use black-box scoring (generation) with this model');
+    if (req.maxTokens === undefined)
+      throw new ModelCallError('client', 'the Anthropic Messages API requires max_tokens: pass --max-tokens (Assay does not invent a value)');
+    const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content);
+    const b: Record<string, unknown> = { model: this.model, max_tokens: req.maxTokens, messages: req.messages.filter((m) => m.role !== 'system') };
+    if (system.length) b.system = system.join('\n\n');
+    if (req.temperature !== undefined) b.temperature = req.temperature;
+    if (req.stop !== undefined) b.stop_sequences = req.stop;
+    // The Messages API has no seed parameter; a requested seed is refused rather than dropped.
+    if (req.seed !== undefined) throw new ModelCallError('client', 'the Anthropic Messages API has no seed parameter');
+    return b;
+  }
+
+  async generate(req: GenerateRequest, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<GenerateResult> {
+    const url = `${this.baseUrl.replace(/\/+$/, '')}/v1/messages`;
+    const body = this.body(req);
+    const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
+    if (this.apiKey) headers['x-api-key'] = this.apiKey;
+    const res = await postJson(this.pool, url, headers, JSON.stringify(body), { ...opts, secrets: [this.apiKey] });
+    const j = res.body;
+    if (!isObj(j) || !Array.isArray(j.content)) throw new ModelCallError('malformed', `${res.status} response has no content blocks`, { status: res.status });
+    const content = j.content
+      .filter((b: any) => isObj(b) && b.type === 'text' && typeof b.text === 'string')
+      .map((b: any) => b.text as string)
+      .join('');
+    const usage = isObj(j.usage) ? j.usage : {};
+    return {
+      content,
+      logprobs: null,
+      usage: { inputTokens: Number(usage.input_tokens ?? 0), outputTokens: Number(usage.output_tokens ?? 0) },
+      finishReason: typeof j.stop_reason === 'string' ? j.stop_reason : null,
+      requestId: headerValue(res.headers, 'request-id') ?? (typeof j.id === 'string' ? j.id : null),
+      model: typeof j.model === 'string' ? j.model : null,
+      sent: { url, body },
+      raw: j,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
