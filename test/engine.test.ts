@@ -52,7 +52,7 @@ test('a clean run scores both MCQ modes against the simulated target and records
   assert.equal(readFileSync(log, 'utf8').includes('SECRET'), false);
 });
 
-test('black-box access scores by generation only; logprob scorer is unscored, never wrong', async () => {
+test('black-box access: grey-box suites are refused; on a black-box suite the logprob scorer is unscored, never wrong', async () => {
   const target = await startTarget({ latencyMs: 0, accuracy: 0.8, seed: 1 });
   targets.push(target);
   const suite = await loadSuite(DEMO_SUITE);
@@ -61,6 +61,25 @@ test('black-box access scores by generation only; logprob scorer is unscored, ne
     runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${target.url}/v1`, maxConnections: 4 }), config: config({ access: 'black-box', limit: 5 }), logPath: join(tmp(), 'x.jsonl') }),
     /needs grey-box access; this run has black-box/,
   );
+  // The same suite declared black-box, run through the Anthropic adapter (which has no logprobs).
+  const dir = tmp();
+  for (const f of ['data.jsonl', 'METHODOLOGY.md']) writeFileSync(join(dir, f), readFileSync(join(ROOT, 'suites/demo-arithmetic', f)));
+  writeFileSync(join(dir, 'suite.yaml'), readFileSync(DEMO_SUITE, 'utf8').replace('access: grey-box', 'access: black-box'));
+  const bb = await loadSuite(join(dir, 'suite.yaml'));
+  const log = join(dir, 'bb.jsonl');
+  const res = await runSuite({ suite: bb, model: createModel('anthropic/sim', { baseUrl: target.url, apiKey: 'sk-ant-SECRET-456', maxConnections: 4 }), config: config({ access: 'black-box', limit: 20, maxTokens: 5 }), logPath: log });
+  assert.equal(res.status, 'completed');
+  const samples = samplesOf(await records(log));
+  assert.equal(samples.length, 20);
+  for (const s of samples) {
+    assert.equal(s.error, null);
+    assert.equal(s.scores.mcq_letter?.status, 'scored');
+    assert.deepEqual(s.scores.mcq_logprob, { status: 'unscored', reason: 'access level does not allow logprobs' });
+    assert.equal('logprobs' in s.sent!.body, false);
+    assert.ok(s.sent!.url.endsWith('/v1/messages'));
+  }
+  assert.equal(readFileSync(log, 'utf8').includes('SECRET'), false);
+  assert.equal(target.stats().byFormat.anthropic, 20);
 });
 
 test('a 429/5xx/timeout/malformed storm completes with the same results as a clean run', async () => {

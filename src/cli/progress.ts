@@ -7,9 +7,9 @@ const fmtDur = (ms: number) => {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 };
 
-export function describe(p: Progress, since: { done: number; at: number }): { rate: number; eta: number } {
+export function describe(p: Progress): { rate: number; eta: number } {
   const dt = (p.elapsedMs || 1) / 1000;
-  const rate = (p.done - since.done) / dt;
+  const rate = (p.done - p.startDone) / dt;
   const eta = rate > 0 ? ((p.total - p.done) / rate) * 1000 : Infinity;
   return { rate, eta };
 }
@@ -20,7 +20,6 @@ export function describe(p: Progress, since: { done: number; at: number }): { ra
  */
 export function progressReporter(stream: NodeJS.WriteStream = process.stderr, opts: { intervalMs?: number; quiet?: boolean } = {}) {
   if (opts.quiet) return { update: (_: Progress) => {}, stop: () => {} };
-  let start: { done: number; at: number } | null = null;
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -35,8 +34,7 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr, op
     let started = false;
     return {
       update(p: Progress) {
-        start ??= { done: p.done, at: p.elapsedMs };
-        const { rate, eta } = describe(p, start);
+        const { rate, eta } = describe(p);
         const payload = { rate: rate.toFixed(1), eta_h: fmtDur(eta), errors: p.errored, conc: `${p.inFlight}/${p.concurrency}`, tokens: p.inputTokens + p.outputTokens, cost: p.cost ? ` $${p.cost.toFixed(4)}` : '' };
         if (!started) {
           bar.start(p.total, p.done, payload);
@@ -52,10 +50,9 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr, op
   let last = -Infinity;
   return {
     update(p: Progress) {
-      start ??= { done: p.done, at: p.elapsedMs };
       if (p.elapsedMs - last < interval && p.done < p.total) return;
       last = p.elapsedMs;
-      const { rate, eta } = describe(p, start);
+      const { rate, eta } = describe(p);
       stream.write(
         `progress ${p.done}/${p.total} (${((100 * p.done) / Math.max(1, p.total)).toFixed(1)}%) rate=${rate.toFixed(1)}/s eta=${fmtDur(eta)} errors=${p.errored} concurrency=${p.concurrency} tokens=${p.inputTokens + p.outputTokens}${p.cost ? ` cost=$${p.cost.toFixed(4)}` : ''}\n`,
       );

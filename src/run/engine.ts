@@ -14,6 +14,8 @@ import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type RunConfig, type 
 export interface Progress {
   total: number;
   done: number;
+  /** Units already in the log when this invocation started (resume): rates count from here. */
+  startDone: number;
   errored: number;
   inFlight: number;
   concurrency: number;
@@ -146,7 +148,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   const cfg = header.config;
 
   const started = Date.now();
-  const progress: Progress = { total: 0, done: done.size, errored: priorErrored, inFlight: 0, concurrency: cfg.maxConnections, ...priorUsage, cost: 0, elapsedMs: 0 };
+  const progress: Progress = { total: 0, done: done.size, startDone: done.size, errored: priorErrored, inFlight: 0, concurrency: cfg.maxConnections, ...priorUsage, cost: 0, elapsedMs: 0 };
   progress.total = await countUnits(suite, cfg);
 
   const limiter = new AdaptiveLimiter(cfg.maxConnections, (c) => {
