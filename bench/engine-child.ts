@@ -3,7 +3,7 @@ import { loadSuite } from '../src/suite/load.js';
 import { createModel } from '../src/model/registry.js';
 import { runSuite } from '../src/run/engine.js';
 
-const [suitePath, baseUrl, nStr, cStr, logPath] = process.argv.slice(2) as [string, string, string, string, string];
+const [suitePath, baseUrl, nStr, cStr, logPath, mode] = process.argv.slice(2) as [string, string, string, string, string, string?];
 const n = Number(nStr), c = Number(cStr);
 const suite = await loadSuite(suitePath);
 const model = createModel('openai/sim-bench', { baseUrl: `${baseUrl}/v1`, maxConnections: c });
@@ -13,6 +13,8 @@ const res = await runSuite({
   model,
   logPath,
   simulated: true,
+  // Diagnostic only: `nosync` shows what fdatasync costs; the published figures keep it on.
+  durable: mode !== 'nosync',
   config: {
     epochs: 1, seed: 0, limit: n, sampleIds: null, maxConnections: c, maxTokens: null, temperature: null,
     timeoutMs: 30_000, maxRetries: 6, retryBaseMs: 100, retryMaxDelayMs: 5_000, access: 'grey-box',

@@ -14,7 +14,10 @@ import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-const ROOT = resolve(import.meta.dirname, '..');
+// Runs compiled (npm run bench builds dist-bench/): measuring under a TypeScript loader would
+// add the loader's own memory and start-up to every figure.
+const HERE = import.meta.dirname;
+const ROOT = resolve(HERE, '../..');
 const LATENCY_MS = 50;
 const quick = process.argv.includes('--quick');
 const settings: Array<{ n: number; c: number }> = quick
@@ -24,7 +27,7 @@ const settings: Array<{ n: number; c: number }> = quick
 interface Measure { wallMs: number; maxRssMB: number; samples: number; errors: number }
 
 async function startTarget(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'target', 'serve', '--port', '0', '--latency', String(LATENCY_MS), '--accuracy', '0.8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(HERE, '../src/cli/main.js'), 'target', 'serve', '--port', '0', '--latency', String(LATENCY_MS), '--accuracy', '0.8'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = createInterface({ input: child.stdout! });
   for await (const line of rl) {
     const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line);
@@ -69,7 +72,7 @@ function makeSuite(dir: string, n: number): string {
 
 function child(script: string, args: string[]): Promise<Measure> {
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [join(HERE, script.replace(/\.ts$/, '.js')), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout!.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').at(-1)!) as Measure) : rej(new Error(`${script} exited ${code}`))));

@@ -81,7 +81,8 @@ export async function* workUnits(suite: LoadedSuite, config: RunConfig): AsyncGe
 
 async function countUnits(suite: LoadedSuite, config: RunConfig): Promise<number> {
   let n = 0;
-  for await (const _ of workUnits(suite, { ...config, epochs: 1 })) n++;
+  if (config.sampleIds) for await (const _ of workUnits(suite, { ...config, epochs: 1 })) n++;
+  else n = Math.min(await suite.countSamples(), config.limit ?? Infinity);
   return n * config.epochs;
 }
 
@@ -287,7 +288,8 @@ function baseRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateRequest): 
     epoch: unit.epoch,
     sample,
     messages: prompt.messages,
-    request: req,
+    // Parameters only: the messages are already recorded above and, exactly as sent, in `sent.body`.
+    request: (({ messages: _m, ...params }) => params)(req),
     sent: null,
     output: null,
     usage: null,

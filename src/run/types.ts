@@ -55,7 +55,8 @@ export interface SampleRecord {
   /** Multiple choice: options in the order shown, and the correct letter. */
   shownChoices?: { letter: string; text: string; index: number }[];
   targetLetter?: string;
-  request: GenerateRequest | null;
+  /** The provider-neutral parameters (messages omitted: see `messages` and `sent.body`). */
+  request: Omit<GenerateRequest, 'messages'> | null;
   /** The exact URL and body sent on the final attempt; null when no call succeeded. */
   sent: { url: string; body: Record<string, unknown> } | null;
   output: {

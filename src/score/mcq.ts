@@ -7,17 +7,27 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * Find the option letter a model chose in free text. Ordered from the most explicit
  * phrasing to the loosest, restricted to the letters actually shown.
  */
+const patternCache = new Map<string, RegExp[]>();
+function patternsFor(letters: string[]): RegExp[] {
+  const key = letters.join('');
+  let pats = patternCache.get(key);
+  if (!pats) {
+    const cls = `[${letters.map(escape).join('')}]`;
+    pats = [
+      new RegExp(`(?:answer|option|choice)\\s*(?:is|:)?\\s*[:\\-]?\\s*\\(?(${cls})\\)?(?![A-Za-z])`, 'i'),
+      new RegExp(`^\\s*\\(?(${cls})\\)?(?:[.):\\s]|$)`),
+      new RegExp(`\\((${cls})\\)`),
+      new RegExp(`(?<![A-Za-z])(${cls})(?![A-Za-z])`),
+    ];
+    if (patternCache.size > 64) patternCache.clear();
+    patternCache.set(key, pats);
+  }
+  return pats;
+}
+
 export function extractLetter(text: string, letters: string[]): string | null {
   if (!letters.length) return null;
-  const set = letters.map(escape).join('');
-  const cls = `[${set}]`;
-  const patterns = [
-    new RegExp(`(?:answer|option|choice)\\s*(?:is|:)?\\s*[:\\-]?\\s*\\(?(${cls})\\)?(?![A-Za-z])`, 'i'),
-    new RegExp(`^\\s*\\(?(${cls})\\)?(?:[.):\\s]|$)`),
-    new RegExp(`\\((${cls})\\)`),
-    new RegExp(`(?<![A-Za-z])(${cls})(?![A-Za-z])`),
-  ];
-  for (const re of patterns) {
+  for (const re of patternsFor(letters)) {
     const m = re.exec(text);
     if (m?.[1]) {
       const l = m[1].toUpperCase();
