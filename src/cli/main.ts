@@ -6,6 +6,7 @@ const groups: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/run.js'),
   () => import('./commands/demo.js'),
   () => import('./commands/target.js'),
+  () => import('./commands/suite.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -1,66 +1,90 @@
 import { z } from 'zod';
 import { AssayError } from '../common/errors.js';
 import { ACCESS_LEVELS } from '../model/types.js';
+import { RESERVED_PLACEHOLDERS, templateProblems } from './template.js';
 import type { SuiteDefinition } from './types.js';
 
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+/** Semantic Versioning 2.0.0, exactly (the regex published at semver.org). */
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+/** Dot-separated lowercase segments; each segment alphanumeric with inner "-" or "_". */
 const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)*$/;
+
+const text = () => z.string().min(1, 'must not be empty');
 
 /** The suite file as written (YAML keys are snake_case). Unknown keys are errors: a typo must not pass silently. */
 export const suiteFileSchema = z
   .strictObject({
     schema: z.literal('assay.suite/v1'),
     id: z.string().regex(SLUG, 'must be a lowercase dotted slug, e.g. "bias.bbq-ambiguous"'),
-    version: z.string().regex(SEMVER, 'must be a semantic version, e.g. 1.2.0'),
-    title: z.string().min(1),
-    risk_area: z.string().min(1),
-    methodology: z.string().min(1),
+    version: z.string().regex(SEMVER, 'must be a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0)'),
+    title: text(),
+    risk_area: text(),
+    methodology: text().describe('Path of the methodology document, relative to the suite file'),
     description: z.string().optional(),
     access: z.enum(ACCESS_LEVELS).default('black-box'),
     dataset: z.strictObject({
-      path: z.string().min(1),
+      path: text().describe('Data file, relative to the suite file'),
       format: z.enum(['jsonl', 'csv', 'json']),
       fields: z.strictObject({
-        id: z.string().optional(),
-        input: z.string(),
-        target: z.string().optional(),
-        choices: z.string().optional(),
-        cluster: z.string().optional(),
-        metadata: z.array(z.string()).optional(),
+        id: text().optional(),
+        input: text(),
+        target: text().optional(),
+        choices: text().optional(),
+        cluster: text().optional(),
+        metadata: z.array(text()).optional(),
       }),
     }),
-    template: z.string().min(1).default('{{input}}'),
+    template: text().default('{{input}}'),
     solver: z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('generate'), system: z.string().optional() }),
       z.strictObject({ type: z.literal('multiple_choice'), system: z.string().optional(), shuffle: z.boolean().default(false) }),
     ]),
-    scorers: z.array(z.looseObject({ type: z.string().min(1), name: z.string().min(1).optional() })).min(1),
+    scorers: z.array(z.looseObject({ type: text(), name: text().optional() })).min(1, 'needs at least one scorer'),
     metrics: z
       .array(
         z.strictObject({
-          name: z.string().min(1),
-          scorer: z.string().min(1),
+          name: text(),
+          scorer: text(),
           aggregate: z.literal('mean').default('mean'),
-          group_by: z.string().optional(),
+          group_by: text().optional(),
         }),
       )
-      .min(1),
+      .min(1, 'needs at least one metric'),
     epochs: z.number().int().min(1).max(1000).default(1),
   })
   .superRefine((s, ctx) => {
-    const names = new Set(s.scorers.map((sc) => sc.name ?? sc.type));
-    s.metrics.forEach((m, i) => {
-      if (!names.has(m.scorer)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'scorer'], message: `no scorer named "${m.scorer}" (scorers: ${[...names].join(', ')})` });
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const names: string[] = [];
+    s.scorers.forEach((sc, i) => {
+      const name = sc.name ?? sc.type;
+      if (names.includes(name)) issue(['scorers', i, sc.name ? 'name' : 'type'], `scorer name "${name}" is used twice; give one a distinct name`);
+      names.push(name);
     });
-    if (s.solver.type === 'multiple_choice' && !s.dataset.fields.choices)
-      ctx.addIssue({ code: 'custom', path: ['dataset', 'fields', 'choices'], message: 'a multiple_choice solver needs a choices field' });
+    const metricNames = new Set<string>();
+    const fields = s.dataset.fields;
+    const groupable = [...(fields.metadata ?? []), ...(fields.cluster ? ['cluster'] : [])];
+    s.metrics.forEach((m, i) => {
+      if (metricNames.has(m.name)) issue(['metrics', i, 'name'], `metric name "${m.name}" is used twice`);
+      metricNames.add(m.name);
+      if (!names.includes(m.scorer)) issue(['metrics', i, 'scorer'], `no scorer named "${m.scorer}" (scorers: ${names.join(', ')})`);
+      if (m.group_by !== undefined && !groupable.includes(m.group_by))
+        issue(['metrics', i, 'group_by'], `cannot group by "${m.group_by}": not a field in dataset.fields.metadata${fields.cluster ? ' or "cluster"' : ''}`);
+    });
+    (fields.metadata ?? []).forEach((f, i) => {
+      if ((RESERVED_PLACEHOLDERS as readonly string[]).includes(f)) issue(['dataset', 'fields', 'metadata', i], `"${f}" is reserved for the template; rename the column or map it as dataset.fields.${f}`);
+    });
+    if (s.solver.type === 'multiple_choice' && !fields.choices) issue(['dataset', 'fields', 'choices'], 'a multiple_choice solver needs dataset.fields.choices');
+    for (const p of templateProblems(s.template, fields, s.solver)) issue(['template'], p);
   });
 
+/** The suite file's shape before defaults (what a YAML file or defineSuite() caller writes). */
 export type SuiteFile = z.input<typeof suiteFileSchema>;
 
 /** JSON Schema (draft 2020-12) of the suite file, published as schemas/suite.v1.schema.json. */
-export function suiteJsonSchema(): unknown {
-  return z.toJSONSchema(suiteFileSchema, { io: 'input', unrepresentable: 'any' });
+export function suiteJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(suiteFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $schema, title: 'Assay suite file (assay.suite/v1)', ...rest };
 }
 
 export interface SchemaIssue {
@@ -68,12 +92,91 @@ export interface SchemaIssue {
   message: string;
 }
 
-/** Validate a parsed suite file; returns the definition or the issues with their paths. */
+/** Friendlier wording for the common zod issues; anything else keeps zod's message. */
+const errorMap: z.core.$ZodErrorMap = (iss) => {
+  if (iss.code === 'invalid_type') {
+    if (iss.input === undefined) return 'required field is missing';
+    const got = iss.input === null ? 'null' : Array.isArray(iss.input) ? 'array' : typeof iss.input;
+    // YAML reads 1.0 as a number and yes/no as booleans; say how to keep them text.
+    const hint = iss.expected === 'string' && (got === 'number' || got === 'boolean') ? ` (quote it in YAML: "${String(iss.input)}")` : '';
+    return `expected ${iss.expected}, got ${got}${hint}`;
+  }
+  if (iss.code === 'invalid_union' && 'discriminator' in iss && iss.discriminator) return `${iss.discriminator} must be one of: generate, multiple_choice`;
+  return undefined;
+};
+
+/** Keys an object schema accepts at a path (for "did you mean"); empty when unknown. */
+function knownKeysAt(path: readonly (string | number)[]): string[] {
+  type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown; options?: unknown[]; in?: unknown };
+  const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
+  const keys = (s: unknown): string[] => {
+    const d = defOf(s);
+    if (d.type === 'object') return Object.keys(d.shape ?? {});
+    if (d.type === 'union') return [...new Set((d.options ?? []).flatMap(keys))];
+    if (d.innerType) return keys(d.innerType);
+    return [];
+  };
+  const step = (s: unknown, p: string | number): unknown => {
+    const d = defOf(s);
+    if (d.innerType) return step(d.innerType, p);
+    if (d.type === 'object') return d.shape?.[p];
+    if (d.type === 'array') return d.element;
+    return undefined;
+  };
+  let cur: unknown = suiteFileSchema;
+  for (const p of path) {
+    cur = step(cur, p);
+    if (cur === undefined) return [];
+  }
+  return keys(cur);
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Validate a parsed suite file; returns the definition or every issue with its path.
+ * Unknown keys come first, one issue per key: a misspelt key usually explains the "missing" one.
+ */
 export function parseSuiteFile(raw: unknown): { ok: true; def: SuiteDefinition } | { ok: false; issues: SchemaIssue[] } {
-  const r = suiteFileSchema.safeParse(raw);
-  if (!r.success) return { ok: false, issues: r.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })) };
-  const f = r.data;
-  const def: SuiteDefinition = {
+  const r = suiteFileSchema.safeParse(raw, { error: errorMap });
+  if (!r.success) {
+    const unknown: SchemaIssue[] = [];
+    const other: SchemaIssue[] = [];
+    for (const i of r.error.issues) {
+      const path = i.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      if (i.code === 'unrecognized_keys') {
+        const known = knownKeysAt(path);
+        for (const k of i.keys) {
+          const hint = closest(k, known);
+          unknown.push({ path: [...path, k], message: `unknown key "${k}"${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (allowed: ${known.join(', ')})` : ''}` });
+        }
+      } else other.push({ path, message: i.message });
+    }
+    return { ok: false, issues: [...unknown, ...other] };
+  }
+  return { ok: true, def: fromFile(r.data) };
+}
+
+function fromFile(f: z.output<typeof suiteFileSchema>): SuiteDefinition {
+  return {
     schema: f.schema,
     id: f.id,
     version: f.version,
@@ -84,24 +187,60 @@ export function parseSuiteFile(raw: unknown): { ok: true; def: SuiteDefinition }
     access: f.access,
     dataset: { path: f.dataset.path, format: f.dataset.format, fields: stripUndefined(f.dataset.fields) },
     template: f.template,
-    solver: f.solver.type === 'generate' ? stripUndefined({ type: 'generate', system: f.solver.system }) : stripUndefined({ type: 'multiple_choice', system: f.solver.system, shuffle: f.solver.shuffle }),
+    solver:
+      f.solver.type === 'generate'
+        ? stripUndefined({ type: 'generate', system: f.solver.system })
+        : stripUndefined({ type: 'multiple_choice', system: f.solver.system, shuffle: f.solver.shuffle }),
     scorers: f.scorers.map((s) => ({ ...s })),
     metrics: f.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, groupBy: m.group_by })),
     epochs: f.epochs,
   };
-  return { ok: true, def };
+}
+
+/** The inverse mapping: a definition back to the file's snake_case shape, so both paths share one validator. */
+export function toSuiteFile(def: SuiteDefinition): SuiteFile {
+  return stripUndefined({
+    schema: def.schema,
+    id: def.id,
+    version: def.version,
+    title: def.title,
+    risk_area: def.riskArea,
+    methodology: def.methodology,
+    description: def.description,
+    access: def.access,
+    dataset: { path: def.dataset.path, format: def.dataset.format, fields: { ...def.dataset.fields } },
+    template: def.template,
+    solver: { ...def.solver },
+    scorers: def.scorers.map((s) => ({ ...s })),
+    metrics: def.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, group_by: m.groupBy })),
+    epochs: def.epochs,
+  }) as SuiteFile;
 }
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** The TypeScript API: the same validation as a YAML file, with snake_case keys. */
+/** Turn schema issues into one located error: the first issue, with the rest listed after it. */
+export function issuesError(issues: SchemaIssue[], file: string, lineOf: (path: SchemaIssue['path']) => number | undefined = () => undefined): AssayError {
+  const loc = (i: SchemaIssue) => {
+    const line = lineOf(i.path);
+    return { file, ...(line !== undefined ? { line } : {}), field: i.path.join('.') || '(root)' };
+  };
+  const [first, ...rest] = issues;
+  const more = rest.map((i) => {
+    const l = loc(i);
+    return `\n  also ${l.line !== undefined ? `line ${l.line}, ` : ''}field "${l.field}": ${i.message}`;
+  });
+  return new AssayError('SUITE_INVALID', `${first!.message}${more.join('')}`, loc(first!));
+}
+
+/**
+ * The TypeScript API: validates exactly as a YAML file is validated (same snake_case keys and
+ * defaults) and returns the normalised definition. Throws AssayError naming the field.
+ */
 export function defineSuite(file: SuiteFile): SuiteDefinition {
   const r = parseSuiteFile(file);
-  if (!r.ok) {
-    const i = r.issues[0]!;
-    throw new AssayError('SUITE_INVALID', i.message, { file: '<defineSuite>', field: i.path.join('.') });
-  }
+  if (!r.ok) throw issuesError(r.issues, '<defineSuite>');
   return r.def;
 }

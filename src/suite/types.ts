@@ -85,4 +85,6 @@ export interface LoadedSuite {
   dataDigests: Record<string, string>;
   /** Streams samples in file order; never loads the whole file. Throws AssayError naming file/line/field. */
   samples(): AsyncIterable<Sample>;
+  /** How many samples the dataset holds, cheaply where the format allows (JSONL: a byte scan). */
+  countSamples(): Promise<number>;
 }

@@ -1,0 +1,85 @@
+import { stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Command } from 'commander';
+import { AssayError } from '../../common/errors.js';
+import { findSuites, loadSuite } from '../../suite/load.js';
+import type { LoadedSuite } from '../../suite/types.js';
+import { textTable } from '../../stats/format.js';
+
+/** A suite argument may name the suite.yaml or the folder holding it. */
+async function suiteFile(arg: string): Promise<string> {
+  try {
+    if ((await stat(arg)).isDirectory()) return join(arg, 'suite.yaml');
+  } catch {
+    // Not there: loadSuite reports it with the path as given.
+  }
+  return arg;
+}
+
+/** Load a suite and read every sample, so data errors surface now rather than mid-run. */
+async function validate(arg: string): Promise<{ suite: LoadedSuite; samples: number }> {
+  const suite = await loadSuite(await suiteFile(arg));
+  let samples = 0;
+  for await (const _ of suite.samples()) samples++;
+  return { suite, samples };
+}
+
+const describeError = (e: unknown) => (e instanceof AssayError ? `[${e.code}] ${e.message}` : e instanceof Error ? e.message : String(e));
+
+export function register(program: Command): void {
+  const suite = program.command('suite').description('Check, digest and list test suites');
+
+  suite
+    .command('validate')
+    .description('Validate suite files and every sample of their data; prints id@version, sample count and digest')
+    .argument('<file...>', 'suite.yaml files (or folders holding one)')
+    .action(async (files: string[]) => {
+      let failed = 0;
+      for (const f of files) {
+        try {
+          const { suite: s, samples } = await validate(f);
+          process.stdout.write(`OK   ${s.def.id}@${s.def.version}  ${samples} samples  ${s.digest}  (${f})\n`);
+        } catch (e) {
+          failed++;
+          process.stderr.write(`FAIL ${describeError(e)}\n`);
+        }
+      }
+      if (failed) process.exitCode = 2;
+    });
+
+  suite
+    .command('digest')
+    .description('Print the suite digest (sha256 over the canonical definition and the data file hashes)')
+    .argument('<file>', 'suite.yaml (or its folder)')
+    .action(async (file: string) => {
+      const s = await loadSuite(await suiteFile(file));
+      process.stdout.write(`${s.digest}\n`);
+    });
+
+  suite
+    .command('list')
+    .description('List the suites in a folder (each subfolder holding a suite.yaml)')
+    .argument('[dir]', 'folder to search', 'suites')
+    .action(async (dir: string) => {
+      const files = await findSuites(dir);
+      if (!files.length) {
+        process.stderr.write(`no suites found in ${dir} (expected <dir>/<name>/suite.yaml)\n`);
+        return;
+      }
+      const rows: string[][] = [];
+      let failed = 0;
+      for (const f of files) {
+        try {
+          const s = await loadSuite(f);
+          const d = s.def;
+          rows.push([d.id, d.version, d.riskArea, d.access, String(await s.countSamples()), s.digest.slice(0, 'sha256:'.length + 12)]);
+        } catch (e) {
+          failed++;
+          rows.push([relative(process.cwd(), f), '—', '—', '—', '—', 'INVALID']);
+          process.stderr.write(`FAIL ${describeError(e)}\n`);
+        }
+      }
+      process.stdout.write(textTable(['id', 'version', 'risk area', 'access', 'samples', 'digest'], rows));
+      if (failed) process.exitCode = 2;
+    });
+}
