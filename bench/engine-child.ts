@@ -22,4 +22,6 @@ const res = await runSuite({
   },
 });
 const wallMs = performance.now() - t0;
-console.log(JSON.stringify({ wallMs, maxRssMB: process.resourceUsage().maxRSS / 1024, samples: res.totalSamples, errors: res.errored }));
+(globalThis as { gc?: () => void }).gc?.();
+const mu = process.memoryUsage();
+console.log(JSON.stringify({ wallMs, maxRssMB: process.resourceUsage().maxRSS / 1024, samples: res.totalSamples, errors: res.errored, heapTotalMB: mu.heapTotal / 2 ** 20, heapUsedMB: mu.heapUsed / 2 ** 20, externalMB: mu.external / 2 ** 20 }));

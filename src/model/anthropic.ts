@@ -40,7 +40,8 @@ export class AnthropicAdapter implements ModelAdapter {
     const body = this.body(req);
     const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
     if (this.apiKey) headers['x-api-key'] = this.apiKey;
-    const res = await postJson(this.pool, url, headers, JSON.stringify(body), { ...opts, secrets: [this.apiKey] });
+    const sentText = JSON.stringify(body);
+    const res = await postJson(this.pool, url, headers, sentText, { ...opts, secrets: [this.apiKey] });
     const j = res.body;
     if (!isObj(j) || !Array.isArray(j.content)) throw new ModelCallError('malformed', `${res.status} response has no content blocks`, { status: res.status });
     const content = j.content
@@ -57,6 +58,7 @@ export class AnthropicAdapter implements ModelAdapter {
       model: typeof j.model === 'string' ? j.model : null,
       sent: { url, body },
       raw: j,
+      wireText: { request: sentText, response: res.text },
     };
   }
 

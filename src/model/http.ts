@@ -25,6 +25,8 @@ export interface JsonResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The body text exactly as received. */
+  text: string;
 }
 
 /**
@@ -64,7 +66,7 @@ export async function postJson(
   } catch {
     throw new ModelCallError('malformed', `${status} response body is not valid JSON${snippet(text, opts.secrets)}`, { status });
   }
-  return { status, headers: res.headers, body: parsed };
+  return { status, headers: res.headers, body: parsed, text };
 }
 
 function snippet(text: string, secrets: Array<string | undefined>): string {

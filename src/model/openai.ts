@@ -35,7 +35,8 @@ export class OpenAIChatAdapter implements ModelAdapter {
     const url = `${this.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     const body = this.body(req);
     const headers: Record<string, string> = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
-    const res = await postJson(this.pool, url, headers, JSON.stringify(body), { ...opts, secrets: [this.apiKey] });
+    const sentText = JSON.stringify(body);
+    const res = await postJson(this.pool, url, headers, sentText, { ...opts, secrets: [this.apiKey] });
     const j = res.body;
     const choice = isObj(j) && Array.isArray(j.choices) ? j.choices[0] : undefined;
     const msg = isObj(choice) ? choice.message : undefined;
@@ -60,6 +61,7 @@ export class OpenAIChatAdapter implements ModelAdapter {
       model: isObj(j) && typeof j.model === 'string' ? j.model : null,
       sent: { url, body },
       raw: j,
+      wireText: { request: sentText, response: res.text },
     };
   }
 

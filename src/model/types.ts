@@ -52,6 +52,8 @@ export interface GenerateResult {
   sent: { url: string; body: Record<string, unknown> };
   /** The raw JSON response body as received. */
   raw: unknown;
+  /** The exact JSON texts sent and received, when the adapter has them: logs embed them verbatim. */
+  wireText?: { request: string; response: string };
 }
 
 export type ModelErrorKind = 'rate_limit' | 'server' | 'timeout' | 'connection' | 'client' | 'malformed';

@@ -6,7 +6,7 @@ import type { Score, Scorer } from '../score/types.js';
 import type { LoadedSuite, Sample } from '../suite/types.js';
 import { ASSAY_VERSION } from '../version.js';
 import { AdaptiveLimiter } from './limiter.js';
-import { dropTornTail, RunLogWriter, scanForResume } from './log-writer.js';
+import { dropTornTail, RunLogWriter, sampleLine, scanForResume } from './log-writer.js';
 import { buildPrompt, type BuiltPrompt } from './prompt.js';
 import { backoffDelay } from './retry.js';
 import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type RunConfig, type RunHeader, type SampleRecord, type WorkUnit } from './types.js';
@@ -217,7 +217,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     }
     const rec = result ? await scoreRecord(unit, prompt, req, result, scorers, wantLogprobs) : errorRecord(unit, prompt, req, failure!, attempts);
     rec.timing = { startedAt, latencyMs, attempts };
-    writer.write(rec);
+    writer.writeLine(sampleLine(rec, result?.wireText));
     newSamples++;
     progress.done++;
     if (rec.error) progress.errored++;

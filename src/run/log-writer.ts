@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { stat, truncate } from 'node:fs/promises';
 import { AssayError } from '../common/errors.js';
-import type { RunHeader, RunLogRecord } from './types.js';
+import type { RunHeader, RunLogRecord, SampleRecord } from './types.js';
 import { RUN_LOG_SCHEMA } from './types.js';
 
 /**
@@ -43,9 +43,13 @@ export class RunLogWriter {
   }
 
   write(rec: RunLogRecord): void {
+    this.writeLine(JSON.stringify(rec) + '\n');
+  }
+
+  /** Append a pre-serialised record (one JSON object and its newline). */
+  writeLine(line: string): void {
     if (this.failed) throw this.failed;
     if (this.closed) throw new Error('run log writer is closed');
-    const line = JSON.stringify(rec) + '\n';
     this.queue.push(line);
     this.queuedBytes += line.length;
     if (!this.flushing) this.flushing = this.drain();
@@ -147,4 +151,24 @@ export async function scanForResume(path: string): Promise<ExistingLog> {
 /** Cut a torn tail off before appending, so the next record starts on a fresh line. */
 export async function dropTornTail(path: string, log: ExistingLog): Promise<void> {
   if (log.tornBytes > 0) await truncate(path, log.validBytes);
+}
+
+// Placeholders for verbatim JSON: a per-process random token no record text can contain by chance.
+const TOKEN = `\u0000assay-${Math.random().toString(36).slice(2)}-`;
+const SENT = `"${TOKEN.replace('\u0000', '\\u0000')}sent"`;
+const RAW = `"${TOKEN.replace('\u0000', '\\u0000')}raw"`;
+
+/**
+ * One JSONL line for a sample record. When the exact request/response texts are known they are
+ * embedded verbatim at `sent.body` and `output.raw` (the bytes on the wire, not a re-serialisation),
+ * which is both more faithful and cheaper. Texts with line breaks are re-serialised to keep JSONL.
+ */
+export function sampleLine(rec: SampleRecord, wire?: { request: string; response: string }): string {
+  if (!wire || !rec.sent || !rec.output || /[\n\r]/.test(wire.request) || /[\n\r]/.test(wire.response)) return JSON.stringify(rec) + '\n';
+  const shallow = { ...rec, sent: { ...rec.sent, body: `${TOKEN}sent` }, output: { ...rec.output, raw: `${TOKEN}raw` } };
+  const text = JSON.stringify(shallow);
+  const i = text.indexOf(SENT);
+  const j = text.indexOf(RAW, i);
+  if (i < 0 || j < 0) return JSON.stringify(rec) + '\n';
+  return text.slice(0, i) + wire.request + text.slice(i + SENT.length, j) + wire.response + text.slice(j + RAW.length) + '\n';
 }

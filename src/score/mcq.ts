@@ -27,6 +27,9 @@ function patternsFor(letters: string[]): RegExp[] {
 
 export function extractLetter(text: string, letters: string[]): string | null {
   if (!letters.length) return null;
+  // The common case, a bare letter, needs no pattern.
+  const bare = text.trim().toUpperCase();
+  if (bare.length === 1 && letters.includes(bare) && bare === text.trim()) return bare;
   for (const re of patternsFor(letters)) {
     const m = re.exec(text);
     if (m?.[1]) {
