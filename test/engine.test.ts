@@ -217,3 +217,54 @@ test('re-scoring writes a new linked log and leaves the original untouched', asy
   const b = samplesOf(recs).map((s) => [s.key, s.scores]);
   assert.deepEqual(b, a, 'same scorers on the same outputs give the same scores');
 });
+
+test('SIGINT stops dispatch, closes the log as interrupted, and resume finishes it', async () => {
+  const target = await startTarget({ latencyMs: 20, accuracy: 0.8, seed: 13 });
+  targets.push(target);
+  const dir = tmp();
+  const log = join(dir, 'int.jsonl');
+  const home = join(dir, 'home');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', DEMO_SUITE, '--model', 'openai/sim-int', '--base-url', `${target.url}/v1`, '--out', log, '-c', '4', '--no-progress'], {
+    env: { ...process.env, ASSAY_HOME: home },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const count = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).length : 0);
+  while (count() < 20) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.equal(code, 3, stderr);
+  assert.match(stderr, /SIGINT received/);
+  const recs = await records(log);
+  const end = recs.at(-1)!;
+  assert.ok(end.type === 'end' && end.status === 'interrupted');
+  const r = await cli(['run', '--resume', log, '--no-progress', '--json'], { ASSAY_HOME: home });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { status: string; samples: number; stats: { metrics: Array<{ name: string; n: number }> } };
+  assert.equal(out.status, 'completed');
+  assert.equal(out.samples, 200);
+  assert.equal(out.stats.metrics[0]!.n, 200);
+  const keys = samplesOf(await records(log)).map((s) => s.key);
+  assert.equal(new Set(keys).size, keys.length);
+  assert.equal(keys.length, 200);
+  // The index knows the run; `runs show` reads it back.
+  const runId = (recs[0] as { runId: string }).runId;
+  const show = await cli(['runs', 'show', runId.slice(0, 20), '--json'], { ASSAY_HOME: home });
+  assert.equal(show.code, 0, show.stderr);
+  assert.equal((JSON.parse(show.stdout) as { header: { model: { simulated: boolean } } }).header.model.simulated, false);
+});
+
+test('a cost budget needs prices, and stops the run when spent', async () => {
+  const target = await startTarget({ latencyMs: 0, accuracy: 0.8, seed: 17 });
+  targets.push(target);
+  const dir = tmp();
+  const noPrice = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${target.url}/v1`, '--out', join(dir, 'a.jsonl'), '--max-cost', '1', '--no-progress'], { ASSAY_HOME: dir });
+  assert.equal(noPrice.code, 2);
+  assert.match(noPrice.stderr, /--max-cost needs --price/);
+  const r = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${target.url}/v1`, '--out', join(dir, 'b.jsonl'), '--max-cost', '0.05', '--price', '1000,1000', '-c', '2', '--no-progress', '--json'], { ASSAY_HOME: dir });
+  assert.equal(r.code, 3, r.stderr);
+  const out = JSON.parse(r.stdout) as { status: string; samples: number };
+  assert.equal(out.status, 'budget_exhausted');
+  assert.ok(out.samples > 0 && out.samples < 200);
+});
