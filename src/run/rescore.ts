@@ -42,6 +42,8 @@ export async function rescoreRun(srcPath: string, opts: { suiteFile?: string; ou
   let errored = 0;
   let scorers: ReturnType<typeof createScorers> = [];
   let logprobsAllowed = false;
+  // A re-scoring covers exactly what the source recorded, so it inherits the source's status.
+  let srcStatus: EndRecord['status'] = 'interrupted';
   for await (const rec of iterateRunLog(srcPath)) {
     if (rec.type === 'header') {
       srcHeader = rec;
@@ -71,6 +73,7 @@ export async function rescoreRun(srcPath: string, opts: { suiteFile?: string; ou
       writer.write(header);
       continue;
     }
+    if (rec.type === 'end') srcStatus = rec.status;
     if (rec.type !== 'sample' || !writer) continue;
     const scores = rec.error ? {} : await applyScorers(scorers, rec.sample, rec, logprobsAllowed);
     writer.write({ ...rec, scores });
@@ -78,7 +81,7 @@ export async function rescoreRun(srcPath: string, opts: { suiteFile?: string; ou
     if (rec.error) errored++;
   }
   if (!writer || !srcHeader) throw new AssayError('RUN_LOG_EMPTY', 'run log has no header', { file: srcPath });
-  writer.write({ type: 'end', at: new Date().toISOString(), status: 'completed', counts: { samples: total, errored } });
+  writer.write({ type: 'end', at: new Date().toISOString(), status: srcStatus, counts: { samples: total, errored } });
   await writer.close();
-  return { runId, logPath, rescoreOf: srcHeader.runId, status: 'completed', totalSamples: total, errored };
+  return { runId, logPath, rescoreOf: srcHeader.runId, status: srcStatus, totalSamples: total, errored };
 }
