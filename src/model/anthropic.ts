@@ -1,5 +1,5 @@
 import type { Agent } from 'undici';
-import { createPool, headerValue, postJson } from './http.js';
+import { createPool, headerValue, postJson, tokenCount } from './http.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from './types.js';
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -52,7 +52,7 @@ export class AnthropicAdapter implements ModelAdapter {
     return {
       content,
       logprobs: null,
-      usage: { inputTokens: Number(usage.input_tokens ?? 0), outputTokens: Number(usage.output_tokens ?? 0) },
+      usage: { inputTokens: tokenCount(usage.input_tokens), outputTokens: tokenCount(usage.output_tokens) },
       finishReason: typeof j.stop_reason === 'string' ? j.stop_reason : null,
       requestId: headerValue(res.headers, 'request-id') ?? (typeof j.id === 'string' ? j.id : null),
       model: typeof j.model === 'string' ? j.model : null,

@@ -1,22 +1,29 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { ModelCallError } from './types.js';
 
-/** One capped keep-alive pool per adapter: `connections` bounds the sockets to the provider. */
+/**
+ * One capped keep-alive pool per adapter: `connections` bounds the sockets to the provider, so the
+ * run's --max-connections is a hard ceiling on concurrent calls. Pipelining 1: a slow answer must
+ * never hold up the requests queued behind it on the same socket.
+ */
 export function createPool(connections: number): Agent {
+  if (!Number.isInteger(connections) || connections < 1) throw new RangeError(`maxConnections must be a positive integer, got ${connections}`);
   return new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
 }
 
+/** Retry-After as milliseconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); null when absent or unreadable. */
 export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | null {
-  const s = Array.isArray(v) ? v[0] : v;
+  const s = (Array.isArray(v) ? v[0] : v)?.trim();
   if (!s) return null;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(s)) return Math.round(Number(s) * 1000);
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
   const t = Date.parse(s);
   return Number.isNaN(t) ? null : Math.max(0, t - now);
 }
 
 /** Remove secrets from text before it goes into an error message or a log. */
-export function redact(text: string, secrets: Array<string | undefined>): string {
+export function redact(text: string, secrets: ReadonlyArray<string | undefined | null>): string {
   let out = text;
+  // Very short "secrets" would shred ordinary text; real keys are long.
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[REDACTED]');
   return out;
 }
@@ -29,23 +36,36 @@ export interface JsonResponse {
   text: string;
 }
 
+export interface PostOptions {
+  /** Per-call limit, applied to both waiting for headers and gaps in the body. Default 120 s. */
+  timeoutMs?: number;
+  /** External cancellation (e.g. the run being interrupted). */
+  signal?: AbortSignal;
+  /** Strings that must never appear in an error message (the API key). */
+  secrets: ReadonlyArray<string | undefined | null>;
+}
+
 /**
  * POST a JSON body and parse the JSON answer. Every failure becomes a classified ModelCallError:
- * 429 → rate_limit, 5xx → server, timeouts → timeout, socket errors → connection,
- * other 4xx → client (not retried), a 2xx that is not JSON → malformed.
+ * 429 → rate_limit, 5xx (incl. 529) → server, 408 and timeouts → timeout, socket errors → connection,
+ * other 3xx/4xx → client (not retried), a 2xx that is not JSON → malformed.
  */
-export async function postJson(
-  pool: Agent,
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  opts: { timeoutMs?: number; signal?: AbortSignal; secrets: Array<string | undefined> },
-): Promise<JsonResponse> {
+export async function postJson(pool: Agent, url: string, headers: Record<string, string>, body: string, opts: PostOptions): Promise<JsonResponse> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  // undici's own header/body timers: no AbortSignal per request (they are costly at thousands/s).
+  // undici's own header/body timers rather than an AbortSignal per call: a signal plus timer per
+  // request is measurable at thousands of calls per second. A non-streaming answer arrives in one
+  // burst, so the header timer is in practice the whole-call deadline.
   let res;
   try {
-    res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, dispatcher: pool, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+    res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      dispatcher: pool,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   } catch (e) {
     throw classifyThrown(e, timeoutMs, opts.secrets);
   }
@@ -55,11 +75,12 @@ export async function postJson(
   } catch (e) {
     throw classifyThrown(e, timeoutMs, opts.secrets);
   }
-  const { statusCode: status } = res;
-  if (status === 429) throw new ModelCallError('rate_limit', `429 rate limited${snippet(text, opts.secrets)}`, { status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) });
-  if (status >= 500) throw new ModelCallError('server', `${status} server error${snippet(text, opts.secrets)}`, { status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) });
-  if (status === 408) throw new ModelCallError('timeout', `408 request timeout${snippet(text, opts.secrets)}`, { status });
-  if (status >= 400) throw new ModelCallError('client', `${status} rejected by the provider${snippet(text, opts.secrets)}`, { status });
+  const status = res.statusCode;
+  const why = () => providerMessage(text, opts.secrets);
+  if (status === 429) throw new ModelCallError('rate_limit', `429 rate limited${why()}`, { status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) });
+  if (status >= 500) throw new ModelCallError('server', `${status} server error${why()}`, { status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) });
+  if (status === 408) throw new ModelCallError('timeout', `408 request timeout${why()}`, { status });
+  if (status >= 300) throw new ModelCallError('client', `${status} rejected by the provider${why()}`, { status });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -69,21 +90,41 @@ export async function postJson(
   return { status, headers: res.headers, body: parsed, text };
 }
 
-function snippet(text: string, secrets: Array<string | undefined>): string {
+const MAX_MESSAGE = 300;
+
+function snippet(text: string, secrets: PostOptions['secrets']): string {
   const t = redact(text, secrets).replace(/\s+/g, ' ').trim();
-  return t ? `: ${t.length > 300 ? t.slice(0, 300) + '…' : t}` : '';
+  return t ? `: ${t.length > MAX_MESSAGE ? t.slice(0, MAX_MESSAGE) + '…' : t}` : '';
 }
 
-function classifyThrown(e: unknown, timeoutMs: number, secrets: Array<string | undefined>): ModelCallError {
+/** The provider's own explanation, when the error body has one ({error: {message}} in both APIs), else the body text. */
+function providerMessage(text: string, secrets: PostOptions['secrets']): string {
+  try {
+    const j = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const e = j?.error;
+    const m = typeof e === 'string' ? e : e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string' ? (e as { message: string }).message : typeof j?.message === 'string' ? j.message : null;
+    if (m) return snippet(m, secrets);
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return snippet(text, secrets);
+}
+
+function classifyThrown(e: unknown, timeoutMs: number, secrets: PostOptions['secrets']): ModelCallError {
   if (e instanceof ModelCallError) return e;
-  const err = e as Error & { code?: string };
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err.name === 'TimeoutError')
+  const err = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: string; cause?: unknown };
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError || err.name === 'TimeoutError')
     return new ModelCallError('timeout', `no answer within ${timeoutMs} ms`);
   if (err.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError) return new ModelCallError('connection', 'request aborted');
-  return new ModelCallError('connection', redact(`${err.code ?? err.name}: ${err.message}`, secrets));
+  // ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, DNS failures, …: the provider was not reachable or hung up.
+  const cause = err.cause instanceof Error ? ` (${(err.cause as Error & { code?: string }).code ?? err.cause.message})` : '';
+  return new ModelCallError('connection', redact(`${err.code ?? err.name}: ${err.message}${cause}`, secrets));
 }
 
 export const headerValue = (h: Record<string, string | string[] | undefined>, name: string): string | null => {
   const v = h[name];
   return (Array.isArray(v) ? v[0] : v) ?? null;
 };
+
+/** A usage count from a provider body: a non-negative finite number, else 0 (budgets must never see NaN). */
+export const tokenCount = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);

@@ -1,8 +1,30 @@
 import type { Agent } from 'undici';
-import { createPool, headerValue, postJson } from './http.js';
+import { createPool, headerValue, postJson, tokenCount } from './http.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter, type TokenLogprob } from './types.js';
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * `choices[0].logprobs.content[]` → TokenLogprob[]; null when the provider sent none; undefined when
+ * present but not the documented shape (a logprob scorer must never read a guessed number).
+ */
+function parseLogprobs(lp: unknown): TokenLogprob[] | null | undefined {
+  if (lp === null || lp === undefined) return null;
+  if (!isObj(lp) || !Array.isArray(lp.content)) return lp && isObj(lp) && lp.content === null ? null : undefined;
+  const out: TokenLogprob[] = [];
+  for (const t of lp.content) {
+    if (!isObj(t) || typeof t.token !== 'string' || typeof t.logprob !== 'number') return undefined;
+    const top = t.top_logprobs ?? [];
+    if (!Array.isArray(top)) return undefined;
+    const alts = [];
+    for (const a of top) {
+      if (!isObj(a) || typeof a.token !== 'string' || typeof a.logprob !== 'number') return undefined;
+      alts.push({ token: a.token, logprob: a.logprob });
+    }
+    out.push({ token: t.token, logprob: t.logprob, top: alts });
+  }
+  return out;
+}
 
 /** OpenAI-compatible chat completions (OpenAI, vLLM, Ollama, llama.cpp server, …). */
 export class OpenAIChatAdapter implements ModelAdapter {
@@ -42,20 +64,13 @@ export class OpenAIChatAdapter implements ModelAdapter {
     const msg = isObj(choice) ? choice.message : undefined;
     if (!isObj(msg) || (typeof msg.content !== 'string' && msg.content !== null))
       throw new ModelCallError('malformed', `${res.status} response has no choices[0].message.content`, { status: res.status });
-    let logprobs: TokenLogprob[] | null = null;
-    const lp = choice.logprobs;
-    if (isObj(lp) && Array.isArray(lp.content)) {
-      logprobs = lp.content.map((t: any) => ({
-        token: String(t?.token ?? ''),
-        logprob: Number(t?.logprob),
-        top: Array.isArray(t?.top_logprobs) ? t.top_logprobs.map((a: any) => ({ token: String(a?.token ?? ''), logprob: Number(a?.logprob) })) : [],
-      }));
-    }
-    const usage = isObj(j) && isObj(j.usage) ? j.usage : {};
+    const logprobs = parseLogprobs(choice.logprobs);
+    if (logprobs === undefined) throw new ModelCallError('malformed', `${res.status} response has unreadable choices[0].logprobs`, { status: res.status });
+    const usage: Record<string, any> = isObj(j) && isObj(j.usage) ? j.usage : {};
     return {
       content: msg.content ?? '',
       logprobs,
-      usage: { inputTokens: Number(usage.prompt_tokens ?? 0), outputTokens: Number(usage.completion_tokens ?? 0) },
+      usage: { inputTokens: tokenCount(usage.prompt_tokens), outputTokens: tokenCount(usage.completion_tokens) },
       finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
       requestId: headerValue(res.headers, 'x-request-id') ?? (isObj(j) && typeof j.id === 'string' ? j.id : null),
       model: isObj(j) && typeof j.model === 'string' ? j.model : null,

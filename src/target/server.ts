@@ -4,217 +4,338 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * The SIMULATED target model: a local test double speaking the OpenAI chat-completions and
- * Anthropic messages wire formats. It answers arithmetic questions ("What is 12 * 7?") correctly
+ * Anthropic Messages wire formats. It answers arithmetic questions ("What is 12 * 7?") correctly
  * with a configured probability, picks the matching option letter when options are listed, and
- * can inject latency, 429s, 5xx, hangs and malformed bodies. It is not a model; results from it
- * measure Assay, never AI.
+ * can inject latency, 429s, 5xx, hangs and malformed bodies. It is not a model: numbers measured
+ * against it describe Assay, never an AI system. See docs/target.md.
  */
 export interface TargetProfile {
+  /** Mean added latency per answer, ms. Default 0. */
   latencyMs?: number;
+  /** Uniform jitter around the mean (±), ms. Default 0. */
   jitterMs?: number;
-  /** Probability of answering a recognised question correctly (decided per question text). */
+  /** Probability of answering a recognised arithmetic question correctly. Default 0.8. */
   accuracy?: number;
+  /** Seeds answers, faults and jitter. Default 0. */
   seed?: number;
+  /** Share of requests answered 429 with Retry-After. */
   rate429?: number;
+  /** Retry-After seconds sent with each 429. Default 1. */
   retryAfterS?: number;
+  /** Share answered 500 or 503. */
   rate5xx?: number;
-  /** Never answer (the client must time out). */
+  /** Share never answered: the client must time out (cleaned up on close). */
   rateTimeout?: number;
-  /** 200 with a truncated JSON body. */
+  /** Share answered 200 with a truncated, invalid JSON body. */
   rateMalformed?: number;
   /**
-   * 'always': each request draws a fault by its sequence number.
-   * 'first-attempt': only the first sighting of a request body can fault, so retries converge.
+   * 'always' (default): each request draws its fault from its sequence number.
+   * 'first-attempt': the draw is made per request body, and a body that draws a fault gets it only
+   * the first `faultAttempts` times it is seen, so retries converge.
    */
   faultsPerKey?: 'always' | 'first-attempt';
-  /** Every request with sequence number in [fromRequest, toRequest) gets 429. */
+  /** With 'first-attempt': how many sightings of a faulty body fail. Default 1. */
+  faultAttempts?: number;
+  /** Every request whose sequence number is in [fromRequest, toRequest) gets 429. */
   storm?: { fromRequest: number; toRequest: number };
 }
 
 export interface TargetStats {
+  /** Well-formed generation requests (sequence numbers 0 … requests-1). */
   requests: number;
+  /** Responses by HTTP status, including 400/404/413 for bad requests. */
   byStatus: Record<string, number>;
   byFormat: { openai: number; anthropic: number };
+  /** Injected faults by kind ('timeout' = requests left hanging). */
+  faults: { rate_limit: number; server: number; timeout: number; malformed: number };
+  /** Highest number of requests being handled at once. */
   maxInFlight: number;
-  /** How many times each distinct request body was received (keyed by a short hash). */
+  /** How many times each distinct request body was received, keyed by a 16-hex SHA-256 prefix. */
   bodyCounts: Map<string, number>;
 }
 
 export interface RunningTarget {
   url: string;
   port: number;
+  /** A snapshot of the counters. */
   stats(): TargetStats;
   close(): Promise<void>;
 }
 
+export const SIMULATED_HEADER = 'x-assay-simulated';
+export const FIXED_SENTENCE = 'This is a SIMULATED response from the Assay test target; it recognises only arithmetic questions.';
 const MAX_BODY = 1 << 20;
-const LETTER_LINE = /^([A-Z])[.)]\s+(.+?)\s*$/gm;
-const QUESTION = /What is (-?\d+)\s*([+\-*x×])\s*(-?\d+)\s*\?/;
+/** Past this much discarded input an oversized request is cut off rather than drained. */
+const MAX_DRAIN = 16 << 20;
+const QUESTION = /What is (-?\d+)\s*([-+*x×])\s*(-?\d+)\s*\?/g;
+const OPTION_LINE = /^\s*([A-Z])[.)]\s+(.+?)\s*$/gm;
 
-/** A uniform number in [0,1) from a string: deterministic faults and answers. */
-function unit(s: string): number {
-  return createHash('sha256').update(s).digest().readUIntBE(0, 6) / 2 ** 48;
+/** Uniform in [0,1) from 6 bytes of a digest. */
+const unitAt = (d: Buffer, offset: number) => d.readUIntBE(offset, 6) / 2 ** 48;
+
+/** Cheap integer mix (per-request fault and jitter draws): no hashing of strings on the hot path. */
+function mix(seed: number, n: number, salt: number): number {
+  let h = Math.imul((seed | 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n | 0, 0xc2b2ae35) ^ Math.imul(salt, 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return ((h ^ (h >>> 16)) >>> 0) / 2 ** 32;
 }
 
-interface Answer {
+export interface SimAnswer {
   content: string;
-  /** For option answers: all letters shown, so logprobs can spread mass over them. */
+  /** The option letters shown (empty when none), so logprobs can spread mass over them. */
   letters: string[];
+  /** Whether an arithmetic question was recognised, and if so whether the answer is right. */
+  recognised: boolean;
+  correct: boolean | null;
+  /** Digest of (seed, prompt): further deterministic draws (logprob shape). */
+  digest: Buffer;
 }
 
-/** Decide the simulated answer for a prompt. Pure: same prompt and profile → same answer. */
-export function simulateAnswer(prompt: string, accuracy: number, seed: number): Answer {
-  const q = QUESTION.exec(prompt);
-  const options = [...prompt.matchAll(LETTER_LINE)].map((m) => ({ letter: m[1]!, text: m[2]! }));
+/**
+ * The simulated answer for a prompt. Pure: the same prompt, accuracy and seed give the same answer.
+ * The last "What is A op B?" in the prompt is the question; lettered lines after it are its options.
+ */
+export function simulateAnswer(prompt: string, accuracy: number, seed: number): SimAnswer {
+  const digest = createHash('sha256').update(`assay-sim\0${seed}\0${prompt}`).digest();
+  let q: RegExpExecArray | null = null;
+  for (const m of prompt.matchAll(QUESTION)) q = m;
+  const tail = q ? prompt.slice(q.index + q[0].length) : prompt;
+  const options = [...tail.matchAll(OPTION_LINE)].map((m) => ({ letter: m[1]!, text: m[2]! }));
   const letters = options.map((o) => o.letter);
-  if (!q) return { content: options.length ? letters[0]! : 'This is a simulated response from the Assay test target.', letters };
+  const pick = <T>(xs: T[], offset: number): T => xs[Math.floor(unitAt(digest, offset) * xs.length)]!;
+  if (!q) {
+    // Options without arithmetic: a uniform guesser, so scores sit at chance level.
+    return { content: options.length ? pick(letters, 6) : FIXED_SENTENCE, letters, recognised: false, correct: null, digest };
+  }
   const a = Number(q[1]);
   const b = Number(q[3]);
-  const result = q[2] === '+' ? a + b : q[2] === '-' ? a - b : a * b;
-  const correct = unit(`${seed}:acc:${q[0]}`) < accuracy;
-  if (!options.length) return { content: String(correct ? result : result + 1), letters };
-  const right = options.find((o) => o.text === String(result));
-  if (correct && right) return { content: right.letter, letters };
-  const wrong = options.filter((o) => o !== right);
-  const pick = wrong[Math.floor(unit(`${seed}:wrong:${q[0]}`) * wrong.length)] ?? options[0]!;
-  return { content: pick.letter, letters };
+  const op = q[2];
+  const truth = op === '+' ? a + b : op === '-' ? a - b : a * b;
+  const correct = unitAt(digest, 0) < accuracy;
+  if (!options.length) {
+    // A wrong number: off by 1…10 either way.
+    const delta = (1 + Math.floor(unitAt(digest, 6) * 10)) * (unitAt(digest, 12) < 0.5 ? -1 : 1);
+    return { content: String(correct ? truth : truth + delta), letters, recognised: true, correct, digest };
+  }
+  const isTruth = (o: { text: string }) => o.text !== '' && Number(o.text) === truth;
+  const right = options.find(isTruth);
+  if (correct && right) return { content: right.letter, letters, recognised: true, correct: true, digest };
+  // Wrong (or the right value is not on offer): answer with an option holding some other value.
+  const wrong = options.filter((o) => !isTruth(o));
+  const chosen = wrong.length ? pick(wrong, 6) : options[0]!;
+  return { content: chosen.letter, letters, recognised: true, correct: isTruth(chosen), digest };
 }
 
-function logprobsFor(ans: Answer, top: number) {
-  // The chosen token gets most of the mass; the other shown letters share the rest.
-  const others = ans.letters.filter((l) => l !== ans.content);
-  const pChosen = 0.7;
-  const pOther = others.length ? 0.25 / others.length : 0;
-  const alts = [{ token: ans.content, logprob: Math.log(pChosen) }, ...others.map((l) => ({ token: l, logprob: Math.log(pOther) }))].slice(0, Math.max(1, top));
-  return [{ token: ans.content, logprob: Math.log(pChosen), bytes: null, top_logprobs: alts.map((a) => ({ ...a, bytes: null })) }];
+/** OpenAI-shaped logprobs consistent with the content: the chosen token is the most likely one. */
+function logprobsFor(ans: SimAnswer, topN: number) {
+  const lp = (p: number) => Math.log(p);
+  if (ans.letters.includes(ans.content)) {
+    const pChosen = 0.55 + 0.4 * unitAt(ans.digest, 12);
+    const others = ans.letters.filter((l) => l !== ans.content);
+    // The other letters share 90% of the remaining mass (the rest is "other text"), so Σp < 1
+    // and no other letter can outrank the chosen one.
+    const weights = others.map((_, i) => 1 + unitAt(ans.digest, (18 + i * 2) % 26));
+    const total = weights.reduce((s, w) => s + w, 0);
+    const alts = [{ token: ans.content, p: pChosen }, ...others.map((l, i) => ({ token: l, p: ((1 - pChosen) * 0.9 * weights[i]!) / total }))].sort((x, y) => y.p - x.p);
+    return [{ token: ans.content, logprob: lp(pChosen), bytes: null, top_logprobs: alts.slice(0, topN).map((x) => ({ token: x.token, logprob: lp(x.p), bytes: null })) }];
+  }
+  // Free text: word-level tokens that concatenate to the content, each fairly confident.
+  return (ans.content.match(/\s*\S+/g) ?? [ans.content]).map((token) => ({ token, logprob: lp(0.9), bytes: null, top_logprobs: topN > 0 ? [{ token, logprob: lp(0.9), bytes: null }] : [] }));
 }
 
-const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
+const approxTokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
+
+/** Message text, whether content is a string or a list of text blocks. */
+function messageText(m: unknown): string {
+  const c = (m as { content?: unknown } | null)?.content;
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) return c.map((b) => (b && typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : '')).join('');
+  return '';
+}
+
+type Format = 'openai' | 'anthropic';
+type Fault = 'rate_limit' | 'server' | 'timeout' | 'malformed';
+
+const errorBody = (format: Format, type: string, message: string): string =>
+  JSON.stringify(format === 'openai' ? { error: { message: `SIMULATED target: ${message}`, type, code: null } } : { type: 'error', error: { type, message: `SIMULATED target: ${message}` } });
 
 export async function startTarget(profile: TargetProfile = {}, opts: { port?: number; host?: string } = {}): Promise<RunningTarget> {
-  const p = { latencyMs: 0, jitterMs: 0, accuracy: 0.8, seed: 0, rate429: 0, retryAfterS: 1, rate5xx: 0, rateTimeout: 0, rateMalformed: 0, faultsPerKey: 'always' as const, ...profile };
-  const stats: TargetStats = { requests: 0, byStatus: {}, byFormat: { openai: 0, anthropic: 0 }, maxInFlight: 0, bodyCounts: new Map() };
+  const p = {
+    latencyMs: 0, jitterMs: 0, accuracy: 0.8, seed: 0, rate429: 0, retryAfterS: 1, rate5xx: 0, rateTimeout: 0, rateMalformed: 0,
+    faultsPerKey: 'always' as 'always' | 'first-attempt', faultAttempts: 1, storm: undefined as TargetProfile['storm'],
+    ...profile,
+  };
+  for (const k of ['accuracy', 'rate429', 'rate5xx', 'rateTimeout', 'rateMalformed'] as const)
+    if (!(p[k] >= 0 && p[k] <= 1)) throw new RangeError(`target profile: ${k} must be in [0, 1], got ${p[k]}`);
+  if (p.rate429 + p.rate5xx + p.rateTimeout + p.rateMalformed > 1) throw new RangeError('target profile: fault rates add up to more than 1');
+  // Cumulative thresholds, computed once.
+  const cut = [p.rate429, p.rate429 + p.rate5xx, p.rate429 + p.rate5xx + p.rateTimeout, p.rate429 + p.rate5xx + p.rateTimeout + p.rateMalformed];
+  const anyFaults = cut[3]! > 0;
+
+  const stats: TargetStats = { requests: 0, byStatus: {}, byFormat: { openai: 0, anthropic: 0 }, faults: { rate_limit: 0, server: 0, timeout: 0, malformed: 0 }, maxInFlight: 0, bodyCounts: new Map() };
   let inFlight = 0;
-  let seq = 0;
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
 
-  function send(res: ServerResponse, status: number, body: string | object, headers: Record<string, string> = {}) {
+  function send(res: ServerResponse, status: number, text: string, extra?: Record<string, string>) {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'x-assay-simulated': 'true', 'content-length': Buffer.byteLength(text), ...headers });
+    if (res.destroyed) return;
+    res.writeHead(status, { 'content-type': 'application/json', [SIMULATED_HEADER]: 'true', 'content-length': Buffer.byteLength(text), ...extra });
     res.end(text);
   }
-  const errorBody = (format: 'openai' | 'anthropic', type: string, message: string) =>
-    format === 'openai' ? { error: { message, type, code: null } } : { type: 'error', error: { type, message } };
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    if (req.method === 'GET' && req.url === '/health') return send(res, 200, { ok: true, simulated: true });
-    const format = req.url === '/v1/chat/completions' ? 'openai' : req.url === '/v1/messages' ? 'anthropic' : null;
-    if (req.method !== 'POST' || !format) return send(res, 404, { error: { message: 'not found (SIMULATED target: POST /v1/chat/completions or /v1/messages)' } });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_BODY) {
-        send(res, 413, errorBody(format, 'request_too_large', 'request body over 1 MB'), { connection: 'close' });
-        req.destroy();
-        return;
-      }
-      chunks.push(c as Buffer);
-    }
-    const raw = Buffer.concat(chunks).toString('utf8');
-    let body: any;
+  function drawFault(n: number, key: Buffer, sightings: number): Fault | null {
+    if (p.storm && n >= p.storm.fromRequest && n < p.storm.toRequest) return 'rate_limit';
+    if (!anyFaults) return null;
+    let u: number;
+    if (p.faultsPerKey === 'first-attempt') {
+      if (sightings > p.faultAttempts) return null;
+      u = mix(p.seed, key.readInt32BE(8), 3); // per body: the same body draws the same fault each time
+    } else u = mix(p.seed, n, 1);
+    return u < cut[0]! ? 'rate_limit' : u < cut[1]! ? 'server' : u < cut[2]! ? 'timeout' : u < cut[3]! ? 'malformed' : null;
+  }
+
+  function respond(res: ServerResponse, format: Format, raw: string) {
+    let body: Record<string, unknown>;
     try {
       body = JSON.parse(raw);
     } catch {
       return send(res, 400, errorBody(format, 'invalid_request_error', 'body is not valid JSON'));
     }
-    if (typeof body !== 'object' || body === null || !Array.isArray(body.messages) || body.messages.length === 0)
-      return send(res, 400, errorBody(format, 'invalid_request_error', 'messages must be a non-empty array'));
-    stats.requests++;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray(body.messages) || body.messages.length === 0)
+      return send(res, 400, errorBody(format, 'invalid_request_error', 'messages: must be a non-empty array'));
+    const maxTokens = body.max_tokens;
+    if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && (maxTokens as number) > 0))
+      return send(res, 400, errorBody(format, 'invalid_request_error', 'max_tokens: must be a positive integer'));
+    // Like the real Messages API: max_tokens is required and there are no logprobs.
+    if (format === 'anthropic' && maxTokens === undefined) return send(res, 400, errorBody(format, 'invalid_request_error', 'max_tokens: Field required'));
+    if (format === 'anthropic' && ('logprobs' in body || 'top_logprobs' in body)) return send(res, 400, errorBody(format, 'invalid_request_error', 'logprobs: Extra inputs are not permitted'));
+
+    const n = stats.requests++;
     stats.byFormat[format]++;
-    const n = seq++;
-    const key = createHash('sha256').update(raw).digest('hex').slice(0, 16);
+    const keyDigest = createHash('sha256').update(raw).digest();
+    const key = keyDigest.toString('hex', 0, 8);
     const sightings = (stats.bodyCounts.get(key) ?? 0) + 1;
     stats.bodyCounts.set(key, sightings);
 
-    // Faults: decided deterministically from the seed and the request (sequence or body).
-    const faultable = p.faultsPerKey === 'always' || sightings === 1;
-    const draw = unit(`${p.seed}:fault:${p.faultsPerKey === 'always' ? n : key}`);
-    const inStorm = p.storm && n >= p.storm.fromRequest && n < p.storm.toRequest;
-    let fault: '429' | '5xx' | 'timeout' | 'malformed' | null = inStorm ? '429' : null;
-    if (!fault && faultable) {
-      let acc = 0;
-      for (const [kind, rate] of [['429', p.rate429], ['5xx', p.rate5xx], ['timeout', p.rateTimeout], ['malformed', p.rateMalformed]] as const) {
-        acc += rate;
-        if (draw < acc) {
-          fault = kind;
-          break;
-        }
-      }
-    }
-    const delay = Math.max(0, p.latencyMs + (p.jitterMs ? (unit(`${p.seed}:lat:${n}`) * 2 - 1) * p.jitterMs : 0));
+    const fault = drawFault(n, keyDigest, sightings);
+    if (fault) stats.faults[fault]++;
     if (fault === 'timeout') {
+      // Never answer; the socket is freed when the client gives up or the target closes.
       hanging.add(res);
-      res.on('close', () => hanging.delete(res));
+      res.once('close', () => hanging.delete(res));
       return;
     }
-    await new Promise((r) => setTimeout(r, delay));
-    if (fault === '429') return send(res, 429, errorBody(format, 'rate_limit_error', 'simulated rate limit'), { 'retry-after': String(p.retryAfterS) });
-    if (fault === '5xx') return send(res, n % 2 ? 503 : 500, errorBody(format, 'api_error', 'simulated server error'));
-
-    const prompt = body.messages.map((m: any) => (typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? ''))).join('\n');
-    const ans = simulateAnswer(prompt, p.accuracy, p.seed);
-    const inTok = tokens(prompt);
-    const outTok = tokens(ans.content);
-    const model = typeof body.model === 'string' ? body.model : 'sim-unknown';
-    let out: object;
-    if (format === 'openai') {
-      const wantLp = body.logprobs === true;
-      out = {
-        id: `simcmpl-${n}`,
-        object: 'chat.completion',
-        created: 0,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content: ans.content }, logprobs: wantLp ? { content: logprobsFor(ans, Number(body.top_logprobs ?? 0)) } : null, finish_reason: 'stop' }],
-        usage: { prompt_tokens: inTok, completion_tokens: outTok, total_tokens: inTok + outTok },
-        system_fingerprint: 'assay-simulated',
-      };
-    } else {
-      out = { id: `msg_sim_${n}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: ans.content }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: inTok, output_tokens: outTok } };
-    }
-    if (fault === 'malformed') return send(res, 200, JSON.stringify(out).slice(0, 25));
-    send(res, 200, out, format === 'openai' ? { 'x-request-id': `simreq-${n}` } : { 'request-id': `simreq-${n}` });
+    const finish = () => {
+      if (fault === 'rate_limit') return send(res, 429, errorBody(format, 'rate_limit_error', 'rate limited (injected fault)'), { 'retry-after': String(p.retryAfterS) });
+      if (fault === 'server') return send(res, n % 2 ? 503 : 500, errorBody(format, 'api_error', 'server error (injected fault)'));
+      const text = answer(format, body, n, maxTokens as number | undefined);
+      if (fault === 'malformed') return send(res, 200, text.slice(0, Math.max(1, Math.floor(text.length / 3))));
+      send(res, 200, text, format === 'openai' ? { 'x-request-id': `simreq-${n}` } : { 'request-id': `simreq-${n}` });
+    };
+    const delay = p.jitterMs ? Math.max(0, p.latencyMs + (mix(p.seed, n, 2) * 2 - 1) * p.jitterMs) : p.latencyMs;
+    if (delay > 0) setTimeout(finish, delay);
+    else finish();
   }
 
-  const server = createServer((req, res) => {
-    inFlight++;
-    stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
-    res.on('close', () => inFlight--);
-    handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, 500, { error: { message: 'simulated target internal error' } });
+  function answer(format: Format, body: Record<string, unknown>, n: number, maxTokens: number | undefined): string {
+    const msgs = body.messages as unknown[];
+    // The prompt text excludes roles and puts a top-level system first, so the same conversation
+    // gets the same answer in either wire format.
+    const parts = typeof body.system === 'string' ? [body.system] : Array.isArray(body.system) ? [messageText({ content: body.system })] : [];
+    for (const m of msgs) parts.push(messageText(m));
+    const prompt = parts.join('\n');
+    const ans = simulateAnswer(prompt, p.accuracy, p.seed);
+    let content = ans.content;
+    let truncated = false;
+    if (maxTokens !== undefined && approxTokens(content) > maxTokens) {
+      content = content.slice(0, maxTokens * 4);
+      truncated = true;
+    }
+    const inTok = approxTokens(prompt);
+    const outTok = approxTokens(content);
+    const model = typeof body.model === 'string' && body.model ? (/^sim(-|$)/.test(body.model) ? body.model : `sim-${body.model}`) : 'sim-unknown';
+    if (format === 'anthropic') {
+      return JSON.stringify({ id: `msg_sim_${n}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: content }], stop_reason: truncated ? 'max_tokens' : 'end_turn', stop_sequence: null, usage: { input_tokens: inTok, output_tokens: outTok } });
+    }
+    const topN = Math.min(20, Math.max(0, Math.floor(Number(body.top_logprobs ?? 0)) || 0));
+    const logprobs = body.logprobs === true ? { content: logprobsFor(truncated ? { ...ans, content, letters: [] } : ans, topN) } : null;
+    return JSON.stringify({
+      id: `simcmpl-${n}`,
+      object: 'chat.completion',
+      created: 0,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content }, logprobs, finish_reason: truncated ? 'length' : 'stop' }],
+      usage: { prompt_tokens: inTok, completion_tokens: outTok, total_tokens: inTok + outTok },
+      system_fingerprint: 'assay-simulated',
     });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.headersTimeout = 65_000;
-  server.on('connection', (s) => {
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse) {
+    inFlight++;
+    if (inFlight > stats.maxInFlight) stats.maxInFlight = inFlight;
+    res.once('close', () => inFlight--);
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url === '/health') return send(res, 200, '{"ok":true,"simulated":true}');
+    const format: Format | null = url === '/v1/chat/completions' ? 'openai' : url === '/v1/messages' ? 'anthropic' : null;
+    if (req.method !== 'POST' || !format) {
+      req.resume();
+      return send(res, 404, errorBody('openai', 'not_found', 'only POST /v1/chat/completions, POST /v1/messages and GET /health exist'));
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_DRAIN) {
+      send(res, 413, errorBody(format, 'request_too_large', 'request body over 1 MB'), { connection: 'close' });
+      req.socket.destroySoon();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+      else if (size > MAX_DRAIN) req.destroy(); // a hostile stream: stop reading it
+    });
+    req.on('end', () => {
+      if (size > MAX_BODY) return send(res, 413, errorBody(format, 'request_too_large', 'request body over 1 MB'), { connection: 'close' });
+      try {
+        respond(res, format, chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        if (!res.headersSent) send(res, 500, errorBody(format, 'api_error', 'internal error'));
+      }
+    });
+    req.on('error', () => res.destroy());
+  }
+
+  const server = createServer({ keepAlive: true }, handle);
+  // Long keep-alive: benchmark clients reuse sockets across thousands of requests.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
+  server.requestTimeout = 0;
+  server.on('connection', (s: Socket) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.once('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? '127.0.0.1';
+  let closed: Promise<void> | null = null;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
-    stats: () => stats,
-    close: async () => {
-      for (const r of hanging) r.destroy();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+    stats: () => ({ ...stats, byStatus: { ...stats.byStatus }, byFormat: { ...stats.byFormat }, faults: { ...stats.faults }, bodyCounts: new Map(stats.bodyCounts) }),
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        for (const r of hanging) r.destroy();
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      })),
   };
 }

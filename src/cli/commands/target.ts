@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startTarget } from '../../target/server.js';
 import { int, num } from '../options.js';
+import { AssayError } from '../../common/errors.js';
 
 export function register(program: Command): void {
   const target = program.command('target').description('The built-in SIMULATED target model (a test double, not a real model)');
@@ -16,14 +17,18 @@ export function register(program: Command): void {
     .option('--rate-5xx <p>', 'share answered 500/503', num(0, 1), 0)
     .option('--rate-timeout <p>', 'share never answered', num(0, 1), 0)
     .option('--rate-malformed <p>', 'share answered with a truncated body', num(0, 1), 0)
-    .option('--first-attempt-faults', 'faults only on the first sighting of a request body')
+    .option('--first-attempt-faults', 'faults only on the first sighting(s) of a request body, so retries converge')
+    .option('--fault-attempts <n>', 'with --first-attempt-faults: how many sightings of a faulty body fail', int(1), 1)
     .option('--seed <n>', 'seed for answers and faults', int(0), 0)
-    .action(async (f: { port: number; latency: number; jitter: number; accuracy: number; rate429: number; retryAfter: number; rate5xx: number; rateTimeout: number; rateMalformed: number; firstAttemptFaults?: boolean; seed: number }) => {
+    .action(async (f: { port: number; latency: number; jitter: number; accuracy: number; rate429: number; retryAfter: number; rate5xx: number; rateTimeout: number; rateMalformed: number; firstAttemptFaults?: boolean; faultAttempts: number; seed: number }) => {
       const t = await startTarget(
-        { latencyMs: f.latency, jitterMs: f.jitter, accuracy: f.accuracy, seed: f.seed, rate429: f.rate429, retryAfterS: f.retryAfter, rate5xx: f.rate5xx, rateTimeout: f.rateTimeout, rateMalformed: f.rateMalformed, faultsPerKey: f.firstAttemptFaults ? 'first-attempt' : 'always' },
+        { latencyMs: f.latency, jitterMs: f.jitter, accuracy: f.accuracy, seed: f.seed, rate429: f.rate429, retryAfterS: f.retryAfter, rate5xx: f.rate5xx, rateTimeout: f.rateTimeout, rateMalformed: f.rateMalformed, faultsPerKey: f.firstAttemptFaults ? 'first-attempt' : 'always', faultAttempts: f.faultAttempts },
         { port: f.port },
-      );
-      process.stdout.write(`SIMULATED target model listening on ${t.url} — a test double for Assay, not a real model\n`);
+      ).catch((e: unknown) => {
+        throw e instanceof RangeError ? new AssayError('TARGET_PROFILE', e.message) : e;
+      });
+      process.stdout.write(`SIMULATED target model listening on ${t.url}\n`);
+      process.stdout.write(`  This is a SIMULATED model for testing Assay (a test double, not an AI system); answers are derived from a hash, accuracy ${f.accuracy}.\n`);
       process.stdout.write(`  OpenAI-compatible: --model openai/sim --base-url ${t.url}/v1   Anthropic: --model anthropic/sim --base-url ${t.url}\n`);
       const stop = async () => {
         await t.close();
