@@ -1,9 +1,14 @@
+/**
+ * Distribution functions written here rather than imported: the numbers in a signed report must
+ * be recomputable from the log with no third-party maths in the loop.
+ */
+
 /** Standard normal CDF, via erfc below (relative error < 1.2e-7). */
 export function normalCdf(x: number): number {
   return 0.5 * erfc(-x / Math.SQRT2);
 }
 
-/** Complementary error function, relative error < 1.2e-7 everywhere (Numerical Recipes' Chebyshev fit). */
+/** Complementary error function, relative error < 1.2e-7 everywhere (Chebyshev fit, Numerical Recipes §6.2). */
 export function erfc(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
@@ -51,3 +56,110 @@ export function normalQuantile(p: number): number {
 
 /** Two-sided critical value for a confidence level, e.g. 0.95 → 1.95996. */
 export const zFor = (level: number) => normalQuantile(1 - (1 - level) / 2);
+
+/** Two-sided normal p-value for a z statistic; erfc keeps precision in the far tail. */
+export function normalTwoSidedP(z: number): number {
+  if (Number.isNaN(z)) return NaN;
+  return Math.min(1, erfc(Math.abs(z) / Math.SQRT2));
+}
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; ~15 significant digits). */
+export function lnGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lnGamma(1 - x); // reflection
+  const g = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const xm = x - 1;
+  let s = g[0]!;
+  for (let i = 1; i < 9; i++) s += g[i]! / (xm + i);
+  const t = xm + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (xm + 0.5) * Math.log(t) - t + Math.log(s);
+}
+
+/**
+ * Regularized incomplete beta I_x(a, b), by the continued fraction (modified Lentz), using the
+ * symmetry I_x(a,b) = 1 − I_{1−x}(b,a) where the fraction converges slowly.
+ */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (Number.isNaN(x) || a <= 0 || b <= 0) return NaN;
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const lnFront = lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log1p(-x);
+  if (x > (a + 1) / (a + b + 2)) return 1 - Math.exp(lnFront) * betaFraction(1 - x, b, a) / b;
+  return (Math.exp(lnFront) * betaFraction(x, a, b)) / a;
+}
+
+function betaFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    // even step
+    let num = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + num * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + num / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    // odd step
+    num = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + num * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + num / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** Student t CDF with df > 0 degrees of freedom (df may be fractional, e.g. Welch). */
+export function tCdf(t: number, df: number): number {
+  if (Number.isNaN(t) || !(df > 0)) return NaN;
+  if (t === Infinity) return 1;
+  if (t === -Infinity) return 0;
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5); // P(T > |t|)
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/** Two-sided Student t p-value. */
+export function tTwoSidedP(t: number, df: number): number {
+  if (Number.isNaN(t) || !(df > 0)) return NaN;
+  return Math.min(1, incompleteBeta(df / (df + t * t), df / 2, 0.5));
+}
+
+/**
+ * Student t quantile: Newton steps on tCdf from the normal quantile, falling back to bisection
+ * whenever a step leaves the bracket (heavy tails at small df make plain Newton overshoot).
+ */
+export function tQuantile(p: number, df: number): number {
+  if (!(df > 0) || Number.isNaN(p)) return NaN;
+  if (p <= 0) return p === 0 ? -Infinity : NaN;
+  if (p >= 1) return p === 1 ? Infinity : NaN;
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -tQuantile(1 - p, df);
+  let lo = 0;
+  let hi = 1;
+  while (tCdf(hi, df) < p) hi *= 2;
+  let x = Math.min(Math.max(normalQuantile(p), lo), hi);
+  const lnC = lnGamma((df + 1) / 2) - lnGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
+  for (let i = 0; i < 200; i++) {
+    const f = tCdf(x, df) - p;
+    if (f > 0) hi = x;
+    else lo = x;
+    const dens = Math.exp(lnC - ((df + 1) / 2) * Math.log1p((x * x) / df));
+    let next = x - f / dens;
+    if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+    if (Math.abs(next - x) <= 1e-13 * Math.max(1, Math.abs(x))) return next;
+    x = next;
+  }
+  return x;
+}
+
+/** Two-sided Student t critical value, e.g. (0.95, 10) → 2.228. */
+export const tFor = (level: number, df: number) => tQuantile(1 - (1 - level) / 2, df);

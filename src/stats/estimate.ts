@@ -1,4 +1,4 @@
-import { zFor } from './dist.js';
+import { incompleteBeta, normalTwoSidedP, zFor } from './dist.js';
 
 export interface Interval {
   lo: number;
@@ -16,7 +16,13 @@ export interface MeanEstimate {
   level: number;
 }
 
-/** Mean, CLT standard error and normal confidence interval of per-sample scores. */
+/** mean ± z·se. */
+export function normalInterval(mean: number, se: number, level = 0.95): Interval {
+  const z = zFor(level);
+  return { lo: mean - z * se, hi: mean + z * se };
+}
+
+/** Mean, CLT standard error and normal confidence interval of per-sample scores (Miller R1). */
 export function meanEstimate(xs: ArrayLike<number>, level = 0.95): MeanEstimate {
   const n = xs.length;
   if (n === 0) return { n, mean: NaN, variance: NaN, se: NaN, ci: { lo: NaN, hi: NaN }, level };
@@ -51,6 +57,24 @@ export function zeroEventUpperBound(n: number, level = 0.95): number {
 }
 
 /**
+ * Exact one-sided Clopper–Pearson upper bound for k events in n trials: the rate p at which
+ * P(X ≤ k | p) = 1 − level, found by bisection on the binomial CDF (= 1 − I_p(k+1, n−k)).
+ * For k = 0 this is zeroEventUpperBound.
+ */
+export function clopperPearsonUpper(k: number, n: number, level = 0.95): number {
+  if (n === 0 || k >= n) return 1;
+  const alpha = 1 - level;
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (1 - incompleteBeta(mid, k + 1, n - k) > alpha) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
  * Clustered standard error (Miller R2): the CLT variance plus within-cluster cross-products,
  * SE_c = sqrt(SE_CLT² + (1/n²) Σ_c Σ_{i≠j∈c} (x_i − x̄)(x_j − x̄)). With one sample per cluster
  * the cross-products vanish and SE_c = SE_CLT exactly.
@@ -72,4 +96,76 @@ export function clusteredSe(xs: ArrayLike<number>, clusters: ArrayLike<string>):
   for (const { s, ss } of sums.values()) cross += s * s - ss;
   const v = est.se * est.se + cross / (n * n);
   return Math.sqrt(Math.max(0, v));
+}
+
+export interface DesignEffect {
+  clusters: number;
+  meanClusterSize: number;
+  /** (SE_clustered / SE_CLT)²: how many times the variance is inflated by clustering. */
+  deff: number;
+  /** n / deff. */
+  effectiveN: number;
+  /** Intra-cluster correlation implied by deff = 1 + (m̄ − 1)·ICC; null when every cluster has one sample. */
+  icc: number | null;
+}
+
+/** The design-effect view of R2 (Miller): deff, effective n and implied ICC. */
+export function designEffect(xs: ArrayLike<number>, clusters: ArrayLike<string>): DesignEffect {
+  const n = xs.length;
+  const k = new Set(Array.from(clusters)).size;
+  const se = meanEstimate(xs).se;
+  const sec = clusteredSe(xs, clusters);
+  const deff = se > 0 ? (sec / se) ** 2 : NaN;
+  const m = k ? n / k : NaN;
+  return { clusters: k, meanClusterSize: m, deff, effectiveN: n / deff, icc: m > 1 ? (deff - 1) / (m - 1) : null };
+}
+
+/**
+ * Holm–Bonferroni adjusted p-values (standard addition), in input order: sort ascending,
+ * adj_(i) = max_{j ≤ i} min(1, (m − j + 1)·p_(j)). Rejecting where adj ≤ α is exactly Holm's
+ * step-down rule. Ties keep input order, so the result is deterministic. NaN p-values are
+ * left out of m and stay NaN.
+ */
+export function holm(ps: readonly number[]): number[] {
+  const idx = ps.map((p, i) => ({ p, i })).filter((e) => !Number.isNaN(e.p));
+  idx.sort((a, b) => a.p - b.p || a.i - b.i);
+  const m = idx.length;
+  const out = ps.map(() => NaN);
+  let running = 0;
+  idx.forEach((e, j) => {
+    running = Math.max(running, Math.min(1, (m - j) * e.p));
+    out[e.i] = running;
+  });
+  return out;
+}
+
+/** Two-sided z test of a difference with standard error se. */
+export function zTest(diff: number, se: number): { z: number; p: number } {
+  const z = se > 0 ? diff / se : diff === 0 ? 0 : NaN;
+  return { z, p: normalTwoSidedP(z) };
+}
+
+/** Pearson correlation; NaN when either side has no variance. */
+export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  if (n < 2 || b.length !== n) return NaN;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let saa = 0;
+  let sbb = 0;
+  let sab = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - ma;
+    const db = b[i]! - mb;
+    saa += da * da;
+    sbb += db * db;
+    sab += da * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }
