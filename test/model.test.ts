@@ -57,6 +57,7 @@ test('OpenAI adapter round-trips through the target; the body holds only the par
   assert.equal(r.finishReason, 'stop');
   assert.match(r.requestId ?? '', /^simreq-/);
   assert.equal(r.model, 'sim-test');
+  assert.equal(r.simulated, true, 'the target labels itself');
   assert.ok(r.usage.inputTokens > 10 && r.usage.outputTokens === 1);
   assert.deepEqual(JSON.parse(r.wireText!.request), r.sent.body);
   assert.deepEqual(JSON.parse(r.wireText!.response), r.raw);

@@ -59,6 +59,7 @@ export class AnthropicAdapter implements ModelAdapter {
       sent: { url, body },
       raw: j,
       wireText: { request: sentText, response: res.text },
+      ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
     };
   }
 

@@ -77,6 +77,7 @@ export class OpenAIChatAdapter implements ModelAdapter {
       sent: { url, body },
       raw: j,
       wireText: { request: sentText, response: res.text },
+      ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
     };
   }
 

@@ -54,6 +54,8 @@ export interface GenerateResult {
   raw: unknown;
   /** The exact JSON texts sent and received, when the adapter has them: logs embed them verbatim. */
   wireText?: { request: string; response: string };
+  /** Set when the answer came from Assay's SIMULATED target (response header `x-assay-simulated: true`). */
+  simulated?: true;
 }
 
 export type ModelErrorKind = 'rate_limit' | 'server' | 'timeout' | 'connection' | 'client' | 'malformed';
