@@ -172,6 +172,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
 
   let newSamples = 0;
   let skipped = 0;
+  let flaggedSimulated = false;
   const report = () => {
     progress.elapsedMs = Date.now() - started;
     progress.inFlight = limiter.active;
@@ -214,6 +215,11 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     if (!result && state.stop === 'interrupted') {
       skipped++; // never recorded: it will be run on resume
       return;
+    }
+    if (result?.simulated && !header.model.simulated && !flaggedSimulated) {
+      // The endpoint is Assay's simulated target although the run was not started as one: say so in the log.
+      flaggedSimulated = true;
+      writer.write(event('simulated', { reason: 'responses carry x-assay-simulated: true' }));
     }
     const rec = result ? await scoreRecord(unit, prompt, req, result, scorers, wantLogprobs) : errorRecord(unit, prompt, req, failure!, attempts);
     rec.timing = { startedAt, latencyMs, attempts };

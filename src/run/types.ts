@@ -76,7 +76,7 @@ export interface SampleRecord {
 export interface EventRecord {
   type: 'event';
   at: string;
-  kind: 'concurrency' | 'retry' | 'budget' | 'resume' | 'interrupt';
+  kind: 'concurrency' | 'retry' | 'budget' | 'resume' | 'interrupt' | 'simulated';
   detail: Record<string, unknown>;
 }
 
