@@ -1,0 +1,69 @@
+import { Option, type Command } from 'commander';
+import { AssayError } from '../../common/errors.js';
+import { formatComparison, formatPlan, formatRunPlan, formatRunStats } from '../../stats/format.js';
+import { compareRuns, planForRun, statsForRun } from '../../stats/from-log.js';
+import { minDetectableEffect, sampleSizeFor, type PowerInputs } from '../../stats/power.js';
+import { int, num } from '../options.js';
+
+const level = num(0.5, 0.9999);
+const json = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+
+export function register(program: Command): void {
+  program
+    .command('stats')
+    .description('Estimates, standard errors and confidence intervals for every metric of a run, from its log')
+    .argument('<runlog>', 'run log (JSONL)')
+    .option('--json', 'print the statistics as JSON')
+    .option('--level <p>', 'confidence level', level, 0.95)
+    .option('--group-by <field>', 'group every metric by this sample field (metadata key)')
+    .addOption(new Option('--versus <what>', 'compare each group with').choices(['rest', 'overall']).default('rest'))
+    .option('--seed <n>', 'bootstrap seed', int(0, 2 ** 32 - 1), 0)
+    .option('--resamples <n>', 'bootstrap resamples (0: no bootstrap)', int(0, 1_000_000), 1000)
+    .action(async (log: string, o: { json?: boolean; level: number; groupBy?: string; versus: 'rest' | 'overall'; seed: number; resamples: number }) => {
+      const s = await statsForRun(log, { level: o.level, seed: o.seed, resamples: o.resamples, versus: o.versus, ...(o.groupBy ? { groupBy: o.groupBy } : {}) });
+      if (o.json) return json(s);
+      process.stdout.write(`${s.suite.id}@${s.suite.version} on ${s.model}${s.simulated ? ' (SIMULATED target — not a real model)' : ''}, run ${s.runId}\n\n` + formatRunStats(s));
+    });
+
+  program
+    .command('compare')
+    .description('Paired comparison of two runs of the same suite (difference A − B per metric)')
+    .argument('<runA>', 'run log of model A')
+    .argument('<runB>', 'run log of model B')
+    .option('--metric <name>', 'only this metric')
+    .option('--level <p>', 'confidence level', level, 0.95)
+    .option('--json', 'print the comparison as JSON')
+    .action(async (a: string, b: string, o: { metric?: string; level: number; json?: boolean }) => {
+      const c = await compareRuns(a, b, { level: o.level, ...(o.metric ? { metric: o.metric } : {}) });
+      if (o.json) return json(c);
+      process.stdout.write(formatComparison(c));
+    });
+
+  program
+    .command('plan')
+    .description('Power analysis: samples needed to detect an effect (--mde), the smallest effect n samples detect (--n), or that of an existing run (--run)')
+    .option('--mde <delta>', 'minimum detectable effect, as a difference in mean score (0.03 = 3 points)', num(0))
+    .option('--n <n>', 'samples available: print the smallest detectable effect instead', int(1))
+    .option('--run <runlog>', 'smallest detectable effect of each metric of this run')
+    .option('--alpha <a>', 'two-sided significance level', num(0, 1), 0.05)
+    .option('--power <p>', 'power, 1 − β', num(0, 1), 0.8)
+    .option('--p <rate>', 'expected rate of a binary score (variance p(1 − p))', num(0, 1))
+    .option('--sigma2 <v>', 'per-sample score variance', num(0))
+    .option('--paired', 'both models answer the same samples')
+    .option('--correlation <rho>', 'correlation of the two models\u2019 per-sample scores (paired)', num(-1, 1))
+    .option('--json', 'print the plan as JSON')
+    .action(async (o: { mde?: number; n?: number; run?: string; alpha: number; power: number; p?: number; sigma2?: number; paired?: boolean; correlation?: number; json?: boolean }) => {
+      if (o.run) {
+        const plan = await planForRun(o.run, { alpha: o.alpha, power: o.power, ...(o.correlation !== undefined ? { correlation: o.correlation } : {}) });
+        return o.json ? json(plan) : void process.stdout.write(formatRunPlan(plan));
+      }
+      if (o.p !== undefined && o.sigma2 !== undefined) throw new AssayError('BAD_OPTIONS', 'give --p or --sigma2, not both');
+      if (o.correlation !== undefined && !o.paired) throw new AssayError('BAD_OPTIONS', '--correlation applies to paired designs: add --paired');
+      if ((o.mde === undefined) === (o.n === undefined)) throw new AssayError('BAD_OPTIONS', 'give exactly one of --mde (to get n) or --n (to get the smallest detectable effect), or --run <log>');
+      const assumed = o.p === undefined && o.sigma2 === undefined;
+      const inputs: PowerInputs = { alpha: o.alpha, power: o.power, paired: !!o.paired, ...(o.sigma2 !== undefined ? { sigma2: o.sigma2 } : { p: o.p ?? 0.5 }), ...(o.correlation !== undefined ? { correlation: o.correlation } : {}) };
+      const plan = o.mde !== undefined ? sampleSizeFor({ ...inputs, mde: o.mde }) : minDetectableEffect({ ...inputs, n: o.n! });
+      if (o.json) return json(plan);
+      process.stdout.write((assumed ? 'assuming binary scores at p = 0.5 (the largest variance); give --p or --sigma2 to change\n' : '') + formatPlan(plan, o.mde !== undefined ? 'n' : 'mde'));
+    });
+}
