@@ -449,6 +449,8 @@ test('compareRuns: pairs by sample id after epoch-averaging, reports unmatched; 
   assert.ok(pm.deff! > 0);
   assert.ok(pm.pairedMde < pm.unpairedMde);
   near(pm.unpairedMde, minDetectableEffect({ n: 290, sigma2: pm.sigma2 }).mde, 1e-12);
+  const m0 = (await statsForRun(la)).metrics[0]!;
+  near(pm.sigma2, m0.se ** 2 * m0.n * Math.max(1, pm.deff!), 1e-12);
   assert.match(formatRunPlan(plan), /MDE paired/);
 });
 

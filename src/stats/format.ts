@@ -29,14 +29,14 @@ export function formatRunStats(s: RunStats): string {
   const notes: string[] = [];
   s.metrics.forEach((m, i) => {
     const a = s.analysis?.[i];
-    if (m.zeroEvent) notes.push(`${m.name}: no sample scored ${m.zeroEvent.absent}; one-sided ${pct(s.level)} upper bound on that rate is ${f(m.zeroEvent.upperBound, 4)} (exact; ≈3/n).`);
-    if (a?.designEffect) notes.push(`${m.name}: ${a.designEffect.clusters} clusters, design effect ${f(a.designEffect.deff, 2)} (effective n ${f(a.designEffect.effectiveN, 0)}).`);
+    if (m.zeroEvent) notes.push(`${m.name}: no sample scored ${m.zeroEvent.absent}; one-sided ${pct(s.level)} upper bound on that rate is ${f(m.zeroEvent.upperBound, 4)} (exact; ≈3/n) [standard addition].`);
+    if (a?.designEffect) notes.push(`${m.name}: ${a.designEffect.clusters} clusters, design effect ${f(a.designEffect.deff, 2)} (effective n ${f(a.designEffect.effectiveN, 0)}) [Miller R2].`);
     if (a?.epochs) {
       const e = a.epochs;
       const plan = e.plan.filter((p) => p.epochs > Math.round(e.epochs)).map((p) => `${p.epochs} epochs → SE ${f(p.se, 4)} (−${f(p.reduction * 100, 0)}%)`);
       notes.push(`${m.name}: epochs averaged within samples (K≈${f(e.epochs, 2)}); within-sample variance ${f(e.withinVariance, 4)}, between ${f(e.betweenVariance, 4)}; ${plan.join(', ')}; floor ${f(e.seFloor, 4)} [Miller R3].`);
     } else if (m.epochs.withinVariance !== null) notes.push(`${m.name}: epochs averaged within samples (max ${m.epochs.max}); mean within-sample variance ${f(m.epochs.withinVariance, 4)}.`);
-    if (a?.bootstrap) notes.push(`${m.name}: ${a.bootstrap.method} bootstrap ${iv(a.bootstrap.ci)} (${a.bootstrap.resamples} resamples, seed ${a.bootstrap.seed}).`);
+    if (a?.bootstrap) notes.push(`${m.name}: ${a.bootstrap.method} bootstrap ${iv(a.bootstrap.ci)} (${a.bootstrap.resamples} resamples, seed ${a.bootstrap.seed}) [standard addition].`);
   });
   return (
     textTable(['metric', `value ± half-width [${pct(s.level)} CI]`, 'n', 'Wilson', 'clustered / group test', 'unscored', 'errored', 'mode'], rows) +

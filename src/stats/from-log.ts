@@ -291,7 +291,7 @@ export interface RunPlan {
   metrics: {
     name: string;
     n: number;
-    /** Per-sample variance of the (epoch-averaged) scores, inflated by the design effect when clustered. */
+    /** Per-sample variance of the (epoch-averaged) scores, times max(1, deff) when clustered. */
     sigma2: number;
     deff: number | null;
     /** Smallest true difference from another model (same variance) detectable at α with this power. */
@@ -314,7 +314,8 @@ export function planFromStats(s: RunStats, opts: { alpha?: number; power?: numbe
     correlation,
     metrics: s.metrics.map((m) => {
       const deff = m.clustered && m.se > 0 ? (m.clustered.se / m.se) ** 2 : null;
-      const sigma2 = m.se * m.se * m.n * (deff ?? 1);
+      // A deff below 1 is usually noise in the cross-products; planning on it would promise too much.
+      const sigma2 = m.se * m.se * m.n * Math.max(1, deff ?? 1);
       const ok = m.n > 0 && sigma2 >= 0;
       const mde = (paired: boolean) => (ok ? minDetectableEffect({ n: m.n, alpha, power, sigma2, paired, correlation }).mde : NaN);
       return { name: m.name, n: m.n, sigma2, deff, unpairedMde: mde(false), pairedMde: mde(true) };
