@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { AssayError } from '../src/common/errors.js';
-import { bootstrap, meanOf, quantileSorted } from '../src/stats/bootstrap.js';
+import { bootstrap, bootstrapMean, meanOf, quantileSorted } from '../src/stats/bootstrap.js';
 import { pairedComparison } from '../src/stats/compare.js';
 import { incompleteBeta, lnGamma, normalCdf, normalQuantile, normalTwoSidedP, tCdf, tFor, tQuantile, tTwoSidedP, zFor } from '../src/stats/dist.js';
 import { epochsAnalysis } from '../src/stats/epochs.js';
@@ -184,6 +184,21 @@ test('bootstrap: reproducible for a seed, different across seeds, close to the C
   near(a.se, clt.se, clt.se * 0.1, 'bootstrap SE vs CLT');
   near(a.ci.lo, clt.ci.lo, 0.01);
   near(a.ci.hi, clt.ci.hi, 0.01);
+});
+
+test('bootstrapMean draws the same replicates as bootstrap(values, meanOf) for the same seed', () => {
+  const rng = new Prng(8);
+  const bin = Array.from({ length: 150 }, () => rng.int(2));
+  const cont = Array.from({ length: 150 }, () => rng.normal());
+  const cl = bin.map((_, i) => `k${i % 13}`);
+  // Integer-valued scores: identical (sums are exact whatever the order).
+  assert.deepEqual(bootstrapMean(bin, { seed: 3, resamples: 500 }), bootstrap(bin, meanOf, { seed: 3, resamples: 500 }));
+  assert.deepEqual(bootstrapMean(bin, { seed: 3, resamples: 500, clusters: cl }), bootstrap(bin, meanOf, { seed: 3, resamples: 500, clusters: cl }));
+  // Continuous: equal up to summation order.
+  const f = bootstrapMean(cont, { seed: 3, resamples: 500, clusters: cl });
+  const g = bootstrap(cont, meanOf, { seed: 3, resamples: 500, clusters: cl });
+  near(f.ci.lo, g.ci.lo, 1e-12);
+  near(f.ci.hi, g.ci.hi, 1e-12);
 });
 
 test('bootstrap of a ratio statistic, cluster bootstrap, and non-finite replicates', () => {

@@ -102,3 +102,67 @@ export const meanOf = (xs: readonly number[]) => {
   for (const x of xs) s += x;
   return s / xs.length;
 };
+
+/**
+ * bootstrap(xs, meanOf, opts) without the per-replicate buffer: the same draw sequence, and for
+ * clusters each drawn cluster contributes its precomputed sum and size (O(clusters) per
+ * replicate instead of O(n)). Equal to the generic form up to floating-point summation order
+ * (exactly equal for integer-valued scores).
+ */
+export function bootstrapMean(xs: ArrayLike<number>, opts: BootstrapOptions): BootstrapResult {
+  const B = opts.resamples ?? 2000;
+  const level = opts.level ?? 0.95;
+  const n = xs.length;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += xs[i]!;
+  const rng = new Prng(opts.seed);
+  const reps = new Float64Array(n > 0 ? B : 0);
+  if (opts.clusters) {
+    if (opts.clusters.length !== n) throw new RangeError('bootstrap: clusters must align with values');
+    const m = new Map<string, { s: number; k: number }>();
+    for (let i = 0; i < n; i++) {
+      const c = opts.clusters[i]!;
+      const e = m.get(c) ?? m.set(c, { s: 0, k: 0 }).get(c)!;
+      e.s += xs[i]!;
+      e.k++;
+    }
+    const keys = [...m.keys()].sort(cmp);
+    const sums = Float64Array.from(keys, (k) => m.get(k)!.s);
+    const sizes = Float64Array.from(keys, (k) => m.get(k)!.k);
+    const C = keys.length;
+    for (let b = 0; b < reps.length; b++) {
+      let s = 0;
+      let k = 0;
+      for (let c = 0; c < C; c++) {
+        const j = rng.int(C);
+        s += sums[j]!;
+        k += sizes[j]!;
+      }
+      reps[b] = s / k;
+    }
+  } else {
+    for (let b = 0; b < reps.length; b++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += xs[rng.int(n)]!;
+      reps[b] = s / n;
+    }
+  }
+  reps.sort();
+  const a = (1 - level) / 2;
+  const sorted = Array.from(reps);
+  let mean = 0;
+  for (const r of sorted) mean += r;
+  mean /= sorted.length;
+  let ss = 0;
+  for (const r of sorted) ss += (r - mean) ** 2;
+  return {
+    method: opts.clusters ? 'cluster-percentile' : 'percentile',
+    estimate: n ? total / n : NaN,
+    ci: { lo: quantileSorted(sorted, a), hi: quantileSorted(sorted, 1 - a) },
+    se: sorted.length > 1 ? Math.sqrt(ss / (sorted.length - 1)) : NaN,
+    level,
+    seed: opts.seed,
+    resamples: B,
+    invalid: 0,
+  };
+}

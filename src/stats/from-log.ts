@@ -2,7 +2,7 @@ import { AssayError } from '../common/errors.js';
 import { iterateRunLog } from '../run/log-reader.js';
 import type { RunHeader, SampleRecord } from '../run/types.js';
 import type { MetricSpec } from '../suite/types.js';
-import { bootstrap, meanOf, type BootstrapResult } from './bootstrap.js';
+import { bootstrapMean, type BootstrapResult } from './bootstrap.js';
 import { pairedComparison, type PairedComparison } from './compare.js';
 import { epochsAnalysis, type EpochsAnalysis } from './epochs.js';
 import { clusteredSe, designEffect, meanEstimate, normalInterval, wilson, zeroEventUpperBound, type DesignEffect, type Interval } from './estimate.js';
@@ -83,7 +83,10 @@ export interface StatsOptions {
   groupBy?: string;
   /** What each group is compared with (default 'rest'). */
   versus?: 'rest' | 'overall';
-  /** Bootstrap seed (default 0) and resamples (default 1000; 0 turns the bootstrap off). */
+  /**
+   * Bootstrap seed (default 0) and resamples (0 turns the bootstrap off). Default 1000, except
+   * none for an unclustered metric of more than 20,000 samples.
+   */
   seed?: number;
   resamples?: number;
 }
@@ -102,23 +105,25 @@ interface Collected {
   accs: Map<string, Acc>[];
   counts: MetricStats['counts'][];
   modes: Set<string>[];
-  sampleIds: Set<string>;
+  /** Epochs seen per sample: the duplicate-key check without a set of every record key. */
+  sampleIds: Map<string, number[]>;
 }
 
 /** One streaming pass: per metric, one small accumulator per sample (epochs summed). */
 async function collect(logPath: string, groupBy: string | undefined): Promise<Collected> {
   let c: Collected | null = null;
-  const seen = new Set<string>();
   for await (const rec of iterateRunLog(logPath)) {
     if (rec.type === 'header') {
       const metrics = rec.suite.definition.metrics.map((m) => (groupBy ? { ...m, groupBy } : m));
-      c = { header: rec, metrics, accs: metrics.map(() => new Map()), counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })), modes: metrics.map(() => new Set()), sampleIds: new Set() };
+      c = { header: rec, metrics, accs: metrics.map(() => new Map()), counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })), modes: metrics.map(() => new Set()), sampleIds: new Map() };
       continue;
     }
     // First record of a key wins, as in iterateSamples and resume.
-    if (rec.type !== 'sample' || !c || seen.has(rec.key)) continue;
-    seen.add(rec.key);
-    c.sampleIds.add(rec.sampleId);
+    if (rec.type !== 'sample' || !c) continue;
+    const epochs = c.sampleIds.get(rec.sampleId);
+    if (epochs?.includes(rec.epoch)) continue;
+    if (epochs) epochs.push(rec.epoch);
+    else c.sampleIds.set(rec.sampleId, [rec.epoch]);
     addRecord(c, rec);
   }
   if (!c) throw new AssayError('RUN_LOG_EMPTY', 'run log has no header', { file: logPath });
@@ -202,8 +207,10 @@ function metricStats(m: MetricSpec, acc: Map<string, Acc>, counts: MetricStats['
     groups = { by: m.groupBy, groups: g.groups };
     groupTests = { by: m.groupBy, versus: g.versus, tests: g.tests };
   }
-  const resamples = opts.resamples ?? 1000;
-  const boot = resamples > 0 && entries.length > 1 ? bootstrap(Array.from(xs), meanOf, { seed: opts.seed, resamples, level, ...(hasClusters ? { clusters: clusterIds } : {}) }) : null;
+  // The iid bootstrap of a mean costs O(n) per replicate and, past ~20k samples, cannot differ from
+  // the CLT interval by more than its own Monte-Carlo error; by default it is skipped there.
+  const resamples = opts.resamples ?? (hasClusters || entries.length <= 20_000 ? 1000 : 0);
+  const boot = resamples > 0 && entries.length > 1 ? bootstrapMean(xs, { seed: opts.seed, resamples, level, ...(hasClusters ? { clusters: clusterIds } : {}) }) : null;
   return {
     stats: {
       name: m.name,
@@ -264,7 +271,7 @@ export async function compareRuns(logA: string, logB: string, opts: { metric?: s
       { file: logB, field: 'suite.digest' },
     );
   let overlap = 0;
-  for (const id of A.sampleIds) if (B.sampleIds.has(id)) overlap++;
+  for (const id of A.sampleIds.keys()) if (B.sampleIds.has(id)) overlap++;
   if (!overlap) throw new AssayError('NO_OVERLAP', `runs ${ha.runId} and ${hb.runId} have no sample in common`, { file: logB });
   const idx = A.metrics.map((m, i) => i).filter((i) => !opts.metric || A.metrics[i]!.name === opts.metric);
   if (!idx.length) throw new AssayError('UNKNOWN_METRIC', `no metric "${opts.metric}" in suite ${ha.suite.id} (has: ${A.metrics.map((m) => m.name).join(', ')})`, { field: 'metric' });

@@ -18,9 +18,9 @@ export function register(program: Command): void {
     .option('--group-by <field>', 'group every metric by this sample field (metadata key)')
     .addOption(new Option('--versus <what>', 'compare each group with').choices(['rest', 'overall']).default('rest'))
     .option('--seed <n>', 'bootstrap seed', int(0, 2 ** 32 - 1), 0)
-    .option('--resamples <n>', 'bootstrap resamples (0: no bootstrap)', int(0, 1_000_000), 1000)
-    .action(async (log: string, o: { json?: boolean; level: number; groupBy?: string; versus: 'rest' | 'overall'; seed: number; resamples: number }) => {
-      const s = await statsForRun(log, { level: o.level, seed: o.seed, resamples: o.resamples, versus: o.versus, ...(o.groupBy ? { groupBy: o.groupBy } : {}) });
+    .option('--resamples <n>', 'bootstrap resamples (0: no bootstrap; default 1000, none for unclustered metrics over 20,000 samples)', int(0, 1_000_000))
+    .action(async (log: string, o: { json?: boolean; level: number; groupBy?: string; versus: 'rest' | 'overall'; seed: number; resamples?: number }) => {
+      const s = await statsForRun(log, { level: o.level, seed: o.seed, versus: o.versus, ...(o.resamples !== undefined ? { resamples: o.resamples } : {}), ...(o.groupBy ? { groupBy: o.groupBy } : {}) });
       if (o.json) return json(s);
       process.stdout.write(`${s.suite.id}@${s.suite.version} on ${s.model}${s.simulated ? ' (SIMULATED target — not a real model)' : ''}, run ${s.runId}\n\n` + formatRunStats(s));
     });
