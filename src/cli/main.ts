@@ -7,6 +7,7 @@ const groups: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/demo.js'),
   () => import('./commands/target.js'),
   () => import('./commands/suite.js'),
+  () => import('./commands/attest.js'),
   () => import('./commands/stats.js'),
 ];
 

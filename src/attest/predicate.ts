@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import { ACCESS_LEVELS } from '../model/types.js';
+import type { MetricStats, RunStats } from '../stats/from-log.js';
+
+/**
+ * The run-report predicate, version 1 (docs/formats/attestation.md; JSON Schema:
+ * schemas/run-report.v1.schema.json, generated from the zod schema below).
+ *
+ * Numbers that the statistics leave undefined (NaN: e.g. an SE from one sample) are written as
+ * null, since JSON and RFC 8785 cannot carry NaN.
+ */
+export const RUN_REPORT_PREDICATE_TYPE = 'https://assay.dev/attestation/run-report/v1';
+
+/** How the transcript tree is built; named in the predicate so the rule can change by version. */
+export const TRANSCRIPT_TREE = {
+  tree: 'rfc9162-sha256',
+  leaf: 'sha256-jcs-sample-record',
+  order: 'key-utf16',
+} as const;
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
+const digestSet = z.looseObject({ sha256: hex64 });
+const prefixedDigest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 lowercase hex>"');
+const isoTime = z.iso.datetime({ offset: true });
+const num = z.number().nullable();
+const interval = z.strictObject({ lo: num, hi: num });
+const count = z.number().int().min(0);
+
+const groupStats = z.strictObject({ group: z.string(), n: count, mean: num, se: num, ci: interval, wilson: interval.nullable() });
+
+export const predicateMetricSchema = z.strictObject({
+  name: z.string(),
+  scorer: z.string(),
+  /** What was estimated and how the intervals were computed. */
+  estimator: z.strictObject({ point: z.literal('mean-of-sample-means'), se: z.literal('clt'), interval: z.literal('normal') }),
+  modes: z.array(z.string()),
+  n: count,
+  counts: z.strictObject({ scored: count, unscored: count, errored: count }),
+  mean: num,
+  se: num,
+  ci: interval,
+  level: z.number().gt(0).lt(1),
+  binary: z.boolean(),
+  wilson: interval.nullable(),
+  zeroEvent: z.strictObject({ absent: z.union([z.literal(0), z.literal(1)]), upperBound: num }).nullable(),
+  clustered: z.strictObject({ clusters: count, se: num, ci: interval }).nullable(),
+  epochs: z.strictObject({ max: count, withinVariance: num, samplesWithRepeats: count }),
+  groups: z.strictObject({ by: z.string(), groups: z.array(groupStats) }).nullable(),
+});
+
+const runConfig = z.strictObject({
+  epochs: count,
+  seed: z.number().int(),
+  limit: count.nullable(),
+  sampleIds: z.array(z.string()).nullable(),
+  maxConnections: count,
+  maxTokens: count.nullable(),
+  temperature: z.number().nullable(),
+  timeoutMs: count,
+  maxRetries: count,
+  retryBaseMs: count,
+  retryMaxDelayMs: count,
+  access: z.enum(ACCESS_LEVELS),
+  budget: z.strictObject({
+    maxTokensTotal: count.nullable(),
+    maxCost: z.number().nullable(),
+    pricePerMTok: z.strictObject({ input: z.number(), output: z.number() }).nullable(),
+  }),
+});
+
+export const runReportPredicateSchema = z.strictObject({
+  run: z.strictObject({
+    id: z.string().min(1),
+    /** Status of the last `end` record, null when the log has none (still running or crashed). */
+    status: z.enum(['completed', 'budget_exhausted', 'interrupted']).nullable(),
+    rescoreOf: z.strictObject({ runId: z.string(), logDigest: z.string() }).nullable(),
+  }),
+  suite: z.strictObject({
+    id: z.string().min(1),
+    version: z.string().min(1),
+    title: z.string(),
+    riskArea: z.string(),
+    digest: digestSet,
+    dataDigests: z.record(z.string(), prefixedDigest),
+  }),
+  model: z.strictObject({
+    name: z.string(),
+    provider: z.string(),
+    model: z.string(),
+    baseUrl: z.string(),
+    simulated: z.boolean(),
+    /** SHA-256 of the RFC 8785 form of the run log header's `model` block. */
+    identityDigest: digestSet,
+    /** The developer's model-release statement, when the run went through a gateway. */
+    releaseStatement: z.strictObject({ digest: digestSet }).nullable(),
+  }),
+  accessLevel: z.enum(ACCESS_LEVELS),
+  config: runConfig,
+  statistics: z.strictObject({ method: z.literal('assay.run-stats/v1'), level: z.number().gt(0).lt(1), groupBy: z.string().nullable() }),
+  metrics: z.array(predicateMetricSchema),
+  counts: z.strictObject({ records: count, samples: count, scored: count, unscored: count, errored: count }),
+  transcripts: z.strictObject({
+    tree: z.literal(TRANSCRIPT_TREE.tree),
+    leaf: z.literal(TRANSCRIPT_TREE.leaf),
+    order: z.literal(TRANSCRIPT_TREE.order),
+    size: count,
+    root: hex64,
+  }),
+  /** A policy verdict (policy module, later); null when no policy was applied. */
+  policy: z.looseObject({ id: z.string(), digest: digestSet, verdict: z.string() }).nullable(),
+  tester: z.strictObject({ name: z.string().min(1), keyId: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
+  timestamps: z.strictObject({ runStartedAt: isoTime, runFinishedAt: isoTime.nullable(), attestedAt: isoTime }),
+  assay: z.strictObject({ version: z.string(), runLogWrittenBy: z.string() }),
+});
+
+export type RunReportPredicate = z.infer<typeof runReportPredicateSchema>;
+export type PredicateMetric = z.infer<typeof predicateMetricSchema>;
+
+/** Replaces non-finite numbers by null, recursively (the predicate's rule for undefined statistics). */
+export function finiteOrNull<T>(v: T): T {
+  if (typeof v === 'number') return (Number.isFinite(v) ? v : null) as T;
+  if (Array.isArray(v)) return v.map(finiteOrNull) as T;
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = finiteOrNull(x);
+    return out as T;
+  }
+  return v;
+}
+
+/**
+ * The predicate's metrics: statsForRun's numbers, field by field, with the estimator named and
+ * NaN → null. Fields are picked, not spread, so a field the statistics module adds later does
+ * not silently change (or break) the v1 predicate.
+ */
+export function predicateMetrics(stats: RunStats): PredicateMetric[] {
+  return stats.metrics.map((raw: MetricStats) => {
+    const m = finiteOrNull(raw);
+    const iv = (i: { lo: number; hi: number }) => ({ lo: i.lo, hi: i.hi });
+    return {
+      name: m.name,
+      scorer: m.scorer,
+      estimator: { point: 'mean-of-sample-means', se: 'clt', interval: 'normal' },
+      modes: m.modes,
+      n: m.n,
+      counts: { scored: m.counts.scored, unscored: m.counts.unscored, errored: m.counts.errored },
+      mean: m.mean,
+      se: m.se,
+      ci: iv(m.ci),
+      level: m.level,
+      binary: m.binary,
+      wilson: m.wilson ? iv(m.wilson) : null,
+      zeroEvent: m.zeroEvent ? { absent: m.zeroEvent.absent, upperBound: m.zeroEvent.upperBound } : null,
+      clustered: m.clustered ? { clusters: m.clustered.clusters, se: m.clustered.se, ci: iv(m.clustered.ci) } : null,
+      epochs: { max: m.epochs.max, withinVariance: m.epochs.withinVariance, samplesWithRepeats: m.epochs.samplesWithRepeats },
+      groups: m.groups
+        ? { by: m.groups.by, groups: m.groups.groups.map((g) => ({ group: g.group, n: g.n, mean: g.mean, se: g.se, ci: iv(g.ci), wilson: g.wilson ? iv(g.wilson) : null })) }
+        : null,
+    } as PredicateMetric;
+  });
+}
+
+/** JSON Schema (draft 2020-12) of a run-report statement, published as schemas/run-report.v1.schema.json. */
+export function runReportJsonSchema(): Record<string, unknown> {
+  const statement = z.strictObject({
+    _type: z.literal('https://in-toto.io/Statement/v1'),
+    subject: z
+      .array(z.looseObject({ name: z.enum(['assay/run-log', 'assay/suite', 'assay/model']), digest: digestSet }))
+      .min(3)
+      .describe('Exactly one subject of each name: the run log file, the suite, the model identity.'),
+    predicateType: z.literal(RUN_REPORT_PREDICATE_TYPE),
+    predicate: runReportPredicateSchema,
+  });
+  const { $schema, ...rest } = z.toJSONSchema(statement, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $schema, $id: 'https://assay.dev/schemas/run-report.v1.schema.json', title: `Assay run report: in-toto Statement v1 with predicate ${RUN_REPORT_PREDICATE_TYPE}`, ...rest };
+}

@@ -1,0 +1,218 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { parseEnvelope, type Envelope } from '../../attest/dsse.js';
+import { attestRun, bundleText, cosignBundle, readBundle, writeFileAtomic } from '../../attest/bundle.js';
+import { digestOfFile, fromPrefixed, type DigestSet } from '../../attest/digest.js';
+import { createDisclosure, disclosureBytes } from '../../attest/disclose.js';
+import { defaultReportPath } from '../../attest/index.js';
+import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, listKeys, loadSigner, parsePublicKey } from '../../attest/keys.js';
+import { renderReport } from '../../attest/render.js';
+import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
+import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
+import { AssayError } from '../../common/errors.js';
+import { assayHome } from '../../home.js';
+import { collect, num } from '../options.js';
+import { resolveRunLog } from './run.js';
+
+const read = (file: string, what: string): Buffer => {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
+  }
+};
+
+/** The trust file: --trust, else $ASSAY_HOME/trust.json when present, else nobody is trusted. */
+function trustFrom(flag: string | undefined): TrustPolicy {
+  if (flag) return loadTrustFile(resolve(flag));
+  const dflt = join(assayHome(), 'trust.json');
+  return existsSync(dflt) ? loadTrustFile(dflt) : emptyTrust();
+}
+
+const date = (v: string): Date => {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new AssayError('USAGE', `not a date: ${v} (use ISO 8601, e.g. 2027-01-01T00:00:00Z)`);
+  return d;
+};
+
+/** A public key given as a keyring reference, a PEM/JWK file, or a report's tester. */
+function publicKeyArg(ref: string) {
+  if (existsSync(ref)) return parsePublicKey(read(ref, 'public key').toString('utf8'), { file: ref });
+  return findKey(ref).publicKey;
+}
+
+export function register(program: Command): void {
+  const keys = program.command('keys').description(`Ed25519 signing keys (keyring: $ASSAY_HOME/keys; private keys mode 0600, never printed)`);
+  keys
+    .command('generate')
+    .description('Create a key pair in the keyring; prints its key id (sha256 of the raw public key)')
+    .option('--name <name>', 'a label for the key', 'tester')
+    .action((f: { name: string }) => {
+      const k = generateKey({ name: f.name });
+      process.stdout.write(`generated ${k.keyId} "${k.name}"\n  private key ${k.privateKeyFile} (mode 0600; keep it secret)\n  public key  ${k.publicKeyFile}\n`);
+    });
+  keys
+    .command('list')
+    .description('List keys in the keyring')
+    .option('--json', 'machine-readable output')
+    .action((f: { json?: boolean }) => {
+      const ks = listKeys();
+      if (f.json) return void process.stdout.write(JSON.stringify(ks.map((k) => ({ keyId: k.keyId, name: k.name, createdAt: k.createdAt, publicKeyFile: k.publicKeyFile, permissionsOk: k.permissionsOk })), null, 2) + '\n');
+      if (!ks.length) return void process.stdout.write(`no keys in ${keyringDir()} (assay keys generate --name <name>)\n`);
+      for (const k of ks) process.stdout.write(`${k.keyId}  ${k.name}  ${k.createdAt}${k.permissionsOk ? '' : '  WARNING: private key file readable by others (chmod 600)'}\n`);
+    });
+  keys
+    .command('export-public')
+    .description('Print a public key (PEM or JWK) for trust files and co-signers')
+    .argument('[key]', 'key id, id prefix or name (default: the only key)')
+    .addOption(new Option('--format <f>', 'output format').choices(['pem', 'jwk']).default('pem'))
+    .action((ref: string | undefined, f: { format: 'pem' | 'jwk' }) => {
+      const k = findKey(ref);
+      process.stdout.write(f.format === 'pem' ? exportPublicPem(k.publicKey) : JSON.stringify(exportPublicJwk(k.publicKey), null, 2) + '\n');
+    });
+
+  program
+    .command('attest')
+    .description('Sign a run report (in-toto statement in a DSSE envelope) computed from a run log')
+    .argument('<run>', 'run log path or run id')
+    .option('--key <key>', 'signing key (id, prefix or name; default: the only key)')
+    .option('--tester <name>', 'tester name in the report (default: the key name)')
+    .option('--out <file>', 'report file (default: next to the log, <run>.report.json)')
+    .option('--accreditation <file>', 'attach an accreditation envelope for the key (repeatable)', collect)
+    .option('--model-release <digest|file>', 'the model-release statement of a gateway run: sha256:<hex> or the statement file')
+    .option('--level <p>', 'confidence level of the intervals', num(0.5, 0.999), 0.95)
+    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number }) => {
+      const logPath = await resolveRunLog(ref);
+      const signer = loadSigner(f.key);
+      let release: DigestSet | null = null;
+      if (f.modelRelease) release = /^sha256:/.test(f.modelRelease) ? fromPrefixed(f.modelRelease, '--model-release') : await digestOfFile(f.modelRelease);
+      const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(read(file, 'accreditation'), file));
+      const { bundle, statement } = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations });
+      const out = resolve(f.out ?? defaultReportPath(logPath));
+      writeFileAtomic(out, bundleText(bundle));
+      const p = statement.predicate;
+      if (p.run.status !== 'completed') process.stderr.write(`assay: note: the run's status is ${p.run.status ?? 'unknown (no end record)'}; the report says so\n`);
+      process.stdout.write(`signed report ${out}\n  ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED)' : ''}, ${p.counts.records} records, transcript root ${p.transcripts.root}\n  tester ${p.tester.name} ${signer.keyId}\n`);
+    });
+
+  program
+    .command('cosign')
+    .description('Add a signature over the same signed payload (e.g. the developer acknowledging receipt)')
+    .argument('<report>', 'report file')
+    .requiredOption('--key <key>', 'signing key (id, prefix or name)')
+    .option('--out <file>', 'write here instead of updating the report in place')
+    .action((file: string, f: { key: string; out?: string }) => {
+      const signer = loadSigner(f.key);
+      const out = cosignBundle(readBundle(file), signer);
+      writeFileAtomic(resolve(f.out ?? file), bundleText(out));
+      process.stdout.write(`co-signed ${resolve(f.out ?? file)} with ${signer.keyId} (${out.signatures.length} signatures)\n`);
+    });
+
+  program
+    .command('verify')
+    .description('Verify a signed report offline: signatures, trust, and with --run every digest and number')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root), 15 numbers mismatch, 16 disclosure invalid.\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
+    )
+    .argument('<report>', 'report file')
+    .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json if present)')
+    .option('--run <log>', 'also recompute digests, the transcript root and every metric from this run log (path or run id)')
+    .option('--disclosure <file>', 'check a disclosed sample against the signed transcript root (repeatable)', collect)
+    .option('--at <time>', 'check key and accreditation validity at this time instead of now')
+    .option('--json', 'machine-readable result')
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean }) => {
+      const trust = trustFrom(f.trust);
+      const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
+      const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
+      const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}) });
+      if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
+      else process.stdout.write(formatVerifyResult(r) + (r.exitCode === EXIT.untrusted && !trust.file ? 'hint: pass --trust <trust.json> listing the keys you accept (docs/formats/trust.md)\n' : ''));
+      process.exitCode = r.exitCode;
+    });
+
+  program
+    .command('disclose')
+    .description('Reveal one sample record with its Merkle inclusion proof against the signed transcript root')
+    .argument('<run>', 'run log path or run id')
+    .requiredOption('--sample <key>', 'sample key "<id>#<epoch>" (or a sample id with one epoch)')
+    .option('--out <file>', 'write the disclosure here (default: stdout)')
+    .action(async (ref: string, f: { sample: string; out?: string }) => {
+      const d = await createDisclosure(await resolveRunLog(ref), f.sample);
+      const bytes = disclosureBytes(d);
+      if (f.out) {
+        writeFileAtomic(resolve(f.out), bytes);
+        process.stderr.write(`disclosure of ${d.key} (leaf ${d.proof.index} of ${d.proof.size}) written to ${resolve(f.out)}\n`);
+      } else process.stdout.write(bytes);
+    });
+
+  const report = program.command('report').description('Human-readable reports from signed statements');
+  report
+    .command('render')
+    .description('Render a report as Markdown or HTML, from the verified signed statement only')
+    .argument('<report>', 'report file')
+    .addOption(new Option('--format <f>', 'output format').choices(['md', 'html']).default('md'))
+    .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json if present)')
+    .option('--run <log>', 'also check the numbers against this run log')
+    .option('--out <file>', 'write here (default: stdout)')
+    .action(async (file: string, f: { format: 'md' | 'html'; trust?: string; run?: string; out?: string }) => {
+      const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
+      const r = await verifyReport(read(file, 'report'), { trust: trustFrom(f.trust), ...(runLogPath ? { runLogPath } : {}), source: file });
+      const text = renderReport(r, f.format);
+      if (f.out) writeFileAtomic(resolve(f.out), text);
+      else process.stdout.write(text);
+      if (!r.ok) process.stderr.write(formatVerifyResult(r));
+      process.exitCode = r.exitCode;
+    });
+
+  program
+    .command('accredit')
+    .description("As an accreditation body: sign a statement that a tester's key may sign reports in scope")
+    .requiredOption('--key <key>', "the body's signing key")
+    .option('--body-name <name>', 'body name (default: the key name)')
+    .requiredOption('--tester-key <key|file>', "the tester's public key: keyring reference or PEM/JWK file")
+    .requiredOption('--tester-name <name>', 'tester name')
+    .option('--risk-area <area>', 'accredited risk area, or * (repeatable)', collect)
+    .option('--suite <id>', 'accredited suite id or id@version (repeatable)', collect)
+    .option('--not-before <time>', 'start of validity (default: now)')
+    .requiredOption('--not-after <time>', 'end of validity')
+    .option('--out <file>', 'write here (default: stdout)')
+    .action((f: { key: string; bodyName?: string; testerKey: string; testerName: string; riskArea?: string[]; suite?: string[]; notBefore?: string; notAfter: string; out?: string }) => {
+      if (!f.riskArea?.length && !f.suite?.length) throw new AssayError('USAGE', 'give at least one --risk-area or --suite');
+      const body = loadSigner(f.key);
+      const env = issueAccreditation({
+        body,
+        bodyName: f.bodyName ?? body.name,
+        tester: { name: f.testerName, publicKey: publicKeyArg(f.testerKey) },
+        scopes: { riskAreas: f.riskArea ?? [], suites: f.suite ?? [] },
+        notBefore: f.notBefore ? date(f.notBefore) : new Date(),
+        notAfter: date(f.notAfter),
+      });
+      const text = JSON.stringify(env, null, 2) + '\n';
+      if (f.out) writeFileAtomic(resolve(f.out), text);
+      else process.stdout.write(text);
+    });
+
+  const trust = program.command('trust').description('Trust files: which keys a verifier accepts, and why');
+  trust
+    .command('add')
+    .description('Add a key to a trust file (created if missing)')
+    .argument('<key>', 'public key: keyring reference or PEM/JWK file')
+    .requiredOption('--name <name>', 'who the key belongs to')
+    .addOption(new Option('--as <role>', 'what the key is trusted as').choices(['tester', 'cosigner', 'body']).default('tester'))
+    .option('--file <file>', 'trust file', join(assayHome(), 'trust.json'))
+    .action((ref: string, f: { name: string; as: 'tester' | 'cosigner' | 'body'; file: string }) => {
+      const publicKey = publicKeyArg(ref);
+      const file = resolve(f.file);
+      const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+      if (existsSync(file)) parseTrust(read(file, 'trust file'), file); // validate before editing
+      const [entry] = trustDocument({ testers: [{ name: f.name, publicKey }] }).testers;
+      const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' ? 'cosigners' : 'accreditationBodies';
+      const list = (doc[section] ?? []) as (typeof entry)[];
+      if (!list.some((e) => e!.keyId === entry!.keyId)) list.push(entry);
+      doc[section] = list as never;
+      writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
+      process.stdout.write(`${file}: ${entry!.keyId} trusted as ${f.as} "${f.name}"\n`);
+    });
+}
