@@ -9,6 +9,7 @@ const groups: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/suite.js'),
   () => import('./commands/attest.js'),
   () => import('./commands/stats.js'),
+  () => import('./commands/log.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -56,7 +56,7 @@ const itemPath = (it: JournalItem) => (it.kind === 'tile' ? tilePath(it.level, i
 /** Whether a file the journal lists belongs to the tree of `size` leaves. */
 const itemValid = (it: JournalItem, size: number) => it.index * TILE_WIDTH + it.width <= levelCount(it.kind === 'tile' ? it.level : 0, size);
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
@@ -66,7 +66,7 @@ function fsyncDir(dir: string): void {
 }
 
 /** Write-to-temp, fsync, rename. The caller fsyncs the directory (once per batch and directory). */
-function writeDurable(file: string, data: Uint8Array | string): void {
+export function writeDurable(file: string, data: Uint8Array | string): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
@@ -419,6 +419,28 @@ export class LocalLog {
   }
 }
 
+/**
+ * Adds cosignature lines to the checkpoint published in `dir` when no LocalLog is open on it
+ * (takes the writer lock; needs no signing key). Same rule as LocalLog.attachCosignatures.
+ */
+export function attachCosignatures(dir: string, cosignedNote: string): number {
+  dir = resolve(dir);
+  takeLock(dir);
+  try {
+    const file = join(dir, 'checkpoint');
+    const cur = parseNote(readFileSync(file, 'utf8'), { file });
+    const incoming = parseNote(cosignedNote);
+    if (incoming.text !== cur.text) return 0;
+    const add = incoming.sigs.filter((s) => !cur.sigs.some((c) => c.name === s.name && c.keyId === s.keyId));
+    if (!add.length) return 0;
+    writeDurable(file, formatNote({ text: cur.text, sigs: [...cur.sigs, ...add] }));
+    fsyncDir(dir);
+    return add.length;
+  } finally {
+    releaseLock(dir);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writer lock: one process appends at a time. A lock whose pid is gone is stale and taken over.
 
@@ -431,8 +453,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function takeLock(dir: string): void {
-  const file = join(dir, LOCK);
+const takeLock = (dir: string) => takeLockFile(join(dir, LOCK), dir);
+const releaseLock = (dir: string) => rmSync(join(dir, LOCK), { force: true });
+
+/** Takes an exclusive lock file holding our pid; a lock left by a dead process is taken over. */
+export function takeLockFile(file: string, what = file): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o644);
@@ -443,16 +468,12 @@ function takeLock(dir: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid))
-        throw new AssayError('LOG_LOCKED', `log is being written by process ${pid} (lock file ${file})`, { file: dir });
-      if (pid === process.pid) throw new AssayError('LOG_LOCKED', 'log is already open in this process', { file: dir });
+        throw new AssayError('LOCKED', `is in use by process ${pid} (lock file ${file})`, { file: what });
+      if (pid === process.pid) throw new AssayError('LOCKED', `is already in use in this process (lock file ${file})`, { file: what });
       rmSync(file, { force: true });
     }
   }
-  throw new AssayError('LOG_LOCKED', `could not take the writer lock ${file}`, { file: dir });
-}
-
-function releaseLock(dir: string): void {
-  rmSync(join(dir, LOCK), { force: true });
+  throw new AssayError('LOCKED', `could not take the lock ${file}`, { file: what });
 }
 
 /** True if `dir` holds a tiles log (a checkpoint file). */

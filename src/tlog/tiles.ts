@@ -118,6 +118,8 @@ export class TileReader {
     private readonly fetch: TileFetch,
     readonly size: number,
     private readonly where: Location = {},
+    /** Size of a newer checkpoint of the same log, whose (wider) partial tiles may be read instead. */
+    private readonly newerSize?: number,
   ) {}
 
   /** Tile (L, N) as of this tree size; falls back to the full tile when a partial was pruned. */
@@ -127,7 +129,10 @@ export class TileReader {
     const cached = this.tiles.get(key);
     if (cached) return cached;
     if (width === 0) throw new AssayError('TILE_MISSING', `tile ${level}/${index} is beyond tree size ${this.size}`, this.where);
+    // A partial tile may have been replaced by a wider one or the full tile: its prefix is the same.
     let data = await this.fetch(tilePath(level, index, width));
+    const wider = this.newerSize === undefined ? 0 : tileWidth(level, index, this.newerSize);
+    if (!data && width < wider && wider < TILE_WIDTH) data = await this.fetch(tilePath(level, index, wider));
     if (!data && width < TILE_WIDTH) data = await this.fetch(tilePath(level, index));
     if (!data) throw new AssayError('TILE_MISSING', `hash tile ${tilePath(level, index, width)} is missing`, { ...this.where, field: tilePath(level, index, width) });
     if (data.length < width * HASH_SIZE || (width === TILE_WIDTH ? data.length !== width * HASH_SIZE : data.length % HASH_SIZE !== 0))
@@ -192,11 +197,13 @@ export class TileReader {
     const n = Math.floor(index / TILE_WIDTH);
     const width = tileWidth(0, n, this.size);
     let data = await this.fetch(entriesPath(n, width));
+    const wider = this.newerSize === undefined ? 0 : tileWidth(0, n, this.newerSize);
+    if (!data && width < wider && wider < TILE_WIDTH) data = await this.fetch(entriesPath(n, wider));
     if (!data && width < TILE_WIDTH) data = await this.fetch(entriesPath(n));
     if (!data) throw new AssayError('TILE_MISSING', `entry bundle ${entriesPath(n, width)} is missing`, this.where);
     const entries = parseEntryBundle(data, { ...this.where, field: entriesPath(n, width) });
     const e = entries[index % TILE_WIDTH];
-    if (!e || entries.length < width) throw new AssayError('TILE_FORMAT', `entry bundle ${entriesPath(n, width)} holds ${entries.length} entries, expected ${width}`, this.where);
+    if (!e || entries.length < width || entries.length > TILE_WIDTH) throw new AssayError('TILE_FORMAT', `entry bundle ${entriesPath(n, width)} holds ${entries.length} entries, expected ${width}`, this.where);
     return e;
   }
 }
