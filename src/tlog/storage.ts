@@ -29,6 +29,8 @@ export interface OpenOptions {
   origin: string;
   /** Ed25519 private key that signs checkpoints. */
   signerKey: KeyObject;
+  /** Tests only: called at each commit stage; throwing there simulates a crash at that point. */
+  faultInjection?: (stage: 'journaled' | 'data-written') => void;
 }
 
 export interface AppendResult {
@@ -95,6 +97,7 @@ export class LocalLog {
     readonly origin: string,
     private readonly signer: ReturnType<typeof ed25519Signer>,
     cp: SignedCheckpoint,
+    private readonly fault?: OpenOptions['faultInjection'],
   ) {
     this.current = cp;
   }
@@ -130,7 +133,7 @@ export class LocalLog {
       const origin = parseCheckpoint(parseNote(text, { file: cpFile }).text, { file: cpFile }).origin;
       if (origin !== opts.origin) throw new AssayError('LOG_ORIGIN', `log has origin ${JSON.stringify(origin)}, not ${JSON.stringify(opts.origin)}`, { file: cpFile });
       const cp = openCheckpoint(text, [ed25519Verifier(signer.vkey)], { origin: opts.origin, where: { file: cpFile } });
-      const log = new LocalLog(dir, opts.origin, signer, cp);
+      const log = new LocalLog(dir, opts.origin, signer, cp, opts.faultInjection);
       log.recover();
       log.load();
       return log;
@@ -338,6 +341,7 @@ export class LocalLog {
     // (1) journal, (2) data files, (3) checkpoint, (4) drop journal.
     writeDurable(join(this.dir, JOURNAL), JSON.stringify({ oldSize, newSize: size, items: writes.map((w) => w.item) }));
     fsyncDir(this.dir);
+    this.fault?.('journaled');
     const dirs = new Set<string>();
     const parentsOfNew = new Set<string>(); // a new directory is durable once its parent is synced
     for (const w of writes) {
@@ -348,6 +352,7 @@ export class LocalLog {
     }
     for (const d of dirs) fsyncDir(d);
     for (const d of [...parentsOfNew].sort((a, b) => b.length - a.length)) fsyncDir(d);
+    this.fault?.('data-written');
     writeDurable(join(this.dir, 'checkpoint'), noteText);
     fsyncDir(this.dir);
     unlinkSync(join(this.dir, JOURNAL));
