@@ -67,7 +67,7 @@ test('70,000 entries in batches: every tile and bundle matches hashes recomputed
 
   // Expected files: level-0 hashes are leaves; level L+1 hashes are roots of full level-L tiles.
   const expected = new Map<string, Buffer>();
-  let row = leaves;
+  let row: Buffer[] = leaves;
   for (let L = 0; row.length > 0; L++) {
     const next: Buffer[] = [];
     for (let t = 0; t * 256 < row.length; t++) {

@@ -51,8 +51,14 @@ export interface SignedCheckpoint extends Checkpoint {
  * Verifies a checkpoint note against the log's key(s) and parses it. `origin`, when given, must
  * match: a valid signature on another log's checkpoint proves nothing about this one.
  */
-export function openCheckpoint(noteText: string, logVerifiers: readonly NoteVerifier[], opts: { origin?: string; where?: Location } = {}): SignedCheckpoint {
+export function openCheckpoint(input: string | Uint8Array, logVerifiers: readonly NoteVerifier[], opts: { origin?: string; where?: Location } = {}): SignedCheckpoint {
   const where = opts.where ?? {};
+  let noteText: string;
+  try {
+    noteText = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
+  } catch {
+    throw new AssayError('NOTE_FORMAT', 'checkpoint note is not valid UTF-8', where);
+  }
   const note = openNote(noteText, logVerifiers, where);
   const cp = parseCheckpoint(note.text, where);
   if (opts.origin !== undefined && cp.origin !== opts.origin)
