@@ -63,7 +63,8 @@ export async function fetchCheckpoint(src: LogSource, logVkey: string, opts: { o
   const data = await src.fetch('checkpoint');
   if (!data) throw new AssayError('LOG_FETCH', 'no checkpoint: is this a tiles log?', where);
   const text = new TextDecoder().decode(data);
-  return openCheckpoint(text, [ed25519Verifier(logVkey)], { origin: opts.origin ?? ed25519Verifier(logVkey).name, where });
+  const v = ed25519Verifier(logVkey, { field: 'vkey' });
+  return openCheckpoint(text, [v], { origin: opts.origin ?? v.name, where });
 }
 
 export interface InclusionResult {
@@ -185,7 +186,8 @@ export function verifyTlogProof(
 ): OfflineVerification {
   const where = opts.where ?? {};
   const p = parseTlogProof(proofText, where);
-  const checkpoint = openCheckpoint(p.checkpoint, [ed25519Verifier(opts.logVkey, where)], { origin: opts.origin ?? ed25519Verifier(opts.logVkey).name, where });
+  const logVerifier = ed25519Verifier(opts.logVkey, where);
+  const checkpoint = openCheckpoint(p.checkpoint, [logVerifier], { origin: opts.origin ?? logVerifier.name, where });
   const witnesses = opts.witnessVkeys?.length || opts.witnessesRequired
     ? requireCosignatures(checkpoint.note, opts.witnessVkeys ?? [], opts.witnessesRequired ?? (opts.witnessVkeys ?? []).length, where)
     : null;
