@@ -22,7 +22,7 @@ const quick = process.argv.includes('--quick');
 
 // Works both from source (tsx) and compiled into dist-bench/.
 let ROOT = resolve(import.meta.dirname, '..');
-while (!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) ROOT = dirname(ROOT);
+while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
 
 const ORIGIN = 'bench.example/log';
 const key = generateKeyPairSync('ed25519').privateKey;
