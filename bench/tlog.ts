@@ -90,7 +90,7 @@ const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDig
 const md = `<!-- bench:tlog:start -->
 ## Transparency log (local tiles, crash-safe appends)
 
-Command: \`node --import tsx bench/tlog.ts\` · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB
+Command: \`npm run bench\` (tlog part: \`node dist-bench/bench/tlog.js\`) · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB
 
 Appends: \`LocalLog.append\` of \`assay.tlog-entry/v1\` attestation entries (~${Math.round(appendRows[0]!.bytes)} bytes each) into a fresh log in the OS temp directory. Every batch journals, writes tiles and entry bundles to temp files with fsync, renames, fsyncs directories, and signs and durably writes a checkpoint (Ed25519) — the whole commit protocol, nothing skipped.
 

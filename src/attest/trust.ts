@@ -5,6 +5,7 @@ import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, verifySignature, type Envelope } from './dsse.js';
 import { jsonPath, parseStrictJson } from './json.js';
+import { parseVkey } from '../tlog/note.js';
 import { exportPublicJwk, keyIdOf, publicKeyFromJwk, rawPublicKey, type PublicJwk, type Signer } from './keys.js';
 import { STATEMENT_TYPE } from './statement.js';
 
@@ -43,6 +44,16 @@ export const trustFileSchema = z.object({
   accreditationBodies: z.array(keyEntry).default([]),
   /** Accreditation envelopes the verifier holds (reports may also carry their own). */
   accreditations: z.array(z.unknown()).default([]),
+  /** Transparency logs whose inclusion proofs the verifier accepts, and the witnesses it requires. */
+  logs: z
+    .array(
+      z.object({
+        vkey: z.string().min(1),
+        witnesses: z.array(z.string().min(1)).default([]),
+        witnessesRequired: z.number().int().min(0).optional(),
+      }),
+    )
+    .default([]),
 });
 
 export const accreditationPredicateSchema = z.object({
@@ -72,9 +83,18 @@ export interface TrustPolicy {
   cosigners: KeyEntry[];
   bodies: KeyEntry[];
   accreditations: unknown[];
+  logs: TrustedLog[];
 }
 
-export const emptyTrust = (): TrustPolicy => ({ file: null, testers: [], cosigners: [], bodies: [], accreditations: [] });
+/** A log the verifier trusts: its origin (the vkey's name), verifier key and witness policy. */
+export interface TrustedLog {
+  origin: string;
+  vkey: string;
+  witnesses: string[];
+  witnessesRequired: number;
+}
+
+export const emptyTrust = (): TrustPolicy => ({ file: null, testers: [], cosigners: [], bodies: [], accreditations: [], logs: [] });
 
 /** Reads and validates a trust file. Errors name the file and JSON path (exit code 2: it is the verifier's own input). */
 export function loadTrustFile(file: string): TrustPolicy {
@@ -109,11 +129,18 @@ export function parseTrust(bytes: string | Uint8Array, file: string | null = nul
     cosigners: entries(r.data.cosigners, 'cosigners'),
     bodies: entries(r.data.accreditationBodies, 'accreditationBodies'),
     accreditations: r.data.accreditations,
+    logs: r.data.logs.map((l, i) => {
+      const origin = parseVkey(l.vkey, { ...where, field: jsonPath(['logs', i, 'vkey']) }).name;
+      l.witnesses.forEach((w, k) => parseVkey(w, { ...where, field: jsonPath(['logs', i, 'witnesses', k]) }));
+      const k = l.witnessesRequired ?? l.witnesses.length;
+      if (k > l.witnesses.length) throw new AssayError('TRUST_FILE', `requires ${k} witnesses but lists ${l.witnesses.length}`, { ...where, field: jsonPath(['logs', i, 'witnessesRequired']) });
+      return { origin, vkey: l.vkey, witnesses: l.witnesses, witnessesRequired: k };
+    }),
   };
 }
 
 /** A trust file document (for `assay` to write, and for tests). */
-export function trustDocument(t: { testers?: { name: string; publicKey: KeyObject; notBefore?: string; notAfter?: string; scopes?: Scopes }[]; cosigners?: { name: string; publicKey: KeyObject; role?: string }[]; bodies?: { name: string; publicKey: KeyObject; notBefore?: string; notAfter?: string }[]; accreditations?: Envelope[] }) {
+export function trustDocument(t: { testers?: { name: string; publicKey: KeyObject; notBefore?: string; notAfter?: string; scopes?: Scopes }[]; cosigners?: { name: string; publicKey: KeyObject; role?: string }[]; bodies?: { name: string; publicKey: KeyObject; notBefore?: string; notAfter?: string }[]; accreditations?: Envelope[]; logs?: { vkey: string; witnesses?: string[]; witnessesRequired?: number }[] }) {
   const entry = <T extends { publicKey: KeyObject }>({ publicKey, ...rest }: T) => {
     const { kid: _kid, ...j } = exportPublicJwk(publicKey);
     return { ...rest, keyId: keyIdOf(publicKey), publicKey: j };
@@ -124,6 +151,7 @@ export function trustDocument(t: { testers?: { name: string; publicKey: KeyObjec
     cosigners: (t.cosigners ?? []).map(entry),
     accreditationBodies: (t.bodies ?? []).map(entry),
     accreditations: t.accreditations ?? [],
+    logs: (t.logs ?? []).map((l) => ({ vkey: l.vkey, witnesses: l.witnesses ?? [], ...(l.witnessesRequired !== undefined ? { witnessesRequired: l.witnessesRequired } : {}) })),
   };
 }
 

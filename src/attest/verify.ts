@@ -10,6 +10,7 @@ import { keyIdOf, publicKeyFromJwk } from './keys.js';
 import { predicateMetrics } from './predicate.js';
 import { modelFields, parseStatement, pickModel, SUBJECT, subjectDigest, type RunReportStatement } from './statement.js';
 import { analyseRunLog } from './transcripts.js';
+import { checkReportInclusion, type TlogVerification, type TlogVerifyOptions } from './tlog.js';
 import { candidateKeys, checkAccreditations, decideTesterTrust, outsideValidity, type TrustDecision, type TrustPolicy } from './trust.js';
 
 /**
@@ -28,9 +29,10 @@ export const EXIT = {
   dataMismatch: 14,
   numbersMismatch: 15,
   disclosure: 16,
+  tlog: 17,
 } as const;
 
-export type CheckName = 'envelope' | 'signature' | 'trust' | 'statement' | 'run-log' | 'transcripts' | 'numbers' | 'disclosure';
+export type CheckName = 'envelope' | 'signature' | 'trust' | 'statement' | 'run-log' | 'transcripts' | 'numbers' | 'disclosure' | 'tlog';
 
 export interface Failure {
   check: CheckName;
@@ -63,6 +65,8 @@ export interface VerifyResult {
   accreditations: { valid: { source: string; body: string; tester: string; notAfter: string }[]; rejected: { source: string; reason: string }[] };
   runLog: { path: string; checked: string[] } | null;
   disclosures: DisclosureCheck[];
+  /** The transparency-log inclusion that was verified (null when the report carries none or its log is not trusted). */
+  tlog: TlogVerification | null;
   checkedAt: string;
 }
 
@@ -74,9 +78,11 @@ export interface VerifyOptions {
   now?: Date;
   /** Name of the bundle in messages. */
   source?: string;
+  /** Transparency-log checks (logs trusted are those in the trust file). */
+  tlog?: TlogVerifyOptions;
 }
 
-const ORDER: CheckName[] = ['envelope', 'signature', 'trust', 'statement', 'run-log', 'transcripts', 'numbers', 'disclosure'];
+const ORDER: CheckName[] = ['envelope', 'signature', 'trust', 'statement', 'run-log', 'transcripts', 'numbers', 'disclosure', 'tlog'];
 
 export async function verifyReport(envelopeBytes: Uint8Array | string, opts: VerifyOptions): Promise<VerifyResult> {
   const now = opts.now ?? new Date();
@@ -92,6 +98,7 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
     accreditations: { valid: [], rejected: [] },
     runLog: null,
     disclosures: [],
+    tlog: null,
     checkedAt: now.toISOString(),
   };
   const fail = (check: CheckName, exit: number, where: string, message: string) => void res.failures.push({ check, exit, where, message });
@@ -212,6 +219,13 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
     res.disclosures.push(c);
     if (!c.ok) fail('disclosure', EXIT.disclosure, d.source, c.reason ?? 'invalid');
   }
+
+  // 8. Transparency log: inclusion of this payload under a trusted log's checkpoint, and
+  // consistency of that checkpoint with any newer one the verifier holds or fetches.
+  const t = await checkReportInclusion(env.tlog, payload, st.predicateType, opts.trust.logs, opts.tlog ?? {}, src);
+  res.tlog = t.result;
+  res.warnings.push(...t.warnings);
+  for (const f of t.failures) fail('tlog', f.io ? EXIT.usage : EXIT.tlog, f.where, f.message);
   return finish();
 }
 
@@ -346,6 +360,10 @@ export function formatVerifyResult(r: VerifyResult): string {
   }
   for (const a of r.accreditations.rejected) lines.push(`accreditation ignored: ${a.reason}`);
   if (r.runLog) lines.push(`run log ${r.runLog.path}: ${r.runLog.checked.length ? `checked ${r.runLog.checked.join(', ')}` : 'checks failed'}`);
+  if (r.tlog)
+    lines.push(
+      `transparency log ${r.tlog.origin}: entry ${r.tlog.index} of ${r.tlog.size}${r.tlog.witnesses.length ? `, cosigned by ${r.tlog.witnesses.join(', ')}` : ''}${r.tlog.consistentWith.map((c) => `; consistent with ${c.source} (size ${c.size})`).join('')}`,
+    );
   for (const d of r.disclosures) if (d.ok) lines.push(`disclosure ${d.source}: sample ${d.key} (leaf ${d.index}) is in the signed transcript tree`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   for (const f of r.failures) lines.push(`FAIL [${f.check}, exit ${f.exit}] ${f.where}: ${f.message}`);

@@ -13,13 +13,19 @@ export interface Location {
 export class AssayError extends Error {
   readonly code: string;
   readonly location: Location;
+  /** The message without its location prefix, for callers that report the location themselves. */
+  readonly problem: string;
   constructor(code: string, problem: string, location: Location = {}) {
     super(formatLocated(problem, location));
     this.name = 'AssayError';
     this.code = code;
     this.location = location;
+    this.problem = problem;
   }
 }
+
+/** An error's message without the location prefix when it is an AssayError. */
+export const problemOf = (err: unknown): string => (err instanceof AssayError ? err.problem : (err as Error).message);
 
 export function formatLocated(problem: string, loc: Location): string {
   const parts: string[] = [];

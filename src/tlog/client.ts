@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,9 @@ import { openCheckpoint, type Checkpoint, type SignedCheckpoint } from './checkp
 import { requireCosignatures, type WitnessResult } from './cosignature.js';
 import { bytesEqual, consistencyFailure, inclusionFailure, leafHash } from './merkle.js';
 import { decodeBase64, ed25519Verifier } from './note.js';
-import { SERVABLE_PATH, TileReader, type TileFetch } from './tiles.js';
+import { MAX_ENTRY_SIZE, SERVABLE_PATH, TileReader, type TileFetch } from './tiles.js';
+import { decodeEntry } from './entry.js';
+import type { LocalLog } from './storage.js';
 
 /**
  * Reading and verifying a tiles log from a directory or an http(s) base URL, using nothing but
@@ -221,13 +224,17 @@ export interface ServedLog {
  * other files, dotfiles, "..", encoded separators — is 404, and resolved paths must stay inside
  * the directory (symlinks included).
  */
-export async function serve(dir: string, opts: { port?: number; host?: string } = {}): Promise<ServedLog> {
+export async function serve(dir: string, opts: { port?: number; host?: string; submit?: SubmitOptions } = {}): Promise<ServedLog> {
   const root = await realpath(dir);
   const server = createServer(async (req, res) => {
     const send = (status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8', cache = 'no-store') => {
       res.writeHead(status, { 'Content-Type': type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (req.method === 'POST' && opts.submit && (req.url ?? '').split('?')[0] === SUBMIT_PATH) {
+      const r = await handleSubmit(req, opts.submit);
+      return send(r.status, r.body, r.status === 200 ? 'application/json' : 'text/plain; charset=utf-8');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
     const rawPath = (req.url ?? '/').split('?')[0]!;
     const rel = rawPath.replace(/^\/+/, '');
@@ -255,4 +262,78 @@ export async function serve(dir: string, opts: { port?: number; host?: string } 
     url: `http://${host}:${addr.port}/`,
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submissions over HTTP: `POST /assay/add-entry` with the entry's canonical bytes as the body and
+// `Authorization: Bearer <token>`. The server appends it as a batch of one (idempotent: a known
+// entry returns its existing index) and answers {"index": n, "size": m} once the checkpoint that
+// covers it is durable. Not a C2SP API (tlog-tiles defines reads only); see docs/formats/tlog.md.
+
+export const SUBMIT_PATH = '/assay/add-entry';
+
+export interface SubmitOptions {
+  log: LocalLog;
+  /** Shared secret a submitter must present; compared in constant time. */
+  token: string;
+}
+
+async function handleSubmit(req: IncomingMessage, opts: SubmitOptions): Promise<{ status: number; body: string }> {
+  const auth = req.headers.authorization ?? '';
+  const given = Buffer.from(auth.startsWith('Bearer ') ? auth.slice(7) : '');
+  const want = Buffer.from(opts.token);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    req.resume();
+    return { status: 401, body: 'missing or wrong bearer token\n' };
+  }
+  const tooLarge = { status: 413, body: `entry larger than ${MAX_ENTRY_SIZE} bytes\n` };
+  if (Number(req.headers['content-length'] ?? 0) > MAX_ENTRY_SIZE) {
+    req.resume(); // discard, so the client reads the answer instead of a reset
+    return tooLarge;
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    // Past the limit, keep reading but stop storing (the request timeout bounds a slow sender).
+    for await (const c of req) {
+      n += (c as Buffer).length;
+      if (n <= MAX_ENTRY_SIZE) chunks.push(c as Buffer);
+    }
+  } catch {
+    return { status: 400, body: 'request body was not received whole\n' };
+  }
+  if (n > MAX_ENTRY_SIZE) return tooLarge;
+  const bytes = new Uint8Array(Buffer.concat(chunks));
+  try {
+    decodeEntry(bytes, { file: 'request body' });
+  } catch (err) {
+    return { status: 400, body: `${(err as Error).message}\n` };
+  }
+  try {
+    const r = opts.log.append([bytes]);
+    return { status: 200, body: `${JSON.stringify({ index: r.indices[0], size: r.size })}\n` };
+  } catch (err) {
+    return { status: 503, body: `log could not append: ${(err as Error).message}\n` };
+  }
+}
+
+/** Submits entry bytes to a served log; returns the entry's index. */
+export async function submitEntry(baseUrl: string, entry: Uint8Array, token: string): Promise<{ index: number; size: number }> {
+  const url = new URL(SUBMIT_PATH.slice(1), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', body: entry, headers: { 'Content-Type': 'application/octet-stream', Authorization: `Bearer ${token}` }, redirect: 'error' });
+  } catch (err) {
+    throw new AssayError('LOG_SUBMIT', `cannot reach the log: ${(err as Error).message}`, { file: baseUrl });
+  }
+  const text = (await res.text()).slice(0, 2000);
+  if (!res.ok) throw new AssayError('LOG_SUBMIT', `log refused the entry: HTTP ${res.status}: ${text.trim()}`, { file: baseUrl });
+  let body: { index?: unknown; size?: unknown };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new AssayError('LOG_SUBMIT', 'log answered with something other than JSON', { file: baseUrl });
+  }
+  if (!Number.isSafeInteger(body.index) || !Number.isSafeInteger(body.size)) throw new AssayError('LOG_SUBMIT', 'log answer lacks an integer index and size', { file: baseUrl });
+  return { index: body.index as number, size: body.size as number };
 }

@@ -10,6 +10,9 @@ import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, lis
 import { renderReport } from '../../attest/render.js';
 import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
 import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
+import { logReport } from '../../attest/tlog.js';
+import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
+import { parseVkey } from '../../tlog/note.js';
 import { AssayError } from '../../common/errors.js';
 import { assayHome } from '../../home.js';
 import { collect, num } from '../options.js';
@@ -40,6 +43,14 @@ const date = (v: string): Date => {
 function publicKeyArg(ref: string) {
   if (existsSync(ref)) return parsePublicKey(read(ref, 'public key').toString('utf8'), { file: ref });
   return findKey(ref).publicKey;
+}
+
+/** A log verifier key: vkey text, a file holding one, or a local log directory (its own key). */
+function vkeyText(v: string): string {
+  if (existsSync(v) && hasLogConfig(v)) return readLogConfig(v).vkey;
+  const text = existsSync(v) ? read(v, 'verifier key').toString('utf8').trim() : v.trim();
+  parseVkey(text, existsSync(v) ? { file: v } : { field: 'vkey' });
+  return text;
 }
 
 export function register(program: Command): void {
@@ -82,18 +93,30 @@ export function register(program: Command): void {
     .option('--accreditation <file>', 'attach an accreditation envelope for the key (repeatable)', collect)
     .option('--model-release <digest|file>', 'the model-release statement of a gateway run: sha256:<hex> or the statement file')
     .option('--level <p>', 'confidence level of the intervals', num(0.5, 0.999), 0.95)
-    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number }) => {
+    .option('--log <dir|url>', 'append the report to this transparency log and store the inclusion proof and checkpoint in the report')
+    .option('--log-vkey <vkey>', "the log's verifier key (vkey text or a file holding it); required for a URL")
+    .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string }) => {
       const logPath = await resolveRunLog(ref);
       const signer = loadSigner(f.key);
       let release: DigestSet | null = null;
       if (f.modelRelease) release = /^sha256:/.test(f.modelRelease) ? fromPrefixed(f.modelRelease, '--model-release') : await digestOfFile(f.modelRelease);
       const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(read(file, 'accreditation'), file));
-      const { bundle, statement } = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations });
+      const signed = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations });
+      const statement = signed.statement;
+      let bundle = signed.bundle;
       const out = resolve(f.out ?? defaultReportPath(logPath));
+      let logged = '';
+      if (f.log) {
+        const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
+        const r = await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}) });
+        bundle = r.bundle;
+        logged = `  logged as entry ${r.index} of ${r.checkpoint.origin} (checkpoint size ${r.checkpoint.size}); inclusion proof stored in the report\n`;
+      }
       writeFileAtomic(out, bundleText(bundle));
       const p = statement.predicate;
       if (p.run.status !== 'completed') process.stderr.write(`assay: note: the run's status is ${p.run.status ?? 'unknown (no end record)'}; the report says so\n`);
-      process.stdout.write(`signed report ${out}\n  ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED)' : ''}, ${p.counts.records} records, transcript root ${p.transcripts.root}\n  tester ${p.tester.name} ${signer.keyId}\n`);
+      process.stdout.write(`signed report ${out}\n  ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED)' : ''}, ${p.counts.records} records, transcript root ${p.transcripts.root}\n  tester ${p.tester.name} ${signer.keyId}\n${logged}`);
     });
 
   program
@@ -114,19 +137,24 @@ export function register(program: Command): void {
     .description('Verify a signed report offline: signatures, trust, and with --run every digest and number')
     .addHelpText(
       'after',
-      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root), 15 numbers mismatch, 16 disclosure invalid.\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
+      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root), 15 numbers mismatch, 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view or inconsistent checkpoint).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
     )
     .argument('<report>', 'report file')
     .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json if present)')
     .option('--run <log>', 'also recompute digests, the transcript root and every metric from this run log (path or run id)')
     .option('--disclosure <file>', 'check a disclosed sample against the signed transcript root (repeatable)', collect)
     .option('--at <time>', 'check key and accreditation validity at this time instead of now')
+    .option('--require-log', 'fail unless the report carries an inclusion proof from a log in the trust file')
+    .option('--checkpoint <file>', 'a newer signed checkpoint of that log (e.g. from a witness): must extend the proof\'s (repeatable)', collect)
+    .option('--log <dir|url>', "fetch the log's current checkpoint and prove it extends the proof's (and prove --checkpoint files from its tiles)")
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string }) => {
       const trust = trustFrom(f.trust);
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
-      const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}) });
+      const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+      const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) };
+      const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog });
       if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
       else process.stdout.write(formatVerifyResult(r) + (r.exitCode === EXIT.untrusted && !trust.file ? 'hint: pass --trust <trust.json> listing the keys you accept (docs/formats/trust.md)\n' : ''));
       process.exitCode = r.exitCode;
@@ -214,5 +242,26 @@ export function register(program: Command): void {
       doc[section] = list as never;
       writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
       process.stdout.write(`${file}: ${entry!.keyId} trusted as ${f.as} "${f.name}"\n`);
+    });
+
+  trust
+    .command('add-log')
+    .description('Trust a transparency log: accept inclusion proofs under checkpoints its key signs (created if missing)')
+    .argument('<vkey>', "the log's verifier key: vkey text, a file holding it, or a local log directory")
+    .option('--witness <vkey>', 'a witness whose cosignature is required on the checkpoint (repeatable)', collect)
+    .option('--witnesses-required <k>', 'how many of the --witness keys must cosign (default: all)', (v) => Number(v))
+    .option('--file <file>', 'trust file', join(assayHome(), 'trust.json'))
+    .action((ref: string, f: { witness?: string[]; witnessesRequired?: number; file: string }) => {
+      const vkey = vkeyText(ref);
+      const witnesses = (f.witness ?? []).map(vkeyText);
+      const file = resolve(f.file);
+      const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+      if (existsSync(file)) parseTrust(read(file, 'trust file'), file);
+      const [entry] = trustDocument({ logs: [{ vkey, witnesses, ...(f.witnessesRequired !== undefined ? { witnessesRequired: f.witnessesRequired } : {}) }] }).logs;
+      const origin = parseVkey(vkey).name;
+      doc.logs = [...(doc.logs ?? []).filter((l) => parseVkey(l.vkey).name !== origin), entry!];
+      parseTrust(JSON.stringify(doc), file); // the result must be a valid trust file
+      writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
+      process.stdout.write(`${file}: log ${origin} trusted${witnesses.length ? ` with ${f.witnessesRequired ?? witnesses.length} of ${witnesses.length} witnesses required` : ''}\n`);
     });
 }

@@ -10,6 +10,7 @@ import { progressReporter } from '../progress.js';
 import { resultsTable, summarise } from '../results.js';
 import { indexRun } from './run.js';
 import { ASSAY_ROOT } from '../../version.js';
+import { attestAndVerifyDemo } from '../../attest/index.js';
 
 /**
  * The end-to-end demo on embedded defaults: the built-in SIMULATED target, the demo suite
@@ -59,7 +60,15 @@ export function register(program: Command): void {
         const summary = await summarise(res.logPath);
         await indexRun(res, summary);
         process.stdout.write(resultsTable(res, summary));
-        process.stdout.write(`\nrun log: ${res.logPath}\nnext: assay runs list · assay runs show ${res.runId} · assay stats ${res.runId} · assay score ${res.runId}\n`);
+        const att = await attestAndVerifyDemo(res.logPath);
+        process.stdout.write(
+          `\nsigned report: ${att.reportPath} (demo key ${att.keyId}), logged in ${att.tlogDir}\n` +
+            `offline verification (trust file ${att.trustPath}):\n${att.summary.replace(/^/gm, '  ').trimEnd()}\n`,
+        );
+        process.stdout.write(
+          `\nrun log: ${res.logPath}\nnext: assay runs show ${res.runId} · assay stats ${res.runId} · assay verify ${att.reportPath} --trust ${att.trustPath} --run ${res.runId} --require-log\n`,
+        );
+        if (!att.result.ok) process.exitCode = att.result.exitCode;
       } finally {
         await target.close();
       }

@@ -1,17 +1,18 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AssayError } from '../../common/errors.js';
 import { assayHome } from '../../home.js';
 import { openCheckpoint } from '../../tlog/checkpoint.js';
 import {
-  fetchCheckpoint, formatTlogProof, logSource, proveFromSource, serve, verifyCheckpointConsistency, verifyEntryInclusion, verifyTlogProof,
+  SUBMIT_PATH, fetchCheckpoint, formatTlogProof, logSource, proveFromSource, serve, verifyCheckpointConsistency, verifyEntryInclusion, verifyTlogProof,
 } from '../../tlog/client.js';
 import { cosigner, requireCosignatures } from '../../tlog/cosignature.js';
 import { fileEntry } from '../../tlog/entry.js';
-import { loadOrCreatePrivateKey, loadPrivateKey } from '../../tlog/keyfile.js';
-import { ed25519Signer, ed25519Verifier, parseVkey } from '../../tlog/note.js';
-import { LocalLog, attachCosignatures, isLogDir, writeDurable } from '../../tlog/storage.js';
+import { loadOrCreatePrivateKey } from '../../tlog/keyfile.js';
+import { ed25519Verifier, parseVkey } from '../../tlog/note.js';
+import { LocalLog, attachCosignatures, isLogDir } from '../../tlog/storage.js';
+import { hasLogConfig, initLog, openConfiguredLog, readLogConfig } from '../../tlog/config.js';
 import { TileReader } from '../../tlog/tiles.js';
 import { loadWitnessState, witnessLog } from '../../tlog/witness.js';
 import { collect, int } from '../options.js';
@@ -23,25 +24,8 @@ import { collect, int } from '../options.js';
  * path, verifier key) which is never served. The private key lives outside the directory.
  */
 
-const CONFIG = '.assay-log.json';
-interface LogConfig {
-  schema: 'assay.log-config/v1';
-  origin: string;
-  keyFile: string;
-  vkey: string;
-}
-
-function readConfig(dir: string): LogConfig {
-  const file = join(dir, CONFIG);
-  if (!existsSync(file)) throw new AssayError('LOG_MISSING', `no log here (missing ${CONFIG}); create one with: assay log init ${dir} --origin <name>`, { file: dir });
-  const c = JSON.parse(readFileSync(file, 'utf8')) as LogConfig;
-  if (c.schema !== 'assay.log-config/v1') throw new AssayError('LOG_CONFIG', 'not an assay.log-config/v1 file', { file });
-  return c;
-}
-
 function openLog(dir: string, keyFile?: string): LocalLog {
-  const c = readConfig(dir);
-  return LocalLog.open(dir, { origin: c.origin, signerKey: loadPrivateKey(keyFile ?? c.keyFile) });
+  return openConfiguredLog(dir, keyFile);
 }
 
 const defaultKeyFile = (origin: string) => join(assayHome(), 'keys', `tlog-${origin.replace(/[^A-Za-z0-9._-]+/g, '_')}.pem`);
@@ -59,7 +43,7 @@ function vkeyArg(v: string): string {
 /** For a local log, the verifier key from its config when none is given (not for URLs). */
 function vkeyFor(target: string, given?: string): string {
   if (given) return vkeyArg(given);
-  if (!/^https?:\/\//i.test(target) && existsSync(join(target, CONFIG))) return readConfig(target).vkey;
+  if (!/^https?:\/\//i.test(target) && hasLogConfig(target)) return readLogConfig(target).vkey;
   throw new AssayError('USAGE', 'pass --vkey <name+keyid+key> (the log operator publishes it)', { file: target });
 }
 
@@ -73,16 +57,9 @@ export function register(program: Command): void {
     .requiredOption('--origin <name>', 'log identity, e.g. example.org/assay/log/v1 (no spaces or "+")')
     .option('--key <file>', 'Ed25519 PKCS#8 PEM key that signs checkpoints (created, mode 0600, if missing); default $ASSAY_HOME/keys/tlog-<origin>.pem')
     .action((dir: string, o: { origin: string; key?: string }) => {
-      if (existsSync(join(dir, CONFIG))) throw new AssayError('LOG_EXISTS', 'already holds a log', { file: dir });
-      const keyFile = resolve(o.key ?? defaultKeyFile(o.origin));
-      if (keyFile.startsWith(resolve(dir) + '/')) throw new AssayError('USAGE', 'the private key must not live inside the published log directory', { file: keyFile });
-      const { key, created } = loadOrCreatePrivateKey(keyFile);
-      const signer = ed25519Signer(o.origin, key);
-      const log = LocalLog.open(dir, { origin: o.origin, signerKey: key });
-      log.close();
-      writeDurable(join(dir, CONFIG), `${JSON.stringify({ schema: 'assay.log-config/v1', origin: o.origin, keyFile, vkey: signer.vkey } satisfies LogConfig, null, 2)}\n`);
-      err(`${created ? 'created key' : 'using key'} ${keyFile}\nlog ${o.origin} initialised in ${dir}; verifier key:\n`);
-      out(`${signer.vkey}\n`);
+      const { config, createdKey } = initLog(dir, o.origin, o.key ?? defaultKeyFile(o.origin));
+      err(`${createdKey ? 'created key' : 'using key'} ${config.keyFile}\nlog ${o.origin} initialised in ${dir}; verifier key:\n`);
+      out(`${config.vkey}\n`);
     });
 
   log
@@ -189,15 +166,24 @@ export function register(program: Command): void {
     .argument('<dir>', 'log directory')
     .option('--port <n>', 'port (0: any free port)', int(0, 65535), 8089)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .action(async (dir: string, o: { port: number; host: string }) => {
+    .option('--submit-token-file <file>', `also accept entries by POST ${SUBMIT_PATH} from clients presenting this bearer token (holds the writer lock)`)
+    .action(async (dir: string, o: { port: number; host: string; submitTokenFile?: string }) => {
       if (!isLogDir(dir)) throw new AssayError('LOG_MISSING', 'no checkpoint here: not a log directory', { file: dir });
-      const s = await serve(dir, { port: o.port, host: o.host });
-      out(`serving ${dir} at ${s.url}\n`);
+      let log: LocalLog | null = null;
+      let token = '';
+      if (o.submitTokenFile) {
+        token = readFileSync(o.submitTokenFile, 'utf8').trim();
+        if (token.length < 16) throw new AssayError('USAGE', 'the submit token must be at least 16 characters', { file: o.submitTokenFile });
+        log = openLog(dir);
+      }
+      const s = await serve(dir, { port: o.port, host: o.host, ...(log ? { submit: { log, token } } : {}) });
+      out(`serving ${dir} at ${s.url}${log ? ` (accepting entries at ${SUBMIT_PATH})` : ''}\n`);
       await new Promise<void>((ok) => {
         const stop = () => void s.close().then(ok);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      log?.close();
     });
 
   log
