@@ -260,3 +260,15 @@ test('the demo runs end to end on a fresh home: results table, signed report, lo
   assert.equal(again.code, 0, again.stdout + again.stderr);
   assert.match(again.stdout, /entry 1 of 2/);
 });
+
+test('a run the engine found to be against the simulated target is reported and verified as simulated', async () => {
+  const path = writeRunLog(defaultRecords(), { header: header({ runId: 'r-sim-event' }) });
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.splice(2, 0, JSON.stringify({ type: 'event', at: '2026-01-02T03:04:30.000Z', kind: 'simulated', detail: { reason: 'responses carry x-assay-simulated: true' } }));
+  writeFileSync(path, lines.join('\n'));
+  const { bundle, statement } = await attestRun(path, { signer: tester, testerName: 'Tester Lab', now: NOW });
+  assert.equal(statement.predicate.model.simulated, true);
+  const r = await verifyReport(bytes(bundle), { trust: trustWith([]), runLogPath: path, now: NOW });
+  assert.equal(r.ok, true, formatVerifyResult(r));
+  assert.match(formatVerifyResult(r), /\(SIMULATED target\)/);
+});

@@ -241,9 +241,11 @@ test('SIGINT stops dispatch, closes the log as interrupted, and resume finishes 
   assert.ok(end.type === 'end' && end.status === 'interrupted');
   const r = await cli(['run', '--resume', log, '--no-progress', '--json'], { ASSAY_HOME: home });
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { status: string; samples: number; stats: { metrics: Array<{ name: string; n: number }> } };
+  const out = JSON.parse(r.stdout) as { status: string; samples: number; stats: { simulated: boolean; metrics: Array<{ name: string; n: number }> } };
   assert.equal(out.status, 'completed');
   assert.equal(out.samples, 200);
+  // Started as a real model, but the engine saw the simulated target's marker: statistics say so.
+  assert.equal(out.stats.simulated, true);
   assert.equal(out.stats.metrics[0]!.n, 200);
   const keys = samplesOf(await records(log)).map((s) => s.key);
   assert.equal(new Set(keys).size, keys.length);

@@ -54,7 +54,7 @@ export async function buildRunReport(logPath: string, opts: BuildOptions): Promi
   const predicate: RunReportPredicate = {
     run: { id: h.runId, status: scan.status, rescoreOf: h.rescoreOf ?? null },
     suite: { id: h.suite.id, version: h.suite.version, title: h.suite.definition.title, riskArea: h.suite.definition.riskArea, digest: suiteDigest, dataDigests: h.suite.dataDigests },
-    model: { ...pickModel(h), identityDigest: modelDigest, releaseStatement: opts.releaseStatement ? { digest: opts.releaseStatement } : null },
+    model: { ...pickModel(h, scan.simulatedEvent), identityDigest: modelDigest, releaseStatement: opts.releaseStatement ? { digest: opts.releaseStatement } : null },
     accessLevel: h.config.access,
     config: h.config,
     statistics: { method: 'assay.run-stats/v1', level, groupBy: opts.groupBy ?? null },
@@ -80,7 +80,8 @@ export async function buildRunReport(logPath: string, opts: BuildOptions): Promi
 
 type ModelFields = Pick<RunHeader['model'], 'name' | 'provider' | 'model' | 'baseUrl' | 'simulated'>;
 export const modelFields = (m: ModelFields): ModelFields => ({ name: m.name, provider: m.provider, model: m.model, baseUrl: m.baseUrl, simulated: m.simulated });
-export const pickModel = (h: RunHeader): ModelFields => modelFields(h.model);
+/** The model as the report states it: simulated if the header says so or the engine detected it mid-run. */
+export const pickModel = (h: RunHeader, simulatedEvent = false): ModelFields => modelFields({ ...h.model, simulated: h.model.simulated || simulatedEvent });
 
 /** The payload bytes that get signed: RFC 8785 canonical JSON, UTF-8. */
 export const statementBytes = (st: RunReportStatement): Buffer => Buffer.from(canonicalJson(st), 'utf8');

@@ -27,6 +27,8 @@ export interface RunLogAnalysis {
   counts: { records: number; samples: number; scored: number; unscored: number; errored: number };
   status: 'completed' | 'budget_exhausted' | 'interrupted' | null;
   finishedAt: string | null;
+  /** The engine found the endpoint to be Assay's simulated target mid-run (a 'simulated' event). */
+  simulatedEvent: boolean;
 }
 
 const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -46,10 +48,13 @@ export async function analyseRunLog(logPath: string, onRecord?: (rec: SampleReco
   const counts = { records: 0, samples: 0, scored: 0, unscored: 0, errored: 0 };
   let status: RunLogAnalysis['status'] = null;
   let finishedAt: string | null = null;
+  let simulatedEvent = false;
   for await (const rec of iterateRunLog(logPath)) {
     if (rec.type === 'header') {
       header = rec;
       scorers = [...new Set(rec.suite.definition.metrics.map((m) => m.scorer))];
+    } else if (rec.type === 'event') {
+      if (rec.kind === 'simulated') simulatedEvent = true;
     } else if (rec.type === 'end') {
       status = rec.status;
       finishedAt = rec.at;
@@ -69,7 +74,7 @@ export async function analyseRunLog(logPath: string, onRecord?: (rec: SampleReco
   counts.samples = sampleIds.size;
   leaves.sort(byKey);
   const root = merkleRootOf(leaves.map((l) => l.digest));
-  return { header, leaves, size: leaves.length, root: root.toString('hex'), counts, status, finishedAt };
+  return { header, leaves, size: leaves.length, root: root.toString('hex'), counts, status, finishedAt, simulatedEvent };
 }
 
 // --- RFC 9162 operations, from the tlog module; entries here are the 32-byte transcript digests ---

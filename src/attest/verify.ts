@@ -262,7 +262,7 @@ async function checkRunLog(path: string, st: RunReportStatement, res: VerifyResu
     [['suite', 'riskArea'], p.suite.riskArea, () => h.suite.definition.riskArea],
     [['suite', 'digest'], `sha256:${p.suite.digest.sha256}`, () => h.suite.digest],
     [['suite', 'dataDigests'], p.suite.dataDigests, () => h.suite.dataDigests],
-    [['model'], modelFields(p.model), () => pickModel(h)],
+    [['model'], modelFields(p.model), () => pickModel(h, scan.simulatedEvent)],
     [['model', 'identityDigest', 'sha256'], p.model.identityDigest.sha256, () => digestOfJson(h.model).sha256],
     [['config'], p.config, () => h.config],
     [['timestamps', 'runStartedAt'], p.timestamps.runStartedAt, () => h.startedAt],

@@ -107,6 +107,8 @@ interface Collected {
   modes: Set<string>[];
   /** Epochs seen per sample: the duplicate-key check without a set of every record key. */
   sampleIds: Map<string, number[]>;
+  /** A 'simulated' event: the endpoint turned out to be Assay's simulated target. */
+  simulatedEvent: boolean;
 }
 
 /** One streaming pass: per metric, one small accumulator per sample (epochs summed). */
@@ -115,9 +117,10 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
   for await (const rec of iterateRunLog(logPath)) {
     if (rec.type === 'header') {
       const metrics = rec.suite.definition.metrics.map((m) => (groupBy ? { ...m, groupBy } : m));
-      c = { header: rec, metrics, accs: metrics.map(() => new Map()), counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })), modes: metrics.map(() => new Set()), sampleIds: new Map() };
+      c = { header: rec, metrics, accs: metrics.map(() => new Map()), counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })), modes: metrics.map(() => new Set()), sampleIds: new Map(), simulatedEvent: false };
       continue;
     }
+    if (rec.type === 'event' && rec.kind === 'simulated' && c) c.simulatedEvent = true;
     // First record of a key wins, as in iterateSamples and resume.
     if (rec.type !== 'sample' || !c) continue;
     const epochs = c.sampleIds.get(rec.sampleId);
@@ -168,7 +171,7 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
     runId: h.runId,
     suite: { id: h.suite.id, version: h.suite.version, digest: h.suite.digest },
     model: h.model.name,
-    simulated: h.model.simulated,
+    simulated: h.model.simulated || c.simulatedEvent,
     level,
     seed,
     metrics: results.map((r) => r.stats),
@@ -283,7 +286,7 @@ export async function compareRuns(logA: string, logB: string, opts: { metric?: s
     const cmp = pairedComparison(means(A.accs[i]!), means(B.accs[i]!), { level, ...(clusters.size ? { clusters } : {}) });
     return { name: m.name, scorer: m.scorer, ...cmp };
   });
-  const side = (h: RunHeader, c: Collected) => ({ runId: h.runId, model: h.model.name, simulated: h.model.simulated, samples: c.sampleIds.size });
+  const side = (h: RunHeader, c: Collected) => ({ runId: h.runId, model: h.model.name, simulated: h.model.simulated || c.simulatedEvent, samples: c.sampleIds.size });
   return { schema: 'assay.compare/v1', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics };
 }
 
