@@ -467,3 +467,25 @@ test('CLI: suite validate, digest and list', async () => {
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /SUITE_NOT_FOUND/);
 });
+
+test('countSamples counts non-blank JSONL lines (CRLF, blank and whitespace lines, no final newline) and stops at a limit', async () => {
+  const [a, b, c] = ROWS.map((r) => JSON.stringify(r));
+  const cases: [string, number][] = [
+    [`${a}\n${b}\n${c}\n`, 3],
+    [`${a}\r\n\r\n${b}\r\n  \t \r\n${c}`, 3],
+    [`\n\n${a}\n\n`, 1],
+    ['', 0],
+    [' \n\t\n', 0],
+  ];
+  for (const [data, n] of cases) {
+    const s = await loadSuite(writeSuite({ data }));
+    assert.equal(await s.countSamples(), n, JSON.stringify(data));
+    // Agrees with what streaming actually yields.
+    assert.equal((await all(s)).length, n, JSON.stringify(data));
+  }
+  // A line split across read chunks (1 MiB) still counts once.
+  const big = Array.from({ length: 9000 }, (_, i) => JSON.stringify({ ...ROWS[0], id: `x${i}`, q: `${'pad '.repeat(30)}${i}` })).join('\n');
+  const s = await loadSuite(writeSuite({ data: big }));
+  assert.equal(await s.countSamples(), 9000);
+  assert.equal(await s.countSamples(250), 250);
+});

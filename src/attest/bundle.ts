@@ -12,7 +12,8 @@ import { buildRunReport, parseStatement, statementBytes, type RunReportStatement
  *  - publicKeys: [{keyid, jwk}] — public keys of the signers, so a verifier can tell "valid
  *    signature by an untrusted key" from "bad signature"; never a reason to trust a key;
  *  - accreditations: accreditation envelopes for the tester key (each verified on its own);
- *  - tlog: reserved for a transparency-log inclusion proof (c2sp tlog-proof text); null today.
+ *  - tlog: the transparency-log inclusion proof (c2sp tlog-proof text with the signed
+ *    checkpoint), or null when the report was not logged (src/attest/tlog.ts).
  */
 export interface ReportBundle extends Envelope {
   publicKeys: { keyid: string; jwk: PublicJwk }[];

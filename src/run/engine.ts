@@ -82,7 +82,7 @@ export async function* workUnits(suite: LoadedSuite, config: RunConfig): AsyncGe
 async function countUnits(suite: LoadedSuite, config: RunConfig): Promise<number> {
   let n = 0;
   if (config.sampleIds) for await (const _ of workUnits(suite, { ...config, epochs: 1 })) n++;
-  else n = Math.min(await suite.countSamples(), config.limit ?? Infinity);
+  else n = await suite.countSamples(config.limit ?? undefined);
   return n * config.epochs;
 }
 

@@ -119,26 +119,39 @@ async function prepare(def: SuiteDefinition, dir: string, file: string): Promise
     digest: suiteDigest(def, dataDigests),
     dataDigests,
     samples,
-    countSamples: () => countRecords(dataFile, def.dataset.format, samples),
+    countSamples: (max?: number) => countRecords(dataFile, def.dataset.format, samples, max),
   };
 }
 
-/** Count records; for JSONL, non-blank lines by a byte scan (no parsing), else by streaming. */
-async function countRecords(file: string, format: string, stream: () => AsyncIterable<unknown>): Promise<number> {
+/**
+ * Count records; for JSONL, non-blank lines by a byte scan (no parsing), else by streaming.
+ * Stops early at `max` (a run's --limit needs no more).
+ */
+async function countRecords(file: string, format: string, stream: () => AsyncIterable<unknown>, max = Infinity): Promise<number> {
   let n = 0;
   if (format === 'jsonl') {
+    // indexOf finds line ends natively; only the start of each line is inspected for content,
+    // so the cost is per line, not per byte.
     let content = false;
-    for await (const chunk of createReadStream(file)) {
-      for (const b of chunk as Buffer) {
-        if (b === 0x0a) {
-          if (content) n++;
-          content = false;
-        } else if (b !== 0x20 && b !== 0x09 && b !== 0x0d) content = true;
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      const buf = chunk as Buffer;
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, start);
+        const end = nl < 0 ? buf.length : nl;
+        for (let i = start; !content && i < end; i++) {
+          const b = buf[i]!;
+          if (b !== 0x20 && b !== 0x09 && b !== 0x0d) content = true;
+        }
+        if (nl < 0) break;
+        if (content && ++n >= max) return n;
+        content = false;
+        start = nl + 1;
       }
     }
-    return content ? n + 1 : n;
+    return content ? Math.min(n + 1, max) : n;
   }
-  for await (const _ of stream()) n++;
+  for await (const _ of stream()) if (++n >= max) break;
   return n;
 }
 

@@ -86,5 +86,6 @@ export interface LoadedSuite {
   /** Streams samples in file order; never loads the whole file. Throws AssayError naming file/line/field. */
   samples(): AsyncIterable<Sample>;
   /** How many samples the dataset holds, cheaply where the format allows (JSONL: a byte scan). */
-  countSamples(): Promise<number>;
+  /** Number of samples, counting no further than `max` when given. */
+  countSamples(max?: number): Promise<number>;
 }

@@ -11,8 +11,8 @@ import { MAX_ENTRY_SIZE } from './tiles.js';
  *
  *   {"digest":"sha256:<64 lowercase hex>","metadata":{…},"schema":"assay.tlog-entry/v1","type":"<type>"}
  *
- * - `type`: what the digest names, `^[a-z][a-z0-9-]{0,62}$`; Assay uses `attestation` (a DSSE
- *   envelope's exact bytes), `file` (any file's bytes), and reserves `eval-run`, `verdict`,
+ * - `type`: what the digest names, `^[a-z][a-z0-9-]{0,62}$`; Assay uses `attestation` (for run
+ *   reports, a DSSE envelope's signed payload bytes), `file` (any file's bytes), and reserves `eval-run`, `verdict`,
  *   `model-release`, `flaw-report`, `access-grant`, `key-rotation`.
  * - `digest`: SHA-256 of the exact bytes of the logged object (which lives beside the log, not in it).
  * - `metadata`: flat object of short scalars (string ≤ 256 chars, finite number, boolean, null),
@@ -75,9 +75,12 @@ export const entryLeafHash = (e: LogEntry | Uint8Array): Uint8Array => leafHash(
 
 export const sha256Prefixed = (data: Uint8Array): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-/** Entry for an attestation (DSSE envelope): the digest is over the envelope's exact stored bytes. */
-export function attestationEntry(envelopeBytes: Uint8Array, metadata: Record<string, MetadataValue> = {}): Uint8Array {
-  return encodeEntry({ type: 'attestation', digest: sha256Prefixed(envelopeBytes), metadata });
+/**
+ * Entry for an attestation: the digest is over the bytes given. Run reports pass the DSSE
+ * envelope's signed payload (src/attest/tlog.ts), so later co-signatures keep the same entry.
+ */
+export function attestationEntry(bytes: Uint8Array, metadata: Record<string, MetadataValue> = {}): Uint8Array {
+  return encodeEntry({ type: 'attestation', digest: sha256Prefixed(bytes), metadata });
 }
 
 /** Entry for a file's bytes (what `assay log append` logs). */

@@ -4,6 +4,7 @@ import { formatComparison, formatPlan, formatRunPlan, formatRunStats } from '../
 import { compareRuns, planForRun, statsForRun } from '../../stats/from-log.js';
 import { minDetectableEffect, sampleSizeFor, type PowerInputs } from '../../stats/power.js';
 import { int, num } from '../options.js';
+import { resolveRunLog } from './run.js';
 
 const level = num(0.5, 0.9999);
 const json = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + '\n');
@@ -12,7 +13,7 @@ export function register(program: Command): void {
   program
     .command('stats')
     .description('Estimates, standard errors and confidence intervals for every metric of a run, from its log')
-    .argument('<runlog>', 'run log (JSONL)')
+    .argument('<run>', 'run log path or run id')
     .option('--json', 'print the statistics as JSON')
     .option('--level <p>', 'confidence level', level, 0.95)
     .option('--group-by <field>', 'group every metric by this sample field (metadata key)')
@@ -20,7 +21,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'bootstrap seed', int(0, 2 ** 32 - 1), 0)
     .option('--resamples <n>', 'bootstrap resamples (0: no bootstrap; default 1000, none for unclustered metrics over 20,000 samples)', int(0, 1_000_000))
     .action(async (log: string, o: { json?: boolean; level: number; groupBy?: string; versus: 'rest' | 'overall'; seed: number; resamples?: number }) => {
-      const s = await statsForRun(log, { level: o.level, seed: o.seed, versus: o.versus, ...(o.resamples !== undefined ? { resamples: o.resamples } : {}), ...(o.groupBy ? { groupBy: o.groupBy } : {}) });
+      const s = await statsForRun(await resolveRunLog(log), { level: o.level, seed: o.seed, versus: o.versus, ...(o.resamples !== undefined ? { resamples: o.resamples } : {}), ...(o.groupBy ? { groupBy: o.groupBy } : {}) });
       if (o.json) return json(s);
       process.stdout.write(`${s.suite.id}@${s.suite.version} on ${s.model}${s.simulated ? ' (SIMULATED target — not a real model)' : ''}, run ${s.runId}\n\n` + formatRunStats(s));
     });
@@ -28,13 +29,13 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description('Paired comparison of two runs of the same suite (difference A − B per metric)')
-    .argument('<runA>', 'run log of model A')
-    .argument('<runB>', 'run log of model B')
+    .argument('<runA>', 'run log path or run id of model A')
+    .argument('<runB>', 'run log path or run id of model B')
     .option('--metric <name>', 'only this metric')
     .option('--level <p>', 'confidence level', level, 0.95)
     .option('--json', 'print the comparison as JSON')
     .action(async (a: string, b: string, o: { metric?: string; level: number; json?: boolean }) => {
-      const c = await compareRuns(a, b, { level: o.level, ...(o.metric ? { metric: o.metric } : {}) });
+      const c = await compareRuns(await resolveRunLog(a), await resolveRunLog(b), { level: o.level, ...(o.metric ? { metric: o.metric } : {}) });
       if (o.json) return json(c);
       process.stdout.write(formatComparison(c));
     });
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .description('Power analysis: samples needed to detect an effect (--mde), the smallest effect n samples detect (--n), or that of an existing run (--run)')
     .option('--mde <delta>', 'minimum detectable effect, as a difference in mean score (0.03 = 3 points)', num(0))
     .option('--n <n>', 'samples available: print the smallest detectable effect instead', int(1))
-    .option('--run <runlog>', 'smallest detectable effect of each metric of this run')
+    .option('--run <run>', 'smallest detectable effect of each metric of this run (log path or run id)')
     .option('--alpha <a>', 'two-sided significance level', num(0, 1), 0.05)
     .option('--power <p>', 'power, 1 − β', num(0, 1), 0.8)
     .option('--p <rate>', 'expected rate of a binary score (variance p(1 − p))', num(0, 1))
@@ -54,7 +55,7 @@ export function register(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .action(async (o: { mde?: number; n?: number; run?: string; alpha: number; power: number; p?: number; sigma2?: number; paired?: boolean; correlation?: number; json?: boolean }) => {
       if (o.run) {
-        const plan = await planForRun(o.run, { alpha: o.alpha, power: o.power, ...(o.correlation !== undefined ? { correlation: o.correlation } : {}) });
+        const plan = await planForRun(await resolveRunLog(o.run), { alpha: o.alpha, power: o.power, ...(o.correlation !== undefined ? { correlation: o.correlation } : {}) });
         return o.json ? json(plan) : void process.stdout.write(formatRunPlan(plan));
       }
       if (o.p !== undefined && o.sigma2 !== undefined) throw new AssayError('BAD_OPTIONS', 'give --p or --sigma2, not both');
