@@ -244,3 +244,35 @@ test('latency and jitter are applied; in-flight is counted; bad profiles are ref
   await assert.rejects(startTarget({ accuracy: 1.5 }), /accuracy must be in \[0, 1\]/);
   await assert.rejects(startTarget({ rate429: 0.6, rate5xx: 0.6 }), /more than 1/);
 });
+
+test('behaviours answer before arithmetic, in both wire formats; specs are validated', async () => {
+  const { behaviourFromSpec } = await import('../src/target/behaviours/index.js');
+  const t = await target({
+    seed: 3,
+    behaviours: [
+      behaviourFromSpec('echo-system:prefix=LEAK'),
+      // A test-only behaviour with a first-token distribution (grey-box yes/no).
+      { name: 'yes-no', answer: (ctx) => (/Yes or no\?/.test(ctx.lastUser) ? { content: ctx.unit('d') < 2 ? 'Yes, it is.' : 'No', firstToken: [{ token: 'Yes', p: 0.7 }, { token: 'No', p: 0.2 }] } : null) },
+    ],
+  });
+  const sys = [{ role: 'system', content: 'SECRET-42 rules' }];
+  const leak = await chat(t, { model: 'sim', messages: [...sys, ...user('LEAK please')] });
+  assert.equal(leak.json.choices[0].message.content, 'SECRET-42 rules');
+  const leakA = await messages(t, { model: 'sim', max_tokens: 50, system: 'SECRET-42 rules', messages: user('LEAK please') });
+  assert.equal(leakA.json.content[0].text, 'SECRET-42 rules');
+  // Without the trigger the next behaviour, then arithmetic, answers.
+  const yn = await chat(t, { model: 'sim', messages: user('Is 2 even? Yes or no?'), logprobs: true, top_logprobs: 5 });
+  assert.equal(yn.json.choices[0].message.content, 'Yes, it is.');
+  const lp = yn.json.choices[0].logprobs.content;
+  assert.equal(lp[0].token, 'Yes');
+  assert.deepEqual(lp[0].top_logprobs.map((x: { token: string }) => x.token), ['Yes', 'No']);
+  assert.ok(Math.abs(Math.exp(lp[0].top_logprobs[1].logprob) - 0.2) < 1e-12);
+  assert.equal(lp.map((x: { token: string }) => x.token).join(''), 'Yes, it is.');
+  const arith = await chat(t, { model: 'sim', messages: user('What is 2 + 2?') });
+  assert.match(arith.json.choices[0].message.content, /^-?\d+$/);
+  assert.equal(arith.headers['x-assay-simulated'], 'true');
+
+  assert.throws(() => behaviourFromSpec('nope'), /unknown behaviour "nope" \(known: .*echo-system/);
+  assert.throws(() => behaviourFromSpec('echo-system:prefix'), /parameter "prefix" is not key=value/);
+  assert.throws(() => behaviourFromSpec('echo-system:colour=red'), /unknown parameter\(s\) colour/);
+});

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Behaviour, BehaviourAnswer, BehaviourContext } from './behaviours/types.js';
 
 /**
  * The SIMULATED target model: a local test double speaking the OpenAI chat-completions and
@@ -38,6 +39,11 @@ export interface TargetProfile {
   faultAttempts?: number;
   /** Every request whose sequence number is in [fromRequest, toRequest) gets 429. */
   storm?: { fromRequest: number; toRequest: number };
+  /**
+   * Answer policies tried in order before the arithmetic answerer (src/target/behaviours): the
+   * first that answers decides. Default none.
+   */
+  behaviours?: Behaviour[];
 }
 
 export interface TargetStats {
@@ -160,6 +166,23 @@ type Fault = 'rate_limit' | 'server' | 'timeout' | 'malformed';
 const errorBody = (format: Format, type: string, message: string): string =>
   JSON.stringify(format === 'openai' ? { error: { message: `SIMULATED target: ${message}`, type, code: null } } : { type: 'error', error: { type, message: `SIMULATED target: ${message}` } });
 
+/** A behaviour's answer in the shape the response builder uses (letters empty: free text unless firstToken says otherwise). */
+function fromBehaviour(a: BehaviourAnswer, prompt: string): SimAnswer {
+  return { content: a.content, letters: [], recognised: false, correct: null, digest: createHash('sha256').update(`assay-sim\0behaviour\0${prompt}`).digest() };
+}
+
+/** Logprobs whose first token follows a behaviour's distribution; later tokens as free text. */
+function firstTokenLogprobs(content: string, dist: { token: string; p: number }[], topN: number) {
+  const sorted = [...dist].filter((d) => d.p > 0).sort((x, y) => y.p - x.p);
+  const tokens = content.match(/\s*\S+/g) ?? [content];
+  const first = sorted[0]?.token ?? tokens[0]!;
+  const rest = content.startsWith(first) ? content.slice(first.length) : tokens.slice(1).join('');
+  const pFirst = sorted.find((d) => d.token === first)?.p ?? 0.9;
+  const head = { token: first, logprob: Math.log(pFirst), bytes: null, top_logprobs: sorted.slice(0, topN).map((d) => ({ token: d.token, logprob: Math.log(d.p), bytes: null })) };
+  const tail = (rest.match(/\s*\S+/g) ?? []).map((token) => ({ token, logprob: Math.log(0.9), bytes: null, top_logprobs: topN > 0 ? [{ token, logprob: Math.log(0.9), bytes: null }] : [] }));
+  return [head, ...tail];
+}
+
 export async function startTarget(profile: TargetProfile = {}, opts: { port?: number; host?: string } = {}): Promise<RunningTarget> {
   const p = {
     latencyMs: 0, jitterMs: 0, accuracy: 0.8, seed: 0, rate429: 0, retryAfterS: 1, rate5xx: 0, rateTimeout: 0, rateMalformed: 0,
@@ -169,6 +192,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
   for (const k of ['accuracy', 'rate429', 'rate5xx', 'rateTimeout', 'rateMalformed'] as const)
     if (!(p[k] >= 0 && p[k] <= 1)) throw new RangeError(`target profile: ${k} must be in [0, 1], got ${p[k]}`);
   if (p.rate429 + p.rate5xx + p.rateTimeout + p.rateMalformed > 1) throw new RangeError('target profile: fault rates add up to more than 1');
+  const behaviours = p.behaviours ?? [];
   // Cumulative thresholds, computed once.
   const cut = [p.rate429, p.rate429 + p.rate5xx, p.rate429 + p.rate5xx + p.rateTimeout, p.rate429 + p.rate5xx + p.rateTimeout + p.rateMalformed];
   const anyFaults = cut[3]! > 0;
@@ -246,7 +270,8 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     const parts = typeof body.system === 'string' ? [body.system] : Array.isArray(body.system) ? [messageText({ content: body.system })] : [];
     for (const m of msgs) parts.push(messageText(m));
     const prompt = parts.join('\n');
-    const ans = simulateAnswer(prompt, p.accuracy, p.seed);
+    const custom = behaviours.length ? behaviourAnswer(body, msgs, prompt) : null;
+    const ans = custom ? fromBehaviour(custom, prompt) : simulateAnswer(prompt, p.accuracy, p.seed);
     let content = ans.content;
     let truncated = false;
     if (maxTokens !== undefined && approxTokens(content) > maxTokens) {
@@ -260,7 +285,10 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
       return JSON.stringify({ id: `msg_sim_${n}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: content }], stop_reason: truncated ? 'max_tokens' : 'end_turn', stop_sequence: null, usage: { input_tokens: inTok, output_tokens: outTok } });
     }
     const topN = Math.min(20, Math.max(0, Math.floor(Number(body.top_logprobs ?? 0)) || 0));
-    const logprobs = body.logprobs === true ? { content: logprobsFor(truncated ? { ...ans, content, letters: [] } : ans, topN) } : null;
+    const logprobs =
+      body.logprobs === true
+        ? { content: custom?.firstToken && !truncated ? firstTokenLogprobs(content, custom.firstToken, topN) : logprobsFor(truncated ? { ...ans, content, letters: [] } : ans, topN) }
+        : null;
     return JSON.stringify({
       id: `simcmpl-${n}`,
       object: 'chat.completion',
@@ -270,6 +298,24 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
       usage: { prompt_tokens: inTok, completion_tokens: outTok, total_tokens: inTok + outTok },
       system_fingerprint: 'assay-simulated',
     });
+  }
+
+  function behaviourAnswer(body: Record<string, unknown>, msgs: unknown[], prompt: string): BehaviourAnswer | null {
+    const messages = msgs.map((m) => ({ role: String((m as { role?: unknown } | null)?.role ?? ''), text: messageText(m) }));
+    const top = typeof body.system === 'string' ? body.system : Array.isArray(body.system) ? messageText({ content: body.system }) : null;
+    const ctx: BehaviourContext = {
+      prompt,
+      system: top ?? messages.find((m) => m.role === 'system')?.text ?? null,
+      messages,
+      lastUser: [...messages].reverse().find((m) => m.role === 'user')?.text ?? '',
+      seed: p.seed,
+      unit: (salt) => unitAt(createHash('sha256').update(`assay-sim-behaviour\0${p.seed}\0${salt}\0${prompt}`).digest(), 0),
+    };
+    for (const b of behaviours) {
+      const a = b.answer(ctx);
+      if (a) return a;
+    }
+    return null;
   }
 
   function handle(req: IncomingMessage, res: ServerResponse) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startTarget } from '../../target/server.js';
-import { int, num } from '../options.js';
+import { collect, int, num } from '../options.js';
+import { BEHAVIOURS, behaviourFromSpec } from '../../target/behaviours/index.js';
 import { AssayError } from '../../common/errors.js';
 
 export function register(program: Command): void {
@@ -20,15 +21,22 @@ export function register(program: Command): void {
     .option('--first-attempt-faults', 'faults only on the first sighting(s) of a request body, so retries converge')
     .option('--fault-attempts <n>', 'with --first-attempt-faults: how many sightings of a faulty body fail', int(1), 1)
     .option('--seed <n>', 'seed for answers and faults', int(0), 0)
-    .action(async (f: { port: number; latency: number; jitter: number; accuracy: number; rate429: number; retryAfter: number; rate5xx: number; rateTimeout: number; rateMalformed: number; firstAttemptFaults?: boolean; faultAttempts: number; seed: number }) => {
+    .option('--behaviour <spec>', `answer policy tried before arithmetic, name[:key=value,...] (repeatable; known: ${Object.keys(BEHAVIOURS).sort().join(', ')})`, collect)
+    .action(async (f: { behaviour?: string[]; port: number; latency: number; jitter: number; accuracy: number; rate429: number; retryAfter: number; rate5xx: number; rateTimeout: number; rateMalformed: number; firstAttemptFaults?: boolean; faultAttempts: number; seed: number }) => {
+      let behaviours;
+      try {
+        behaviours = (f.behaviour ?? []).map(behaviourFromSpec);
+      } catch (e) {
+        throw e instanceof RangeError ? new AssayError('TARGET_PROFILE', e.message, { field: '--behaviour' }) : e;
+      }
       const t = await startTarget(
-        { latencyMs: f.latency, jitterMs: f.jitter, accuracy: f.accuracy, seed: f.seed, rate429: f.rate429, retryAfterS: f.retryAfter, rate5xx: f.rate5xx, rateTimeout: f.rateTimeout, rateMalformed: f.rateMalformed, faultsPerKey: f.firstAttemptFaults ? 'first-attempt' : 'always', faultAttempts: f.faultAttempts },
+        { behaviours, latencyMs: f.latency, jitterMs: f.jitter, accuracy: f.accuracy, seed: f.seed, rate429: f.rate429, retryAfterS: f.retryAfter, rate5xx: f.rate5xx, rateTimeout: f.rateTimeout, rateMalformed: f.rateMalformed, faultsPerKey: f.firstAttemptFaults ? 'first-attempt' : 'always', faultAttempts: f.faultAttempts },
         { port: f.port },
       ).catch((e: unknown) => {
         throw e instanceof RangeError ? new AssayError('TARGET_PROFILE', e.message) : e;
       });
       process.stdout.write(`SIMULATED target model listening on ${t.url}\n`);
-      process.stdout.write(`  This is a SIMULATED model for testing Assay (a test double, not an AI system); answers are derived from a hash, accuracy ${f.accuracy}.\n`);
+      process.stdout.write(`  This is a SIMULATED model for testing Assay (a test double, not an AI system); answers are derived from a hash, accuracy ${f.accuracy}${behaviours.length ? `, behaviours ${behaviours.map((b) => b.name).join(', ')}` : ''}.\n`);
       process.stdout.write(`  OpenAI-compatible: --model openai/sim --base-url ${t.url}/v1   Anthropic: --model anthropic/sim --base-url ${t.url}\n`);
       const stop = async () => {
         await t.close();

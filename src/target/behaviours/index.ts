@@ -1,0 +1,28 @@
+import type { Behaviour, BehaviourFactory, BehaviourParams } from './types.js';
+import { echoSystem } from './echo-system.js';
+
+export type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourFactory, BehaviourParams } from './types.js';
+
+/**
+ * The behaviours `assay target serve --behaviour <spec>` and TargetProfile.behaviours know, by
+ * name. Each lives in its own module beside this one; add one line here per behaviour.
+ */
+export const BEHAVIOURS: Record<string, BehaviourFactory> = {
+  'echo-system': echoSystem,
+};
+
+/** Parses `name` or `name:key=value,key=value` into a behaviour; errors name the spec and the problem. */
+export function behaviourFromSpec(spec: string): Behaviour {
+  const i = spec.indexOf(':');
+  const name = i < 0 ? spec : spec.slice(0, i);
+  const f = BEHAVIOURS[name];
+  if (!f) throw new RangeError(`unknown behaviour "${name}" (known: ${Object.keys(BEHAVIOURS).sort().join(', ')})`);
+  const params: BehaviourParams = {};
+  if (i >= 0 && spec.slice(i + 1).trim() !== '')
+    for (const kv of spec.slice(i + 1).split(',')) {
+      const j = kv.indexOf('=');
+      if (j <= 0) throw new RangeError(`behaviour "${name}": parameter "${kv}" is not key=value`);
+      params[kv.slice(0, j).trim()] = kv.slice(j + 1).trim();
+    }
+  return f.create(params);
+}
