@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createHash } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Behaviour, BehaviourAnswer, BehaviourContext } from './behaviours/types.js';
+import { anthropicStream, openaiStream } from './stream.js';
 
 /**
  * The SIMULATED target model: a local test double speaking the OpenAI chat-completions and
@@ -209,6 +210,18 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     res.end(text);
   }
 
+  /** The same answer as server-sent events (src/target/stream.ts), one write per event. */
+  function sendStream(res: ServerResponse, format: Format, text: string, body: Record<string, unknown>, n: number) {
+    stats.byStatus[200] = (stats.byStatus[200] ?? 0) + 1;
+    if (res.destroyed) return;
+    const answerJson = JSON.parse(text) as Record<string, any>;
+    const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const events = format === 'openai' ? openaiStream(answerJson, includeUsage) : anthropicStream(answerJson);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', [SIMULATED_HEADER]: 'true', ...(format === 'openai' ? { 'x-request-id': `simreq-${n}` } : { 'request-id': `simreq-${n}` }) });
+    for (const e of events) res.write(e);
+    res.end();
+  }
+
   function drawFault(n: number, key: Buffer, sightings: number): Fault | null {
     if (p.storm && n >= p.storm.fromRequest && n < p.storm.toRequest) return 'rate_limit';
     if (!anyFaults) return null;
@@ -256,6 +269,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
       if (fault === 'server') return send(res, n % 2 ? 503 : 500, errorBody(format, 'api_error', 'server error (injected fault)'));
       const text = answer(format, body, n, maxTokens as number | undefined);
       if (fault === 'malformed') return send(res, 200, text.slice(0, Math.max(1, Math.floor(text.length / 3))));
+      if (body.stream === true) return sendStream(res, format, text, body, n);
       send(res, 200, text, format === 'openai' ? { 'x-request-id': `simreq-${n}` } : { 'request-id': `simreq-${n}` });
     };
     const delay = p.jitterMs ? Math.max(0, p.latencyMs + (mix(p.seed, n, 2) * 2 - 1) * p.jitterMs) : p.latencyMs;
