@@ -6,7 +6,7 @@ import { bootstrapMean, type BootstrapResult } from './bootstrap.js';
 import { pairedComparison, type PairedComparison } from './compare.js';
 import { epochsAnalysis, type EpochsAnalysis } from './epochs.js';
 import { clusteredSe, designEffect, meanEstimate, normalInterval, wilson, zeroEventUpperBound, type DesignEffect, type Interval } from './estimate.js';
-import { groupedEstimates, type GroupTest } from './groups.js';
+import { groupedEstimates, type GroupEstimate, type GroupTest } from './groups.js';
 import { minDetectableEffect } from './power.js';
 
 /**
@@ -14,14 +14,8 @@ import { minDetectableEffect } from './power.js';
  * number is a function of the log (plus seed and level), so anyone holding the log gets the same.
  */
 
-export interface GroupStats {
-  group: string;
-  n: number;
-  mean: number;
-  se: number;
-  ci: Interval;
-  wilson: Interval | null;
-}
+/** One group's estimate (as computed by groupedEstimates). */
+export type GroupStats = GroupEstimate;
 
 /**
  * Core per-metric statistics. Its fields are signed as-is into attestations (attest/predicate.ts
