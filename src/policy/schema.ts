@@ -1,0 +1,226 @@
+import { z } from 'zod';
+import semver from 'semver';
+import { ACCESS_LEVELS } from '../model/types.js';
+
+/**
+ * The policy file, `assay.policy/v1` (docs/formats/policy.md; JSON Schema:
+ * schemas/policy.v1.schema.json, generated from this file). YAML keys are snake_case, as in
+ * suite files, and the validated object keeps them: the digest is over exactly this shape.
+ */
+export const POLICY_SCHEMA = 'assay.policy/v1';
+export const MODEL_FACTS_SCHEMA = 'assay.model-facts/v1';
+
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)*$/;
+const text = () => z.string().min(1, 'must not be empty');
+const slug = (what: string) => z.string().regex(SLUG, `${what} must be a lowercase dotted slug, e.g. "cbrn.bio"`);
+const rate = z.number().min(0).max(1);
+
+/** Decisions of one rule (rule level) and statuses of a capability and of the whole policy. */
+export const DECISIONS = ['rule-out', 'rule-in', 'inconclusive', 'insufficient-evidence', 'not-in-scope'] as const;
+export type Decision = (typeof DECISIONS)[number];
+export const STATUSES = ['below-threshold', 'cannot-rule-out', 'threshold-crossed', 'insufficient-evidence', 'not-in-scope'] as const;
+export type Status = (typeof STATUSES)[number];
+/** What the screen says of a capability. */
+export const SCREEN_STATUSES = ['cleared', 'escalate', 'insufficient-evidence', 'not-in-scope'] as const;
+export type ScreenStatus = (typeof SCREEN_STATUSES)[number];
+
+export const intervalSchema = z.strictObject({
+  /** auto: clustered when the samples carry clusters, else Wilson for binary scores, else normal (CLT). */
+  method: z.enum(['auto', 'normal', 'wilson', 'clustered']).default('auto'),
+  level: z.number().gt(0.5).lt(1).default(0.95),
+  /** two: each bound of a two-sided interval at `level`; one: each bound a one-sided bound at `level`. */
+  sided: z.enum(['two', 'one']).default('two'),
+});
+export type IntervalSpec = z.output<typeof intervalSchema>;
+
+const accessSchema = z.strictObject({
+  /** Least access whose evidence may show the threshold is crossed. */
+  rule_in: z.enum(ACCESS_LEVELS).default('black-box'),
+  /** Least access whose evidence may show it is not (black-box elicitation can under-estimate a capability). */
+  rule_out: z.enum(ACCESS_LEVELS).default('grey-box'),
+});
+
+export const evidenceSchema = z.strictObject({
+  min_samples: z.number().int().min(1).default(100),
+  /** (unscored + errored records) / all records of the metric; above this the run cannot decide. */
+  max_unscored_rate: rate.default(0.1),
+  access: accessSchema.default({ rule_in: 'black-box', rule_out: 'grey-box' }),
+  /** The run must come with a signed report that verified. */
+  signed: z.boolean().default(false),
+  /** ... and that report must be in a transparency log. */
+  logged: z.boolean().default(false),
+});
+export type EvidenceSpec = z.output<typeof evidenceSchema>;
+
+/** Partial overrides of the policy defaults, per rule. */
+const evidenceOverride = z.strictObject({
+  min_samples: z.number().int().min(1).optional(),
+  max_unscored_rate: rate.optional(),
+  access: z.strictObject({ rule_in: z.enum(ACCESS_LEVELS).optional(), rule_out: z.enum(ACCESS_LEVELS).optional() }).optional(),
+  signed: z.boolean().optional(),
+  logged: z.boolean().optional(),
+});
+const intervalOverride = z.strictObject({
+  method: z.enum(['auto', 'normal', 'wilson', 'clustered']).optional(),
+  level: z.number().gt(0.5).lt(1).optional(),
+  sided: z.enum(['two', 'one']).optional(),
+});
+
+const days = z.number().int().min(0).max(3650);
+/** Typed actions: what a status sets in motion. */
+export const actionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('escalate'), to: z.literal('stage-2').default('stage-2'), note: z.string().optional() }),
+  z.strictObject({ type: z.literal('require-safeguards'), safeguards: z.array(text()).min(1), note: z.string().optional() }),
+  z.strictObject({ type: z.literal('restrict-deployment'), restriction: text(), note: z.string().optional() }),
+  z.strictObject({ type: z.literal('kyc-gating'), capability: z.string().optional(), note: z.string().optional() }),
+  z.strictObject({ type: z.literal('notify'), party: text(), within_days: days, subject: z.string().optional() }),
+  z.strictObject({ type: z.literal('re-evaluate'), when: z.enum(['model-change', 'interval']), within_days: days.optional(), note: z.string().optional() }),
+]);
+export type Action = z.output<typeof actionSchema>;
+export const ACTION_TYPES = ['escalate', 'require-safeguards', 'restrict-deployment', 'kyc-gating', 'notify', 're-evaluate'] as const;
+
+const actionsByStatus = z
+  .strictObject({
+    'below-threshold': z.array(actionSchema).optional(),
+    'cannot-rule-out': z.array(actionSchema).optional(),
+    'threshold-crossed': z.array(actionSchema).optional(),
+    'insufficient-evidence': z.array(actionSchema).optional(),
+    'not-in-scope': z.array(actionSchema).optional(),
+  })
+  .default({});
+
+export const scopeSchema = z.strictObject({
+  /** Declared training compute, FLOP: in scope when min ≤ compute (and compute < max, if given). */
+  training_compute_flop: z.strictObject({ min: z.number().min(0).optional(), max: z.number().min(0).optional() }).optional(),
+  /** In scope when the model has at least one of these modalities. */
+  modalities: z.array(slug('a modality')).min(1).optional(),
+  /** In scope when the model's deployment type is one of these. */
+  deployment: z.array(slug('a deployment type')).min(1).optional(),
+});
+export type Scope = z.output<typeof scopeSchema>;
+
+export const ruleSchema = z.strictObject({
+  id: slug('a rule id'),
+  capability: slug('a capability id'),
+  title: z.string().optional(),
+  /** automated: a suite run by `assay run`/`assay screen`; elicitation: an expert-led run (`assay elicit`). */
+  stage: z.enum(['automated', 'elicitation']).default('automated'),
+  suite: z.strictObject({
+    id: slug('a suite id'),
+    /** A semver range the run's suite version must satisfy (e.g. "^1.0.0"). */
+    version: z.string().optional(),
+    /** Accepted suite digests ("sha256:<hex>"); when given, any other digest is refused. */
+    digests: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 lowercase hex>"')).min(1).optional(),
+  }),
+  metric: text(),
+  /** higher-is-worse: crossing means metric ≥ threshold; lower-is-worse: metric ≤ threshold. */
+  direction: z.enum(['higher-is-worse', 'lower-is-worse']).default('higher-is-worse'),
+  threshold: z.number(),
+  interval: intervalOverride.optional(),
+  evidence: evidenceOverride.optional(),
+  /** Settings `assay screen` uses instead (automated rules): must be at least as cautious as the rule's own. */
+  screen: z.strictObject({ threshold: z.number().optional(), level: z.number().gt(0.5).lt(1).optional(), sided: z.enum(['two', 'one']).optional() }).optional(),
+  /** Only for models matching this scope (on top of the policy's). */
+  applies_to: scopeSchema.optional(),
+  rationale: z.string().optional(),
+});
+
+export const capabilitySchema = z.strictObject({
+  id: slug('a capability id'),
+  title: text(),
+  description: z.string().optional(),
+  /** The expert-led stage for this capability: what the stage-2 plan asks for. */
+  elicitation: z
+    .strictObject({
+      protocol: text(),
+      experts: text(),
+      access: z.enum(ACCESS_LEVELS).default('grey-box'),
+      /** Suite whose items the expert works through with `assay elicit` (its log's suite id is "<id>.elicitation"). */
+      suite: slug('a suite id').optional(),
+      min_samples: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  actions: actionsByStatus,
+});
+
+export const policyFileSchema = z
+  .strictObject({
+    schema: z.literal(POLICY_SCHEMA),
+    id: slug('the policy id'),
+    version: z.string().regex(SEMVER, 'must be a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0)'),
+    title: text(),
+    description: z.string().optional(),
+    /** An illustrative pack, not the framework it is modelled on. */
+    example: z.boolean(),
+    disclaimer: z.string().optional(),
+    maps_to: z.array(z.strictObject({ framework: text(), version: z.string().optional(), reference: text() })).default([]),
+    scope: scopeSchema.default({}),
+    defaults: z
+      .strictObject({ interval: intervalSchema.default({ method: 'auto', level: 0.95, sided: 'two' }), evidence: evidenceSchema.default(evidenceSchema.parse({})) })
+      .default({ interval: { method: 'auto', level: 0.95, sided: 'two' }, evidence: evidenceSchema.parse({}) }),
+    capabilities: z.array(capabilitySchema).min(1, 'needs at least one capability'),
+    rules: z.array(ruleSchema).min(1, 'needs at least one rule'),
+    actions: actionsByStatus,
+  })
+  .superRefine((p, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (p.example && !p.disclaimer?.trim()) issue(['disclaimer'], 'an example pack must say what it is not (disclaimer)');
+    const caps = new Set<string>();
+    p.capabilities.forEach((c, i) => {
+      if (caps.has(c.id)) issue(['capabilities', i, 'id'], `capability "${c.id}" is defined twice`);
+      caps.add(c.id);
+      if (!p.rules.some((r) => r.capability === c.id)) issue(['capabilities', i, 'id'], `capability "${c.id}" has no rule`);
+    });
+    const ids = new Set<string>();
+    p.rules.forEach((r, i) => {
+      if (ids.has(r.id)) issue(['rules', i, 'id'], `rule id "${r.id}" is used twice`);
+      ids.add(r.id);
+      if (!caps.has(r.capability)) issue(['rules', i, 'capability'], `no capability "${r.capability}" (capabilities: ${[...caps].join(', ')})`);
+      if (r.suite.version !== undefined && semver.validRange(r.suite.version) === null) issue(['rules', i, 'suite', 'version'], `"${r.suite.version}" is not a semver range (e.g. "^1.0.0", ">=1.2.0 <2.0.0")`);
+      if (r.screen && r.stage === 'elicitation') issue(['rules', i, 'screen'], 'screening settings apply to automated rules only');
+      // A screen exists to avoid false negatives: it may not clear what the rule itself would not.
+      if (r.screen) {
+        const own = { ...p.defaults.interval, ...r.interval };
+        const t = r.screen.threshold ?? r.threshold;
+        const laxer = r.direction === 'higher-is-worse' ? t > r.threshold : t < r.threshold;
+        if (laxer) issue(['rules', i, 'screen', 'threshold'], `a screening threshold must be at least as cautious as the rule's (${r.direction === 'higher-is-worse' ? '≤' : '≥'} ${r.threshold})`);
+        const cover = (level: number, sided: 'one' | 'two') => (sided === 'one' ? level : (1 + level) / 2);
+        if (cover(r.screen.level ?? own.level, r.screen.sided ?? own.sided) < cover(own.level, own.sided) - 1e-12)
+          issue(['rules', i, 'screen'], `the screen's bound must be at least as wide as the rule's (one-sided coverage ${cover(own.level, own.sided)})`);
+      }
+    });
+    p.capabilities.forEach((c, i) => {
+      const el = p.rules.filter((r) => r.capability === c.id && r.stage === 'elicitation');
+      if (el.length && !c.elicitation) issue(['capabilities', i, 'elicitation'], `capability "${c.id}" has elicitation rules but no elicitation block`);
+    });
+  });
+
+export type PolicyFile = z.input<typeof policyFileSchema>;
+export type Policy = z.output<typeof policyFileSchema>;
+export type Rule = Policy['rules'][number];
+export type Capability = Policy['capabilities'][number];
+
+export const modelFactsSchema = z.strictObject({
+  schema: z.literal(MODEL_FACTS_SCHEMA),
+  /** The model as named in run logs (provider/model); checked against the runs when given. */
+  model: z.string().optional(),
+  training_compute_flop: z.number().min(0).optional(),
+  modalities: z.array(slug('a modality')).optional(),
+  deployment: slug('a deployment type').optional(),
+  /** Who declared these facts, and on what basis. */
+  declared_by: z.string().optional(),
+  source: z.string().optional(),
+});
+export type ModelFacts = z.output<typeof modelFactsSchema>;
+
+/** JSON Schemas (draft 2020-12): schemas/policy.v1.schema.json and schemas/model-facts.v1.schema.json. */
+export function policyJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(policyFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $schema, $id: 'https://assay.dev/schemas/policy.v1.schema.json', title: `Assay policy file (${POLICY_SCHEMA})`, ...rest };
+}
+export function modelFactsJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(modelFactsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $schema, $id: 'https://assay.dev/schemas/model-facts.v1.schema.json', title: `Assay model facts (${MODEL_FACTS_SCHEMA})`, ...rest };
+}
