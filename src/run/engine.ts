@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AssayError } from '../common/errors.js';
 import { accessAtLeast, ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from '../model/types.js';
 import { createScorers } from '../score/registry.js';
-import type { Score, Scorer } from '../score/types.js';
+import type { GraderModel, Score, Scorer } from '../score/types.js';
 import type { LoadedSuite, Sample } from '../suite/types.js';
 import { ASSAY_VERSION } from '../version.js';
 import { AdaptiveLimiter } from './limiter.js';
@@ -42,6 +42,8 @@ export interface RunOptions {
   budgetOverride?: RunConfig['budget'];
   /** Id for a new run (default: generated). */
   runId?: string;
+  /** Grader model for model-graded scorers (`--grader-model`); recorded in the header. */
+  grader?: GraderModel;
 }
 
 export interface RunResult {
@@ -105,7 +107,10 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   const { suite, model, config } = opts;
   if (!accessAtLeast(config.access, suite.def.access))
     throw new AssayError('ACCESS_INSUFFICIENT', `suite ${suite.def.id} needs ${suite.def.access} access; this run has ${config.access}`, { file: suite.file, field: 'access' });
-  const scorers = createScorers(suite.def.scorers);
+  const scorers = createScorers(suite.def.scorers, opts.grader ? { grader: opts.grader } : {});
+  const graded = scorers.filter((s) => s.needsGrader).map((s) => s.name);
+  if (graded.length && !opts.grader)
+    throw new AssayError('GRADER_REQUIRED', `suite ${suite.def.id} has model-graded scorers (${graded.join(', ')}); give a grader with --grader-model <provider/model>`, { file: suite.file, field: 'scorers' });
   const wantLogprobs = accessAtLeast(config.access, 'grey-box') && scorers.some((s) => s.needsLogprobs);
   if (wantLogprobs && !model.supportsLogprobs)
     throw new AssayError('LOGPROBS_UNSUPPORTED', `suite ${suite.def.id} scores by logprob but ${model.name} (${model.provider} API) returns none; run with --access black-box to score by generation only`, { field: 'access' });
@@ -138,6 +143,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
       runId: opts.runId ?? newRunId(),
       suite: { id: suite.def.id, version: suite.def.version, digest: suite.digest, file: suite.file, definition: suite.def, dataDigests: suite.dataDigests },
       model: { name: model.name, provider: model.provider, model: model.model, baseUrl: model.baseUrl, simulated: opts.simulated ?? false },
+      ...(opts.grader ? { grader: opts.grader.identity } : {}),
       config,
       assayVersion: ASSAY_VERSION,
       startedAt: new Date().toISOString(),
@@ -327,7 +333,7 @@ async function scoreRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateReq
 export async function applyScorers(
   scorers: Scorer[],
   sample: Omit<Sample, 'source'> & { source?: Sample['source'] },
-  rec: Pick<SampleRecord, 'output' | 'shownChoices' | 'targetLetter'>,
+  rec: Pick<SampleRecord, 'output' | 'shownChoices' | 'targetLetter'> & { scores?: SampleRecord['scores'] },
   logprobsAllowed: boolean,
 ): Promise<Record<string, Score>> {
   const out: Record<string, Score> = {};
@@ -343,6 +349,8 @@ export async function applyScorers(
         output: { content: rec.output.content, logprobs: rec.output.logprobs },
         ...(rec.shownChoices ? { shownChoices: rec.shownChoices } : {}),
         ...(rec.targetLetter ? { targetLetter: rec.targetLetter } : {}),
+        // Re-scoring: what this scorer recorded before (a grader's raw answer can be re-parsed).
+        ...(rec.scores?.[s.name] ? { recorded: rec.scores[s.name] } : {}),
       });
     } catch (e) {
       // A scorer bug is not the model's fault: record it as unscored with the reason.

@@ -6,6 +6,7 @@ import { AssayError } from '../common/errors.js';
 import { runsDir } from '../home.js';
 import { accessAtLeast } from '../model/types.js';
 import { createScorers } from '../score/registry.js';
+import type { GraderModel } from '../score/types.js';
 import { loadSuite } from '../suite/load.js';
 import { ASSAY_VERSION } from '../version.js';
 import { applyScorers, newRunId } from './engine.js';
@@ -32,7 +33,7 @@ export interface RescoreResult {
  * Re-scores every sample record of a log from the log alone (no model calls) and writes a
  * new log whose header links to the source run by id and log digest. The source is untouched.
  */
-export async function rescoreRun(srcPath: string, opts: { suiteFile?: string; out?: string } = {}): Promise<RescoreResult> {
+export async function rescoreRun(srcPath: string, opts: { suiteFile?: string; out?: string; grader?: GraderModel } = {}): Promise<RescoreResult> {
   const logDigest = await fileDigest(srcPath);
   let srcHeader: RunHeader | null = null;
   let writer: RunLogWriter | null = null;
@@ -56,7 +57,8 @@ export async function rescoreRun(srcPath: string, opts: { suiteFile?: string; ou
         definition = suite.def;
         digest = suite.digest;
       }
-      scorers = createScorers(definition.scorers);
+      // Without a grader, model-graded scorers re-parse the grader answers recorded in the source log.
+      scorers = createScorers(definition.scorers, opts.grader ? { grader: opts.grader } : {});
       logprobsAllowed = accessAtLeast(rec.config.access, 'grey-box');
       runId = newRunId();
       logPath = opts.out ?? join(runsDir(), `${runId}.jsonl`);
@@ -67,6 +69,7 @@ export async function rescoreRun(srcPath: string, opts: { suiteFile?: string; ou
         runId,
         rescoreOf: { runId: rec.runId, logDigest },
         suite: { ...rec.suite, definition, digest },
+        ...(opts.grader ? { grader: opts.grader.identity } : {}),
         assayVersion: ASSAY_VERSION,
         startedAt: new Date().toISOString(),
       };

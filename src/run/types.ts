@@ -14,6 +14,8 @@ export interface RunHeader {
   rescoreOf?: { runId: string; logDigest: string };
   suite: { id: string; version: string; digest: string; file: string; definition: SuiteDefinition; dataDigests: Record<string, string> };
   model: { name: string; provider: string; model: string; baseUrl: string; simulated: boolean };
+  /** The grader model given for model-graded scorers (`--grader-model`), when one was. */
+  grader?: { name: string; provider: string; model: string; baseUrl: string };
   config: RunConfig;
   assayVersion: string;
   startedAt: string;

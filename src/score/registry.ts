@@ -2,9 +2,15 @@ import { AssayError } from '../common/errors.js';
 import type { ScorerSpec } from '../suite/types.js';
 import { exactScorer, includesScorer, regexScorer } from './match.js';
 import { mcqLetterScorer, mcqLogprobScorer } from './mcq.js';
-import type { Scorer } from './types.js';
+import { codeSecurityScorer, type CodeValue } from './code/scorer.js';
+import { injectionJudgeScorer } from './injection.js';
+import { cseRefusalScorer } from './refusal-cse.js';
+import { rubricFromSpec, rubricScorer, strongRejectScorer } from './grader.js';
+import type { Scorer, ScorerContext } from './types.js';
 
-type Factory = (spec: ScorerSpec) => Scorer;
+/** Builds a scorer from its suite entry; `ctx` carries what the run provides (e.g. a grader model). */
+export type ScorerFactory = (spec: ScorerSpec, ctx: ScorerContext) => Scorer;
+type Factory = ScorerFactory;
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const bool = (v: unknown) => (typeof v === 'boolean' ? v : undefined);
@@ -23,6 +29,22 @@ const factories = new Map<string, Factory>([
   ],
   ['mcq_letter', (s) => mcqLetterScorer({ name: str(s.name) })],
   ['mcq_logprob', (s) => mcqLogprobScorer({ name: str(s.name) })],
+  // Risk suites II (issue 8): insecure code, prompt injection, CyberSecEval false refusals.
+  [
+    'code_security',
+    (s) => codeSecurityScorer({ name: str(s.name), value: str(s.value) as CodeValue | undefined, languageField: str(s.language_field), language: str(s.language), checkField: str(s.check_field) }),
+  ],
+  ['injection_judge', (s) => injectionJudgeScorer({ name: str(s.name), judgeField: str(s.judge_field) })],
+  ['cse_refusal', (s) => cseRefusalScorer({ name: str(s.name) })],
+  ['strongreject', (s, ctx) => strongRejectScorer({ name: str(s.name), ctx })],
+  [
+    'rubric',
+    (s, ctx) => {
+      const value = str(s.value);
+      if (!value) throw new AssayError('SCORER_INVALID', 'rubric scorer needs "value": the rubric item that is the score', { field: 'scorers.value' });
+      return rubricScorer({ name: str(s.name), rubric: rubricFromSpec(s.rubric), value, normalise: bool(s.normalise), ctx });
+    },
+  ],
 ]);
 
 export function registerScorer(type: string, factory: Factory): void {
@@ -33,15 +55,15 @@ export function scorerTypes(): string[] {
   return [...factories.keys()].sort();
 }
 
-export function createScorer(spec: ScorerSpec): Scorer {
+export function createScorer(spec: ScorerSpec, ctx: ScorerContext = {}): Scorer {
   const f = factories.get(spec.type);
   if (!f) throw new AssayError('SCORER_UNKNOWN', `unknown scorer type "${spec.type}" (known: ${scorerTypes().join(', ')})`, { field: 'scorers.type' });
-  return f(spec);
+  return f(spec, ctx);
 }
 
 /** Instantiate a suite's scorers; names must be unique since they key scores in the log. */
-export function createScorers(specs: ScorerSpec[]): Scorer[] {
-  const out = specs.map(createScorer);
+export function createScorers(specs: ScorerSpec[], ctx: ScorerContext = {}): Scorer[] {
+  const out = specs.map((s) => createScorer(s, ctx));
   const seen = new Set<string>();
   for (const s of out) {
     if (seen.has(s.name)) throw new AssayError('SCORER_DUPLICATE', `two scorers are named "${s.name}"; give one a distinct name`, { field: 'scorers.name' });

@@ -1,4 +1,4 @@
-import type { GenerateResult } from '../model/types.js';
+import type { ChatMessage, GenerateResult } from '../model/types.js';
 import type { Sample } from '../suite/types.js';
 
 /** A scorer's verdict on one sample. "unscored" is never a failure of the model: it is excluded and counted. */
@@ -12,8 +12,28 @@ export type Score =
       /** How the answer was obtained, e.g. "generation" or "logprob" for multiple choice. */
       mode?: string;
       explanation?: string;
+      /** Structured by-products a suite report reads (e.g. P(yes), refusal class); scorer-specific. */
+      detail?: Record<string, unknown>;
+      /** Model-graded scorers: who graded, and exactly what they answered (auditable, re-parseable). */
+      grader?: GraderRecord;
     }
-  | { status: 'unscored'; reason: string };
+  | { status: 'unscored'; reason: string; grader?: GraderRecord };
+
+/** The grader's identity and raw answer, kept in the sample record so a re-score can be audited. */
+export interface GraderRecord {
+  /** Grader model (as in a run header's `model` block), or null when re-parsed from an earlier record. */
+  model: { name: string; provider: string; model: string; baseUrl: string };
+  /** Rubric id@version the grader was asked to apply. */
+  rubric: string;
+  /** "sha256:<hex>" of the canonical JSON of the messages sent to the grader. */
+  promptDigest: string;
+  /** The grader's answer text, verbatim; null when the call failed. */
+  raw: string | null;
+  /** Why the call failed (after retries), when it did. */
+  error?: string;
+  /** Set when this record re-used the raw answer of an earlier record instead of calling a grader. */
+  reparsedFrom?: 'recorded';
+}
 
 /** Everything a scorer may look at. Pure data: re-scoring a log rebuilds it from the log alone. */
 export interface ScoreInput {
@@ -24,6 +44,20 @@ export interface ScoreInput {
   shownChoices?: { letter: string; text: string; index: number }[];
   /** For multiple choice: letter of the correct option as shown. */
   targetLetter?: string;
+  /** Re-scoring only: the score this scorer (by name) recorded in the source log, e.g. a grader's raw answer to re-parse. */
+  recorded?: Score;
+}
+
+/** What a scorer may use besides the sample: today an optional grader model given by the user (`--grader-model`). */
+export interface ScorerContext {
+  grader?: GraderModel;
+}
+
+/** A model that grades outputs. Built from a ModelAdapter by `graderFromAdapter` (score/grader.ts). */
+export interface GraderModel {
+  readonly identity: GraderRecord['model'];
+  /** One grading call; throws on failure (after its own retries). */
+  complete(messages: ChatMessage[]): Promise<string>;
 }
 
 export interface Scorer {
@@ -32,5 +66,7 @@ export interface Scorer {
   readonly type: string;
   /** Needs logprobs (grey-box). */
   readonly needsLogprobs?: boolean;
+  /** Needs a grader model to score new outputs (a re-score may re-parse recorded grader answers instead). */
+  readonly needsGrader?: boolean;
   score(input: ScoreInput): Score | Promise<Score>;
 }

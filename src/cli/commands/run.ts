@@ -11,6 +11,7 @@ import type { RunConfig } from '../../run/types.js';
 import { rescoreRun } from '../../run/rescore.js';
 import { RunIndex } from '../../store/runs.js';
 import { loadSuite } from '../../suite/load.js';
+import { graderFromAdapter } from '../../score/grader.js';
 import { collect, int, num, price } from '../options.js';
 import { progressReporter } from '../progress.js';
 import { resultsTable, summarise } from '../results.js';
@@ -38,6 +39,16 @@ interface RunFlags {
   progress: boolean;
   json?: boolean;
   simulated?: boolean;
+  graderModel?: string;
+  graderBaseUrl?: string;
+  graderApiKey?: string;
+}
+
+/** The grader for model-graded scorers, when --grader-model is given. */
+export function graderFromFlags(flags: { graderModel?: string; graderBaseUrl?: string; graderApiKey?: string; maxConnections?: number }) {
+  if (!flags.graderModel) return undefined;
+  const adapter = createModel(flags.graderModel, { ...(flags.graderBaseUrl ? { baseUrl: flags.graderBaseUrl } : {}), ...(flags.graderApiKey ? { apiKey: flags.graderApiKey } : {}), maxConnections: flags.maxConnections ?? 16 });
+  return graderFromAdapter(adapter);
 }
 
 /** Resolve a run given as a log path or a run id (or unique prefix) from the index. */
@@ -128,11 +139,13 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
     logPath = flags.out ? resolve(flags.out) : join(runsDir(), `${runId}.jsonl`);
     mkdirSync(dirname(logPath), { recursive: true });
   }
+  const grader = graderFromFlags(flags);
   const reporter = progressReporter(process.stderr, { quiet: !flags.progress || !!flags.json });
   try {
-    return await runSuite({ suite, model, config, logPath, resume: !!flags.resume, ...(budgetOverride ? { budgetOverride } : {}), runId, simulated: flags.simulated ?? false, signal, onProgress: (p) => reporter.update(p) });
+    return await runSuite({ suite, model, config, logPath, resume: !!flags.resume, ...(budgetOverride ? { budgetOverride } : {}), runId, simulated: flags.simulated ?? false, signal, onProgress: (p) => reporter.update(p), ...(grader ? { grader } : {}) });
   } finally {
     reporter.stop();
+    await grader?.close();
   }
 }
 
@@ -175,6 +188,9 @@ export function register(program: Command): void {
     .option('--resume <run>', 'continue a killed or interrupted run (log path or run id)')
     .option('--no-progress', 'no progress display')
     .option('--json', 'print the result summary as JSON')
+    .option('--grader-model <name>', 'provider/model that grades outputs for model-graded scorers (recorded in the log)')
+    .option('--grader-base-url <url>', 'API base URL of the grader model')
+    .option('--grader-api-key <key>', 'API key of the grader model (default: the provider\'s environment variable); never written to logs')
     .action(async (suites: string[], flags: RunFlags) => {
       if (!flags.resume && suites.length === 0) throw new AssayError('USAGE', 'give at least one suite file, or --resume <run>');
       if (flags.out && suites.length > 1) throw new AssayError('USAGE', '--out names one log; run one suite at a time with --out');
@@ -200,9 +216,13 @@ export function register(program: Command): void {
     .option('--suite <file>', 'take scorers and metrics from this suite file (same dataset) instead of the run\'s own definition')
     .option('-o, --out <path>', 'new log path (default: $ASSAY_HOME/runs/<new-id>.jsonl)')
     .option('--json', 'print the result summary as JSON')
-    .action(async (ref: string, flags: { suite?: string; out?: string; json?: boolean }) => {
+    .option('--grader-model <name>', 'grade model-graded scorers again with this model (default: re-parse the recorded grader answers)')
+    .option('--grader-base-url <url>', 'API base URL of the grader model')
+    .option('--grader-api-key <key>', 'API key of the grader model; never written to logs')
+    .action(async (ref: string, flags: { suite?: string; out?: string; json?: boolean; graderModel?: string; graderBaseUrl?: string; graderApiKey?: string }) => {
       const src = await resolveRunLog(ref);
-      const res = await rescoreRun(src, { ...(flags.suite ? { suiteFile: flags.suite } : {}), ...(flags.out ? { out: resolve(flags.out) } : {}) });
+      const grader = graderFromFlags(flags);
+      const res = await rescoreRun(src, { ...(flags.suite ? { suiteFile: flags.suite } : {}), ...(flags.out ? { out: resolve(flags.out) } : {}), ...(grader ? { grader } : {}) }).finally(() => grader?.close());
       const summary = await summarise(res.logPath);
       await indexRun(res, summary);
       if (flags.json) process.stdout.write(JSON.stringify({ ...res, stats: summary }, null, 2) + '\n');

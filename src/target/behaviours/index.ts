@@ -1,5 +1,9 @@
 import type { Behaviour, BehaviourFactory, BehaviourParams } from './types.js';
 import { echoSystem } from './echo-system.js';
+import { refuser } from './refuser.js';
+import { groupBias } from './group-bias.js';
+import { bbqUnknown } from './bbq-unknown.js';
+import { rubricGrader } from './rubric-grader.js';
 
 export type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourFactory, BehaviourParams } from './types.js';
 
@@ -9,6 +13,10 @@ export type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourFactory, Be
  */
 export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'echo-system': echoSystem,
+  refuser: refuser,
+  'group-bias': groupBias,
+  'bbq-unknown': bbqUnknown,
+  'rubric-grader': rubricGrader,
 };
 
 /** Parses `name` or `name:key=value,key=value` into a behaviour; errors name the spec and the problem. */
