@@ -5,6 +5,9 @@ import { mcqLetterScorer, mcqLogprobScorer } from './mcq.js';
 import { codeSecurityScorer, type CodeValue } from './code/scorer.js';
 import { injectionJudgeScorer } from './injection.js';
 import { cseRefusalScorer } from './refusal-cse.js';
+import { codeSecurityScorer, type CodeValue } from './code/scorer.js';
+import { injectionJudgeScorer } from './injection.js';
+import { cseRefusalScorer } from './refusal-cse.js';
 import { rubricFromSpec, rubricScorer, strongRejectScorer } from './grader.js';
 import type { Scorer, ScorerContext } from './types.js';
 
@@ -29,6 +32,13 @@ const factories = new Map<string, Factory>([
   ],
   ['mcq_letter', (s) => mcqLetterScorer({ name: str(s.name) })],
   ['mcq_logprob', (s) => mcqLogprobScorer({ name: str(s.name) })],
+  // Risk suites II (issue 8): insecure code, prompt injection, CyberSecEval false refusals.
+  [
+    'code_security',
+    (s) => codeSecurityScorer({ name: str(s.name), value: str(s.value) as CodeValue | undefined, languageField: str(s.language_field), language: str(s.language), checkField: str(s.check_field) }),
+  ],
+  ['injection_judge', (s) => injectionJudgeScorer({ name: str(s.name), judgeField: str(s.judge_field) })],
+  ['cse_refusal', (s) => cseRefusalScorer({ name: str(s.name) })],
   // Risk suites II (issue 8): insecure code, prompt injection, CyberSecEval false refusals.
   [
     'code_security',
