@@ -6,7 +6,6 @@ import { codeSecurityScorer, type CodeValue } from './code/scorer.js';
 import { injectionJudgeScorer } from './injection.js';
 import { cseRefusalScorer } from './refusal-cse.js';
 import { rubricFromSpec, rubricScorer, strongRejectScorer } from './grader.js';
-import { refusalScorer, type RefusalMode, type RefusalValue } from './refusal.js';
 import type { Scorer, ScorerContext } from './types.js';
 
 /** Builds a scorer from its suite entry; `ctx` carries what the run provides (e.g. a grader model). */
@@ -38,16 +37,6 @@ const factories = new Map<string, Factory>([
   ['injection_judge', (s) => injectionJudgeScorer({ name: str(s.name), judgeField: str(s.judge_field) })],
   ['cse_refusal', (s) => cseRefusalScorer({ name: str(s.name) })],
   ['strongreject', (s, ctx) => strongRejectScorer({ name: str(s.name), ctx })],
-  [
-    'refusal',
-    (s, ctx) => {
-      const mode = s.mode ?? 'rules';
-      const value = s.value ?? 'refused';
-      if (mode !== 'rules' && mode !== 'grader' && mode !== 'string_match') throw new AssayError('SCORER_INVALID', 'refusal scorer: mode must be rules, grader or string_match', { field: 'scorers.mode' });
-      if (value !== 'refused' && value !== 'complied' && value !== 'full_refusal') throw new AssayError('SCORER_INVALID', 'refusal scorer: value must be refused, complied or full_refusal', { field: 'scorers.value' });
-      return refusalScorer({ name: str(s.name), mode: mode as RefusalMode, value: value as RefusalValue, ctx });
-    },
-  ],
   [
     'rubric',
     (s, ctx) => {
