@@ -4,7 +4,7 @@ import { AssayError } from '../common/errors.js';
 import type { DigestSet } from './digest.js';
 import { cosign, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, type Envelope } from './dsse.js';
 import { exportPublicJwk, type PublicJwk, type Signer } from './keys.js';
-import { buildRunReport, parseStatement, statementBytes, type RunReportStatement } from './statement.js';
+import { buildRunReport, parseStatement, statementBytes, type BuildOptions, type RunReportStatement } from './statement.js';
 
 /**
  * The report file: a DSSE envelope (payloadType, payload, signatures) plus optional fields that
@@ -29,6 +29,8 @@ export interface AttestOptions {
   releaseStatement?: DigestSet | null;
   accreditations?: Envelope[];
   now?: Date;
+  /** Fills the predicate's `policy` slot (see BuildOptions.policy). */
+  policy?: BuildOptions['policy'];
 }
 
 const hintFor = (s: Signer) => {
@@ -44,6 +46,7 @@ export async function attestRun(logPath: string, opts: AttestOptions): Promise<{
     ...(opts.groupBy ? { groupBy: opts.groupBy } : {}),
     releaseStatement: opts.releaseStatement ?? null,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
   });
   const payload = statementBytes(statement);
   parseStatement(payload); // never sign what a verifier would call malformed

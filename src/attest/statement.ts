@@ -34,6 +34,8 @@ export interface BuildOptions {
   /** Digest of the developer's model-release statement, for runs through a gateway. */
   releaseStatement?: DigestSet | null;
   now?: Date;
+  /** Fills the predicate's `policy` slot from the finished predicate (policy module: src/policy/report.ts). */
+  policy?: (predicate: RunReportPredicate) => RunReportPredicate['policy'];
 }
 
 /** Digest naming the model: SHA-256 of the RFC 8785 form of the header's `model` block. */
@@ -66,6 +68,7 @@ export async function buildRunReport(logPath: string, opts: BuildOptions): Promi
     timestamps: { runStartedAt: h.startedAt, runFinishedAt: scan.finishedAt, attestedAt: (opts.now ?? new Date()).toISOString() },
     assay: { version: ASSAY_VERSION, runLogWrittenBy: h.assayVersion },
   };
+  if (opts.policy) predicate.policy = opts.policy(predicate);
   return {
     _type: STATEMENT_TYPE,
     subject: [

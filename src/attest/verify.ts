@@ -32,7 +32,7 @@ export const EXIT = {
   tlog: 17,
 } as const;
 
-export type CheckName = 'envelope' | 'signature' | 'trust' | 'statement' | 'run-log' | 'transcripts' | 'numbers' | 'disclosure' | 'tlog';
+export type CheckName = 'envelope' | 'signature' | 'trust' | 'statement' | 'run-log' | 'transcripts' | 'numbers' | 'policy' | 'disclosure' | 'tlog';
 
 export interface Failure {
   check: CheckName;
@@ -80,9 +80,14 @@ export interface VerifyOptions {
   source?: string;
   /** Transparency-log checks (logs trusted are those in the trust file). */
   tlog?: TlogVerifyOptions;
+  /**
+   * Recomputes the signed policy verdict (policy module: src/policy/report.ts); each problem is a
+   * 'policy' failure with its exit code (14 wrong policy file, 15 verdict differs).
+   */
+  policy?: (st: RunReportStatement, ctx: { logged: boolean }) => { exit: number; where: string; message: string }[];
 }
 
-const ORDER: CheckName[] = ['envelope', 'signature', 'trust', 'statement', 'run-log', 'transcripts', 'numbers', 'disclosure', 'tlog'];
+const ORDER: CheckName[] = ['envelope', 'signature', 'trust', 'statement', 'run-log', 'transcripts', 'numbers', 'policy', 'disclosure', 'tlog'];
 
 export async function verifyReport(envelopeBytes: Uint8Array | string, opts: VerifyOptions): Promise<VerifyResult> {
   const now = opts.now ?? new Date();
@@ -212,6 +217,9 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
 
   // 6. Against the run log: digests, header facts, transcript root, then every number.
   if (opts.runLogPath) await checkRunLog(opts.runLogPath, st, res, fail);
+
+  // 6b. The policy verdict, recomputed from the signed statistics and the policy file.
+  if (opts.policy) for (const f of opts.policy(st, { logged: env.tlog !== null && env.tlog !== undefined })) fail('policy', f.exit, f.where, f.message);
 
   // 7. Disclosures against the signed transcript root.
   for (const d of opts.disclosures ?? []) {

@@ -17,6 +17,8 @@ import { AssayError } from '../../common/errors.js';
 import { assayHome } from '../../home.js';
 import { collect, num } from '../options.js';
 import { resolveRunLog } from './run.js';
+import { loadModelFacts, loadPolicy } from '../../policy/load.js';
+import { attestPolicyHook, checkReportPolicy } from '../../policy/report.js';
 
 const read = (file: string, what: string): Buffer => {
   try {
@@ -96,13 +98,17 @@ export function register(program: Command): void {
     .option('--log <dir|url>', 'append the report to this transparency log and store the inclusion proof and checkpoint in the report')
     .option('--log-vkey <vkey>', "the log's verifier key (vkey text or a file holding it); required for a URL")
     .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
-    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string }) => {
+    .option('--policy <file>', "sign this policy's verdict on the run into the report (docs/formats/policy.md)")
+    .option('--model-facts <file>', 'declared model facts for the policy scope (assay.model-facts/v1)')
+    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string; policy?: string; modelFacts?: string }) => {
       const logPath = await resolveRunLog(ref);
       const signer = loadSigner(f.key);
       let release: DigestSet | null = null;
       if (f.modelRelease) release = /^sha256:/.test(f.modelRelease) ? fromPrefixed(f.modelRelease, '--model-release') : await digestOfFile(f.modelRelease);
       const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(read(file, 'accreditation'), file));
-      const signed = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations });
+      if (f.modelFacts && !f.policy) throw new AssayError('USAGE', '--model-facts needs --policy');
+      const policy = f.policy ? attestPolicyHook(await loadPolicy(f.policy), f.modelFacts ? await loadModelFacts(f.modelFacts) : null, { logged: !!f.log }) : undefined;
+      const signed = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations, ...(policy ? { policy } : {}) });
       const statement = signed.statement;
       let bundle = signed.bundle;
       const out = resolve(f.out ?? defaultReportPath(logPath));
@@ -116,7 +122,8 @@ export function register(program: Command): void {
       writeFileAtomic(out, bundleText(bundle));
       const p = statement.predicate;
       if (p.run.status !== 'completed') process.stderr.write(`assay: note: the run's status is ${p.run.status ?? 'unknown (no end record)'}; the report says so\n`);
-      process.stdout.write(`signed report ${out}\n  ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED)' : ''}, ${p.counts.records} records, transcript root ${p.transcripts.root}\n  tester ${p.tester.name} ${signer.keyId}\n${logged}`);
+      const pv = p.policy ? `  policy ${p.policy.id} sha256:${p.policy.digest.sha256}: verdict ${p.policy.verdict} (from this run alone)\n` : '';
+      process.stdout.write(`signed report ${out}\n  ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED)' : ''}, ${p.counts.records} records, transcript root ${p.transcripts.root}\n  tester ${p.tester.name} ${signer.keyId}\n${pv}${logged}`);
     });
 
   program
@@ -137,7 +144,7 @@ export function register(program: Command): void {
     .description('Verify a signed report offline: signatures, trust, and with --run every digest and number')
     .addHelpText(
       'after',
-      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root), 15 numbers mismatch, 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view or inconsistent checkpoint).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
+      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root; --policy file not the signed one),\n15 numbers mismatch (metrics; with --policy, the signed verdict), 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view or inconsistent checkpoint).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
     )
     .argument('<report>', 'report file')
     .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json if present)')
@@ -147,14 +154,17 @@ export function register(program: Command): void {
     .option('--require-log', 'fail unless the report carries an inclusion proof from a log in the trust file')
     .option('--checkpoint <file>', 'a newer signed checkpoint of that log (e.g. from a witness): must extend the proof\'s (repeatable)', collect)
     .option('--log <dir|url>', "fetch the log's current checkpoint and prove it extends the proof's (and prove --checkpoint files from its tiles)")
+    .option('--policy <file>', 'recompute the signed policy verdict from the signed statistics and this policy file')
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; policy?: string }) => {
       const trust = trustFrom(f.trust);
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
       const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
       const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) };
-      const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog });
+      const loaded = f.policy ? await loadPolicy(f.policy) : null;
+      const policy = loaded ? { policy: (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(loaded, st.predicate, ctx) } : {};
+      const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog, ...policy });
       if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
       else process.stdout.write(formatVerifyResult(r) + (r.exitCode === EXIT.untrusted && !trust.file ? 'hint: pass --trust <trust.json> listing the keys you accept (docs/formats/trust.md)\n' : ''));
       process.exitCode = r.exitCode;

@@ -1,0 +1,73 @@
+import { canonicalJson } from '../common/canonical.js';
+import type { RunReportPredicate } from '../attest/predicate.js';
+import { evaluatePolicy, type Verdict } from './evaluate.js';
+import { evidenceFromPredicate } from './evidence.js';
+import type { LoadedFacts, LoadedPolicy } from './load.js';
+import { modelFactsSchema, type ModelFacts } from './schema.js';
+
+/**
+ * A policy verdict inside a signed run report (the predicate's `policy` slot). A report covers
+ * one run, so the verdict is computed from that run alone (`basis: "this-run"`): rules naming
+ * other suites show "no run of suite …". It is computed from the report's own signed metrics, so
+ * a verifier holding the policy file recomputes it from the statement alone.
+ */
+export const REPORT_POLICY_BASIS = 'this-run';
+
+export interface ReportPolicy {
+  id: string;
+  version: string;
+  digest: { sha256: string };
+  verdict: string;
+  basis: typeof REPORT_POLICY_BASIS;
+  /** The declared model facts used for scope, as given (null when none). */
+  facts: ModelFacts | null;
+  evaluation: Verdict;
+}
+
+/** JSON-safe copy: NaN and ±Infinity become null, undefined members are dropped. */
+const jsonSafe = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x))) as T;
+
+export function reportPolicy(policy: LoadedPolicy, facts: ModelFacts | null, predicate: RunReportPredicate, prov: { logged: boolean }): ReportPolicy {
+  const evidence = evidenceFromPredicate(predicate, { signed: true, logged: prov.logged });
+  const evaluation = evaluatePolicy(policy.policy, policy.digest, { facts, runs: [evidence], mode: 'final' });
+  return jsonSafe({
+    id: policy.policy.id,
+    version: policy.policy.version,
+    digest: { sha256: policy.digest.slice('sha256:'.length) },
+    verdict: evaluation.verdict,
+    basis: REPORT_POLICY_BASIS,
+    facts,
+    evaluation,
+  });
+}
+
+/** For `assay attest --policy`: the hook that fills the predicate's policy slot. */
+export const attestPolicyHook = (policy: LoadedPolicy, facts: LoadedFacts | null, prov: { logged: boolean }) => (p: RunReportPredicate) =>
+  reportPolicy(policy, facts?.facts ?? null, p, prov) as unknown as RunReportPredicate['policy'];
+
+/**
+ * For `assay verify --policy`: recompute the signed verdict. Returns problems: the policy file is
+ * not the signed one (exit 14), or the verdict differs (exit 15).
+ */
+export function checkReportPolicy(policy: LoadedPolicy, predicate: RunReportPredicate, prov: { logged: boolean }): { exit: 14 | 15; where: string; message: string }[] {
+  const signed = predicate.policy as unknown as ReportPolicy | null;
+  if (!signed) return [{ exit: 14, where: 'payload $.predicate.policy', message: `the report carries no policy verdict, but --policy ${policy.policy.id} was given` }];
+  if (signed.digest?.sha256 !== policy.digest.slice('sha256:'.length) || signed.id !== policy.policy.id)
+    return [{ exit: 14, where: 'payload $.predicate.policy.digest', message: `the signed verdict is for policy ${signed.id} sha256:${signed.digest?.sha256}; the file given is ${policy.policy.id} ${policy.digest}` }];
+  let facts: ModelFacts | null = null;
+  if (signed.facts !== null) {
+    const f = modelFactsSchema.safeParse(signed.facts);
+    if (!f.success) return [{ exit: 15, where: 'payload $.predicate.policy.facts', message: `the signed model facts are not valid ${'assay.model-facts/v1'}: ${f.error.issues[0]?.message}` }];
+    facts = f.data;
+  }
+  const again = reportPolicy(policy, facts, predicate, prov);
+  const problems: { exit: 14 | 15; where: string; message: string }[] = [];
+  if (again.verdict !== signed.verdict) problems.push({ exit: 15, where: 'payload $.predicate.policy.verdict', message: `signed "${signed.verdict}" but recomputed from the signed statistics and the policy: "${again.verdict}"` });
+  else if (canonicalJson(again) !== canonicalJson(signed)) {
+    const ra = again.evaluation.rules;
+    const rs = signed.evaluation?.rules ?? [];
+    const i = ra.findIndex((r, k) => canonicalJson(r) !== canonicalJson(rs[k] ?? null));
+    problems.push({ exit: 15, where: `payload $.predicate.policy${i >= 0 ? `.evaluation.rules[${i}]` : ''}`, message: 'the signed policy evaluation differs from the one recomputed from the signed statistics and the policy' });
+  }
+  return problems;
+}
