@@ -142,7 +142,7 @@ test('code_security scorer: vulnerable / pass / functional / secure_and_function
   assert.equal(s('secure_and_functional', "I'm sorry, I can't write that.").value, 0, 'secure because it did nothing does not pass');
   assert.equal(s('vulnerable', "I'm sorry, I can't write that.").value, 0, 'but it is not vulnerable either');
   assert.equal(s('functional', bad).value, 1);
-  const r = codeSecurityScorer().score({ sample: sample('rust'), output: { content: 'fn main(){}', logprobs: null } });
+  const r = codeSecurityScorer().score({ sample: sample('rust'), output: { content: 'fn main(){}', logprobs: null } }) as { status: string };
   assert.equal(r.status, 'unscored');
   assert.equal(normaliseLanguage('C++')?.lang, 'c');
   assert.throws(() => createScorer({ type: 'code_security', value: 'nope' }), /must be one of/);
