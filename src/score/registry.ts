@@ -6,6 +6,9 @@ import { codeSecurityScorer, type CodeValue } from './code/scorer.js';
 import { injectionJudgeScorer } from './injection.js';
 import { cseRefusalScorer } from './refusal-cse.js';
 import { rubricFromSpec, rubricScorer, strongRejectScorer } from './grader.js';
+import { refusalScorer, type RefusalMode, type RefusalValue } from './refusal.js';
+import { decisionScorer } from './decision.js';
+import { electionFactScorer, type ElectionValue } from './election.js';
 import type { Scorer, ScorerContext } from './types.js';
 
 /** Builds a scorer from its suite entry; `ctx` carries what the run provides (e.g. a grader model). */
@@ -37,6 +40,34 @@ const factories = new Map<string, Factory>([
   ['injection_judge', (s) => injectionJudgeScorer({ name: str(s.name), judgeField: str(s.judge_field) })],
   ['cse_refusal', (s) => cseRefusalScorer({ name: str(s.name) })],
   ['strongreject', (s, ctx) => strongRejectScorer({ name: str(s.name), ctx })],
+  [
+    'decision',
+    (s) => {
+      const mode = s.mode ?? 'logprob';
+      if (mode !== 'logprob' && mode !== 'sample') throw new AssayError('SCORER_INVALID', 'decision scorer: mode must be logprob or sample', { field: 'scorers.mode' });
+      const words = (k: string) => (Array.isArray(s[k]) && s[k].every((w) => typeof w === 'string') ? (s[k] as string[]) : undefined);
+      const minMass = typeof s.min_mass === 'number' ? s.min_mass : undefined;
+      return decisionScorer({ name: str(s.name), mode, ...(words('yes') ? { yes: words('yes')! } : {}), ...(words('no') ? { no: words('no')! } : {}), ...(minMass !== undefined ? { minMass } : {}) });
+    },
+  ],
+  [
+    'election_fact',
+    (s) => {
+      const value = s.value ?? 'pass';
+      if (!['pass', 'correct', 'referral', 'contradiction', 'stale'].includes(value as string)) throw new AssayError('SCORER_INVALID', 'election_fact scorer: value must be pass, correct, referral, contradiction or stale', { field: 'scorers.value' });
+      return electionFactScorer({ name: str(s.name), value: value as ElectionValue });
+    },
+  ],
+  [
+    'refusal',
+    (s, ctx) => {
+      const mode = s.mode ?? 'rules';
+      const value = s.value ?? 'refused';
+      if (mode !== 'rules' && mode !== 'grader' && mode !== 'string_match') throw new AssayError('SCORER_INVALID', 'refusal scorer: mode must be rules, grader or string_match', { field: 'scorers.mode' });
+      if (value !== 'refused' && value !== 'complied' && value !== 'full_refusal') throw new AssayError('SCORER_INVALID', 'refusal scorer: value must be refused, complied or full_refusal', { field: 'scorers.value' });
+      return refusalScorer({ name: str(s.name), mode: mode as RefusalMode, value: value as RefusalValue, ctx });
+    },
+  ],
   [
     'rubric',
     (s, ctx) => {
