@@ -52,6 +52,24 @@ export const suiteFileSchema = z
       )
       .min(1, 'needs at least one metric'),
     epochs: z.number().int().min(1).max(1000).default(1),
+    provenance: z
+      .strictObject({
+        source: text().describe('Where the data came from, e.g. "cais/wmdp (Hugging Face), config wmdp-bio"'),
+        revision: z.string().optional().describe('Version of the source, e.g. a commit or release'),
+        licence: z.string().optional(),
+        files: z
+          .array(
+            z.strictObject({
+              name: text(),
+              sha256: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" + 64 lowercase hex digits'),
+              rows: z.number().int().min(0),
+            }),
+          )
+          .min(1, 'needs at least one source file'),
+        transform: z.string().optional().describe('What the importer changed, e.g. "question.strip() as lm-eval does"'),
+      })
+      .optional()
+      .describe('Source files an importer read (digests and row counts): recorded in the definition, hence in every run header and the suite digest'),
   })
   .superRefine((s, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -70,6 +88,9 @@ export const suiteFileSchema = z
       if (!names.includes(m.scorer)) issue(['metrics', i, 'scorer'], `no scorer named "${m.scorer}" (scorers: ${names.join(', ')})`);
       if (m.group_by !== undefined && !groupable.includes(m.group_by))
         issue(['metrics', i, 'group_by'], `cannot group by "${m.group_by}": not a field in dataset.fields.metadata${fields.cluster ? ' or "cluster"' : ''}`);
+    });
+    (s.provenance?.item_fields ?? []).forEach((f, i) => {
+      if (!(fields.metadata ?? []).includes(f)) issue(['provenance', 'item_fields', i], `"${f}" must also be listed in dataset.fields.metadata so it is copied into sample records`);
     });
     (fields.metadata ?? []).forEach((f, i) => {
       if ((RESERVED_PLACEHOLDERS as readonly string[]).includes(f)) issue(['dataset', 'fields', 'metadata', i], `"${f}" is reserved for the template; rename the column or map it as dataset.fields.${f}`);
@@ -194,6 +215,7 @@ function fromFile(f: z.output<typeof suiteFileSchema>): SuiteDefinition {
     scorers: f.scorers.map((s) => ({ ...s })),
     metrics: f.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, groupBy: m.group_by })),
     epochs: f.epochs,
+    ...(f.provenance !== undefined ? { provenance: stripUndefined({ ...f.provenance, files: f.provenance.files.map((x) => ({ ...x })) }) } : {}),
   };
 }
 
@@ -214,6 +236,7 @@ export function toSuiteFile(def: SuiteDefinition): SuiteFile {
     scorers: def.scorers.map((s) => ({ ...s })),
     metrics: def.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, group_by: m.groupBy })),
     epochs: def.epochs,
+    provenance: def.provenance,
   }) as SuiteFile;
 }
 

@@ -70,6 +70,16 @@ export interface SuiteDefinition {
   scorers: ScorerSpec[];
   metrics: MetricSpec[];
   epochs: number;
+  /** Source files an importer read: their digests and row counts (the dataset version). */
+  provenance?: SuiteProvenance;
+}
+
+export interface SuiteProvenance {
+  source: string;
+  revision?: string;
+  licence?: string;
+  files: { name: string; sha256: string; rows: number }[];
+  transform?: string;
 }
 
 /** A suite ready to run: definition, where it lives, its digest, and a streaming sample reader. */
