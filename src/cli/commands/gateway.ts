@@ -1,0 +1,403 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AssayError } from '../../common/errors.js';
+import { sha256Hex } from '../../common/canonical.js';
+import { digestOfFile } from '../../attest/digest.js';
+import { parseEnvelope } from '../../attest/dsse.js';
+import { loadSigner, parsePublicKey } from '../../attest/keys.js';
+import { iterateSamples } from '../../run/log-reader.js';
+import { openConfiguredLog } from '../../tlog/config.js';
+import { encodeEntry } from '../../tlog/entry.js';
+import { ACCESS_LEVELS, type AccessLevel } from '../../model/types.js';
+import { RECORD_SCHEMA, recordSchema, openRecord, parseOpening, verifyChain, nonceFor, commitContent, commitmentOf, type AccessRecord } from '../../gateway/commit.js';
+import { gatewayDbFile, loadGatewayConfig, type GatewayConfig } from '../../gateway/config.js';
+import { accessKey, defaultGrant, deriveCommitKey, issueGrantToken, splitAccessKey, tokenDigest, type Grant } from '../../gateway/grant.js';
+import { formatExport, openHead, signHead, verifyExport, verifyOpening } from '../../gateway/head.js';
+import { loadRelease, signRelease } from '../../gateway/release.js';
+import { startGateway } from '../../gateway/server.js';
+import { GatewayStore } from '../../gateway/store.js';
+import { collect, int, num } from '../options.js';
+import { table } from './run.js';
+
+/**
+ * `assay gateway …` (serve, log, open, verify-opening), `assay grant …` (issue, list, revoke,
+ * access-key) and `assay release …` (sign, show). Formats: docs/formats/gateway.md.
+ */
+
+const out = (s: string) => void process.stdout.write(s);
+
+/** "90s", "30m", "24h", "7d" or plain seconds. */
+export function duration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 90s, 30m, 24h or 7d');
+  const n = Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2]!]!;
+  if (!(n > 0)) throw new InvalidArgumentError('a duration must be positive');
+  return n;
+}
+
+const read = (file: string, what: string): Buffer => {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
+  }
+};
+
+const sha256Arg = (v: string): string => {
+  if (!/^sha256:[0-9a-f]{64}$/.test(v)) throw new InvalidArgumentError('expected sha256:<64 lowercase hex>');
+  return v;
+};
+
+async function withStore<T>(c: GatewayConfig, f: (s: GatewayStore) => Promise<T>): Promise<T> {
+  const s = await GatewayStore.open(gatewayDbFile(c));
+  try {
+    return await f(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Reads a tester secret (≥ 32 bytes, base64url text or raw), creating it mode 0600 when asked. */
+function testerSecret(file: string, create: boolean): Buffer {
+  if (!existsSync(file)) {
+    if (!create) throw new AssayError('IO', 'tester secret not found (create one with --create-secret)', { file });
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      writeSync(fd, `${randomBytes(32).toString('base64url')}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    if (process.platform !== 'win32') chmodSync(file, 0o600);
+  }
+  const text = read(file, 'tester secret').toString('utf8').trim();
+  const key = /^[A-Za-z0-9_-]{43,}$/.test(text) ? Buffer.from(text, 'base64url') : Buffer.from(text, 'utf8');
+  if (key.length < 32) throw new AssayError('USAGE', 'tester secret must hold at least 32 bytes', { file });
+  return key;
+}
+
+/** The commitment key for a grant: from --commit-key, or derived from --secret and the token's jti. */
+function commitKeyFrom(f: { secret?: string; token?: string; commitKey?: string; accessKey?: string }): Buffer {
+  if (f.accessKey) {
+    const k = splitAccessKey(read(f.accessKey, 'access key').toString('utf8').trim()).commitKey;
+    if (!k) throw new AssayError('USAGE', 'the access key has no commitment key part');
+    return k;
+  }
+  if (f.commitKey) return Buffer.from(f.commitKey, 'base64url');
+  if (!f.secret || !f.token) throw new AssayError('USAGE', 'give --secret and --token (or --access-key, or --commit-key)');
+  const token = read(f.token, 'grant token').toString('utf8').trim().split('~')[0]!;
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: string };
+  if (typeof payload.jti !== 'string') throw new AssayError('USAGE', 'not a grant token (no jti)', { file: f.token });
+  return deriveCommitKey(testerSecret(f.secret, false), payload.jti);
+}
+
+function gatewayKey(c: GatewayConfig, key?: string) {
+  const ref = key ?? c.key;
+  return loadSigner(ref);
+}
+
+export function register(program: Command): void {
+  const gateway = program.command('gateway').description('The access gateway: testers reach model endpoints only through grants (docs/formats/gateway.md)');
+
+  gateway
+    .command('serve')
+    .description('Run the gateway (OpenAI chat completions and Anthropic Messages, streaming included)')
+    .requiredOption('--config <file>', 'gateway config (assay.gateway-config/v1, YAML or JSON)')
+    .option('--key <key>', 'gateway signing key (default: the config\'s key)')
+    .option('--host <host>', 'listen address (default: the config\'s)')
+    .option('--port <n>', 'listen port (default: the config\'s)', int(0, 65535))
+    .action(async (f: { config: string; key?: string; host?: string; port?: number }) => {
+      const c = loadGatewayConfig(f.config);
+      const signer = gatewayKey(c, f.key);
+      const store = await GatewayStore.open(gatewayDbFile(c));
+      const tlog = c.tlog ? openConfiguredLog(c.tlog.dir) : undefined;
+      const gw = await startGateway({ config: c, signer, store, ...(tlog ? { tlog } : {}), listen: { ...(f.host ? { host: f.host } : {}), ...(f.port !== undefined ? { port: f.port } : {}) } });
+      out(`gateway ${c.id} listening on ${gw.url} (key ${signer.keyId}, db ${gatewayDbFile(c)}${tlog ? `, checkpoints to ${c.tlog!.dir}` : ''})\n`);
+      const stop = async () => {
+        await gw.close();
+        await store.close();
+        tlog?.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+
+  const log = gateway.command('log').description('The access log: developer view, verification, export');
+  log
+    .command('list')
+    .description('Records as the developer sees them: time, grant, model, status, tokens, cost (never prompts)')
+    .requiredOption('--config <file>')
+    .option('--grant <jti>')
+    .option('--json')
+    .action(async (f: { config: string; grant?: string; json?: boolean }) => {
+      const c = loadGatewayConfig(f.config);
+      const recs = await withStore(c, (s) => s.records());
+      const rows = recs.map((r) => recordSchema.parse(JSON.parse(r.text))).filter((r) => !f.grant || r.grant === f.grant);
+      if (f.json) return out(JSON.stringify(rows, null, 2) + '\n');
+      out(table(['seq', 'time', 'grant', 'tester', 'endpoint', 'model', 'status', 'in', 'out', 'cost $'], rows.map((r) => [String(r.seq), r.time, r.grant, r.tester, r.endpoint, r.model ?? '', `${r.status}${r.refusal ? ` ${r.refusal}` : ''}`, String(r.usage?.input ?? ''), String(r.usage?.output ?? ''), r.costUsd === null ? '' : r.costUsd.toFixed(6)])));
+    });
+  log
+    .command('verify')
+    .description('Check the stored chain and every signed head; exit 14 when a record was altered')
+    .requiredOption('--config <file>')
+    .action(async (f: { config: string }) => {
+      const c = loadGatewayConfig(f.config);
+      const signer = gatewayKey(c);
+      const problems = await withStore(c, async (s) => {
+        const recs = await s.records();
+        const chain = verifyChain(recs.map((r) => ({ text: r.text, storedHash: r.hash })));
+        const ps = chain.problems.map((p) => `record ${p.seq}: ${p.problem}`);
+        // Each signed head must name the hash of the record at its size − 1 as recomputed now.
+        const hashes = recs.map((r) => `sha256:${sha256Hex(r.text)}`);
+        for (const h of await s.heads()) {
+          try {
+            const head = openHead(parseEnvelope(h.envelopeJson), signer.publicKey);
+            const at = hashes[head.size - 1];
+            if (head.size > recs.length) ps.push(`signed head of size ${head.size}: the log has only ${recs.length} records`);
+            else if (head.size > 0 && at !== head.head) ps.push(`signed head of size ${head.size} (${h.time}) names ${head.head}, the records give ${at}`);
+          } catch (err) {
+            ps.push(`signed head of size ${h.size}: ${(err as Error).message}`);
+          }
+        }
+        return { ps, size: chain.size, head: chain.head };
+      });
+      if (problems.ps.length) {
+        for (const p of problems.ps) process.stderr.write(`assay: ${p}\n`);
+        process.exitCode = 14;
+        return;
+      }
+      out(`access log verified: ${problems.size} records, head ${problems.head}\n`);
+    });
+  log
+    .command('export')
+    .description('Sign the current head and write the log for verifiers (assay.gateway-log/v1)')
+    .requiredOption('--config <file>')
+    .requiredOption('-o, --out <file>')
+    .action(async (f: { config: string; out: string }) => {
+      const c = loadGatewayConfig(f.config);
+      const signer = gatewayKey(c);
+      await withStore(c, async (s) => {
+        const recs = await s.records();
+        const chain = verifyChain(recs.map((r) => ({ text: r.text, storedHash: r.hash })));
+        if (chain.problems.length) throw new AssayError('LOG_TAMPERED', `refusing to sign a broken log: record ${chain.problems[0]!.seq}: ${chain.problems[0]!.problem}`);
+        const time = new Date().toISOString();
+        const signed = signHead(signer, { gateway: c.id, size: chain.size, head: chain.head, time });
+        await s.saveHead({ size: chain.size, head: chain.head, time, envelopeJson: JSON.stringify(signed.envelope), tlogIndex: null });
+        writeFileSync(resolve(f.out), formatExport({ gateway: c.id, publicKey: signer.publicKey, records: recs.map((r) => r.text), signedHead: signed.envelope }));
+        out(`exported ${chain.size} records to ${resolve(f.out)}, head ${chain.head} signed by ${signer.keyId}\n`);
+      });
+    });
+
+  gateway
+    .command('open')
+    .description('Tester: open the commitments of one record (prove what was asked and answered)')
+    .requiredOption('--log <file>', 'the log export (assay gateway log export)')
+    .option('--secret <file>', 'your tester secret')
+    .option('--token <file>', 'the grant token (with --secret)')
+    .option('--access-key <file>', 'or: the access key file (<token>~<commitment key>)')
+    .option('--request <file>', 'the request body (JSON) as sent')
+    .option('--response <file>', 'the response body as received')
+    .option('--run <runlog>', 'or: take request and response from an Assay run log made through the gateway')
+    .option('--sample <key>', 'with --run: the sample key (<sampleId>#<epoch>)')
+    .option('--request-id <id>', 'the x-assay-request-id of the call (default: found by matching the request)')
+    .requiredOption('-o, --out <file>', 'opening file to write')
+    .action(async (f: { log: string; secret?: string; token?: string; accessKey?: string; commitKey?: string; request?: string; response?: string; run?: string; sample?: string; requestId?: string; out: string }) => {
+      const key = commitKeyFrom(f);
+      let request: string;
+      let response: string | null = null;
+      let requestId = f.requestId;
+      if (f.run) {
+        if (!f.sample) throw new AssayError('USAGE', '--run needs --sample <sampleId>#<epoch>');
+        let found = null;
+        for await (const s of iterateSamples(f.run)) if (s.key === f.sample && !found) found = s;
+        if (!found || !found.sent || !found.output) throw new AssayError('USAGE', `no completed sample ${f.sample} in the run log`, { file: f.run });
+        request = JSON.stringify(found.sent.body);
+        response = JSON.stringify(found.output.raw);
+        requestId ??= found.output.requestId ?? undefined;
+      } else {
+        if (!f.request) throw new AssayError('USAGE', 'give --request (and --response), or --run and --sample');
+        request = read(f.request, 'request').toString('utf8');
+        if (f.response) response = read(f.response, 'response').toString('utf8');
+      }
+      const records = read(f.log, 'log export')
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as { schema?: unknown })
+        .filter((o) => o.schema === RECORD_SCHEMA)
+        .map((o) => recordSchema.parse(o));
+      const reqBytes = commitContent(request, 'jcs').bytes;
+      const match = (r: AccessRecord) => (requestId ? r.requestId === requestId : r.request.form === 'jcs' && commitmentOf(nonceFor(key, 'req', r.requestId), reqBytes) === r.request.commitment);
+      const rec = records.find(match);
+      if (!rec) throw new AssayError('NOT_FOUND', requestId ? `no record with request id ${requestId}` : 'no record commits to this request under your key');
+      const opening = openRecord(rec, key, request, response);
+      writeFileSync(resolve(f.out), JSON.stringify(opening, null, 2) + '\n');
+      out(`opened record ${rec.seq} (${rec.endpoint} ${rec.model ?? ''}, ${rec.time}) → ${resolve(f.out)}\n`);
+    });
+
+  gateway
+    .command('verify-opening')
+    .description('Third party: check an opening against the signed, hash-chained log; exit 16 when it fails')
+    .argument('<opening>', 'opening file (assay.gateway-opening/v1)')
+    .requiredOption('--log <file>', 'the log export')
+    .requiredOption('--gateway-key <file>', "the gateway's public key (SPKI PEM or JWK) you trust")
+    .action((file: string, f: { log: string; gatewayKey: string }) => {
+      const opening = parseOpening(read(file, 'opening'), file);
+      const key = parsePublicKey(read(f.gatewayKey, 'gateway key').toString('utf8'), { file: f.gatewayKey });
+      const log = verifyExport(read(f.log, 'log export').toString('utf8'), key, f.log);
+      const problems = verifyOpening(opening, log);
+      if (problems.length) {
+        for (const p of problems) process.stderr.write(`assay: ${p}\n`);
+        process.exitCode = 16;
+        return;
+      }
+      const r = opening.record;
+      out(`opening verified: record ${r.seq} of ${log.size} in ${log.gateway} (head ${log.head}); ${r.endpoint} ${r.model ?? ''} at ${r.time}, status ${r.status}; request${opening.response ? ' and response' : ''} match their commitments\n`);
+    });
+
+  // ---- grants ----------------------------------------------------------------------------------
+  const grant = program.command('grant').description('Grants: signed, expiring access for one tester');
+  grant
+    .command('issue')
+    .description('Issue a grant token and register it with the gateway')
+    .requiredOption('--config <file>', 'gateway config')
+    .requiredOption('--tester <name>', 'who receives the grant')
+    .requiredOption('-m, --model <name>', 'model the tester may call (repeatable)', collect)
+    .addOption(new Option('--level <level>', 'access level').choices(ACCESS_LEVELS as unknown as string[]).makeOptionMandatory())
+    .option('--expires <duration>', 'lifetime, e.g. 8h or 7d', duration, 86400)
+    .option('--rate <n>', 'requests per second', num(0.001, 100_000), 10)
+    .option('--burst <n>', 'bucket size (requests)', int(1, 100_000), 20)
+    .option('--max-tokens-total <n>', 'token budget over the grant', int(1))
+    .option('--max-cost <usd>', 'cost budget over the grant (uses the config\'s prices)', num(0.000001))
+    .option('--max-tokens-per-request <n>', 'cap on max_tokens (makes max_tokens mandatory)', int(1))
+    .option('--top-logprobs-max <n>', 'largest top_logprobs (grey-box and above)', int(0, 20))
+    .option('--param <name>', 'narrow the level\'s parameter allow-list to these (repeatable)', collect)
+    .option('--key <key>', 'signing key (default: the config\'s)')
+    .option('-o, --out <file>', 'write the token here (mode 0600) instead of stdout')
+    .action(async (f: { config: string; tester: string; model: string[]; level: AccessLevel; expires: number; rate: number; burst: number; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; topLogprobsMax?: number; param?: string[]; key?: string; out?: string }) => {
+      const c = loadGatewayConfig(f.config);
+      for (const m of f.model) if (!c.models[m]) throw new AssayError('USAGE', `model "${m}" is not served by gateway ${c.id} (it serves: ${Object.keys(c.models).join(', ')})`, { field: '--model' });
+      const signer = gatewayKey(c, f.key);
+      const g: Grant = {
+        ...defaultGrant(f.level, f.model),
+        params: f.param ?? null,
+        rate: { perSecond: f.rate, burst: f.burst },
+        budget: { tokens: f.maxTokensTotal ?? null, costUsd: f.maxCost ?? null },
+        maxTokensPerRequest: f.maxTokensPerRequest ?? null,
+        ...(f.topLogprobsMax !== undefined ? { topLogprobsMax: f.level === 'black-box' ? 0 : f.topLogprobsMax } : {}),
+      };
+      const { token, claims } = issueGrantToken(signer, { tester: f.tester, audience: c.id, grant: g, ttlSeconds: f.expires });
+      await withStore(c, (s) => s.registerGrant(claims, tokenDigest(token)));
+      let logged = '';
+      if (c.tlog) {
+        const l = openConfiguredLog(c.tlog.dir);
+        try {
+          const r = l.append([encodeEntry({ type: 'access-grant', digest: tokenDigest(token), metadata: { gateway: c.id, grant: claims.jti, tester: claims.sub, level: g.level, models: g.models.join(',').slice(0, 256), expires: new Date(claims.exp * 1000).toISOString() } })]);
+          logged = `, logged as entry ${r.indices[0]} of ${l.origin}`;
+        } finally {
+          l.close();
+        }
+      }
+      if (f.out) {
+        const fd = openSync(resolve(f.out), 'wx', 0o600);
+        try {
+          writeSync(fd, `${token}\n`);
+        } finally {
+          closeSync(fd);
+        }
+        out(`grant ${claims.jti} for ${claims.sub}: ${g.level} on ${g.models.join(', ')} until ${new Date(claims.exp * 1000).toISOString()} → ${resolve(f.out)}${logged}\n`);
+      } else {
+        process.stderr.write(`grant ${claims.jti} for ${claims.sub}: ${g.level} on ${g.models.join(', ')} until ${new Date(claims.exp * 1000).toISOString()}${logged}\n`);
+        out(`${token}\n`);
+      }
+    });
+  grant
+    .command('list')
+    .description('Grants with their usage and status')
+    .requiredOption('--config <file>')
+    .option('--json')
+    .action(async (f: { config: string; json?: boolean }) => {
+      const c = loadGatewayConfig(f.config);
+      const rows = await withStore(c, (s) => s.listGrants());
+      if (f.json) return out(JSON.stringify(rows.map(({ claims: _c, ...r }) => r), null, 2) + '\n');
+      const now = Date.now();
+      out(table(['grant', 'tester', 'level', 'models', 'expires', 'status', 'requests', 'tokens', 'cost $'], rows.map((r) => [r.jti, r.tester, r.level, r.models.join(','), r.expiresAt, r.revokedAt ? `revoked ${r.revokedAt}` : Date.parse(r.expiresAt) <= now ? 'expired' : 'active', String(r.usage.requests), String(r.usage.inputTokens + r.usage.outputTokens), r.usage.costUsd.toFixed(6)])));
+    });
+  grant
+    .command('revoke')
+    .description('Revoke a grant; a running gateway refuses it from the next request')
+    .argument('<grant>', 'grant id (jti)')
+    .requiredOption('--config <file>')
+    .option('--reason <text>')
+    .action(async (jti: string, f: { config: string; reason?: string }) => {
+      const c = loadGatewayConfig(f.config);
+      const ok = await withStore(c, (s) => s.revokeGrant(jti, f.reason ?? null));
+      if (!ok) throw new AssayError('NOT_FOUND', `no grant ${jti} in ${gatewayDbFile(c)}`);
+      out(`revoked ${jti}\n`);
+    });
+  grant
+    .command('access-key')
+    .description('Tester: the access key to use as API key (<token>~<commitment key derived from your secret>)')
+    .requiredOption('--token <file>', 'the grant token file')
+    .requiredOption('--secret <file>', 'your tester secret (never sent anywhere)')
+    .option('--create-secret', 'create the secret file (mode 0600) when missing')
+    .action((f: { token: string; secret: string; createSecret?: boolean }) => {
+      const token = read(f.token, 'grant token').toString('utf8').trim();
+      const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { jti?: string };
+      if (typeof payload.jti !== 'string') throw new AssayError('USAGE', 'not a grant token (no jti)', { file: f.token });
+      out(`${accessKey(token, deriveCommitKey(testerSecret(f.secret, !!f.createSecret), payload.jti))}\n`);
+    });
+
+  // ---- model releases --------------------------------------------------------------------------
+  const release = program.command('release').description('Model-release statements: what a model name serves, signed by the developer');
+  release
+    .command('sign')
+    .description('Sign a model-release statement (in-toto, DSSE) and write it once')
+    .requiredOption('-m, --model <name>', 'model name as the gateway serves it')
+    .requiredOption('--version <v>', 'the developer\'s version label')
+    .option('--weights-digest <sha256:hex>', 'digest of the weights manifest', sha256Arg)
+    .option('--weights-manifest <file>', 'or: the weights manifest file (its SHA-256 is taken)')
+    .option('--serving-config <file>', 'serving configuration file (system prompt, classifiers, decoding defaults, quantisation)')
+    .option('--serving-config-digest <sha256:hex>', 'or: its digest', sha256Arg)
+    .option('--version-id <id>', 'opaque stable version id, when weight hashes are secret')
+    .requiredOption('--developer <name>', 'developer organisation')
+    .option('--notes <text>')
+    .option('--key <key>', 'signing key (the gateway\'s, so the gateway accepts it)')
+    .option('--log <dir>', 'also append it to this local transparency log (type model-release)')
+    .requiredOption('-o, --out <file>', 'release file (never overwritten)')
+    .action(async (f: { model: string; version: string; weightsDigest?: string; weightsManifest?: string; servingConfig?: string; servingConfigDigest?: string; versionId?: string; developer: string; notes?: string; key?: string; log?: string; out: string }) => {
+      const signer = loadSigner(f.key);
+      const weightsDigest = f.weightsDigest ?? (f.weightsManifest ? `sha256:${(await digestOfFile(f.weightsManifest)).sha256}` : undefined);
+      const servingConfigDigest = f.servingConfigDigest ?? (f.servingConfig ? `sha256:${(await digestOfFile(f.servingConfig)).sha256}` : undefined);
+      const r = signRelease(signer, { model: f.model, version: f.version, developer: f.developer, ...(weightsDigest ? { weightsDigest } : {}), ...(servingConfigDigest ? { servingConfigDigest } : {}), ...(f.versionId ? { versionId: f.versionId } : {}), ...(f.notes ? { notes: f.notes } : {}) });
+      const fd = openSync(resolve(f.out), 'wx', 0o644);
+      try {
+        writeSync(fd, r.text);
+      } finally {
+        closeSync(fd);
+      }
+      let logged = '';
+      if (f.log) {
+        const l = openConfiguredLog(f.log);
+        try {
+          const a = l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.version, developer: f.developer } })]);
+          logged = `\n  logged as entry ${a.indices[0]} of ${l.origin}`;
+        } finally {
+          l.close();
+        }
+      }
+      out(`model release ${f.model}@${f.version} → ${resolve(f.out)}\n  digest ${r.digest} (stamped by the gateway as x-assay-model-release; cite with assay attest --model-release)${logged}\n`);
+    });
+  release
+    .command('show')
+    .description('Print a release statement and its digest; with --public-key, require its signature')
+    .argument('<file>')
+    .option('--public-key <file>', 'developer public key (SPKI PEM or JWK)')
+    .action((file: string, f: { publicKey?: string }) => {
+      const key = f.publicKey ? parsePublicKey(read(f.publicKey, 'public key').toString('utf8'), { file: f.publicKey }) : undefined;
+      const r = loadRelease(file, key);
+      out(`${JSON.stringify({ digest: r.digest, signatureVerifiedWith: r.signedBy, statement: r.statement }, null, 2)}\n`);
+    });
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { ACCESS_LEVELS, accessAtLeast, type AccessLevel } from '../model/types.js';
+import type { Grant } from './grant.js';
+
+/**
+ * What each access level may send, per wire format: an allow-list, deny by default. A top-level
+ * parameter is either allowed at the grant's level, allowed only at a higher level (refused 403,
+ * naming the level it needs), or unknown (refused 400). Values and everything nested are checked
+ * by closed zod schemas, so an unknown field at any depth is refused too, never forwarded.
+ *
+ * Policy version `assay.gateway-policy/v1`; the tables below are its content (docs/formats/gateway.md).
+ * - black-box: text in, text out. Messages with text content (system prompts included), max
+ *   tokens, temperature/top_p within the API's bounds, stop, seed, n = 1, streaming.
+ * - grey-box: adds logprobs and top_logprobs (≤ the grant's topLogprobsMax), presence/frequency
+ *   penalties (OpenAI) and top_k (Anthropic).
+ * - white-box: adds logit_bias (with logprobs it enables full-logit extraction, so it counts as
+ *   white-box) and the upstream's white-box endpoints.
+ */
+export const POLICY_VERSION = 'assay.gateway-policy/v1';
+
+export type Endpoint = 'openai.chat' | 'anthropic.messages';
+
+const text = z.string().max(1 << 22);
+const textPart = z.strictObject({ type: z.literal('text'), text });
+const openaiMessage = z.strictObject({
+  role: z.enum(['system', 'developer', 'user', 'assistant']),
+  content: z.union([text, z.array(textPart).min(1)]),
+  name: z.string().max(256).optional(),
+});
+const anthropicMessage = z.strictObject({ role: z.enum(['user', 'assistant']), content: z.union([text, z.array(textPart).min(1)]) });
+const modelName = z.string().min(1).max(256);
+const posInt = z.number().int().min(1);
+
+type Shape = Record<string, z.ZodType>;
+
+/** Each parameter with the lowest level that may use it. */
+const OPENAI: Record<string, { level: AccessLevel; schema: (g: Grant) => z.ZodType }> = {
+  model: { level: 'black-box', schema: () => modelName },
+  messages: { level: 'black-box', schema: () => z.array(openaiMessage).min(1).max(10_000) },
+  max_tokens: { level: 'black-box', schema: () => posInt },
+  max_completion_tokens: { level: 'black-box', schema: () => posInt },
+  temperature: { level: 'black-box', schema: () => z.number().min(0).max(2) },
+  top_p: { level: 'black-box', schema: () => z.number().min(0).max(1) },
+  stop: { level: 'black-box', schema: () => z.union([z.string().max(1024), z.array(z.string().max(1024)).min(1).max(4)]) },
+  seed: { level: 'black-box', schema: () => z.number().int() },
+  n: { level: 'black-box', schema: () => z.literal(1) },
+  stream: { level: 'black-box', schema: () => z.boolean() },
+  stream_options: { level: 'black-box', schema: () => z.strictObject({ include_usage: z.boolean().optional() }) },
+  logprobs: { level: 'grey-box', schema: () => z.boolean() },
+  top_logprobs: { level: 'grey-box', schema: (g) => z.number().int().min(0).max(g.topLogprobsMax) },
+  presence_penalty: { level: 'grey-box', schema: () => z.number().min(-2).max(2) },
+  frequency_penalty: { level: 'grey-box', schema: () => z.number().min(-2).max(2) },
+  logit_bias: { level: 'white-box', schema: () => z.record(z.string().regex(/^\d{1,9}$/), z.number().min(-100).max(100)) },
+};
+
+const ANTHROPIC: typeof OPENAI = {
+  model: { level: 'black-box', schema: () => modelName },
+  messages: { level: 'black-box', schema: () => z.array(anthropicMessage).min(1).max(10_000) },
+  max_tokens: { level: 'black-box', schema: () => posInt },
+  system: { level: 'black-box', schema: () => z.union([text, z.array(textPart).min(1)]) },
+  temperature: { level: 'black-box', schema: () => z.number().min(0).max(1) },
+  top_p: { level: 'black-box', schema: () => z.number().min(0).max(1) },
+  stop_sequences: { level: 'black-box', schema: () => z.array(z.string().max(1024)).max(16) },
+  stream: { level: 'black-box', schema: () => z.boolean() },
+  top_k: { level: 'grey-box', schema: () => posInt },
+};
+
+export const POLICY_TABLES: Record<Endpoint, typeof OPENAI> = { 'openai.chat': OPENAI, 'anthropic.messages': ANTHROPIC };
+
+export interface PolicyRefusal {
+  status: 400 | 403;
+  code: 'invalid_request' | 'unknown_parameter' | 'parameter_forbidden' | 'model_not_granted';
+  message: string;
+}
+
+export interface Checked {
+  model: string;
+  stream: boolean;
+  /** Top-level parameter names used, sorted (logged: shows the level was respected without showing values). */
+  params: string[];
+  /** Largest output the request asked for (max_tokens / max_completion_tokens), or null. */
+  maxTokens: number | null;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const pathOf = (p: readonly PropertyKey[]) => p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${String(s)}`)).join('').replace(/^\./, '');
+
+/** Checks a parsed request body against the grant. Pure. */
+export function checkRequest(endpoint: Endpoint, body: unknown, grant: Grant): Checked | PolicyRefusal {
+  if (!isObj(body)) return { status: 400, code: 'invalid_request', message: 'request body must be a JSON object' };
+  const table = POLICY_TABLES[endpoint];
+  const shape: Shape = {};
+  for (const key of Object.keys(body)) {
+    const rule = Object.hasOwn(table, key) ? table[key]! : undefined;
+    if (!rule) return { status: 400, code: 'unknown_parameter', message: `unknown parameter "${key}": not forwarded (the gateway passes only parameters on its allow-list, ${POLICY_VERSION})` };
+    if (!accessAtLeast(grant.level, rule.level)) return { status: 403, code: 'parameter_forbidden', message: `parameter "${key}" needs ${rule.level} access; this grant is ${grant.level}` };
+    if (grant.params && key !== 'model' && key !== 'messages' && !grant.params.includes(key)) return { status: 403, code: 'parameter_forbidden', message: `parameter "${key}" is not among this grant's allowed parameters` };
+    shape[key] = rule.schema(grant);
+  }
+  for (const required of ['model', 'messages']) if (!(required in body)) return { status: 400, code: 'invalid_request', message: `missing required parameter "${required}"` };
+  const r = z.strictObject(shape).safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    if (i.code === 'unrecognized_keys') return { status: 400, code: 'unknown_parameter', message: `unknown field ${i.keys.map((k) => `"${k}"`).join(', ')} at ${pathOf(i.path) || '(top level)'}: not forwarded` };
+    return { status: 400, code: 'invalid_request', message: `${pathOf(i.path)}: ${i.message}` };
+  }
+  const model = body.model as string;
+  if (!grant.models.includes(model)) return { status: 403, code: 'model_not_granted', message: `model "${model}" is not covered by this grant (granted: ${grant.models.join(', ')})` };
+  const mt = (body.max_tokens ?? body.max_completion_tokens ?? null) as number | null;
+  if (grant.maxTokensPerRequest !== null) {
+    if (mt === null) return { status: 400, code: 'invalid_request', message: `this grant caps output at ${grant.maxTokensPerRequest} tokens per request: set max_tokens` };
+    if (mt > grant.maxTokensPerRequest) return { status: 403, code: 'parameter_forbidden', message: `max_tokens ${mt} is above this grant's cap of ${grant.maxTokensPerRequest}` };
+  }
+  return { model, stream: body.stream === true, params: Object.keys(body).sort(), maxTokens: mt };
+}
+
+export const isRefusal = (c: Checked | PolicyRefusal): c is PolicyRefusal => 'code' in c;
+
+/** The levels, for docs and the CLI. */
+export const LEVELS = ACCESS_LEVELS;
