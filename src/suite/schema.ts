@@ -67,6 +67,9 @@ export const suiteFileSchema = z
           )
           .min(1, 'needs at least one source file'),
         transform: z.string().optional().describe('What the importer changed, e.g. "question.strip() as lm-eval does"'),
+        redistributable: z.boolean().optional().describe('false for data that must not be published with the suite (non-commercial, gated, hazard-adjacent)'),
+        attribution: z.string().optional().describe('Attribution the licence requires (citation)'),
+        item_fields: z.array(text()).optional().describe('Metadata fields carrying per-item licence and source; also listed in dataset.fields.metadata so every sample record carries them'),
       })
       .optional()
       .describe('Source files an importer read (digests and row counts): recorded in the definition, hence in every run header and the suite digest'),

@@ -80,6 +80,12 @@ export interface SuiteProvenance {
   licence?: string;
   files: { name: string; sha256: string; rows: number }[];
   transform?: string;
+  /** false: the data must not be published with the suite (non-commercial, gated, hazard-adjacent). */
+  redistributable?: boolean;
+  /** Attribution the licence requires. */
+  attribution?: string;
+  /** Metadata fields carrying per-item licence and source (also in dataset.fields.metadata). */
+  item_fields?: string[];
 }
 
 /** A suite ready to run: definition, where it lives, its digest, and a streaming sample reader. */
