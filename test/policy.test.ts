@@ -142,9 +142,15 @@ test('intervals: auto picks clustered, then Wilson for binary, then normal; one-
   const w = intervalFor(bin, { method: 'auto', level: 0.95, sided: 'two' });
   assert.equal(w.method, 'wilson');
   assert.ok('lo' in w && Math.abs(w.lo - 0.1333) < 1e-3 && Math.abs(w.hi - 0.2888) < 1e-3, JSON.stringify(w));
+  // Binary and clustered: Wilson widened to the clustered interval, bound by bound.
   const c = intervalFor({ ...bin, clusteredSe: 0.08 }, { method: 'auto', level: 0.95, sided: 'two' });
-  assert.equal(c.method, 'clustered');
-  assert.ok('hi' in c && Math.abs(c.hi - (0.2 + zFor(0.95) * 0.08)) < 1e-12);
+  assert.equal(c.method, 'wilson+clustered');
+  assert.ok('hi' in c && Math.abs(c.hi - (0.2 + zFor(0.95) * 0.08)) < 1e-12 && Math.abs(c.lo - (0.2 - zFor(0.95) * 0.08)) < 1e-12);
+  // All ones, clustered SE 0: the clustered interval collapses, Wilson does not.
+  const ones = intervalFor({ ...bin, mean: 1, se: 0, clusteredSe: 0 }, { method: 'auto', level: 0.95, sided: 'two' });
+  assert.ok('lo' in ones && ones.lo < 0.97 && ones.hi === 1, JSON.stringify(ones));
+  const cl = intervalFor({ ...bin, binary: false, clusteredSe: 0.08 }, { method: 'auto', level: 0.95, sided: 'two' });
+  assert.equal(cl.method, 'clustered');
   const one = intervalFor(bin, { method: 'normal', level: 0.95, sided: 'one' });
   assert.ok('hi' in one && Math.abs(one.hi - (0.2 + 1.6448536 * 0.04)) < 1e-6, 'one-sided 95% = two-sided 90%');
   assert.match(String((intervalFor({ ...bin, binary: false }, { method: 'wilson', level: 0.95, sided: 'two' }) as { problem: string }).problem), /binary/);

@@ -68,7 +68,7 @@ export interface RuleResult {
   interval: IntervalSpec;
   run: { id: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean } | null;
   /** The numbers used; null when no usable run or metric. lo/hi null when the interval is undefined. */
-  value: { mean: number | null; lo: number | null; hi: number | null; method: 'normal' | 'wilson' | 'clustered' | null; n: number; unscoredRate: number | null } | null;
+  value: { mean: number | null; lo: number | null; hi: number | null; method: IntervalMethod | null; n: number; unscoredRate: number | null } | null;
   decision: Decision;
   reasons: string[];
   /** Other runs of the same suite and what they alone would have decided. */
@@ -143,13 +143,24 @@ export function checkScope(scope: Scope, facts: ModelFacts | null): ScopeResult 
 // ---------------------------------------------------------------------------------------------
 // Intervals and the decision rule
 
-export type Bounds = { lo: number; hi: number; method: 'normal' | 'wilson' | 'clustered' } | { problem: string; method: 'normal' | 'wilson' | 'clustered' | null };
+export type IntervalMethod = 'normal' | 'wilson' | 'clustered' | 'wilson+clustered';
+export type Bounds = { lo: number; hi: number; method: IntervalMethod } | { problem: string; method: IntervalMethod | null };
 
 /**
  * The interval a rule asks for, recomputed from the metric's point estimate and standard errors at
  * the rule's level: a one-sided bound at level L is a bound of the two-sided interval at 2L − 1.
+ * auto: binary scores get the Wilson interval (sound near 0 and 1, where a normal interval
+ * collapses), widened to the clustered interval when samples carry clusters; other scores get the
+ * clustered interval when clustered, else the normal one.
  */
 export function intervalFor(m: MetricFacts, spec: IntervalSpec): Bounds {
+  if (spec.method === 'auto' && m.binary && m.clusteredSe !== null) {
+    const w = intervalFor(m, { ...spec, method: 'wilson' });
+    const c = intervalFor(m, { ...spec, method: 'clustered' });
+    if ('problem' in w) return w;
+    if ('problem' in c) return { ...w, method: 'wilson' };
+    return { lo: Math.min(w.lo, c.lo), hi: Math.max(w.hi, c.hi), method: 'wilson+clustered' };
+  }
   const method = spec.method === 'auto' ? (m.clusteredSe !== null ? 'clustered' : m.binary ? 'wilson' : 'normal') : spec.method;
   const two = spec.sided === 'one' ? 2 * spec.level - 1 : spec.level;
   if (m.n === 0 || m.mean === null || !Number.isFinite(m.mean)) return { problem: 'no scored samples', method };

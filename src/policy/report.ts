@@ -19,10 +19,23 @@ export interface ReportPolicy {
   digest: { sha256: string };
   verdict: string;
   basis: typeof REPORT_POLICY_BASIS;
-  /** The declared model facts used for scope, as given (null when none). */
-  facts: ModelFacts | null;
-  evaluation: Verdict;
+  /**
+   * The declared model facts used for scope (null when none). training_compute_flop is carried as
+   * a decimal string: signed JSON refuses numbers beyond ±(2^53−1), and 1e25 FLOP is one.
+   */
+  facts: SignedFacts | null;
+  evaluation: Omit<Verdict, 'facts'> & { facts: SignedFacts | null };
 }
+
+type SignedFacts = Omit<ModelFacts, 'training_compute_flop'> & { training_compute_flop?: string };
+
+const toSigned = (f: ModelFacts | null): SignedFacts | null => {
+  if (!f) return null;
+  const { training_compute_flop, ...rest } = f;
+  return training_compute_flop === undefined ? rest : { ...rest, training_compute_flop: String(training_compute_flop) };
+};
+const fromSigned = (f: Record<string, unknown>): unknown =>
+  typeof f.training_compute_flop === 'string' ? { ...f, training_compute_flop: Number(f.training_compute_flop) } : f;
 
 /** JSON-safe copy: NaN and ±Infinity become null, undefined members are dropped. */
 const jsonSafe = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x))) as T;
@@ -36,8 +49,8 @@ export function reportPolicy(policy: LoadedPolicy, facts: ModelFacts | null, pre
     digest: { sha256: policy.digest.slice('sha256:'.length) },
     verdict: evaluation.verdict,
     basis: REPORT_POLICY_BASIS,
-    facts,
-    evaluation,
+    facts: toSigned(facts),
+    evaluation: { ...evaluation, facts: toSigned(facts) },
   });
 }
 
@@ -56,7 +69,7 @@ export function checkReportPolicy(policy: LoadedPolicy, predicate: RunReportPred
     return [{ exit: 14, where: 'payload $.predicate.policy.digest', message: `the signed verdict is for policy ${signed.id} sha256:${signed.digest?.sha256}; the file given is ${policy.policy.id} ${policy.digest}` }];
   let facts: ModelFacts | null = null;
   if (signed.facts !== null) {
-    const f = modelFactsSchema.safeParse(signed.facts);
+    const f = modelFactsSchema.safeParse(signed.facts && typeof signed.facts === 'object' ? fromSigned(signed.facts as Record<string, unknown>) : signed.facts);
     if (!f.success) return [{ exit: 15, where: 'payload $.predicate.policy.facts', message: `the signed model facts are not valid ${'assay.model-facts/v1'}: ${f.error.issues[0]?.message}` }];
     facts = f.data;
   }

@@ -1,0 +1,378 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import semver from 'semver';
+import { decodeBase64Strict, parseEnvelope } from '../../attest/dsse.js';
+import { writeFileAtomic } from '../../attest/bundle.js';
+import { parseStatement } from '../../attest/statement.js';
+import { emptyTrust, loadTrustFile, type TrustPolicy } from '../../attest/trust.js';
+import { formatVerifyResult, verifyReport } from '../../attest/verify.js';
+import { AssayError, problemOf } from '../../common/errors.js';
+import { assayHome, runsDir } from '../../home.js';
+import { ACCESS_LEVELS, type AccessLevel } from '../../model/types.js';
+import { createModel } from '../../model/registry.js';
+import { newRunId } from '../../run/engine.js';
+import { readRunHeader } from '../../run/log-reader.js';
+import type { RunConfig } from '../../run/types.js';
+import { findSuites, loadSuite } from '../../suite/load.js';
+import { ASSAY_ROOT } from '../../version.js';
+import { assertElicitable, ELICITATION_SUFFIX, linesOf, runElicitation } from '../../policy/elicit.js';
+import { evaluatePolicy, VERDICT_EXIT, type RunEvidence, type Verdict } from '../../policy/evaluate.js';
+import { evidenceFromPredicate, evidenceFromRunLog } from '../../policy/evidence.js';
+import { describeAction, formatPlan, formatVerdict } from '../../policy/format.js';
+import { loadModelFacts, loadPolicy, type LoadedPolicy } from '../../policy/load.js';
+import { stage2Plan } from '../../policy/plan.js';
+import type { Policy } from '../../policy/schema.js';
+import { collect, int, num, price } from '../options.js';
+import { summarise } from '../results.js';
+import { executeRun, indexRun, interruptSignal, resolveRunLog, table } from './run.js';
+
+const EXIT_HELP =
+  '\nExit codes: 0 below threshold / cleared by the screen, 20 threshold crossed, 21 cannot rule out / escalate to stage 2,\n22 insufficient evidence (never a pass), 23 not in scope (the policy does not apply; not a pass), 2 usage or invalid input.\nFormat and rules: docs/formats/policy.md';
+
+// ---------------------------------------------------------------------------------------------
+// Suites a policy names: where they are, whether they fit
+
+interface SuiteEntry {
+  id: string;
+  version: string;
+  digest: string;
+  file: string;
+  metrics: string[];
+}
+
+/** Suites found under the given folders (default: ./suites and Assay's own suites), by id. */
+async function suiteCatalog(dirs: string[] | undefined): Promise<{ suites: Map<string, SuiteEntry>; broken: { file: string; problem: string }[] }> {
+  const roots = [...new Set((dirs?.length ? dirs : [join(process.cwd(), 'suites'), join(ASSAY_ROOT, 'suites')]).map((d) => resolve(d)))];
+  const suites = new Map<string, SuiteEntry>();
+  const broken: { file: string; problem: string }[] = [];
+  for (const root of roots)
+    for (const file of await findSuites(root)) {
+      try {
+        const s = await loadSuite(file);
+        if (!suites.has(s.def.id)) suites.set(s.def.id, { id: s.def.id, version: s.def.version, digest: s.digest, file, metrics: s.def.metrics.map((m) => m.name) });
+      } catch (e) {
+        broken.push({ file, problem: problemOf(e) });
+      }
+    }
+  return { suites, broken };
+}
+
+interface SuiteCheck {
+  rule: string;
+  suite: string;
+  status: 'available' | 'derived' | 'not-available' | 'mismatch';
+  detail: string;
+}
+
+/** Whether each rule's suite exists here, in an accepted version and digest, with the metric. */
+function checkSuites(p: Policy, suites: Map<string, SuiteEntry>): SuiteCheck[] {
+  return p.rules.map((r) => {
+    const id = r.suite.id;
+    const base = id.endsWith(ELICITATION_SUFFIX) ? suites.get(id.slice(0, -ELICITATION_SUFFIX.length)) : undefined;
+    const s = suites.get(id);
+    if (!s && base) {
+      const ok = ['expert_success', 'expert_rating'].includes(r.metric);
+      return { rule: r.id, suite: id, status: ok ? 'derived' : 'mismatch', detail: ok ? `produced by assay elicit --suite ${base.file}` : `an elicitation log has metrics expert_success, expert_rating; not "${r.metric}"` };
+    }
+    if (!s) return { rule: r.id, suite: id, status: 'not-available', detail: 'suite not available here: no suite with this id under the searched folders (rules on it will have no evidence)' };
+    const problems: string[] = [];
+    if (r.suite.version && !semver.satisfies(s.version, r.suite.version)) problems.push(`version ${s.version} outside ${r.suite.version}`);
+    if (r.suite.digests && !r.suite.digests.includes(s.digest)) problems.push(`digest ${s.digest} not accepted`);
+    if (!s.metrics.includes(r.metric)) problems.push(`no metric "${r.metric}" (has: ${s.metrics.join(', ')})`);
+    return problems.length ? { rule: r.id, suite: id, status: 'mismatch', detail: `${s.file}: ${problems.join('; ')}` } : { rule: r.id, suite: id, status: 'available', detail: `${s.file} (${s.version}, ${s.digest})` };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence from runs and reports
+
+function trustFrom(flag: string | undefined): TrustPolicy {
+  if (flag) return loadTrustFile(resolve(flag));
+  const dflt = join(assayHome(), 'trust.json');
+  return existsSync(dflt) ? loadTrustFile(dflt) : emptyTrust();
+}
+
+/** Runs as evidence; reports (verified against the trust file) mark their runs signed and, when logged, logged. */
+async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void): Promise<RunEvidence[]> {
+  const logs = await Promise.all(runRefs.map((r) => resolveRunLog(r)));
+  const byRunId = new Map<string, string>();
+  for (const l of logs) byRunId.set((await readRunHeader(l)).runId, l);
+  const prov = new Map<string, { signed: boolean; logged: boolean }>();
+  const fromReports: RunEvidence[] = [];
+  const trust = reportFiles.length ? trustFrom(trustFile) : emptyTrust();
+  for (const file of reportFiles) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new AssayError('IO', `cannot read report: ${(e as Error).message}`, { file });
+    }
+    // Which run the report is about (read unverified, only to pair it with its log).
+    let runId: string;
+    try {
+      runId = parseStatement(decodeBase64Strict(parseEnvelope(bytes, file).payload, 'payload')).predicate.run.id;
+    } catch (e) {
+      warn(`${file}: not a readable report (${problemOf(e)}); ignored`);
+      continue;
+    }
+    const log = byRunId.get(runId);
+    const r = await verifyReport(bytes, { trust, ...(log ? { runLogPath: log } : {}), source: file });
+    if (!r.ok || !r.statement) {
+      warn(`${file}: report did not verify (exit ${r.exitCode}); its run counts as unsigned\n${formatVerifyResult(r).replace(/^/gm, '    ')}`);
+      continue;
+    }
+    const p = { signed: true, logged: r.tlog !== null };
+    if (log) prov.set(runId, p);
+    else fromReports.push(evidenceFromPredicate(r.statement.predicate, p));
+  }
+  const fromLogs = await Promise.all(logs.map(async (l) => {
+    const h = await readRunHeader(l);
+    return evidenceFromRunLog(l, prov.get(h.runId) ?? { signed: false, logged: false });
+  }));
+  return [...fromLogs, ...fromReports];
+}
+
+function policySummary(lp: LoadedPolicy): string {
+  const p = lp.policy;
+  const out: string[] = [];
+  out.push(`policy ${p.id}@${p.version}: ${p.title}`);
+  out.push(`digest ${lp.digest}`);
+  if (p.example) out.push(`ILLUSTRATIVE EXAMPLE: ${p.disclaimer}`);
+  for (const m of p.maps_to) out.push(`maps to ${m.framework}${m.version ? ` ${m.version}` : ''}: ${m.reference} (informational)`);
+  const sc = p.scope;
+  const scopeParts = [
+    sc.training_compute_flop ? `training compute ${sc.training_compute_flop.min !== undefined ? `≥ ${sc.training_compute_flop.min.toExponential()}` : ''}${sc.training_compute_flop.max !== undefined ? ` < ${sc.training_compute_flop.max.toExponential()}` : ''} FLOP` : '',
+    sc.modalities ? `modalities ${sc.modalities.join('|')}` : '',
+    sc.deployment ? `deployment ${sc.deployment.join('|')}` : '',
+  ].filter(Boolean);
+  out.push(`scope: ${scopeParts.length ? scopeParts.join('; ') : 'every model'}`);
+  const d = p.defaults;
+  out.push(`defaults: ${d.interval.sided === 'one' ? 'one-sided ' : ''}${d.interval.level} ${d.interval.method} interval; n ≥ ${d.evidence.min_samples}; unscored ≤ ${d.evidence.max_unscored_rate}; rule in with ${d.evidence.access.rule_in}, rule out with ${d.evidence.access.rule_out}${d.evidence.signed ? '; signed' : ''}${d.evidence.logged ? '; logged' : ''}`);
+  out.push('');
+  const rows = p.rules.map((r) => [
+    r.id,
+    r.capability,
+    r.stage,
+    `${r.suite.id}${r.suite.version ? `@${r.suite.version}` : ''}${r.suite.digests ? ` (${r.suite.digests.length} digest${r.suite.digests.length > 1 ? 's' : ''})` : ''}`,
+    r.metric,
+    `${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.threshold}`,
+    r.screen ? `${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.screen.threshold ?? r.threshold}${r.screen.level !== undefined ? ` @${r.screen.level}` : ''}${r.screen.sided ? ` ${r.screen.sided}-sided` : ''}` : '—',
+  ]);
+  out.push(table(['rule', 'capability', 'stage', 'suite', 'metric', 'crossed if', 'screen'], rows).trimEnd());
+  out.push('');
+  for (const c of p.capabilities) {
+    out.push(`capability ${c.id}: ${c.title}`);
+    if (c.elicitation) out.push(`  stage 2: ${c.elicitation.experts}; ${c.elicitation.protocol}; access ${c.elicitation.access}${c.elicitation.suite ? `; items from ${c.elicitation.suite}` : ''}`);
+    for (const [status, acts] of Object.entries(c.actions)) for (const a of acts ?? []) out.push(`  on ${status}: ${describeAction(a)}`);
+  }
+  for (const [status, acts] of Object.entries(p.actions)) for (const a of acts ?? []) out.push(`policy on ${status}: ${describeAction(a)}`);
+  return out.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model options shared by screen and elicit (as in `assay run`)
+
+interface ModelFlags {
+  model?: string;
+  baseUrl?: string;
+  apiKey?: string;
+  access?: AccessLevel;
+  maxConnections: number;
+  limit?: number;
+  seed: number;
+  sampleId?: string[];
+  maxTokens?: number;
+  temperature?: number;
+  maxCost?: number;
+  price?: { input: number; output: number };
+  maxTokensTotal?: number;
+  timeout: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  progress: boolean;
+}
+
+function modelOptions(cmd: Command): Command {
+  return cmd
+    .option('-m, --model <name>', 'provider/model, e.g. openai/gpt-4o or anthropic/claude-sonnet-4-5')
+    .option('--base-url <url>', 'API base URL (default: OPENAI_BASE_URL / ANTHROPIC_BASE_URL or the provider default)')
+    .option('--api-key <key>', 'API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY); never written to logs')
+    .addOption(new Option('--access <level>', 'access level granted for this model (default: grey-box if the API returns logprobs)').choices(ACCESS_LEVELS as unknown as string[]))
+    .option('-c, --max-connections <n>', 'maximum concurrent requests', int(1, 4096), 16)
+    .option('--limit <n>', 'only the first n samples of each suite', int(1))
+    .option('--seed <n>', 'seed for choice shuffling and sampling', int(0), 0)
+    .option('--sample-id <id>', 'only this sample (repeatable)', collect)
+    .option('--max-tokens <n>', 'max output tokens per request', int(1))
+    .option('--temperature <t>', 'sampling temperature', num(0, 2))
+    .option('--max-cost <usd>', 'stop dispatching when spend reaches this (needs --price)', num(0))
+    .option('--price <in,out>', 'USD per million input,output tokens', price)
+    .option('--max-tokens-total <n>', 'stop dispatching when total tokens reach this', int(1))
+    .option('--timeout <s>', 'per-request timeout in seconds', num(0.001), 120)
+    .option('--max-retries <n>', 'retries per request', int(0, 100), 6)
+    .option('--retry-base-ms <ms>', 'backoff base', int(1), 1000)
+    .option('--no-progress', 'no progress display');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function register(program: Command): void {
+  const policy = program.command('policy').description('Policy files: thresholds, evidence rules and actions (docs/formats/policy.md)');
+  policy
+    .command('validate')
+    .description('Validate policy files and report which of their suites are available here')
+    .argument('<file...>', 'policy files (YAML)')
+    .option('--suites <dir>', 'look for suites under this folder (repeatable; default ./suites and Assay\'s suites)', collect)
+    .option('--require-suites', 'exit 3 when a rule\'s suite is not available or does not fit')
+    .option('--json', 'machine-readable result')
+    .action(async (files: string[], f: { suites?: string[]; requireSuites?: boolean; json?: boolean }) => {
+      const cat = await suiteCatalog(f.suites);
+      const results = [];
+      for (const file of files) {
+        const lp = await loadPolicy(file);
+        results.push({ file: lp.file, id: lp.policy.id, version: lp.policy.version, digest: lp.digest, example: lp.policy.example, suites: checkSuites(lp.policy, cat.suites) });
+      }
+      const missing = results.some((r) => r.suites.some((s) => s.status === 'not-available' || s.status === 'mismatch'));
+      if (f.json) process.stdout.write(JSON.stringify({ policies: results, brokenSuites: cat.broken }, null, 2) + '\n');
+      else
+        for (const r of results) {
+          process.stdout.write(`${r.file}: valid ${r.id}@${r.version} ${r.digest}${r.example ? ' (illustrative example pack)' : ''}\n`);
+          for (const s of r.suites) process.stdout.write(`  ${s.rule}: ${s.suite}: ${s.status === 'not-available' ? 'SUITE NOT AVAILABLE' : s.status === 'mismatch' ? 'SUITE DOES NOT FIT' : s.status}: ${s.detail}\n`);
+        }
+      if (!f.json) for (const b of cat.broken) process.stderr.write(`assay: note: suite ${b.file} could not be loaded: ${b.problem}\n`);
+      process.exitCode = missing && f.requireSuites ? 3 : 0;
+    });
+  policy
+    .command('check')
+    .description('Summarise a policy: digest, scope, rules, stages and actions')
+    .argument('<file>', 'policy file (YAML)')
+    .option('--json', 'the validated policy with its digest')
+    .action(async (file: string, f: { json?: boolean }) => {
+      const lp = await loadPolicy(file);
+      if (f.json) process.stdout.write(JSON.stringify({ digest: lp.digest, policy: lp.policy }, null, 2) + '\n');
+      else process.stdout.write(policySummary(lp));
+    });
+
+  program
+    .command('verdict')
+    .description('Apply a policy to runs (and signed reports): per-rule numbers, decisions, reasons and actions')
+    .addHelpText('after', EXIT_HELP)
+    .argument('<policy>', 'policy file (YAML)')
+    .argument('[run...]', 'run logs or run ids')
+    .option('--model-facts <file>', 'declared model facts for the scope (assay.model-facts/v1)')
+    .option('--report <file>', 'a signed report of one of the runs (or of a run not given: its signed numbers are used); verified against --trust (repeatable)', collect)
+    .option('--trust <file>', 'trust file for --report (default: $ASSAY_HOME/trust.json if present)')
+    .option('--json', 'the verdict as JSON (assay.verdict/v1)')
+    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean }) => {
+      const lp = await loadPolicy(policyFile);
+      const facts = f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null;
+      if (!runs.length && !f.report?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id) or --report');
+      const evidence = await gatherEvidence(runs, f.report ?? [], f.trust, (s) => process.stderr.write(`assay: warning: ${s}\n`));
+      const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final' });
+      process.stdout.write(f.json ? JSON.stringify(v, null, 2) + '\n' : formatVerdict(v));
+      process.exitCode = VERDICT_EXIT[v.verdict];
+    });
+
+  modelOptions(
+    program
+      .command('screen')
+      .description("Stage 1: run a policy's screening suites against a model; print the screen's verdicts and the stage-2 plan")
+      .addHelpText('after', EXIT_HELP)
+      .requiredOption('--policy <file>', 'policy file (YAML)')
+      .option('--model-facts <file>', 'declared model facts for the scope (assay.model-facts/v1)')
+      .option('--suites <dir>', 'look for suites under this folder (repeatable; default ./suites and Assay\'s suites)', collect)
+      .option('--run <run>', 'use this existing run instead of running its suite again (repeatable)', collect)
+      .option('--plan <file>', 'write the stage-2 plan (assay.stage2-plan/v1 JSON) here')
+      .option('--json', 'print {verdict, plan, runs} as JSON'),
+  ).action(async (f: ModelFlags & { policy: string; modelFacts?: string; suites?: string[]; run?: string[]; plan?: string; json?: boolean }) => {
+    const lp = await loadPolicy(f.policy);
+    const facts = f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null;
+    const cat = await suiteCatalog(f.suites);
+    const given = await Promise.all((f.run ?? []).map(async (r) => readRunHeader(await resolveRunLog(r))));
+    const log = (s: string) => process.stderr.write(s);
+    const ids = [...new Set(lp.policy.rules.filter((r) => r.stage === 'automated').map((r) => r.suite.id))];
+    const runRefs: string[] = given.map((h) => h.runId);
+    const signal = interruptSignal();
+    setMaxListeners(0, signal); // the engine listens once per pending request
+    for (const id of ids) {
+      if (given.some((h) => h.suite.id === id)) continue;
+      const s = cat.suites.get(id);
+      if (!s) {
+        log(`assay: screen: suite ${id} not available here; its rules will have no evidence\n`);
+        continue;
+      }
+      if (!f.model) throw new AssayError('USAGE', '--model is required to run the screening suites (or give every suite as --run)');
+      log(`assay: screen: running ${id}@${s.version} (${s.file})\n`);
+      const res = await executeRun(s.file, { ...f, progress: f.progress && !f.json } as Parameters<typeof executeRun>[1], signal);
+      await indexRun(res, await summarise(res.logPath));
+      runRefs.push(res.logPath);
+      if (res.status !== 'completed') log(`assay: screen: run ${res.runId} ended ${res.status}; evaluated as it stands\n`);
+      if (signal.aborted) break;
+    }
+    const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`));
+    const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen' });
+    const plan = stage2Plan(lp.policy, v);
+    if (f.plan) writeFileAtomic(resolve(f.plan), JSON.stringify(plan, null, 2) + '\n');
+    const hints: Record<string, string> = {};
+    for (const it of plan.items) {
+      const e = it.elicitation;
+      const s = e?.suite ? cat.suites.get(e.suite) : undefined;
+      if (e?.suite && s) hints[e.suite] = `assay elicit --suite ${s.file} --model ${v.model ?? '<model>'} --expert "<name>"${e.minSamples ? ` --limit ${e.minSamples}` : ''} --access ${it.accessNeeded}`;
+    }
+    if (f.json) process.stdout.write(JSON.stringify({ verdict: v, plan, runs: evidence.map((r) => r.runId) }, null, 2) + '\n');
+    else process.stdout.write(formatVerdict(v) + '\n' + formatPlan(plan, hints) + (f.plan ? `plan written to ${resolve(f.plan)}\n` : '') + `screen runs: ${evidence.map((r) => r.runId).join(' ')}\n`);
+    process.exitCode = VERDICT_EXIT[v.verdict];
+  });
+
+  modelOptions(
+    program
+      .command('elicit')
+      .description('Stage 2: an expert-led session with the model over a suite\'s items; notes, ratings and judgements recorded as a run log')
+      .requiredOption('--suite <file|id>', 'the suite whose items the expert works through (file, or id under ./suites)')
+      .requiredOption('--expert <name>', 'who judges (recorded with every judgement)')
+      .option('--suites <dir>', 'where to look up a suite id (repeatable)', collect)
+      .option('-o, --out <path>', 'run log path (default: $ASSAY_HOME/runs/<run-id>.jsonl)')
+      .option('--json', 'print the result summary as JSON at the end'),
+  ).action(async (f: ModelFlags & { suite: string; expert: string; suites?: string[]; out?: string; json?: boolean }) => {
+    if (!f.model) throw new AssayError('USAGE', '--model is required (e.g. openai/gpt-4o)');
+    let file = f.suite;
+    if (!existsSync(file)) {
+      const s = (await suiteCatalog(f.suites)).suites.get(f.suite);
+      if (!s) throw new AssayError('SUITE_NOT_FOUND', `no suite file or suite id "${f.suite}"`, { field: 'suite' });
+      file = s.file;
+    }
+    const suite = await loadSuite(file);
+    assertElicitable(suite);
+    const model = createModel(f.model, { ...(f.baseUrl ? { baseUrl: f.baseUrl } : {}), ...(f.apiKey ? { apiKey: f.apiKey } : {}), maxConnections: 1 });
+    const config: RunConfig = {
+      epochs: 1,
+      seed: f.seed,
+      limit: f.limit ?? null,
+      sampleIds: f.sampleId ?? null,
+      maxConnections: 1,
+      maxTokens: f.maxTokens ?? null,
+      temperature: f.temperature ?? null,
+      timeoutMs: Math.round(f.timeout * 1000),
+      maxRetries: 0,
+      retryBaseMs: f.retryBaseMs,
+      retryMaxDelayMs: 60_000,
+      access: f.access ?? (model.supportsLogprobs ? 'grey-box' : 'black-box'),
+      budget: { maxTokensTotal: f.maxTokensTotal ?? null, maxCost: f.maxCost ?? null, pricePerMTok: f.price ?? null },
+    };
+    const runId = newRunId();
+    const logPath = f.out ? resolve(f.out) : join(runsDir(), `${runId}.jsonl`);
+    mkdirSync(dirname(logPath), { recursive: true });
+    // The session talks on stderr so stdout stays for --json; a TTY sees both.
+    const res = await runElicitation({ suite, model, config, logPath, runId, expert: f.expert, lines: linesOf(process.stdin), write: (s) => process.stderr.write(s), interactive: !!process.stdin.isTTY });
+    await model.close();
+    const summary = await summarise(res.logPath);
+    await indexRun(res, summary);
+    if (f.json) process.stdout.write(JSON.stringify({ runId: res.runId, logPath: res.logPath, status: res.status, suite: res.header.suite.id, suiteDigest: res.header.suite.digest, judged: res.judged, skipped: res.skipped }, null, 2) + '\n');
+    else process.stdout.write(`elicitation run ${res.runId} (${res.status}): ${res.judged} judged, ${res.skipped} skipped\nlog ${res.logPath}\nsuite ${res.header.suite.id} ${res.header.suite.digest}\nnext: assay verdict <policy> <screen runs...> ${res.runId}\n`);
+    process.exitCode = res.status === 'completed' ? 0 : 3;
+  });
+}
+
+export type { Verdict };
