@@ -5,6 +5,7 @@ import { AssayError } from '../../common/errors.js';
 import { findSuites, loadSuite } from '../../suite/load.js';
 import type { LoadedSuite } from '../../suite/types.js';
 import { textTable } from '../../stats/format.js';
+import { registerImport } from './suite-import.js';
 
 /** A suite argument may name the suite.yaml or the folder holding it. */
 async function suiteFile(arg: string): Promise<string> {
@@ -27,7 +28,8 @@ async function validate(arg: string): Promise<{ suite: LoadedSuite; samples: num
 const describeError = (e: unknown) => (e instanceof AssayError ? `[${e.code}] ${e.message}` : e instanceof Error ? e.message : String(e));
 
 export function register(program: Command): void {
-  const suite = program.command('suite').description('Check, digest and list test suites');
+  const suite = program.command('suite').description('Check, digest, list, import and derive test suites');
+  registerImport(suite);
 
   suite
     .command('validate')
