@@ -5,6 +5,10 @@
 import { cseAutocompleteImporter, cseFrrImporter, cseInstructImporter, csePromptInjectionImporter } from './cyberseceval.js';
 import { mcqGenericImporter, wmdpImporter } from './mcq.js';
 import type { Importer } from './types.js';
+import { discrimEvalImporter } from './discrimeval.js';
+import { bbqImporter } from './bbq.js';
+import { harmBenchImporter, strongRejectImporter, xstestImporter } from './refusal-sets.js';
+import { electionQuestionsImporter } from './election-questions.js';
 
 export type { Importer, ImportOptions, ImportResult } from './types.js';
 
@@ -15,4 +19,10 @@ export const IMPORTERS: Record<string, Importer> = {
   'cse-autocomplete': cseAutocompleteImporter,
   'cse-prompt-injection': csePromptInjectionImporter,
   'cse-frr': cseFrrImporter,
+  discrimeval: discrimEvalImporter,
+  bbq: bbqImporter,
+  xstest: xstestImporter,
+  strongreject: strongRejectImporter,
+  harmbench: harmBenchImporter,
+  'election-questions': electionQuestionsImporter,
 };
