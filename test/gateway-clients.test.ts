@@ -39,7 +39,7 @@ describe('gateway with the official clients', () => {
     assert.equal(response.headers.get(RELEASE_HEADER), releaseDigest);
     assert.equal(response.headers.get('x-assay-simulated'), 'true');
     assert.match(response.headers.get('x-assay-request-id') ?? '', /^[0-9a-f-]{36}$/);
-    assert.equal(data._request_id, response.headers.get('x-assay-request-id'));
+    assert.equal((data as unknown as { _request_id?: string })._request_id, response.headers.get('x-assay-request-id'));
   });
 
   it('openai: streaming call gives the same answer as the plain call', async () => {

@@ -356,7 +356,7 @@ export function register(program: Command): void {
     .command('sign')
     .description('Sign a model-release statement (in-toto, DSSE) and write it once')
     .requiredOption('-m, --model <name>', 'model name as the gateway serves it')
-    .requiredOption('--version <v>', 'the developer\'s version label')
+    .requiredOption('--model-version <v>', 'the developer\'s version label')
     .option('--weights-digest <sha256:hex>', 'digest of the weights manifest', sha256Arg)
     .option('--weights-manifest <file>', 'or: the weights manifest file (its SHA-256 is taken)')
     .option('--serving-config <file>', 'serving configuration file (system prompt, classifiers, decoding defaults, quantisation)')
@@ -367,11 +367,11 @@ export function register(program: Command): void {
     .option('--key <key>', 'signing key (the gateway\'s, so the gateway accepts it)')
     .option('--log <dir>', 'also append it to this local transparency log (type model-release)')
     .requiredOption('-o, --out <file>', 'release file (never overwritten)')
-    .action(async (f: { model: string; version: string; weightsDigest?: string; weightsManifest?: string; servingConfig?: string; servingConfigDigest?: string; versionId?: string; developer: string; notes?: string; key?: string; log?: string; out: string }) => {
+    .action(async (f: { model: string; modelVersion: string; weightsDigest?: string; weightsManifest?: string; servingConfig?: string; servingConfigDigest?: string; versionId?: string; developer: string; notes?: string; key?: string; log?: string; out: string }) => {
       const signer = loadSigner(f.key);
       const weightsDigest = f.weightsDigest ?? (f.weightsManifest ? `sha256:${(await digestOfFile(f.weightsManifest)).sha256}` : undefined);
       const servingConfigDigest = f.servingConfigDigest ?? (f.servingConfig ? `sha256:${(await digestOfFile(f.servingConfig)).sha256}` : undefined);
-      const r = signRelease(signer, { model: f.model, version: f.version, developer: f.developer, ...(weightsDigest ? { weightsDigest } : {}), ...(servingConfigDigest ? { servingConfigDigest } : {}), ...(f.versionId ? { versionId: f.versionId } : {}), ...(f.notes ? { notes: f.notes } : {}) });
+      const r = signRelease(signer, { model: f.model, version: f.modelVersion, developer: f.developer, ...(weightsDigest ? { weightsDigest } : {}), ...(servingConfigDigest ? { servingConfigDigest } : {}), ...(f.versionId ? { versionId: f.versionId } : {}), ...(f.notes ? { notes: f.notes } : {}) });
       const fd = openSync(resolve(f.out), 'wx', 0o644);
       try {
         writeSync(fd, r.text);
@@ -382,13 +382,13 @@ export function register(program: Command): void {
       if (f.log) {
         const l = openConfiguredLog(f.log);
         try {
-          const a = l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.version, developer: f.developer } })]);
+          const a = l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.modelVersion, developer: f.developer } })]);
           logged = `\n  logged as entry ${a.indices[0]} of ${l.origin}`;
         } finally {
           l.close();
         }
       }
-      out(`model release ${f.model}@${f.version} → ${resolve(f.out)}\n  digest ${r.digest} (stamped by the gateway as x-assay-model-release; cite with assay attest --model-release)${logged}\n`);
+      out(`model release ${f.model}@${f.modelVersion} → ${resolve(f.out)}\n  digest ${r.digest} (stamped by the gateway as x-assay-model-release; cite with assay attest --model-release)${logged}\n`);
     });
   release
     .command('show')
