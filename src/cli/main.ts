@@ -10,6 +10,7 @@ const groups: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/attest.js'),
   () => import('./commands/stats.js'),
   () => import('./commands/log.js'),
+  () => import('./commands/analyse.js'),
   () => import('./commands/gateway.js'),
   () => import('./commands/policy.js'),
 ];
