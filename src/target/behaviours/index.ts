@@ -4,6 +4,9 @@ import { refuser } from './refuser.js';
 import { groupBias } from './group-bias.js';
 import { bbqUnknown } from './bbq-unknown.js';
 import { rubricGrader } from './rubric-grader.js';
+import { mcqReader } from './mcq-reader.js';
+import { codeWriter } from './code-writer.js';
+import { injectionTarget } from './injection-target.js';
 
 export type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourFactory, BehaviourParams } from './types.js';
 
@@ -17,6 +20,9 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'group-bias': groupBias,
   'bbq-unknown': bbqUnknown,
   'rubric-grader': rubricGrader,
+  'mcq-reader': mcqReader,
+  'code-writer': codeWriter,
+  'injection-target': injectionTarget,
 };
 
 /** Parses `name` or `name:key=value,key=value` into a behaviour; errors name the spec and the problem. */
