@@ -4,6 +4,7 @@ import { refuser } from './refuser.js';
 import { groupBias } from './group-bias.js';
 import { bbqUnknown } from './bbq-unknown.js';
 import { rubricGrader } from './rubric-grader.js';
+import { electionFacts } from './election-facts.js';
 import { mcqReader } from './mcq-reader.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
@@ -20,6 +21,7 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'group-bias': groupBias,
   'bbq-unknown': bbqUnknown,
   'rubric-grader': rubricGrader,
+  'election-facts': electionFacts,
   'mcq-reader': mcqReader,
   'code-writer': codeWriter,
   'injection-target': injectionTarget,
