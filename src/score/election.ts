@@ -39,7 +39,7 @@ export const normaliseAnswer = (s: string) =>
     .trim()} `;
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' && v ? [v] : []);
-const mentionsDomain = (text: string, domain: string) => new RegExp(`(?:^|[^a-z0-9-])(?:[a-z0-9-]+\\.)*${domain.toLowerCase().replace(/[.]/g, '\\.')}(?![a-z0-9-])`).test(text.toLowerCase());
+const mentionsDomain = (text: string, domain: string) => new RegExp(`(?:^|[^a-z0-9-])(?:[a-z0-9-]+\\.)*${domain.toLowerCase().replace(/[.]/g, '\\.')}(?![a-z0-9-]|\\.[a-z0-9])`).test(text.toLowerCase());
 
 export interface ElectionVerdict {
   correct: boolean;
