@@ -3,6 +3,8 @@ import { AssayError } from '../../common/errors.js';
 import { IMPORTERS } from '../../suite/importers/index.js';
 import { writeControl, type ControlKind } from '../../suite/controls.js';
 import { collect, int } from '../options.js';
+import { compareControl } from '../../stats/controls.js';
+import { resolveRunLog } from './run.js';
 
 /** `assay suite import` and `assay suite control`, attached to the `suite` command group. */
 export function registerImport(suite: Command): void {
@@ -39,5 +41,23 @@ export function registerImport(suite: Command): void {
       if (kind !== 'position' && kind !== 'chance') throw new AssayError('CONTROL_UNKNOWN', `unknown control "${kind}" (position or chance)`);
       const r = await writeControl(kind as ControlKind, suitePath, flags.out, { seed: flags.seed, ...(flags.force ? { force: true } : {}) });
       process.stdout.write(`wrote ${r.rows} samples → ${r.suiteFile}\n`);
+    });
+
+  suite
+    .command('control-report')
+    .description('Accuracy change between a reference run and its control run (paired by item; difference = reference − control)')
+    .argument('<reference>', 'run log path or run id of the reference suite')
+    .argument('<control>', 'run log path or run id of the control suite')
+    .requiredOption('--scorer <name>', 'scorer to compare, e.g. generation or logprob')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, ctl: string, flags: { scorer: string; json?: boolean }) => {
+      const r = await compareControl(await resolveRunLog(ref), await resolveRunLog(ctl), flags.scorer);
+      const c = r.comparison;
+      if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `${r.scorer}: reference ${(100 * c.meanA).toFixed(1)}%, control ${(100 * c.meanB).toFixed(1)}%, change ${(100 * -c.diff).toFixed(1)} points ` +
+            `[${(100 * -c.ci.hi).toFixed(1)}, ${(100 * -c.ci.lo).toFixed(1)}] (${Math.round(c.level * 100)}% CI, paired over ${c.n} items, p=${c.p.toPrecision(2)})\n`,
+        );
     });
 }
