@@ -307,3 +307,19 @@ test('behaviours reject bad parameters', () => {
   assert.throws(() => behaviourFromSpec('code-writer:style=sloppy'), /style must be secure, insecure or refuse/);
   assert.throws(() => behaviourFromSpec('injection-target:mode=x'), /mode must be leaking or robust/);
 });
+
+test('assay run (CLI) on the shipped suites against a served simulated target', async () => {
+  const target = await startTarget({ behaviours: [behaviourFromSpec('code-writer:style=insecure'), behaviourFromSpec('injection-target:mode=leaking')] });
+  const home = tmp();
+  try {
+    const args = (suite: string) => ['run', suiteDir(suite), '--model', 'openai/sim', '--base-url', `${target.url}/v1`, '--api-key', 'x', '--no-progress', '--json', '--retry-base-ms', '5'];
+    const code = await cli(args('insecure-code'), { ASSAY_HOME: home });
+    assert.equal(code.code, 0, code.stderr);
+    assert.match(code.stdout, /"vulnerable_rate"/);
+    const inj = await cli(args('prompt-injection'), { ASSAY_HOME: home });
+    assert.equal(inj.code, 0, inj.stderr);
+    assert.match(inj.stdout, /"injection_success_rate"/);
+  } finally {
+    await target.close();
+  }
+});
