@@ -341,3 +341,17 @@ test('model facts: validated with located errors', () => {
   assert.equal(f.facts.training_compute_flop, 3e25);
   assert.throws(() => parseModelFactsYaml('schema: assay.model-facts/v1\ntraining_compute: 3\n', 'facts.yaml'), /facts\.yaml:2, field "training_compute": unknown key/);
 });
+
+test('the committed JSON Schemas match the zod schemas', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { ROOT } = await import('./helpers.js');
+  const { policyJsonSchema, modelFactsJsonSchema } = await import('../src/policy/schema.js');
+  for (const [name, gen] of [['policy.v1.schema.json', policyJsonSchema], ['model-facts.v1.schema.json', modelFactsJsonSchema]] as const) {
+    const path = join(ROOT, 'schemas', name);
+    const generated = JSON.stringify(gen(), null, 2) + '\n';
+    // UPDATE_SCHEMAS=1 rewrites the file after a deliberate schema change.
+    if (process.env.UPDATE_SCHEMAS === '1') writeFileSync(path, generated);
+    assert.equal(readFileSync(path, 'utf8'), generated, `schemas/${name} is stale: re-run this test with UPDATE_SCHEMAS=1`);
+  }
+});
