@@ -1,4 +1,4 @@
-import { createHash, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
@@ -54,9 +54,23 @@ export const recordSchema = z.strictObject({
 });
 export type AccessRecord = z.infer<typeof recordSchema>;
 
+// HKDF (RFC 5869) with SHA-256 for a 32-byte output is Extract (PRK = HMAC(salt, ikm)) then one
+// Expand block (HMAC(PRK, info ‖ 0x01)); the PRK depends only on the key, so it is kept per key.
+const prks = new Map<string, Buffer>();
 export function nonceFor(commitKey: Uint8Array, dir: 'req' | 'resp', requestId: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', commitKey, NONCE_SALT, Buffer.from(`${dir}\n${requestId}`, 'utf8'), 32));
+  const id = Buffer.from(commitKey).toString('base64');
+  let prk = prks.get(id);
+  if (!prk) {
+    prk = createHmac('sha256', NONCE_SALT).update(commitKey).digest();
+    if (prks.size >= 10_000) prks.clear();
+    prks.set(id, prk);
+  }
+  return createHmac('sha256', prk).update(`${dir}\n${requestId}`, 'utf8').update(ONE).digest();
 }
+const ONE = Buffer.from([1]);
+
+/** The same nonce through node:crypto's HKDF, for tests and independent verifiers. */
+export const nonceForHkdf = (commitKey: Uint8Array, dir: 'req' | 'resp', requestId: string): Buffer => Buffer.from(hkdfSync('sha256', commitKey, NONCE_SALT, Buffer.from(`${dir}\n${requestId}`, 'utf8'), 32));
 
 /** The bytes a body commits to: canonical JSON when it parses strictly as JSON, else the bytes as they are. */
 export function commitContent(body: Uint8Array | string, form?: Form): { form: Form; bytes: Buffer } {

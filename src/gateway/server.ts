@@ -127,9 +127,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     const usage = new Map([...dirtyUsage].map(([k, u]) => [k, { ...u }]));
     pending = [];
     dirtyUsage.clear();
-    flushing = flushing.then(() => store.commit(batch, usage)).catch((err: unknown) => {
+    try {
+      store.commit(batch, usage);
+    } catch (err) {
       process.stderr.write(`assay gateway: could not write the access log: ${(err as Error).message}\n`);
-    });
+    }
     return flushing;
   };
 
@@ -222,7 +224,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     if (now >= v.claims.exp) throw new GrantError('grant_expired', `grant expired at ${new Date(v.claims.exp * 1000).toISOString()}: ask the developer for a new grant`);
     if (now < v.claims.nbf) throw new GrantError('grant_not_yet_valid', 'grant is not valid yet (nbf is in the future)');
     // Registration and revocation are read on every request: a revocation takes effect at once.
-    const status = await store.grantStatus(v.claims.jti);
+    const status = store.grantStatus(v.claims.jti);
     if (!status) throw new GrantError('grant_unknown', `grant ${v.claims.jti} is not registered with this gateway`);
     if (status.tokenSha256 !== v.digest) throw new GrantError('invalid_token', `token does not match the one registered for grant ${v.claims.jti}`);
     if (status.revokedAt) throw new GrantError('grant_revoked', `grant ${v.claims.jti} was revoked at ${status.revokedAt}`);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { GrantClaims } from './grant.js';
 import type { Usage } from './limits.js';
 
@@ -68,13 +68,38 @@ export interface GrantRow {
 const emptyUsage = (): Usage => ({ requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
 
 export class GatewayStore {
-  private constructor(private readonly db: Kysely<DB>) {}
+  // The per-request read and the log append run as statements prepared once from SQL that Kysely
+  // compiled: synchronous better-sqlite3 calls, no per-query builder or promise overhead.
+  private readonly hot: { status: Database.Statement; record: Database.Statement; usage: Database.Statement; commit: (records: { seq: number; hash: string; text: string }[], usage: Map<string, Usage>) => void };
+
+  private constructor(
+    private readonly db: Kysely<DB>,
+    sqlite: Database.Database,
+  ) {
+    const status = db.selectFrom('grants').select(['token_sha256', 'revoked_at']).where('jti', '=', '?').compile();
+    const record = db.insertInto('records').values({ seq: 0, hash: '', text: '' }).compile();
+    const usageRow = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, updated_at: '' };
+    const usage = db.insertInto('usage').values({ jti: '', ...usageRow }).onConflict((oc) => oc.column('jti').doUpdateSet({ requests: sql`excluded.requests`, input_tokens: sql`excluded.input_tokens`, output_tokens: sql`excluded.output_tokens`, cost_usd: sql`excluded.cost_usd`, updated_at: sql`excluded.updated_at` })).compile();
+    const hot = { status: sqlite.prepare(status.sql), record: sqlite.prepare(record.sql), usage: sqlite.prepare(usage.sql) };
+    this.hot = {
+      ...hot,
+      commit: sqlite.transaction((records: { seq: number; hash: string; text: string }[], u: Map<string, Usage>) => {
+        for (const r of records) hot.record.run(r.seq, r.hash, r.text);
+        const now = new Date().toISOString();
+        for (const [jti, x] of u) hot.usage.run(jti, x.requests, x.inputTokens, x.outputTokens, x.costUsd, now);
+      }),
+    };
+  }
 
   static async open(file: string): Promise<GatewayStore> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const sqlite = new Database(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 5000');
+    // WAL + NORMAL: a commit is durable against a crash of the process, and fsyncs only at WAL
+    // checkpoints; a power cut can lose the last commits (the chain stays consistent: records are
+    // appended in order, so a lost tail is a shorter chain, and signed heads say what was vouched for).
+    sqlite.pragma('synchronous = NORMAL');
     const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
     await db.schema
       .createTable('grants')
@@ -110,7 +135,7 @@ export class GatewayStore {
       .addColumn('envelope_json', 'text', (c) => c.notNull())
       .addColumn('tlog_index', 'integer')
       .execute();
-    return new GatewayStore(db);
+    return new GatewayStore(db, sqlite);
   }
 
   async registerGrant(claims: GrantClaims, tokenSha256: string): Promise<void> {
@@ -132,8 +157,8 @@ export class GatewayStore {
   }
 
   /** What the hot path needs: the registered token digest and revocation. */
-  async grantStatus(jti: string): Promise<{ tokenSha256: string; revokedAt: string | null } | null> {
-    const r = await this.db.selectFrom('grants').select(['token_sha256', 'revoked_at']).where('jti', '=', jti).executeTakeFirst();
+  grantStatus(jti: string): { tokenSha256: string; revokedAt: string | null } | null {
+    const r = this.hot.status.get(jti) as { token_sha256: string; revoked_at: string | null } | undefined;
     return r ? { tokenSha256: r.token_sha256, revokedAt: r.revoked_at } : null;
   }
 
@@ -178,16 +203,9 @@ export class GatewayStore {
   }
 
   /** Appends records and the usage totals they changed, in one transaction. */
-  async commit(records: { seq: number; hash: string; text: string }[], usage: Map<string, Usage>): Promise<void> {
+  commit(records: { seq: number; hash: string; text: string }[], usage: Map<string, Usage>): void {
     if (!records.length && !usage.size) return;
-    const now = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
-      if (records.length) await trx.insertInto('records').values(records).execute();
-      for (const [jti, u] of usage) {
-        const v = { requests: u.requests, input_tokens: u.inputTokens, output_tokens: u.outputTokens, cost_usd: u.costUsd, updated_at: now };
-        await trx.insertInto('usage').values({ jti, ...v }).onConflict((oc) => oc.column('jti').doUpdateSet(v)).execute();
-      }
-    });
+    this.hot.commit(records, usage);
   }
 
   async lastRecord(): Promise<{ seq: number; hash: string } | null> {

@@ -1,0 +1,132 @@
+/**
+ * Gateway benchmark: the latency the access gateway adds, at a steady request rate, against the
+ * SIMULATED target (no added latency, so the difference is the gateway's own work: credential
+ * check, rate and budget, strict parse, allow-list, proxying, commitments and the access-log
+ * write). Direct = the same requests straight to the target. The target, the gateway and this
+ * client are three processes; phases alternate direct / gateway so both see the same machine.
+ * Writes its section of docs/benchmarks.md.
+ *
+ *   node dist-bench/bench/gateway.js           full run, writes docs/benchmarks.md
+ *   node dist-bench/bench/gateway.js --quick   short run, prints only
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Agent, request } from 'undici';
+
+const quick = process.argv.includes('--quick');
+const HERE = import.meta.dirname;
+let ROOT = resolve(HERE, '..');
+while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
+const js = (p: string) => (HERE.includes('dist-bench') ? join(HERE, p.replace(/\.ts$/, '.js')) : join(HERE, p));
+const RATE = 200; // requests per second, open loop
+const PHASE_S = quick ? 2 : 6;
+const ROUNDS = quick ? 1 : 2;
+
+async function firstLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
+  const rl = createInterface({ input: child.stdout! });
+  for await (const line of rl) {
+    const m = re.exec(line);
+    if (m) return m;
+  }
+  throw new Error('child did not start');
+}
+
+const children: ChildProcess[] = [];
+const node = (args: string[]) => {
+  const c = spawn(process.execPath, HERE.includes('dist-bench') ? args : ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(c);
+  return c;
+};
+
+const target = node([HERE.includes('dist-bench') ? join(HERE, '../src/cli/main.js') : join(ROOT, 'src/cli/main.ts'), 'target', 'serve', '--port', '0', '--latency', '0', '--accuracy', '0.8']);
+const targetUrl = (await firstLine(target, /(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+const gwChild = node([js('gateway-child.ts'), targetUrl]);
+const { url: gwUrl, key } = JSON.parse((await firstLine(gwChild, /^\{.*\}$/))[0]) as { url: string; key: string };
+
+const agent = new Agent({ connections: 32, pipelining: 1, keepAliveTimeout: 60_000 });
+const body = (i: number) => JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: `Answer with the letter only.\nWhat is ${i % 97} + ${(i * 7) % 89}?\nA) ${i % 97}\nB) ${(i % 97) + ((i * 7) % 89)}\nC) 3\nD) 4` }], max_tokens: 4, logprobs: true, top_logprobs: 5 });
+
+/** Sends `RATE` requests a second for `seconds`, open loop; returns per-request latencies (ms). */
+async function phase(base: string, auth: boolean, seconds: number, offset: number): Promise<{ lat: number[]; errors: number }> {
+  const n = RATE * seconds;
+  const lat: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const start = performance.now();
+    pending.push(
+      request(`${base}/v1/chat/completions`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${key}` } : {}) }, body: body(offset + i) })
+        .then(async (r) => {
+          await r.body.text();
+          if (r.statusCode !== 200) errors++;
+          lat.push(performance.now() - start);
+        })
+        .catch(() => void errors++),
+    );
+  }
+  await Promise.all(pending);
+  return { lat, errors };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+// Warm both paths (connections, JIT) before measuring.
+await phase(targetUrl, false, 1, 0);
+await phase(gwUrl, true, 1, 0);
+const direct: number[] = [];
+const via: number[] = [];
+let errors = 0;
+for (let r = 0; r < ROUNDS; r++) {
+  const d = await phase(targetUrl, false, PHASE_S, 10_000 * (r + 1));
+  const g = await phase(gwUrl, true, PHASE_S, 10_000 * (r + 1));
+  direct.push(...d.lat);
+  via.push(...g.lat);
+  errors += d.errors + g.errors;
+}
+await agent.close();
+for (const c of children) c.kill('SIGTERM');
+
+const rows = [50, 90, 99].map((p) => ({ p, direct: pct(direct, p), via: pct(via, p) }));
+let commit = 'uncommitted';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+} catch {
+  // not a checkout
+}
+const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
+const f2 = (x: number) => x.toFixed(2);
+const added50 = rows[0]!.via - rows[0]!.direct;
+const md = `<!-- bench:gateway:start -->
+## Access gateway: added latency (simulated upstream, no upstream latency)
+
+Command: \`npm run bench\` (gateway part: \`node dist-bench/bench/gateway.js\`) · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB
+
+Open-loop load at **${RATE} requests/s**, ${ROUNDS} × ${PHASE_S} s per side, alternating direct / through the gateway (${direct.length} + ${via.length} requests, ${errors} errors). Requests: OpenAI chat completions with logprobs (grey-box grant), distinct prompts. Direct = straight to the simulated target; gateway = the same requests with a grant's access key through \`startGateway\` (credential, rate, budget, strict parse, allow-list, proxy, commitments, hash-chained SQLite log). Target, gateway and client are separate processes on the same machine.
+
+| percentile | direct ms | through gateway ms | added ms |
+|---|---|---|---|
+${rows.map((r) => `| p${r.p} | ${f2(r.direct)} | ${f2(r.via)} | **${f2(r.via - r.direct)}** |`).join('\n')}
+
+Target (issue 10): ≤ 2 ms added at p50 — ${added50 <= 2 ? 'met' : 'not met'} on this run.
+<!-- bench:gateway:end -->`;
+
+process.stdout.write(`${md}\n`);
+if (!quick) {
+  const file = join(ROOT, 'docs/benchmarks.md');
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const re = /<!-- bench:gateway:start -->[\s\S]*?<!-- bench:gateway:end -->/;
+  doc = re.test(doc) ? doc.replace(re, md) : `${doc.trimEnd()}\n\n${md}\n`;
+  writeFileSync(file, doc);
+  process.stderr.write(`wrote ${file}\n`);
+}
+process.exit(0);
