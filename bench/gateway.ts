@@ -21,7 +21,8 @@ const HERE = import.meta.dirname;
 let ROOT = resolve(HERE, '..');
 while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
 const js = (p: string) => (HERE.includes('dist-bench') ? join(HERE, p.replace(/\.ts$/, '.js')) : join(HERE, p));
-const RATE = 200; // requests per second, open loop
+const rateArg = process.argv.indexOf('--rate');
+const RATE = rateArg > 0 ? Number(process.argv[rateArg + 1]) : 200; // requests per second, open loop
 const PHASE_S = quick ? 2 : 6;
 const ROUNDS = quick ? 1 : 2;
 
@@ -75,6 +76,17 @@ async function phase(base: string, auth: boolean, seconds: number, offset: numbe
   return { lat, errors };
 }
 
+/** CPU time (user + system, ms) a child has used, from /proc (Linux); null elsewhere. */
+function cpuMs(c: ChildProcess): number | null {
+  try {
+    const f = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -86,9 +98,17 @@ await phase(gwUrl, true, 1, 0);
 const direct: number[] = [];
 const via: number[] = [];
 let errors = 0;
+let gwCpu = 0;
+let targetCpu = 0;
 for (let r = 0; r < ROUNDS; r++) {
+  const t0 = cpuMs(target);
   const d = await phase(targetUrl, false, PHASE_S, 10_000 * (r + 1));
+  const t1 = cpuMs(target);
+  targetCpu += t0 !== null && t1 !== null ? t1 - t0 : NaN;
+  const c0 = cpuMs(gwChild);
   const g = await phase(gwUrl, true, PHASE_S, 10_000 * (r + 1));
+  const c1 = cpuMs(gwChild);
+  gwCpu += c0 !== null && c1 !== null ? c1 - c0 : NaN;
   direct.push(...d.lat);
   via.push(...g.lat);
   errors += d.errors + g.errors;
@@ -116,6 +136,8 @@ Open-loop load at **${RATE} requests/s**, ${ROUNDS} × ${PHASE_S} s per side, al
 | percentile | direct ms | through gateway ms | added ms |
 |---|---|---|---|
 ${rows.map((r) => `| p${r.p} | ${f2(r.direct)} | ${f2(r.via)} | **${f2(r.via - r.direct)}** |`).join('\n')}
+
+CPU time per request (user + system, from /proc): gateway process **${Number.isFinite(gwCpu) ? ((gwCpu / via.length) * 1000).toFixed(0) : 'n/a'} µs**; for scale, the simulated target's own per request in the direct phases ${Number.isFinite(targetCpu) ? ((targetCpu / direct.length) * 1000).toFixed(0) : 'n/a'} µs (an HTTP server doing almost nothing). On a busy machine latency also includes waiting for a core at each of the gateway's two extra process hops.
 
 Target (issue 10): ≤ 2 ms added at p50 — ${added50 <= 2 ? 'met' : 'not met'} on this run.
 <!-- bench:gateway:end -->`;
