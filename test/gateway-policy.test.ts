@@ -83,3 +83,19 @@ describe('commitments', () => {
     assert.notEqual(nonceFor(k, 'req', 'a').toString('hex'), nonceFor(k, 'resp', 'a').toString('hex'));
   });
 });
+
+describe('published schemas', () => {
+  it('schemas/*.json match the zod schemas (UPDATE_SCHEMAS=1 rewrites them)', async () => {
+    const { gatewayJsonSchemas } = await import('../src/gateway/schemas.js');
+    const { readFileSync, writeFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { ROOT } = await import('./helpers.js');
+    for (const [name, schema] of Object.entries(gatewayJsonSchemas())) {
+      const path = join(ROOT, 'schemas', name);
+      const text = JSON.stringify(schema, null, 2) + '\n';
+      if (process.env.UPDATE_SCHEMAS === '1') writeFileSync(path, text);
+      assert.ok(existsSync(path), `${name} missing: re-run with UPDATE_SCHEMAS=1`);
+      assert.equal(readFileSync(path, 'utf8'), text, `schemas/${name} is stale: re-run this test with UPDATE_SCHEMAS=1`);
+    }
+  });
+});

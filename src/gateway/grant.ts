@@ -59,7 +59,7 @@ export interface GrantClaims {
   assay: Grant;
 }
 
-const claimsSchema = z.strictObject({
+export const claimsSchema = z.strictObject({
   iss: z.string().min(1),
   sub: z.string().min(1).max(256),
   aud: z.string().min(1),

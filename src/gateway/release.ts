@@ -38,13 +38,13 @@ export const releasePredicateSchema = z.strictObject({
 });
 export type ReleasePredicate = z.infer<typeof releasePredicateSchema>;
 
-const statementSchema = z.strictObject({
+export const releaseStatementSchema = z.strictObject({
   _type: z.literal(STATEMENT_TYPE),
   subject: z.array(z.strictObject({ name: z.string(), digest: z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }) })).length(1),
   predicateType: z.literal(MODEL_RELEASE_PREDICATE),
   predicate: releasePredicateSchema,
 });
-export type ReleaseStatement = z.infer<typeof statementSchema>;
+export type ReleaseStatement = z.infer<typeof releaseStatementSchema>;
 
 export interface ReleaseInput {
   model: string;
@@ -99,7 +99,7 @@ export function loadRelease(file: string, key?: KeyObject): LoadedRelease {
   const env = parseEnvelope(bytes, file);
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new AssayError('RELEASE_FORMAT', `payload type ${env.payloadType} is not ${IN_TOTO_PAYLOAD_TYPE}`, { file });
   const payload = decodeBase64Strict(env.payload, 'payload');
-  const r = statementSchema.safeParse(parseStrictJson(payload, { file }));
+  const r = releaseStatementSchema.safeParse(parseStrictJson(payload, { file }));
   if (!r.success) throw new AssayError('RELEASE_FORMAT', r.error.issues[0]!.message, { file, field: r.error.issues[0]!.path.join('.') });
   const signedBy: string[] = [];
   if (key) {
