@@ -6,6 +6,8 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { signRelease, RELEASE_HEADER } from '../src/gateway/release.js';
 import { iterateSamples } from '../src/run/log-reader.js';
+import { openRecord, recordSchema } from '../src/gateway/commit.js';
+import { formatExport, signHead, verifyExport, verifyOpening } from '../src/gateway/head.js';
 import { generateSigner } from '../src/attest/keys.js';
 import { DEMO_SUITE, cli, tmp } from './helpers.js';
 import { startFixture, type Fixture } from './gateway-fixture.js';
@@ -117,6 +119,16 @@ describe('an Assay run through the gateway', () => {
       await f.gw.flush();
       const ids = new Set((await f.store.records()).map((r) => JSON.parse(r.text).requestId));
       for await (const s of iterateSamples(via)) assert.ok(ids.has(s.output!.requestId), `request id ${s.output!.requestId} in the access log`);
+      // The tester opens a sample's call from the run log alone (sent body, raw answer, request id) and it verifies.
+      const recs = (await f.store.records()).map((r) => recordSchema.parse(JSON.parse(r.text)));
+      const signed = signHead(f.signer, { gateway: f.config.id, size: recs.length, head: f.gw.head().head, time: new Date().toISOString() });
+      const log = verifyExport(formatExport({ gateway: f.config.id, publicKey: f.signer.publicKey, records: (await f.store.records()).map((r) => r.text), signedHead: signed.envelope }), f.signer.publicKey);
+      let opened = 0;
+      for await (const s of iterateSamples(via)) {
+        const rec = recs.find((r) => r.requestId === s.output!.requestId)!;
+        assert.deepEqual(verifyOpening(openRecord(rec, g.commitKey, JSON.stringify(s.sent!.body), JSON.stringify(s.output!.raw)), log), []);
+        if (++opened === 5) break;
+      }
     } finally {
       await f.close();
     }
