@@ -135,6 +135,12 @@ test('evidence requirements: signed and logged reports; suite version range and 
   assert.match(r.reasons.join(';'), /not one the rule accepts/);
   r = ruleOf(evalFinal(p, []), 'cap.auto');
   assert.deepEqual(r.reasons, ['no run of suite s.auto']);
+  // The screen is triage on fresh, unsigned runs; a final verdict holds the screen to the evidence rules too.
+  const screen = evaluatePolicy(p, 'sha256:test', { facts: null, runs: [run('s.auto', [m])], mode: 'screen' });
+  assert.equal(ruleOf(screen, 'cap.auto', 'screen').decision, 'rule-out');
+  assert.equal(screen.verdict, 'cleared');
+  const fin = evalFinal(p, [run('s.auto', [m])]);
+  assert.equal(fin.verdict, 'insufficient-evidence', 'unsigned evidence never passes a policy that requires signing');
 });
 
 test('intervals: auto picks clustered, then Wilson for binary, then normal; one-sided bounds are narrower', () => {

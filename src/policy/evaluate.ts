@@ -206,7 +206,7 @@ function settingsFor(policy: Policy, rule: Rule, mode: Mode): Settings {
 }
 
 /** One rule against one run: the numbers, every evidence problem, the decision. */
-function evaluateRun(rule: Rule, s: Settings, run: RunEvidence): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons'> {
+function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: boolean): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons'> {
   const runInfo = { id: run.runId, suiteVersion: run.suite.version, suiteDigest: run.suite.digest, access: run.access, signed: run.signed, logged: run.logged, simulated: run.simulated };
   const problems: string[] = [];
   if (rule.suite.version && !semver.satisfies(run.suite.version, rule.suite.version)) problems.push(`suite version ${run.suite.version} is outside the accepted range ${rule.suite.version}`);
@@ -221,8 +221,8 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence): Pick<RuleResult
   if (m.n < ev.min_samples) problems.push(`n = ${m.n} scored samples, fewer than the ${ev.min_samples} required`);
   if (unscoredRate === null) problems.push('no records for this metric');
   else if (unscoredRate > ev.max_unscored_rate) problems.push(`unscored or errored rate ${fmt(unscoredRate)} (${m.counts.unscored} unscored, ${m.counts.errored} errored of ${records}) exceeds ${ev.max_unscored_rate}`);
-  if (ev.signed && !run.signed) problems.push('the rule requires a signed report of this run that verifies');
-  if (ev.logged && !run.logged) problems.push('the rule requires the report to be in a trusted transparency log');
+  if (provenance && ev.signed && !run.signed) problems.push('the rule requires a signed report of this run that verifies');
+  if (provenance && ev.logged && !run.logged) problems.push('the rule requires the report to be in a trusted transparency log');
   if ('problem' in b) problems.push(`interval undefined: ${b.problem}`);
   if (problems.length || !('lo' in b)) return { run: runInfo, value, decision: 'insufficient-evidence', reasons: problems };
   const d = decide(b.lo, b.hi, s.threshold, rule.direction);
@@ -244,7 +244,12 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence): Pick<RuleResult
 /** When several runs bear on a rule: the most severe decision wins, so re-running cannot shop for a pass. */
 const RUN_PRIORITY: Record<Decision, number> = { 'rule-in': 4, inconclusive: 3, 'rule-out': 2, 'insufficient-evidence': 1, 'not-in-scope': 0 };
 
-export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], facts: ModelFacts | null, mode: Mode): RuleResult {
+/**
+ * One rule at its final or screening settings. `provenance`: whether the evidence must meet the
+ * rule's signed/logged requirements — always for a determination, not for `assay screen`, which is
+ * triage on the tester's own fresh runs (a screen used inside a final verdict is held to them).
+ */
+export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], facts: ModelFacts | null, mode: Mode, provenance = true): RuleResult {
   const s = settingsFor(policy, rule, mode);
   const base = { rule: rule.id, capability: rule.capability, stage: rule.stage, mode, suite: rule.suite.id, metric: rule.metric, direction: rule.direction, threshold: s.threshold, interval: s.interval, otherRuns: [] as RuleResult['otherRuns'] };
   if (rule.applies_to) {
@@ -254,7 +259,7 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   }
   const candidates = runs.filter((r) => r.suite.id === rule.suite.id);
   if (!candidates.length) return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`no run of suite ${rule.suite.id}`] };
-  const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r) }));
+  const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance) }));
   let best = results[0]!;
   for (const r of results) if (RUN_PRIORITY[r.decision] > RUN_PRIORITY[best.decision]) best = r;
   return { ...base, run: best.run, value: best.value, decision: best.decision, reasons: best.reasons, otherRuns: results.filter((r) => r !== best).map((r) => ({ runId: r.runId, decision: r.decision })) };
@@ -320,7 +325,7 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
   for (const cap of policy.capabilities) {
     const own = policy.rules.filter((r) => r.capability === cap.id);
     const auto = own.filter((r) => r.stage === 'automated');
-    const screen = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen'));
+    const screen = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen', input.mode === 'final'));
     if (input.mode === 'screen') {
       rules.push(...screen);
       const st = screenStatus(screen);
