@@ -142,9 +142,12 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     seq++;
     prev = hash;
     dirtyUsage.set(ctx.claims.jti, ctx.meter.used);
-    if (!flushQueued) {
+    // Group commit: records of the next 20 ms share one SQLite transaction (a WAL write per batch,
+    // not per request); 256 pending records flush at once.
+    if (pending.length >= 256) void flush();
+    else if (!flushQueued) {
       flushQueued = true;
-      setImmediate(() => void flush());
+      setTimeout(() => void flush(), 20).unref();
     }
     if (cfg.tlog && ++sinceCheckpoint >= cfg.tlog.everyRecords) void checkpoint().catch(() => undefined);
   }
