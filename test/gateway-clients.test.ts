@@ -134,3 +134,41 @@ describe('an Assay run through the gateway', () => {
     }
   });
 });
+
+describe('white-box endpoints', () => {
+  it('forwards to an endpoint the upstream declares, only on white-box grants', async () => {
+    const { createServer } = await import('node:http');
+    let hits = 0;
+    const up = createServer((req, res) => {
+      let b = '';
+      req.on('data', (c) => (b += c));
+      req.on('end', () => {
+        hits++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ path: req.url, got: JSON.parse(b), activations: [[0.1, 0.2]] }));
+      });
+    });
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(up.address() as { port: number }).port}`;
+    const f = await startFixture({ config: { upstreams: { sim: { openai: `${base}/v1`, whiteBox: { activations: '/v1/activations' } } } } });
+    try {
+      const w = await f.grant({ level: 'white-box' });
+      const post = (key: string, name: string) => fetch(`${f.gw.url}/v1/white-box/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'demo', layers: [3], prompt: 'x' }) });
+      const ok = await post(w.key, 'activations');
+      assert.equal(ok.status, 200);
+      assert.deepEqual(await ok.json(), { path: '/v1/activations', got: { model: 'demo', layers: [3], prompt: 'x' }, activations: [[0.1, 0.2]] });
+      const other = await post(w.key, 'gradients');
+      assert.equal(other.status, 501);
+      assert.match(((await other.json()) as any).error.message, /offers no white-box endpoint "gradients" \(it offers: activations\)/);
+      const grey = await f.grant({ level: 'grey-box' });
+      assert.equal((await post(grey.key, 'activations')).status, 403);
+      assert.equal(hits, 1, 'only the white-box call reached the upstream');
+      await f.gw.flush();
+      const recs = (await f.store.records()).map((r) => JSON.parse(r.text));
+      assert.deepEqual(recs.map((r) => [r.endpoint, r.status]), [['white-box:activations', 200], ['white-box:gradients', 501], ['white-box:activations', 403]]);
+    } finally {
+      await f.close();
+      up.close();
+    }
+  });
+});
