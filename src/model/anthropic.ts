@@ -1,5 +1,6 @@
 import type { Agent } from 'undici';
 import { createPool, headerValue, postJson, tokenCount } from './http.js';
+import { anthropicMessages, anthropicToolCalls, anthropicTools, usesTools } from './tools.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from './types.js';
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -26,12 +27,13 @@ export class AnthropicAdapter implements ModelAdapter {
     if (req.maxTokens === undefined)
       throw new ModelCallError('client', 'the Anthropic Messages API requires max_tokens: pass --max-tokens (Assay does not invent a value)');
     const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content);
-    const b: Record<string, unknown> = { model: this.model, max_tokens: req.maxTokens, messages: req.messages.filter((m) => m.role !== 'system') };
+    const b: Record<string, unknown> = { model: this.model, max_tokens: req.maxTokens, messages: usesTools(req.messages) ? anthropicMessages(req.messages) : req.messages.filter((m) => m.role !== 'system') };
     if (system.length) b.system = system.join('\n\n');
     if (req.temperature !== undefined) b.temperature = req.temperature;
     if (req.stop !== undefined) b.stop_sequences = req.stop;
     // The Messages API has no seed parameter; a requested seed is refused rather than dropped.
     if (req.seed !== undefined) throw new ModelCallError('client', 'the Anthropic Messages API has no seed parameter');
+    if (req.tools !== undefined) b.tools = anthropicTools(req.tools);
     return b;
   }
 
@@ -48,6 +50,8 @@ export class AnthropicAdapter implements ModelAdapter {
       .filter((b: any) => isObj(b) && b.type === 'text' && typeof b.text === 'string')
       .map((b: any) => b.text as string)
       .join('');
+    const toolCalls = anthropicToolCalls(j.content);
+    if (toolCalls === null) throw new ModelCallError('malformed', `${res.status} response has an unreadable tool_use block`, { status: res.status });
     const usage = isObj(j.usage) ? j.usage : {};
     return {
       content,
@@ -60,6 +64,7 @@ export class AnthropicAdapter implements ModelAdapter {
       raw: j,
       wireText: { request: sentText, response: res.text },
       ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
+      ...(toolCalls ? { toolCalls } : {}),
     };
   }
 

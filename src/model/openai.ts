@@ -1,5 +1,6 @@
 import type { Agent } from 'undici';
 import { createPool, headerValue, postJson, tokenCount } from './http.js';
+import { openaiMessages, openaiToolCalls, openaiTools, usesTools } from './tools.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter, type TokenLogprob } from './types.js';
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -43,13 +44,14 @@ export class OpenAIChatAdapter implements ModelAdapter {
 
   /** Exactly the parameters the caller set, under the API's own names; nothing added. */
   body(req: GenerateRequest): Record<string, unknown> {
-    const b: Record<string, unknown> = { model: this.model, messages: req.messages };
+    const b: Record<string, unknown> = { model: this.model, messages: usesTools(req.messages) ? openaiMessages(req.messages) : req.messages };
     if (req.maxTokens !== undefined) b.max_tokens = req.maxTokens;
     if (req.temperature !== undefined) b.temperature = req.temperature;
     if (req.seed !== undefined) b.seed = req.seed;
     if (req.stop !== undefined) b.stop = req.stop;
     if (req.logprobs !== undefined) b.logprobs = req.logprobs;
     if (req.topLogprobs !== undefined) b.top_logprobs = req.topLogprobs;
+    if (req.tools !== undefined) b.tools = openaiTools(req.tools);
     return b;
   }
 
@@ -66,6 +68,8 @@ export class OpenAIChatAdapter implements ModelAdapter {
       throw new ModelCallError('malformed', `${res.status} response has no choices[0].message.content`, { status: res.status });
     const logprobs = parseLogprobs(choice.logprobs);
     if (logprobs === undefined) throw new ModelCallError('malformed', `${res.status} response has unreadable choices[0].logprobs`, { status: res.status });
+    const toolCalls = openaiToolCalls(msg);
+    if (toolCalls === null) throw new ModelCallError('malformed', `${res.status} response has unreadable choices[0].message.tool_calls`, { status: res.status });
     const usage: Record<string, any> = isObj(j) && isObj(j.usage) ? j.usage : {};
     return {
       content: msg.content ?? '',
@@ -78,6 +82,7 @@ export class OpenAIChatAdapter implements ModelAdapter {
       raw: j,
       wireText: { request: sentText, response: res.text },
       ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
+      ...(toolCalls ? { toolCalls } : {}),
     };
   }
 

@@ -6,8 +6,32 @@ export function accessAtLeast(have: AccessLevel, need: AccessLevel): boolean {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** Assistant turns: the tools the model called (agentic runs). */
+  toolCalls?: ToolCall[];
+  /** Tool turns: the id of the call this message answers. */
+  toolCallId?: string;
+  /** Tool turns: the tool failed (Anthropic `is_error`). */
+  isError?: boolean;
+}
+
+/** A tool call as the model made it, provider-neutral. */
+export interface ToolCall {
+  /** The provider's call id (OpenAI `call_…`, Anthropic `toolu_…`), echoed in the tool result. */
+  id: string;
+  name: string;
+  /** Parsed arguments; {} when the model sent something that is not a JSON object (see argumentsError). */
+  arguments: Record<string, unknown>;
+  /** The raw argument text, when it was not a JSON object: the call is answered with an error, never guessed at. */
+  argumentsError?: string;
+}
+
+/** A tool offered to the model: name, description and a JSON Schema (type "object") for its arguments. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
 /** Provider-neutral generation request. Only parameters the caller set are sent. */
@@ -21,6 +45,8 @@ export interface GenerateRequest {
   logprobs?: boolean;
   /** How many alternatives per position (grey-box). */
   topLogprobs?: number;
+  /** Tools the model may call (agentic runs). Sent as OpenAI `tools` / Anthropic `tools`. */
+  tools?: ToolSpec[];
 }
 
 export interface TopLogprob {
@@ -56,6 +82,8 @@ export interface GenerateResult {
   wireText?: { request: string; response: string };
   /** Set when the answer came from Assay's SIMULATED target (response header `x-assay-simulated: true`). */
   simulated?: true;
+  /** The tools the model called in this turn, in order (absent when it called none). */
+  toolCalls?: ToolCall[];
 }
 
 export type ModelErrorKind = 'rate_limit' | 'server' | 'timeout' | 'connection' | 'client' | 'malformed';

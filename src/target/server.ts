@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Behaviour, BehaviourAnswer, BehaviourContext } from './behaviours/types.js';
+import type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourTurn } from './behaviours/types.js';
 import { anthropicStream, openaiStream } from './stream.js';
 
 /**
@@ -97,6 +97,8 @@ export interface SimAnswer {
   correct: boolean | null;
   /** Digest of (seed, prompt): further deterministic draws (logprob shape). */
   digest: Buffer;
+  /** Tool calls a behaviour made (agentic runs). */
+  toolCalls?: BehaviourAnswer['toolCalls'];
 }
 
 /**
@@ -169,7 +171,62 @@ const errorBody = (format: Format, type: string, message: string): string =>
 
 /** A behaviour's answer in the shape the response builder uses (letters empty: free text unless firstToken says otherwise). */
 function fromBehaviour(a: BehaviourAnswer, prompt: string): SimAnswer {
-  return { content: a.content, letters: [], recognised: false, correct: null, digest: createHash('sha256').update(`assay-sim\0behaviour\0${prompt}`).digest() };
+  return { content: a.content, letters: [], recognised: false, correct: null, digest: createHash('sha256').update(`assay-sim\0behaviour\0${prompt}`).digest(), ...(a.toolCalls?.length ? { toolCalls: a.toolCalls } : {}) };
+}
+
+/** Whether an answer body (either format) carries tool calls. */
+function hasToolCalls(text: string): boolean {
+  const j = JSON.parse(text) as { choices?: { message?: { tool_calls?: unknown } }[]; content?: { type?: string }[] };
+  return Boolean(j.choices?.[0]?.message?.tool_calls) || (Array.isArray(j.content) && j.content.some((b) => b?.type === 'tool_use'));
+}
+
+/** Tools offered by a request, by name, in either wire format. */
+function toolNames(body: Record<string, unknown>): string[] {
+  if (!Array.isArray(body.tools)) return [];
+  return body.tools.map((t) => {
+    const o = (t ?? {}) as { name?: unknown; function?: { name?: unknown } };
+    return typeof o.name === 'string' ? o.name : typeof o.function?.name === 'string' ? o.function.name : '';
+  });
+}
+
+/** The conversation with its tool traffic, normalised from either wire format. */
+function turnsOf(format: Format, msgs: unknown[]): BehaviourTurn[] {
+  const out: BehaviourTurn[] = [];
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  for (const raw of msgs) {
+    const m = (raw ?? {}) as Record<string, any>;
+    const role = str(m.role);
+    if (format === 'openai') {
+      if (role === 'tool') out.push({ role, text: messageText(m), toolCallId: str(m.tool_call_id) });
+      else if (role === 'assistant' && Array.isArray(m.tool_calls))
+        out.push({ role, text: messageText(m), toolCalls: m.tool_calls.map((c: any) => ({ id: str(c?.id), name: str(c?.function?.name), arguments: parseArgs(c?.function?.arguments) })) });
+      else out.push({ role, text: messageText(m) });
+      continue;
+    }
+    if (!Array.isArray(m.content)) {
+      out.push({ role, text: messageText(m) });
+      continue;
+    }
+    const uses = m.content.filter((b: any) => b?.type === 'tool_use');
+    const results = m.content.filter((b: any) => b?.type === 'tool_result');
+    for (const r of results) {
+      const c = r.content;
+      out.push({ role: 'tool', text: typeof c === 'string' ? c : messageText({ content: c }), toolCallId: str(r.tool_use_id), ...(r.is_error === true ? { isError: true } : {}) });
+    }
+    const text = messageText(m);
+    if (uses.length) out.push({ role, text, toolCalls: uses.map((b: any) => ({ id: str(b.id), name: str(b.name), arguments: b.input })) });
+    else if (!results.length || text) out.push({ role, text });
+  }
+  return out;
+}
+
+function parseArgs(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 /** Logprobs whose first token follows a behaviour's distribution; later tokens as free text. */
@@ -268,6 +325,8 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
       if (fault === 'rate_limit') return send(res, 429, errorBody(format, 'rate_limit_error', 'rate limited (injected fault)'), { 'retry-after': String(p.retryAfterS) });
       if (fault === 'server') return send(res, n % 2 ? 503 : 500, errorBody(format, 'api_error', 'server error (injected fault)'));
       const text = answer(format, body, n, maxTokens as number | undefined);
+      if (body.stream === true && hasToolCalls(text))
+        return send(res, 400, errorBody(format, 'invalid_request_error', 'streaming tool calls is not simulated; send "stream": false'));
       if (fault === 'malformed') return send(res, 200, text.slice(0, Math.max(1, Math.floor(text.length / 3))));
       if (body.stream === true) return sendStream(res, format, text, body, n);
       send(res, 200, text, format === 'openai' ? { 'x-request-id': `simreq-${n}` } : { 'request-id': `simreq-${n}` });
@@ -284,7 +343,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     const parts = typeof body.system === 'string' ? [body.system] : Array.isArray(body.system) ? [messageText({ content: body.system })] : [];
     for (const m of msgs) parts.push(messageText(m));
     const prompt = parts.join('\n');
-    const custom = behaviours.length ? behaviourAnswer(body, msgs, prompt) : null;
+    const custom = behaviours.length ? behaviourAnswer(format, body, msgs, prompt) : null;
     const ans = custom ? fromBehaviour(custom, prompt) : simulateAnswer(prompt, p.accuracy, p.seed);
     let content = ans.content;
     let truncated = false;
@@ -295,8 +354,18 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     const inTok = approxTokens(prompt);
     const outTok = approxTokens(content);
     const model = typeof body.model === 'string' && body.model ? (/^sim(-|$)/.test(body.model) ? body.model : `sim-${body.model}`) : 'sim-unknown';
+    // Call ids from the conversation, so the same request gets the same ids in any order.
+    const calls = ans.toolCalls ?? [];
+    const callId = (i: number) => `${createHash('sha256').update(JSON.stringify(msgs)).digest('hex').slice(0, 16)}_${i}`;
     if (format === 'anthropic') {
-      return JSON.stringify({ id: `msg_sim_${n}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: content }], stop_reason: truncated ? 'max_tokens' : 'end_turn', stop_sequence: null, usage: { input_tokens: inTok, output_tokens: outTok } });
+      const blocks: unknown[] = calls.length && content === '' ? [] : [{ type: 'text', text: content }];
+      for (const [i, c] of calls.entries()) blocks.push({ type: 'tool_use', id: `toolu_sim_${callId(i)}`, name: c.name, input: c.arguments });
+      const stop = truncated ? 'max_tokens' : calls.length ? 'tool_use' : 'end_turn';
+      return JSON.stringify({ id: `msg_sim_${n}`, type: 'message', role: 'assistant', model, content: blocks, stop_reason: stop, stop_sequence: null, usage: { input_tokens: inTok, output_tokens: outTok } });
+    }
+    if (calls.length) {
+      const message = { role: 'assistant', content: content === '' ? null : content, tool_calls: calls.map((c, i) => ({ id: `call_sim_${callId(i)}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })) };
+      return JSON.stringify({ id: `simcmpl-${n}`, object: 'chat.completion', created: 0, model, choices: [{ index: 0, message, logprobs: null, finish_reason: truncated ? 'length' : 'tool_calls' }], usage: { prompt_tokens: inTok, completion_tokens: outTok, total_tokens: inTok + outTok }, system_fingerprint: 'assay-simulated' });
     }
     const topN = Math.min(20, Math.max(0, Math.floor(Number(body.top_logprobs ?? 0)) || 0));
     const logprobs =
@@ -314,7 +383,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     });
   }
 
-  function behaviourAnswer(body: Record<string, unknown>, msgs: unknown[], prompt: string): BehaviourAnswer | null {
+  function behaviourAnswer(format: Format, body: Record<string, unknown>, msgs: unknown[], prompt: string): BehaviourAnswer | null {
     const messages = msgs.map((m) => ({ role: String((m as { role?: unknown } | null)?.role ?? ''), text: messageText(m) }));
     const top = typeof body.system === 'string' ? body.system : Array.isArray(body.system) ? messageText({ content: body.system }) : null;
     const ctx: BehaviourContext = {
@@ -323,6 +392,8 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
       messages,
       lastUser: [...messages].reverse().find((m) => m.role === 'user')?.text ?? '',
       seed: p.seed,
+      tools: toolNames(body),
+      turns: turnsOf(format, msgs),
       unit: (salt) => unitAt(createHash('sha256').update(`assay-sim-behaviour\0${p.seed}\0${salt}\0${prompt}`).digest(), 0),
     };
     for (const b of behaviours) {

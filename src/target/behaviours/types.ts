@@ -15,12 +15,35 @@ export interface BehaviourContext {
   /** The last user message's text ("" when there is none). */
   lastUser: string;
   seed: number;
+  /**
+   * Tool use (agentic runs): the names of the tools the request offers, in order, and the
+   * conversation with tool calls and results, normalised from either wire format.
+   */
+  tools: string[];
+  turns: BehaviourTurn[];
   /** Uniform draw in [0, 1) that depends only on (seed, prompt, salt): use distinct salts for distinct decisions. */
   unit(salt: string): number;
 }
 
+/** One message of the conversation with its tool traffic (OpenAI tool_calls / Anthropic tool_use, tool results). */
+export interface BehaviourTurn {
+  role: string;
+  text: string;
+  /** Assistant turns: the calls it made. */
+  toolCalls?: { id: string; name: string; arguments: unknown }[];
+  /** Tool results: which call this answers, and whether it failed. */
+  toolCallId?: string;
+  isError?: boolean;
+}
+
 export interface BehaviourAnswer {
   content: string;
+  /**
+   * Tool calls to make (agentic runs), rendered in the request's wire format: OpenAI `tool_calls`
+   * with finish_reason "tool_calls", Anthropic `tool_use` blocks with stop_reason "tool_use".
+   * Call ids are derived from the request, so the same conversation gets the same ids.
+   */
+  toolCalls?: { name: string; arguments: Record<string, unknown> }[];
   /**
    * Optional first-token distribution for logprobs (grey-box): tokens with probabilities summing
    * to ≤ 1; the most probable should be the first token of `content`. When absent, letter answers
