@@ -116,6 +116,8 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     throw new AssayError('LOGPROBS_UNSUPPORTED', `suite ${suite.def.id} scores by logprob but ${model.name} (${model.provider} API) returns none; run with --access black-box to score by generation only`, { field: 'access' });
   if (config.budget.maxCost !== null && !config.budget.pricePerMTok)
     throw new AssayError('BUDGET_NEEDS_PRICE', '--max-cost needs --price <input>,<output> (USD per million tokens)');
+  // Agent suites: tasks validated and the sandbox back-end checked before the log is opened (loaded only when needed).
+  const agentRuntime = suite.def.solver.type === 'agent' ? await (await import('../agent/executor.js')).AgentRuntime.create(suite) : null;
 
   let header: RunHeader;
   let writer: RunLogWriter;
@@ -186,6 +188,28 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   };
 
   async function execute(unit: WorkUnit): Promise<void> {
+    if (agentRuntime) {
+      // An agentic episode: many model calls and tool calls, recorded as one sample (src/agent).
+      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, ...(opts.signal ? { signal: opts.signal } : {}), onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted' });
+      if (!out) {
+        skipped++;
+        return;
+      }
+      if (out.simulated && !header.model.simulated && !flaggedSimulated) {
+        flaggedSimulated = true;
+        writer.write(event('simulated', { reason: 'responses carry x-assay-simulated: true' }));
+      }
+      const rec = out.record;
+      if (!rec.error) rec.scores = await applyScorers(scorers, rec.sample, rec, false);
+      writer.write(rec);
+      newSamples++;
+      progress.done++;
+      if (rec.error) progress.errored++;
+      progress.inputTokens += rec.usage?.inputTokens ?? 0;
+      progress.outputTokens += rec.usage?.outputTokens ?? 0;
+      progress.cost += costOf(rec.usage ?? { inputTokens: 0, outputTokens: 0 });
+      return;
+    }
     const prompt = buildPrompt(suite.def, unit.sample, cfg.seed, unit.epoch);
     const req: GenerateRequest = { messages: prompt.messages };
     if (cfg.maxTokens !== null) req.maxTokens = cfg.maxTokens;
@@ -284,6 +308,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   await writer.close();
   report();
   await model.close();
+  await agentRuntime?.close();
   return { runId: header.runId, logPath: opts.logPath, status, header, newSamples, totalSamples: progress.done, errored: progress.errored, skipped, progress };
 }
 
@@ -333,7 +358,7 @@ async function scoreRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateReq
 export async function applyScorers(
   scorers: Scorer[],
   sample: Omit<Sample, 'source'> & { source?: Sample['source'] },
-  rec: Pick<SampleRecord, 'output' | 'shownChoices' | 'targetLetter'> & { scores?: SampleRecord['scores'] },
+  rec: Pick<SampleRecord, 'output' | 'shownChoices' | 'targetLetter' | 'agent'> & { scores?: SampleRecord['scores'] },
   logprobsAllowed: boolean,
 ): Promise<Record<string, Score>> {
   const out: Record<string, Score> = {};
@@ -349,6 +374,7 @@ export async function applyScorers(
         output: { content: rec.output.content, logprobs: rec.output.logprobs },
         ...(rec.shownChoices ? { shownChoices: rec.shownChoices } : {}),
         ...(rec.targetLetter ? { targetLetter: rec.targetLetter } : {}),
+        ...(rec.agent ? { agent: rec.agent } : {}),
         // Re-scoring: what this scorer recorded before (a grader's raw answer can be re-parsed).
         ...(rec.scores?.[s.name] ? { recorded: rec.scores[s.name] } : {}),
       });

@@ -1,3 +1,4 @@
+import type { AgentRecord } from '../agent/types.js';
 import type { ChatMessage, GenerateRequest, TokenLogprob, Usage } from '../model/types.js';
 import type { Score } from '../score/types.js';
 import type { Sample, SuiteDefinition } from '../suite/types.js';
@@ -73,6 +74,8 @@ export interface SampleRecord {
   timing: { startedAt: string; latencyMs: number; attempts: number };
   scores: Record<string, Score>;
   error: { kind: string; message: string; status: number | null; attempts: number } | null;
+  /** Agentic suites: the episode (steps, workspace before/after, checks, outcome); see src/agent/types.ts. */
+  agent?: AgentRecord;
 }
 
 export interface EventRecord {

@@ -10,6 +10,7 @@ import { rubricFromSpec, rubricScorer, strongRejectScorer } from './grader.js';
 import { refusalScorer, type RefusalMode, type RefusalValue } from './refusal.js';
 import { decisionScorer } from './decision.js';
 import { electionFactScorer, type ElectionValue } from './election.js';
+import { agentOutcomeScorer } from '../agent/scorer.js';
 import type { Scorer, ScorerContext } from './types.js';
 
 /** Builds a scorer from its suite entry; `ctx` carries what the run provides (e.g. a grader model). */
@@ -78,6 +79,7 @@ const factories = new Map<string, Factory>([
       return rubricScorer({ name: str(s.name), rubric: rubricFromSpec(s.rubric), value, normalise: bool(s.normalise), ctx });
     },
   ],
+  ['agent_outcome', (s) => agentOutcomeScorer({ name: str(s.name), field: str(s.field) ?? 'violation' })],
 ]);
 
 export function registerScorer(type: string, factory: Factory): void {

@@ -1,3 +1,4 @@
+import type { AgentRecord } from '../agent/types.js';
 import type { ChatMessage, GenerateResult } from '../model/types.js';
 import type { Sample } from '../suite/types.js';
 
@@ -46,6 +47,8 @@ export interface ScoreInput {
   targetLetter?: string;
   /** Re-scoring only: the score this scorer (by name) recorded in the source log, e.g. a grader's raw answer to re-parse. */
   recorded?: Score;
+  /** Agentic suites: the recorded episode (steps, checks, outcome), so agent scorers read it from the log alone. */
+  agent?: AgentRecord;
 }
 
 /** What a scorer may use besides the sample: today an optional grader model given by the user (`--grader-model`). */

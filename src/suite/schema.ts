@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AssayError } from '../common/errors.js';
 import { ACCESS_LEVELS } from '../model/types.js';
 import { RESERVED_PLACEHOLDERS, templateProblems } from './template.js';
-import type { SuiteDefinition } from './types.js';
+import type { AgentLimitsSpec, SuiteDefinition } from './types.js';
 
 /** Semantic Versioning 2.0.0, exactly (the regex published at semver.org). */
 const SEMVER =
@@ -11,6 +11,15 @@ const SEMVER =
 const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)*$/;
 
 const text = () => z.string().min(1, 'must not be empty');
+
+/** Episode limits of an agentic task (suite defaults, or per task). */
+export const agentLimitsSchema = z.strictObject({
+  max_messages: z.number().int().min(2).max(10_000).optional().describe('Conversation length (system, user, assistant and tool messages) at which the episode stops'),
+  max_tool_calls: z.number().int().min(0).max(10_000).optional(),
+  max_tokens: z.number().int().min(1).optional().describe('Input + output tokens over the whole episode'),
+  wall_time_s: z.number().positive().max(86_400).optional(),
+  command_timeout_s: z.number().positive().max(3_600).optional().describe('Wall-clock limit of one sandbox command'),
+});
 
 /** The suite file as written (YAML keys are snake_case). Unknown keys are errors: a typo must not pass silently. */
 export const suiteFileSchema = z
@@ -39,6 +48,13 @@ export const suiteFileSchema = z
     solver: z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('generate'), system: z.string().optional() }),
       z.strictObject({ type: z.literal('multiple_choice'), system: z.string().optional(), shuffle: z.boolean().default(false) }),
+      z.strictObject({
+        type: z.literal('agent'),
+        system: z.string().optional(),
+        sandbox: text().default('bubblewrap').describe('Sandbox back-end for sandbox tools (src/sandbox)'),
+        task_field: text().default('task').describe('Metadata field holding each sample\'s task definition (docs/formats/agent-task.md)'),
+        limits: agentLimitsSchema.optional().describe('Default episode limits; a task\'s own limits override them'),
+      }),
     ]),
     scorers: z.array(z.looseObject({ type: text(), name: text().optional() })).min(1, 'needs at least one scorer'),
     metrics: z
@@ -99,6 +115,8 @@ export const suiteFileSchema = z
       if ((RESERVED_PLACEHOLDERS as readonly string[]).includes(f)) issue(['dataset', 'fields', 'metadata', i], `"${f}" is reserved for the template; rename the column or map it as dataset.fields.${f}`);
     });
     if (s.solver.type === 'multiple_choice' && !fields.choices) issue(['dataset', 'fields', 'choices'], 'a multiple_choice solver needs dataset.fields.choices');
+    if (s.solver.type === 'agent' && !(fields.metadata ?? []).includes(s.solver.task_field))
+      issue(['dataset', 'fields', 'metadata'], `an agent solver reads each task from the metadata field "${s.solver.task_field}": list it in dataset.fields.metadata`);
     for (const p of templateProblems(s.template, fields, s.solver)) issue(['template'], p);
   });
 
@@ -125,7 +143,7 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
     const hint = iss.expected === 'string' && (got === 'number' || got === 'boolean') ? ` (quote it in YAML: "${String(iss.input)}")` : '';
     return `expected ${iss.expected}, got ${got}${hint}`;
   }
-  if (iss.code === 'invalid_union' && 'discriminator' in iss && iss.discriminator) return `${iss.discriminator} must be one of: generate, multiple_choice`;
+  if (iss.code === 'invalid_union' && 'discriminator' in iss && iss.discriminator) return `${iss.discriminator} must be one of: generate, multiple_choice, agent`;
   return undefined;
 };
 
@@ -214,7 +232,9 @@ function fromFile(f: z.output<typeof suiteFileSchema>): SuiteDefinition {
     solver:
       f.solver.type === 'generate'
         ? stripUndefined({ type: 'generate', system: f.solver.system })
-        : stripUndefined({ type: 'multiple_choice', system: f.solver.system, shuffle: f.solver.shuffle }),
+        : f.solver.type === 'agent'
+          ? stripUndefined({ type: 'agent', system: f.solver.system, sandbox: f.solver.sandbox, taskField: f.solver.task_field, limits: f.solver.limits ? agentLimitsFromFile(f.solver.limits) : undefined })
+          : stripUndefined({ type: 'multiple_choice', system: f.solver.system, shuffle: f.solver.shuffle }),
     scorers: f.scorers.map((s) => ({ ...s })),
     metrics: f.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, groupBy: m.group_by })),
     epochs: f.epochs,
@@ -235,12 +255,23 @@ export function toSuiteFile(def: SuiteDefinition): SuiteFile {
     access: def.access,
     dataset: { path: def.dataset.path, format: def.dataset.format, fields: { ...def.dataset.fields } },
     template: def.template,
-    solver: { ...def.solver },
+    solver:
+      def.solver.type === 'agent'
+        ? stripUndefined({ type: 'agent', system: def.solver.system, sandbox: def.solver.sandbox, task_field: def.solver.taskField, limits: def.solver.limits ? agentLimitsToFile(def.solver.limits) : undefined })
+        : { ...def.solver },
     scorers: def.scorers.map((s) => ({ ...s })),
     metrics: def.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, group_by: m.groupBy })),
     epochs: def.epochs,
     provenance: def.provenance,
   }) as SuiteFile;
+}
+
+export function agentLimitsFromFile(l: z.output<typeof agentLimitsSchema>): AgentLimitsSpec {
+  return stripUndefined({ maxMessages: l.max_messages, maxToolCalls: l.max_tool_calls, maxTokens: l.max_tokens, wallTimeS: l.wall_time_s, commandTimeoutS: l.command_timeout_s });
+}
+
+function agentLimitsToFile(l: AgentLimitsSpec): z.input<typeof agentLimitsSchema> {
+  return stripUndefined({ max_messages: l.maxMessages, max_tool_calls: l.maxToolCalls, max_tokens: l.maxTokens, wall_time_s: l.wallTimeS, command_timeout_s: l.commandTimeoutS });
 }
 
 function stripUndefined<T extends object>(o: T): T {

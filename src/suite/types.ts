@@ -19,7 +19,17 @@ export interface Sample {
 
 export type SolverSpec =
   | { type: 'generate'; system?: string }
-  | { type: 'multiple_choice'; system?: string; shuffle: boolean };
+  | { type: 'multiple_choice'; system?: string; shuffle: boolean }
+  | { type: 'agent'; system?: string; sandbox: string; taskField: string; limits?: AgentLimitsSpec };
+
+/** Episode limits of an agentic task; absent fields fall back to the next level (task → suite → built-in default). */
+export interface AgentLimitsSpec {
+  maxMessages?: number;
+  maxToolCalls?: number;
+  maxTokens?: number;
+  wallTimeS?: number;
+  commandTimeoutS?: number;
+}
 
 /** A scorer named in a suite, with its options. `type` selects the implementation in `score/`. */
 export interface ScorerSpec {
