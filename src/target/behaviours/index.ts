@@ -8,14 +8,18 @@ import { electionFacts } from './election-facts.js';
 import { mcqReader } from './mcq-reader.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
+import { oracle } from './oracle.js';
+import { saboteur } from './saboteur.js';
 
-export type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourFactory, BehaviourParams } from './types.js';
+export type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourFactory, BehaviourParams, BehaviourTurn } from './types.js';
 
 /**
  * The behaviours `assay target serve --behaviour <spec>` and TargetProfile.behaviours know, by
  * name. Each lives in its own module beside this one; add one line here per behaviour.
  */
 export const BEHAVIOURS: Record<string, BehaviourFactory> = {
+  oracle: oracle,
+  saboteur: saboteur,
   'echo-system': echoSystem,
   refuser: refuser,
   'group-bias': groupBias,
