@@ -13,6 +13,7 @@ const groups: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/analyse.js'),
   () => import('./commands/gateway.js'),
   () => import('./commands/policy.js'),
+  () => import('./commands/agent.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -31,6 +31,15 @@ export const SANDBOX_UID = 65534;
 export const WORKDIR = '/workspace';
 const OWNER_FILE = 'owner.json';
 
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Finds an executable on a search path (default: PATH, then the usual system directories). */
 export function which(name: string, searchPath = `${process.env.PATH ?? ''}${delimiter}/usr/bin${delimiter}/bin${delimiter}/usr/sbin${delimiter}/sbin`): string | null {
   const dirs = searchPath.split(delimiter).filter(Boolean);
@@ -116,8 +125,11 @@ export class BubblewrapProvider implements SandboxProvider {
    */
   static async create(opts: BubblewrapOptions = {}): Promise<BubblewrapProvider> {
     if (process.platform !== 'linux') throw new AssayError('SANDBOX_UNAVAILABLE', `the bubblewrap sandbox needs Linux (this is ${process.platform}); agentic suites cannot run here without a container back-end`);
-    const bwrap = opts.bwrap ?? which('bwrap', opts.searchPath);
-    if (!bwrap) throw new AssayError('SANDBOX_UNAVAILABLE', 'bubblewrap (bwrap) is not installed; agentic suites run model-chosen commands only inside it. Install it: apt-get install bubblewrap (Debian/Ubuntu), dnf install bubblewrap (Fedora)');
+    // ASSAY_BWRAP names the executable explicitly (also how tests simulate a machine without it).
+    const given = opts.bwrap ?? process.env.ASSAY_BWRAP;
+    const bwrap = given ? (isExecutable(given) ? given : null) : which('bwrap', opts.searchPath);
+    if (!bwrap)
+      throw new AssayError('SANDBOX_UNAVAILABLE', `bubblewrap (bwrap) is not installed${given ? ` (no executable at ${given})` : ''}; agentic suites run model-chosen commands only inside it. Install it: apt-get install bubblewrap (Debian/Ubuntu), dnf install bubblewrap (Fedora)`);
     const v = spawnSync(bwrap, ['--version'], { encoding: 'utf8' });
     if (v.status !== 0) throw new AssayError('SANDBOX_UNAVAILABLE', `${bwrap} --version failed: ${(v.stderr || v.error?.message || '').trim()}`);
     const version = v.stdout.trim().replace(/^bubblewrap\s*/, '');
