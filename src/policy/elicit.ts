@@ -223,6 +223,8 @@ export async function runElicitation(o: ElicitOptions): Promise<ElicitResult> {
     else skipped++;
     o.write(`recorded ${sample.id}: ${st.success !== null ? `success=${st.success}${st.rating !== null ? `, rating=${st.rating}` : ''}` : `skipped (${st.skip})`}\n`);
   }
+  // Release the input (a TTY or pipe left open would keep the process alive).
+  await o.lines.return?.(undefined);
   const status: EndRecord['status'] = recorded === items.length ? 'completed' : 'interrupted';
   writer.write({ type: 'end', at: new Date().toISOString(), status, counts: { samples: recorded, errored: 0 } });
   await writer.close();

@@ -319,7 +319,7 @@ export function register(program: Command): void {
     for (const it of plan.items) {
       const e = it.elicitation;
       const s = e?.suite ? cat.suites.get(e.suite) : undefined;
-      if (e?.suite && s) hints[e.suite] = `assay elicit --suite ${s.file} --model ${v.model ?? '<model>'} --expert "<name>"${e.minSamples ? ` --limit ${e.minSamples}` : ''} --access ${it.accessNeeded}`;
+      if (e?.suite && s) hints[e.suite] = `assay elicit --suite ${s.file} --model ${v.model ?? '<model>'} --expert "<name>"${e.minSamples ? ` --limit ${e.minSamples}` : ''} --access ${it.accessNeeded}${f.baseUrl ? ` --base-url ${f.baseUrl}` : ''}`;
     }
     if (f.json) process.stdout.write(JSON.stringify({ verdict: v, plan, runs: evidence.map((r) => r.runId) }, null, 2) + '\n');
     else process.stdout.write(formatVerdict(v) + '\n' + formatPlan(plan, hints) + (f.plan ? `plan written to ${resolve(f.plan)}\n` : '') + `screen runs: ${evidence.map((r) => r.runId).join(' ')}\n`);
@@ -366,6 +366,7 @@ export function register(program: Command): void {
     mkdirSync(dirname(logPath), { recursive: true });
     // The session talks on stderr so stdout stays for --json; a TTY sees both.
     const res = await runElicitation({ suite, model, config, logPath, runId, expert: f.expert, lines: linesOf(process.stdin), write: (s) => process.stderr.write(s), interactive: !!process.stdin.isTTY });
+    process.stdin.destroy();
     await model.close();
     const summary = await summarise(res.logPath);
     await indexRun(res, summary);
