@@ -33,15 +33,19 @@ after(async () => {
 });
 
 /** The CLI with a scripted standard input. */
-function cliIn(args: string[], input: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cliIn(args: string[], input: string, env: NodeJS.ProcessEnv, keepOpen = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
     const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => res({ code, stdout, stderr }));
-    p.stdin.end(input);
+    p.on('exit', (code) => {
+      p.stdin.destroy();
+      res({ code, stdout, stderr });
+    });
+    if (keepOpen) p.stdin.write(input);
+    else p.stdin.end(input);
   });
 }
 
@@ -415,4 +419,20 @@ test('assay screen on the shipped risk suites: the obligations pack follows the 
   assert.equal(out.robust!.code, 22);
   assert.deepEqual(out.robust!.json.plan.items.map((i) => [i.capability, i.kind]).sort(), [['cbrn-risk', 'complete-screen'], ['harmful-compliance', 'complete-screen']]);
   assert.equal(lp.policy.rules.filter((r) => r.suite.id === 'injection.seed').length, 1);
+});
+
+test('elicit: the session ends when every item is judged, even with the input still open (a terminal)', async () => {
+  const dir = tmp();
+  const t = await startTarget({ accuracy: 1, seed: 1 });
+  targets.push(t);
+  const r = await cliIn(['elicit', '--suite', join(ROOT, 'suites/demo-arithmetic/suite.yaml'), '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '--max-tokens', '5', '--expert', 'E', '--limit', '1', '-o', join(dir, 'e.jsonl')], '/ask\n/success yes\n/next\n', { ASSAY_HOME: join(dir, 'home') }, true);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /elicitation run \S+ \(completed\): 1 judged, 0 skipped/);
+  // Unknown commands and bad ratings are answered, not recorded.
+  const bad = await cliIn(['elicit', '--suite', join(ROOT, 'suites/demo-arithmetic/suite.yaml'), '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '--expert', 'E', '--limit', '2', '-o', join(dir, 'f.jsonl')], '/frobnicate\n/rate 9\n/success maybe\n/skip\n/next\n/quit\n', { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(bad.code, 3, 'ended early');
+  assert.match(bad.stderr, /unknown command \/frobnicate/);
+  assert.match(bad.stderr, /rating must be an integer from 1 to 5/);
+  assert.match(bad.stderr, /say \/success yes or \/success no/);
+  assert.match(bad.stderr, /session interrupted: 0 judged, 1 skipped, 1 not reached/);
 });
