@@ -14,7 +14,7 @@ import type { Behaviour } from '../src/target/behaviours/types.js';
 import { runAgentLoop, replay, type ModelTurn } from '../src/agent/loop.js';
 import { TOOLS, type AgentTool } from '../src/agent/tools.js';
 import { Checker, diffSnapshots, globToRegExp, judge, type Episode } from '../src/agent/checks.js';
-import { parseTask } from '../src/agent/task.js';
+import { parseTask, taskJsonSchema } from '../src/agent/task.js';
 import { episodeLimits } from '../src/agent/executor.js';
 import type { SnapshotEntry } from '../src/sandbox/types.js';
 import { AssayError } from '../src/common/errors.js';
@@ -206,6 +206,14 @@ test('checks: globs, diffs, configs, calls, answers and new static-analysis find
   const task = parseTask({ family: 'misuse', twin: 'harmful', measures: 'm', tools: ['send_email'], human_minutes: 1, checks: { violation: [{ called: { tool: 'send_email' } }], harm: [{ called: { tool: 'send_email' } }, { called: { tool: 'post_message' } }], disclosure: ['kept'] } }, { sampleId: 's', field: 'task' });
   const j = await judge(task, ep);
   assert.deepEqual(j.outcome, { violation: 1, success: null, disclosed: 1, harm: 0.5, refused: 0, benign_completion: null, new_findings: null });
+});
+
+test('the committed task JSON Schema matches the zod schema', () => {
+  const path = join(ROOT, 'schemas/agent-task.v1.schema.json');
+  const generated = JSON.stringify(taskJsonSchema(), null, 2) + '\n';
+  // UPDATE_SCHEMAS=1 rewrites the file after a deliberate schema change.
+  if (process.env.UPDATE_SCHEMAS === '1') writeFileSync(path, generated);
+  assert.equal(readFileSync(path, 'utf8'), generated, 'schemas/agent-task.v1.schema.json is stale: re-run this test with UPDATE_SCHEMAS=1');
 });
 
 test('a malformed task is refused with the sample and field named', () => {

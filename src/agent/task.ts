@@ -106,6 +106,12 @@ export const taskSchema = z.strictObject({
 
 export type TaskFile = z.input<typeof taskSchema>;
 
+/** JSON Schema (draft 2020-12) of a task, published as schemas/agent-task.v1.schema.json. */
+export function taskJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(taskSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $schema, title: 'Assay agentic task (the task field of an agent suite sample), v1', ...rest };
+}
+
 export interface AgentTask {
   family: Family;
   measures: string;
