@@ -11,6 +11,11 @@ import { resultsTable, summarise } from '../results.js';
 import { indexRun } from './run.js';
 import { ASSAY_ROOT } from '../../version.js';
 import { attestAndVerifyDemo } from '../../attest/index.js';
+import { evaluatePolicy } from '../../policy/evaluate.js';
+import { evidenceFromRunLog } from '../../policy/evidence.js';
+import { formatPlan, formatVerdict } from '../../policy/format.js';
+import { loadPolicy } from '../../policy/load.js';
+import { stage2Plan } from '../../policy/plan.js';
 
 /**
  * The end-to-end demo on embedded defaults: the built-in SIMULATED target, the demo suite
@@ -60,6 +65,12 @@ export function register(program: Command): void {
         const summary = await summarise(res.logPath);
         await indexRun(res, summary);
         process.stdout.write(resultsTable(res, summary));
+        // Stage 1 of the two-stage regime on this run: the example policy's screen (arithmetic
+        // stands in for a dangerous capability). The demo's exit code is not the screen's.
+        const lp = await loadPolicy(join(ASSAY_ROOT, 'policies/examples/demo-two-stage.yaml'));
+        const facts = { schema: 'assay.model-facts/v1' as const, model: 'openai/sim-demo', training_compute_flop: 3e25 };
+        const screen = evaluatePolicy(lp.policy, lp.digest, { facts, runs: [await evidenceFromRunLog(res.logPath)], mode: 'screen' });
+        process.stdout.write(`\nscreen with the example policy ${lp.policy.id} (illustrative; not a real framework):\n` + formatVerdict(screen) + formatPlan(stage2Plan(lp.policy, screen)));
         const att = await attestAndVerifyDemo(res.logPath);
         process.stdout.write(
           `\nsigned report: ${att.reportPath} (demo key ${att.keyId}), logged in ${att.tlogDir}\n` +
