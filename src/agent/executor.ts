@@ -7,7 +7,7 @@ import { AssayError } from '../common/errors.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from '../model/types.js';
 import type { AdaptiveLimiter } from '../run/limiter.js';
 import { buildPrompt } from '../run/prompt.js';
-import { backoffDelay } from '../run/retry.js';
+import { backoffDelay, sleep } from '../run/retry.js';
 import type { RunConfig, SampleRecord, WorkUnit } from '../run/types.js';
 import { createSandboxProvider } from '../sandbox/index.js';
 import type { Sandbox, SandboxProvider, Snapshot } from '../sandbox/types.js';
@@ -65,16 +65,6 @@ export interface UnitContext {
   stopped: () => boolean;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** One model call with the engine's retry policy (same limiter, backoff and retry events). */
 async function callWithRetries(req: GenerateRequest, key: string, u: UnitContext): Promise<ModelTurn> {

@@ -8,7 +8,7 @@ import { ASSAY_VERSION } from '../version.js';
 import { AdaptiveLimiter } from './limiter.js';
 import { dropTornTail, RunLogWriter, sampleLine, scanForResume } from './log-writer.js';
 import { buildPrompt, type BuiltPrompt } from './prompt.js';
-import { backoffDelay } from './retry.js';
+import { backoffDelay, sleep } from './retry.js';
 import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type RunConfig, type RunHeader, type SampleRecord, type WorkUnit } from './types.js';
 
 export interface Progress {
@@ -88,16 +88,6 @@ async function countUnits(suite: LoadedSuite, config: RunConfig): Promise<number
   return n * config.epochs;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /**
  * Runs a suite against a model, appending one record per sample × epoch to a crash-safe log.

@@ -9,3 +9,15 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, retryAfterM
   const jittered = rand() * ceiling;
   return retryAfterMs !== null && retryAfterMs > 0 ? Math.max(retryAfterMs, jittered) : jittered;
 }
+
+/** Waits `ms`, or less if the signal aborts (a stopping run must not sit out a long backoff). */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
