@@ -27,7 +27,7 @@ import { stage2Plan } from '../../policy/plan.js';
 import type { Policy } from '../../policy/schema.js';
 import { collect, int, num, price } from '../options.js';
 import { summarise } from '../results.js';
-import { executeRun, indexRun, interruptSignal, resolveRunLog, table } from './run.js';
+import { executeRun, indexRun, interruptSignal, resolveRunLog, table, type RunFlags } from './run.js';
 
 const EXIT_HELP =
   '\nExit codes: 0 below threshold / cleared by the screen, 20 threshold crossed, 21 cannot rule out / escalate to stage 2,\n22 insufficient evidence (never a pass), 23 not in scope (the policy does not apply; not a pass), 2 usage or invalid input.\nFormat and rules: docs/formats/policy.md';
@@ -175,25 +175,8 @@ function policySummary(lp: LoadedPolicy): string {
 // ---------------------------------------------------------------------------------------------
 // Model options shared by screen and elicit (as in `assay run`)
 
-interface ModelFlags {
-  model?: string;
-  baseUrl?: string;
-  apiKey?: string;
-  access?: AccessLevel;
-  maxConnections: number;
-  limit?: number;
-  seed: number;
-  sampleId?: string[];
-  maxTokens?: number;
-  temperature?: number;
-  maxCost?: number;
-  price?: { input: number; output: number };
-  maxTokensTotal?: number;
-  timeout: number;
-  maxRetries: number;
-  retryBaseMs: number;
-  progress: boolean;
-}
+/** The model and engine options of `assay run`, without those about one run's log and output. */
+type ModelFlags = Omit<RunFlags, 'epochs' | 'out' | 'resume' | 'json' | 'simulated' | 'graderModel' | 'graderBaseUrl' | 'graderApiKey'>;
 
 function modelOptions(cmd: Command): Command {
   return cmd

@@ -16,7 +16,8 @@ import { collect, int, num, price } from '../options.js';
 import { progressReporter } from '../progress.js';
 import { resultsTable, summarise } from '../results.js';
 
-interface RunFlags {
+/** Options of `assay run` (commander's parsed flags). */
+export interface RunFlags {
   model?: string;
   baseUrl?: string;
   apiKey?: string;
