@@ -11,7 +11,7 @@ import { emptyTrust, loadTrustFile, type TrustPolicy } from '../../attest/trust.
 import { formatVerifyResult, verifyReport } from '../../attest/verify.js';
 import { AssayError, problemOf } from '../../common/errors.js';
 import { assayHome, runsDir } from '../../home.js';
-import { ACCESS_LEVELS, type AccessLevel } from '../../model/types.js';
+import { ACCESS_LEVELS } from '../../model/types.js';
 import { createModel } from '../../model/registry.js';
 import { newRunId } from '../../run/engine.js';
 import { readRunHeader } from '../../run/log-reader.js';
