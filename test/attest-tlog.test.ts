@@ -12,7 +12,8 @@ import { AssayError } from '../src/common/errors.js';
 import { formatTlogProof, parseTlogProof, serve, submitEntry } from '../src/tlog/client.js';
 import { initLog, openConfiguredLog } from '../src/tlog/config.js';
 import { attestationEntry } from '../src/tlog/entry.js';
-import { ed25519Signer } from '../src/tlog/note.js';
+import { cosigner } from '../src/tlog/cosignature.js';
+import { ed25519Signer, parseNote, signNote } from '../src/tlog/note.js';
 import { LocalLog } from '../src/tlog/storage.js';
 import { defaultRecords, header, writeRunLog } from './attest-fixture.js';
 import { cli, tmp } from './helpers.js';
@@ -132,8 +133,20 @@ test('tampered proofs, foreign checkpoints and untrusted logs fail with exit 17 
 test('witness policy from the trust file: k of n cosignatures on the proof checkpoint', async () => {
   const log = newLog();
   const { bundle } = await logReport(await report(), { target: log.dir });
-  const witnessVkey = ed25519Signer('witness.example/w1', generateKeyPairSync('ed25519').privateKey).vkey.replace(/\+01/, '+04');
-  failedTlog(await verify(bundle, trustWith([{ vkey: log.vkey, witnesses: [witnessVkey], witnessesRequired: 1 }])), /cosign|witness/i);
+  // A real witness key (cosignature type 0x04) that has not cosigned this checkpoint: quorum not met.
+  const w1 = cosigner('witness.example/w1', generateKeyPairSync('ed25519').privateKey);
+  const w2 = cosigner('witness.example/w2', generateKeyPairSync('ed25519').privateKey);
+  const policy = (k: number) => trustWith([{ vkey: log.vkey, witnesses: [w1.vkey, w2.vkey], witnessesRequired: k }]);
+  failedTlog(await verify(bundle, policy(1)), /valid cosignatures from 0 of the required 1 witnesses/);
+  // The same proof with w1's cosignature added to its checkpoint: 1 of 2 passes, 2 of 2 does not.
+  const text = bundle.tlog!.proof;
+  const split = text.indexOf('\n\n');
+  const note = parseNote(text.slice(split + 2));
+  const cosigned: ReportBundle = { ...bundle, tlog: { proof: `${text.slice(0, split)}\n\n${signNote(note.text, [w1], note.sigs)}` } };
+  const ok = await verify(cosigned, policy(1));
+  assert.equal(ok.ok, true, formatVerifyResult(ok));
+  assert.deepEqual(ok.tlog?.witnesses, ['witness.example/w1']);
+  failedTlog(await verify(cosigned, policy(2)), /1 of the required 2 witnesses \(witness\.example\/w1\); missing: witness\.example\/w2/);
   assert.throws(
     () => trustWith([{ vkey: log.vkey, witnesses: [], witnessesRequired: 1 }]),
     (e: unknown) => e instanceof AssayError && /logs\[0\]\.witnessesRequired/.test(e.message) && /requires 1 witnesses but lists 0/.test(e.message),
