@@ -7,6 +7,7 @@ import { AssayError } from '../common/errors.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from '../model/types.js';
 import type { AdaptiveLimiter } from '../run/limiter.js';
 import { buildPrompt } from '../run/prompt.js';
+import { sampleRecordBase } from '../run/record.js';
 import { backoffDelay, sleep } from '../run/retry.js';
 import type { RunConfig, SampleRecord, WorkUnit } from '../run/types.js';
 import { createSandboxProvider } from '../sandbox/index.js';
@@ -185,17 +186,10 @@ export class AgentRuntime {
         outcome,
         ...(hasFindings ? { analyser: ANALYSER } : {}),
       };
-      const { source: _s, ...sample } = unit.sample;
       const last = loop.last;
       const modelError = loop.stop.reason === 'model_error' ? loop.steps.findLast((s) => s.type === 'error') : undefined;
       const record: SampleRecord = {
-        type: 'sample',
-        key: unit.key,
-        sampleId: unit.sample.id,
-        epoch: unit.epoch,
-        sample,
-        messages: prompt.messages,
-        request: params,
+        ...sampleRecordBase(unit, prompt, params),
         sent: last?.sent ?? null,
         output: last ? { content: loop.answer ?? '', logprobs: null, finishReason: last.finishReason, requestId: last.requestId, model: last.model, raw: last.raw } : null,
         usage: loop.usage,

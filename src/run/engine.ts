@@ -8,6 +8,7 @@ import { ASSAY_VERSION } from '../version.js';
 import { AdaptiveLimiter } from './limiter.js';
 import { dropTornTail, RunLogWriter, sampleLine, scanForResume } from './log-writer.js';
 import { buildPrompt, type BuiltPrompt } from './prompt.js';
+import { sampleRecordBase } from './record.js';
 import { backoffDelay, sleep } from './retry.js';
 import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type RunConfig, type RunHeader, type SampleRecord, type WorkUnit } from './types.js';
 
@@ -306,28 +307,9 @@ function event(kind: EventRecord['kind'], detail: Record<string, unknown>): Even
   return { type: 'event', at: new Date().toISOString(), kind, detail };
 }
 
-function baseRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateRequest): SampleRecord {
-  const { source: _source, ...sample } = unit.sample;
-  const rec: SampleRecord = {
-    type: 'sample',
-    key: unit.key,
-    sampleId: unit.sample.id,
-    epoch: unit.epoch,
-    sample,
-    messages: prompt.messages,
-    // Parameters only: the messages are already recorded above and, exactly as sent, in `sent.body`.
-    request: (({ messages: _m, ...params }) => params)(req),
-    sent: null,
-    output: null,
-    usage: null,
-    timing: { startedAt: '', latencyMs: 0, attempts: 0 },
-    scores: {},
-    error: null,
-  };
-  if (prompt.shownChoices) rec.shownChoices = prompt.shownChoices;
-  if (prompt.targetLetter) rec.targetLetter = prompt.targetLetter;
-  return rec;
-}
+/** The record of a unit before the call: the request's parameters only (messages are recorded apart). */
+const baseRecord = (unit: WorkUnit, prompt: BuiltPrompt, req: GenerateRequest): SampleRecord =>
+  sampleRecordBase(unit, prompt, (({ messages: _m, ...params }) => params)(req));
 
 function errorRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateRequest, err: ModelCallError, attempts: number): SampleRecord {
   const rec = baseRecord(unit, prompt, req);
