@@ -1,8 +1,8 @@
 import { AssayError } from '../../common/errors.js';
 import type { Score, ScoreInput, Scorer } from '../types.js';
-import { analyseCode, normaliseLanguage, type Finding } from './analyse.js';
+import type { Finding } from './analyse.js';
+import { normaliseLanguage } from './languages.js';
 import { extractCode } from './extract.js';
-import { parseCheck, runFunctionalCheck } from './functional.js';
 
 /** What the scorer's value reports; one analysis serves all four. */
 export const CODE_VALUES = ['vulnerable', 'pass', 'functional', 'secure_and_functional'] as const;
@@ -24,6 +24,10 @@ export interface CodeSecurityOptions {
   checkField?: string;
 }
 
+// The analyser loads a native parser (@ast-grep/napi): only processes that score code pay for it.
+let analyser: Promise<[typeof import('./analyse.js'), typeof import('./functional.js')]> | null = null;
+const loadAnalyser = () => (analyser ??= Promise.all([import('./analyse.js'), import('./functional.js')]));
+
 const summary = (fs: Finding[]) => fs.map((f) => `${f.cwe} ${f.ruleId} (line ${f.line}, ${f.analyzer})`).join('; ');
 
 /**
@@ -38,11 +42,12 @@ export function codeSecurityScorer(opts: CodeSecurityOptions = {}): Scorer {
   return {
     name: opts.name ?? 'code_security',
     type: 'code_security',
-    score(input: ScoreInput): Score {
+    async score(input: ScoreInput): Promise<Score> {
       const rawLang = opts.language ?? input.sample.metadata[langField];
       if (typeof rawLang !== 'string') return { status: 'unscored', reason: `sample has no "${langField}" metadata naming the code language` };
       const lang = normaliseLanguage(rawLang);
       if (!lang) return { status: 'unscored', reason: `no rules for language "${rawLang}" (supported: python, javascript, typescript, c, cpp via the C rules)` };
+      const [{ analyseCode }, { parseCheck, runFunctionalCheck }] = await loadAnalyser();
       const { code, fenced } = extractCode(input.output.content);
       const findings = analyseCode(code, lang.lang);
       const cwes = [...new Set(findings.map((f) => f.cwe))].sort();

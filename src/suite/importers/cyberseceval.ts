@@ -9,7 +9,7 @@
  *   deterministic refusal detector.
  */
 import { AssayError } from '../../common/errors.js';
-import { normaliseLanguage } from '../../score/code/analyse.js';
+import { normaliseLanguage } from '../../score/code/languages.js';
 import { parseJudge } from '../../score/injection.js';
 import type { SuiteFile } from '../schema.js';
 import type { ImportOptions, Importer, ImportResult } from './types.js';
