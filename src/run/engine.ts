@@ -66,6 +66,9 @@ export function newRunId(now = new Date()): string {
   return `r-${ts}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Resolves in the check phase of the event loop, after the I/O callbacks already due. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const unitKey = (sampleId: string, epoch: number) => `${sampleId}#${epoch}`;
 
 /** Iterate the run's work units (sample × epoch) in a stable order, applying --sample-id and --limit. */
@@ -233,6 +236,11 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
       await sleep(delay, opts.signal);
     }
     const latencyMs = Date.now() - t0;
+    // The slot is free and the next unit's request is already queued as a microtask. Score and log
+    // in the check phase, after every answer that arrived in this turn of the event loop has sent
+    // its successor: otherwise answers that land together wait behind each other's scoring, the
+    // slots fall into step, and each round trip grows by (connections × per-sample work).
+    await nextTurn();
     if (!result && state.stop === 'interrupted') {
       skipped++; // never recorded: it will be run on resume
       return;
