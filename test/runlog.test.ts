@@ -81,6 +81,25 @@ test('writer refuses to overwrite; reader skips a torn tail but rejects corrupti
   await assert.rejects(scanForResume(path), /log\.jsonl.*:2: line is not a valid record/);
 });
 
+test('writer: multi-byte text, a record larger than its buffer, and many batches come back byte for byte', async () => {
+  const dir = tmp();
+  const path = join(dir, 'log.jsonl');
+  const w = await RunLogWriter.create(path);
+  const lines: string[] = [JSON.stringify(header()) + '\n'];
+  w.write(header());
+  // 3-byte (CJK) and 4-byte (surrogate pair) characters; a 1.2 MB record; then bursts across many drains.
+  const texts = ['Ünïcödé', '漢字かな'.repeat(50), '🧪🔬'.repeat(100)];
+  const big: Record<number, string> = { 700: 'x'.repeat(1_200_000), 701: '中'.repeat(300_000) };
+  for (let i = 0; i < 3000; i++) {
+    const line = sampleLine(sample(`k${i}#1`, big[i] ?? texts[i % texts.length]!));
+    lines.push(line);
+    w.writeLine(line);
+    if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await w.close();
+  assert.equal(readFileSync(path, 'utf8'), lines.join(''));
+});
+
 test('a log whose first line is not a header, or of another schema, is refused with the field named', async () => {
   const dir = tmp();
   const a = join(dir, 'a.jsonl');

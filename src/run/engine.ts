@@ -265,8 +265,10 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
 
   const ticker = setInterval(report, 250);
   ticker.unref();
-  // Bound the units read ahead of the network so a huge dataset never sits in memory.
-  const maxPending = cfg.maxConnections * 2;
+  // Bound the units read ahead of the network so a huge dataset never sits in memory. A few
+  // beyond the connections is enough (the reader refills as each sample finishes); more only
+  // keeps built prompts alive across collections and costs GC time.
+  const maxPending = cfg.maxConnections + Math.min(cfg.maxConnections, 16);
   let pending = 0;
   let slotFreed: (() => void) | null = null;
   let allDone: (() => void) | null = null;

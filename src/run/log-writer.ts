@@ -7,14 +7,19 @@ import type { RunHeader, RunLogRecord, SampleRecord } from './types.js';
 import { RUN_LOG_SCHEMA } from './types.js';
 
 /**
- * Append-only JSONL writer with group commit: records queue in memory and are written
- * together, then fdatasync'd, so durability costs one sync per batch rather than per record.
+ * Append-only JSONL writer with group commit: records are encoded straight into a buffer and
+ * written together, then fdatasync'd, so durability costs one sync per batch rather than per
+ * record. Two buffers alternate: one fills while the other is on its way to the disk, so a
+ * record costs one UTF-8 encode and no intermediate strings.
  * A record whose batch had not reached the kernel when the process died is simply absent;
  * its sample is re-run on resume, so nothing is lost and nothing is duplicated.
  */
+const INITIAL_BUFFER = 256 * 1024;
+
 export class RunLogWriter {
-  private queue: string[] = [];
-  private queuedBytes = 0;
+  private buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
+  private spare: Buffer | null = Buffer.allocUnsafe(INITIAL_BUFFER);
+  private used = 0;
   private flushing: Promise<void> | null = null;
   private failed: Error | null = null;
   private closed = false;
@@ -50,8 +55,17 @@ export class RunLogWriter {
   writeLine(line: string): void {
     if (this.failed) throw this.failed;
     if (this.closed) throw new Error('run log writer is closed');
-    this.queue.push(line);
-    this.queuedBytes += line.length;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: measure exactly only when that might not fit.
+    const room = this.buf.length - this.used;
+    if (line.length * 3 > room) {
+      const need = Buffer.byteLength(line);
+      if (need > room) {
+        const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + need));
+        this.buf.copy(bigger, 0, 0, this.used);
+        this.buf = bigger;
+      }
+    }
+    this.used += this.buf.write(line, this.used);
     if (!this.flushing) this.flushing = this.drain();
   }
 
@@ -71,12 +85,16 @@ export class RunLogWriter {
     try {
       // Yield once so records produced in the same tick share a batch.
       await new Promise<void>((r) => setImmediate(r));
-      while (this.queue.length) {
-        const batch = this.queue.join('');
-        this.queue = [];
-        this.queuedBytes = 0;
-        await this.fh.write(batch);
+      while (this.used > 0) {
+        const out = this.buf;
+        const n = this.used;
+        this.buf = this.spare ?? Buffer.allocUnsafe(INITIAL_BUFFER);
+        this.spare = null;
+        this.used = 0;
+        for (let off = 0; off < n; ) off += (await this.fh.write(out, off, n - off)).bytesWritten;
         if (this.sync) await this.fh.datasync();
+        // Keep it for the next swap unless one huge record made it grow far past the usual size.
+        this.spare = out.length <= 4 * INITIAL_BUFFER ? out : null;
       }
     } catch (e) {
       this.failed = new AssayError('RUN_LOG_WRITE', `cannot write run log: ${(e as Error).message}`, { file: this.path });

@@ -15,7 +15,10 @@ export interface RawRecord {
   loc: Location & { file: string };
 }
 
-const invalid = (problem: string, loc: Location) => new AssayError('DATASET_INVALID', problem, loc);
+/** A location, or how to build one: the hot path builds none unless a record is bad. */
+type Where = Location | (() => Location);
+const locate = (w: Where): Location => (typeof w === 'function' ? w() : w);
+const invalid = (problem: string, where: Where) => new AssayError('DATASET_INVALID', problem, locate(where));
 const cannotRead = (file: string, e: unknown) =>
   new AssayError('DATASET_UNREADABLE', `cannot read data file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
 
@@ -130,7 +133,7 @@ function mappedFields(fields: DatasetSpec['fields']): { field: string; name: str
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const ROLES = new Set(['system', 'user', 'assistant']);
 
-function parseChoices(v: unknown, loc: Location): string[] {
+function parseChoices(v: unknown, loc: Where): string[] {
   let arr = v;
   if (typeof v === 'string') {
     // CSV cells: a JSON array if it looks like one, else "a|b|c".
@@ -153,9 +156,10 @@ function parseChoices(v: unknown, loc: Location): string[] {
   });
 }
 
-function parseInput(v: unknown, loc: Location): string | ChatMessage[] {
+function parseInput(v: unknown, where: Where): string | ChatMessage[] {
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) {
+    const loc = locate(where);
     if (v.length === 0) throw invalid('input chat has no messages', loc);
     return v.map((m, i) => {
       const at = { ...loc, field: `${loc.field}[${i}]` };
@@ -165,10 +169,10 @@ function parseInput(v: unknown, loc: Location): string | ChatMessage[] {
       return { role: m.role as ChatMessage['role'], content: m.content };
     });
   }
-  throw invalid(`input must be a string or a list of {role, content} messages, got ${describe(v)}`, loc);
+  throw invalid(`input must be a string or a list of {role, content} messages, got ${describe(v)}`, where);
 }
 
-function scalar(v: unknown, loc: Location, what = 'a string or number'): string {
+function scalar(v: unknown, loc: Where, what = 'a string or number'): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw invalid(`expected ${what}, got ${describe(v)}`, loc);
@@ -196,7 +200,7 @@ export function derivedId(content: Omit<Sample, 'id' | 'source'>): string {
 export function toSample(rec: RawRecord, fields: DatasetSpec['fields'], opts: SampleOptions = {}): Sample {
   if (!isObj(rec.value)) throw invalid(`record must be an object, got ${describe(rec.value)}`, rec.loc);
   const v = rec.value;
-  const at = (field: string): Location => ({ ...rec.loc, field });
+  const at = (field: string) => (): Location => ({ ...rec.loc, field });
   // null and "" count as absent: CSV has no other way to leave a cell out.
   const get = (name: string, required: boolean): unknown => {
     const x = v[name];
@@ -222,10 +226,9 @@ export function toSample(rec: RawRecord, fields: DatasetSpec['fields'], opts: Sa
     }
   }
   if (fields.cluster) content.cluster = scalar(get(fields.cluster, true), at(fields.cluster));
-  const required = new Set(opts.requiredMetadata ?? []);
   for (const m of fields.metadata ?? []) {
     const x = v[m];
-    if (x === undefined && required.has(m)) throw invalid('required field is missing (the template uses it)', at(m));
+    if (x === undefined && opts.requiredMetadata?.includes(m)) throw invalid('required field is missing (the template uses it)', at(m));
     if (x !== undefined) content.metadata[m] = x;
   }
   // Derived from content, so an item keeps its id across machines, file order and re-encodings.
