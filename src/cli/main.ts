@@ -1,21 +1,7 @@
 import { Command } from 'commander';
 import { AssayError } from '../common/errors.js';
 import { ASSAY_VERSION } from '../version.js';
-// Each command group lives in its own module and registers itself on the program.
-const groups: Array<() => Promise<{ register(program: Command): void }>> = [
-  () => import('./commands/run.js'),
-  () => import('./commands/demo.js'),
-  () => import('./commands/target.js'),
-  () => import('./commands/suite.js'),
-  () => import('./commands/attest.js'),
-  () => import('./commands/stats.js'),
-  () => import('./commands/log.js'),
-  () => import('./commands/analyse.js'),
-  () => import('./commands/gateway.js'),
-  () => import('./commands/policy.js'),
-  () => import('./commands/agent.js'),
-];
-
+import { groupsFor } from './groups.js';
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
@@ -24,7 +10,7 @@ async function main(argv: string[]): Promise<void> {
     .version(ASSAY_VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const load of groups) (await load()).register(program);
+  for (const load of groupsFor(argv.slice(2))) (await load()).register(program);
   await program.parseAsync(argv);
 }
 

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+
+type Group = () => Promise<{ register(program: Command): void }>;
+
+/**
+ * Each command group lives in its own module and registers itself on the program; the top-level
+ * commands it registers are listed here (test/cli.test.ts checks the list against the modules), so
+ * `assay run` loads the engine and not the gateway, the signer or SQLite drivers it never uses.
+ */
+export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }> = {
+  run: { commands: ['run', 'score', 'runs'], load: () => import('./commands/run.js') },
+  demo: { commands: ['demo'], load: () => import('./commands/demo.js') },
+  target: { commands: ['target'], load: () => import('./commands/target.js') },
+  suite: { commands: ['suite'], load: () => import('./commands/suite.js') },
+  attest: { commands: ['keys', 'attest', 'cosign', 'verify', 'disclose', 'report', 'accredit', 'trust'], load: () => import('./commands/attest.js') },
+  stats: { commands: ['stats', 'compare', 'plan'], load: () => import('./commands/stats.js') },
+  log: { commands: ['log'], load: () => import('./commands/log.js') },
+  analyse: { commands: ['analyse'], load: () => import('./commands/analyse.js') },
+  gateway: { commands: ['gateway', 'grant', 'release'], load: () => import('./commands/gateway.js') },
+  policy: { commands: ['policy', 'verdict', 'screen', 'elicit'], load: () => import('./commands/policy.js') },
+  agent: { commands: ['agent'], load: () => import('./commands/agent.js') },
+};
+
+/** The groups to load for these arguments: the one that owns the command, or all (help, unknown commands). */
+export function groupsFor(args: string[]): Group[] {
+  const first = args.find((a) => !a.startsWith('-'));
+  const owner = first === undefined ? undefined : Object.values(COMMAND_GROUPS).find((g) => g.commands.includes(first));
+  return owner ? [owner.load] : Object.values(COMMAND_GROUPS).map((g) => g.load);
+}
