@@ -1,4 +1,5 @@
 /** Bare client: the same request bodies the engine sends, over an undici pool, no scoring, no log. */
+import '../src/cli/runtime.js'; // the same V8 settings as the assay program
 import { Agent, request } from 'undici';
 import { loadSuite } from '../src/suite/load.js';
 import { buildPrompt } from '../src/run/prompt.js';

@@ -1,4 +1,5 @@
 /** The engine side of the benchmark, in its own process so its peak RSS is its own. */
+import '../src/cli/runtime.js'; // the same V8 settings as the assay program
 import { loadSuite } from '../src/suite/load.js';
 import { createModel } from '../src/model/registry.js';
 import { runSuite } from '../src/run/engine.js';

@@ -1,3 +1,4 @@
+import './runtime.js';
 import { Command } from 'commander';
 import { AssayError } from '../common/errors.js';
 import { ASSAY_VERSION } from '../version.js';
