@@ -32,6 +32,9 @@ export class OpenAIChatAdapter implements ModelAdapter {
   readonly provider = 'openai' as const;
   readonly supportsLogprobs = true;
   private readonly pool: Agent;
+  private readonly url: string;
+  private readonly secrets: ReadonlyArray<string | undefined>;
+  private readonly headers: Record<string, string>;
   constructor(
     readonly name: string,
     readonly model: string,
@@ -40,6 +43,9 @@ export class OpenAIChatAdapter implements ModelAdapter {
     maxConnections: number,
   ) {
     this.pool = createPool(maxConnections);
+    this.url = `${baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.secrets = [apiKey];
+    this.headers = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   }
 
   /** Exactly the parameters the caller set, under the API's own names; nothing added. */
@@ -56,11 +62,10 @@ export class OpenAIChatAdapter implements ModelAdapter {
   }
 
   async generate(req: GenerateRequest, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<GenerateResult> {
-    const url = `${this.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    const url = this.url;
     const body = this.body(req);
-    const headers: Record<string, string> = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
     const sentText = JSON.stringify(body);
-    const res = await postJson(this.pool, url, headers, sentText, { ...opts, secrets: [this.apiKey] });
+    const res = await postJson(this.pool, url, this.headers, sentText, { timeoutMs: opts.timeoutMs, signal: opts.signal, secrets: this.secrets });
     const j = res.body;
     const choice = isObj(j) && Array.isArray(j.choices) ? j.choices[0] : undefined;
     const msg = isObj(choice) ? choice.message : undefined;
