@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunLogWriter, sampleLine, scanForResume, dropTornTail } from '../src/run/log-writer.js';
+import { RunLogWriter, sampleLine, sampleLineParts, scanForResume, dropTornTail } from '../src/run/log-writer.js';
 import { iterateRunLog } from '../src/run/log-reader.js';
 import { RUN_LOG_SCHEMA, type RunHeader, type SampleRecord } from '../src/run/types.js';
 import { tmp, config } from './helpers.js';
@@ -89,11 +89,14 @@ test('writer: multi-byte text, a record larger than its buffer, and many batches
   w.write(header());
   // 3-byte (CJK) and 4-byte (surrogate pair) characters; a 1.2 MB record; then bursts across many drains.
   const texts = ['Ünïcödé', '漢字かな'.repeat(50), '🧪🔬'.repeat(100)];
-  const big: Record<number, string> = { 700: 'x'.repeat(1_200_000), 701: '中'.repeat(300_000) };
+  const big: Record<number, string> = { 700: 'x'.repeat(1_200_000), 701: '中'.repeat(300_000), 1201: '🧪'.repeat(200_000) };
   for (let i = 0; i < 3000; i++) {
-    const line = sampleLine(sample(`k${i}#1`, big[i] ?? texts[i % texts.length]!));
-    lines.push(line);
-    w.writeLine(line);
+    const rec = sample(`k${i}#1`, big[i] ?? texts[i % texts.length]!);
+    // Odd records go in as pieces with verbatim wire texts (the engine's path), even ones as whole lines.
+    const wire = { request: JSON.stringify(rec.sent!.body), response: JSON.stringify(rec.output!.raw) };
+    const parts = i % 2 ? sampleLineParts(rec, wire) : [sampleLine(rec)];
+    lines.push(parts.join(''));
+    w.writeParts(parts);
     if (i % 500 === 0) await new Promise((r) => setImmediate(r));
   }
   await w.close();

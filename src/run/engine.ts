@@ -6,7 +6,7 @@ import type { GraderModel, Score, Scorer } from '../score/types.js';
 import type { LoadedSuite, Sample } from '../suite/types.js';
 import { ASSAY_VERSION } from '../version.js';
 import { AdaptiveLimiter } from './limiter.js';
-import { dropTornTail, RunLogWriter, sampleLine, scanForResume } from './log-writer.js';
+import { dropTornTail, RunLogWriter, sampleLineParts, scanForResume } from './log-writer.js';
 import { buildPrompt, type BuiltPrompt } from './prompt.js';
 import { sampleRecordBase } from './record.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -252,7 +252,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     }
     const rec = result ? await scoreRecord(unit, prompt, req, result, scorers, wantLogprobs) : errorRecord(unit, prompt, req, failure!, attempts);
     rec.timing = { startedAt, latencyMs, attempts };
-    writer.writeLine(sampleLine(rec, result?.wireText));
+    writer.writeParts(sampleLineParts(rec, result?.wireText));
     newSamples++;
     progress.done++;
     if (rec.error) progress.errored++;
@@ -345,6 +345,8 @@ export async function applyScorers(
 ): Promise<Record<string, Score>> {
   const out: Record<string, Score> = {};
   if (!rec.output) return out;
+  const withSource = sample.source ? (sample as Sample) : { ...sample, source: { file: '' } };
+  const output = { content: rec.output.content, logprobs: rec.output.logprobs };
   for (const s of scorers) {
     if (s.needsLogprobs && !logprobsAllowed) {
       out[s.name] = { status: 'unscored', reason: 'access level does not allow logprobs' };
@@ -352,8 +354,8 @@ export async function applyScorers(
     }
     try {
       out[s.name] = await s.score({
-        sample: { ...sample, source: sample.source ?? { file: '' } },
-        output: { content: rec.output.content, logprobs: rec.output.logprobs },
+        sample: withSource,
+        output,
         ...(rec.shownChoices ? { shownChoices: rec.shownChoices } : {}),
         ...(rec.targetLetter ? { targetLetter: rec.targetLetter } : {}),
         ...(rec.agent ? { agent: rec.agent } : {}),

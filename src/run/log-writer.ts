@@ -53,19 +53,30 @@ export class RunLogWriter {
 
   /** Append a pre-serialised record (one JSON object and its newline). */
   writeLine(line: string): void {
+    this.writeParts([line]);
+  }
+
+  /**
+   * Append a record given as consecutive pieces (see sampleLineParts): each piece is encoded
+   * straight into the buffer, so the line is never concatenated into one string first.
+   */
+  writeParts(parts: readonly string[]): void {
     if (this.failed) throw this.failed;
     if (this.closed) throw new Error('run log writer is closed');
+    let units = 0;
+    for (const p of parts) units += p.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: measure exactly only when that might not fit.
     const room = this.buf.length - this.used;
-    if (line.length * 3 > room) {
-      const need = Buffer.byteLength(line);
+    if (units * 3 > room) {
+      let need = 0;
+      for (const p of parts) need += Buffer.byteLength(p);
       if (need > room) {
         const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + need));
         this.buf.copy(bigger, 0, 0, this.used);
         this.buf = bigger;
       }
     }
-    this.used += this.buf.write(line, this.used);
+    for (const p of parts) this.used += this.buf.write(p, this.used);
     if (!this.flushing) this.flushing = this.drain();
   }
 
@@ -182,11 +193,16 @@ const RAW = `"${TOKEN.replace('\u0000', '\\u0000')}raw"`;
  * which is both more faithful and cheaper. Texts with line breaks are re-serialised to keep JSONL.
  */
 export function sampleLine(rec: SampleRecord, wire?: { request: string; response: string }): string {
-  if (!wire || !rec.sent || !rec.output || /[\n\r]/.test(wire.request) || /[\n\r]/.test(wire.response)) return JSON.stringify(rec) + '\n';
+  return sampleLineParts(rec, wire).join('');
+}
+
+/** The same line as consecutive pieces, for RunLogWriter.writeParts (no concatenated copy). */
+export function sampleLineParts(rec: SampleRecord, wire?: { request: string; response: string }): string[] {
+  if (!wire || !rec.sent || !rec.output || /[\n\r]/.test(wire.request) || /[\n\r]/.test(wire.response)) return [JSON.stringify(rec), '\n'];
   const shallow = { ...rec, sent: { ...rec.sent, body: `${TOKEN}sent` }, output: { ...rec.output, raw: `${TOKEN}raw` } };
   const text = JSON.stringify(shallow);
   const i = text.indexOf(SENT);
   const j = text.indexOf(RAW, i);
-  if (i < 0 || j < 0) return JSON.stringify(rec) + '\n';
-  return text.slice(0, i) + wire.request + text.slice(i + SENT.length, j) + wire.response + text.slice(j + RAW.length) + '\n';
+  if (i < 0 || j < 0) return [JSON.stringify(rec), '\n'];
+  return [text.slice(0, i), wire.request, text.slice(i + SENT.length, j), wire.response, text.slice(j + RAW.length), '\n'];
 }
