@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTarget, type RunningTarget, type TargetProfile } from '../src/target/server.js';
 import { createModel, redact } from '../src/model/registry.js';
-import { parseRetryAfter } from '../src/model/http.js';
+import { createPool, exchange, parseRetryAfter } from '../src/model/http.js';
 import { ModelCallError, type GenerateRequest, type ModelAdapter } from '../src/model/types.js';
 import { AssayError } from '../src/common/errors.js';
 
@@ -187,6 +187,38 @@ test('an external abort signal cancels the call', async () => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 50);
   await failsWith(openai(t).generate(ask(MCQ), { signal: ac.signal, timeoutMs: 10_000 }), 'connection', (e) => assert.match(e.message, /aborted/));
+});
+
+test('exchange: informational 1xx skipped, repeated headers kept, body in pieces joined, a UTF-8 BOM dropped, an already-aborted call never sent', async () => {
+  let seen = 0;
+  const server: Server = createServer((req, res) => {
+    seen++;
+    req.resume();
+    req.on('end', () => {
+      res.writeProcessing(); // 102, then the real answer
+      res.writeHead(200, [['content-type', 'application/json'], ['x-multi', 'one'], ['X-Multi', 'two'], ['x-request-id', 'rq-1']]);
+      res.write(Buffer.from([0xef, 0xbb, 0xbf]));
+      res.write('{"a":"ünï');
+      setTimeout(() => res.end('cödé"}'), 20);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const pool = createPool(2);
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/x?y=1`;
+    const r = await exchange(pool, url, {}, '{}', 5_000);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.headers['x-multi'], ['one', 'two']);
+    assert.equal(r.headers['x-request-id'], 'rq-1');
+    assert.equal(r.text, '{"a":"ünïcödé"}');
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(exchange(pool, url, {}, '{}', 5_000, ac.signal), (e: Error) => e.name === 'AbortError');
+    assert.equal(seen, 1, 'the aborted call never reached the server');
+  } finally {
+    await pool.close();
+    await new Promise((r) => server.close(r));
+  }
 });
 
 test('connection refused on a closed port → connection', async () => {

@@ -1,4 +1,4 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { ModelCallError } from './types.js';
 
 /**
@@ -45,6 +45,105 @@ export interface PostOptions {
   secrets: ReadonlyArray<string | undefined | null>;
 }
 
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  text: string;
+}
+
+// Origin and path of each endpoint, parsed once (an adapter posts to one or two URLs).
+const targets = new Map<string, { origin: string; path: string }>();
+function target(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (targets.size > 256) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
+/**
+ * One POST through undici's dispatcher interface, collecting the body as bytes. This is undici's
+ * own low-level API; `request()` adds a stream and an async resource per call that a buffered
+ * JSON answer does not need (~40 µs of CPU per request at 256 connections, docs/benchmarks.md).
+ * Timeouts are undici's header/body timers rather than an AbortSignal per call: a signal plus
+ * timer per request is measurable at thousands of calls per second. A non-streaming answer
+ * arrives in one burst, so the header timer is in practice the whole-call deadline.
+ */
+export function exchange(pool: Dispatcher, url: string, headers: Record<string, string>, body: string, timeoutMs: number, signal?: AbortSignal): Promise<RawResponse> {
+  return new Promise<RawResponse>((resolve, reject) => {
+    const { origin, path } = target(url);
+    pool.dispatch(
+      { origin, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      new Collector(resolve, reject, signal),
+    );
+  });
+}
+
+/** Legacy-style dispatch handler (the form undici runs natively): status, headers, body bytes. */
+class Collector implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private headers: Record<string, string | string[]> = {};
+  private chunks: Buffer[] = [];
+  private settled = false;
+  private onAbort: (() => void) | null = null;
+  constructor(
+    private readonly resolve: (r: RawResponse) => void,
+    private readonly reject: (e: Error) => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    const signal = this.signal;
+    if (!signal) return;
+    const stop = () => abort(signal.reason instanceof Error ? signal.reason : new undiciErrors.RequestAbortedError());
+    if (signal.aborted) return stop();
+    this.onAbort = stop;
+    signal.addEventListener('abort', stop, { once: true });
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[]): boolean {
+    if (statusCode < 200) return true; // informational: the real answer follows
+    this.status = statusCode;
+    const h: Record<string, string | string[]> = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const k = raw[i]!.toString('latin1').toLowerCase();
+      const v = raw[i + 1]!.toString('utf8');
+      const prev = h[k];
+      h[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    this.headers = h;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settle()) return;
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    // Like undici's body.text(): a UTF-8 byte-order mark is not part of the text.
+    const start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+    this.resolve({ status: this.status, headers: this.headers, text: buf.toString('utf8', start) });
+  }
+
+  onError(err: Error): void {
+    if (!this.settle()) this.reject(err);
+  }
+
+  /** Marks the exchange finished; true if it already was. */
+  private settle(): boolean {
+    if (this.settled) return true;
+    this.settled = true;
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    return false;
+  }
+}
+
 /**
  * POST a JSON body and parse the JSON answer. Every failure becomes a classified ModelCallError:
  * 429 → rate_limit, 5xx (incl. 529) → server, 408 and timeouts → timeout, socket errors → connection,
@@ -52,30 +151,14 @@ export interface PostOptions {
  */
 export async function postJson(pool: Agent, url: string, headers: Record<string, string>, body: string, opts: PostOptions): Promise<JsonResponse> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  // undici's own header/body timers rather than an AbortSignal per call: a signal plus timer per
-  // request is measurable at thousands of calls per second. A non-streaming answer arrives in one
-  // burst, so the header timer is in practice the whole-call deadline.
-  let res;
+  let res: RawResponse;
   try {
-    res = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-      dispatcher: pool,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    res = await exchange(pool, url, headers, body, timeoutMs, opts.signal);
   } catch (e) {
     throw classifyThrown(e, timeoutMs, opts.secrets);
   }
-  let text: string;
-  try {
-    text = await res.body.text();
-  } catch (e) {
-    throw classifyThrown(e, timeoutMs, opts.secrets);
-  }
-  const status = res.statusCode;
+  const text = res.text;
+  const status = res.status;
   const why = () => providerMessage(text, opts.secrets);
   if (status === 429) throw new ModelCallError('rate_limit', `429 rate limited${why()}`, { status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) });
   if (status >= 500) throw new ModelCallError('server', `${status} server error${why()}`, { status, retryAfterMs: parseRetryAfter(res.headers['retry-after']) });
