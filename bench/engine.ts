@@ -87,6 +87,7 @@ function child(script: string, args: string[]): Promise<Measure> {
 const target = await startTarget();
 const work = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const rows: string[] = [];
+let longRun = '';
 try {
   for (const { n, c } of settings) {
     const dir = join(work, `n${n}-c${c}`);
@@ -120,6 +121,17 @@ try {
       `| ${n} | ${c} | ${ideal.toFixed(0)} | ${bare.wallMs.toFixed(0)} (${row.bareVsIdeal.toFixed(2)}×) | ${eng.wallMs.toFixed(0)} | ${row.engineRate.toFixed(0)} | **${row.vsBare.toFixed(3)}×** | ${row.vsIdeal.toFixed(3)}× | ${eng.maxRssMB.toFixed(0)} | ${eng.heapUsedMB!.toFixed(1)} | ${bare.maxRssMB.toFixed(0)} | ${eng.errors} |`,
     );
   }
+  if (!quick) {
+    // Memory over a longer run than the targets name, one pass per side: peak RSS against live heap.
+    const n = 100_000, c = 256;
+    const dir = join(work, `n${n}-c${c}`);
+    mkdirSync(dir);
+    const suite = makeSuite(dir, n);
+    const bare = await child('bare.ts', [suite, target.url, String(n), String(c)]);
+    const eng = await child('engine-child.ts', [suite, target.url, String(n), String(c), join(dir, 'run.jsonl')]);
+    console.log(JSON.stringify({ longRun: true, n, c, engineWall: eng.wallMs, bareWall: bare.wallMs, engRss: eng.maxRssMB, heapUsedMB: eng.heapUsedMB, bareRss: bare.maxRssMB }));
+    longRun = `Longer run, one pass per side: N=${n.toLocaleString('en')} at ${c} connections — engine ${eng.wallMs.toFixed(0)} ms (${(eng.wallMs / bare.wallMs).toFixed(3)}× bare), engine peak RSS **${eng.maxRssMB.toFixed(0)} MB** with live heap ${eng.heapUsedMB!.toFixed(1)} MB after the run; bare client peak RSS ${bare.maxRssMB.toFixed(0)} MB.`;
+  }
 } finally {
   target.stop();
   rmSync(work, { recursive: true, force: true });
@@ -143,6 +155,8 @@ if (!quick) {
     ...rows,
     '',
     'Live heap = V8 heap in use after a full collection at the end of the run (what the engine still holds); peak RSS also counts garbage V8 had not yet collected.',
+    '',
+    longRun,
     '',
     'Targets (issue 2): engine ÷ bare ≤ 1.15 at every setting, engine ÷ ideal ≤ 1.1 at 16 connections, peak RSS ≤ 120 MB and not growing with N.',
     '<!-- bench:engine:end -->',
