@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -27,10 +27,39 @@ export function config(over: Partial<RunConfig> = {}): RunConfig {
   };
 }
 
-/** Run the CLI from source in a child process. */
+/**
+ * The built CLI entry. CLI tests spawn the compiled program (`npm test` builds it first): the same
+ * code the sources compile to, without a TypeScript loader in every child (~0.7 s each).
+ */
+export const CLI_ENTRY = join(ROOT, 'dist/cli/main.js');
+
+/** Fails fast, naming the fix, when a source file is newer than the build the CLI tests would run. */
+function assertBuilt(): void {
+  let built: number;
+  try {
+    built = statSync(CLI_ENTRY).mtimeMs;
+  } catch {
+    throw new Error(`${CLI_ENTRY} is missing: run \`npm run build\` (npm test does it)`);
+  }
+  const stale = (dir: string): string | null => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = join(dir, e.name);
+      if (e.isDirectory()) {
+        const s = stale(f);
+        if (s) return s;
+      } else if (f.endsWith('.ts') && statSync(f).mtimeMs > built) return f;
+    }
+    return null;
+  };
+  const s = stale(join(ROOT, 'src'));
+  if (s) throw new Error(`${s} is newer than dist/: run \`npm run build\` (npm test does it)`);
+}
+assertBuilt();
+
+/** Run the built CLI in a child process. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
