@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Command } from 'commander';
 import { COMMAND_GROUPS, groupsFor } from '../src/cli/groups.js';
-import { CLI_ENTRY } from './helpers.js';
+import { cliEntry } from './helpers.js';
 
 test('the command table names exactly the top-level commands each group registers', async () => {
   const seen = new Set<string>();
@@ -28,7 +28,7 @@ test('a known command loads only its own group; help and unknown commands load t
 });
 
 test('unknown commands still get commander\'s own error, with every command listed in help', () => {
-  const cli = [CLI_ENTRY];
+  const cli = [cliEntry()];
   const help = execFileSync(process.execPath, [...cli, '--help'], { encoding: 'utf8' });
   for (const g of Object.values(COMMAND_GROUPS)) for (const c of g.commands) assert.match(help, new RegExp(`^  ${c}\\b`, 'm'), c);
   assert.throws(() => execFileSync(process.execPath, [...cli, 'nonsense'], { encoding: 'utf8', stdio: 'pipe' }), (e: { status: number; stderr: string }) => e.status !== 0 && /unknown command 'nonsense'/.test(e.stderr));

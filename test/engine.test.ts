@@ -10,7 +10,7 @@ import { runSuite } from '../src/run/engine.js';
 import { iterateRunLog } from '../src/run/log-reader.js';
 import { rescoreRun } from '../src/run/rescore.js';
 import type { RunLogRecord, SampleRecord } from '../src/run/types.js';
-import { ROOT, DEMO_SUITE, CLI_ENTRY, tmp, config, cli } from './helpers.js';
+import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli } from './helpers.js';
 
 async function records(path: string): Promise<RunLogRecord[]> {
   const out: RunLogRecord[] = [];
@@ -159,7 +159,7 @@ test('SIGKILL mid-run, then --resume: no sample lost, none duplicated', async ()
   const dir = tmp();
   const log = join(dir, 'killed.jsonl');
   const home = join(dir, 'home');
-  const child = spawn(process.execPath, [CLI_ENTRY, 'run', DEMO_SUITE, '--model', 'openai/sim-kill', '--base-url', `${target.url}/v1`, '--out', log, '-c', '4', '--no-progress'], {
+  const child = spawn(process.execPath, [cliEntry(), 'run', DEMO_SUITE, '--model', 'openai/sim-kill', '--base-url', `${target.url}/v1`, '--out', log, '-c', '4', '--no-progress'], {
     env: { ...process.env, ASSAY_HOME: home },
     stdio: 'ignore',
   });
@@ -224,7 +224,7 @@ test('SIGINT stops dispatch, closes the log as interrupted, and resume finishes 
   const dir = tmp();
   const log = join(dir, 'int.jsonl');
   const home = join(dir, 'home');
-  const child = spawn(process.execPath, [CLI_ENTRY, 'run', DEMO_SUITE, '--model', 'openai/sim-int', '--base-url', `${target.url}/v1`, '--out', log, '-c', '4', '--no-progress'], {
+  const child = spawn(process.execPath, [cliEntry(), 'run', DEMO_SUITE, '--model', 'openai/sim-int', '--base-url', `${target.url}/v1`, '--out', log, '-c', '4', '--no-progress'], {
     env: { ...process.env, ASSAY_HOME: home },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -9,7 +9,7 @@ import { digestOfFile } from '../src/attest/digest.js';
 import { exportPublicPem, generateKey, loadSigner } from '../src/attest/keys.js';
 import { RELEASE_HEADER } from '../src/gateway/release.js';
 import { startTarget } from '../src/target/server.js';
-import { CLI_ENTRY, cli, tmp } from './helpers.js';
+import { cliEntry, cli, tmp } from './helpers.js';
 
 /** The gateway's CLI end to end, with the server as a child process (kept to few spawns: each costs seconds). */
 
@@ -33,7 +33,7 @@ describe('gateway CLI end to end', () => {
       const key = ak.stdout.trim();
       writeFileSync(join(home, 'access.key'), key);
 
-      server = spawn(process.execPath, [CLI_ENTRY, 'gateway', 'serve', '--config', join(home, 'gw.yaml')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      server = spawn(process.execPath, [cliEntry(), 'gateway', 'serve', '--config', join(home, 'gw.yaml')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       const url = await new Promise<string>((resolve, reject) => {
         let outText = '';
         server!.stdout!.on('data', (d) => {

@@ -31,13 +31,21 @@ export function config(over: Partial<RunConfig> = {}): RunConfig {
  * The built CLI entry. CLI tests spawn the compiled program (`npm test` builds it first): the same
  * code the sources compile to, without a TypeScript loader in every child (~0.7 s each).
  */
-export const CLI_ENTRY = join(ROOT, 'dist/cli/main.js');
+const CLI_ENTRY = join(ROOT, 'dist/cli/main.js');
+let built = false;
+
+/** The built CLI's entry file, after checking that the build is not older than the sources. */
+export function cliEntry(): string {
+  if (!built) assertBuilt();
+  built = true;
+  return CLI_ENTRY;
+}
 
 /** Fails fast, naming the fix, when a source file is newer than the build the CLI tests would run. */
 function assertBuilt(): void {
-  let built: number;
+  let builtAt: number;
   try {
-    built = statSync(CLI_ENTRY).mtimeMs;
+    builtAt = statSync(CLI_ENTRY).mtimeMs;
   } catch {
     throw new Error(`${CLI_ENTRY} is missing: run \`npm run build\` (npm test does it)`);
   }
@@ -47,19 +55,18 @@ function assertBuilt(): void {
       if (e.isDirectory()) {
         const s = stale(f);
         if (s) return s;
-      } else if (f.endsWith('.ts') && statSync(f).mtimeMs > built) return f;
+      } else if (f.endsWith('.ts') && statSync(f).mtimeMs > builtAt) return f;
     }
     return null;
   };
   const s = stale(join(ROOT, 'src'));
   if (s) throw new Error(`${s} is newer than dist/: run \`npm run build\` (npm test does it)`);
 }
-assertBuilt();
 
 /** Run the built CLI in a child process. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));

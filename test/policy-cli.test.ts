@@ -22,7 +22,7 @@ import { initLog } from '../src/tlog/config.js';
 import { attestPolicyHook, checkReportPolicy, reportPolicy } from '../src/policy/report.js';
 import { iterateRunLog } from '../src/run/log-reader.js';
 import type { SampleRecord } from '../src/run/types.js';
-import { ROOT, DEMO_SUITE, CLI_ENTRY, cli, config, tmp } from './helpers.js';
+import { ROOT, DEMO_SUITE, cliEntry, cli, config, tmp } from './helpers.js';
 import { header, writeLog, type Rec } from './stats-fixture.js';
 
 const PACKS = join(ROOT, 'policies/examples');
@@ -35,7 +35,7 @@ after(async () => {
 /** The CLI with a scripted standard input. */
 function cliIn(args: string[], input: string, env: NodeJS.ProcessEnv, keepOpen = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
