@@ -23,9 +23,10 @@ const quick = process.argv.includes('--quick');
 const settings: Array<{ n: number; c: number }> = quick
   ? [{ n: 400, c: 16 }, { n: 2000, c: 256 }]
   : [{ n: 2000, c: 16 }, { n: 2000, c: 64 }, { n: 20000, c: 64 }, { n: 20000, c: 256 }];
-// Two shared cores give a few per cent of noise run to run: each side runs REPS times, alternating,
-// and the table shows median wall times and the highest peak RSS seen.
-const REPS = quick ? 1 : 3;
+// Two shared cores give a few per cent of noise run to run: each side runs several times,
+// alternating, and the table shows median wall times and the highest peak RSS seen. Short
+// settings (about 2 s at 64 connections) get more passes, since one stall moves them most.
+const repsFor = (n: number) => (quick ? 1 : n <= 2000 ? 5 : 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Measure { wallMs: number; maxRssMB: number; samples: number; errors: number; heapUsedMB?: number }
@@ -97,7 +98,8 @@ try {
     await child('bare.ts', [suite, target.url, String(Math.min(n, 500)), String(c)]);
     const bares: Measure[] = [];
     const engs: Measure[] = [];
-    for (let r = 0; r < REPS; r++) {
+    const reps = repsFor(n);
+    for (let r = 0; r < reps; r++) {
       bares.push(await child('bare.ts', [suite, target.url, String(n), String(c)]));
       engs.push(await child('engine-child.ts', [suite, target.url, String(n), String(c), join(dir, `run-${r}.jsonl`)]));
     }
@@ -148,7 +150,7 @@ if (!quick) {
     '',
     'Engine = `runSuite` with both MCQ scorers (letter + logprob, so logprobs are requested and parsed), the fdatasync group-commit run log, adaptive concurrency and the progress accounting. Bare = the same undici pool and exchange function the adapters use (`src/model/http.ts`), sending the same request bodies (built before its clock starts) and discarding the answers: no parsing, scoring or log. Each side is its own process with the `assay` program\'s V8 settings (src/cli/runtime.ts); the target is a third. Ideal = N × latency ÷ connections.',
     '',
-    `Each side ran ${REPS} times per setting, alternating; walls are medians, peak RSS is the highest of the runs.`,
+    `Each side ran ${repsFor(2000)} times per setting at N ≤ 2,000 and ${repsFor(20000)} times above, alternating; walls are medians, peak RSS is the highest of the runs.`,
     '',
     '| N | connections | ideal ms | bare ms (× ideal) | engine ms | engine samples/s | engine ÷ bare | engine ÷ ideal | engine peak RSS MB | engine live heap after run MB | bare peak RSS MB | errors |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
