@@ -11,6 +11,9 @@ export class AnthropicAdapter implements ModelAdapter {
   readonly provider = 'anthropic' as const;
   readonly supportsLogprobs = false;
   private readonly pool: Agent;
+  private readonly url: string;
+  private readonly headers: Record<string, string>;
+  private readonly secrets: ReadonlyArray<string | undefined>;
   constructor(
     readonly name: string,
     readonly model: string,
@@ -19,6 +22,9 @@ export class AnthropicAdapter implements ModelAdapter {
     maxConnections: number,
   ) {
     this.pool = createPool(maxConnections);
+    this.url = `${baseUrl.replace(/\/+$/, '')}/v1/messages`;
+    this.headers = apiKey ? { 'anthropic-version': ANTHROPIC_VERSION, 'x-api-key': apiKey } : { 'anthropic-version': ANTHROPIC_VERSION };
+    this.secrets = [apiKey];
   }
 
   body(req: GenerateRequest): Record<string, unknown> {
@@ -38,12 +44,10 @@ export class AnthropicAdapter implements ModelAdapter {
   }
 
   async generate(req: GenerateRequest, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<GenerateResult> {
-    const url = `${this.baseUrl.replace(/\/+$/, '')}/v1/messages`;
+    const url = this.url;
     const body = this.body(req);
-    const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
-    if (this.apiKey) headers['x-api-key'] = this.apiKey;
     const sentText = JSON.stringify(body);
-    const res = await postJson(this.pool, url, headers, sentText, { ...opts, secrets: [this.apiKey] });
+    const res = await postJson(this.pool, url, this.headers, sentText, { timeoutMs: opts.timeoutMs, signal: opts.signal, secrets: this.secrets });
     const j = res.body;
     if (!isObj(j) || !Array.isArray(j.content)) throw new ModelCallError('malformed', `${res.status} response has no content blocks`, { status: res.status });
     const content = j.content
