@@ -66,7 +66,6 @@ export interface UnitContext {
   stopped: () => boolean;
 }
 
-
 /** One model call with the engine's retry policy (same limiter, backoff and retry events). */
 async function callWithRetries(req: GenerateRequest, key: string, u: UnitContext): Promise<ModelTurn> {
   const t0 = Date.now();

@@ -121,7 +121,6 @@ async function countUnits(suite: LoadedSuite, config: RunConfig): Promise<number
   return n * config.epochs;
 }
 
-
 /**
  * Runs a suite against a model, appending one record per sample × epoch to a crash-safe log.
  * Infrastructure failures are retried and, if they persist, recorded as errors — never as wrong answers.
