@@ -1,5 +1,6 @@
 import type { AgentRecord } from '../agent/types.js';
 import type { ChatMessage, GenerateResult } from '../model/types.js';
+import type { ExcludedOutcome } from '../run/outcome.js';
 import type { Sample } from '../suite/types.js';
 
 /** A scorer's verdict on one sample. "unscored" is never a failure of the model: it is excluded and counted. */
@@ -18,7 +19,19 @@ export type Score =
       /** Model-graded scorers: who graded, and exactly what they answered (auditable, re-parseable). */
       grader?: GraderRecord;
     }
-  | { status: 'unscored'; reason: string; grader?: GraderRecord };
+  | {
+      status: 'unscored';
+      reason: string;
+      /**
+       * Why, in the shared vocabulary (run/outcome.ts): `refused` and `unreadable` for answers a
+       * scorer could not read as an answer, `unscored` otherwise. Absent in logs written before it
+       * existed, which means `unscored`.
+       */
+      outcome?: Exclude<ExcludedOutcome, 'errored' | 'empty' | 'filtered'>;
+      /** How the scorer read the answer (rule and span), when it tried: auditable per sample. */
+      extraction?: Record<string, unknown>;
+      grader?: GraderRecord;
+    };
 
 /** The grader's identity and raw answer, kept in the sample record so a re-score can be audited. */
 export interface GraderRecord {
