@@ -1,6 +1,6 @@
 import type { AgentRecord } from '../agent/types.js';
 import type { ChatMessage, GenerateResult } from '../model/types.js';
-import type { ExcludedOutcome } from '../run/outcome.js';
+import type { ExcludedOutcome } from '../common/outcome.js';
 import type { Sample } from '../suite/types.js';
 
 /** A scorer's verdict on one sample. "unscored" is never a failure of the model: it is excluded and counted. */
@@ -23,7 +23,7 @@ export type Score =
       status: 'unscored';
       reason: string;
       /**
-       * Why, in the shared vocabulary (run/outcome.ts): `refused` and `unreadable` for answers a
+       * Why, in the shared vocabulary (common/outcome.ts): `refused` and `unreadable` for answers a
        * scorer could not read as an answer, `unscored` otherwise. Absent in logs written before it
        * existed, which means `unscored`.
        */
