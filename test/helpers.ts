@@ -1,3 +1,4 @@
+import { test as nodeTest } from 'node:test';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -74,3 +75,25 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code
     p.on('exit', (code) => res({ code, stdout, stderr }));
   });
 }
+
+/**
+ * Tests that need an outside service (PostgreSQL, Redis, Chromium, bubblewrap, cgroups) pass this
+ * as their options: `test('…', requireService('Redis', await redisUp()), async () => …)`.
+ * Available → run. Missing → skipped with the reason printed (never silently), except under
+ * `ASSAY_CI=1` (set by .ci/run, which provides every service), where a missing service is a failing
+ * test of its own, so CI cannot go green by skipping.
+ */
+export function requireService(name: string, available: boolean | string): { skip: string | false } {
+  if (available === true) return { skip: false };
+  const why = `${name} unavailable${typeof available === 'string' && available ? ` (${available})` : ''}`;
+  if (process.env.ASSAY_CI === '1') {
+    if (!failedServices.has(name)) {
+      failedServices.add(name);
+      nodeTest(`required service: ${name} (ASSAY_CI=1)`, () => {
+        throw new Error(`${why}: under ASSAY_CI=1 a missing service is a failure, not a skip`);
+      });
+    }
+  } else process.stderr.write(`skipping: ${why}\n`);
+  return { skip: why };
+}
+const failedServices = new Set<string>();
