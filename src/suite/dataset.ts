@@ -6,6 +6,7 @@ import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import type { ChatMessage } from '../model/types.js';
 import { MAX_CHOICES, resolveTarget } from './choices.js';
 import type { DatasetSpec, Sample } from './types.js';
+import { utf8Checked } from './utf8.js';
 
 /** A raw record and where it came from: JSONL line, or CSV/JSON 1-based record number (CSV also its line). */
 export interface RawRecord {
@@ -21,10 +22,16 @@ const cannotRead = (file: string, e: unknown) =>
   new AssayError('DATASET_UNREADABLE', `cannot read data file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
 
 async function* readJsonl(file: string): AsyncGenerator<RawRecord> {
-  const input = createReadStream(file, { encoding: 'utf8' });
+  const src = createReadStream(file);
+  // Invalid UTF-8 is an error naming the line, never replaced with U+FFFD (suite/utf8.ts).
+  const input = utf8Checked(file);
+  input.setEncoding('utf8');
   const rl = createInterface({ input, crlfDelay: Infinity });
   // readline does not forward its input's errors; its async iterator rejects on the interface's own 'error'.
-  input.on('error', (e) => rl.emit('error', cannotRead(file, e)));
+  let stopped = false;
+  pipeline(src, input, (e) => {
+    if (e && !stopped) rl.emit('error', e instanceof AssayError ? e : cannotRead(file, e));
+  });
   let line = 0;
   try {
     for await (let text of rl) {
@@ -41,7 +48,9 @@ async function* readJsonl(file: string): AsyncGenerator<RawRecord> {
     }
   } finally {
     // The consumer may stop early (--limit): release the file now, not at GC.
+    stopped = true;
     rl.close();
+    src.destroy();
     input.destroy();
   }
 }
@@ -69,7 +78,7 @@ async function* readCsv(file: string, spec: DatasetSpec): AsyncGenerator<RawReco
   });
   const src = createReadStream(file);
   // pipeline forwards a read error (and early destruction) to the parser, which the iterator then throws.
-  pipeline(src, parser, () => {});
+  pipeline(src, utf8Checked(file), parser, () => {});
   let row = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
@@ -91,7 +100,7 @@ async function* readJsonArray(file: string): AsyncGenerator<RawRecord> {
   const { default: streamArray } = await import('stream-json/streamers/stream-array.js');
   const src = createReadStream(file);
   const items = streamArray.withParserAsStream();
-  pipeline(src, items, () => {});
+  pipeline(src, utf8Checked(file), items, () => {});
   let row = 0;
   try {
     for await (const item of items as AsyncIterable<{ key: number; value: unknown }>) {
