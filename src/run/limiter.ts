@@ -87,7 +87,7 @@ export class AdaptiveLimiter {
 
   private armTimer(): void {
     const wait = this.pausedUntil - Date.now();
-    if (wait <= 0 || this.timer) return;
+    if (wait <= 0 || this.timer || this.aborted) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.wakeOne();

@@ -28,13 +28,21 @@ async function* readJsonl(file: string): AsyncGenerator<RawRecord> {
   input.setEncoding('utf8');
   const rl = createInterface({ input, crlfDelay: Infinity });
   // readline does not forward its input's errors; its async iterator rejects on the interface's own 'error'.
+  // A read or encoding error ends the lines; it is thrown where they stop (not emitted on readline,
+  // whose iterator may already have finished).
   let stopped = false;
+  let failure: Error | null = null;
+  const wrap = (e: unknown) => (e instanceof AssayError ? e : cannotRead(file, e));
   pipeline(src, input, (e) => {
-    if (e && !stopped) rl.emit('error', e instanceof AssayError ? e : cannotRead(file, e));
+    if (e && !stopped) {
+      failure = wrap(e);
+      rl.close();
+    }
   });
   let line = 0;
   try {
     for await (let text of rl) {
+      if (failure) throw failure;
       line++;
       if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       if (text.trim() === '') continue;
@@ -46,6 +54,8 @@ async function* readJsonl(file: string): AsyncGenerator<RawRecord> {
       }
       yield { value, loc: { file, line } };
     }
+    const err = failure ?? input.errored ?? src.errored;
+    if (err) throw wrap(err);
   } finally {
     // The consumer may stop early (--limit): release the file now, not at GC.
     stopped = true;
