@@ -313,3 +313,29 @@ test('outcomes: content null, a refusal, a content filter and an Anthropic refus
   assert.equal(g.outcome, 'filtered');
   await am.close();
 });
+
+test('suite validation: an unknown scorer type fails validate; the same id@version with other data is refused where a suite is resolved by id', async () => {
+  const dir = tmp();
+  const env = { ASSAY_HOME: join(dir, 'home') };
+  const bad = suiteWithData(readFileSync(join(ROOT, 'suites/demo-arithmetic/data.jsonl')));
+  writeFileSync(bad, readFileSync(bad, 'utf8').replace('  - type: mcq_letter', '  - type: no_such_scorer\n    name: mcq_letter'));
+  const v = await cli(['suite', 'validate', bad], env);
+  assert.equal(v.code, 2, v.stdout);
+  assert.match(v.stderr, /SCORER_UNKNOWN.*no_such_scorer/);
+  // Two folders holding demo-arithmetic at the same version, one with a sample fewer.
+  const root = tmp();
+  for (const [name, cut] of [['a', 0], ['b', 1]] as const) {
+    const d = join(root, name);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(d);
+    for (const f of ['suite.yaml', 'METHODOLOGY.md']) copyFileSync(join(ROOT, 'suites/demo-arithmetic', f), join(d, f));
+    const lines = readFileSync(join(ROOT, 'suites/demo-arithmetic/data.jsonl'), 'utf8').split('\n').filter(Boolean);
+    writeFileSync(join(d, 'data.jsonl'), lines.slice(cut).join('\n') + '\n');
+  }
+  const list = await cli(['suite', 'list', root], env);
+  assert.equal(list.code, 2);
+  assert.match(list.stderr, /SUITE_AMBIGUOUS.*demo\.arithmetic@/);
+  const el = await cli(['elicit', '--suite', 'demo.arithmetic', '--suites', root, '--model', 'openai/sim', '--base-url', 'http://127.0.0.1:9/v1', '--expert', 'E'], env);
+  assert.equal(el.code, 2, el.stderr);
+  assert.match(el.stderr, /SUITE_AMBIGUOUS.*different digests/);
+});
