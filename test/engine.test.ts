@@ -10,7 +10,7 @@ import { runSuite } from '../src/run/engine.js';
 import { iterateRunLog } from '../src/run/log-reader.js';
 import { rescoreRun } from '../src/run/rescore.js';
 import type { RunLogRecord, SampleRecord } from '../src/run/types.js';
-import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli } from './helpers.js';
+import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli, faultyProxy } from './helpers.js';
 
 async function records(path: string): Promise<RunLogRecord[]> {
   const out: RunLogRecord[] = [];
@@ -103,13 +103,17 @@ test('a 429/5xx/timeout/malformed storm completes with the same results as a cle
 });
 
 test('persistent failures are recorded as errors, excluded from scores, never scored wrong', async () => {
-  const target = await startTarget({ latencyMs: 0, accuracy: 1, seed: 3, rate5xx: 1 });
-  targets.push(target);
+  const target = await startTarget({ latencyMs: 0, accuracy: 1, seed: 3 });
+  // The pre-flight probe (the first request) passes; every later request is a 500.
+  const proxy = await faultyProxy(target.url, (n) => (n === 0 ? 'pass' : { status: 500, body: '{"error":{"message":"boom"}}' }));
+  targets.push(target, proxy);
   const suite = await loadSuite(DEMO_SUITE);
   const log = join(tmp(), 'err.jsonl');
-  const res = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${target.url}/v1`, maxConnections: 4 }), config: config({ limit: 6, maxRetries: 2 }), logPath: log });
-  assert.equal(res.errored, 6);
-  for (const s of samplesOf(await records(log))) {
+  const res = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${proxy.url}/v1`, maxConnections: 4 }), config: config({ limit: 6, maxRetries: 2 }), logPath: log });
+  assert.equal(res.errored, 5);
+  const samples = samplesOf(await records(log));
+  assert.equal(samples.length, 6);
+  for (const s of samples.filter((x) => x.error)) {
     assert.equal(s.error?.kind, 'server');
     assert.equal(s.error?.attempts, 3);
     assert.deepEqual(s.scores, {});

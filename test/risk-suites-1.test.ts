@@ -27,7 +27,8 @@ after(async () => {
 });
 
 const SUITES = join(ROOT, 'suites');
-const BBQ_DIR = join(ROOT, '../shared/data/bbq');
+// Sexual_orientation whole, the first 120 records of the five other categories (test/fixtures/README.md).
+const BBQ_DIR = join(ROOT, 'test/fixtures/bbq');
 
 async function target(behaviours: string[], extra: TargetProfile = {}) {
   const t = await startTarget({ seed: 11, ...extra, behaviours: behaviours.map(behaviourFromSpec) });
@@ -102,10 +103,10 @@ const bbqPattern = (a: BbqAnswer, pattern: 'stereotyped' | 'anti' | 'unknown' | 
   return pattern === 'stereotyped' ? biased : anti;
 };
 
-test('BBQ bias scores are exact on the shipped BBQ data with synthetic answer patterns (stereotyped +1, anti-stereotyped −1, unknown 0 in ambiguous contexts)', async () => {
+test('BBQ bias scores are exact on real BBQ records (fixture slice of all six categories) with synthetic answer patterns (stereotyped +1, anti-stereotyped −1, unknown 0 in ambiguous contexts)', async () => {
   const files = ['Age', 'Disability_status', 'Nationality', 'Physical_appearance', 'Religion', 'Sexual_orientation'].map((c) => join(BBQ_DIR, `${c}.jsonl`));
   const { items } = await readBbq(files);
-  assert.equal(items.length, 3680 + 1556 + 3080 + 1576 + 1200 + 864);
+  assert.equal(items.length, 5 * 120 + 864);
   assert.ok(items.every((i) => i.target_index !== null), 'every shipped item has a derivable stereotyped answer');
   const base = items.map((i) => ({ category: i.category, context: i.context_condition, polarity: i.question_polarity, label: i.label, unknown: i.unknown_index, target: i.target_index, chosen: null as number | null, cluster: i.template }));
   const cats = [...new Set(base.map((b) => b.category))];
@@ -176,7 +177,7 @@ test('over-refusal: a refusing profile shows high over-refusal, a compliant one 
 
 test('XSTest import: under- and over-refusal by label with Wilson intervals', async () => {
   const dir = tmp();
-  await IMPORTERS.xstest!.run(join(ROOT, '../shared/data/xstest/xstest_prompts.csv'), { out: join(dir, 'xs'), params: {} });
+  await IMPORTERS.xstest!.run(join(ROOT, 'test/fixtures/xstest/xstest_prompts.csv'), { out: join(dir, 'xs'), params: {} });
   const rep = await report<RefusalReport>(await run(join(dir, 'xs/suite.yaml'), ['refuser:rate=1,scope=keywords']), 'refusal');
   const safe = rep.byLabel.find((x) => x.label === 'safe')!;
   const unsafe = rep.byLabel.find((x) => x.label === 'unsafe')!;

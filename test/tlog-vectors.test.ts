@@ -7,8 +7,8 @@ import {
   EMPTY_ROOT, MemoryTree, consistencyFailure, inclusionFailure, leafHash, merkleRoot, rangeNodes, verifyConsistency, verifyInclusion,
 } from '../src/tlog/merkle.js';
 
-// Vectors from transparency-dev/merkle (Apache-2.0), kept in ../shared/data/merkle-vectors.
-const VECTORS = join(ROOT, '../shared/data/merkle-vectors');
+// Vectors from transparency-dev/merkle (Apache-2.0), copied into test/fixtures/merkle-vectors (see its README).
+const VECTORS = join(ROOT, 'test/fixtures/merkle-vectors');
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
 

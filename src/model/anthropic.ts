@@ -57,8 +57,10 @@ export class AnthropicAdapter implements ModelAdapter {
     const toolCalls = anthropicToolCalls(j.content);
     if (toolCalls === null) throw new ModelCallError('malformed', `${res.status} response has an unreadable tool_use block`, { status: res.status });
     const usage = isObj(j.usage) ? j.usage : {};
+    const outcome = j.stop_reason === 'refusal' ? 'filtered' : content === '' && !toolCalls?.length ? 'empty' : null;
     return {
       content,
+      ...(outcome ? { outcome } : {}),
       logprobs: null,
       usage: { inputTokens: tokenCount(usage.input_tokens), outputTokens: tokenCount(usage.output_tokens) },
       finishReason: typeof j.stop_reason === 'string' ? j.stop_reason : null,

@@ -37,12 +37,14 @@ export interface JsonResponse {
 }
 
 export interface PostOptions {
-  /** Per-call limit, applied to both waiting for headers and gaps in the body. Default 120 s. */
+  /** Whole-call deadline (ms): the complete answer must arrive within it, however it trickles. Default 120 s. */
   timeoutMs?: number;
   /** External cancellation (e.g. the run being interrupted). */
   signal?: AbortSignal;
   /** Strings that must never appear in an error message (the API key). */
   secrets: ReadonlyArray<string | undefined | null>;
+  /** Largest response body accepted (bytes). Default DEFAULT_MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
 }
 
 interface RawResponse {
@@ -68,18 +70,28 @@ function target(url: string): { origin: string; path: string } {
  * One POST through undici's dispatcher interface, collecting the body as bytes. This is undici's
  * own low-level API; `request()` adds a stream and an async resource per call that a buffered
  * JSON answer does not need (~40 µs of CPU per request at 256 connections, docs/benchmarks.md).
- * Timeouts are undici's header/body timers rather than an AbortSignal per call: a signal plus
- * timer per request is measurable at thousands of calls per second. A non-streaming answer
- * arrives in one burst, so the header timer is in practice the whole-call deadline.
+ * The deadline is one plain timer per call in the handler (no AbortSignal per call, which is
+ * measurable at thousands of calls per second); undici's header/body timers stay as a backstop.
  */
-export function exchange(pool: Dispatcher, url: string, headers: Record<string, string>, body: string, timeoutMs: number, signal?: AbortSignal): Promise<RawResponse> {
+export function exchange(pool: Dispatcher, url: string, headers: Record<string, string>, body: string, timeoutMs: number, signal?: AbortSignal, maxBytes = DEFAULT_MAX_RESPONSE_BYTES): Promise<RawResponse> {
   return new Promise<RawResponse>((resolve, reject) => {
     const { origin, path } = target(url);
     pool.dispatch(
       { origin, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-      new Collector(resolve, reject, signal),
+      new Collector(resolve, reject, signal, timeoutMs, maxBytes),
     );
   });
+}
+
+/** Largest response body read (bytes); a larger one is cut off and the call fails (not retried). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** The whole-call deadline passed: the answer did not arrive in full within timeoutMs. */
+export class CallDeadlineError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no complete answer within ${timeoutMs} ms`);
+    this.name = 'CallDeadlineError';
+  }
 }
 
 /** Legacy-style dispatch handler (the form undici runs natively): status, headers, body bytes. */
@@ -89,13 +101,31 @@ class Collector implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private settled = false;
   private onAbort: (() => void) | null = null;
+  private abortFn: ((err?: Error) => void) | null = null;
+  private deadline: NodeJS.Timeout | null = null;
+  private size = 0;
   constructor(
     private readonly resolve: (r: RawResponse) => void,
     private readonly reject: (e: Error) => void,
     private readonly signal: AbortSignal | undefined,
-  ) {}
+    timeoutMs: number,
+    private readonly maxBytes: number,
+  ) {
+    // The whole-call deadline: undici's header and body timers restart on every byte, so a body
+    // trickled one byte at a time would never time out. One timer per call bounds the whole exchange.
+    this.deadline = setTimeout(() => this.fail(new CallDeadlineError(timeoutMs)), timeoutMs);
+  }
+
+  /** Ends the exchange with `err` and cuts the connection (at once, or as soon as it exists). */
+  private fail(err: Error): void {
+    if (this.settle()) return;
+    this.reject(err);
+    this.abortFn?.(err);
+  }
 
   onConnect(abort: (err?: Error) => void): void {
+    if (this.settled) return abort(new undiciErrors.RequestAbortedError());
+    this.abortFn = abort;
     const signal = this.signal;
     if (!signal) return;
     const stop = () => abort(signal.reason instanceof Error ? signal.reason : new undiciErrors.RequestAbortedError());
@@ -119,6 +149,12 @@ class Collector implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.settled) return false;
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      this.fail(new ModelCallError('client', `response body larger than ${this.maxBytes} bytes: cut off (raise --max-response-mb to accept it)`, { status: this.status }));
+      return false;
+    }
     this.chunks.push(chunk);
     return true;
   }
@@ -139,6 +175,7 @@ class Collector implements Dispatcher.DispatchHandler {
   private settle(): boolean {
     if (this.settled) return true;
     this.settled = true;
+    if (this.deadline) clearTimeout(this.deadline);
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
     return false;
   }
@@ -153,7 +190,7 @@ export async function postJson(pool: Agent, url: string, headers: Record<string,
   const timeoutMs = opts.timeoutMs ?? 120_000;
   let res: RawResponse;
   try {
-    res = await exchange(pool, url, headers, body, timeoutMs, opts.signal);
+    res = await exchange(pool, url, headers, body, timeoutMs, opts.signal, opts.maxResponseBytes);
   } catch (e) {
     throw classifyThrown(e, timeoutMs, opts.secrets);
   }
@@ -196,7 +233,7 @@ function providerMessage(text: string, secrets: PostOptions['secrets']): string 
 function classifyThrown(e: unknown, timeoutMs: number, secrets: PostOptions['secrets']): ModelCallError {
   if (e instanceof ModelCallError) return e;
   const err = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: string; cause?: unknown };
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError || err.name === 'TimeoutError')
+  if (err instanceof CallDeadlineError || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError || err.name === 'TimeoutError')
     return new ModelCallError('timeout', `no answer within ${timeoutMs} ms`);
   if (err.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError) return new ModelCallError('connection', 'request aborted');
   // ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, DNS failures, …: the provider was not reachable or hung up.

@@ -76,11 +76,17 @@ export class OpenAIChatAdapter implements ModelAdapter {
     const toolCalls = openaiToolCalls(msg);
     if (toolCalls === null) throw new ModelCallError('malformed', `${res.status} response has unreadable choices[0].message.tool_calls`, { status: res.status });
     const usage: Record<string, any> = isObj(j) && isObj(j.usage) ? j.usage : {};
+    const finishReason = typeof choice.finish_reason === 'string' ? choice.finish_reason : null;
+    const refusal = typeof msg.refusal === 'string' && msg.refusal.length > 0 ? msg.refusal : null;
+    // A refusal or a content filter is the provider declining; null/absent content with neither (and no tool call) is empty.
+    const outcome = refusal !== null || finishReason === 'content_filter' ? 'filtered' : (msg.content ?? '') === '' && !toolCalls?.length ? 'empty' : null;
     return {
       content: msg.content ?? '',
+      ...(outcome ? { outcome } : {}),
+      ...(refusal !== null ? { refusal } : {}),
       logprobs,
       usage: { inputTokens: tokenCount(usage.prompt_tokens), outputTokens: tokenCount(usage.completion_tokens) },
-      finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
+      finishReason,
       requestId: headerValue(res.headers, 'x-request-id') ?? (isObj(j) && typeof j.id === 'string' ? j.id : null),
       model: isObj(j) && typeof j.model === 'string' ? j.model : null,
       sent: { url, body },

@@ -67,6 +67,14 @@ export interface Usage {
 /** What the provider answered, normalised, plus exactly what was sent (never the key). */
 export interface GenerateResult {
   content: string;
+  /**
+   * Set when the call succeeded but gave no answer to score (common/outcome.ts): `filtered` for a
+   * provider content filter or refusal (OpenAI message.refusal or finish_reason content_filter,
+   * Anthropic stop_reason refusal), `empty` for no content at all. Absent for an ordinary answer.
+   */
+  outcome?: 'empty' | 'filtered';
+  /** The provider's refusal text (OpenAI message.refusal), when it sent one. */
+  refusal?: string;
   logprobs: TokenLogprob[] | null;
   usage: Usage;
   finishReason: string | null;

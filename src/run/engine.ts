@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { acquireLock, type Lock } from '../common/lock.js';
 import { AssayError } from '../common/errors.js';
 import { accessAtLeast, ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from '../model/types.js';
 import { createScorers } from '../score/registry.js';
@@ -6,11 +8,12 @@ import type { GraderModel, Score, Scorer } from '../score/types.js';
 import type { LoadedSuite, Sample } from '../suite/types.js';
 import { ASSAY_VERSION } from '../version.js';
 import { AdaptiveLimiter } from './limiter.js';
-import { dropTornTail, RunLogWriter, sampleLineParts, scanForResume } from './log-writer.js';
+import { dropErroredRecords, dropTornTail, RunLogWriter, sampleLineParts, scanForResume } from './log-writer.js';
+import { artefactDir, putArtefact } from './artefacts.js';
 import { buildPrompt, type BuiltPrompt } from './prompt.js';
 import { sampleRecordBase } from './record.js';
 import { backoffDelay, sleep } from './retry.js';
-import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type RunConfig, type RunHeader, type SampleRecord, type WorkUnit } from './types.js';
+import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type StopReason, type RunConfig, type RunHeader, type SampleRecord, type WorkUnit } from './types.js';
 
 export interface Progress {
   total: number;
@@ -45,12 +48,27 @@ export interface RunOptions {
   runId?: string;
   /** Grader model for model-graded scorers (`--grader-model`); recorded in the header. */
   grader?: GraderModel;
+  /**
+   * Called once the run log is locked and its header is durable, before the first model call: the
+   * CLI prints the run id and log path and registers the run in the index (status running).
+   */
+  onStart?: (info: { runId: string; logPath: string; header: RunHeader; resumed: boolean }) => void | Promise<void>;
+  /** On resume: re-run the samples recorded as errored (their records are dropped first). */
+  retryErrored?: boolean;
+  /** Wall-clock limit for this invocation (ms); the run stops as `time_limit` and can be resumed. */
+  maxDurationMs?: number | null;
+  /** Consecutive unit failures of the endpoint (after retries) that stop the run as `endpoint_down`. Default 8. */
+  breakerThreshold?: number;
+  /** Responses larger than this (bytes) have their raw body stored once, as an artefact beside the log. Default 256 KiB. */
+  rawInlineMaxBytes?: number;
 }
 
 export interface RunResult {
   runId: string;
   logPath: string;
   status: EndRecord['status'];
+  /** Why an interrupted run stopped. */
+  reason?: StopReason;
   header: RunHeader;
   /** Samples recorded by this invocation (not counting earlier runs of a resumed log). */
   newSamples: number;
@@ -59,7 +77,14 @@ export interface RunResult {
   errored: number;
   skipped: number;
   progress: Progress;
+  /** Outcomes other than scored/errored recorded in the log (empty, filtered), over the whole run. */
+  outcomes: { empty: number; filtered: number };
+  /** Resume of a run that had already completed: nothing was sent or written. */
+  alreadyComplete?: boolean;
 }
+
+/** The lock file that makes one process at a time the writer of a run log. */
+export const runLogLockPath = (logPath: string) => `${logPath}.lock`;
 
 export function newRunId(now = new Date()): string {
   const ts = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -114,13 +139,6 @@ export async function* workUnits(suite: LoadedSuite, config: RunConfig): AsyncGe
   }
 }
 
-async function countUnits(suite: LoadedSuite, config: RunConfig): Promise<number> {
-  let n = 0;
-  if (config.sampleIds) for await (const _ of workUnits(suite, { ...config, epochs: 1 })) n++;
-  else n = await suite.countSamples(config.limit ?? undefined);
-  return n * config.epochs;
-}
-
 /**
  * Runs a suite against a model, appending one record per sample × epoch to a crash-safe log.
  * Infrastructure failures are retried and, if they persist, recorded as errors — never as wrong answers.
@@ -141,25 +159,46 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   // Agent suites: tasks validated and the sandbox back-end checked before the log is opened (loaded only when needed).
   const agentRuntime = suite.def.solver.type === 'agent' ? await (await import('../agent/executor.js')).AgentRuntime.create(suite) : null;
 
+  // One writer per log: a kernel-released lock (common/lock.ts), taken before the log is read or
+  // created and held to the end. A second `--resume` of the same run is refused, never interleaved.
+  let lock: Lock;
+  try {
+    lock = await acquireLock(runLogLockPath(opts.logPath), { timeoutMs: 0, what: `run log ${opts.logPath}` });
+  } catch (e) {
+    if (e instanceof AssayError && e.code === 'LOCKED')
+      throw new AssayError('RUN_LOCKED', 'this run log is in use by another assay process (the run, or a --resume of it, is still going): wait for it to finish or stop it first', { file: opts.logPath });
+    throw e;
+  }
+  try {
+    return await runLocked(opts, scorers, wantLogprobs, agentRuntime);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: boolean, agentRuntime: Awaited<ReturnType<typeof import('../agent/executor.js').AgentRuntime.create>> | null): Promise<RunResult> {
+  const { suite, model } = opts;
   let header: RunHeader;
   let writer: RunLogWriter;
   let done = new Set<string>();
   let priorErrored = 0;
   let priorUsage = { inputTokens: 0, outputTokens: 0 };
+  const outcomes = { empty: 0, filtered: 0 };
+  let existing: Awaited<ReturnType<typeof scanForResume>> | null = null;
   if (opts.resume) {
-    const existing = await scanForResume(opts.logPath);
+    existing = await scanForResume(opts.logPath);
     header = existing.header;
     if (header.suite.digest !== suite.digest)
       throw new AssayError('RESUME_SUITE_CHANGED', `the suite changed since this run started (log has ${header.suite.digest}, suite file now ${suite.digest}); start a new run`, { file: opts.logPath, field: 'suite.digest' });
     if (header.model.name !== model.name)
       throw new AssayError('RESUME_MODEL_CHANGED', `this run is for model ${header.model.name}, not ${model.name}`, { file: opts.logPath, field: 'model.name' });
-    await dropTornTail(opts.logPath, existing);
-    done = existing.doneKeys;
-    priorErrored = existing.errored;
-    priorUsage = existing.usage;
-    if (opts.budgetOverride) header = { ...header, config: { ...header.config, budget: opts.budgetOverride } };
-    writer = await RunLogWriter.append(opts.logPath, { sync: opts.durable });
-    writer.write(event('resume', { alreadyDone: done.size, droppedTornBytes: existing.tornBytes, ...(opts.budgetOverride ? { budget: opts.budgetOverride } : {}) }));
+    if (existing.endStatus === 'completed' && !(opts.retryErrored && existing.errored > 0)) {
+      // Nothing to do: no call, no record (a completed log, maybe signed, stays byte for byte).
+      await model.close();
+      await agentRuntime?.close();
+      const progress: Progress = { total: existing.doneKeys.size, done: existing.doneKeys.size, startDone: existing.doneKeys.size, errored: existing.errored, inFlight: 0, concurrency: 0, ...existing.usage, cost: 0, elapsedMs: 0 };
+      return { runId: header.runId, logPath: opts.logPath, status: 'completed', header, newSamples: 0, totalSamples: existing.doneKeys.size, errored: existing.errored, skipped: 0, progress, outcomes: existing.outcomes, alreadyComplete: true };
+    }
   } else {
     header = {
       type: 'header',
@@ -168,37 +207,146 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
       suite: { id: suite.def.id, version: suite.def.version, digest: suite.digest, file: suite.file, definition: suite.def, dataDigests: suite.dataDigests },
       model: { name: model.name, provider: model.provider, model: model.model, baseUrl: model.baseUrl, simulated: opts.simulated ?? false },
       ...(opts.grader ? { grader: opts.grader.identity } : {}),
-      config,
+      config: opts.config,
       assayVersion: ASSAY_VERSION,
       startedAt: new Date().toISOString(),
     };
+  }
+  // Everything below uses the header's config: a resumed run continues exactly as it began.
+  if (opts.budgetOverride) header = { ...header, config: { ...header.config, budget: opts.budgetOverride } };
+  const cfg = header.config;
+
+  // Pre-flight, before any paid call and before the log is touched: the whole dataset is read and
+  // checked (records, fields, encoding), so a bad line near the end costs nothing.
+  const total = await validateUnits(suite, cfg);
+
+  // Interruption, the wall-clock limit and the circuit breaker all cancel through one signal; every
+  // in-flight call and every wait listens to it (hence no listener limit).
+  const runAbort = new AbortController();
+  setMaxListeners(0, runAbort.signal);
+  const state: { stop: EndRecord['status'] | null; reason: StopReason | null } = { stop: null, reason: null };
+  const stopWith = (why: StopReason) => {
+    state.reason ??= why;
+    if (!state.stop) state.stop = 'interrupted';
+    limiterRef?.abortWaits();
+    if (!runAbort.signal.aborted) runAbort.abort(new Error(why));
+  };
+  let limiterRef: AdaptiveLimiter | null = null;
+  const onAbort = () => stopWith('signal');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+  const signal = runAbort.signal;
+  const retryAfterCap = cfg.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
+
+  /** One model call with retries; the failure (after retries) when it did not succeed. */
+  async function call(req: GenerateRequest, key: string, limiter: AdaptiveLimiter | null, maxRetries: number, onRetry: (d: Record<string, unknown>) => void): Promise<{ result: GenerateResult | null; failure: ModelCallError | null; attempts: number }> {
+    let result: GenerateResult | null = null;
+    let failure: ModelCallError | null = null;
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      const gen = limiter ? await limiter.acquire() : 0;
+      try {
+        result = await model.generate(req, { timeoutMs: cfg.timeoutMs, signal });
+        limiter?.onSuccess();
+        break;
+      } catch (e) {
+        failure = e instanceof ModelCallError ? e : new ModelCallError('connection', (e as Error).message);
+        const retryAfter = failure.retryAfterMs === null ? null : Math.min(failure.retryAfterMs, retryAfterCap);
+        if (failure.kind === 'rate_limit') limiter?.onRateLimited(gen, retryAfter);
+      } finally {
+        limiter?.release();
+      }
+      if (!failure.retryable || attempts > maxRetries || state.stop === 'interrupted') break;
+      const retryAfter = failure.retryAfterMs === null ? null : Math.min(failure.retryAfterMs, retryAfterCap);
+      const delay = backoffDelay(attempts - 1, { baseMs: cfg.retryBaseMs, maxDelayMs: cfg.retryMaxDelayMs }, retryAfter);
+      onRetry({ key, attempt: attempts, kind: failure.kind, status: failure.status, delayMs: Math.round(delay), ...(failure.retryAfterMs !== null && failure.retryAfterMs > retryAfterCap ? { retryAfterCappedFromMs: failure.retryAfterMs } : {}) });
+      await sleep(delay, signal);
+    }
+    return { result, failure, attempts };
+  }
+
+  const requestFor = (unit: WorkUnit) => {
+    const prompt = buildPrompt(suite.def, unit.sample, cfg.seed, unit.epoch);
+    const req: GenerateRequest = { messages: prompt.messages };
+    if (cfg.maxTokens !== null) req.maxTokens = cfg.maxTokens;
+    if (cfg.temperature !== null) req.temperature = cfg.temperature;
+    if (wantLogprobs) {
+      req.logprobs = true;
+      req.topLogprobs = 10;
+    }
+    return { prompt, req };
+  };
+
+  // Pre-flight probe: the first unit still to do is sent alone, before the log is opened. If the
+  // endpoint cannot be reached or rejects the request (wrong port, key, model, missing option),
+  // the run stops here with that error, having written nothing and spent at most one call. When
+  // it succeeds its answer is the unit's record: the probe costs nothing extra.
+  let probe: { unit: WorkUnit; t0: number; out: Awaited<ReturnType<typeof call>> } | null = null;
+  const probeEvents: EventRecord[] = [];
+  if (!agentRuntime && total > (existing?.doneKeys.size ?? 0) && !state.stop) {
+    for await (const unit of workUnits(suite, cfg)) {
+      if (done.has(unit.key) || (existing?.doneKeys.has(unit.key) && !(opts.retryErrored && existing.erroredKeys.has(unit.key)))) continue;
+      const t0 = Date.now();
+      const out = await call(requestFor(unit).req, unit.key, null, Math.min(cfg.maxRetries, 2), (d) => probeEvents.push(event('retry', { ...d, probe: true })));
+      if (!out.result && !state.stop) {
+        await model.close();
+        const f = out.failure!;
+        throw new AssayError('PREFLIGHT_FAILED', `the first request to ${model.baseUrl} failed (${f.kind}${f.status ? ` ${f.status}` : ''}: ${f.message}) after ${out.attempts} attempt(s); nothing was written and no further request was sent`, { field: 'model' });
+      }
+      if (out.result) probe = { unit, t0, out };
+      break;
+    }
+  }
+
+  if (existing) {
+    if (opts.retryErrored && existing.errored > 0) {
+      // The errored records leave the log (their keys and errors go into a retry event): each key
+      // keeps exactly one record, and the samples run again below.
+      const dropped = await dropErroredRecords(opts.logPath, existing);
+      existing = await scanForResume(opts.logPath);
+      probeEvents.unshift(event('retry-errored', { dropped: dropped.length, keys: dropped.slice(0, 1000) }));
+    } else await dropTornTail(opts.logPath, existing);
+    done = existing.doneKeys;
+    priorErrored = existing.errored;
+    priorUsage = existing.usage;
+    outcomes.empty = existing.outcomes.empty;
+    outcomes.filtered = existing.outcomes.filtered;
+    writer = await RunLogWriter.append(opts.logPath, { sync: opts.durable });
+    writer.write(event('resume', { alreadyDone: done.size, droppedTornBytes: existing.tornBytes, ...(opts.budgetOverride ? { budget: opts.budgetOverride } : {}) }));
+  } else {
     writer = await RunLogWriter.create(opts.logPath, { sync: opts.durable });
     writer.write(header);
   }
-  // Everything below uses the header's config: a resumed run continues exactly as it began.
-  const cfg = header.config;
+  for (const e of probeEvents) writer.write(e);
+  await writer.flush();
+  await opts.onStart?.({ runId: header.runId, logPath: opts.logPath, header, resumed: !!opts.resume });
 
   const started = Date.now();
-  const progress: Progress = { total: 0, done: done.size, startDone: done.size, errored: priorErrored, inFlight: 0, concurrency: cfg.maxConnections, ...priorUsage, cost: 0, elapsedMs: 0 };
-  progress.total = await countUnits(suite, cfg);
+  const progress: Progress = { total, done: done.size, startDone: done.size, errored: priorErrored, inFlight: 0, concurrency: cfg.maxConnections, ...priorUsage, cost: 0, elapsedMs: 0 };
 
   const limiter = new AdaptiveLimiter(cfg.maxConnections, (c) => {
     progress.concurrency = c.to;
     writer.write(event('concurrency', { ...c }));
   });
+  limiterRef = limiter;
+  if (state.stop) limiter.abortWaits();
   const price = cfg.budget.pricePerMTok;
   progress.cost = price ? (priorUsage.inputTokens * price.input + priorUsage.outputTokens * price.output) / 1e6 : 0;
   const costOf = (u: { inputTokens: number; outputTokens: number }) => (price ? (u.inputTokens * price.input + u.outputTokens * price.output) / 1e6 : 0);
-  // Held in an object: set from callbacks, read in loops (plain `let` confuses narrowing).
-  const state: { stop: EndRecord['status'] | null } = { stop: null };
   const budgetHit = () =>
     (cfg.budget.maxTokensTotal !== null && progress.inputTokens + progress.outputTokens >= cfg.budget.maxTokensTotal) ||
     (cfg.budget.maxCost !== null && progress.cost >= cfg.budget.maxCost);
-  const onAbort = () => {
-    if (!state.stop) state.stop = 'interrupted';
-  };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  if (opts.signal?.aborted) onAbort();
+  const wallTimer = opts.maxDurationMs ? setTimeout(() => {
+    writer.write(event('time_limit', { maxDurationMs: opts.maxDurationMs }));
+    stopWith('time_limit');
+  }, opts.maxDurationMs) : null;
+  wallTimer?.unref();
+  // Circuit breaker: this many units in a row failing at the endpoint (after their retries) means
+  // it is down; the run stops (resumable) instead of recording every remaining sample as errored.
+  const breakerAt = opts.breakerThreshold ?? 8;
+  let consecutiveDown = 0;
+  const endpointDown = (f: ModelCallError) => f.kind === 'connection' || f.kind === 'timeout' || f.kind === 'server' || f.kind === 'rate_limit';
 
   let newSamples = 0;
   let skipped = 0;
@@ -208,11 +356,12 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     progress.inFlight = limiter.active;
     opts.onProgress?.(progress);
   };
+  const rawMax = opts.rawInlineMaxBytes ?? 256 * 1024;
 
-  async function execute(unit: WorkUnit): Promise<void> {
+  async function execute(unit: WorkUnit, probed?: NonNullable<typeof probe>): Promise<void> {
     if (agentRuntime) {
       // An agentic episode: many model calls and tool calls, recorded as one sample (src/agent).
-      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, ...(opts.signal ? { signal: opts.signal } : {}), onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted' });
+      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, signal, onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted' });
       if (!out) {
         skipped++;
         return;
@@ -232,37 +381,10 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
       progress.cost += costOf(rec.usage ?? { inputTokens: 0, outputTokens: 0 });
       return;
     }
-    const prompt = buildPrompt(suite.def, unit.sample, cfg.seed, unit.epoch);
-    const req: GenerateRequest = { messages: prompt.messages };
-    if (cfg.maxTokens !== null) req.maxTokens = cfg.maxTokens;
-    if (cfg.temperature !== null) req.temperature = cfg.temperature;
-    if (wantLogprobs) {
-      req.logprobs = true;
-      req.topLogprobs = 10;
-    }
-    const t0 = Date.now();
+    const { prompt, req } = requestFor(unit);
+    const t0 = probed?.t0 ?? Date.now();
     const startedAt = new Date(t0).toISOString();
-    let result: GenerateResult | null = null;
-    let failure: ModelCallError | null = null;
-    let attempts = 0;
-    for (;;) {
-      attempts++;
-      const gen = await limiter.acquire();
-      try {
-        result = await model.generate(req, { timeoutMs: cfg.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
-        limiter.onSuccess();
-        break;
-      } catch (e) {
-        failure = e instanceof ModelCallError ? e : new ModelCallError('connection', (e as Error).message);
-        if (failure.kind === 'rate_limit') limiter.onRateLimited(gen, failure.retryAfterMs);
-      } finally {
-        limiter.release();
-      }
-      if (!failure.retryable || attempts > cfg.maxRetries || state.stop === 'interrupted') break;
-      const delay = backoffDelay(attempts - 1, { baseMs: cfg.retryBaseMs, maxDelayMs: cfg.retryMaxDelayMs }, failure.retryAfterMs);
-      writer.write(event('retry', { key: unit.key, attempt: attempts, kind: failure.kind, status: failure.status, delayMs: Math.round(delay) }));
-      await sleep(delay, opts.signal);
-    }
+    const { result, failure, attempts } = probed?.out ?? (await call(req, unit.key, limiter, cfg.maxRetries, (d) => writer.write(event('retry', d))));
     const latencyMs = Date.now() - t0;
     // The slot is free and the next unit's request is already queued as a microtask. Score and log
     // in a later check phase, after the answers already due have sent their successors: otherwise
@@ -273,6 +395,12 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
       skipped++; // never recorded: it will be run on resume
       return;
     }
+    if (failure && !result && endpointDown(failure)) {
+      if (++consecutiveDown >= breakerAt && !state.stop) {
+        writer.write(event('circuit_open', { consecutiveFailures: consecutiveDown, lastError: { kind: failure.kind, status: failure.status, message: failure.message } }));
+        stopWith('endpoint_down');
+      }
+    } else if (result) consecutiveDown = 0;
     if (result?.simulated && !header.model.simulated && !flaggedSimulated) {
       // The endpoint is Assay's simulated target although the run was not started as one: say so in the log.
       flaggedSimulated = true;
@@ -280,7 +408,15 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     }
     const rec = result ? await scoreRecord(unit, prompt, req, result, scorers, wantLogprobs) : errorRecord(unit, prompt, req, failure!, attempts);
     rec.timing = { startedAt, latencyMs, attempts };
-    writer.writeParts(sampleLineParts(rec, result?.wireText));
+    let wire = result?.wireText;
+    if (wire && rec.output && wire.response.length > rawMax / 3 && Buffer.byteLength(wire.response) > rawMax) {
+      // A large answer: its raw body goes into the artefact store once; the record keeps the content and a reference.
+      const ref = putArtefact(artefactDir(opts.logPath), wire.response, 'application/json');
+      rec.output.raw = ref;
+      wire = { request: wire.request, response: JSON.stringify(ref) };
+    }
+    if (rec.outcome) outcomes[rec.outcome]++;
+    writer.writeParts(sampleLineParts(rec, wire));
     newSamples++;
     progress.done++;
     if (rec.error) progress.errored++;
@@ -319,7 +455,9 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
       slotFreed = null;
       if (state.stop) break;
       pending++;
-      execute(unit).then(finish, (e: unknown) => {
+      const probed = probe && probe.unit.key === unit.key ? probe : undefined;
+      if (probed) probe = null;
+      execute(unit, probed).then(finish, (e: unknown) => {
         // Only bugs and log-write failures reach here; model errors are recorded per sample.
         firstError ??= e;
         finish();
@@ -329,16 +467,35 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
     if (firstError) throw firstError;
   } finally {
     clearInterval(ticker);
+    if (wallTimer) clearTimeout(wallTimer);
     opts.signal?.removeEventListener('abort', onAbort);
   }
   const status: EndRecord['status'] = state.stop ?? 'completed';
-  if (status === 'interrupted') writer.write(event('interrupt', { pendingNotRecorded: skipped }));
-  writer.write({ type: 'end', at: new Date().toISOString(), status, counts: { samples: progress.done, errored: progress.errored } });
+  const reason = status === 'interrupted' ? state.reason ?? 'signal' : null;
+  if (status === 'interrupted') writer.write(event('interrupt', { reason, pendingNotRecorded: skipped }));
+  writer.write({ type: 'end', at: new Date().toISOString(), status, ...(reason ? { reason } : {}), counts: { samples: progress.done, errored: progress.errored } });
   await writer.close();
   report();
   await model.close();
   await agentRuntime?.close();
-  return { runId: header.runId, logPath: opts.logPath, status, header, newSamples, totalSamples: progress.done, errored: progress.errored, skipped, progress };
+  return { runId: header.runId, logPath: opts.logPath, status, ...(reason ? { reason } : {}), header, newSamples, totalSamples: progress.done, errored: progress.errored, skipped, progress, outcomes };
+}
+
+/** Default cap on a provider's Retry-After (ms): a long Retry-After is waited for this long at most, then retried. */
+export const DEFAULT_RETRY_AFTER_MAX_MS = 60_000;
+
+/**
+ * Pre-flight: reads every work unit of the run once (each record parsed and checked, encoding
+ * included) and builds its prompt, so a bad record anywhere fails the run before the first call.
+ * Returns the number of units.
+ */
+async function validateUnits(suite: LoadedSuite, config: RunConfig): Promise<number> {
+  let n = 0;
+  for await (const unit of workUnits(suite, { ...config, epochs: 1 })) {
+    if (suite.def.solver.type !== 'agent') buildPrompt(suite.def, unit.sample, config.seed, 1);
+    n++;
+  }
+  return n * config.epochs;
 }
 
 function event(kind: EventRecord['kind'], detail: Record<string, unknown>): EventRecord {
@@ -360,7 +517,10 @@ async function scoreRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateReq
   rec.sent = result.sent;
   rec.output = { content: result.content, logprobs: result.logprobs, finishReason: result.finishReason, requestId: result.requestId, model: result.model, raw: result.raw };
   rec.usage = result.usage;
-  rec.scores = await applyScorers(scorers, unit.sample, rec, logprobsAllowed);
+  // No answer to score: the provider filtered it, or sent no content. Recorded under its own
+  // outcome (common/outcome.ts), excluded from metrics, never scored as wrong.
+  if (result.outcome) rec.outcome = result.outcome;
+  else rec.scores = await applyScorers(scorers, unit.sample, rec, logprobsAllowed);
   return rec;
 }
 

@@ -34,7 +34,7 @@ export class AdaptiveLimiter {
 
   /** Resolves when a slot is free and no pause is in force. Returns the generation token for `onRateLimited`. */
   async acquire(): Promise<number> {
-    while (this.inFlight >= this.limit || Date.now() < this.pausedUntil) {
+    while (!this.aborted && (this.inFlight >= this.limit || Date.now() < this.pausedUntil)) {
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         this.armTimer();
@@ -42,6 +42,15 @@ export class AdaptiveLimiter {
     }
     this.inFlight++;
     return this.generation;
+  }
+
+  private aborted = false;
+  /** The run is stopping: every wait ends now (the callers see the abort and record nothing). */
+  abortWaits(): void {
+    this.aborted = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const w of this.waiters.splice(0)) w();
   }
 
   release(): void {
@@ -78,7 +87,7 @@ export class AdaptiveLimiter {
 
   private armTimer(): void {
     const wait = this.pausedUntil - Date.now();
-    if (wait <= 0 || this.timer) return;
+    if (wait <= 0 || this.timer || this.aborted) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.wakeOne();

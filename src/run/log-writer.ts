@@ -1,9 +1,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { stat, truncate } from 'node:fs/promises';
+import { rename, stat, truncate } from 'node:fs/promises';
 import { AssayError } from '../common/errors.js';
-import type { RunHeader, RunLogRecord, SampleRecord } from './types.js';
+import type { EndRecord, RunHeader, RunLogRecord, SampleRecord } from './types.js';
 import { RUN_LOG_SCHEMA } from './types.js';
 
 /**
@@ -119,7 +119,13 @@ export interface ExistingLog {
   header: RunHeader;
   doneKeys: Set<string>;
   errored: number;
+  /** Keys whose record is an error (for --retry-errored). */
+  erroredKeys: Set<string>;
+  /** Records with the outcomes empty and filtered. */
+  outcomes: { empty: number; filtered: number };
   ended: boolean;
+  /** Status of the last end record, when the log ends with one (no resume after it). */
+  endStatus: EndRecord['status'] | null;
   /** Tokens used by the recorded samples, so budgets cover the whole run across resumes. */
   usage: { inputTokens: number; outputTokens: number };
   /** Bytes of the log up to the end of its last complete record. */
@@ -141,7 +147,10 @@ export async function scanForResume(path: string): Promise<ExistingLog> {
   let badLine: number | null = null;
   const doneKeys = new Set<string>();
   let errored = 0;
+  const erroredKeys = new Set<string>();
+  const outcomes = { empty: 0, filtered: 0 };
   let ended = false;
+  let endStatus: EndRecord['status'] | null = null;
   const usage = { inputTokens: 0, outputTokens: 0 };
   for await (const line of rl) {
     lineNo++;
@@ -165,16 +174,64 @@ export async function scanForResume(path: string): Promise<ExistingLog> {
     } else if (rec.type === 'sample') {
       if (doneKeys.has(rec.key)) throw new AssayError('RUN_LOG_CORRUPT', `sample key "${rec.key}" appears twice`, { file: path, line: lineNo });
       doneKeys.add(rec.key);
-      if (rec.error) errored++;
+      if (rec.error) {
+        errored++;
+        erroredKeys.add(rec.key);
+      }
+      if (rec.outcome === 'empty' || rec.outcome === 'filtered') outcomes[rec.outcome]++;
       if (rec.usage) {
         usage.inputTokens += rec.usage.inputTokens;
         usage.outputTokens += rec.usage.outputTokens;
       }
-    } else if (rec.type === 'end') ended = true;
-    else if (rec.type === 'event' && rec.kind === 'resume') ended = false;
+    } else if (rec.type === 'end') {
+      ended = true;
+      endStatus = rec.status;
+    } else if (rec.type === 'event' && rec.kind === 'resume') {
+      ended = false;
+      endStatus = null;
+    }
   }
   if (!header) throw new AssayError('RUN_LOG_CORRUPT', 'run log has no complete header', { file: path, line: 1 });
-  return { header, doneKeys, errored, ended, usage, validBytes, tornBytes: size - validBytes };
+  return { header, doneKeys, errored, erroredKeys, outcomes, ended, endStatus, usage, validBytes, tornBytes: size - validBytes };
+}
+
+/**
+ * --retry-errored: rewrites the log without its errored sample records (and without a torn tail),
+ * so each key still has at most one record and the errored samples run again. Written to a temporary
+ * file, fsync'd and renamed over the log: a crash leaves either the old log or the new one. The
+ * caller holds the run's lock. Returns the dropped keys.
+ */
+export async function dropErroredRecords(path: string, log: ExistingLog): Promise<string[]> {
+  const tmp = `${path}.retry-${process.pid}.tmp`;
+  const out = await open(tmp, 'w');
+  const dropped: string[] = [];
+  try {
+    const rl = createInterface({ input: createReadStream(path, { end: Math.max(0, log.validBytes - 1) }), crlfDelay: Infinity });
+    let batch: string[] = [];
+    let lineNo = 0;
+    for await (const line of rl) {
+      lineNo++;
+      // A cheap test first, then a parse to be sure.
+      if (lineNo > 1 && line.includes('"error":{')) {
+        const rec = JSON.parse(line) as SampleRecord;
+        if (rec.type === 'sample' && rec.error && log.erroredKeys.has(rec.key)) {
+          dropped.push(rec.key);
+          continue;
+        }
+      }
+      batch.push(line);
+      if (batch.length >= 512) {
+        await out.write(batch.join('\n') + '\n');
+        batch = [];
+      }
+    }
+    if (batch.length) await out.write(batch.join('\n') + '\n');
+    await out.datasync();
+  } finally {
+    await out.close();
+  }
+  await rename(tmp, path);
+  return dropped;
 }
 
 /** Cut a torn tail off before appending, so the next record starts on a fresh line. */

@@ -35,6 +35,8 @@ export interface RunConfig {
   /** Backoff: first retry waits up to retryBaseMs (full jitter), doubling, capped at retryMaxDelayMs. */
   retryBaseMs: number;
   retryMaxDelayMs: number;
+  /** Cap on a provider's Retry-After (ms); absent in logs written before it existed, meaning 60,000. */
+  retryAfterMaxMs?: number;
   /** Access level the tester has for this model; scorers needing more are unscored. */
   access: AccessLevel;
   budget: { maxTokensTotal: number | null; maxCost: number | null; pricePerMTok: { input: number; output: number } | null };
@@ -74,6 +76,11 @@ export interface SampleRecord {
   timing: { startedAt: string; latencyMs: number; attempts: number };
   scores: Record<string, Score>;
   error: { kind: string; message: string; status: number | null; attempts: number } | null;
+  /**
+   * The call succeeded but there is no answer to score (common/outcome.ts): `empty` (no content)
+   * or `filtered` (a provider content filter or provider-level refusal). Such a record has no scores.
+   */
+  outcome?: 'empty' | 'filtered';
   /** Agentic suites: the episode (steps, workspace before/after, checks, outcome); see src/agent/types.ts. */
   agent?: AgentRecord;
 }
@@ -81,14 +88,21 @@ export interface SampleRecord {
 export interface EventRecord {
   type: 'event';
   at: string;
-  kind: 'concurrency' | 'retry' | 'budget' | 'resume' | 'interrupt' | 'simulated';
+  kind: 'concurrency' | 'retry' | 'budget' | 'resume' | 'interrupt' | 'simulated' | 'retry-errored' | 'time_limit' | 'circuit_open';
   detail: Record<string, unknown>;
 }
+
+export type StopReason = 'signal' | 'time_limit' | 'endpoint_down';
 
 export interface EndRecord {
   type: 'end';
   at: string;
   status: 'completed' | 'budget_exhausted' | 'interrupted';
+  /**
+   * Why an interrupted run stopped: `signal` (Ctrl-C, SIGTERM), `time_limit` (--max-duration),
+   * `endpoint_down` (the circuit breaker). Absent in logs written before it existed.
+   */
+  reason?: StopReason;
   counts: { samples: number; errored: number };
 }
 

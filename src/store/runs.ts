@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, type Generated } from 'kysely';
 
@@ -43,7 +43,7 @@ export interface RunRow {
 }
 
 export class RunIndex {
-  private constructor(private readonly db: Kysely<DB>) {}
+  private constructor(readonly db: Kysely<DB>) {}
 
   static async open(file: string): Promise<RunIndex> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -111,6 +111,46 @@ export class RunIndex {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+
+  /** Every row's log path (reindex keeps logs that live outside the runs folder). */
+  async logPaths(): Promise<string[]> {
+    return (await this.db.selectFrom('runs').select('log_path').execute()).map((r) => r.log_path);
+  }
+
+  /**
+   * Opens the index, never failing on its own state: a corrupt file is moved aside
+   * (`<file>.corrupt-<time>`) and a missing or moved-aside index is rebuilt from the run logs by
+   * `rebuild`, with a warning saying what happened. The logs are the source of truth.
+   */
+  static async openOrRebuild(file: string, rebuild: (idx: RunIndex) => Promise<number>, warn: (msg: string) => void): Promise<RunIndex> {
+    const existed = existsSync(file);
+    let idx: RunIndex;
+    let why: string | null = existed ? null : 'was missing';
+    try {
+      idx = await RunIndex.open(file);
+      await idx.db.selectFrom('runs').select('run_id').limit(1).execute();
+    } catch (e) {
+      if (!/^SQLITE_/.test(String((e as { code?: unknown }).code ?? ''))) throw e;
+      const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      for (const ext of ['', '-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, aside + ext);
+      why = `was unreadable (${(e as Error).message}; moved to ${aside})`;
+      idx = await RunIndex.open(file);
+    }
+    if (why) {
+      const n = await rebuild(idx);
+      if (existed || n > 0) warn(`run index ${file} ${why}: rebuilt from ${n} run log(s)`);
+    }
+    return idx;
+  }
+}
+
+/** Run logs (`*.jsonl`) directly in `dir`, absolute, sorted. */
+export function runLogsIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.jsonl'))
+    .map((e) => resolve(join(dir, e.name)))
+    .sort();
 }
 
 function fromRow(r: { [K in keyof RunsTable]: RunsTable[K] extends Generated<infer T> ? T : RunsTable[K] }): RunRow {

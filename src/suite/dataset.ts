@@ -6,6 +6,7 @@ import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import type { ChatMessage } from '../model/types.js';
 import { MAX_CHOICES, resolveTarget } from './choices.js';
 import type { DatasetSpec, Sample } from './types.js';
+import { utf8Checked } from './utf8.js';
 
 /** A raw record and where it came from: JSONL line, or CSV/JSON 1-based record number (CSV also its line). */
 export interface RawRecord {
@@ -21,13 +22,27 @@ const cannotRead = (file: string, e: unknown) =>
   new AssayError('DATASET_UNREADABLE', `cannot read data file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
 
 async function* readJsonl(file: string): AsyncGenerator<RawRecord> {
-  const input = createReadStream(file, { encoding: 'utf8' });
+  const src = createReadStream(file);
+  // Invalid UTF-8 is an error naming the line, never replaced with U+FFFD (suite/utf8.ts).
+  const input = utf8Checked(file);
+  input.setEncoding('utf8');
   const rl = createInterface({ input, crlfDelay: Infinity });
   // readline does not forward its input's errors; its async iterator rejects on the interface's own 'error'.
-  input.on('error', (e) => rl.emit('error', cannotRead(file, e)));
+  // A read or encoding error ends the lines; it is thrown where they stop (not emitted on readline,
+  // whose iterator may already have finished).
+  let stopped = false;
+  let failure: Error | null = null;
+  const wrap = (e: unknown) => (e instanceof AssayError ? e : cannotRead(file, e));
+  pipeline(src, input, (e) => {
+    if (e && !stopped) {
+      failure = wrap(e);
+      rl.close();
+    }
+  });
   let line = 0;
   try {
     for await (let text of rl) {
+      if (failure) throw failure;
       line++;
       if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       if (text.trim() === '') continue;
@@ -39,9 +54,13 @@ async function* readJsonl(file: string): AsyncGenerator<RawRecord> {
       }
       yield { value, loc: { file, line } };
     }
+    const err = failure ?? input.errored ?? src.errored;
+    if (err) throw wrap(err);
   } finally {
     // The consumer may stop early (--limit): release the file now, not at GC.
+    stopped = true;
     rl.close();
+    src.destroy();
     input.destroy();
   }
 }
@@ -69,7 +88,7 @@ async function* readCsv(file: string, spec: DatasetSpec): AsyncGenerator<RawReco
   });
   const src = createReadStream(file);
   // pipeline forwards a read error (and early destruction) to the parser, which the iterator then throws.
-  pipeline(src, parser, () => {});
+  pipeline(src, utf8Checked(file), parser, () => {});
   let row = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
@@ -91,7 +110,7 @@ async function* readJsonArray(file: string): AsyncGenerator<RawRecord> {
   const { default: streamArray } = await import('stream-json/streamers/stream-array.js');
   const src = createReadStream(file);
   const items = streamArray.withParserAsStream();
-  pipeline(src, items, () => {});
+  pipeline(src, utf8Checked(file), items, () => {});
   let row = 0;
   try {
     for await (const item of items as AsyncIterable<{ key: number; value: unknown }>) {

@@ -44,7 +44,8 @@ interface SuiteEntry {
 }
 
 /** Suites found under the given folders (default: ./suites and Assay's own suites), by id. */
-async function suiteCatalog(dirs: string[] | undefined): Promise<{ suites: Map<string, SuiteEntry>; broken: { file: string; problem: string }[] }> {
+async function suiteCatalog(dirs: string[] | undefined): Promise<{ suites: Map<string, SuiteEntry>; broken: { file: string; problem: string }[]; ambiguous: Map<string, string[]> }> {
+  const ambiguous = new Map<string, string[]>();
   const roots = [...new Set((dirs?.length ? dirs : [join(process.cwd(), 'suites'), join(ASSAY_ROOT, 'suites')]).map((d) => resolve(d)))];
   const suites = new Map<string, SuiteEntry>();
   const broken: { file: string; problem: string }[] = [];
@@ -52,12 +53,23 @@ async function suiteCatalog(dirs: string[] | undefined): Promise<{ suites: Map<s
     for (const file of await findSuites(root)) {
       try {
         const s = await loadSuite(file);
-        if (!suites.has(s.def.id)) suites.set(s.def.id, { id: s.def.id, version: s.def.version, digest: s.digest, file, metrics: s.def.metrics.map((m) => m.name) });
+        const prev = suites.get(s.def.id);
+        // The same id@version with other content is ambiguous: resolving that id is an error (ambiguousSuite).
+        if (prev && prev.version === s.def.version && prev.digest !== s.digest) (ambiguous.get(s.def.id) ?? ambiguous.set(s.def.id, [prev.file]).get(s.def.id)!).push(file);
+        if (!prev) suites.set(s.def.id, { id: s.def.id, version: s.def.version, digest: s.digest, file, metrics: s.def.metrics.map((m) => m.name) });
       } catch (e) {
         broken.push({ file, problem: problemOf(e) });
       }
     }
-  return { suites, broken };
+  return { suites, broken, ambiguous };
+}
+
+/** Refuses a suite id found twice with the same version and different content (files named). */
+function refuseAmbiguous(cat: { ambiguous: Map<string, string[]> }, ids: string[]): void {
+  for (const id of ids) {
+    const files = cat.ambiguous.get(id);
+    if (files) throw new AssayError('SUITE_AMBIGUOUS', `suite id "${id}" names different suites with the same version (different digests): ${files.join(', ')}; give the suite file instead, or fix the version`, { field: 'suite' });
+  }
 }
 
 interface SuiteCheck {
@@ -276,6 +288,7 @@ export function register(program: Command): void {
     const given = await Promise.all((f.run ?? []).map(async (r) => readRunHeader(await resolveRunLog(r))));
     const log = (s: string) => process.stderr.write(s);
     const ids = [...new Set(lp.policy.rules.filter((r) => r.stage === 'automated').map((r) => r.suite.id))];
+    refuseAmbiguous(cat, ids);
     const runRefs: string[] = given.map((h) => h.runId);
     const signal = interruptSignal();
     setMaxListeners(0, signal); // the engine listens once per pending request
@@ -322,7 +335,9 @@ export function register(program: Command): void {
     if (!f.model) throw new AssayError('USAGE', '--model is required (e.g. openai/gpt-4o)');
     let file = f.suite;
     if (!existsSync(file)) {
-      const s = (await suiteCatalog(f.suites)).suites.get(f.suite);
+      const cat = await suiteCatalog(f.suites);
+      refuseAmbiguous(cat, [f.suite]);
+      const s = cat.suites.get(f.suite);
       if (!s) throw new AssayError('SUITE_NOT_FOUND', `no suite file or suite id "${f.suite}"`, { field: 'suite' });
       file = s.file;
     }

@@ -5,11 +5,14 @@ import { AssayError } from '../../common/errors.js';
 import { indexFile, runsDir } from '../../home.js';
 import { ACCESS_LEVELS, type AccessLevel } from '../../model/types.js';
 import { createModel } from '../../model/registry.js';
-import { newRunId, runSuite, type RunResult } from '../../run/engine.js';
+import { newRunId, runLogLockPath, runSuite, type RunResult } from '../../run/engine.js';
 import { readRunHeader } from '../../run/log-reader.js';
+import { scanForResume } from '../../run/log-writer.js';
+import { acquireLock } from '../../common/lock.js';
+import type { RunHeader } from '../../run/types.js';
 import type { RunConfig } from '../../run/types.js';
 import { rescoreRun } from '../../run/rescore.js';
-import { RunIndex } from '../../store/runs.js';
+import { RunIndex, runLogsIn } from '../../store/runs.js';
 import { loadSuite } from '../../suite/load.js';
 import { graderFromAdapter } from '../../score/grader.js';
 import { collect, int, num, price } from '../options.js';
@@ -43,6 +46,64 @@ export interface RunFlags {
   graderModel?: string;
   graderBaseUrl?: string;
   graderApiKey?: string;
+  retryErrored?: boolean;
+  maxErrorRate?: number;
+  maxDuration?: number;
+  maxRetryAfter?: number;
+}
+
+const warn = (m: string) => process.stderr.write(`assay: warning: ${m}\n`);
+
+/** The run index, rebuilt from the logs (with a warning) when it is missing or corrupt. */
+export function openIndex(): Promise<RunIndex> {
+  return RunIndex.openOrRebuild(indexFile(), (idx) => reindexRuns(idx, []).then((r) => r.indexed), warn);
+}
+
+/** Whether a live process holds the run log's lock (a run or resume in progress). */
+export async function runLogLive(logPath: string): Promise<boolean> {
+  if (!existsSync(runLogLockPath(logPath))) return false;
+  try {
+    (await acquireLock(runLogLockPath(logPath), { timeoutMs: 0 })).release();
+    return false;
+  } catch (e) {
+    if (e instanceof AssayError && e.code === 'LOCKED') return true;
+    throw e;
+  }
+}
+
+/** A run's state from its log alone: its end status, else running (lock held) or crashed. */
+export async function runStateFromLog(logPath: string): Promise<{ header: RunHeader; status: string; samples: number; errored: number }> {
+  const ex = await scanForResume(logPath);
+  const status = ex.endStatus ?? ((await runLogLive(logPath)) ? 'running' : 'crashed');
+  return { header: ex.header, status, samples: ex.doneKeys.size, errored: ex.errored };
+}
+
+/**
+ * Rebuilds index rows from run logs: every `*.jsonl` in the runs folder, every log the index
+ * already names, and `extra` files or folders. A log that cannot be read is reported and skipped.
+ */
+export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ indexed: number; skipped: { file: string; why: string }[] }> {
+  const paths = new Set<string>(runLogsIn(runsDir()));
+  for (const p of await idx.logPaths().catch(() => [])) paths.add(p);
+  for (const e of extra) {
+    const r = resolve(e);
+    if (existsSync(r) && !r.endsWith('.jsonl')) for (const f of runLogsIn(r)) paths.add(f);
+    else paths.add(r);
+  }
+  let indexed = 0;
+  const skipped: { file: string; why: string }[] = [];
+  for (const logPath of [...paths].sort()) {
+    if (!existsSync(logPath)) continue;
+    try {
+      const st = await runStateFromLog(logPath);
+      const h = st.header;
+      await idx.upsert({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: h.model.simulated, logPath, status: st.status, startedAt: h.startedAt, samples: st.samples, errored: st.errored, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
+      indexed++;
+    } catch (e) {
+      skipped.push({ file: logPath, why: (e as Error).message });
+    }
+  }
+  return { indexed, skipped };
 }
 
 /** The grader for model-graded scorers, when --grader-model is given. */
@@ -55,7 +116,7 @@ export function graderFromFlags(flags: { graderModel?: string; graderBaseUrl?: s
 /** Resolve a run given as a log path or a run id (or unique prefix) from the index. */
 export async function resolveRunLog(ref: string, index?: RunIndex): Promise<string> {
   if (existsSync(ref)) return resolve(ref);
-  const idx = index ?? (await RunIndex.open(indexFile()));
+  const idx = index ?? (await openIndex());
   try {
     const row = await idx.get(ref);
     if (!row) throw new AssayError('RUN_NOT_FOUND', `no run log at "${ref}" and no unique run id starting with it in ${indexFile()}`);
@@ -65,27 +126,51 @@ export async function resolveRunLog(ref: string, index?: RunIndex): Promise<stri
   }
 }
 
+/**
+ * Records a run in the index. Best effort: the index is a catalogue, never needed to finish a run
+ * or print its results, so a failure here is a warning naming the fix.
+ */
 export async function indexRun(res: { runId: string; logPath: string; status: string; totalSamples: number; errored: number }, summary: unknown): Promise<void> {
-  const header = await readRunHeader(res.logPath);
-  const idx = await RunIndex.open(indexFile());
   try {
-    await idx.upsert({
-      runId: header.runId,
-      suiteId: header.suite.id,
-      suiteVersion: header.suite.version,
-      suiteDigest: header.suite.digest,
-      model: header.model.name,
-      simulated: header.model.simulated,
-      logPath: res.logPath,
-      status: res.status,
-      startedAt: header.startedAt,
-      samples: res.totalSamples,
-      errored: res.errored,
-      rescoreOf: header.rescoreOf?.runId ?? null,
-      summary,
-    });
-  } finally {
-    await idx.close();
+    const header = await readRunHeader(res.logPath);
+    const idx = await openIndex();
+    try {
+      await idx.upsert({
+        runId: header.runId,
+        suiteId: header.suite.id,
+        suiteVersion: header.suite.version,
+        suiteDigest: header.suite.digest,
+        model: header.model.name,
+        // Also when the endpoint turned out to be the simulated target (a 'simulated' event in the log).
+        simulated: header.model.simulated || (summary as { simulated?: boolean } | null)?.simulated === true,
+        logPath: res.logPath,
+        status: res.status,
+        startedAt: header.startedAt,
+        samples: res.totalSamples,
+        errored: res.errored,
+        rescoreOf: header.rescoreOf?.runId ?? null,
+        summary,
+      });
+    } finally {
+      await idx.close();
+    }
+  } catch (e) {
+    warn(`could not update the run index (${(e as Error).message}); the run log is complete at ${res.logPath} (\`assay runs reindex\` rebuilds the index)`);
+  }
+}
+
+/** The run enters the index as soon as its log exists (status running); best effort, like indexRun. */
+async function registerStart(header: RunHeader, logPath: string, status = 'running'): Promise<void> {
+  try {
+    const idx = await openIndex();
+    try {
+      const h = header;
+      await idx.upsert({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: h.model.simulated, logPath, status, startedAt: h.startedAt, samples: 0, errored: 0, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
+    } finally {
+      await idx.close();
+    }
+  } catch (e) {
+    warn(`could not register the run in the index (${(e as Error).message}); the run goes on`);
   }
 }
 
@@ -98,6 +183,10 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   let budgetOverride: RunConfig['budget'] | undefined;
   if (flags.resume) {
     logPath = await resolveRunLog(flags.resume);
+    // A signed report commits to the log's bytes: appending would break its verification.
+    const report = logPath.replace(/\.jsonl$/, '') + '.report.json';
+    if (existsSync(report))
+      throw new AssayError('RUN_SIGNED', `this run has a signed report (${report}); a signed run is never changed: start a new run instead`, { file: logPath });
     const header = await readRunHeader(logPath);
     modelName = header.model.name;
     baseUrl ??= header.model.baseUrl;
@@ -124,6 +213,7 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
       maxRetries: flags.maxRetries,
       retryBaseMs: flags.retryBaseMs,
       retryMaxDelayMs: 60_000,
+      retryAfterMaxMs: Math.round((flags.maxRetryAfter ?? 60) * 1000),
       access: 'black-box',
       budget: { maxTokensTotal: flags.maxTokensTotal ?? null, maxCost: flags.maxCost ?? null, pricePerMTok: flags.price ?? null },
     };
@@ -131,6 +221,9 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   }
   const suite = await loadSuite(suiteFile);
   const model = createModel(modelName!, { ...(baseUrl ? { baseUrl } : {}), ...(flags.apiKey ? { apiKey: flags.apiKey } : {}), maxConnections: config.maxConnections });
+  // Provider-required options are checked before anything is sent or written.
+  if (model.provider === 'anthropic' && config.maxTokens === null)
+    throw new AssayError('USAGE', 'the Anthropic Messages API requires max_tokens: pass --max-tokens <n> (Assay does not invent a value)');
   if (!flags.resume) {
     config.epochs = flags.epochs ?? suite.def.epochs;
     config.access = flags.access ?? (model.supportsLogprobs ? 'grey-box' : 'black-box');
@@ -143,7 +236,18 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   const grader = graderFromFlags(flags);
   const reporter = progressReporter(process.stderr, { quiet: !flags.progress || !!flags.json });
   try {
-    return await runSuite({ suite, model, config, logPath, resume: !!flags.resume, ...(budgetOverride ? { budgetOverride } : {}), runId, simulated: flags.simulated ?? false, signal, onProgress: (p) => reporter.update(p), ...(grader ? { grader } : {}) });
+    return await runSuite({
+      suite, model, config, logPath, resume: !!flags.resume, ...(budgetOverride ? { budgetOverride } : {}), runId, simulated: flags.simulated ?? false, signal,
+      onProgress: (p) => reporter.update(p), ...(grader ? { grader } : {}),
+      retryErrored: flags.retryErrored ?? false,
+      maxDurationMs: flags.maxDuration !== undefined ? Math.round(flags.maxDuration * 1000) : null,
+      // Printed at the start in every output mode (stderr, so --json stdout stays one document):
+      // a killed run can always be found and resumed.
+      onStart: async ({ runId: id, logPath: lp, header, resumed }) => {
+        process.stderr.write(`assay: ${resumed ? 'resuming' : 'started'} run ${id}\n  log ${lp}\n  resume with: assay run --resume ${id}\n`);
+        await registerStart(header, lp);
+      },
+    });
   } finally {
     reporter.stop();
     await grader?.close();
@@ -155,7 +259,7 @@ export function interruptSignal(): AbortSignal {
   const ac = new AbortController();
   const handler = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) process.exit(130);
-    process.stderr.write(`\nassay: ${sig} received: finishing in-flight samples and closing the log (again to quit now; resume later with --resume)\n`);
+    process.stderr.write(`\nassay: ${sig} received: stopping; in-flight requests are cancelled (not recorded, they run again on --resume) and the log is closed. ${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once.\n`);
     ac.abort();
   };
   process.on('SIGINT', handler);
@@ -182,11 +286,15 @@ export function register(program: Command): void {
     .option('--max-cost <usd>', 'stop dispatching when spend reaches this (needs --price)', num(0))
     .option('--price <in,out>', 'USD per million input,output tokens, for cost accounting', price)
     .option('--max-tokens-total <n>', 'stop dispatching when total tokens reach this', int(1))
-    .option('--timeout <s>', 'per-request timeout in seconds', num(0.001), 120)
+    .option('--timeout <s>', 'whole-request deadline in seconds (the complete answer, however it trickles)', num(0.001), 120)
     .option('--max-retries <n>', 'retries per request for 429, 5xx, timeouts, connection errors', int(0, 100), 6)
     .option('--retry-base-ms <ms>', 'backoff base (full jitter, doubling, capped at 60 s)', int(1), 1000)
     .option('-o, --out <path>', 'run log path (default: $ASSAY_HOME/runs/<run-id>.jsonl)')
     .option('--resume <run>', 'continue a killed or interrupted run (log path or run id)')
+    .option('--retry-errored', 'with --resume: run again the samples recorded as errored')
+    .option('--max-error-rate <fraction>', 'exit 4 when more than this fraction of samples errored (e.g. 0.05; for CI)', num(0, 1))
+    .option('--max-duration <s>', 'wall-clock limit for this invocation; the run stops resumably when it is reached', num(0.001))
+    .option('--max-retry-after <s>', 'longest Retry-After obeyed; a longer one is waited this long, then retried', num(0), 60)
     .option('--no-progress', 'no progress display')
     .option('--json', 'print the result summary as JSON')
     .option('--grader-model <name>', 'provider/model that grades outputs for model-graded scorers (recorded in the log)')
@@ -200,11 +308,22 @@ export function register(program: Command): void {
       let worst = 0;
       for (const s of list) {
         const res = await executeRun(s, flags, signal);
+        if (res.alreadyComplete) {
+          process.stderr.write(`assay: run ${res.runId} is already complete: nothing sent, nothing written${res.errored ? ` (${res.errored} errored; --retry-errored runs them again)` : ''}\n`);
+        }
         const summary = await summarise(res.logPath);
-        await indexRun(res, summary);
-        if (flags.json) process.stdout.write(JSON.stringify({ runId: res.runId, logPath: res.logPath, status: res.status, samples: res.totalSamples, errored: res.errored, stats: summary }, null, 2) + '\n');
+        await indexRun({ ...res, status: res.reason ? `interrupted (${res.reason})` : res.status }, summary);
+        if (flags.json) process.stdout.write(JSON.stringify({ runId: res.runId, logPath: res.logPath, status: res.status, ...(res.reason ? { reason: res.reason } : {}), samples: res.totalSamples, errored: res.errored, outcomes: res.outcomes, stats: summary }, null, 2) + '\n');
         else process.stdout.write(resultsTable(res, summary));
-        if (res.status !== 'completed') worst = Math.max(worst, 3);
+        if (res.status !== 'completed') {
+          worst = Math.max(worst, 3);
+          process.stderr.write(`assay: run ${res.runId} ${res.reason === 'endpoint_down' ? 'stopped: the endpoint looks down (circuit breaker)' : res.reason === 'time_limit' ? 'stopped at --max-duration' : res.status}; continue with: assay run --resume ${res.runId}${res.errored ? ' --retry-errored' : ''}\n`);
+        }
+        const rate = res.totalSamples ? res.errored / res.totalSamples : 0;
+        if (flags.maxErrorRate !== undefined && rate > flags.maxErrorRate) {
+          process.stderr.write(`assay: ${res.errored} of ${res.totalSamples} samples errored (${(100 * rate).toFixed(1)}%), above --max-error-rate ${flags.maxErrorRate}\n`);
+          worst = Math.max(worst, 4);
+        }
         if (signal.aborted) break;
       }
       process.exitCode = worst;
@@ -238,13 +357,30 @@ export function register(program: Command): void {
     .option('--limit <n>', 'most recent n', int(1), 50)
     .option('--json')
     .action(async (flags: { suite?: string; model?: string; limit: number; json?: boolean }) => {
-      const idx = await RunIndex.open(indexFile());
+      const idx = await openIndex();
       try {
         const rows = await idx.list(flags);
+        // "running" in the index but no live process holds the log: it crashed (resume it).
+        for (const r of rows) if (r.status === 'running' && !(await runLogLive(r.logPath))) r.status = 'crashed';
         if (flags.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         if (!rows.length) return void process.stdout.write('no runs yet\n');
         const lines = rows.map((r) => [r.runId, `${r.suiteId}@${r.suiteVersion}`, r.model + (r.simulated ? ' (SIMULATED)' : ''), r.status, String(r.samples), String(r.errored), r.rescoreOf ? `rescore of ${r.rescoreOf}` : '']);
-        process.stdout.write(table(['run', 'suite', 'model', 'status', 'samples', 'errors', ''], lines));
+        process.stdout.write(table(['run', 'suite', 'model', 'status', 'samples', 'errors', ''], lines, terminalWidth()));
+        if (rows.some((r) => r.status === 'crashed')) process.stdout.write('crashed runs continue with: assay run --resume <run>\n');
+      } finally {
+        await idx.close();
+      }
+    });
+  runs
+    .command('reindex')
+    .description('Rebuild the run index from the run logs ($ASSAY_HOME/runs, the logs it already names, and any paths given)')
+    .argument('[paths...]', 'more run logs or folders of them (e.g. logs written with --out)')
+    .action(async (paths: string[]) => {
+      const idx = await openIndex();
+      try {
+        const r = await reindexRuns(idx, paths);
+        for (const sk of r.skipped) process.stderr.write(`assay: skipped ${sk.file}: ${sk.why}\n`);
+        process.stdout.write(`indexed ${r.indexed} run log(s)${r.skipped.length ? `, skipped ${r.skipped.length} unreadable` : ''}\n`);
       } finally {
         await idx.close();
       }
@@ -272,8 +408,26 @@ export function register(program: Command): void {
     });
 }
 
-export function table(head: string[], rows: string[][]): string {
+/** Columns of the terminal stdout is on; 80 when it is not a terminal. */
+export const terminalWidth = (stream: NodeJS.WriteStream = process.stdout): number => (stream.isTTY && stream.columns ? stream.columns : 80);
+
+/**
+ * A plain text table. With `width`, the widest columns but the first are shortened (ending in …) until a line
+ * fits, down to 8 characters each: output fits 80 columns, or the terminal.
+ */
+export function table(head: string[], rows: string[][], width?: number): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+  if (width) {
+    const total = () => w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
+    while (total() > width) {
+      // The first column (a run id, a name) stays whole: it is what the reader copies.
+      const rest = w.slice(1);
+      const i = 1 + rest.indexOf(Math.max(...rest));
+      if (w.length < 2 || w[i]! <= 8) break;
+      w[i] = Math.max(8, w[i]! - (total() - width));
+    }
+  }
+  const cell = (c: string, n: number) => (c.length > n ? c.slice(0, n - 1) + '…' : c.padEnd(n));
+  const line = (r: string[]) => r.map((c, i) => cell(c, w[i]!)).join('  ').trimEnd();
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n') + '\n';
 }

@@ -6,6 +6,7 @@ import { findSuites, loadSuite } from '../../suite/load.js';
 import type { LoadedSuite } from '../../suite/types.js';
 import { textTable } from '../../stats/format.js';
 import { registerImport } from './suite-import.js';
+import { createScorers } from '../../score/registry.js';
 
 /** A suite argument may name the suite.yaml or the folder holding it. */
 async function suiteFile(arg: string): Promise<string> {
@@ -20,6 +21,8 @@ async function suiteFile(arg: string): Promise<string> {
 /** Load a suite and read every sample, so data errors surface now rather than mid-run. */
 async function validate(arg: string): Promise<{ suite: LoadedSuite; samples: number }> {
   const suite = await loadSuite(await suiteFile(arg));
+  // Scorers resolved as a run would (unknown types and duplicate names are errors here, not mid-run).
+  createScorers(suite.def.scorers);
   let samples = 0;
   for await (const _ of suite.samples()) samples++;
   return { suite, samples };
@@ -69,11 +72,17 @@ export function register(program: Command): void {
         return;
       }
       const rows: string[][] = [];
+      const seen = new Map<string, { digest: string; file: string }>();
       let failed = 0;
       for (const f of files) {
         try {
           const s = await loadSuite(f);
           const d = s.def;
+          const dup = seen.get(`${d.id}@${d.version}`);
+          if (dup && dup.digest !== s.digest) {
+            failed++;
+            process.stderr.write(`FAIL [SUITE_AMBIGUOUS] ${d.id}@${d.version} is both ${dup.file} and ${f} with different digests: commands resolving the id would refuse it\n`);
+          } else if (!dup) seen.set(`${d.id}@${d.version}`, { digest: s.digest, file: f });
           rows.push([d.id, d.version, d.riskArea, d.access, String(await s.countSamples()), s.digest.slice(0, 'sha256:'.length + 12)]);
         } catch (e) {
           failed++;

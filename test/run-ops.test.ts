@@ -1,0 +1,341 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { startTarget } from '../src/target/server.js';
+import { createModel } from '../src/model/registry.js';
+import { loadSuite } from '../src/suite/load.js';
+import { runSuite } from '../src/run/engine.js';
+import { iterateRunLog } from '../src/run/log-reader.js';
+import { isArtefactRef, getArtefact, artefactDir } from '../src/run/artefacts.js';
+import type { RunLogRecord, SampleRecord } from '../src/run/types.js';
+import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli, faultyProxy, openaiBody } from './helpers.js';
+
+const closers: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const c of closers) await c.close();
+});
+async function records(path: string): Promise<RunLogRecord[]> {
+  const out: RunLogRecord[] = [];
+  for await (const r of iterateRunLog(path)) out.push(r);
+  return out;
+}
+const samplesOf = (recs: RunLogRecord[]) => recs.filter((r): r is SampleRecord => r.type === 'sample');
+const sampleLines = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).length : 0);
+async function target(profile: Parameters<typeof startTarget>[0] = {}) {
+  const t = await startTarget({ seed: 4, accuracy: 0.8, ...profile });
+  closers.push(t);
+  return t;
+}
+/** Spawns the CLI; resolves when stderr matches `until` (or the child exits). */
+function spawnCli(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const waitFor = async (re: RegExp, ms = 60_000) => {
+    const t0 = Date.now();
+    while (!re.test(stderr)) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; stderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return stderr.match(re)!;
+  };
+  return { child, exited, waitFor, out: () => ({ stdout, stderr }) };
+}
+/** A copy of the demo suite in a fresh folder, with its data replaced by `data`. */
+function suiteWithData(data: Buffer | string): string {
+  const dir = tmp();
+  copyFileSync(join(ROOT, 'suites/demo-arithmetic/METHODOLOGY.md'), join(dir, 'METHODOLOGY.md'));
+  writeFileSync(join(dir, 'data.jsonl'), data);
+  writeFileSync(join(dir, 'suite.yaml'), readFileSync(DEMO_SUITE, 'utf8'));
+  return join(dir, 'suite.yaml');
+}
+
+test('a killed run is findable: id and log printed at start in every output mode, indexed as running, shown as crashed, resumable by id', async () => {
+  const t = await target({ latencyMs: 30 });
+  const dir = tmp();
+  const home = join(dir, 'home');
+  const run = spawnCli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '-c', '2', '--json', '--no-progress'], { ASSAY_HOME: home });
+  const [, runId] = await run.waitFor(/started run (r-\S+)\n {2}log (\S+)/);
+  const m = run.out().stderr.match(/ {2}log (\S+)/)!;
+  const log = m[1]!;
+  while (sampleLines(log) < 5) await new Promise((r) => setTimeout(r, 20));
+  const live = await cli(['runs', 'list', '--json'], { ASSAY_HOME: home });
+  assert.equal((JSON.parse(live.stdout) as { runId: string; status: string }[]).find((r) => r.runId === runId)?.status, 'running');
+  run.child.kill('SIGKILL');
+  await run.exited;
+  const list = await cli(['runs', 'list'], { ASSAY_HOME: home });
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`${runId}.*crashed`));
+  for (const l of list.stdout.split('\n')) assert.ok(l.length <= 80, `line longer than 80 columns: ${l}`);
+  const resumed = await cli(['run', '--resume', runId!, '--no-progress', '--json'], { ASSAY_HOME: home });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`resuming run ${runId}`));
+  const out = JSON.parse(resumed.stdout) as { status: string; samples: number };
+  assert.equal(out.status, 'completed');
+  assert.equal(out.samples, 200);
+  const after = JSON.parse((await cli(['runs', 'list', '--json'], { ASSAY_HOME: home })).stdout) as { runId: string; status: string }[];
+  assert.equal(after.find((r) => r.runId === runId)?.status, 'completed');
+});
+
+test('the index is never needed: deleted or corrupt, it rebuilds from the logs with a warning, never a stack trace; runs reindex finds --out logs', async () => {
+  const t = await target();
+  const dir = tmp();
+  const home = join(dir, 'home');
+  const env = { ASSAY_HOME: home };
+  const a = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '--limit', '5', '--no-progress', '--json'], env);
+  assert.equal(a.code, 0, a.stderr);
+  const idA = (JSON.parse(a.stdout) as { runId: string }).runId;
+  const outLog = join(dir, 'elsewhere.jsonl');
+  const b = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '--limit', '5', '--no-progress', '--out', outLog, '--json'], env);
+  const idB = (JSON.parse(b.stdout) as { runId: string }).runId;
+  // Deleted: the next command rebuilds it from $ASSAY_HOME/runs and says so.
+  rmSync(join(home, 'assay.db'));
+  for (const ext of ['-wal', '-shm']) rmSync(join(home, `assay.db${ext}`), { force: true });
+  const show = await cli(['runs', 'show', idA, '--json'], env);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stderr, /warning: run index .* was missing: rebuilt from 1 run log/);
+  // The --out log is outside the runs folder: reindex with its folder.
+  assert.equal((await cli(['runs', 'show', idB], env)).code, 2);
+  const re = await cli(['runs', 'reindex', dir], env);
+  assert.equal(re.code, 0, re.stderr);
+  assert.match(re.stdout, /indexed 2 run log/);
+  assert.equal((await cli(['runs', 'show', idB, '--json'], env)).code, 0);
+  // Corrupt: a run still makes its calls, writes its log, prints its results, and exits 0.
+  writeFileSync(join(home, 'assay.db'), 'this is not a database'.repeat(100));
+  for (const ext of ['-wal', '-shm']) rmSync(join(home, `assay.db${ext}`), { force: true });
+  const c = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '--limit', '5', '--no-progress'], env);
+  assert.equal(c.code, 0, c.stderr);
+  assert.doesNotMatch(c.stderr, /SqliteError|\n\s+at /);
+  assert.match(c.stderr, /warning: run index .* was unreadable .*moved to/);
+  assert.match(c.stdout, /completed: 5 samples, 0 errored/);
+  const list = await cli(['runs', 'list', '--json'], env);
+  const ids = (JSON.parse(list.stdout) as { runId: string }[]).map((r) => r.runId);
+  // Rebuilt from $ASSAY_HOME/runs (the unreadable index's knowledge of --out logs is gone: reindex <dir> again).
+  assert.ok(ids.includes(idA) && ids.length === 2, JSON.stringify(ids));
+});
+
+test('one writer per run log: a second --resume is refused while the first runs; a completed run resumes as a no-op; a signed run is refused', async () => {
+  const t = await target({ latencyMs: 30 });
+  const dir = tmp();
+  const home = join(dir, 'home');
+  const log = join(dir, 'run.jsonl');
+  const first = spawnCli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '-c', '2', '--out', log, '--no-progress'], { ASSAY_HOME: home });
+  while (sampleLines(log) < 10) await new Promise((r) => setTimeout(r, 20));
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const a = spawnCli(['run', '--resume', log, '--no-progress', '-c', '2'], { ASSAY_HOME: home });
+  await a.waitFor(/resuming run/);
+  const second = await cli(['run', '--resume', log, '--no-progress'], { ASSAY_HOME: home });
+  assert.equal(second.code, 2, second.stderr);
+  assert.match(second.stderr, /RUN_LOCKED.*in use by another assay process/);
+  assert.equal(await a.exited, 0, a.out().stderr);
+  const keys = samplesOf(await records(log)).map((s) => s.key);
+  assert.equal(keys.length, 200);
+  assert.equal(new Set(keys).size, 200);
+  // Each sample's request was sent once, except those in flight at the kill (-c 2): the refused resume sent nothing.
+  const extra = [...t.stats().bodyCounts.values()].reduce((a, c) => a + c - 1, 0);
+  assert.ok(extra <= 2, `${extra} requests sent twice`);
+  // Completed: nothing sent, nothing written, a message.
+  const bytes = readFileSync(log);
+  const sent = t.stats().requests;
+  const again = await cli(['run', '--resume', log, '--no-progress'], { ASSAY_HOME: home });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /already complete: nothing sent, nothing written/);
+  assert.equal(t.stats().requests, sent);
+  assert.deepEqual(readFileSync(log), bytes);
+  // Signed (a report beside the log): refused, log untouched.
+  writeFileSync(join(dir, 'run.report.json'), '{}');
+  const signed = await cli(['run', '--resume', log, '--no-progress', '--retry-errored'], { ASSAY_HOME: home });
+  assert.equal(signed.code, 2);
+  assert.match(signed.stderr, /RUN_SIGNED/);
+  assert.deepEqual(readFileSync(log), bytes);
+});
+
+test('deadlines: a trickled body times out as a whole; a huge Retry-After is capped; the run has a wall-clock limit', async () => {
+  const t = await target();
+  // Trickle: one byte every 20 ms of a long body; the per-call deadline is 300 ms.
+  const trickle = await faultyProxy(t.url, () => ({ trickle: openaiBody({ content: 'x'.repeat(2000) }), everyMs: 20 }));
+  closers.push(trickle);
+  const m = createModel('openai/sim', { baseUrl: `${trickle.url}/v1`, maxConnections: 1 });
+  const t0 = Date.now();
+  await assert.rejects(m.generate({ messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs: 300 }), (e: Error & { kind?: string }) => e.kind === 'timeout');
+  assert.ok(Date.now() - t0 < 20_000, 'gave up long before the body ended (40 s)');
+  await m.close();
+  // Retry-After: 3600 on the second request; capped at 50 ms the run completes.
+  const slow = await faultyProxy(t.url, (n) => (n === 1 ? { status: 429, headers: { 'retry-after': '3600' }, body: '{}' } : 'pass'));
+  closers.push(slow);
+  const suite = await loadSuite(DEMO_SUITE);
+  const log = join(tmp(), 'ra.jsonl');
+  const res = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${slow.url}/v1`, maxConnections: 2 }), config: config({ limit: 4, retryAfterMaxMs: 50, maxConnections: 2 }), logPath: log });
+  assert.equal(res.status, 'completed');
+  assert.equal(res.errored, 0);
+  const retry = (await records(log)).find((r) => r.type === 'event' && r.kind === 'retry');
+  assert.ok(retry && retry.type === 'event' && retry.detail.retryAfterCappedFromMs === 3_600_000 && (retry.detail.delayMs as number) <= 50);
+  // Wall clock: a run against a slow target stops at its limit, resumably, and says why.
+  const slowT = await target({ latencyMs: 200 });
+  const wlog = join(tmp(), 'wall.jsonl');
+  const w = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${slowT.url}/v1`, maxConnections: 1 }), config: config({ maxConnections: 1 }), logPath: wlog, maxDurationMs: 500 });
+  assert.equal(w.status, 'interrupted');
+  assert.equal(w.reason, 'time_limit');
+  assert.ok(w.totalSamples < 200);
+  const end = (await records(wlog)).at(-1)!;
+  assert.ok(end.type === 'end' && end.status === 'interrupted' && end.reason === 'time_limit');
+  const rest = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${slowT.url}/v1`, maxConnections: 16 }), config: config(), logPath: wlog, resume: true });
+  assert.equal(rest.status, 'completed');
+  assert.equal(rest.totalSamples, 200);
+});
+
+test('Ctrl-C during a long Retry-After wait stops the run at once, with a truthful message; the log closes as interrupted', async () => {
+  const t = await target();
+  // After the probe, every request is 429 with Retry-After: 3600 (obeyed: --max-retry-after 7200).
+  const p = await faultyProxy(t.url, (n) => (n === 0 ? 'pass' : { status: 429, headers: { 'retry-after': '3600' }, body: '{}' }));
+  closers.push(p);
+  const dir = tmp();
+  const log = join(dir, 'c.jsonl');
+  const run = spawnCli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${p.url}/v1`, '--out', log, '-c', '2', '--max-retry-after', '7200', '--no-progress'], { ASSAY_HOME: join(dir, 'home') });
+  await run.waitFor(/started run/);
+  while (p.requests() < 3) await new Promise((r) => setTimeout(r, 20));
+  run.child.kill('SIGINT');
+  const code = await run.exited;
+  assert.equal(code, 3, run.out().stderr);
+  assert.match(run.out().stderr, /in-flight requests are cancelled \(not recorded, they run again on --resume\)/);
+  assert.doesNotMatch(run.out().stderr, /finishing in-flight/);
+  assert.doesNotMatch(run.out().stderr, /MaxListenersExceededWarning/);
+  const end = (await records(log)).at(-1)!;
+  assert.ok(end.type === 'end' && end.status === 'interrupted');
+});
+
+test('pre-flight: invalid UTF-8 or a bad record anywhere, a wrong port, Anthropic without --max-tokens: refused before any request, nothing written', async () => {
+  const t = await target();
+  const good = readFileSync(join(ROOT, 'suites/demo-arithmetic/data.jsonl'));
+  const lines = good.toString('utf8').split('\n').filter(Boolean);
+  // Line 150 carries a Latin-1 byte (0xE9, "é" in Latin-1) inside its first string: not UTF-8.
+  const at = lines[149]!.indexOf('": "') + 4;
+  const badFile = Buffer.concat([Buffer.from(lines.slice(0, 149).join('\n') + '\n' + lines[149]!.slice(0, at) + 'Qu'), Buffer.from([0xe9]), Buffer.from(lines[149]!.slice(at) + '\n' + lines.slice(150).join('\n') + '\n')]);
+  const dir = tmp();
+  const env = { ASSAY_HOME: join(dir, 'home') };
+  const sentBefore = t.stats().requests;
+  const enc = await cli(['run', suiteWithData(badFile), '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '--out', join(dir, 'enc.jsonl'), '--no-progress'], env);
+  assert.equal(enc.code, 2);
+  assert.match(enc.stderr, /DATASET_ENCODING.*data\.jsonl.*150|DATASET_ENCODING[\s\S]*line 150/);
+  assert.equal(existsSync(join(dir, 'enc.jsonl')), false);
+  // A malformed record on the last line.
+  const tail = await cli(['run', suiteWithData(good.toString('utf8') + '{"id": \n'), '--model', 'openai/sim', '--base-url', `${t.url}/v1`, '--out', join(dir, 'tail.jsonl'), '--no-progress'], env);
+  assert.equal(tail.code, 2);
+  assert.match(tail.stderr, /DATASET_INVALID/);
+  assert.equal(t.stats().requests, sentBefore, 'no request sent for a dataset that cannot finish');
+  // Wrong port: one probe (with at most two retries), then a clear error; no log.
+  const wrong = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', 'http://127.0.0.1:9/v1', '--out', join(dir, 'port.jsonl'), '--retry-base-ms', '5', '--no-progress'], env);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /PREFLIGHT_FAILED.*connection.*nothing was written/);
+  assert.equal(existsSync(join(dir, 'port.jsonl')), false);
+  // Anthropic needs max_tokens: refused before any request.
+  const ant = await cli(['run', DEMO_SUITE, '--model', 'anthropic/sim', '--base-url', t.url, '--access', 'black-box', '--api-key', 'k', '--out', join(dir, 'ant.jsonl'), '--no-progress'], env);
+  assert.equal(ant.code, 2);
+  assert.match(ant.stderr, /requires max_tokens: pass --max-tokens/);
+  assert.equal(t.stats().requests, sentBefore);
+});
+
+test('circuit breaker: an endpoint that goes down mid-run stops the run (resumable) instead of erroring every sample', async () => {
+  const t = await target();
+  const p = await faultyProxy(t.url, (n) => (n < 10 ? 'pass' : 'reset'));
+  closers.push(p);
+  const suite = await loadSuite(DEMO_SUITE);
+  const log = join(tmp(), 'down.jsonl');
+  const res = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${p.url}/v1`, maxConnections: 2 }), config: config({ maxConnections: 2, maxRetries: 1 }), logPath: log, breakerThreshold: 5 });
+  assert.equal(res.status, 'interrupted');
+  assert.equal(res.reason, 'endpoint_down');
+  assert.ok(res.errored <= 8, `${res.errored} errored samples`);
+  assert.ok(res.totalSamples < 30);
+  assert.ok((await records(log)).some((r) => r.type === 'event' && r.kind === 'circuit_open'));
+});
+
+test('--retry-errored re-runs errored samples once each; --max-error-rate makes the exit code non-zero', async () => {
+  const t = await target();
+  // Requests 3–8 fail with 500 (no retries): six errored samples.
+  const p = await faultyProxy(t.url, (n) => (n >= 3 && n < 9 ? { status: 500, body: '{}' } : 'pass'));
+  closers.push(p);
+  const dir = tmp();
+  const env = { ASSAY_HOME: join(dir, 'home') };
+  const log = join(dir, 'r.jsonl');
+  const first = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${p.url}/v1`, '-c', '1', '--max-retries', '0', '--limit', '40', '--out', log, '--no-progress', '--max-error-rate', '0.1', '--json'], env);
+  assert.equal(first.code, 4, first.stderr);
+  assert.match(first.stderr, /6 of 40 samples errored \(15\.0%\), above --max-error-rate 0\.1/);
+  assert.equal((JSON.parse(first.stdout) as { errored: number }).errored, 6);
+  const ok = await cli(['run', '--resume', log, '--no-progress', '--max-error-rate', '0.2'], env);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /already complete/);
+  const retried = await cli(['run', '--resume', log, '--retry-errored', '--no-progress', '--json', '--max-error-rate', '0'], env);
+  assert.equal(retried.code, 0, retried.stderr);
+  const out = JSON.parse(retried.stdout) as { status: string; samples: number; errored: number };
+  assert.deepEqual([out.status, out.samples, out.errored], ['completed', 40, 0]);
+  const recs = await records(log);
+  const keys = samplesOf(recs).map((s) => s.key);
+  assert.equal(keys.length, 40);
+  assert.equal(new Set(keys).size, 40);
+  assert.ok(recs.some((r) => r.type === 'event' && r.kind === 'retry-errored' && r.detail.dropped === 6));
+});
+
+test('outcomes: content null, a refusal, a content filter and an Anthropic refusal are recorded as empty/filtered, never wrong, shown in the table; a large raw body is stored once', async () => {
+  const t = await target();
+  const big = 'y'.repeat(600_000);
+  const replies = [
+    openaiBody({ content: null }),
+    openaiBody({ content: null, refusal: 'I cannot help with that.' }),
+    openaiBody({ content: '' }, 'content_filter'),
+    openaiBody({ content: big }),
+  ];
+  const p = await faultyProxy(t.url, (n) => (n < 4 ? { status: 200, body: replies[n]! } : 'pass'));
+  closers.push(p);
+  const dir = tmp();
+  const log = join(dir, 'o.jsonl');
+  const r = await cli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${p.url}/v1`, '-c', '1', '--limit', '6', '--out', log, '--no-progress'], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /6 samples, 0 errored, 1 empty, 2 filtered by the provider/);
+  const s = samplesOf(await records(log));
+  assert.deepEqual(s.slice(0, 4).map((x) => x.outcome ?? null), ['empty', 'filtered', 'filtered', null]);
+  for (const x of s.slice(0, 3)) assert.deepEqual(x.scores, {}, 'no score: excluded, not wrong');
+  // The big answer: content once in the line, the raw body once in the artefact store.
+  const line = readFileSync(log, 'utf8').split('\n').find((l) => l.includes(big.slice(0, 1000)))!;
+  assert.equal(line.split(big).length - 1, 1, 'the answer appears once in its log line');
+  assert.ok(isArtefactRef(s[3]!.output!.raw));
+  assert.ok(getArtefact(artefactDir(log), s[3]!.output!.raw as never).toString('utf8').includes(big));
+  // Anthropic's stop_reason refusal.
+  const ap = await faultyProxy(t.url, () => ({ status: 200, body: JSON.stringify({ id: 'msg', type: 'message', model: 'm', content: [], stop_reason: 'refusal', usage: { input_tokens: 1, output_tokens: 0 } }) }));
+  closers.push(ap);
+  const am = createModel('anthropic/sim', { baseUrl: ap.url, apiKey: 'k', maxConnections: 1 });
+  const g = await am.generate({ messages: [{ role: 'user', content: 'x' }], maxTokens: 5 });
+  assert.equal(g.outcome, 'filtered');
+  await am.close();
+});
+
+test('suite validation: an unknown scorer type fails validate; the same id@version with other data is refused where a suite is resolved by id', async () => {
+  const dir = tmp();
+  const env = { ASSAY_HOME: join(dir, 'home') };
+  const bad = suiteWithData(readFileSync(join(ROOT, 'suites/demo-arithmetic/data.jsonl')));
+  writeFileSync(bad, readFileSync(bad, 'utf8').replace('  - type: mcq_letter', '  - type: no_such_scorer\n    name: mcq_letter'));
+  const v = await cli(['suite', 'validate', bad], env);
+  assert.equal(v.code, 2, v.stdout);
+  assert.match(v.stderr, /SCORER_UNKNOWN.*no_such_scorer/);
+  // Two folders holding demo-arithmetic at the same version, one with a sample fewer.
+  const root = tmp();
+  for (const [name, cut] of [['a', 0], ['b', 1]] as const) {
+    const d = join(root, name);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(d);
+    for (const f of ['suite.yaml', 'METHODOLOGY.md']) copyFileSync(join(ROOT, 'suites/demo-arithmetic', f), join(d, f));
+    const lines = readFileSync(join(ROOT, 'suites/demo-arithmetic/data.jsonl'), 'utf8').split('\n').filter(Boolean);
+    writeFileSync(join(d, 'data.jsonl'), lines.slice(cut).join('\n') + '\n');
+  }
+  const list = await cli(['suite', 'list', root], env);
+  assert.equal(list.code, 2);
+  assert.match(list.stderr, /SUITE_AMBIGUOUS.*demo\.arithmetic@/);
+  const el = await cli(['elicit', '--suite', 'demo.arithmetic', '--suites', root, '--model', 'openai/sim', '--base-url', 'http://127.0.0.1:9/v1', '--expert', 'E'], env);
+  assert.equal(el.code, 2, el.stderr);
+  assert.match(el.stderr, /SUITE_AMBIGUOUS.*different digests/);
+});
