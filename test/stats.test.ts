@@ -377,9 +377,11 @@ test('statsForRun: errored and unscored are excluded and counted, clusters and g
   assert.equal(s.analysis[0]!.bootstrap!.method, 'cluster-percentile');
   assert.ok(s.analysis[0]!.designEffect);
   const text = formatRunStats(s);
-  assert.match(text, /accuracy\s+0\.\d{3} ± 0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]\s+58/);
+  // The headline is the honest interval, named (binary, clustered → Korn–Graubard), with exclusions by outcome.
+  assert.equal(m.interval.method, 'korn-graubard');
+  assert.match(text, /accuracy\s+0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] korn-graubard\s+58\s.*errored 1, unscored 1/);
   assert.match(text, /group=x/);
-  assert.match(text, /standard additions/);
+  assert.match(text, /cr1-t p=/);
 });
 
 test('statsForRun: epochs are averaged within a sample first; R3 figures reported', async () => {

@@ -374,7 +374,7 @@ export interface MetricComparison extends PairedComparison {
 }
 
 export interface RunComparison {
-  schema: 'assay.compare/v1';
+  schema: 'assay.compare/v2';
   suite: { id: string; version: string; digest: string };
   a: { runId: string; model: string; simulated: boolean; samples: number };
   b: { runId: string; model: string; simulated: boolean; samples: number };
@@ -413,7 +413,7 @@ export async function compareRuns(logA: string, logB: string, opts: { metric?: s
     return { name: m.name, scorer: m.scorer, ...cmp };
   });
   const side = (h: RunHeader, c: Collected) => ({ runId: h.runId, model: h.model.name, simulated: h.model.simulated || c.simulatedEvent, samples: c.sampleIds.size });
-  return { schema: 'assay.compare/v1', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics };
+  return { schema: 'assay.compare/v2', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics };
 }
 
 export interface RunPlan {
