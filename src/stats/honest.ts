@@ -142,3 +142,37 @@ export function basisWarnings(b: IntervalBasis): string[] {
     return [`only ${G} clusters: the interval uses t with ${G - 1} df and is wide; cluster-robust intervals are unreliable below ~${FEW_CLUSTERS} clusters — the suite would need at least ${FEW_CLUSTERS} independent clusters (scenarios/templates) for a stable clustered interval`];
   return [];
 }
+
+/** The v1 facts of a metric (a report signed before issue 18, or facts without a basis). */
+export interface V1Facts {
+  n: number;
+  mean: number | null;
+  se: number | null;
+  /** Every sample 0/1 with one epoch. */
+  binary: boolean;
+  /** Miller R2 clustered SE, null without clusters. */
+  clusteredSe: number | null;
+  clusters?: number | null;
+}
+
+/**
+ * The honest basis recomputed from v1 fields. The CR1 SE is exactly recoverable from Miller's
+ * clustered SE: SE_M² = (Σ_c S_c² + Σ d²/(n−1))/n² and SE² = Σ d²/((n−1)n), so
+ * Σ_c S_c²/n² = SE_M² − SE²/n and SE_CR1² = G/(G−1)·(SE_M² − SE²/n). Without the cluster count
+ * (facts predating it) the clustered interval is refused.
+ */
+export function basisFromV1(m: V1Facts): IntervalBasis {
+  const { n, mean, se } = m;
+  if (!n || mean === null || !Number.isFinite(mean)) return { method: 'none', reason: 'no scored samples' };
+  if (m.clusteredSe !== null) {
+    const G = m.clusters ?? null;
+    if (G === null) return { method: 'none', reason: 'clustered samples but the number of clusters is unknown' };
+    if (G < 2) return { method: 'none', reason: `all ${n} samples are in one cluster: a clustered interval needs at least 2 clusters` };
+    if (se === null || !Number.isFinite(se) || !Number.isFinite(m.clusteredSe)) return { method: 'none', reason: 'the standard error is undefined' };
+    const cr1 = Math.sqrt((G / (G - 1)) * Math.max(0, m.clusteredSe ** 2 - (se * se) / n));
+    return m.binary ? { method: 'korn-graubard', mean, se: cr1, n, df: G - 1, clusters: G } : { method: 'cr1-t', mean, se: cr1, df: G - 1, clusters: G };
+  }
+  if (m.binary) return { method: 'clopper-pearson', k: Math.round(mean * n), n };
+  if (n < 2 || se === null || !Number.isFinite(se)) return { method: 'none', reason: 'one sample: the standard error is undefined' };
+  return { method: 'student-t', mean, se, df: n - 1 };
+}
