@@ -300,8 +300,10 @@ test('paired comparison: hand-computed, and paired SE < unpaired SE on correlate
 // ---------- power (R5) ----------
 
 test('power: the reference worked example (p = 0.5, α = 0.05, power 0.8, ρ = 0.5, δ = 3 points)', () => {
-  const paired = sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8, paired: true, correlation: 0.5 });
-  const unpaired = sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8 });
+  const paired = sampleSizeFor({ mde: 0.03, sigma2: 0.25, alpha: 0.05, power: 0.8, paired: true, correlation: 0.5 });
+  // Miller's equal-variance form (σ² given); a binary rate given by p uses unequal variances (issue 18), within 0.2% here.
+  const unpaired = sampleSizeFor({ mde: 0.03, sigma2: 0.25, alpha: 0.05, power: 0.8 });
+  near(sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8 }).n, 4361, 4361 * 0.002);
   near(paired.varianceTerm, 0.25, 1e-15);
   near(unpaired.varianceTerm, 0.5, 1e-15);
   // Within 1% of the reference's 2,178 and 4,356 ...
@@ -314,7 +316,7 @@ test('power: the reference worked example (p = 0.5, α = 0.05, power 0.8, ρ = 0
   assert.equal(Math.ceil((7.84 * 0.25) / 0.03 ** 2), 2178);
   assert.equal(Math.ceil((7.84 * 0.5) / 0.03 ** 2), 4356);
   near(paired.nExact * (7.84 / (paired.zAlpha + paired.zBeta) ** 2), 2177.78, 0.01);
-  near(sampleSizeFor({ mde: 0.1, p: 0.5, paired: true, correlation: 0.5 }).n, 196, 196 * 0.01);
+  near(sampleSizeFor({ mde: 0.1, sigma2: 0.25, paired: true, correlation: 0.5 }).n, 196, 196 * 0.01);
 });
 
 test('power: MDE inverts the sample size; epochs term; input checks', () => {

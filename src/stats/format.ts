@@ -111,13 +111,15 @@ export function formatComparison(c: RunComparison): string {
   );
 }
 
-/** Sample-size or MDE plan (Miller R5). */
+/** Sample-size or MDE plan (Miller R5; unequal variances for binary rates). */
 export function formatPlan(p: PowerPlan, what: 'n' | 'mde'): string {
   const design = p.paired ? `paired (ρ = ${p.correlation})` : 'unpaired';
-  const head = `α = ${p.alpha}, power = ${p.power}, ${design}; variance of a difference ${f(p.varianceTerm, 4)}; (z_α/2 + z_β)² = ${f((p.zAlpha + p.zBeta) ** 2, 4)}\n`;
+  const rates = p.rates ? `; rates ${f(p.rates.a, 4)} vs ${f(p.rates.b, 4)}, each with its own variance (score-test formula)` : `; variance of a difference ${f(p.varianceTerm, 4)}`;
+  const deff = p.deff > 1 ? `; design effect ${f(p.deff, 2)} applied${p.clusters !== null ? ` (${p.clusters} clusters)` : ''}` : '';
+  const head = `α = ${p.alpha}, power = ${p.power}, ${design}${rates}${deff}; (z_α/2 + z_β)² = ${f((p.zAlpha + p.zBeta) ** 2, 4)}\n`;
   return what === 'n'
     ? head + `detect δ = ${p.mde}: n = ${p.n} ${p.paired ? 'paired samples' : 'samples per model'} (exact ${f(p.nExact, 1)}, rounded up)\n`
-    : head + `with n = ${p.n}: smallest detectable δ = ${f(p.mde, 4)}\n`;
+    : head + (Number.isFinite(p.mde) ? `with n = ${p.n}: smallest detectable δ = ${f(p.mde, 4)}\n` : `with n = ${p.n}: no difference in rate is detectable at this power\n`);
 }
 
 /** Smallest detectable effects of an existing run. */
