@@ -297,7 +297,7 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
   let groups: MetricStats['groups'] = null;
   let groupTests: MetricAnalysis['groupTests'] = null;
   if (m.groupBy) {
-    const g = groupedEstimates(Array.from(xs), entries.map((a) => a.group ?? '(none)'), { level, binary, binaryValued, maxEpochs: maxK, versus: opts.versus ?? 'rest', clusters: hasClusters ? clusterIds : null });
+    const g = groupedEstimates(Array.from(xs), entries.map((a) => a.group ?? '(none)'), { level, binary, binaryValued, unitInterval: data.domain !== 'real', maxEpochs: maxK, versus: opts.versus ?? 'rest', clusters: hasClusters ? clusterIds : null });
     groups = { by: m.groupBy, groups: g.groups };
     groupTests = { by: m.groupBy, versus: g.versus, tests: g.tests };
   }
@@ -339,7 +339,7 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
 
 /** The headline interval of per-sample scores xs, clipped to the scorer's domain. */
 function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | null, binaryValued: boolean, maxEpochs: number, level: number, domain: ScoreDomain): HeadlineInterval {
-  const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs });
+  const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs, unitInterval: domain !== 'real' });
   const iv = intervalFromBasis(basis, level);
   const b = domainBounds(domain);
   const clip = (x: number) => (b ? Math.min(b.max, Math.max(b.min, x)) : x);

@@ -1,5 +1,5 @@
 import { groupContrast } from './contrast.js';
-import { tTwoSidedP } from './dist.js';
+import { lnGamma, tTwoSidedP } from './dist.js';
 import { holm, meanEstimate, wilson, type Interval } from './estimate.js';
 import { basisWarnings, intervalBasis, intervalFromBasis, type IntervalBasis } from './honest.js';
 
@@ -22,10 +22,12 @@ export interface GroupTest {
   /** diff / se. */
   z: number;
   /**
-   * How p was computed: 'cr1-t' (cluster-robust contrast, t with G − 1 df) when the suite defines
-   * clusters, else 'welch-t' (Welch–Satterthwaite df).
+   * How p was computed: 'cr1-t' (cluster-robust contrast, t with min(G_group, G_rest) − 1 df; no
+   * test when either side lies in one cluster) when the suite defines clusters, else 'welch-t'
+   * (Welch–Satterthwaite df), or 'fisher-exact' for binary scores with one epoch and no clusters
+   * (a t test on rare binary outcomes in small groups over-rejects).
    */
-  method: 'cr1-t' | 'welch-t';
+  method: 'cr1-t' | 'welch-t' | 'fisher-exact';
   df: number;
   /** Unadjusted two-sided p-value. */
   p: number;
@@ -53,7 +55,7 @@ export interface GroupedResult {
 export function groupedEstimates(
   xs: readonly number[],
   groups: readonly string[],
-  opts: { level?: number; binary?: boolean; versus?: 'rest' | 'overall'; clusters?: readonly string[] | null; binaryValued?: boolean; maxEpochs?: number } = {},
+  opts: { level?: number; binary?: boolean; versus?: 'rest' | 'overall'; clusters?: readonly string[] | null; binaryValued?: boolean; unitInterval?: boolean; maxEpochs?: number } = {},
 ): GroupedResult {
   const level = opts.level ?? 0.95;
   const versus = opts.versus ?? 'rest';
@@ -71,7 +73,7 @@ export function groupedEstimates(
   const estimates: GroupEstimate[] = keys.map((group) => {
     const v = by.get(group)!;
     const e = meanEstimate(v, level);
-    const basis = intervalBasis({ xs: v, clusters: opts.clusters ? cby.get(group)! : null, binaryValued: opts.binaryValued ?? !!opts.binary, maxEpochs: opts.maxEpochs ?? 1 });
+    const basis = intervalBasis({ xs: v, clusters: opts.clusters ? cby.get(group)! : null, binaryValued: opts.binaryValued ?? !!opts.binary, unitInterval: !!opts.unitInterval, maxEpochs: opts.maxEpochs ?? 1 });
     const iv = intervalFromBasis(basis, level);
     return {
       group,
@@ -109,8 +111,24 @@ export function groupedEstimates(
       const labels = groups.map((x) => (x === group ? 'g' : 'r'));
       const c = groupContrast(xs, labels, opts.clusters, 'g', 'r', level);
       seRest = c.se;
-      df = c.clusters - 1;
+      // df from the side with fewer clusters: with few clusters on one side (a group that is a
+      // couple of scenarios) the contrast's variance rests on those alone; G − 1 would over-reject.
+      const cg = new Set<string>();
+      const cr = new Set<string>();
+      labels.forEach((l, i) => (l === 'g' ? cg : cr).add(opts.clusters![i]!));
+      df = Math.min(c.clusters, cg.size, cr.size) - 1;
+      if (df < 1) seRest = NaN;
       method = 'cr1-t';
+    } else if (opts.binary) {
+      const kg = Math.round(g.mean * g.n);
+      const kr = Math.round(r.mean * r.n);
+      seRest = Math.sqrt(g.se * g.se + r.se * r.se);
+      df = NaN;
+      method = 'fisher-exact';
+      const p = fisherExact(kg, g.n, kr, r.n);
+      const shrink = r.n / n;
+      const z = seRest > 0 ? diffRest / seRest : NaN;
+      return versus === 'rest' ? { group, diff: diffRest, se: seRest, z, method, df, p } : { group, diff: g.mean - total / n, se: shrink * seRest, z, method, df, p };
     } else {
       const vg = g.se * g.se;
       const vr = r.se * r.se;
@@ -126,4 +144,26 @@ export function groupedEstimates(
   // Only meaningful with ≥ 2 groups; a single group has no "rest".
   const adj = holm(raw.map((t) => t.p));
   return { groups: estimates, versus, tests: keys.length > 1 ? raw.map((t, i) => ({ ...t, pHolm: adj[i]!, pReport: adj[i]! })) : [] };
+}
+
+const lnChoose = (n: number, k: number) => lnGamma(n + 1) - lnGamma(k + 1) - lnGamma(n - k + 1);
+
+/**
+ * Fisher's exact test, two-sided (sum of tables no more probable than the observed, as R's
+ * fisher.test and scipy.stats.fisher_exact), for k1 of n1 against k2 of n2.
+ */
+export function fisherExact(k1: number, n1: number, k2: number, n2: number): number {
+  const K = k1 + k2;
+  const N = n1 + n2;
+  if (!n1 || !n2) return NaN;
+  const lo = Math.max(0, K - n2);
+  const hi = Math.min(K, n1);
+  const lp = (x: number) => lnChoose(n1, x) + lnChoose(n2, K - x) - lnChoose(N, K);
+  const obs = lp(k1);
+  let p = 0;
+  for (let x = lo; x <= hi; x++) {
+    const l = lp(x);
+    if (l <= obs + 1e-7 * Math.abs(obs) + 1e-12) p += Math.exp(l);
+  }
+  return Math.min(1, p);
 }

@@ -7,11 +7,11 @@ import type { Interval } from './estimate.js';
  *
  * - clopper-pearson: binary scores, one epoch, no clusters. Exact: each one-sided error ≤ α/2 for
  *   every n and p, so it is safe for threshold decisions and rare rates.
- * - korn-graubard: binary scores averaged over epochs and/or clustered. Clopper–Pearson on an
+ * - korn-graubard: binary scores averaged over epochs and/or clustered, and scores in [0, 1]. Clopper–Pearson on an
  *   effective sample size n* = p̂(1−p̂)/v̂ (v̂ the epoch- or cluster-aware variance; n* ≤ n, and
  *   n* = n when p̂ is 0 or 1), shrunk by (t_{n−1}/t_{df})² for the variance's degrees of freedom
  *   (Korn & Graubard 1998; R survey::svyciprop(method = "beta")).
- * - student-t: other scores, no clusters: mean ± t_{n−1}·SE.
+ * - student-t: unbounded scores (logits, raw rubric items), no clusters: mean ± t_{n−1}·SE.
  * - cr1-t: other scores, clustered: mean ± t_{G−1}·SE_CR1 with SE_CR1² = G/(G−1)·Σ_c S_c²/n²
  *   (the Stata / statsmodels cluster-robust SE of a mean).
  * - none: no honest interval exists (n < 2 for non-binary data, or fewer than 2 clusters); the
@@ -79,6 +79,12 @@ export interface BasisInput {
   clusters: ArrayLike<string> | null;
   /** Every individual score lies in {0, 1} (any number of epochs). */
   binaryValued: boolean;
+  /**
+   * The scorer's domain is [0, 1] (stats/domain.ts 'binary' or 'unit'): the mean of bounded scores is
+   * no more dispersed than a proportion (Hoeffding 1963), so the Korn–Graubard beta interval applies
+   * and does not fail on skewed scores near 0 or 1 the way a t interval does.
+   */
+  unitInterval?: boolean;
   /** Largest number of scored epochs of a sample. */
   maxEpochs: number;
 }
@@ -99,8 +105,7 @@ export function intervalBasis(d: BasisInput): IntervalBasis {
   let ss = 0;
   for (let i = 0; i < n; i++) ss += (d.xs[i]! - mean) ** 2;
   const plainSe = n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN;
-  if (d.binaryValued) {
-    if (n < 2 && !cl) return { method: 'clopper-pearson', k: Math.round(sum), n }; // one sample, several epochs: its score is the only unit
+  if (d.binaryValued || d.unitInterval) {
     return cl ? { method: 'korn-graubard', mean, se: cl.se, n, df: cl.clusters - 1, clusters: cl.clusters } : { method: 'korn-graubard', mean, se: plainSe, n, df: n - 1, clusters: null };
   }
   if (cl) return { method: 'cr1-t', mean, se: cl.se, df: cl.clusters - 1, clusters: cl.clusters };

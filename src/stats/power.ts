@@ -89,7 +89,8 @@ const otherRate = (p: number, d: number) => (p + d <= 1 ? p + d : p - d);
 
 /**
  * n for effect d. Binary by p, unpaired: the unequal-variance (score-test) formula
- * n = (z_{α/2}·sqrt(2 p̄ q̄) + z_β·sqrt(p_A q_A + p_B q_B))² / δ², so rare rates (where the two arms'
+ * n = (z_{α/2}·sqrt(2 p̄ q̄) + z_β·sqrt(p_A q_A + p_B q_B))² / δ² with the Fleiss continuity correction
+ * n_cc = n/4·(1 + sqrt(1 + 4/(n δ)))², so rare rates (where the two arms'
  * variances differ most) are not under-planned; otherwise Miller R5 with V from sigma2 (and, binary
  * paired, σ_A² = p_A q_A, σ_B² = p_B q_B). Times the design effect.
  */
@@ -102,7 +103,11 @@ function nFor(o: PowerInputs, t: Terms, d: number): { n: number; v: number; rate
     if (!t.paired) {
       const pbar = (pa + pb) / 2;
       const root = t.zAlpha * Math.sqrt(2 * pbar * (1 - pbar) + t.epochTerm) + t.zBeta * Math.sqrt(va + vb + t.epochTerm);
-      return { n: ((root * root) / (d * d)) * t.deff, v: va + vb + t.epochTerm, rates: { a: pa, b: pb, method: 'unequal-variance' } };
+      const n0 = (root * root) / (d * d);
+      // Fleiss–Tytun–Ury continuity correction: the plan then holds for the exact (Fisher) test too,
+      // and the normal approximation's shortfall at moderate p is covered.
+      const ncc = (n0 / 4) * (1 + Math.sqrt(1 + 4 / (n0 * d))) ** 2;
+      return { n: ncc * t.deff, v: va + vb + t.epochTerm, rates: { a: pa, b: pb, method: 'unequal-variance' } };
     }
     const v = va + vb - 2 * t.rho * Math.sqrt(va * vb) + t.epochTerm;
     return { n: (((t.zAlpha + t.zBeta) ** 2 * v) / (d * d)) * t.deff, v, rates: null };
