@@ -4,7 +4,7 @@
  * full grid, outside CI) and test/stats-coverage.test.ts (a small smoke grid, in CI).
  */
 import { bootstrapMean } from '../src/stats/bootstrap.js';
-import { intervalBasis, intervalFromBasis } from '../src/stats/honest.js';
+import { FEW_CLUSTERS, intervalBasis, intervalFromBasis } from '../src/stats/honest.js';
 import { groupedEstimates } from '../src/stats/groups.js';
 import { sampleSizeFor } from '../src/stats/power.js';
 import { Prng } from '../src/stats/prng.js';
@@ -139,7 +139,7 @@ export function runCell(c: Cell, reps: number, seed: number, bootstrapResamples 
       else if (c.p > v.hi) vHi++;
       else vCov++;
     }
-    if (bootstrapResamples > 0 && xs.length > 1) {
+    if (bootstrapResamples > 0 && xs.length > 1 && (c.clusters === 0 || c.clusters >= FEW_CLUSTERS)) {
       const b = bootstrapMean(xs, { seed: r, resamples: bootstrapResamples, level: 0.95, ...(clusters ? { clusters } : {}) });
       bN++;
       if (c.p >= b.ci.lo && c.p <= b.ci.hi) bCov++;

@@ -301,9 +301,11 @@ test('paired comparison: hand-computed, and paired SE < unpaired SE on correlate
 
 test('power: the reference worked example (p = 0.5, α = 0.05, power 0.8, ρ = 0.5, δ = 3 points)', () => {
   const paired = sampleSizeFor({ mde: 0.03, sigma2: 0.25, alpha: 0.05, power: 0.8, paired: true, correlation: 0.5 });
-  // Miller's equal-variance form (σ² given); a binary rate given by p uses unequal variances (issue 18), within 0.2% here.
+  // Miller's equal-variance form (σ² given). A binary rate given by p uses unequal variances and the
+  // Fleiss continuity correction (issue 18): a little more than Miller's figure at p = 0.5.
   const unpaired = sampleSizeFor({ mde: 0.03, sigma2: 0.25, alpha: 0.05, power: 0.8 });
-  near(sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8 }).n, 4361, 4361 * 0.002);
+  const byRate = sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8 }).n;
+  assert.ok(byRate >= 4356 && byRate <= 4361 * 1.02, String(byRate));
   near(paired.varianceTerm, 0.25, 1e-15);
   near(unpaired.varianceTerm, 0.5, 1e-15);
   // Within 1% of the reference's 2,178 and 4,356 ...
