@@ -293,3 +293,36 @@ test('a report signed with run-stats/v1 (before issue 18) still verifies against
   assert.equal(r.statement!.predicate.statistics.method, 'assay.run-stats/v1');
   assert.equal((r.statement!.predicate.metrics[0] as { estimator: { interval: string } }).estimator.interval, 'normal');
 });
+
+test('a new report is signed with run-stats/v2: verifies, names its interval, and its basis drives a policy', async () => {
+  const { attestRun, bundleText } = await import('../src/attest/bundle.js');
+  const { generateSigner } = await import('../src/attest/keys.js');
+  const { evidenceFromPredicate } = await import('../src/policy/evidence.js');
+  const { intervalFor } = await import('../src/policy/evaluate.js');
+  const { runReportPredicateSchema } = await import('../src/attest/predicate.js');
+  const recs: Rec[] = Array.from({ length: 60 }, (_, i) => ({ id: `s${String(i).padStart(2, '0')}`, scores: { match: i % 5 ? 1 : 0 }, cluster: `c${i % 3}` }));
+  recs.push({ id: 'zz', error: true, cluster: 'c0' });
+  const log = writeLog(tmp(), 'r.jsonl', header(), recs);
+  const signer = generateSigner();
+  const now = new Date('2026-12-01T00:00:00Z');
+  const { bundle, statement } = await attestRun(log, { signer, testerName: 'T', now });
+  const p = statement.predicate;
+  assert.equal(p.statistics.method, 'assay.run-stats/v2');
+  const m = p.metrics[0] as { estimator: { interval: string }; interval: { method: string; basis: { method: string; df?: number } }; excluded: { errored: number } };
+  assert.equal(m.estimator.interval, 'korn-graubard');
+  assert.equal(m.interval.basis.df, 2);
+  assert.equal(m.excluded.errored, 1);
+  const trust = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 'T', publicKey: signer.publicKey }] })), 'trust.json');
+  const r = await verifyReport(Buffer.from(bundleText(bundle)), { trust, runLogPath: log, now });
+  assert.equal(r.ok, true, formatVerifyResult(r));
+  // A v2 report claiming v1 metrics (or the reverse) is malformed.
+  const mixed = runReportPredicateSchema.safeParse({ ...p, statistics: { ...p.statistics, method: 'assay.run-stats/v1' } });
+  assert.equal(mixed.success, false);
+  // The policy decides on the signed basis: Korn–Graubard with t(2), wider than the Miller z interval.
+  const ev = evidenceFromPredicate(p, { signed: true, logged: false });
+  const b = intervalFor(ev.metrics[0]!, { method: 'auto', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
+  assert.match(b.method, /^korn-graubard/);
+  const miller = intervalFor(ev.metrics[0]!, { method: 'clustered', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
+  assert.equal(miller.method, 'clustered+korn-graubard');
+  assert.ok(b.hi - b.lo > 0.2, JSON.stringify(b));
+});
