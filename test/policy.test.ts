@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { AssayError } from '../src/common/errors.js';
-import { zFor } from '../src/stats/dist.js';
+import { tFor, zFor } from '../src/stats/dist.js';
 import { checkScope, decide, evaluatePolicy, intervalFor, VERDICT_EXIT, type MetricFacts, type RunEvidence } from '../src/policy/evaluate.js';
 import { parseModelFactsYaml, parsePolicyYaml } from '../src/policy/load.js';
 import { stage2Plan } from '../src/policy/plan.js';
@@ -38,13 +38,13 @@ const policyOf = (over: Partial<PolicyFile> = {}): Policy =>
     ...over,
   } as PolicyFile);
 
-/** A metric whose normal interval at 95% is exactly mean ± half. */
+/** A metric whose honest (Student t, n − 1 df) interval at 95% is exactly mean ± half; the normal one is narrower. */
 const metric = (mean: number, half: number, n = 200, over: Partial<MetricFacts> = {}): MetricFacts => ({
   name: 'acc',
   n,
   counts: { scored: n, unscored: 0, errored: 0 },
   mean,
-  se: half / zFor(0.95),
+  se: half / tFor(0.95, n - 1),
   binary: false,
   clusteredSe: null,
   ...over,
@@ -143,24 +143,45 @@ test('evidence requirements: signed and logged reports; suite version range and 
   assert.equal(fin.verdict, 'insufficient-evidence', 'unsigned evidence never passes a policy that requires signing');
 });
 
-test('intervals: auto picks clustered, then Wilson for binary, then normal; one-sided bounds are narrower', () => {
+test('intervals: every verdict interval is at least the honest one; auto is never narrower than plain; one-sided bounds are narrower', () => {
   const bin: MetricFacts = { name: 'acc', n: 100, counts: { scored: 100, unscored: 0, errored: 0 }, mean: 0.2, se: 0.04, binary: true, clusteredSe: null };
+  // Binary, no clusters: exact Clopper–Pearson (20/100: [0.1267, 0.2918], scipy beta.ppf), widened to the normal one where wider.
   const w = intervalFor(bin, { method: 'auto', level: 0.95, sided: 'two' });
-  assert.equal(w.method, 'wilson');
-  assert.ok('lo' in w && Math.abs(w.lo - 0.1333) < 1e-3 && Math.abs(w.hi - 0.2888) < 1e-3, JSON.stringify(w));
-  // Binary and clustered: Wilson widened to the clustered interval, bound by bound.
-  const c = intervalFor({ ...bin, clusteredSe: 0.08 }, { method: 'auto', level: 0.95, sided: 'two' });
-  assert.equal(c.method, 'wilson+clustered');
-  assert.ok('hi' in c && Math.abs(c.hi - (0.2 + zFor(0.95) * 0.08)) < 1e-12 && Math.abs(c.lo - (0.2 - zFor(0.95) * 0.08)) < 1e-12);
-  // All ones, clustered SE 0: the clustered interval collapses, Wilson does not.
-  const ones = intervalFor({ ...bin, mean: 1, se: 0, clusteredSe: 0 }, { method: 'auto', level: 0.95, sided: 'two' });
-  assert.ok('lo' in ones && ones.lo < 0.97 && ones.hi === 1, JSON.stringify(ones));
-  const cl = intervalFor({ ...bin, binary: false, clusteredSe: 0.08 }, { method: 'auto', level: 0.95, sided: 'two' });
-  assert.equal(cl.method, 'clustered');
+  assert.ok('lo' in w && Math.abs(w.lo - Math.min(0.2 - zFor(0.95) * 0.04, 0.12666)) < 1e-4 && Math.abs(w.hi - 0.29180) < 1e-4, JSON.stringify(w));
+  assert.match(String(w.method), /^clopper-pearson/);
+  // Wilson asked for: widened to Clopper–Pearson, and named so.
+  const wil = intervalFor(bin, { method: 'wilson', level: 0.95, sided: 'two' });
+  assert.equal(wil.method, 'wilson+clopper-pearson');
+  // Binary and clustered (v1 facts: Miller SE and the cluster count): Korn–Graubard with t(G − 1).
+  const c = intervalFor({ ...bin, clusteredSe: 0.08, clusters: 5 }, { method: 'auto', level: 0.95, sided: 'two' });
+  assert.match(String(c.method), /^korn-graubard/);
+  assert.ok('hi' in c && c.hi > 0.2 + zFor(0.95) * 0.08 && c.lo < 0.2 - zFor(0.95) * 0.08, JSON.stringify(c));
+  // The clustered (Miller, z) interval a policy asks for is widened to the honest one.
+  const asked = intervalFor({ ...bin, clusteredSe: 0.08, clusters: 5 }, { method: 'clustered', level: 0.95, sided: 'two' });
+  assert.equal(asked.method, 'clustered+korn-graubard');
+  // One cluster, or clusters of unknown number: no honest interval, so no decision.
+  assert.match(String((intervalFor({ ...bin, clusteredSe: 0.001, clusters: 1 }, { method: 'auto', level: 0.95, sided: 'two' }) as { problem: string }).problem), /one cluster/);
+  assert.match(String((intervalFor({ ...bin, clusteredSe: 0.08 }, { method: 'auto', level: 0.95, sided: 'two' }) as { problem: string }).problem), /number of clusters is unknown/);
+  // All ones: Clopper–Pearson does not collapse (lower bound 0.9638 for 100/100).
+  const ones = intervalFor({ ...bin, mean: 1, se: 0 }, { method: 'auto', level: 0.95, sided: 'two' });
+  assert.ok('lo' in ones && Math.abs(ones.lo - 0.963783) < 1e-5 && ones.hi === 1, JSON.stringify(ones));
+  // Continuous, clustered: CR1 with t(G − 1).
+  const cl = intervalFor({ ...bin, binary: false, clusteredSe: 0.08, clusters: 12 }, { method: 'auto', level: 0.95, sided: 'two' });
+  assert.match(String(cl.method), /^cr1-t/);
   const one = intervalFor(bin, { method: 'normal', level: 0.95, sided: 'one' });
-  assert.ok('hi' in one && Math.abs(one.hi - (0.2 + 1.6448536 * 0.04)) < 1e-6, 'one-sided 95% = two-sided 90%');
+  assert.ok('hi' in one && one.hi >= 0.2 + 1.6448536 * 0.04 - 1e-9 && one.hi < w.hi, 'one-sided 95% = two-sided 90%, at least normal');
   assert.match(String((intervalFor({ ...bin, binary: false }, { method: 'wilson', level: 0.95, sided: 'two' }) as { problem: string }).problem), /binary/);
   assert.match(String((intervalFor(bin, { method: 'clustered', level: 0.95, sided: 'two' }) as { problem: string }).problem), /clusters/);
+  // Property: on random facts, auto contains both the honest and the plain normal interval.
+  for (let i = 0; i < 200; i++) {
+    const n = 5 + ((i * 37) % 300);
+    const mean = ((i * 0.6180339) % 1) * 0.98 + 0.01;
+    const f: MetricFacts = { ...bin, n, mean, se: Math.sqrt((mean * (1 - mean)) / n) * (0.5 + (i % 5) / 2), binary: i % 2 === 0 };
+    const a = intervalFor(f, { method: 'auto', level: 0.95, sided: 'two' }) as { lo: number; hi: number };
+    const nrm = intervalFor(f, { method: 'normal', level: 0.95, sided: 'two' }) as { lo: number; hi: number };
+    assert.ok(a.lo <= mean - zFor(0.95) * f.se! + 1e-12 && a.hi >= mean + zFor(0.95) * f.se! - 1e-12, `auto ⊇ plain normal (${i})`);
+    assert.ok(a.lo <= nrm.lo + 1e-12 || a.hi >= nrm.hi - 1e-12);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -22,11 +22,11 @@ function runs(dir: string) {
   };
 }
 
-test('assay stats: table with value ± half-width [lo, hi] and n; --json is deterministic for a seed', async () => {
+test('assay stats: table with value [lo, hi] and the interval named, n; --json is deterministic for a seed', async () => {
   const { a } = runs(tmp());
   const r = await cli(['stats', a, '--group-by', 'group']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /accuracy\s+0\.\d{3} ± 0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]\s+200\s/);
+  assert.match(r.stdout, /accuracy\s+0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] korn-graubard\s+200\s/);
   assert.match(r.stdout, /group=even/);
   assert.match(r.stdout, /holm=/);
   assert.match(r.stdout, /20 clusters/);
@@ -59,12 +59,24 @@ test('assay compare: paired table; --json; refuses different suites with exit 2'
 });
 
 test('assay plan: the reference worked example, the MDE at n, and an existing run', async () => {
-  const p = await cli(['plan', '--mde', '0.03', '--paired', '--correlation', '0.5']);
+  const p = await cli(['plan', '--mde', '0.03', '--paired', '--correlation', '0.5', '--sigma2', '0.25']);
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /n = 2181 paired samples/);
-  assert.match(p.stdout, /assuming binary scores at p = 0\.5/);
-  const u = JSON.parse((await cli(['plan', '--mde', '0.03', '--p', '0.5', '--json'])).stdout);
+  const d = await cli(['plan', '--mde', '0.03']);
+  assert.match(d.stdout, /assuming binary scores at p = 0\.5/);
+  const u = JSON.parse((await cli(['plan', '--mde', '0.03', '--sigma2', '0.25', '--json'])).stdout);
   assert.equal(u.n, 4361);
+  // Rare rates: unequal variances (issue 18: --p 0.001 used to say 7 per model); --p 0 works; ICC.
+  const rare = await cli(['plan', '--mde', '0.05', '--p', '0.001']);
+  assert.equal(rare.code, 0, rare.stderr);
+  assert.match(rare.stdout, /rates 0\.0010 vs 0\.0510/);
+  assert.ok(Number(/n = (\d+)/.exec(rare.stdout)![1]) > 150, rare.stdout);
+  assert.equal((await cli(['plan', '--mde', '0.05', '--p', '0'])).code, 0);
+  const icc = await cli(['plan', '--mde', '0.1', '--p', '0.3', '--icc', '0.1', '--cluster-size', '11']);
+  assert.match(icc.stdout, /design effect 2\.00 applied \(\d+ clusters\)/);
+  const badMde = await cli(['plan', '--mde', '0.9', '--p', '0.5']);
+  assert.equal(badMde.code, 2);
+  assert.match(badMde.stderr, /impossible/);
   const m = await cli(['plan', '--n', '200', '--sigma2', '0.25']);
   assert.match(m.stdout, /smallest detectable δ = 0\.1401/);
   const { a } = runs(tmp());

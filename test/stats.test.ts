@@ -300,8 +300,12 @@ test('paired comparison: hand-computed, and paired SE < unpaired SE on correlate
 // ---------- power (R5) ----------
 
 test('power: the reference worked example (p = 0.5, α = 0.05, power 0.8, ρ = 0.5, δ = 3 points)', () => {
-  const paired = sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8, paired: true, correlation: 0.5 });
-  const unpaired = sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8 });
+  const paired = sampleSizeFor({ mde: 0.03, sigma2: 0.25, alpha: 0.05, power: 0.8, paired: true, correlation: 0.5 });
+  // Miller's equal-variance form (σ² given). A binary rate given by p uses unequal variances and the
+  // Fleiss continuity correction (issue 18): a little more than Miller's figure at p = 0.5.
+  const unpaired = sampleSizeFor({ mde: 0.03, sigma2: 0.25, alpha: 0.05, power: 0.8 });
+  const byRate = sampleSizeFor({ mde: 0.03, p: 0.5, alpha: 0.05, power: 0.8 }).n;
+  assert.ok(byRate >= 4356 && byRate <= 4361 * 1.02, String(byRate));
   near(paired.varianceTerm, 0.25, 1e-15);
   near(unpaired.varianceTerm, 0.5, 1e-15);
   // Within 1% of the reference's 2,178 and 4,356 ...
@@ -314,7 +318,7 @@ test('power: the reference worked example (p = 0.5, α = 0.05, power 0.8, ρ = 0
   assert.equal(Math.ceil((7.84 * 0.25) / 0.03 ** 2), 2178);
   assert.equal(Math.ceil((7.84 * 0.5) / 0.03 ** 2), 4356);
   near(paired.nExact * (7.84 / (paired.zAlpha + paired.zBeta) ** 2), 2177.78, 0.01);
-  near(sampleSizeFor({ mde: 0.1, p: 0.5, paired: true, correlation: 0.5 }).n, 196, 196 * 0.01);
+  near(sampleSizeFor({ mde: 0.1, sigma2: 0.25, paired: true, correlation: 0.5 }).n, 196, 196 * 0.01);
 });
 
 test('power: MDE inverts the sample size; epochs term; input checks', () => {
@@ -377,9 +381,11 @@ test('statsForRun: errored and unscored are excluded and counted, clusters and g
   assert.equal(s.analysis[0]!.bootstrap!.method, 'cluster-percentile');
   assert.ok(s.analysis[0]!.designEffect);
   const text = formatRunStats(s);
-  assert.match(text, /accuracy\s+0\.\d{3} ± 0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]\s+58/);
+  // The headline is the honest interval, named (binary, clustered → Korn–Graubard), with exclusions by outcome.
+  assert.equal(m.interval.method, 'korn-graubard');
+  assert.match(text, /accuracy\s+0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] korn-graubard\s+58\s.*errored 1, unscored 1/);
   assert.match(text, /group=x/);
-  assert.match(text, /standard additions/);
+  assert.match(text, /cr1-t p=/);
 });
 
 test('statsForRun: epochs are averaged within a sample first; R3 figures reported', async () => {

@@ -48,6 +48,34 @@ export const predicateMetricSchema = z.strictObject({
   groups: z.strictObject({ by: z.string(), groups: z.array(groupStats) }).nullable(),
 });
 
+/** run-stats/v2 (issue 18): the named headline interval, what recomputes it, exclusions and sensitivity. */
+const basisSchema = z.discriminatedUnion('method', [
+  z.strictObject({ method: z.literal('clopper-pearson'), k: count, n: count }),
+  z.strictObject({ method: z.literal('korn-graubard'), mean: num, se: num, n: count, df: num, clusters: count.nullable() }),
+  z.strictObject({ method: z.literal('student-t'), mean: num, se: num, df: num }),
+  z.strictObject({ method: z.literal('cr1-t'), mean: num, se: num, df: num, clusters: count }),
+  z.strictObject({ method: z.literal('none'), reason: z.string() }),
+]);
+const INTERVAL_NAMES = ['clopper-pearson', 'korn-graubard', 'student-t', 'cr1-t', 'none'] as const;
+const headlineSchema = z.strictObject({ method: z.enum(INTERVAL_NAMES), lo: num, hi: num, basis: basisSchema, warnings: z.array(z.string()) });
+const sensitivityPoint = z.strictObject({ n: count, mean: num, method: z.enum(INTERVAL_NAMES), lo: num, hi: num });
+const groupStatsV2 = groupStats.extend({ interval: headlineSchema });
+
+export const predicateMetricSchemaV2 = predicateMetricSchema.extend({
+  estimator: z.strictObject({ point: z.literal('mean-of-sample-means'), se: z.literal('clt'), interval: z.enum(INTERVAL_NAMES) }),
+  groups: z.strictObject({ by: z.string(), groups: z.array(groupStatsV2) }).nullable(),
+  domain: z.enum(['binary', 'unit', 'real']),
+  interval: headlineSchema,
+  excluded: z.strictObject({ errored: count, empty: count, filtered: count, refused: count, unreadable: count, unscored: count }),
+  sensitivity: z.strictObject({ excludedAs0: sensitivityPoint, excludedAs1: sensitivityPoint }).nullable(),
+});
+
+/** Statistics methods a report may name; v1 is kept so reports signed before issue 18 still verify. */
+export const STATS_METHODS = ['assay.run-stats/v1', 'assay.run-stats/v2'] as const;
+export type StatsMethod = (typeof STATS_METHODS)[number];
+/** What new reports are signed with. */
+export const CURRENT_STATS_METHOD: StatsMethod = 'assay.run-stats/v2';
+
 const runConfig = z.strictObject({
   epochs: count,
   seed: z.number().int(),
@@ -96,8 +124,9 @@ export const runReportPredicateSchema = z.strictObject({
   }),
   accessLevel: z.enum(ACCESS_LEVELS),
   config: runConfig,
-  statistics: z.strictObject({ method: z.literal('assay.run-stats/v1'), level: z.number().gt(0).lt(1), groupBy: z.string().nullable() }),
-  metrics: z.array(predicateMetricSchema),
+  statistics: z.strictObject({ method: z.enum(STATS_METHODS), level: z.number().gt(0).lt(1), groupBy: z.string().nullable() }),
+  /** v1 metrics under run-stats/v1, v2 metrics under run-stats/v2 (checked below). */
+  metrics: z.array(z.union([predicateMetricSchema, predicateMetricSchemaV2])),
   counts: z.strictObject({ records: count, samples: count, scored: count, unscored: count, errored: count }),
   transcripts: z.strictObject({
     tree: z.literal(TRANSCRIPT_TREE.tree),
@@ -111,10 +140,22 @@ export const runReportPredicateSchema = z.strictObject({
   tester: z.strictObject({ name: z.string().min(1), keyId: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
   timestamps: z.strictObject({ runStartedAt: isoTime, runFinishedAt: isoTime.nullable(), attestedAt: isoTime }),
   assay: z.strictObject({ version: z.string(), runLogWrittenBy: z.string() }),
+}).superRefine((p, ctx) => {
+  for (const message of metricVersionProblems(p)) ctx.addIssue({ code: 'custom', message, path: ['metrics'] });
 });
 
 export type RunReportPredicate = z.infer<typeof runReportPredicateSchema>;
-export type PredicateMetric = z.infer<typeof predicateMetricSchema>;
+export type PredicateMetric = z.infer<typeof predicateMetricSchema> | z.infer<typeof predicateMetricSchemaV2>;
+export type PredicateMetricV2 = z.infer<typeof predicateMetricSchemaV2>;
+
+/** A v2 metric carries the named headline interval; a v1 metric does not. */
+export const isV2Metric = (m: PredicateMetric): m is PredicateMetricV2 => 'interval' in m;
+
+/** Problems when a predicate's metrics are not of the version its statistics method names. */
+export function metricVersionProblems(p: Pick<RunReportPredicate, 'statistics' | 'metrics'>): string[] {
+  const v2 = p.statistics.method === 'assay.run-stats/v2';
+  return p.metrics.flatMap((m, i) => (isV2Metric(m) !== v2 ? [`metrics[${i}] is a ${isV2Metric(m) ? 'run-stats/v2' : 'run-stats/v1'} metric but statistics.method is ${p.statistics.method}`] : []));
+}
 
 /** Replaces non-finite numbers by null, recursively (the predicate's rule for undefined statistics). */
 export function finiteOrNull<T>(v: T): T {
@@ -131,13 +172,14 @@ export function finiteOrNull<T>(v: T): T {
 /**
  * The predicate's metrics: statsForRun's numbers, field by field, with the estimator named and
  * NaN → null. Fields are picked, not spread, so a field the statistics module adds later does
- * not silently change (or break) the v1 predicate.
+ * not silently change (or break) a signed version. `method` picks the version: v1 (the Wald
+ * interval named 'normal', as signed before issue 18; kept so those reports still verify) or v2.
  */
-export function predicateMetrics(stats: RunStats): PredicateMetric[] {
+export function predicateMetrics(stats: RunStats, method: StatsMethod = CURRENT_STATS_METHOD): PredicateMetric[] {
   return stats.metrics.map((raw: MetricStats) => {
     const m = finiteOrNull(raw);
     const iv = (i: { lo: number; hi: number }) => ({ lo: i.lo, hi: i.hi });
-    return {
+    const v1 = {
       name: m.name,
       scorer: m.scorer,
       estimator: { point: 'mean-of-sample-means', se: 'clt', interval: 'normal' },
@@ -156,6 +198,21 @@ export function predicateMetrics(stats: RunStats): PredicateMetric[] {
       groups: m.groups
         ? { by: m.groups.by, groups: m.groups.groups.map((g) => ({ group: g.group, n: g.n, mean: g.mean, se: g.se, ci: iv(g.ci), wilson: g.wilson ? iv(g.wilson) : null })) }
         : null,
+    };
+    if (method === 'assay.run-stats/v1') return v1 as PredicateMetric;
+    const head = (h: MetricStats['interval']) => ({ method: h.method, lo: h.lo, hi: h.hi, basis: { ...h.basis }, warnings: [...h.warnings] });
+    const pt = (x: NonNullable<MetricStats['sensitivity']>['excludedAs0']) => ({ n: x.n, mean: x.mean, method: x.method, lo: x.lo, hi: x.hi });
+    const ex = m.excluded;
+    return {
+      ...v1,
+      estimator: { point: 'mean-of-sample-means', se: 'clt', interval: m.interval.method },
+      groups: m.groups
+        ? { by: m.groups.by, groups: m.groups.groups.map((g) => ({ group: g.group, n: g.n, mean: g.mean, se: g.se, ci: iv(g.ci), wilson: g.wilson ? iv(g.wilson) : null, interval: head(g.interval) })) }
+        : null,
+      domain: m.domain,
+      interval: head(m.interval),
+      excluded: { errored: ex.errored, empty: ex.empty, filtered: ex.filtered, refused: ex.refused, unreadable: ex.unreadable, unscored: ex.unscored },
+      sensitivity: m.sensitivity ? { excludedAs0: pt(m.sensitivity.excludedAs0), excludedAs1: pt(m.sensitivity.excludedAs1) } : null,
     } as PredicateMetric;
   });
 }

@@ -1,5 +1,5 @@
 import { AssayError } from '../common/errors.js';
-import type { PredicateMetric } from './predicate.js';
+import { isV2Metric, type PredicateMetric } from './predicate.js';
 import type { VerifyResult } from './verify.js';
 
 /**
@@ -60,11 +60,21 @@ function reportBlocks(r: VerifyResult): Block[] {
     ],
   });
   blocks.push({ kind: 'h2', text: 'Metrics' });
-  blocks.push({
-    kind: 'table',
-    head: ['Metric', 'Scorer', 'n', 'Mean', 'SE', `${Math.round(p.statistics.level * 100)}% CI (normal)`, 'Wilson', 'Clustered CI', 'Scored / unscored / errored'],
-    rows: p.metrics.map((m: PredicateMetric) => [m.name, m.scorer, String(m.n), fmt(m.mean), fmt(m.se), ci(m.ci), ci(m.wilson), m.clustered ? `${ci(m.clustered.ci)} (${m.clustered.clusters} clusters)` : '—', `${m.counts.scored} / ${m.counts.unscored} / ${m.counts.errored}`]),
-  });
+  const v2 = p.metrics.filter(isV2Metric);
+  if (v2.length === p.metrics.length && v2.length) {
+    // run-stats/v2: the honest headline interval, named, and the missing-data sensitivity (issue 18).
+    blocks.push({
+      kind: 'table',
+      head: ['Metric', 'Scorer', 'n', 'Mean', `${Math.round(p.statistics.level * 100)}% CI`, 'Interval', 'If every excluded scored 0', '… scored 1', 'Scored / unscored / errored'],
+      rows: v2.map((m) => [m.name, m.scorer, String(m.n), fmt(m.mean), m.interval.lo === null ? 'none' : ci({ lo: m.interval.lo, hi: m.interval.hi }), m.interval.basis.method === 'none' ? `none: ${m.interval.basis.reason}` : m.interval.method, m.sensitivity ? ci(m.sensitivity.excludedAs0) : '—', m.sensitivity ? ci(m.sensitivity.excludedAs1) : '—', `${m.counts.scored} / ${m.counts.unscored} / ${m.counts.errored}`]),
+    });
+    for (const m of v2) for (const w of m.interval.warnings) blocks.push({ kind: 'p', text: `${m.name}: ${w}.` });
+  } else
+    blocks.push({
+      kind: 'table',
+      head: ['Metric', 'Scorer', 'n', 'Mean', 'SE', `${Math.round(p.statistics.level * 100)}% CI (normal)`, 'Wilson', 'Clustered CI', 'Scored / unscored / errored'],
+      rows: p.metrics.map((m: PredicateMetric) => [m.name, m.scorer, String(m.n), fmt(m.mean), fmt(m.se), ci(m.ci), ci(m.wilson), m.clustered ? `${ci(m.clustered.ci)} (${m.clustered.clusters} clusters)` : '—', `${m.counts.scored} / ${m.counts.unscored} / ${m.counts.errored}`]),
+    });
   for (const m of p.metrics) {
     if (m.zeroEvent) blocks.push({ kind: 'p', text: `${m.name}: no ${m.zeroEvent.absent ? 'successes' : 'failures'} observed; one-sided upper bound on their rate ${fmt(m.zeroEvent.upperBound)}.` });
     if (m.groups)

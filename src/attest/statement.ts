@@ -5,7 +5,7 @@ import { statsForRun } from '../stats/from-log.js';
 import { ASSAY_VERSION } from '../version.js';
 import { digestOfFile, digestOfJson, fromPrefixed, type DigestSet } from './digest.js';
 import { jsonPath, parseStrictJson } from './json.js';
-import { predicateMetrics, RUN_REPORT_PREDICATE_TYPE, runReportPredicateSchema, TRANSCRIPT_TREE, type RunReportPredicate } from './predicate.js';
+import { CURRENT_STATS_METHOD, predicateMetrics, RUN_REPORT_PREDICATE_TYPE, runReportPredicateSchema, TRANSCRIPT_TREE, type RunReportPredicate } from './predicate.js';
 import { analyseRunLog } from './transcripts.js';
 
 /** in-toto Statement v1 carrying a run report. */
@@ -59,8 +59,8 @@ export async function buildRunReport(logPath: string, opts: BuildOptions): Promi
     model: { ...pickModel(h, scan.simulatedEvent), identityDigest: modelDigest, releaseStatement: opts.releaseStatement ? { digest: opts.releaseStatement } : null },
     accessLevel: h.config.access,
     config: h.config,
-    statistics: { method: 'assay.run-stats/v1', level, groupBy: opts.groupBy ?? null },
-    metrics: predicateMetrics(stats),
+    statistics: { method: CURRENT_STATS_METHOD, level, groupBy: opts.groupBy ?? null },
+    metrics: predicateMetrics(stats, CURRENT_STATS_METHOD),
     counts: scan.counts,
     transcripts: { ...TRANSCRIPT_TREE, size: scan.size, root: scan.root },
     policy: null,

@@ -3,6 +3,7 @@ import { AssayError } from '../common/errors.js';
 import { accessAtLeast, type AccessLevel } from '../model/types.js';
 import { zFor } from '../stats/dist.js';
 import { wilson } from '../stats/estimate.js';
+import { basisFromV1, intervalFromBasis, type IntervalBasis } from '../stats/honest.js';
 import type { Action, Capability, Decision, IntervalSpec, ModelFacts, Policy, Rule, Scope, ScreenStatus, Status } from './schema.js';
 
 /**
@@ -24,8 +25,15 @@ export interface MetricFacts {
   /** CLT standard error; null when undefined (n < 2). */
   se: number | null;
   binary: boolean;
-  /** Clustered SE when the samples carry clusters, else null. */
+  /** Clustered SE (Miller R2) when the samples carry clusters, else null. */
   clusteredSe: number | null;
+  /** Clusters, when the samples carry them (absent in facts built before issue 18). */
+  clusters?: number | null;
+  /**
+   * What recomputes the honest interval (stats/honest.ts; run-stats/v2). When absent (a v1 report)
+   * it is derived from the fields above by basisFromV1.
+   */
+  basis?: IntervalBasis | null;
 }
 
 /** One run as evidence: what was measured, on what, and how far it can be trusted. */
@@ -143,37 +151,44 @@ export function checkScope(scope: Scope, facts: ModelFacts | null): ScopeResult 
 // ---------------------------------------------------------------------------------------------
 // Intervals and the decision rule
 
-export type IntervalMethod = 'normal' | 'wilson' | 'clustered' | 'wilson+clustered';
+/** The interval's name: the requested one, joined by '+' with the honest one when that widened it. */
+export type IntervalMethod = string;
 export type Bounds = { lo: number; hi: number; method: IntervalMethod } | { problem: string; method: IntervalMethod | null };
 
 /**
- * The interval a rule asks for, recomputed from the metric's point estimate and standard errors at
- * the rule's level: a one-sided bound at level L is a bound of the two-sided interval at 2L − 1.
- * auto: binary scores get the Wilson interval (sound near 0 and 1, where a normal interval
- * collapses), widened to the clustered interval when samples carry clusters; other scores get the
- * clustered interval when clustered, else the normal one.
+ * The interval a rule asks for, recomputed from the metric's facts at the rule's level: a one-sided
+ * bound at level L is a bound of the two-sided interval at 2L − 1.
+ *
+ * Issue 18: a verdict never uses an interval narrower than the honest one for the data's shape
+ * (stats/honest.ts: Clopper–Pearson for binary scores, Korn–Graubard with epochs or clusters,
+ * t / CR1-t otherwise). auto = the honest interval, widened bound by bound to the plain normal
+ * one where that is wider, so auto is never narrower than plain. normal / wilson / clustered = the
+ * requested interval widened to the honest one. When no honest interval exists (e.g. one cluster)
+ * there is no decision: insufficient evidence.
  */
 export function intervalFor(m: MetricFacts, spec: IntervalSpec): Bounds {
-  if (spec.method === 'auto' && m.binary && m.clusteredSe !== null) {
-    const w = intervalFor(m, { ...spec, method: 'wilson' });
-    const c = intervalFor(m, { ...spec, method: 'clustered' });
-    if ('problem' in w) return w;
-    if ('problem' in c) return { ...w, method: 'wilson' };
-    return { lo: Math.min(w.lo, c.lo), hi: Math.max(w.hi, c.hi), method: 'wilson+clustered' };
-  }
-  const method = spec.method === 'auto' ? (m.clusteredSe !== null ? 'clustered' : m.binary ? 'wilson' : 'normal') : spec.method;
   const two = spec.sided === 'one' ? 2 * spec.level - 1 : spec.level;
-  if (m.n === 0 || m.mean === null || !Number.isFinite(m.mean)) return { problem: 'no scored samples', method };
-  if (method === 'wilson') {
-    if (!m.binary) return { problem: 'a Wilson interval needs binary (0/1) scores with one epoch', method };
-    const w = wilson(Math.round(m.mean * m.n), m.n, two);
-    return { lo: w.lo, hi: w.hi, method };
-  }
-  const se = method === 'clustered' ? m.clusteredSe : m.se;
-  if (method === 'clustered' && m.clusteredSe === null) return { problem: 'a clustered interval needs samples with clusters', method };
-  if (se === null || !Number.isFinite(se)) return { problem: 'the standard error is undefined (fewer than 2 samples)', method };
+  if (m.n === 0 || m.mean === null || !Number.isFinite(m.mean)) return { problem: 'no scored samples', method: spec.method === 'auto' ? null : spec.method };
+  const basis = m.basis ?? basisFromV1(m);
+  const honest = intervalFromBasis(basis, two);
+  const hname = basis.method;
+  if (!honest || !Number.isFinite(honest.lo) || !Number.isFinite(honest.hi))
+    return { problem: basis.method === 'none' ? `no honest interval: ${basis.reason}` : 'the honest interval is undefined', method: hname };
   const z = zFor(two);
-  return { lo: m.mean - z * se, hi: m.mean + z * se, method };
+  let req: { lo: number; hi: number } | { problem: string } | null;
+  if (spec.method === 'auto') req = m.se !== null && Number.isFinite(m.se) ? { lo: m.mean - z * m.se, hi: m.mean + z * m.se } : null;
+  else if (spec.method === 'wilson') req = m.binary ? wilson(Math.round(m.mean * m.n), m.n, two) : { problem: 'a Wilson interval needs binary (0/1) scores with one epoch' };
+  else if (spec.method === 'clustered') req = m.clusteredSe === null ? { problem: 'a clustered interval needs samples with clusters' } : Number.isFinite(m.clusteredSe) ? { lo: m.mean - z * m.clusteredSe, hi: m.mean + z * m.clusteredSe } : { problem: 'the standard error is undefined' };
+  else req = m.se !== null && Number.isFinite(m.se) ? { lo: m.mean - z * m.se, hi: m.mean + z * m.se } : { problem: 'the standard error is undefined (fewer than 2 samples)' };
+  if (req && 'problem' in req) return { problem: req.problem, method: spec.method };
+  if (!req) return { lo: honest.lo, hi: honest.hi, method: hname };
+  const lo = Math.min(req.lo, honest.lo);
+  const hi = Math.max(req.hi, honest.hi);
+  const reqWider = req.lo < honest.lo || req.hi > honest.hi;
+  const honestWider = honest.lo < req.lo || honest.hi > req.hi;
+  const rname = spec.method === 'auto' ? 'normal' : spec.method;
+  const method = spec.method === 'auto' ? (reqWider ? `${hname}+normal` : hname) : honestWider ? `${rname}+${hname}` : rname;
+  return { lo, hi, method };
 }
 
 /**

@@ -2,13 +2,19 @@ import { readRunHeader } from '../run/log-reader.js';
 import { statsForRun, type MetricStats, type RunStats } from '../stats/from-log.js';
 import type { RunReportPredicate } from '../attest/predicate.js';
 import type { MetricFacts, RunEvidence } from './evaluate.js';
+import type { IntervalBasis } from '../stats/honest.js';
 
 /** The I/O edge of the policy module: run logs and signed reports → RunEvidence for evaluatePolicy. */
 
 const finite = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
 
-export function metricFacts(m: Pick<MetricStats, 'name' | 'n' | 'counts' | 'binary'> & { mean: number | null; se: number | null; clustered: { se: number | null } | null }): MetricFacts {
+export function metricFacts(
+  m: Pick<MetricStats, 'name' | 'n' | 'counts' | 'binary'> & { mean: number | null; se: number | null; clustered: { se: number | null; clusters: number } | null; interval?: { basis: unknown } },
+): MetricFacts {
   return {
+    // run-stats/v2 (and live statistics) carry the honest interval's basis; v1 reports get it derived.
+    ...(m.interval ? { basis: m.interval.basis as IntervalBasis } : {}),
+    clusters: m.clustered ? m.clustered.clusters : null,
     name: m.name,
     n: m.n,
     counts: { scored: m.counts.scored, unscored: m.counts.unscored, errored: m.counts.errored },

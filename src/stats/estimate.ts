@@ -101,23 +101,28 @@ export function clusteredSe(xs: ArrayLike<number>, clusters: ArrayLike<string>):
 export interface DesignEffect {
   clusters: number;
   meanClusterSize: number;
-  /** (SE_clustered / SE_CLT)²: how many times the variance is inflated by clustering. */
+  /** (SE_clustered / SE_CLT)² as computed: how many times the variance is inflated by clustering. NaN with one cluster. */
   deff: number;
-  /** n / deff. */
+  /** n / max(1, deff): never above n (a deff below 1 is reported, not used to promise more samples). */
   effectiveN: number;
   /** Intra-cluster correlation implied by deff = 1 + (m̄ − 1)·ICC; null when every cluster has one sample. */
   icc: number | null;
+  /** deff < 1: the data show negative intra-cluster correlation (or chance with few clusters); said, not used. */
+  negativeIcc: boolean;
 }
 
-/** The design-effect view of R2 (Miller): deff, effective n and implied ICC. */
+/**
+ * The design-effect view of R2 (Miller): deff, effective n and implied ICC. With one cluster the
+ * cross-products cancel the variance entirely, so nothing is defined (NaN), never "effective n ≫ n".
+ */
 export function designEffect(xs: ArrayLike<number>, clusters: ArrayLike<string>): DesignEffect {
   const n = xs.length;
   const k = new Set(Array.from(clusters)).size;
   const se = meanEstimate(xs).se;
   const sec = clusteredSe(xs, clusters);
-  const deff = se > 0 ? (sec / se) ** 2 : NaN;
+  const deff = se > 0 && k > 1 ? (sec / se) ** 2 : NaN;
   const m = k ? n / k : NaN;
-  return { clusters: k, meanClusterSize: m, deff, effectiveN: n / deff, icc: m > 1 ? (deff - 1) / (m - 1) : null };
+  return { clusters: k, meanClusterSize: m, deff, effectiveN: n / Math.max(1, deff), icc: m > 1 && Number.isFinite(deff) ? (deff - 1) / (m - 1) : null, negativeIcc: deff < 1 };
 }
 
 /**

@@ -1,11 +1,14 @@
 import { AssayError } from '../common/errors.js';
+import { isOutcome, OUTCOME_NAMES, type ExcludedOutcome } from '../common/outcome.js';
 import { iterateRunLog } from '../run/log-reader.js';
 import type { RunHeader, SampleRecord } from '../run/types.js';
 import type { MetricSpec } from '../suite/types.js';
 import { bootstrapMean, type BootstrapResult } from './bootstrap.js';
 import { pairedComparison, type PairedComparison } from './compare.js';
 import { epochsAnalysis, type EpochsAnalysis } from './epochs.js';
-import { clusteredSe, designEffect, meanEstimate, normalInterval, wilson, zeroEventUpperBound, type DesignEffect, type Interval } from './estimate.js';
+import { checkScore, domainBounds, scoreDomain, type ScoreDomain } from './domain.js';
+import { clusteredSe, designEffect, holm, meanEstimate, normalInterval, wilson, zeroEventUpperBound, type DesignEffect, type Interval } from './estimate.js';
+import { basisWarnings, FEW_CLUSTERS, intervalBasis, intervalFromBasis, type IntervalBasis } from './honest.js';
 import { groupedEstimates, type GroupEstimate, type GroupTest } from './groups.js';
 import { minDetectableEffect } from './power.js';
 
@@ -42,6 +45,36 @@ export interface MetricStats {
   clustered: { clusters: number; se: number; ci: Interval } | null;
   epochs: { max: number; withinVariance: number | null; samplesWithRepeats: number };
   groups: { by: string; groups: GroupStats[] } | null;
+  // ---- run-stats/v2 (issue 18); the v1 predicate picks only the fields above ----
+  /** Values the scorer may produce (stats/domain.ts); every score was checked against it. */
+  domain: ScoreDomain;
+  /** The headline interval: honest for the data's shape and named (stats/honest.ts). */
+  interval: HeadlineInterval;
+  /** Excluded records by outcome (common/outcome.ts); counts.unscored + counts.errored split up. */
+  excluded: Record<ExcludedOutcome, number>;
+  /**
+   * The headline interval had every excluded record scored the domain's minimum (0) or maximum (1):
+   * whether exclusions could change the conclusion. Null when nothing is excluded or the domain is
+   * unbounded.
+   */
+  sensitivity: { excludedAs0: SensitivityPoint; excludedAs1: SensitivityPoint } | null;
+}
+
+export interface HeadlineInterval {
+  method: IntervalBasis['method'];
+  /** Null when no honest interval exists (basis.reason says why). */
+  lo: number | null;
+  hi: number | null;
+  basis: IntervalBasis;
+  warnings: string[];
+}
+
+export interface SensitivityPoint {
+  n: number;
+  mean: number;
+  method: IntervalBasis['method'];
+  lo: number | null;
+  hi: number | null;
 }
 
 /** Further per-metric results, aligned by index and name with RunStats.metrics. */
@@ -58,7 +91,7 @@ export interface MetricAnalysis {
 }
 
 export interface RunStats {
-  schema: 'assay.run-stats/v1';
+  schema: 'assay.run-stats/v2';
   runId: string;
   suite: { id: string; version: string; digest: string };
   model: string;
@@ -93,11 +126,26 @@ interface Acc {
   group: string | undefined;
 }
 
+/** Excluded records of one sample (for the missing-data sensitivity). */
+interface Miss {
+  k: number;
+  cluster: string | undefined;
+  group: string | undefined;
+}
+
+const noExclusions = (): Record<ExcludedOutcome, number> => Object.fromEntries(OUTCOME_NAMES.filter((o) => o !== 'scored').map((o) => [o, 0])) as Record<ExcludedOutcome, number>;
+
 interface Collected {
   header: RunHeader;
   metrics: MetricSpec[];
   accs: Map<string, Acc>[];
   counts: MetricStats['counts'][];
+  excluded: Record<ExcludedOutcome, number>[];
+  miss: Map<string, Miss>[];
+  domains: ScoreDomain[];
+  /** Every scored value of the metric so far is 0 or 1. */
+  binaryValued: boolean[];
+  file: string;
   modes: Set<string>[];
   /** Epochs seen per sample: the duplicate-key check without a set of every record key. */
   sampleIds: Map<string, number[]>;
@@ -111,7 +159,21 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
   for await (const rec of iterateRunLog(logPath)) {
     if (rec.type === 'header') {
       const metrics = rec.suite.definition.metrics.map((m) => (groupBy ? { ...m, groupBy } : m));
-      c = { header: rec, metrics, accs: metrics.map(() => new Map()), counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })), modes: metrics.map(() => new Set()), sampleIds: new Map(), simulatedEvent: false };
+      const specs = rec.suite.definition.scorers;
+      c = {
+        header: rec,
+        metrics,
+        accs: metrics.map(() => new Map()),
+        counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })),
+        excluded: metrics.map(noExclusions),
+        miss: metrics.map(() => new Map()),
+        domains: metrics.map((m) => scoreDomain(specs.find((sc) => (sc.name ?? sc.type) === m.scorer))),
+        binaryValued: metrics.map(() => true),
+        file: logPath,
+        modes: metrics.map(() => new Set()),
+        sampleIds: new Map(),
+        simulatedEvent: false,
+      };
       continue;
     }
     if (rec.type === 'event' && rec.kind === 'simulated' && c) c.simulatedEvent = true;
@@ -129,19 +191,36 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
 
 function addRecord(c: Collected, rec: SampleRecord): void {
   c.metrics.forEach((m, i) => {
-    // Errors and unscored are excluded from every estimate and counted: never a wrong answer.
-    if (rec.error) return void c.counts[i]!.errored++;
+    const group = () => (m.groupBy ? groupValue(rec.sample.metadata?.[m.groupBy] ?? (rec.sample as Record<string, unknown>)[m.groupBy]) : undefined);
+    // Errors and unscored are excluded from every estimate and counted by outcome: never a wrong answer.
+    const exclude = (o: ExcludedOutcome) => {
+      c.excluded[i]![o]++;
+      const ms = c.miss[i]!.get(rec.sampleId) ?? c.miss[i]!.set(rec.sampleId, { k: 0, cluster: rec.sample.cluster, group: group() }).get(rec.sampleId)!;
+      ms.k++;
+    };
+    if (rec.error) {
+      c.counts[i]!.errored++;
+      // A later engine may record the provider's reason (empty, filtered) as the error kind.
+      const k = rec.error.kind;
+      return exclude(isOutcome(k) && k !== 'scored' ? k : 'errored');
+    }
     const sc = rec.scores[m.scorer];
-    if (!sc || sc.status !== 'scored') return void c.counts[i]!.unscored++;
+    if (!sc || sc.status !== 'scored') {
+      c.counts[i]!.unscored++;
+      const o: unknown = sc && sc.status === 'unscored' ? sc.outcome : undefined;
+      return exclude(isOutcome(o) && o !== 'scored' ? o : 'unscored');
+    }
+    const value = checkScore(sc.value, c.domains[i]!, { sampleId: rec.sampleId, epoch: rec.epoch, scorer: m.scorer, file: c.file });
+    if (value !== 0 && value !== 1) c.binaryValued[i] = false;
     c.counts[i]!.scored++;
     if (sc.mode) c.modes[i]!.add(sc.mode);
     let acc = c.accs[i]!.get(rec.sampleId);
     if (!acc) {
-      acc = { sum: 0, sumsq: 0, k: 0, cluster: rec.sample.cluster, group: m.groupBy ? groupValue(rec.sample.metadata?.[m.groupBy] ?? (rec.sample as Record<string, unknown>)[m.groupBy]) : undefined };
+      acc = { sum: 0, sumsq: 0, k: 0, cluster: rec.sample.cluster, group: group() };
       c.accs[i]!.set(rec.sampleId, acc);
     }
-    acc.sum += sc.value;
-    acc.sumsq += sc.value * sc.value;
+    acc.sum += value;
+    acc.sumsq += value * value;
     acc.k++;
   });
 }
@@ -159,9 +238,15 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
   const seed = opts.seed ?? 0;
   const c = await collect(logPath, opts.groupBy);
   const h = c.header;
-  const results = c.metrics.map((m, i) => metricStats(m, c.accs[i]!, c.counts[i]!, [...c.modes[i]!].sort(), { ...opts, level, seed }));
+  const results = c.metrics.map((m, i) =>
+    metricStats(m, { acc: c.accs[i]!, miss: c.miss[i]!, counts: c.counts[i]!, excluded: c.excluded[i]!, domain: c.domains[i]!, binaryValued: c.binaryValued[i]! }, [...c.modes[i]!].sort(), { ...opts, level, seed }),
+  );
+  // Multiplicity across the whole report: Holm over every group test of every metric.
+  const all = results.flatMap((r) => r.analysis.groupTests?.tests ?? []);
+  const adj = holm(all.map((t) => t.p));
+  all.forEach((t, j) => (t.pReport = adj[j]!));
   return {
-    schema: 'assay.run-stats/v1',
+    schema: 'assay.run-stats/v2',
     runId: h.runId,
     suite: { id: h.suite.id, version: h.suite.version, digest: h.suite.digest },
     model: h.model.name,
@@ -173,7 +258,17 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
   };
 }
 
-function metricStats(m: MetricSpec, acc: Map<string, Acc>, counts: MetricStats['counts'], modes: string[], opts: StatsOptions & { level: number; seed: number }): { stats: MetricStats; analysis: MetricAnalysis } {
+interface MetricData {
+  acc: Map<string, Acc>;
+  miss: Map<string, Miss>;
+  counts: MetricStats['counts'];
+  excluded: Record<ExcludedOutcome, number>;
+  domain: ScoreDomain;
+  binaryValued: boolean;
+}
+
+function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: StatsOptions & { level: number; seed: number }): { stats: MetricStats; analysis: MetricAnalysis } {
+  const { acc, counts } = data;
   const level = opts.level;
   // Sorted by sample id so the arithmetic (and so the output) does not depend on completion order.
   const entries = byKey(acc).map(([id, a]) => ({ id, ...a }));
@@ -197,17 +292,21 @@ function metricStats(m: MetricSpec, acc: Map<string, Acc>, counts: MetricStats['
     const se = clusteredSe(xs, clusterIds);
     clustered = { clusters: new Set(clusterIds).size, se, ci: normalInterval(est.mean, se, level) };
   }
+  const binaryValued = data.binaryValued && entries.length > 0;
+  const headline = headlineInterval(xs, hasClusters ? clusterIds : null, binaryValued, maxK, level, data.domain);
   let groups: MetricStats['groups'] = null;
   let groupTests: MetricAnalysis['groupTests'] = null;
   if (m.groupBy) {
-    const g = groupedEstimates(Array.from(xs), entries.map((a) => a.group ?? '(none)'), { level, binary, versus: opts.versus ?? 'rest' });
+    const g = groupedEstimates(Array.from(xs), entries.map((a) => a.group ?? '(none)'), { level, binary, binaryValued, unitInterval: data.domain !== 'real', maxEpochs: maxK, versus: opts.versus ?? 'rest', clusters: hasClusters ? clusterIds : null });
     groups = { by: m.groupBy, groups: g.groups };
     groupTests = { by: m.groupBy, versus: g.versus, tests: g.tests };
   }
   // The iid bootstrap of a mean costs O(n) per replicate and, past ~20k samples, cannot differ from
   // the CLT interval by more than its own Monte-Carlo error; by default it is skipped there.
   const resamples = opts.resamples ?? (hasClusters || entries.length <= 20_000 ? 1000 : 0);
-  const boot = resamples > 0 && entries.length > 1 ? bootstrapMean(xs, { seed: opts.seed, resamples, level, ...(hasClusters ? { clusters: clusterIds } : {}) }) : null;
+  // A cluster bootstrap with few clusters badly under-covers (docs/statistics.md: coverage); it is not shown there.
+  const nClusters = hasClusters ? new Set(clusterIds).size : Infinity;
+  const boot = resamples > 0 && entries.length > 1 && nClusters >= FEW_CLUSTERS ? bootstrapMean(xs, { seed: opts.seed, resamples, level, ...(hasClusters ? { clusters: clusterIds } : {}) }) : null;
   return {
     stats: {
       name: m.name,
@@ -225,6 +324,10 @@ function metricStats(m: MetricSpec, acc: Map<string, Acc>, counts: MetricStats['
       clustered,
       epochs: { max: maxK, withinVariance: repeats ? within / repeats : null, samplesWithRepeats: repeats },
       groups,
+      domain: data.domain,
+      interval: headline,
+      excluded: data.excluded,
+      sensitivity: sensitivity(entries, data, hasClusters, maxK, level),
     },
     analysis: {
       name: m.name,
@@ -236,13 +339,44 @@ function metricStats(m: MetricSpec, acc: Map<string, Acc>, counts: MetricStats['
   };
 }
 
+/** The headline interval of per-sample scores xs, clipped to the scorer's domain. */
+function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | null, binaryValued: boolean, maxEpochs: number, level: number, domain: ScoreDomain): HeadlineInterval {
+  const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs, unitInterval: domain !== 'real' });
+  const iv = intervalFromBasis(basis, level);
+  const b = domainBounds(domain);
+  const clip = (x: number) => (b ? Math.min(b.max, Math.max(b.min, x)) : x);
+  return { method: basis.method, lo: iv ? clip(iv.lo) : null, hi: iv ? clip(iv.hi) : null, basis, warnings: basisWarnings(basis) };
+}
+
+/** Headline interval with every excluded record imputed as v (0 or 1), samples and clusters kept. */
+function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClusters: boolean, maxK: number, level: number): MetricStats['sensitivity'] {
+  const total = [...data.miss.values()].reduce((s, x) => s + x.k, 0);
+  if (!total || !domainBounds(data.domain)) return null;
+  const point = (v: 0 | 1): SensitivityPoint => {
+    const per = new Map<string, { sum: number; k: number; cluster: string | undefined }>();
+    for (const a of entries) per.set(a.id, { sum: a.sum, k: a.k, cluster: a.cluster });
+    for (const [id, ms] of data.miss) {
+      const e = per.get(id) ?? per.set(id, { sum: 0, k: 0, cluster: ms.cluster }).get(id)!;
+      e.sum += v * ms.k;
+      e.k += ms.k;
+    }
+    const sorted = byKey(per);
+    const xs = Float64Array.from(sorted, ([, e]) => e.sum / e.k);
+    const maxEpochs = sorted.reduce((mx, [, e]) => Math.max(mx, e.k), maxK);
+    const cl = hasClusters || sorted.some(([, e]) => e.cluster !== undefined) ? sorted.map(([id, e]) => e.cluster ?? `\u0000${id}`) : null;
+    const h = headlineInterval(xs, cl, data.binaryValued, maxEpochs, level, data.domain);
+    return { n: xs.length, mean: xs.reduce((s, x) => s + x, 0) / xs.length, method: h.method, lo: h.lo, hi: h.hi };
+  };
+  return { excludedAs0: point(0), excludedAs1: point(1) };
+}
+
 export interface MetricComparison extends PairedComparison {
   name: string;
   scorer: string;
 }
 
 export interface RunComparison {
-  schema: 'assay.compare/v1';
+  schema: 'assay.compare/v2';
   suite: { id: string; version: string; digest: string };
   a: { runId: string; model: string; simulated: boolean; samples: number };
   b: { runId: string; model: string; simulated: boolean; samples: number };
@@ -281,7 +415,7 @@ export async function compareRuns(logA: string, logB: string, opts: { metric?: s
     return { name: m.name, scorer: m.scorer, ...cmp };
   });
   const side = (h: RunHeader, c: Collected) => ({ runId: h.runId, model: h.model.name, simulated: h.model.simulated || c.simulatedEvent, samples: c.sampleIds.size });
-  return { schema: 'assay.compare/v1', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics };
+  return { schema: 'assay.compare/v2', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics };
 }
 
 export interface RunPlan {

@@ -52,8 +52,13 @@ export function register(program: Command): void {
     .option('--sigma2 <v>', 'per-sample score variance', num(0))
     .option('--paired', 'both models answer the same samples')
     .option('--correlation <rho>', 'correlation of the two models\u2019 per-sample scores (paired)', num(-1, 1))
+    .option('--deff <d>', 'design effect of a clustered suite (≥ 1): n is multiplied by it', num(1))
+    .option('--icc <rho>', 'intra-cluster correlation (with --cluster-size): deff = 1 + (m − 1)·ICC', num(0, 1))
+    .option('--cluster-size <m>', 'samples per cluster (with --icc)', num(1))
+    .option('--epochs <k>', 'epochs per sample (with --within-variance)', int(1))
+    .option('--within-variance <v>', 'residual within-sample variance E[σ²] (Miller R3; from `assay stats`)', num(0))
     .option('--json', 'print the plan as JSON')
-    .action(async (o: { mde?: number; n?: number; run?: string; alpha: number; power: number; p?: number; sigma2?: number; paired?: boolean; correlation?: number; json?: boolean }) => {
+    .action(async (o: { mde?: number; n?: number; run?: string; alpha: number; power: number; p?: number; sigma2?: number; paired?: boolean; correlation?: number; deff?: number; icc?: number; clusterSize?: number; epochs?: number; withinVariance?: number; json?: boolean }) => {
       if (o.run) {
         const plan = await planForRun(await resolveRunLog(o.run), { alpha: o.alpha, power: o.power, ...(o.correlation !== undefined ? { correlation: o.correlation } : {}) });
         return o.json ? json(plan) : void process.stdout.write(formatRunPlan(plan));
@@ -62,8 +67,26 @@ export function register(program: Command): void {
       if (o.correlation !== undefined && !o.paired) throw new AssayError('BAD_OPTIONS', '--correlation applies to paired designs: add --paired');
       if ((o.mde === undefined) === (o.n === undefined)) throw new AssayError('BAD_OPTIONS', 'give exactly one of --mde (to get n) or --n (to get the smallest detectable effect), or --run <log>');
       const assumed = o.p === undefined && o.sigma2 === undefined;
-      const inputs: PowerInputs = { alpha: o.alpha, power: o.power, paired: !!o.paired, ...(o.sigma2 !== undefined ? { sigma2: o.sigma2 } : { p: o.p ?? 0.5 }), ...(o.correlation !== undefined ? { correlation: o.correlation } : {}) };
-      const plan = o.mde !== undefined ? sampleSizeFor({ ...inputs, mde: o.mde }) : minDetectableEffect({ ...inputs, n: o.n! });
+      if ((o.icc === undefined) !== (o.clusterSize === undefined)) throw new AssayError('BAD_OPTIONS', '--icc and --cluster-size go together');
+      if (o.deff !== undefined && o.icc !== undefined) throw new AssayError('BAD_OPTIONS', 'give --deff or --icc with --cluster-size, not both');
+      if (o.epochs !== undefined && o.withinVariance === undefined) throw new AssayError('BAD_OPTIONS', '--epochs needs --within-variance (the residual noise more epochs average away)');
+      const inputs: PowerInputs = {
+        alpha: o.alpha,
+        power: o.power,
+        paired: !!o.paired,
+        ...(o.sigma2 !== undefined ? { sigma2: o.sigma2 } : { p: o.p ?? 0.5 }),
+        ...(o.correlation !== undefined ? { correlation: o.correlation } : {}),
+        ...(o.deff !== undefined ? { deff: o.deff } : {}),
+        ...(o.icc !== undefined ? { icc: o.icc, clusterSize: o.clusterSize! } : {}),
+        ...(o.withinVariance !== undefined ? { withinVariance: o.withinVariance, epochs: o.epochs ?? 1 } : {}),
+      };
+      let plan;
+      try {
+        plan = o.mde !== undefined ? sampleSizeFor({ ...inputs, mde: o.mde }) : minDetectableEffect({ ...inputs, n: o.n! });
+      } catch (err) {
+        if (err instanceof RangeError) throw new AssayError('BAD_OPTIONS', err.message);
+        throw err;
+      }
       if (o.json) return json(plan);
       process.stdout.write((assumed ? 'assuming binary scores at p = 0.5 (the largest variance); give --p or --sigma2 to change\n' : '') + formatPlan(plan, o.mde !== undefined ? 'n' : 'mde'));
     });

@@ -1,0 +1,110 @@
+/**
+ * Coverage benchmark (issue 18): empirical coverage of every interval Assay prints or decides on,
+ * false-positive rate of the group tests under the null, and simulated power of planned sizes.
+ * Fixed seeds; run OUTSIDE CI (CI runs the smoke grid in test/stats-coverage.test.ts):
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/coverage.js [--reps 2000] [--grid full|smoke] [--out file.json]
+ *
+ * The full grid: binary and continuous ([0,1] Beta) scores; p ∈ {0.001, 0.01, 0.1, 0.5, 0.9,
+ * 0.99, 0.999}; n ∈ {10, 30, 100, 1000}; unclustered, or 1, 3, 6, 10, 30 clusters (never more
+ * than n) at ICC 0, 0.2, 0.5; epochs 1 and 3. The bootstrap cross-check runs on the sub-grid
+ * n = 100, epochs 1, p ∈ {0.1, 0.5} (200 resamples each). Target: coverage ≥ 93% at nominal 95%
+ * in every cell where an interval is reported; one-sided miss of the verdict interval ≤ 3.0%.
+ */
+import { writeFileSync } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { groupFalsePositives, plannedPower, runCell, type Cell, type CellResult, type GroupCell } from './coverage-sim.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+
+export function grid(kind: 'full' | 'smoke'): Cell[] {
+  const ps = kind === 'full' ? [0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999] : [0.01, 0.5];
+  const ns = kind === 'full' ? [10, 30, 100, 1000] : [30, 100];
+  const designs: [number, number][] = [[0, 0]];
+  for (const G of kind === 'full' ? [1, 3, 6, 10, 30] : [1, 3, 10]) for (const icc of kind === 'full' ? [0, 0.2, 0.5] : [0.2]) designs.push([G, icc]);
+  const cells: Cell[] = [];
+  for (const k of ['binary', 'continuous'] as const)
+    for (const p of ps)
+      for (const n of ns)
+        for (const [G, icc] of designs)
+          for (const epochs of [1, 3]) {
+            if (G > n) continue;
+            cells.push({ kind: k, p, n, clusters: G, icc, epochs });
+          }
+  return cells;
+}
+
+const pct = (x: number) => (Number.isNaN(x) ? '—' : (x * 100).toFixed(1));
+
+/** Cell i of the grid, with its fixed seed; the bootstrap on the sub-grid n = 100, one epoch, p ∈ {0.1, 0.5}. */
+function cellResult(c: Cell, i: number, reps: number): CellResult {
+  const boot = c.n === 100 && c.epochs === 1 && (c.p === 0.1 || c.p === 0.5) ? 200 : 0;
+  return runCell(c, reps, 1000 + i, boot);
+}
+
+/** Cells split over `workers` threads (interleaved); results in grid order, identical to one thread. */
+async function runGrid(cells: Cell[], reps: number, workers: number): Promise<CellResult[]> {
+  if (workers <= 1) return cells.map((c, i) => cellResult(c, i, reps));
+  const parts = await Promise.all(
+    Array.from({ length: workers }, (_, w) => new Promise<[number, CellResult][]>((resolve, reject) => {
+      const wk = new Worker(new URL(import.meta.url), { workerData: { cells, reps, w, workers } });
+      wk.once('message', resolve);
+      wk.once('error', reject);
+    })),
+  );
+  const out: CellResult[] = new Array(cells.length);
+  for (const part of parts) for (const [i, r] of part) out[i] = r;
+  return out;
+}
+
+if (!isMainThread && workerData) {
+  const { cells, reps, w, workers } = workerData as { cells: Cell[]; reps: number; w: number; workers: number };
+  const res: [number, CellResult][] = [];
+  cells.forEach((c, i) => {
+    if (i % workers === w) res.push([i, cellResult(c, i, reps)]);
+  });
+  parentPort!.postMessage(res);
+}
+
+async function main() {
+  const reps = Number(arg('reps', '2000'));
+  const which = arg('grid', 'full') as 'full' | 'smoke';
+  const out = arg('out', '');
+  const workers = Number(arg('workers', '2'));
+  const t0 = Date.now();
+  const cells = grid(which);
+  const results = await runGrid(cells, reps, workers);
+  const reported = results.filter((r) => !Number.isNaN(r.headline));
+  const worst = [...reported].sort((a, b) => a.headline - b.headline).slice(0, 10);
+  const worstOneSided = [...reported].sort((a, b) => Math.max(b.verdictMissLo, b.verdictMissHi) - Math.max(a.verdictMissLo, a.verdictMissHi)).slice(0, 10);
+  const below = reported.filter((r) => r.headline < 0.93);
+  const oneSidedOver = reported.filter((r) => Math.max(r.verdictMissLo, r.verdictMissHi) > 0.03);
+  const none = results.filter((r) => Number.isNaN(r.headline));
+  const boots = results.filter((r) => !Number.isNaN(r.bootstrap));
+  const groupCells: GroupCell[] = [];
+  for (const [G, layout] of [[0, 'within'], [6, 'by-cluster'], [10, 'by-cluster'], [30, 'by-cluster'], [6, 'within'], [10, 'within'], [30, 'within']] as const)
+    for (const icc of G ? [0.2, 0.5] : [0])
+      for (const p of [0.05, 0.3]) for (const n of [60, 300]) groupCells.push({ n, clusters: G, icc, p, groups: 3, layout });
+  const groups = groupCells.map((g, i) => ({ ...g, ...groupFalsePositives(g, reps, 5000 + i) }));
+  const plans = ([[0, 0.05], [0.001, 0.05], [0.01, 0.05], [0.05, 0.05], [0.1, 0.05], [0.5, 0.03], [0.5, 0.1], [0.9, 0.05], [0.99, 0.01]] as const).map(([p, d], i) => ({ p, mde: d, ...plannedPower(p, d, reps, 9000 + i) }));
+  const secs = (Date.now() - t0) / 1000;
+  const lines: string[] = [];
+  lines.push(`coverage grid ${which}: ${cells.length} cells × ${reps} replications, ${workers} worker(s), ${secs.toFixed(0)} s`);
+  lines.push(`headline interval reported in ${reported.length} cells; min coverage ${pct(Math.min(...reported.map((r) => r.headline)))}%; cells below 93%: ${below.length}`);
+  lines.push(`verdict (auto) interval: max one-sided miss ${pct(Math.max(...reported.map((r) => Math.max(r.verdictMissLo, r.verdictMissHi))))}% (target ≤ 3.0%); cells over: ${oneSidedOver.length}`);
+  lines.push(`no interval reported in ${none.length} cells (${[...new Set(none.map((r) => r.noneReason?.replace(/\d+ samples/, 'n samples')))].join('; ')})`);
+  lines.push('lowest headline coverage: kind p n clusters icc epochs → method coverage% missLo% missHi%');
+  for (const r of worst) lines.push(`  ${r.cell.kind} ${r.cell.p} ${r.cell.n} ${r.cell.clusters} ${r.cell.icc} ${r.cell.epochs} → ${r.methods.join('/')} ${pct(r.headline)} ${pct(r.missLo)} ${pct(r.missHi)}`);
+  lines.push('largest one-sided miss of the verdict interval:');
+  for (const r of worstOneSided) lines.push(`  ${r.cell.kind} ${r.cell.p} ${r.cell.n} ${r.cell.clusters} ${r.cell.icc} ${r.cell.epochs} → lo ${pct(r.verdictMissLo)} hi ${pct(r.verdictMissHi)}`);
+  if (boots.length) lines.push(`bootstrap cross-check (sub-grid, ${boots.length} cells): coverage min ${pct(Math.min(...boots.map((r) => r.bootstrap)))}%, median ${pct(boots.map((r) => r.bootstrap).sort((a, b) => a - b)[Math.floor(boots.length / 2)]!)}% — a cross-check, not a headline`);
+  lines.push(`group tests under the null (${groups.length} cells): max per-test false-positive rate ${pct(Math.max(...groups.map((g) => g.perTest).filter((x) => !Number.isNaN(x))))}% (target ≤ 6%), max family-wise after Holm ${pct(Math.max(...groups.map((g) => g.familyWise)))}%`);
+  lines.push(`planned sizes: simulated power min ${pct(Math.min(...plans.map((p) => p.power)))}% at requested 80% (target ≥ 78%): ${plans.map((p) => `p=${p.p} δ=${p.mde} n=${p.n} ${pct(p.power)}%`).join('; ')}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  if (out) writeFileSync(out, JSON.stringify({ grid: which, reps, seconds: secs, cells: results, groups, plans }, null, 1) + '\n');
+}
+
+if (isMainThread && process.argv[1] && /coverage\.(js|ts)$/.test(process.argv[1])) await main();

@@ -1,0 +1,54 @@
+import { AssayError } from '../common/errors.js';
+import type { ScorerSpec } from '../suite/types.js';
+
+/**
+ * What values a scorer may produce, so a score outside it is an error before anything is
+ * computed or signed (issue 18): `null` must not average as 0, the string "1" must not be
+ * coerced, and 7 from a 0/1 scorer must not be accepted.
+ *
+ * - binary: exactly 0 or 1 (match, multiple choice, refusal classes, deterministic judges);
+ * - unit: a number in [0, 1] (StrongREJECT, a normalised rubric item);
+ * - real: any finite number (logits, raw rubric items, scorer types this table does not know).
+ */
+export type ScoreDomain = 'binary' | 'unit' | 'real';
+
+const BINARY = new Set(['exact', 'includes', 'regex', 'mcq_letter', 'mcq_logprob', 'code_security', 'injection_judge', 'cse_refusal', 'election_fact', 'refusal']);
+const UNIT = new Set(['strongreject', 'agent_outcome', 'cse_injection_graded']);
+
+export function scoreDomain(spec: ScorerSpec | undefined): ScoreDomain {
+  if (!spec) return 'real';
+  if (BINARY.has(spec.type)) return 'binary';
+  if (UNIT.has(spec.type)) return 'unit';
+  if (spec.type === 'rubric' && spec.normalise === true) return 'unit';
+  if (spec.type === 'decision' && spec.mode === 'sample') return 'binary';
+  return 'real';
+}
+
+/** Domain bounds, for clipping intervals and for the missing-data sensitivity (null: unbounded). */
+export const domainBounds = (d: ScoreDomain): { min: number; max: number } | null => (d === 'real' ? null : { min: 0, max: 1 });
+
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'number') return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+
+/**
+ * Throws SCORE_INVALID naming the sample, epoch and scorer when a scored value is not a finite
+ * number in the scorer's domain. Returns the value (a number) otherwise.
+ */
+export function checkScore(value: unknown, domain: ScoreDomain, where: { sampleId: string; epoch: number; scorer: string; file?: string }): number {
+  const at = `sample "${where.sampleId}" epoch ${where.epoch}, scorer "${where.scorer}"`;
+  const bad = (why: string): never => {
+    throw new AssayError('SCORE_INVALID', `${at}: score ${show(value)} ${why}; nothing was computed`, { ...(where.file ? { file: where.file } : {}), field: `scores.${where.scorer}.value` });
+  };
+  if (typeof value !== 'number') return bad(`is ${value === null ? 'null' : typeof value}, not a number`);
+  if (!Number.isFinite(value)) return bad('is not finite');
+  if (domain === 'binary' && value !== 0 && value !== 1) return bad('is not 0 or 1, the only values this scorer type produces');
+  if (domain === 'unit' && !(value >= 0 && value <= 1)) return bad('is outside [0, 1], the range of this scorer type');
+  return value;
+}

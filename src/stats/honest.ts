@@ -1,0 +1,183 @@
+import { incompleteBeta, tFor } from './dist.js';
+import type { Interval } from './estimate.js';
+
+/**
+ * The headline interval of a metric (issue 18): the one printed, signed (run-stats/v2) and decided
+ * on, chosen by the data's shape and always named. Standard additions, not Miller:
+ *
+ * - clopper-pearson: binary scores, one epoch, no clusters. Exact: each one-sided error ≤ α/2 for
+ *   every n and p, so it is safe for threshold decisions and rare rates.
+ * - korn-graubard: binary scores averaged over epochs and/or clustered, and scores in [0, 1]. Clopper–Pearson on an
+ *   effective sample size n* = p̂(1−p̂)/v̂ (v̂ the epoch- or cluster-aware variance; n* ≤ n, and
+ *   n* = n when p̂ is 0 or 1), shrunk by (t_{n−1}/t_{df})² for the variance's degrees of freedom
+ *   (Korn & Graubard 1998; R survey::svyciprop(method = "beta")).
+ * - student-t: unbounded scores (logits, raw rubric items), no clusters: mean ± t_{n−1}·SE.
+ * - cr1-t: other scores, clustered: mean ± t_{G−1}·SE_CR1 with SE_CR1² = G/(G−1)·Σ_c S_c²/n²
+ *   (the Stata / statsmodels cluster-robust SE of a mean).
+ * - none: no honest interval exists (n < 2 for non-binary data, or fewer than 2 clusters); the
+ *   reason says why.
+ *
+ * A basis carries what is needed to recompute the interval at any level (a policy's one-sided
+ * bound at level L is a bound of the two-sided interval at 2L − 1), so it is what is signed.
+ */
+export type IntervalName = 'clopper-pearson' | 'korn-graubard' | 'student-t' | 'cr1-t';
+
+export type IntervalBasis =
+  | { method: 'clopper-pearson'; k: number; n: number }
+  | { method: 'korn-graubard'; mean: number; se: number; n: number; df: number; clusters: number | null }
+  | { method: 'student-t'; mean: number; se: number; df: number }
+  | { method: 'cr1-t'; mean: number; se: number; df: number; clusters: number }
+  | { method: 'none'; reason: string };
+
+/** Below this many clusters a clustered interval is computed but carries a warning. */
+export const FEW_CLUSTERS = 10;
+
+/** p such that I_p(a, b) = q (bisection on the regularized incomplete beta; ~1e-15 absolute). */
+export function betaQuantile(q: number, a: number, b: number): number {
+  if (!(a > 0) || !(b > 0) || Number.isNaN(q)) return NaN;
+  if (q <= 0) return 0;
+  if (q >= 1) return 1;
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (incompleteBeta(mid, a, b) < q) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * Two-sided Clopper–Pearson interval for x events in n trials; x and n may be fractional (the
+ * Korn–Graubard effective counts). lo = B(α/2; x, n−x+1), hi = B(1−α/2; x+1, n−x).
+ */
+export function clopperPearson(x: number, n: number, level = 0.95): Interval {
+  if (!(n > 0) || !(x >= 0) || x > n) return { lo: NaN, hi: NaN };
+  const a = (1 - level) / 2;
+  return { lo: x <= 0 ? 0 : betaQuantile(a, x, n - x + 1), hi: x >= n ? 1 : betaQuantile(1 - a, x + 1, n - x) };
+}
+
+/** Cluster-robust (CR1) standard error of a mean and the number of clusters G. */
+export function cr1Se(xs: ArrayLike<number>, clusters: ArrayLike<string>): { se: number; clusters: number } {
+  const n = xs.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += xs[i]!;
+  mean /= n;
+  const sums = new Map<string, number>();
+  for (let i = 0; i < n; i++) sums.set(clusters[i]!, (sums.get(clusters[i]!) ?? 0) + (xs[i]! - mean));
+  const G = sums.size;
+  if (G < 2) return { se: NaN, clusters: G };
+  let v = 0;
+  for (const s of sums.values()) v += s * s;
+  return { se: Math.sqrt(((G / (G - 1)) * v) / (n * n)), clusters: G };
+}
+
+export interface BasisInput {
+  /** Per-sample (epoch-averaged) scores. */
+  xs: ArrayLike<number>;
+  /** Cluster of each sample, or null when the suite defines none. */
+  clusters: ArrayLike<string> | null;
+  /** Every individual score lies in {0, 1} (any number of epochs). */
+  binaryValued: boolean;
+  /**
+   * The scorer's domain is [0, 1] (stats/domain.ts 'binary' or 'unit'): the mean of bounded scores is
+   * no more dispersed than a proportion (Hoeffding 1963), so the Korn–Graubard beta interval applies
+   * and does not fail on skewed scores near 0 or 1 the way a t interval does.
+   */
+  unitInterval?: boolean;
+  /** Largest number of scored epochs of a sample. */
+  maxEpochs: number;
+}
+
+/** Chooses the interval for the data's shape and records what recomputing it needs. */
+export function intervalBasis(d: BasisInput): IntervalBasis {
+  const n = d.xs.length;
+  if (n === 0) return { method: 'none', reason: 'no scored samples' };
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += d.xs[i]!;
+  const mean = sum / n;
+  let cl: { se: number; clusters: number } | null = null;
+  if (d.clusters) {
+    cl = cr1Se(d.xs, d.clusters);
+    if (cl.clusters < 2) return { method: 'none', reason: `all ${n} samples are in one cluster: a clustered interval needs at least 2 clusters (no honest interval exists)` };
+  }
+  if (d.binaryValued && d.maxEpochs <= 1 && !cl) return { method: 'clopper-pearson', k: Math.round(sum), n };
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (d.xs[i]! - mean) ** 2;
+  const plainSe = n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN;
+  if (d.binaryValued || d.unitInterval) {
+    return cl ? { method: 'korn-graubard', mean, se: cl.se, n, df: cl.clusters - 1, clusters: cl.clusters } : { method: 'korn-graubard', mean, se: plainSe, n, df: n - 1, clusters: null };
+  }
+  if (cl) return { method: 'cr1-t', mean, se: cl.se, df: cl.clusters - 1, clusters: cl.clusters };
+  if (n < 2) return { method: 'none', reason: 'one sample: the standard error is undefined' };
+  return { method: 'student-t', mean, se: plainSe, df: n - 1 };
+}
+
+/** Korn–Graubard effective sample size, after the degrees-of-freedom shrinkage; ≤ n. */
+export function kornGraubardN(mean: number, se: number, n: number, df: number, level: number): number {
+  const v = se * se;
+  const nStar = v > 0 && mean > 0 && mean < 1 ? Math.min(n, (mean * (1 - mean)) / v) : n;
+  const adj = df >= n - 1 || n < 2 ? 1 : (tFor(level, n - 1) / tFor(level, df)) ** 2;
+  return nStar * adj;
+}
+
+/** The interval a basis gives at a two-sided level; null for 'none'. */
+export function intervalFromBasis(b: IntervalBasis, level: number): Interval | null {
+  switch (b.method) {
+    case 'none':
+      return null;
+    case 'clopper-pearson':
+      return clopperPearson(b.k, b.n, level);
+    case 'korn-graubard': {
+      const ne = kornGraubardN(b.mean, b.se, b.n, b.df, level);
+      return clopperPearson(b.mean * ne, ne, level);
+    }
+    case 'student-t':
+    case 'cr1-t': {
+      const t = tFor(level, b.df);
+      return { lo: b.mean - t * b.se, hi: b.mean + t * b.se };
+    }
+  }
+}
+
+/** Warnings that go with a basis (few clusters), naming what the suite would need. */
+export function basisWarnings(b: IntervalBasis): string[] {
+  const G = b.method === 'cr1-t' || b.method === 'korn-graubard' ? b.clusters : null;
+  if (G !== null && G < FEW_CLUSTERS)
+    return [`only ${G} clusters: the interval uses t with ${G - 1} df and is wide; cluster-robust intervals are unreliable below ~${FEW_CLUSTERS} clusters — the suite would need at least ${FEW_CLUSTERS} independent clusters (scenarios/templates) for a stable clustered interval`];
+  return [];
+}
+
+/** The v1 facts of a metric (a report signed before issue 18, or facts without a basis). */
+export interface V1Facts {
+  n: number;
+  mean: number | null;
+  se: number | null;
+  /** Every sample 0/1 with one epoch. */
+  binary: boolean;
+  /** Miller R2 clustered SE, null without clusters. */
+  clusteredSe: number | null;
+  clusters?: number | null;
+}
+
+/**
+ * The honest basis recomputed from v1 fields. The CR1 SE is exactly recoverable from Miller's
+ * clustered SE: SE_M² = (Σ_c S_c² + Σ d²/(n−1))/n² and SE² = Σ d²/((n−1)n), so
+ * Σ_c S_c²/n² = SE_M² − SE²/n and SE_CR1² = G/(G−1)·(SE_M² − SE²/n). Without the cluster count
+ * (facts predating it) the clustered interval is refused.
+ */
+export function basisFromV1(m: V1Facts): IntervalBasis {
+  const { n, mean, se } = m;
+  if (!n || mean === null || !Number.isFinite(mean)) return { method: 'none', reason: 'no scored samples' };
+  if (m.clusteredSe !== null) {
+    const G = m.clusters ?? null;
+    if (G === null) return { method: 'none', reason: 'clustered samples but the number of clusters is unknown' };
+    if (G < 2) return { method: 'none', reason: `all ${n} samples are in one cluster: a clustered interval needs at least 2 clusters` };
+    if (se === null || !Number.isFinite(se) || !Number.isFinite(m.clusteredSe)) return { method: 'none', reason: 'the standard error is undefined' };
+    const cr1 = Math.sqrt((G / (G - 1)) * Math.max(0, m.clusteredSe ** 2 - (se * se) / n));
+    return m.binary ? { method: 'korn-graubard', mean, se: cr1, n, df: G - 1, clusters: G } : { method: 'cr1-t', mean, se: cr1, df: G - 1, clusters: G };
+  }
+  if (m.binary) return { method: 'clopper-pearson', k: Math.round(mean * n), n };
+  if (n < 2 || se === null || !Number.isFinite(se)) return { method: 'none', reason: 'one sample: the standard error is undefined' };
+  return { method: 'student-t', mean, se, df: n - 1 };
+}

@@ -1,0 +1,328 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AssayError } from '../src/common/errors.js';
+import { mcnemarExact, newcombePaired } from '../src/stats/compare.js';
+import { tQuantile } from '../src/stats/dist.js';
+import { designEffect, holm } from '../src/stats/estimate.js';
+import { formatComparison, formatRunStats } from '../src/stats/format.js';
+import { compareRuns, statsForRun } from '../src/stats/from-log.js';
+import { fisherExact } from '../src/stats/groups.js';
+import { basisFromV1, clopperPearson, cr1Se, intervalBasis, intervalFromBasis, kornGraubardN } from '../src/stats/honest.js';
+import { minDetectableEffect, sampleSizeFor } from '../src/stats/power.js';
+import { Prng } from '../src/stats/prng.js';
+import { parseTrust, trustDocument } from '../src/attest/trust.js';
+import { formatVerifyResult, verifyReport } from '../src/attest/verify.js';
+import { header, writeLog, type Rec } from './stats-fixture.js';
+import { tmp } from './helpers.js';
+
+const near = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);
+const ROOT = join(import.meta.dirname, '..');
+const REF = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/stats-reference/reference.json'), 'utf8'));
+
+// ---------- reference values (test/fixtures/stats-reference: scipy / statsmodels) ----------
+
+test('Clopper–Pearson (integer and fractional counts) matches scipy/statsmodels', () => {
+  for (const r of REF.clopperPearson) {
+    const iv = clopperPearson(r.k, r.n, r.level);
+    near(iv.lo, r.lo, 1e-9, `CP lo ${r.k}/${r.n}@${r.level}`);
+    near(iv.hi, r.hi, 1e-9, `CP hi ${r.k}/${r.n}@${r.level}`);
+  }
+  for (const r of REF.clopperPearsonFractional) {
+    const iv = clopperPearson(r.x, r.n, r.level);
+    near(iv.lo, r.lo, 1e-9, `CP lo ${r.x}/${r.n}`);
+    near(iv.hi, r.hi, 1e-9, `CP hi ${r.x}/${r.n}`);
+  }
+});
+
+test('Korn–Graubard effective n and interval match the reference formula evaluated with scipy', () => {
+  for (const r of REF.kornGraubard) {
+    near(kornGraubardN(r.mean, r.se, r.n, r.df, r.level), r.nEff, 1e-7, 'n*');
+    const iv = intervalFromBasis({ method: 'korn-graubard', mean: r.mean, se: r.se, n: r.n, df: r.df, clusters: null }, r.level)!;
+    near(iv.lo, r.lo, 1e-8, `KG lo ${JSON.stringify(r)}`);
+    near(iv.hi, r.hi, 1e-8, `KG hi ${JSON.stringify(r)}`);
+  }
+});
+
+test('CR1 cluster-robust SE matches statsmodels OLS(cov_type="cluster"); t quantiles match scipy', () => {
+  for (const r of REF.cr1) near(cr1Se(r.values, r.clusters).se, r.se, 1e-12, 'CR1');
+  for (const r of REF.tQuantile) near(tQuantile(r.p, r.df), r.q, 1e-8, `t ${r.p} ${r.df}`);
+});
+
+test('exact McNemar, Fisher exact and Newcombe paired interval match the references', () => {
+  for (const r of REF.mcnemarExact) near(mcnemarExact(r.b, r.c), r.p, 1e-10, `McNemar ${r.b},${r.c}`);
+  for (const r of REF.fisherExact) near(fisherExact(r.k1, r.n1, r.k2, r.n2), r.p, 1e-9, `Fisher ${JSON.stringify(r)}`);
+  for (const r of REF.newcombe) {
+    const iv = newcombePaired(r.a, r.b, r.c, r.d);
+    near(iv.lo, r.lo, 1e-9, `Newcombe lo ${JSON.stringify(r)}`);
+    near(iv.hi, r.hi, 1e-9, `Newcombe hi ${JSON.stringify(r)}`);
+  }
+});
+
+// ---------- score validation ----------
+
+/** A log whose first record's score value is replaced by `raw` (JSON text), for scorer type `type`. */
+function hostileLog(raw: string, type = 'exact'): string {
+  const h = header();
+  h.suite.definition.scorers = [{ type, name: 'match' }];
+  const recs: Rec[] = [{ id: 'a', scores: { match: 1 } }, { id: 'b', scores: { match: 0 } }, { id: 'victim', scores: { match: 1 } }];
+  const p = writeLog(tmp(), 'h.jsonl', h, recs);
+  const lines = readFileSync(p, 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes('"sampleId":"victim"'));
+  lines[i] = lines[i]!.replace('"value":1', `"value":${raw}`);
+  writeFileSync(p, lines.join('\n'));
+  return p;
+}
+
+test('scores are validated before anything is computed: null, strings, non-finite, out of range, missing', async () => {
+  for (const [raw, type, why] of [
+    ['null', 'exact', /is null, not a number/],
+    ['"1"', 'exact', /is string, not a number/],
+    ['1e999', 'regex', /not finite/],
+    ['7', 'exact', /is not 0 or 1/],
+    ['0.5', 'mcq_letter', /is not 0 or 1/],
+    ['-0.25', 'strongreject', /outside \[0, 1\]/],
+    ['true', 'exact', /boolean, not a number/],
+    ['{"x":1}', 'rubric', /object, not a number/],
+  ] as const) {
+    await assert.rejects(statsForRun(hostileLog(raw, type)), (e: unknown) => {
+      assert.ok(e instanceof AssayError, String(e));
+      assert.equal(e.code, 'SCORE_INVALID');
+      assert.match(e.message, /sample "victim" epoch 1, scorer "match"/);
+      assert.match(e.message, why);
+      return true;
+    }, `${raw} (${type})`);
+  }
+  const missing = hostileLog('1', 'exact');
+  writeFileSync(missing, readFileSync(missing, 'utf8').replace(/("sampleId":"victim".*?),"value":1/, '$1'));
+  await assert.rejects(statsForRun(missing), /sample "victim".*undefined/);
+  // In range for its type: accepted (a logit from an unknown / real-valued scorer; 0.5 from a unit scorer).
+  assert.equal((await statsForRun(hostileLog('-3.2', 'decision'))).metrics[0]!.n, 3);
+  assert.equal((await statsForRun(hostileLog('0.5', 'strongreject'))).metrics[0]!.n, 3);
+});
+
+// ---------- the headline interval ----------
+
+test('binary, one epoch: exact Clopper–Pearson, named; all-correct is not "1.000 ± 0.000"', async () => {
+  const recs: Rec[] = Array.from({ length: 30 }, (_, i) => ({ id: `s${i}`, scores: { match: 1 } }));
+  const s = await statsForRun(writeLog(tmp(), 'a.jsonl', header(), recs));
+  const m = s.metrics[0]!;
+  assert.equal(m.interval.method, 'clopper-pearson');
+  near(m.interval.lo!, Math.pow(0.025, 1 / 30), 1e-12, 'CP lower bound for 30/30');
+  assert.equal(m.interval.hi, 1);
+  const text = formatRunStats(s);
+  assert.match(text, /accuracy\s+1\.000 \[0\.884, 1\.000\] clopper-pearson\s+30/);
+  assert.doesNotMatch(text, /± 0\.000/);
+});
+
+test('epoch-averaged binary metrics get a proper interval and a zero-event-like bound (Korn–Graubard)', async () => {
+  const recs: Rec[] = [];
+  for (let i = 0; i < 40; i++) for (const e of [1, 2, 3]) recs.push({ id: `s${i}`, epoch: e, scores: { match: 1 } });
+  const m = (await statsForRun(writeLog(tmp(), 'a.jsonl', header(), recs))).metrics[0]!;
+  assert.equal(m.interval.method, 'korn-graubard');
+  // All pass over 3 epochs: n* = n = 40 samples (never the 120 records, which are not independent).
+  near(m.interval.lo!, Math.pow(0.025, 1 / 40), 1e-9);
+  assert.equal(m.interval.hi, 1);
+});
+
+test('clusters: one cluster → no interval with the reason; effective n never above n; few clusters warn', async () => {
+  const one: Rec[] = Array.from({ length: 40 }, (_, i) => ({ id: `s${i}`, scores: { match: i % 3 ? 1 : 0 }, cluster: 'only' }));
+  const s = await statsForRun(writeLog(tmp(), 'a.jsonl', header(), one));
+  const m = s.metrics[0]!;
+  assert.equal(m.interval.method, 'none');
+  assert.equal(m.interval.lo, null);
+  assert.match(formatRunStats(s), /no honest interval — all 40 samples are in one cluster/);
+  assert.match(formatRunStats(s), /1 cluster: design effect and effective n undefined/);
+  assert.doesNotMatch(formatRunStats(s), /effective n 1600/);
+  const d = designEffect(one.map((r) => r.scores!.match as number), one.map(() => 'only'));
+  assert.ok(Number.isNaN(d.effectiveN));
+  // Negative ICC: alternating values inside each cluster → deff < 1, effective n capped at n, and said.
+  const neg = Array.from({ length: 40 }, (_, i) => i % 2);
+  const dn = designEffect(neg, neg.map((_, i) => `c${Math.floor(i / 2)}`));
+  assert.ok(dn.deff < 1 && dn.negativeIcc);
+  assert.equal(dn.effectiveN, 40);
+  const three: Rec[] = Array.from({ length: 60 }, (_, i) => ({ id: `s${String(i).padStart(2, '0')}`, scores: { match: i % 4 ? 1 : 0 }, cluster: `c${i % 3}` }));
+  const s3 = await statsForRun(writeLog(tmp(), 'b.jsonl', header(), three));
+  assert.equal(s3.metrics[0]!.interval.method, 'korn-graubard');
+  assert.match(formatRunStats(s3), /only 3 clusters: .*at least 10 independent clusters/);
+  assert.equal(s3.analysis[0]!.bootstrap, null, 'no cluster bootstrap below 10 clusters');
+  assert.ok(s3.analysis[0]!.designEffect!.effectiveN <= 60);
+});
+
+test('the issue-18 scenario: true rate at the threshold, 3 clusters, 3 epochs → auto verdict not "ruled out" beyond its error rate', async () => {
+  // The reported data ([0.646, 0.684] under the old auto) are not reproducible, but the property is:
+  // over seeded replications the verdict interval excludes the true 0.70 from above ≤ 2.5% + slack.
+  const { runCell } = await import('../bench/coverage-sim.js');
+  const r = runCell({ kind: 'binary', p: 0.7, n: 200, clusters: 3, icc: 0.2, epochs: 3 }, 300, 18);
+  assert.ok(r.verdictMissHi <= 0.045, `ruled out a true 0.70 in ${r.verdictMissHi}`);
+  assert.ok(r.verdictMissLo <= 0.045, `ruled in in ${r.verdictMissLo}`);
+  const one = runCell({ kind: 'binary', p: 0.7, n: 40, clusters: 1, icc: 0.2, epochs: 1 }, 20, 18);
+  assert.equal(one.none, 20, 'one cluster: never an interval, never a verdict');
+});
+
+test('v1 facts: the CR1 SE recovered from the Miller SE equals the one computed from the data', () => {
+  const rng = new Prng(3);
+  const xs = Array.from({ length: 90 }, (): number => (rng.next() < 0.4 ? 1 : 0));
+  const cl = xs.map((_, i) => `c${i % 9}`);
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const se = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) / n);
+  // Miller: SE_c² = SE² + (1/n²) Σ_c Σ_{i≠j} d_i d_j.
+  const S = new Map<string, { s: number; ss: number }>();
+  xs.forEach((x, i) => {
+    const e = S.get(cl[i]!) ?? { s: 0, ss: 0 };
+    e.s += x - mean;
+    e.ss += (x - mean) ** 2;
+    S.set(cl[i]!, e);
+  });
+  let cross = 0;
+  for (const e of S.values()) cross += e.s * e.s - e.ss;
+  const miller = Math.sqrt(se * se + cross / (n * n));
+  const b = basisFromV1({ n, mean, se, binary: true, clusteredSe: miller, clusters: 9 });
+  assert.equal(b.method, 'korn-graubard');
+  near((b as { se: number }).se, cr1Se(xs, cl).se, 1e-12);
+  assert.deepEqual(intervalBasis({ xs, clusters: cl, binaryValued: true, maxEpochs: 1 }), { ...b, se: cr1Se(xs, cl).se, mean });
+});
+
+// ---------- exclusions and sensitivity ----------
+
+test('excluded samples counted by outcome; interval if every excluded sample had scored 0 / 1', async () => {
+  const h = header();
+  h.suite.definition.scorers = [{ type: 'exact', name: 'match' }];
+  const recs: Rec[] = [];
+  for (let i = 0; i < 8; i++) recs.push({ id: `s${i}`, scores: { match: i < 6 ? 1 : 0 } });
+  recs.push({ id: 's8', error: true }, { id: 's9', scores: { match: 'unscored' } });
+  const p = writeLog(tmp(), 'a.jsonl', h, recs);
+  // s9's score says why: the model refused; a second errored record is a content-filter rejection.
+  let text = readFileSync(p, 'utf8').replace('"reason":"test"', '"reason":"test","outcome":"refused"');
+  text = text.replace(/\n\{"type":"end"/, `\n${JSON.stringify({ ...JSON.parse(text.split('\n')[9]!), key: 's10#1', sampleId: 's10', sample: { id: 's10', input: 'q', metadata: {} }, error: { kind: 'filtered', message: 'content filter', status: 400, attempts: 1 } })}\n{"type":"end"`);
+  writeFileSync(p, text);
+  const s = await statsForRun(p);
+  const m = s.metrics[0]!;
+  assert.equal(m.n, 8);
+  assert.deepEqual(m.excluded, { errored: 1, empty: 0, filtered: 1, refused: 1, unreadable: 0, unscored: 0 });
+  assert.deepEqual(m.counts, { scored: 8, unscored: 1, errored: 2 });
+  const cp = (k: number, n: number) => clopperPearson(k, n, 0.95);
+  assert.deepEqual({ lo: m.sensitivity!.excludedAs0.lo, hi: m.sensitivity!.excludedAs0.hi }, cp(6, 11));
+  assert.deepEqual({ lo: m.sensitivity!.excludedAs1.lo, hi: m.sensitivity!.excludedAs1.hi }, cp(9, 11));
+  assert.equal(m.sensitivity!.excludedAs0.n, 11);
+  const table = formatRunStats(s);
+  assert.match(table, /errored 1, filtered 1, refused 1/);
+  assert.match(table, /\[0\.234, 0\.8\d\d\]\s+\[0\.482, 0\.9\d\d\]/);
+  // Nothing excluded, or an unbounded score: no sensitivity.
+  assert.equal((await statsForRun(writeLog(tmp(), 'b.jsonl', h, recs.slice(0, 8)))).metrics[0]!.sensitivity, null);
+});
+
+// ---------- group and paired tests ----------
+
+test('group tests: cluster-robust when the suite defines clusters; Holm across every metric of the report', async () => {
+  const rng = new Prng(9);
+  const recs: Rec[] = [];
+  for (let i = 0; i < 120; i++) recs.push({ id: `s${String(i).padStart(3, '0')}`, scores: { match: rng.next() < 0.4 ? 1 : 0 }, cluster: `c${i % 12}`, metadata: { g: `g${Math.floor(i / 12) % 3}` } });
+  const metrics = [
+    { name: 'a', scorer: 'match', aggregate: 'mean' as const, groupBy: 'g' },
+    { name: 'b', scorer: 'match', aggregate: 'mean' as const, groupBy: 'g' },
+  ];
+  const s = await statsForRun(writeLog(tmp(), 'a.jsonl', header({ metrics }), recs));
+  const tests = s.analysis.flatMap((a) => a.groupTests!.tests);
+  assert.equal(tests.length, 6);
+  // Every cluster holds every group: t with G − 1 = 11 df.
+  assert.ok(tests.every((t) => t.method === 'cr1-t' && t.df === 11), JSON.stringify(tests));
+  assert.ok(tests.every((t) => t.pReport >= t.pHolm - 1e-15), 'report-wide Holm is at least the per-metric one');
+  const all = holm(tests.map((t) => t.p));
+  tests.forEach((t, i) => near(t.pReport, all[i]!, 1e-15, 'Holm over all 6 tests'));
+  assert.match(formatRunStats(s), /cr1-t p=.* report-holm=/);
+  // Groups that are sets of clusters (4 each): df from the side with fewer clusters, 4 − 1.
+  const byCluster = await statsForRun(writeLog(tmp(), 'c.jsonl', header({ metrics }), recs.map((r, i) => ({ ...r, metadata: { g: `g${i % 3}` } }))));
+  assert.ok(byCluster.analysis[0]!.groupTests!.tests.every((t) => t.method === 'cr1-t' && t.df === 3));
+  // Unclustered binary: Fisher's exact test.
+  const plain = await statsForRun(writeLog(tmp(), 'b.jsonl', header({ metrics }), recs.map((r) => ({ ...r, cluster: undefined }))));
+  assert.ok(plain.analysis[0]!.groupTests!.tests.every((t) => t.method === 'fisher-exact'));
+});
+
+test('paired binary comparison: exact McNemar and Newcombe; the paired t shown in the table', async () => {
+  const dir = tmp();
+  const A: Rec[] = [];
+  const B: Rec[] = [];
+  for (let i = 0; i < 50; i++) {
+    A.push({ id: `q${i}`, scores: { match: i < 30 ? 1 : 0 } });
+    B.push({ id: `q${i}`, scores: { match: i < 22 || (i >= 30 && i < 33) ? 1 : 0 } });
+  }
+  const c = await compareRuns(writeLog(dir, 'a.jsonl', header({ runId: 'ra' }), A), writeLog(dir, 'b.jsonl', header({ runId: 'rb' }), B));
+  const m = c.metrics[0]!;
+  assert.deepEqual(m.binary!.table, { both: 22, onlyA: 8, onlyB: 3, neither: 17 });
+  near(m.binary!.mcnemarExactP, mcnemarExact(8, 3), 1e-15);
+  assert.deepEqual(m.binary!.newcombe, newcombePaired(22, 8, 3, 17));
+  const text = formatComparison(c);
+  assert.match(text, /paired t \(n−1 df\)/);
+  assert.match(text, new RegExp(`p=${m.t.p.toFixed(4)}`));
+  assert.match(text, /Newcombe \/ exact McNemar/);
+});
+
+// ---------- planning ----------
+
+test('planning: rare rates with unequal variances, --p 0, design effect / ICC, epochs', () => {
+  // The issue's figures: p = 0.001 → 7 per model (power 0.5%) before; now far more.
+  assert.ok(sampleSizeFor({ p: 0.001, mde: 0.05 }).n > 150);
+  assert.ok(sampleSizeFor({ p: 0.01, mde: 0.05 }).n > 200);
+  const zero = sampleSizeFor({ p: 0, mde: 0.05 });
+  assert.ok(zero.n > 100 && Number.isFinite(zero.n));
+  assert.deepEqual(zero.rates, { a: 0, b: 0.05, method: 'unequal-variance' });
+  assert.equal(sampleSizeFor({ p: 0.99, mde: 0.05 }).rates!.b, 0.94);
+  const base = sampleSizeFor({ p: 0.3, mde: 0.1 });
+  const icc = sampleSizeFor({ p: 0.3, mde: 0.1, icc: 0.1, clusterSize: 11 });
+  near(icc.nExact, base.nExact * 2, 1e-9, 'deff = 1 + 10·0.1 = 2');
+  assert.equal(icc.clusters, Math.ceil(icc.n / 11));
+  assert.throws(() => sampleSizeFor({ p: 0.3, mde: 0.1, deff: 0.5 }), /≥ 1/);
+  assert.throws(() => sampleSizeFor({ p: 0.3, mde: 0.8 }), /impossible/);
+  const mde = minDetectableEffect({ p: 0.01, n: sampleSizeFor({ p: 0.01, mde: 0.05 }).nExact });
+  near(mde.mde, 0.05, 1e-6, 'MDE inverts n');
+  assert.ok(sampleSizeFor({ sigma2: 0.2, mde: 0.05, withinVariance: 0.2, epochs: 1 }).n > sampleSizeFor({ sigma2: 0.2, mde: 0.05, withinVariance: 0.2, epochs: 4 }).n);
+});
+
+// ---------- signed reports already in the world ----------
+
+test('a report signed with run-stats/v1 (before issue 18) still verifies against its log', async () => {
+  const dir = join(ROOT, 'test/fixtures/run-stats-v1');
+  const trust = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 'Old Tester', publicKey: createPublicKey(readFileSync(join(dir, 'tester.pub.pem'))) }] })), 'trust.json');
+  const r = await verifyReport(readFileSync(join(dir, 'report.json')), { trust, runLogPath: join(dir, 'run.jsonl'), now: new Date('2026-12-01T00:00:00Z') });
+  assert.equal(r.ok, true, formatVerifyResult(r));
+  assert.ok(r.runLog?.checked.includes('counts and metrics'));
+  assert.equal(r.statement!.predicate.statistics.method, 'assay.run-stats/v1');
+  assert.equal((r.statement!.predicate.metrics[0] as { estimator: { interval: string } }).estimator.interval, 'normal');
+});
+
+test('a new report is signed with run-stats/v2: verifies, names its interval, and its basis drives a policy', async () => {
+  const { attestRun, bundleText } = await import('../src/attest/bundle.js');
+  const { generateSigner } = await import('../src/attest/keys.js');
+  const { evidenceFromPredicate } = await import('../src/policy/evidence.js');
+  const { intervalFor } = await import('../src/policy/evaluate.js');
+  const { runReportPredicateSchema } = await import('../src/attest/predicate.js');
+  const recs: Rec[] = Array.from({ length: 60 }, (_, i) => ({ id: `s${String(i).padStart(2, '0')}`, scores: { match: i % 5 ? 1 : 0 }, cluster: `c${i % 3}` }));
+  recs.push({ id: 'zz', error: true, cluster: 'c0' });
+  const log = writeLog(tmp(), 'r.jsonl', header(), recs);
+  const signer = generateSigner();
+  const now = new Date('2026-12-01T00:00:00Z');
+  const { bundle, statement } = await attestRun(log, { signer, testerName: 'T', now });
+  const p = statement.predicate;
+  assert.equal(p.statistics.method, 'assay.run-stats/v2');
+  const m = p.metrics[0] as { estimator: { interval: string }; interval: { method: string; basis: { method: string; df?: number } }; excluded: { errored: number } };
+  assert.equal(m.estimator.interval, 'korn-graubard');
+  assert.equal(m.interval.basis.df, 2);
+  assert.equal(m.excluded.errored, 1);
+  const trust = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 'T', publicKey: signer.publicKey }] })), 'trust.json');
+  const r = await verifyReport(Buffer.from(bundleText(bundle)), { trust, runLogPath: log, now });
+  assert.equal(r.ok, true, formatVerifyResult(r));
+  // A v2 report claiming v1 metrics (or the reverse) is malformed.
+  const mixed = runReportPredicateSchema.safeParse({ ...p, statistics: { ...p.statistics, method: 'assay.run-stats/v1' } });
+  assert.equal(mixed.success, false);
+  // The policy decides on the signed basis: Korn–Graubard with t(2), wider than the Miller z interval.
+  const ev = evidenceFromPredicate(p, { signed: true, logged: false });
+  const b = intervalFor(ev.metrics[0]!, { method: 'auto', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
+  assert.match(b.method, /^korn-graubard/);
+  const miller = intervalFor(ev.metrics[0]!, { method: 'clustered', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
+  assert.equal(miller.method, 'clustered+korn-graubard');
+  assert.ok(b.hi - b.lo > 0.2, JSON.stringify(b));
+});
