@@ -32,19 +32,20 @@ const report = z.object({ id: z.string(), engagementId: z.string(), testerId: z.
 const token = z.object({ id: z.string(), token: z.string(), expiresAt: z.string() });
 const ok = z.object({ ok: z.literal(true) });
 
-export function registerApi(api: Api, opts: { secureCookies: boolean }) {
+export function registerApi(api: Api, opts: { secureCookies: boolean; loginPerMinute: number }) {
+  const loginLimit = { max: opts.loginPerMinute, timeWindow: '1 minute' };
   const r = api.registry;
   const login = z.strictObject({ email: z.string().email().max(320), password: z.string().min(1).max(1024) });
 
   // ── sign-in ──
   route(api, {
     method: 'POST', path: '/api/v1/login', tag: 'auth', auth: 'public', summary: 'Exchange e-mail and password for an API token (for the CLI)',
-    body: login.extend({ ttlSeconds: z.number().int().min(60).max(30 * 86400).optional() }), response: token, rateLimit: { max: 10, timeWindow: '1 minute' },
+    body: login.extend({ ttlSeconds: z.number().int().min(60).max(30 * 86400).optional() }), response: token, rateLimit: loginLimit,
     handler: ({ body }) => r.login(body.email, body.password, body.ttlSeconds),
   });
   route(api, {
     method: 'POST', path: '/api/v1/session', tag: 'auth', auth: 'public', summary: 'Browser sign-in: sets an HttpOnly session cookie and returns the CSRF token for unsafe requests',
-    body: login, response: z.object({ csrfToken: z.string(), csrfHeader: z.string(), expiresAt: z.string() }), rateLimit: { max: 10, timeWindow: '1 minute' },
+    body: login, response: z.object({ csrfToken: z.string(), csrfHeader: z.string(), expiresAt: z.string() }), rateLimit: loginLimit,
     handler: async ({ body, reply }) => {
       const t = await r.login(body.email, body.password);
       reply.setCookie(SESSION_COOKIE, t.token, { httpOnly: true, secure: opts.secureCookies, sameSite: 'strict', path: '/', expires: new Date(t.expiresAt) });

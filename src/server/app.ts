@@ -21,6 +21,8 @@ export interface ServerOptions extends RegistryOptions {
   /** Fastify logger (default off; never logs bodies or credentials). */
   logger?: boolean;
   trustProxy?: boolean;
+  /** Sign-in attempts per client address per minute (default 10). */
+  loginPerMinute?: number;
 }
 
 export interface RegistryServer {
@@ -46,7 +48,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
     bodyLimit: 256 * 1024,
     trustProxy: o.trustProxy ?? false,
     // Identifiers are short; refuse absurd URLs before routing.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   });
   const registry = new Registry(o.store, o);
   const drainer = new OutboxDrainer(o.store, o.sink);
@@ -67,7 +69,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
     reply.status(404).type('application/problem+json').send({ type: 'https://assay.dev/problems/not-found', title: 'NOT_FOUND', status: 404, detail: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }),
   );
 
-  registerApi(api, { secureCookies: o.secureCookies ?? true });
+  registerApi(api, { secureCookies: o.secureCookies ?? true, loginPerMinute: o.loginPerMinute ?? 10 });
   const doc = openApiDocument(api, o.origin);
   app.get('/api/v1/openapi.json', async () => doc);
 
