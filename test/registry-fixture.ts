@@ -89,7 +89,7 @@ export interface Running {
 }
 
 /** A registry server on loopback over `store`, with a fresh transparency log. */
-export async function startRegistry(store: RegistryStore, opts: { logDir?: string; logKeyPem?: string; now?: () => Date; loginPerMinute?: number } = {}): Promise<Running> {
+export async function startRegistry(store: RegistryStore, opts: { logDir?: string; logKeyPem?: string; now?: () => Date; loginPerMinute?: number; operatorToken?: string } = {}): Promise<Running> {
   const logDir = opts.logDir ?? tmp('assay-registry-log-');
   const key = opts.logKeyPem ? (await import('node:crypto')).createPrivateKey(opts.logKeyPem) : generateKeyPairSync('ed25519').privateKey;
   const origin = 'registry.test/log';
@@ -100,7 +100,7 @@ export async function startRegistry(store: RegistryStore, opts: { logDir?: strin
   const boot = await server.registry.bootstrap('operator@registry.test');
   return {
     baseUrl: `http://127.0.0.1:${addr.port}`,
-    operatorToken: boot!.token,
+    operatorToken: boot?.token ?? opts.operatorToken ?? '',
     server,
     store,
     logDir,

@@ -54,7 +54,7 @@ for (const backend of await backends()) {
       assert.equal((await q(world.testerA.orgId, 'FR', 'bio')).recognised, false, 'FR recognises GB only for cyber');
       assert.equal((await q(world.testerA.orgId, 'US', 'cyber')).recognised, false, 'no accreditor in US');
       // The trust export covers exactly what is recognised.
-      const trust = await pub.get<{ testers: { keyId: string; scopes: { riskAreas: string[] } }[] }>('/api/v1/trust', { jurisdiction: 'GB', domains: 'cyber,bio' });
+      const trust = await pub.get<{ testers: { keyId: string; scopes: { riskAreas: string[] } }[] }>('/api/v1/trust', { jurisdiction: 'GB', domains: 'cyber|bio' });
       const byKey = new Map(trust.testers.map((t) => [t.keyId, t.scopes.riskAreas]));
       assert.deepEqual(byKey.get(world.testerA.signer.keyId), ['cyber', 'bio']);
       assert.deepEqual(byKey.get(world.testerB.signer.keyId), ['cyber']);

@@ -392,12 +392,12 @@ export class Registry {
 
   async listAccreditations(q: { testerId?: string; cursor?: string; limit?: number }) {
     const limit = q.limit ?? 50;
-    let qb = this.db.selectFrom('accreditations').select(['id', 'accreditor_id', 'tester_id', 'scope', 'state', 'reassess_by', 'created_at', 'updated_at']).orderBy('id').limit(limit + 1);
+    let qb = this.db.selectFrom('accreditations').select(['id', 'accreditor_id', 'tester_id', 'scope', 'state', 'reassess_by', 'statement', 'created_at', 'updated_at']).orderBy('id').limit(limit + 1);
     if (q.testerId) qb = qb.where('tester_id', '=', q.testerId);
     const after = decodeCursor(q.cursor);
     if (after) qb = qb.where('id', '>', after);
     const rows = await qb.execute();
-    return paged(rows.map((r) => ({ id: r.id, accreditorId: r.accreditor_id, testerId: r.tester_id, riskAreas: (JSON.parse(r.scope) as { riskAreas: string[] }).riskAreas, state: r.state, reassessBy: r.reassess_by, createdAt: r.created_at, updatedAt: r.updated_at })), limit, (r) => r.id);
+    return paged(rows.map((r) => ({ id: r.id, accreditorId: r.accreditor_id, testerId: r.tester_id, riskAreas: (JSON.parse(r.scope) as { riskAreas: string[] }).riskAreas, state: r.state, reassessBy: r.reassess_by, statementDigest: payloadDigestOf(r.statement), createdAt: r.created_at, updatedAt: r.updated_at })), limit, (r) => r.id);
   }
 
   async listRecognitions(q: { cursor?: string; limit?: number }) {
@@ -727,6 +727,9 @@ function paged<T>(rows: T[], limit: number, key: (r: T) => string): Page<T> {
   const items = rows.slice(0, limit);
   return { items, next: rows.length > limit ? encodeCursor(key(items[items.length - 1]!)) : null };
 }
+
+/** "sha256:<hex>" of a stored envelope's payload bytes: what status statements name. */
+const payloadDigestOf = (envelopeJson: string) => `sha256:${createHash('sha256').update(Buffer.from((JSON.parse(envelopeJson) as { payload: string }).payload, 'base64')).digest('hex')}`;
 
 /** Ids for signed statements derive from their payload digest: registering one twice is a conflict, not a copy. */
 const idFromDigest = (prefix: string, d: string) => `${prefix}_${d.slice(7, 31)}`;

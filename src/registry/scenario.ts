@@ -45,6 +45,8 @@ export interface ScenarioOptions {
   now?: Date;
   /** Produces a signed report bundle (JSON text) and its run log, as the tester would with `assay attest`. */
   makeReport: (tester: { signer: Signer; name: string }) => Promise<{ bundle: string; runLog: Buffer }>;
+  /** Risk areas tester A is accredited for in GB (default cyber and bio); FR's tester gets cyber. */
+  riskAreas?: string[];
   /** Stop after setting up the parties (for tests that drive the rest themselves). */
   partiesOnly?: boolean;
 }
@@ -80,7 +82,7 @@ export async function runScenario(o: ScenarioOptions): Promise<World> {
       testerId: tester.orgId,
       statement: issueAccreditation({ body: body.signer, bodyName: body.name, tester: { name: tester.name, publicKey: tester.signer.publicKey }, scopes: { riskAreas }, notBefore: now, notAfter: year, now }),
     });
-  await accredit(accreditorGB, testerA, ['cyber', 'bio']);
+  await accredit(accreditorGB, testerA, o.riskAreas ?? ['cyber', 'bio']);
   await accredit(accreditorFR, testerB, ['cyber']);
   // Mutual recognition for cyber: one signed statement each way.
   const recognise = async (a: Party, b: Party, riskAreas: string[]) =>

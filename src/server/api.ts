@@ -12,7 +12,8 @@ const name = z.string().trim().min(1).max(200);
 const jurisdiction = z.string().regex(/^([A-Z]{2}|EU)$/, 'expected an ISO 3166-1 alpha-2 code or EU');
 const iso = z.iso.datetime({ offset: true });
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 lowercase hex>');
-const domain = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected a risk-area name');
+// Risk areas are the suites' own free-text names (e.g. "cyber: prompt injection").
+const domain = z.string().trim().min(1).max(200);
 const limit = z.coerce.number().int().min(1).max(200).optional();
 const cursor = z.string().max(400).optional();
 const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.string().nullable() });
@@ -21,7 +22,7 @@ const jwk = z.strictObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x
 
 const org = z.object({ id: z.string(), kind: z.enum(ORG_KINDS as [string, ...string[]]), subKind: z.string().nullable(), name: z.string(), jurisdiction: z.string(), createdAt: z.string() });
 const orgDetail = org.extend({ keys: z.array(z.object({ keyId: z.string(), publicKey: z.unknown(), addedAt: z.string(), revokedAt: z.string().nullable() })) });
-const accreditation = z.object({ id: z.string(), accreditorId: z.string(), testerId: z.string(), riskAreas: z.array(z.string()), state: z.string(), reassessBy: z.string(), createdAt: z.string(), updatedAt: z.string() });
+const accreditation = z.object({ id: z.string(), accreditorId: z.string(), testerId: z.string(), riskAreas: z.array(z.string()), state: z.string(), reassessBy: z.string(), statementDigest: z.string(), createdAt: z.string(), updatedAt: z.string() });
 const recognition = z.object({ id: z.string(), recogniserId: z.string(), recognisedId: z.string(), riskAreas: z.array(z.string()), state: z.string(), createdAt: z.string() });
 const model = z.object({ id: z.string(), developerId: z.string(), name: z.string(), releaseDigest: z.string(), facts: z.unknown(), scopeDecision: z.object({ inScope: z.boolean(), policyDigest: z.string(), reason: z.string().optional() }).nullable(), createdAt: z.string() });
 const engagement = z.object({
@@ -136,7 +137,7 @@ export function registerApi(api: Api, opts: { secureCookies: boolean; loginPerMi
   });
   route(api, {
     method: 'GET', path: '/api/v1/trust', tag: 'accreditation', auth: 'public', summary: 'A trust file (assay.trust/v1) for `assay verify` in a jurisdiction, from the accreditation graph',
-    query: z.strictObject({ jurisdiction, domains: z.string().max(2000).transform((s) => s.split(',')).pipe(z.array(domain).min(1).max(64)) }), response: z.record(z.string(), z.unknown()),
+    query: z.strictObject({ jurisdiction, domains: z.string().max(4000).transform((s) => s.split('|')).pipe(z.array(domain).min(1).max(64)) }), response: z.record(z.string(), z.unknown()),
     handler: ({ query }) => r.trustExport(query.jurisdiction, query.domains),
   });
 
