@@ -68,8 +68,8 @@ export async function runScenario(o: ScenarioOptions): Promise<World> {
     return { orgId: org.id, name, email, password, client, signer };
   };
 
-  const accreditorGB = await party('accreditor', 'UK Accreditation Service (demo)', 'GB');
-  const accreditorFR = await party('accreditor', 'Comité français d’accréditation (demo)', 'FR');
+  const accreditorGB = await party('accreditor', 'Accreditation Body GB (demo)', 'GB');
+  const accreditorFR = await party('accreditor', 'Organisme d’accréditation FR (demo)', 'FR');
   const developer = await party('developer', 'Frontier Labs (demo)', 'US');
   const testerA = await party('tester', 'Acme Assurance (demo)', 'GB', 'company');
   const testerB = await party('tester', 'Université de Test (demo)', 'FR', 'university');
