@@ -124,3 +124,23 @@ for (const backend of await backends()) {
     });
   });
 }
+
+test('schemas/registry-api.v1.openapi.json is the document the server serves (UPDATE_SCHEMAS=1 rewrites it)', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { ROOT } = await import('./helpers.js');
+  const ts = await testStore('sqlite');
+  const store = await ts.open();
+  const run = await startRegistry(store);
+  try {
+    const doc = await new RegistryClient(run.baseUrl).get<{ openapi: string; paths: Record<string, unknown> }>('/api/v1/openapi.json');
+    assert.equal(doc.openapi, '3.1.0');
+    const file = join(ROOT, 'schemas/registry-api.v1.openapi.json');
+    const text = `${JSON.stringify(doc, null, 2)}\n`;
+    if (process.env.UPDATE_SCHEMAS === '1') writeFileSync(file, text);
+    assert.equal(readFileSync(file, 'utf8'), text, 'schemas/registry-api.v1.openapi.json is stale: re-run with UPDATE_SCHEMAS=1');
+  } finally {
+    await run.close();
+    await store.close();
+  }
+});

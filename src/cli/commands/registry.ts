@@ -80,7 +80,8 @@ export function register(program: Command): void {
         err(`first start: operator ${o.operatorEmail} created; its API token is in ${tokenFile()} (mode 0600)\n`);
       }
       await server.app.listen({ host: o.host, port: o.port });
-      err(`registry ${o.origin} on http://${o.host}:${o.port} (database ${store.where}; log ${log.dir}, vkey ${log.vkey})\n`);
+      const port = (server.app.server.address() as { port: number }).port;
+      err(`registry ${o.origin} on http://${o.host}:${port} (database ${store.where}; log ${log.dir}, vkey ${log.vkey})\n`);
       const stop = async () => {
         await server.app.close();
         await server.drainer.idle();
