@@ -96,23 +96,29 @@ export function loadRelease(file: string, key?: KeyObject): LoadedRelease {
   } catch (err) {
     throw new AssayError('IO', `cannot read model-release file: ${(err as Error).message}`, { file });
   }
+  return parseRelease(bytes, file, key ? [key] : []);
+}
+
+/** Checks release bytes (named `file` in messages); with `keys`, a signature by one of them is required. */
+export function parseRelease(bytes: Buffer, file: string, keys: readonly KeyObject[] = []): LoadedRelease {
   const env = parseEnvelope(bytes, file);
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new AssayError('RELEASE_FORMAT', `payload type ${env.payloadType} is not ${IN_TOTO_PAYLOAD_TYPE}`, { file });
   const payload = decodeBase64Strict(env.payload, 'payload');
   const r = releaseStatementSchema.safeParse(parseStrictJson(payload, { file }));
   if (!r.success) throw new AssayError('RELEASE_FORMAT', r.error.issues[0]!.message, { file, field: r.error.issues[0]!.path.join('.') });
   const signedBy: string[] = [];
-  if (key) {
-    const kid = keyIdOf(key);
-    const ok = env.signatures.some((s) => {
-      try {
-        return verifySignature(env.payloadType, payload, decodeBase64Strict(s.sig, 'sig'), key);
-      } catch {
-        return false;
-      }
-    });
-    if (!ok) throw new AssayError('RELEASE_SIGNATURE', `model-release statement is not signed by ${kid}`, { file });
-    signedBy.push(kid);
+  if (keys.length) {
+    const key = keys.find((k) =>
+      env.signatures.some((s) => {
+        try {
+          return verifySignature(env.payloadType, payload, decodeBase64Strict(s.sig, 'sig'), k);
+        } catch {
+          return false;
+        }
+      }),
+    );
+    if (!key) throw new AssayError('RELEASE_SIGNATURE', `model-release statement is not signed by ${keys.length === 1 ? keyIdOf(keys[0]!) : `any of ${keys.length} keys`}`, { file });
+    signedBy.push(keyIdOf(key));
   }
   return { file, digest: `sha256:${sha256Hex(bytes)}`, statement: r.data, envelope: env, signedBy };
 }

@@ -28,7 +28,9 @@ export function register(program: Command): void {
     .description('Run the built-in demo suite against the built-in SIMULATED target (no network, no keys)')
     .option('--latency <ms>', 'simulated latency', (v) => Number(v), 20)
     .option('--accuracy <p>', 'simulated accuracy', (v) => Number(v), 0.8)
-    .action(async (flags: { latency: number; accuracy: number }) => {
+    .option('--registry', 'then the regime: a local registry server with accreditors, a developer, testers and an agency, and this run\'s report taken through an engagement to publication')
+    .option('--serve', 'with --registry: keep the registry serving until Ctrl-C')
+    .action(async (flags: { latency: number; accuracy: number; registry?: boolean; serve?: boolean }) => {
       const target = await startTarget({ latencyMs: flags.latency, jitterMs: Math.round(flags.latency / 2), accuracy: flags.accuracy, seed: 42, rate429: 0.03, retryAfterS: 0, rate5xx: 0.02, faultsPerKey: 'first-attempt' });
       process.stdout.write(`SIMULATED target model at ${target.url} (a local test double, not a real model; injects a few 429/5xx to show retries)\n`);
       try {
@@ -80,6 +82,10 @@ export function register(program: Command): void {
           `\nrun log: ${res.logPath}\nnext: assay runs show ${res.runId} · assay stats ${res.runId} · assay verify ${att.reportPath} --trust ${att.trustPath} --run ${res.runId} --require-log\n`,
         );
         if (!att.result.ok) process.exitCode = att.result.exitCode;
+        if (flags.registry) {
+          const { registryDemo } = await import('./registry-demo.js');
+          if ((await registryDemo(res.logPath, { serve: flags.serve ?? false })) !== 0) process.exitCode = 1;
+        }
       } finally {
         await target.close();
       }

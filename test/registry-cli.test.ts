@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { cliEntry, tmp } from './helpers.js';
+import { writeRunLog } from './attest-fixture.js';
+import { backends, testStore } from './registry-fixture.js';
+
+/** The registry's workflows through the CLI against a running `assay server`, each party with its own $ASSAY_HOME. */
+function assay(args: string[], home: string, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ASSAY_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('exit', (code) => res({ code, stdout, stderr }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+for (const backend of await backends()) {
+  describe(`registry CLI against assay server (${backend})`, () => {
+    test('every workflow: organisations, people, keys, accreditation, recognition, trust export, model, engagement, report, suspension, audit', async () => {
+      const ts = await testStore(backend);
+      const home = (n: string) => join(tmp(`assay-${n}-`), '.assay');
+      const H = { op: home('op'), accGB: home('accgb'), accFR: home('accfr'), dev: home('dev'), tA: home('ta'), tB: home('tb') };
+      const server = spawn(process.execPath, [cliEntry(), 'server', '--database', ts.location, '--port', '0', '--origin', 'registry.cli-test', '--insecure-cookies'], { env: { ...process.env, ASSAY_HOME: H.op }, stdio: ['ignore', 'ignore', 'pipe'] });
+      try {
+        const url = await new Promise<string>((res, rej) => {
+          let buf = '';
+          server.stderr!.on('data', (d: Buffer) => {
+            buf += d.toString();
+            const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
+            if (m) res(m[1]!);
+          });
+          server.on('exit', (c) => rej(new Error(`server exited ${c}: ${buf}`)));
+        });
+        const run = async (who: keyof typeof H, args: string[], input?: string, want = 0) => {
+          const r = await assay([...args.slice(0, 2), ...args.slice(2), ...(args[0] === 'registry' && args[1] !== 'audit' ? ['--url', url] : [])], H[who], input);
+          assert.equal(r.code, want, `assay ${args.join(' ')} (as ${who}) exited ${r.code}\n${r.stderr}${r.stdout}`);
+          return r.stdout.trim().startsWith('{') || r.stdout.trim().startsWith('[') ? (JSON.parse(r.stdout) as Record<string, unknown>) : r.stdout;
+        };
+        const orgs: Record<string, string> = {};
+        for (const [k, kind, j, sub] of [['accGB', 'accreditor', 'GB'], ['accFR', 'accreditor', 'FR'], ['dev', 'developer', 'US'], ['tA', 'tester', 'GB', 'company'], ['tB', 'tester', 'FR', 'government']] as const) {
+          orgs[k] = (await run('op', ['registry', 'org', 'create', '--kind', kind, '--name', `${k} org`, '--jurisdiction', j, ...(sub ? ['--sub-kind', sub] : [])]) as { id: string }).id;
+          await run('op', ['registry', 'org', 'add-member', orgs[k]!, '--email', `${k.toLowerCase()}@example.org`, '--name', k, '--role', 'admin', '--password-stdin'], `password of ${k} is long enough`);
+          await run(k, ['registry', 'login', '--email', `${k.toLowerCase()}@example.org`, '--password-stdin'], `password of ${k} is long enough`);
+          await run(k, ['keys', 'generate', '--name', 'org']);
+          await run(k, ['registry', 'org', 'add-key', orgs[k]!, '--key', 'org']);
+        }
+        const keyOf = async (k: string) => ((await run('op', ['registry', 'org', 'show', orgs[k]!])) as { keys: { keyId: string }[] }).keys[0]!.keyId;
+        const until = new Date(Date.now() + 200 * 86400e3).toISOString();
+        await run('accGB', ['registry', 'accredit', orgs.tA!, '--as', orgs.accGB!, '--key', 'org', '--tester-key', await keyOf('tA'), '--risk-areas', 'cyber,bio', '--reassess-by', until]);
+        await run('accFR', ['registry', 'accredit', orgs.tB!, '--as', orgs.accFR!, '--key', 'org', '--tester-key', await keyOf('tB'), '--risk-areas', 'cyber', '--reassess-by', until]);
+        await run('accGB', ['registry', 'recognise', orgs.accFR!, '--as', orgs.accGB!, '--key', 'org', '--risk-areas', 'cyber']);
+        const chain = (await run('op', ['registry', 'recognition', orgs.tB!, '--jurisdiction', 'GB', '--domain', 'cyber'])) as { recognised: boolean; chain: unknown[] };
+        assert.equal(chain.recognised, true);
+        assert.equal(chain.chain.length, 2);
+        await run('op', ['registry', 'recognition', orgs.tB!, '--jurisdiction', 'GB', '--domain', 'bio'], undefined, 1);
+
+        const dir = tmp('assay-rel-');
+        await run('dev', ['release', 'sign', '-m', 'frontier', '--model-version', '1', '--version-id', 'frontier-1', '--developer', 'dev org', '--key', 'org', '-o', join(dir, 'rel.json')]);
+        const model = (await run('dev', ['registry', 'model', 'register', '--as', orgs.dev!, '--release', join(dir, 'rel.json'), '--in-scope', `sha256:${'a'.repeat(64)}`])) as { id: string };
+        const eng = (await run('dev', ['registry', 'engagement', 'propose', '--developer', orgs.dev!, '--tester', orgs.tA!, '--model', model.id, '--suite', 'fixture.qa'])) as { id: string; state: string };
+        assert.equal(eng.state, 'proposed');
+        await run('tA', ['registry', 'engagement', 'accept', eng.id]);
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(join(dir, 'grant.jwt'), 'eyJhbGciOiJFZERTQSJ9.e30.sig\n');
+        assert.equal(((await run('dev', ['registry', 'engagement', 'grant', eng.id, '--grant-token-file', join(dir, 'grant.jwt'), '--level', 'black-box'])) as { state: string }).state, 'active');
+        const log = writeRunLog();
+        await run('tA', ['attest', log, '--key', 'org', '--out', join(dir, 'report.json')]);
+        const rep = (await run('tA', ['registry', 'report', 'upload', eng.id, join(dir, 'report.json'), '--run', log])) as { id: string; verified: boolean };
+        assert.equal(rep.verified, true);
+        await run('tA', ['registry', 'report', 'publish', rep.id]);
+        await run('tA', ['registry', 'engagement', 'close', eng.id]);
+        const published = (await run('op', ['registry', 'report', 'list'])) as unknown as { id: string }[];
+        assert.deepEqual(published.map((r) => r.id), [rep.id]);
+
+        // The registry's trust file is what a verifier in GB uses offline.
+        await run('op', ['registry', 'trust', '--jurisdiction', 'GB', '--risk-areas', 'cyber', '--out', join(dir, 'trust.json')]);
+        await run('op', ['verify', join(dir, 'report.json'), '--trust', join(dir, 'trust.json'), '--run', log]);
+        // Suspension takes the tester out of the graph.
+        const acc = await assay(['registry', 'recognition', orgs.tA!, '--jurisdiction', 'GB', '--domain', 'cyber', '--url', url], H.op);
+        assert.equal(acc.code, 0);
+        const accId = (JSON.parse(acc.stdout) as { accreditation: string }).accreditation;
+        await run('accGB', ['registry', 'suspend', accId, '--key', 'org', '--reason', 'surveillance found nonconformities']);
+        await run('op', ['registry', 'recognition', orgs.tA!, '--jurisdiction', 'GB', '--domain', 'cyber'], undefined, 1);
+        // A tester cannot suspend (not the accreditor): refused, exit non-zero.
+        const bad = await assay(['registry', 'reinstate', accId, '--key', 'org', '--reason', 'me', '--url', url], H.tA);
+        assert.notEqual(bad.code, 0);
+        assert.match(bad.stderr, /403|FORBIDDEN/);
+
+        const audit = (await run('op', ['registry', 'audit', '--database', ts.location, '--log', join(H.op, 'registry', 'log')])) as string;
+        assert.match(audit, /OK: the database history matches the transparency log/);
+      } finally {
+        server.kill('SIGINT');
+        await new Promise((r) => server.on('exit', r));
+        await ts.drop();
+      }
+    });
+  });
+}

@@ -1,0 +1,121 @@
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { attestRun } from '../src/attest/bundle.js';
+import { bundleText } from '../src/attest/bundle.js';
+import type { Signer } from '../src/attest/keys.js';
+import { openStore, type RegistryStore } from '../src/registry/db.js';
+import { buildServer, type RegistryServer } from '../src/server/app.js';
+import { LocalLog } from '../src/tlog/storage.js';
+import { ed25519Signer } from '../src/tlog/note.js';
+import { tmp } from './helpers.js';
+import { writeRunLog } from './attest-fixture.js';
+
+/**
+ * Registry test fixtures: a store on each back-end (SQLite file; a fresh PostgreSQL database per
+ * call, dropped afterwards), a server listening on loopback with its own transparency log.
+ */
+export const PG_ADMIN_URL = process.env.ASSAY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+let pgOk: Promise<string | null> | null = null;
+/** Null when PostgreSQL answers; otherwise why not. */
+export function postgresUnavailable(): Promise<string | null> {
+  pgOk ??= (async () => {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+    try {
+      await c.connect();
+      await c.query('select 1');
+      return null;
+    } catch (err) {
+      return `PostgreSQL not reachable at ${PG_ADMIN_URL}: ${(err as Error).message}`;
+    } finally {
+      await c.end().catch(() => {});
+    }
+  })();
+  return pgOk;
+}
+
+export type Backend = 'sqlite' | 'postgres';
+
+/** The back-ends to run on: both, or SQLite with a printed reason (a failure under ASSAY_CI=1). */
+export async function backends(): Promise<Backend[]> {
+  const why = await postgresUnavailable();
+  if (!why) return ['sqlite', 'postgres'];
+  if (process.env.ASSAY_CI === '1') throw new Error(`ASSAY_CI=1 but ${why}`);
+  console.log(`# SKIP postgres back-end: ${why}`);
+  return ['sqlite'];
+}
+
+export interface TestStore {
+  location: string;
+  open(): Promise<RegistryStore>;
+  drop(): Promise<void>;
+}
+
+export async function testStore(backend: Backend): Promise<TestStore> {
+  if (backend === 'sqlite') {
+    const location = join(tmp('assay-registry-'), 'registry.db');
+    return { location, open: () => openStore(location), drop: async () => {} };
+  }
+  const { default: pg } = await import('pg');
+  const name = `assay_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return {
+    location: u.toString(),
+    open: () => openStore(u.toString()),
+    async drop() {
+      const a = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await a.connect();
+      await a.query(`drop database if exists ${name} with (force)`);
+      await a.end();
+    },
+  };
+}
+
+export interface Running {
+  baseUrl: string;
+  operatorToken: string;
+  server: RegistryServer;
+  store: RegistryStore;
+  logDir: string;
+  vkey: string;
+  close(): Promise<void>;
+}
+
+/** A registry server on loopback over `store`, with a fresh transparency log. */
+export async function startRegistry(store: RegistryStore, opts: { logDir?: string; logKeyPem?: string; now?: () => Date; loginPerMinute?: number; operatorToken?: string } = {}): Promise<Running> {
+  const logDir = opts.logDir ?? tmp('assay-registry-log-');
+  const key = opts.logKeyPem ? (await import('node:crypto')).createPrivateKey(opts.logKeyPem) : generateKeyPairSync('ed25519').privateKey;
+  const origin = 'registry.test/log';
+  const log = LocalLog.open(logDir, { origin, signerKey: key });
+  const server = await buildServer({ store, origin: 'registry.test', sink: { append: (e) => log.append(e).indices }, secureCookies: false, loginPerMinute: opts.loginPerMinute ?? 1000, ...(opts.now ? { now: opts.now } : {}) });
+  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = server.app.server.address() as { port: number };
+  const boot = await server.registry.bootstrap('operator@registry.test');
+  return {
+    baseUrl: `http://127.0.0.1:${addr.port}`,
+    operatorToken: boot?.token ?? opts.operatorToken ?? '',
+    server,
+    store,
+    logDir,
+    vkey: ed25519Signer(origin, key).vkey,
+    async close() {
+      await server.app.close();
+      await server.drainer.idle();
+      log.close();
+    },
+  };
+}
+
+/** A real signed report over a small hand-written run log (risk area "cyber"). */
+export async function makeReport(t: { signer: Signer; name: string }): Promise<{ bundle: string; runLog: Buffer }> {
+  const path = writeRunLog();
+  const { bundle } = await attestRun(path, { signer: t.signer, testerName: t.name });
+  return { bundle: bundleText(bundle), runLog: readFileSync(path) };
+}
