@@ -24,9 +24,9 @@ const entry = (i: number) => attestationEntry(Buffer.from(`envelope ${i}`), { n:
 const open = (dir: string) => LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
 const verifier = ed25519Verifier(VKEY);
 
-function fillLog(dir: string, from: number, to: number): string {
-  const log = open(dir);
-  for (let i = from; i < to; i += 100) log.append(Array.from({ length: Math.min(100, to - i) }, (_, k) => entry(i + k)));
+async function fillLog(dir: string, from: number, to: number): Promise<string> {
+  const log = await open(dir);
+  for (let i = from; i < to; i += 100) await log.append(Array.from({ length: Math.min(100, to - i) }, (_, k) => entry(i + k)));
   const cp = log.checkpoint();
   log.close();
   return cp;
@@ -51,8 +51,8 @@ function get(url: string, path: string): Promise<number> {
 
 test('serve a log over loopback HTTP; a client verifies checkpoint, inclusion, consistency from tiles alone', async () => {
   const dir = tmp('tlog-http-');
-  const oldCp = fillLog(dir, 0, 700);
-  fillLog(dir, 700, 1300);
+  const oldCp = await fillLog(dir, 0, 700);
+  await fillLog(dir, 700, 1300);
   const s = await serve(dir);
   try {
     const src = logSource(s.url);
@@ -85,14 +85,14 @@ test('serve a log over loopback HTTP; a client verifies checkpoint, inclusion, c
 
 test('split view: same size with different roots, or a later checkpoint that does not extend an earlier one', async () => {
   const a = tmp('tlog-fork-a-');
-  fillLog(a, 0, 500);
+  await fillLog(a, 0, 500);
   const b = tmp('tlog-fork-b-');
   cpSync(a, b, { recursive: true });
   // The same log key signs two different continuations (a log that lies).
-  const cpA = openCheckpoint(fillLog(a, 500, 600), [verifier]);
-  const bLog = open(b);
-  const cpB = openCheckpoint(bLog.append(Array.from({ length: 100 }, (_, i) => entry(10_000 + i))).checkpoint, [verifier]);
-  const cpB2 = openCheckpoint(bLog.append([entry(20_000)]).checkpoint, [verifier]);
+  const cpA = openCheckpoint(await fillLog(a, 500, 600), [verifier]);
+  const bLog = await open(b);
+  const cpB = openCheckpoint((await bLog.append(Array.from({ length: 100 }, (_, i) => entry(10_000 + i)))).checkpoint, [verifier]);
+  const cpB2 = openCheckpoint((await bLog.append([entry(20_000)])).checkpoint, [verifier]);
   bLog.close();
   assert.equal(cpA.size, cpB.size);
   await rejects(verifyCheckpointConsistency(logSource(a), cpA, cpB), 'SPLIT_VIEW', /split view: log test\.example\/log signed two different trees of size 600/);
@@ -106,11 +106,11 @@ test('witness: cosigns consistent checkpoints, refuses forks, rollbacks and same
   const state = join(tmp('tlog-wit-state-'), 'state.json');
   const w = cosigner('witness.example', generateKeyPairSync('ed25519').privateKey);
   const cfg = { stateFile: state, cosigner: w, logs: new Map<string, string>(), logVkey: VKEY };
-  fillLog(a, 0, 300);
+  await fillLog(a, 0, 300);
   const first = await witnessLog(logSource(a), cfg);
   assert.equal(first.oldSize, 0);
   assert.equal(requireCosignatures(first.cosigned, [w.vkey], 1).witnesses.length, 1);
-  fillLog(a, 300, 450);
+  await fillLog(a, 300, 450);
   const second = await witnessLog(logSource(a), cfg);
   assert.equal(second.oldSize, 300);
   assert.equal(second.checkpoint.size, 450);
@@ -119,12 +119,12 @@ test('witness: cosigns consistent checkpoints, refuses forks, rollbacks and same
   // A fork from size 300 (same first 300 entries, different continuation): first at the same
   // size 450 with another root, then at a larger size.
   const c = tmp('tlog-wit-c-');
-  fillLog(c, 0, 300);
-  const cl = open(c);
-  const fork450 = cl.append(Array.from({ length: 150 }, (_, i) => entry(50_000 + i))).checkpoint;
+  await fillLog(c, 0, 300);
+  const cl = await open(c);
+  const fork450 = (await cl.append(Array.from({ length: 150 }, (_, i) => entry(50_000 + i)))).checkpoint;
   cl.close();
   await assert.rejects(witnessLog(logSource(c), cfg), (e: unknown) => e instanceof WitnessRefusal && e.status === 422 && /split view: log test\.example\/log signed a second, different tree of size 450/.test(e.message));
-  fillLog(c, 50_150, 50_200);
+  await fillLog(c, 50_150, 50_200);
   await assert.rejects(witnessLog(logSource(c), cfg), (e: unknown) => e instanceof WitnessRefusal && e.status === 422 && /inconsistent checkpoint: .* does not extend the tree of size 450/.test(e.message));
   // State did not move on refusal.
   assert.equal(JSON.parse(readFileSync(state, 'utf8')).logs[ORIGIN].size, 450);
@@ -132,9 +132,9 @@ test('witness: cosigns consistent checkpoints, refuses forks, rollbacks and same
   // Push protocol (add-checkpoint body), status codes as tlog-witness assigns them.
   const logs = new Map([[ORIGIN, VKEY]]);
   const req = (oldSize: number, note: string, proof: Uint8Array[] = []) => parseAddCheckpoint(formatAddCheckpoint({ oldSize, proof, note }));
-  const status = (f: () => unknown) => {
+  const status = async (f: () => Promise<unknown>) => {
     try {
-      f();
+      await f();
     } catch (e) {
       if (e instanceof WitnessRefusal) return e.status;
       throw e;
@@ -142,14 +142,14 @@ test('witness: cosigns consistent checkpoints, refuses forks, rollbacks and same
     return 200;
   };
   const c300 = tmp('tlog-wit-d-');
-  const small = fillLog(c300, 0, 200);
-  assert.equal(status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(450, small))), 400); // old > new
-  assert.equal(status(() => addCheckpoint({ stateFile: state, cosigner: w, logs: new Map() }, req(450, fork450))), 404);
-  assert.equal(status(() => addCheckpoint({ stateFile: state, cosigner: w, logs: new Map([[ORIGIN, ed25519Signer(ORIGIN, generateKeyPairSync('ed25519').privateKey).vkey]]) }, req(450, fork450))), 403);
-  assert.equal(status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(100, fork450))), 409);
-  assert.equal(status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(0, small))), 409); // rollback to 200
+  const small = await fillLog(c300, 0, 200);
+  assert.equal(await status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(450, small))), 400); // old > new
+  assert.equal(await status(() => addCheckpoint({ stateFile: state, cosigner: w, logs: new Map() }, req(450, fork450))), 404);
+  assert.equal(await status(() => addCheckpoint({ stateFile: state, cosigner: w, logs: new Map([[ORIGIN, ed25519Signer(ORIGIN, generateKeyPairSync('ed25519').privateKey).vkey]]) }, req(450, fork450))), 403);
+  assert.equal(await status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(100, fork450))), 409);
+  assert.equal(await status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(0, small))), 409); // rollback to 200
   // Resubmitting the checkpoint it already cosigned is fine (same size, same root).
-  assert.equal(status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(450, second.checkpoint.noteText))), 200);
+  assert.equal(await status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(450, second.checkpoint.noteText))), 200);
 });
 
 test('CLI: init, append, prove, verify offline and online, witness', async () => {

@@ -51,10 +51,10 @@ export async function logReport(bundle: ReportBundle, t: LogTarget): Promise<{ b
     vkey = t.vkey;
     index = (await submitEntry(t.target, entry, t.token)).index;
   } else {
-    const log = openConfiguredLog(t.target);
+    const log = await openConfiguredLog(t.target);
     try {
       vkey = t.vkey ?? log.vkey;
-      index = log.append([entry]).indices[0]!;
+      index = (await log.append([entry])).indices[0]!;
     } finally {
       log.close();
     }

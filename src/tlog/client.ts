@@ -310,7 +310,7 @@ async function handleSubmit(req: IncomingMessage, opts: SubmitOptions): Promise<
     return { status: 400, body: `${(err as Error).message}\n` };
   }
   try {
-    const r = opts.log.append([bytes]);
+    const r = await opts.log.append([bytes]);
     return { status: 200, body: `${JSON.stringify({ index: r.indices[0], size: r.size })}\n` };
   } catch (err) {
     return { status: 503, body: `log could not append: ${(err as Error).message}\n` };

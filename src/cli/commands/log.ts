@@ -24,7 +24,7 @@ import { collect, int } from '../options.js';
  * path, verifier key) which is never served. The private key lives outside the directory.
  */
 
-function openLog(dir: string, keyFile?: string): LocalLog {
+function openLog(dir: string, keyFile?: string): Promise<LocalLog> {
   return openConfiguredLog(dir, keyFile);
 }
 
@@ -70,9 +70,9 @@ export function register(program: Command): void {
     .option('--key <file>', 'signing key (default: the one recorded at init)')
     .action(async (dir: string, files: string[], o: { key?: string }) => {
       const entries = await Promise.all(files.map((f) => fileEntry(f)));
-      const l = openLog(dir, o.key);
+      const l = await openLog(dir, o.key);
       try {
-        const r = l.append(entries);
+        const r = await l.append(entries);
         files.forEach((f, i) => out(`${r.indices[i]}\t${JSON.parse(new TextDecoder().decode(entries[i]!)).digest as string}\t${f}\n`));
         err(`log size ${r.size}\n`);
       } finally {
@@ -85,8 +85,8 @@ export function register(program: Command): void {
     .description('Print the current signed checkpoint (recovering an interrupted batch first)')
     .argument('<dir>', 'log directory')
     .option('--key <file>', 'signing key (default: the one recorded at init)')
-    .action((dir: string, o: { key?: string }) => {
-      const l = openLog(dir, o.key);
+    .action(async (dir: string, o: { key?: string }) => {
+      const l = await openLog(dir, o.key);
       try {
         out(l.checkpoint());
       } finally {
@@ -174,7 +174,7 @@ export function register(program: Command): void {
       if (o.submitTokenFile) {
         token = readFileSync(o.submitTokenFile, 'utf8').trim();
         if (token.length < 16) throw new AssayError('USAGE', 'the submit token must be at least 16 characters', { file: o.submitTokenFile });
-        log = openLog(dir);
+        log = await openLog(dir);
       }
       const s = await serve(dir, { port: o.port, host: o.host, ...(log ? { submit: { log, token } } : {}) });
       out(`serving ${dir} at ${s.url}${log ? ` (accepting entries at ${SUBMIT_PATH})` : ''}\n`);
@@ -206,7 +206,7 @@ export function register(program: Command): void {
       err(`cosigned ${r.checkpoint.origin} at size ${r.checkpoint.size} (consistent with size ${before})\n`);
       if (o.attach) {
         if (/^https?:\/\//i.test(target)) throw new AssayError('USAGE', '--attach needs a local log directory');
-        const n = attachCosignatures(target, r.cosigned);
+        const n = await attachCosignatures(target, r.cosigned);
         if (!n) err('the log published a newer checkpoint meanwhile; cosignature not attached\n');
       }
       if (o.out) writeFileSync(o.out, r.cosigned);
