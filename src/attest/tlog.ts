@@ -11,6 +11,7 @@ import type { ReportBundle } from './bundle.js';
 import { decodeBase64Strict } from './dsse.js';
 import { parseStatement } from './statement.js';
 import type { TrustedLog } from './trust.js';
+import { observeCheckpoint } from '../tlog/seen.js';
 
 /**
  * Reports in the transparency log (docs/formats/attestation.md, "Transparency log").
@@ -74,6 +75,8 @@ export interface TlogVerification {
   witnesses: string[];
   /** Later checkpoints this one was proven consistent with (split views fail instead). */
   consistentWith: { source: string; size: number }[];
+  /** The largest checkpoint of this log the verifier has seen (with `seenFile`), after this check. */
+  seen?: { size: number; proven: boolean };
 }
 
 export interface TlogVerifyOptions {
@@ -83,6 +86,11 @@ export interface TlogVerifyOptions {
   checkpoints?: { text: string; source: string }[];
   /** The log itself (directory or URL): its current checkpoint, and tiles for consistency proofs. */
   log?: string;
+  /**
+   * Rollback protection: the state file of the largest checkpoint seen per log (src/tlog/seen.ts;
+   * the CLI passes $ASSAY_HOME/tlog/seen.json). Absent: no state is kept.
+   */
+  seenFile?: string;
 }
 
 export type TlogProblem = { where: string; message: string; io?: boolean };
@@ -145,17 +153,17 @@ export async function checkReportInclusion(
     consistentWith: [],
   };
   const source: LogSource | null = opts.log ? logSource(opts.log) : null;
-  const newer: { cp: SignedCheckpoint; source: string }[] = [];
+  const newer: { cp: SignedCheckpoint; source: string; current: boolean }[] = [];
   for (const c of opts.checkpoints ?? []) {
     try {
-      newer.push({ cp: openCheckpoint(c.text, [ed25519Verifier(log.vkey)], { origin, where: { file: c.source } }), source: c.source });
+      newer.push({ cp: openCheckpoint(c.text, [ed25519Verifier(log.vkey)], { origin, where: { file: c.source } }), source: c.source, current: false });
     } catch (err) {
       failures.push({ where: c.source, message: problemOf(err) });
     }
   }
   if (source) {
     try {
-      newer.push({ cp: await fetchCheckpoint(source, log.vkey, { origin }), source: source.target });
+      newer.push({ cp: await fetchCheckpoint(source, log.vkey, { origin }), source: source.target, current: true });
     } catch (err) {
       failures.push({ where: source.target, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
     }
@@ -175,11 +183,31 @@ export async function checkReportInclusion(
       continue;
     }
     try {
-      await verifyCheckpointConsistency(source, v.checkpoint, n.cp);
+      // The log's current tree must extend the proof's (smaller: a rollback). A checkpoint the
+      // verifier holds may be older than the proof's: then the proof's tree must extend it.
+      if (n.current || n.cp.size > v.checkpoint.size) await verifyCheckpointConsistency(source, v.checkpoint, n.cp);
+      else await verifyCheckpointConsistency(source, n.cp, v.checkpoint);
       result.consistentWith.push({ source: n.source, size: n.cp.size });
     } catch (err) {
       failures.push({ where: n.source, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
     }
+  }
+
+  // Rollback protection across runs: the current tree first (it may raise the largest seen),
+  // then every other checkpoint, the proof's last (a consistency proof to the largest seen).
+  if (opts.seenFile) {
+    const current = newer.find((n) => n.current);
+    const order = [...(current ? [current] : []), ...newer.filter((n) => !n.current), { cp: v.checkpoint, source: `${src}: tlog.proof`, current: false }];
+    let last: Awaited<ReturnType<typeof observeCheckpoint>> | null = null;
+    for (const n of order) {
+      try {
+        last = await observeCheckpoint(opts.seenFile, log.vkey, n.cp, { current: n.current, src: source, ...(current ? { srcSize: current.cp.size } : {}), source: n.source });
+        if (last.status === 'unproven') warnings.push(`${n.source}: checkpoint of size ${n.cp.size} not checked against the largest this verifier has seen (size ${last.seenSize}): ${last.why}`);
+      } catch (err) {
+        failures.push({ where: n.source, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
+      }
+    }
+    if (last) result.seen = { size: Math.max(last.size, 'seenSize' in last ? last.seenSize : 0), proven: last.status !== 'unproven' };
   }
   return done(result);
 }

@@ -101,12 +101,20 @@ export function splitViewAt(a: Checkpoint, b: Checkpoint): string | null {
 }
 
 /**
- * Checks that `older` is a prefix of `newer` (same origin) with a consistency proof built from the
- * newer tree's tiles. Throws SPLIT_VIEW with both roots when it is not.
+ * Checks that `newer` extends `older` (same origin) with a consistency proof built from the
+ * newer tree's tiles. The order is the caller's claim and is never swapped: a "newer" checkpoint
+ * smaller than the "older" one is a rollback (ROLLBACK). Throws SPLIT_VIEW with both roots when
+ * the older tree is not a prefix of the newer.
  */
 export async function verifyCheckpointConsistency(src: LogSource, older: Checkpoint, newer: Checkpoint): Promise<Uint8Array[]> {
   if (older.origin !== newer.origin) throw new AssayError('CHECKPOINT_ORIGIN', `checkpoints are from different logs (${older.origin}, ${newer.origin})`);
-  const [a, b] = older.size <= newer.size ? [older, newer] : [newer, older];
+  if (newer.size < older.size)
+    throw new AssayError(
+      'ROLLBACK',
+      `rollback: log ${older.origin} presents a tree of size ${newer.size}, smaller than the earlier checkpoint of size ${older.size}; a newer checkpoint must extend the older one`,
+      { file: src.target },
+    );
+  const [a, b] = [older, newer];
   const split = splitViewAt(a, b);
   if (split) throw new AssayError('SPLIT_VIEW', split, { file: src.target });
   const proof = a.size === b.size ? [] : await new TileReader(src.fetch, b.size, { file: src.target }).consistencyProof(a.size);

@@ -13,6 +13,7 @@ import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
 import { logReport } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
+import { defaultSeenFile } from '../../tlog/seen.js';
 import { AssayError } from '../../common/errors.js';
 import { assayHome } from '../../home.js';
 import { collect, num } from '../options.js';
@@ -144,7 +145,7 @@ export function register(program: Command): void {
     .description('Verify a signed report offline: signatures, trust, and with --run every digest and number')
     .addHelpText(
       'after',
-      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root; --policy file not the signed one),\n15 numbers mismatch (metrics; with --policy, the signed verdict), 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view or inconsistent checkpoint).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
+      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root; --policy file not the signed one),\n15 numbers mismatch (metrics; with --policy, the signed verdict), 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view, inconsistent checkpoint, rollback).\nThe largest checkpoint seen of each log is kept in --seen-state (default $ASSAY_HOME/tlog/seen.json); a log presenting a smaller tree fails (17).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
     )
     .argument('<report>', 'report file')
     .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json if present)')
@@ -154,14 +155,15 @@ export function register(program: Command): void {
     .option('--require-log', 'fail unless the report carries an inclusion proof from a log in the trust file')
     .option('--checkpoint <file>', 'a newer signed checkpoint of that log (e.g. from a witness): must extend the proof\'s (repeatable)', collect)
     .option('--log <dir|url>', "fetch the log's current checkpoint and prove it extends the proof's (and prove --checkpoint files from its tiles)")
+    .option('--seen-state <file>', 'largest checkpoint seen per log, for rollback detection (default $ASSAY_HOME/tlog/seen.json)')
     .option('--policy <file>', 'recompute the signed policy verdict from the signed statistics and this policy file')
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; policy?: string }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string }) => {
       const trust = trustFrom(f.trust);
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
       const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
-      const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) };
+      const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}), seenFile: f.seenState ?? defaultSeenFile() };
       const loaded = f.policy ? await loadPolicy(f.policy) : null;
       const policy = loaded ? { policy: (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(loaded, st.predicate, ctx) } : {};
       const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog, ...policy });
