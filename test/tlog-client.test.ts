@@ -173,12 +173,50 @@ test('CLI: init, append, prove, verify offline and online, witness', async () =>
   assert.match(off.stdout, /is entry 0 of cli\.example\/log at size 1 \(offline proof\)/);
   writeFileSync(join(work, 'report.json'), '{"a":2}');
   const bad = await cli(['log', 'verify', dir, '--vkey', vkey, '--entry-file', join(work, 'report.json')], env);
-  assert.equal(bad.code, 2);
+  assert.equal(bad.code, 6); // entry not in the log (distinct from usage, 2)
   assert.match(bad.stderr, /NOT_IN_LOG/);
+  assert.equal((await cli(['log', 'verify', dir, '--vkey', vkey, '--index', 'x'], env)).code, 2);
   const wit = await cli(['log', 'witness', dir, '--state', join(work, 'w.json'), '--key', join(work, 'w.pem'), '--log-vkey', vkey, '--name', 'w.example', '--attach'], env);
   assert.equal(wit.code, 0, wit.stderr);
   const wvkey = /^(w\.example\+\S+)$/m.exec(wit.stderr)![1]!;
   const ok = await cli(['log', 'verify', dir, '--vkey', vkey, '--witness', wvkey, '--witnesses-required', '1'], env);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /cosigned by 1 of 1 witnesses/);
+  const quorum = await cli(['log', 'verify', dir, '--vkey', vkey, '--witness', wvkey, '--witness', cosigner('w2.example', generateKeyPairSync('ed25519').privateKey).vkey, '--witnesses-required', '2'], env);
+  assert.equal(quorum.code, 7, quorum.stderr);
+
+  // Rollback: the log grows; presenting the newer checkpoint as the "old" one is refused (8).
+  const cpOld = join(work, 'cp-1');
+  writeFileSync(cpOld, readFileSync(join(dir, 'checkpoint')));
+  writeFileSync(join(work, 'b.json'), '{"b":1}');
+  assert.equal((await cli(['log', 'append', dir, join(work, 'b.json')], env)).code, 0);
+  const cpNew = join(work, 'cp-2');
+  writeFileSync(cpNew, readFileSync(join(dir, 'checkpoint')));
+  const fwd = await cli(['log', 'verify', dir, '--vkey', vkey, '--old-checkpoint', cpOld], env);
+  assert.equal(fwd.code, 0, fwd.stderr);
+  assert.match(fwd.stdout, /extends the largest checkpoint seen \(size 1\)/);
+  const copy = join(work, 'copy');
+  cpSync(dir, copy, { recursive: true });
+  writeFileSync(join(copy, 'checkpoint'), readFileSync(cpOld)); // an old copy of the log: size 1
+  const back = await cli(['log', 'verify', copy, '--vkey', vkey, '--old-checkpoint', cpNew, '--seen-state', join(work, 'fresh-seen.json')], env);
+  assert.equal(back.code, 8, back.stdout + back.stderr);
+  assert.match(back.stderr, /ROLLBACK/);
+  // The same old copy, with no --old-checkpoint: the state file of the largest seen catches it.
+  const back2 = await cli(['log', 'verify', copy, '--vkey', vkey], env);
+  assert.equal(back2.code, 8, back2.stdout + back2.stderr);
+  assert.match(back2.stderr, /smaller than the size 2 this verifier has already seen/);
+
+  // Tampering: log verify recomputes the root from the right-edge tiles; log audit every file.
+  assert.equal((await cli(['log', 'audit', dir, '--vkey', vkey], env)).code, 0);
+  const tile = join(dir, 'tile/0/000.p/2');
+  const orig = readFileSync(tile);
+  writeFileSync(tile, orig.subarray(0, 32)); // truncated
+  const v1 = await cli(['log', 'verify', dir, '--vkey', vkey], env);
+  assert.equal(v1.code, 5, v1.stdout + v1.stderr);
+  writeFileSync(tile, orig);
+  const bundle = join(dir, 'tile/entries/000.p/1');
+  writeFileSync(bundle, Buffer.from(readFileSync(bundle).toString('latin1').replace('sha256:', 'sha256:'.toUpperCase()), 'latin1'));
+  const au = await cli(['log', 'audit', dir, '--vkey', vkey], env);
+  assert.equal(au.code, 5, au.stdout + au.stderr);
+  assert.match(au.stdout, /CORRUPT tile\/entries\/000\.p\/1/);
 });
