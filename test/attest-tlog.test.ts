@@ -289,3 +289,34 @@ test('a run the engine found to be against the simulated target is reported and 
   assert.equal(r.ok, true, formatVerifyResult(r));
   assert.match(formatVerifyResult(r), /\(SIMULATED target\)/);
 });
+
+test('rollback: a copy of the log older than the proof fails; with the largest-seen state a smaller current tree fails, and an older report still passes by a consistency proof', async () => {
+  const log = newLog();
+  const early = await logReport(await report(), { target: log.dir }); // entry 0, checkpoint size 1
+  const copyDir = join(tmp('assay-rollback-'), 'log');
+  const { cpSync } = await import('node:fs');
+  cpSync(log.dir, copyDir, { recursive: true }); // the log as it was at size 1
+  const l = await openConfiguredLog(log.dir);
+  await l.append(Array.from({ length: 300 }, (_, i) => attestationEntry(Buffer.from(`filler ${i}`))));
+  const late = await logReport(await report(), { target: log.dir }); // entry 301, size 302
+  const trust = trustWith([{ vkey: log.vkey }]);
+
+  // The old copy does not contain the late report: its tree is smaller than the proof's.
+  failedTlog(await verify(late.bundle, trust, { require: true, log: copyDir }), /rollback: .* presents a tree of size 1, smaller than the earlier checkpoint of size 302/);
+
+  // With the state file: the real log is seen at size 302 …
+  const seenFile = join(tmp('assay-seen-'), 'seen.json');
+  const ok = await verify(late.bundle, trust, { require: true, log: log.dir, seenFile });
+  assert.equal(ok.ok, true, formatVerifyResult(ok));
+  assert.deepEqual(ok.tlog?.seen, { size: 302, proven: true });
+  // … so the old copy, presented later as the log's current tree, fails even for the early
+  // report (which it does contain).
+  failedTlog(await verify(early.bundle, trust, { require: true, log: copyDir, seenFile }), /rollback: log test\.example\/reports presents a tree of size 1, smaller than the size 302 this verifier has already seen/);
+  // The early report against the real log: its proof names size 1, proven consistent with 302.
+  const old = await verify(early.bundle, trust, { require: true, log: log.dir, seenFile });
+  assert.equal(old.ok, true, formatVerifyResult(old));
+  // Offline (no log to build the proof from): passes its own inclusion, with a warning.
+  const offline = await verify(early.bundle, trust, { require: true, seenFile });
+  assert.equal(offline.ok, true, formatVerifyResult(offline));
+  assert.match(offline.warnings.join('\n'), /not checked against the largest this verifier has seen \(size 302\)/);
+});
