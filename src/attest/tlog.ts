@@ -4,6 +4,9 @@ import {
   type LogSource,
 } from '../tlog/client.js';
 import { openConfiguredLog } from '../tlog/config.js';
+import { attachCosignatures } from '../tlog/storage.js';
+import { TileReader } from '../tlog/tiles.js';
+import { gatherCosignatures } from '../tlog/witness-http.js';
 import { attestationEntry } from '../tlog/entry.js';
 import { ed25519Verifier, parseNote } from '../tlog/note.js';
 import { AssayError, problemOf } from '../common/errors.js';
@@ -32,6 +35,11 @@ export interface LogTarget {
   vkey?: string;
   /** Bearer token for a remote log. */
   token?: string;
+  /**
+   * Witnesses to ask (push mode, C2SP tlog-witness add-checkpoint) for cosignatures on the
+   * checkpoint that covers the entry; the proof is stored only once `required` of them cosigned.
+   */
+  witnesses?: { urls: string[]; required: number };
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -60,10 +68,50 @@ export async function logReport(bundle: ReportBundle, t: LogTarget): Promise<{ b
       log.close();
     }
   }
-  const { proof, checkpoint } = await proveFromSource(logSource(t.target), vkey, index);
+  const src = logSource(t.target);
+  let { proof, checkpoint } = await proveFromSource(src, vkey, index);
+  if (t.witnesses?.urls.length) {
+    const w = await cosignForProof(src, t.target, vkey, checkpoint, t.witnesses);
+    checkpoint = w;
+    proof = { index, hashes: proof.hashes, checkpoint: w.noteText };
+  }
   const text = formatTlogProof(proof);
   verifyTlogProof(text, entry, { logVkey: vkey });
   return { bundle: { ...bundle, tlog: { proof: text } }, index, checkpoint };
+}
+
+/**
+ * Gets `cp` cosigned by a quorum of witnesses and, for a local log, attaches the cosignatures to
+ * its published checkpoint (when it is still the current one). Returns the cosigned checkpoint.
+ */
+async function cosignForProof(src: LogSource, target: string, vkey: string, cp: SignedCheckpoint, w: { urls: string[]; required: number }): Promise<SignedCheckpoint> {
+  const g = await gatherCosignatures(cp.noteText, vkey, src, w.urls, w.required, cp.size);
+  if (!isUrl(target)) await attachCosignatures(target, g.note);
+  return g.checkpoint;
+}
+
+/**
+ * `assay report refresh-proof`: replaces the report's inclusion proof with one against the log's
+ * current checkpoint (cosigned by a witness quorum when witnesses are given), after proving that
+ * checkpoint extends the one the old proof names. The signed payload is untouched: the `tlog`
+ * slot is outside the signatures.
+ */
+export async function refreshReportProof(bundle: ReportBundle, t: LogTarget): Promise<{ bundle: ReportBundle; index: number; from: SignedCheckpoint; to: SignedCheckpoint }> {
+  const old = (bundle.tlog as { proof?: unknown } | null | undefined)?.proof;
+  if (typeof old !== 'string') throw new AssayError('USAGE', 'the report carries no inclusion proof to refresh (log it with `assay attest --log`)');
+  const payload = decodeBase64Strict(bundle.payload, 'payload');
+  const entry = reportEntry(payload, parseStatement(payload).predicateType);
+  const vkey = t.vkey ?? (isUrl(t.target) ? undefined : (await openConfiguredLog(t.target)).vkey);
+  if (!vkey) throw new AssayError('USAGE', "a remote log needs its verifier key (--log-vkey)", { file: t.target });
+  const prev = verifyTlogProof(old, entry, { logVkey: vkey, where: { field: 'tlog.proof' } });
+  const src = logSource(t.target);
+  let cp = await fetchCheckpoint(src, vkey, { origin: prev.checkpoint.origin });
+  await verifyCheckpointConsistency(src, prev.checkpoint, cp);
+  if (t.witnesses?.urls.length) cp = await cosignForProof(src, t.target, vkey, cp, t.witnesses);
+  const hashes = await new TileReader(src.fetch, cp.size, { file: t.target }).inclusionProof(prev.index);
+  const text = formatTlogProof({ index: prev.index, hashes, checkpoint: cp.noteText });
+  verifyTlogProof(text, entry, { logVkey: vkey });
+  return { bundle: { ...bundle, tlog: { proof: text } }, index: prev.index, from: prev.checkpoint, to: cp };
 }
 
 export interface TlogVerification {
