@@ -15,6 +15,7 @@ import { attestationEntry } from '../src/tlog/entry.js';
 import { ed25519Signer, ed25519Verifier } from '../src/tlog/note.js';
 import { LocalLog } from '../src/tlog/storage.js';
 import { TileReader } from '../src/tlog/tiles.js';
+import { auditLog } from '../src/tlog/audit.js';
 import { addCheckpoint, formatAddCheckpoint, parseAddCheckpoint, witnessLog, WitnessRefusal } from '../src/tlog/witness.js';
 
 const ORIGIN = 'test.example/log';
@@ -76,7 +77,14 @@ test('serve a log over loopback HTTP; a client verifies checkpoint, inclusion, c
     // Only the checkpoint and tiles are served; traversal and private files are not.
     assert.equal(await get(s.url, '/checkpoint'), 200);
     assert.equal(await get(s.url, '/tile/0/000'), 200);
-    for (const p of ['/.assay-log.json', '/.lock', '/../../etc/passwd', '/tile/0/../../checkpoint', '/tile/%2e%2e/checkpoint', '/tile/0/000/../../../x', '/tile/0/000.p/0', '/tile\\0\\000'])
+    // Entry bundles are served gzipped to clients that accept it; the audit reads them over HTTP.
+    const gz = await fetch(new URL('tile/entries/000', s.url), { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(gz.headers.get('content-encoding'), 'gzip');
+    assert.deepEqual(Buffer.from(await gz.arrayBuffer()), readFileSync(join(dir, 'tile/entries/000')));
+    const audit = await auditLog(src, VKEY, { checkpoints: [{ text: oldCp, source: 'old' }] });
+    assert.deepEqual(audit.problems, []);
+    assert.equal(audit.size, 1300);
+    for (const p of ['/.assay-log.json', '/.writer.lock', '/.lock', '/../../etc/passwd', '/tile/0/../../checkpoint', '/tile/%2e%2e/checkpoint', '/tile/0/000/../../../x', '/tile/0/000.p/0', '/tile\\0\\000'])
       assert.equal(await get(s.url, p), 404, p);
   } finally {
     await s.close();

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { join, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AssayError, type Location } from '../common/errors.js';
@@ -235,8 +236,18 @@ export interface ServedLog {
 export async function serve(dir: string, opts: { port?: number; host?: string; submit?: SubmitOptions } = {}): Promise<ServedLog> {
   const root = await realpath(dir);
   const server = createServer(async (req, res) => {
-    const send = (status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8', cache = 'no-store') => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body) });
+    const send = (status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8', cache = 'no-store', gzip = false) => {
+      const headers: Record<string, string | number> = { 'Content-Type': type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff' };
+      if (gzip) {
+        // Entry bundles are JSON text and compress several-fold; hash tiles do not, so only bundles.
+        headers.Vary = 'Accept-Encoding';
+        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          body = gzipSync(body);
+          headers['Content-Encoding'] = 'gzip';
+        }
+      }
+      headers['Content-Length'] = Buffer.byteLength(body);
+      res.writeHead(status, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method === 'POST' && opts.submit && (req.url ?? '').split('?')[0] === SUBMIT_PATH) {
@@ -254,7 +265,7 @@ export async function serve(dir: string, opts: { port?: number; host?: string; s
       const data = await readFile(file);
       const isCheckpoint = rel === 'checkpoint';
       const partial = rel.includes('.p/');
-      send(200, data, isCheckpoint ? 'text/plain; charset=utf-8' : 'application/octet-stream', isCheckpoint ? 'no-cache' : partial ? 'max-age=60' : 'public, max-age=31536000, immutable');
+      send(200, data, isCheckpoint ? 'text/plain; charset=utf-8' : 'application/octet-stream', isCheckpoint ? 'no-cache' : partial ? 'max-age=60' : 'public, max-age=31536000, immutable', rel.startsWith('tile/entries/'));
     } catch {
       send(404, 'not found\n');
     }

@@ -10,13 +10,13 @@ import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, lis
 import { renderReport } from '../../attest/render.js';
 import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
 import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
-import { logReport } from '../../attest/tlog.js';
+import { logReport, refreshReportProof } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
 import { defaultSeenFile } from '../../tlog/seen.js';
 import { AssayError } from '../../common/errors.js';
 import { assayHome } from '../../home.js';
-import { collect, num } from '../options.js';
+import { collect, int, num } from '../options.js';
 import { resolveRunLog } from './run.js';
 import { loadModelFacts, loadPolicy } from '../../policy/load.js';
 import { attestPolicyHook, checkReportPolicy } from '../../policy/report.js';
@@ -99,9 +99,11 @@ export function register(program: Command): void {
     .option('--log <dir|url>', 'append the report to this transparency log and store the inclusion proof and checkpoint in the report')
     .option('--log-vkey <vkey>', "the log's verifier key (vkey text or a file holding it); required for a URL")
     .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .option('--witness-url <url>', 'with --log: a witness (C2SP tlog-witness add-checkpoint) to cosign the checkpoint before the proof is stored (repeatable)', collect)
+    .option('--witnesses-required <k>', 'with --witness-url: wait for k cosignatures (default: all)', int(1))
     .option('--policy <file>', "sign this policy's verdict on the run into the report (docs/formats/policy.md)")
     .option('--model-facts <file>', 'declared model facts for the policy scope (assay.model-facts/v1)')
-    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string; policy?: string; modelFacts?: string }) => {
+    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string; witnessUrl?: string[]; witnessesRequired?: number; policy?: string; modelFacts?: string }) => {
       const logPath = await resolveRunLog(ref);
       const signer = loadSigner(f.key);
       let release: DigestSet | null = null;
@@ -116,7 +118,8 @@ export function register(program: Command): void {
       let logged = '';
       if (f.log) {
         const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
-        const r = await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}) });
+        const witnesses = f.witnessUrl?.length ? { witnesses: { urls: f.witnessUrl, required: f.witnessesRequired ?? f.witnessUrl.length } } : {};
+        const r = await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}), ...witnesses });
         bundle = r.bundle;
         logged = `  logged as entry ${r.index} of ${r.checkpoint.origin} (checkpoint size ${r.checkpoint.size}); inclusion proof stored in the report\n`;
       }
@@ -208,6 +211,24 @@ export function register(program: Command): void {
       else process.stdout.write(text);
       if (!r.ok) process.stderr.write(formatVerifyResult(r));
       process.exitCode = r.exitCode;
+    });
+
+  report
+    .command('refresh-proof')
+    .description("Replace the report's inclusion proof with one against the log's current checkpoint (proven to extend the old one), optionally cosigned by witnesses")
+    .argument('<report>', 'report file (updated in place unless --out)')
+    .requiredOption('--log <dir|url>', 'the log the report was logged in')
+    .option('--log-vkey <vkey>', "the log's verifier key (vkey text or a file holding it); default for a local log: its own")
+    .option('--witness-url <url>', 'a witness to cosign the new checkpoint (repeatable)', collect)
+    .option('--witnesses-required <k>', 'with --witness-url: wait for k cosignatures (default: all)', int(1))
+    .option('--out <file>', 'write the report here instead')
+    .action(async (file: string, f: { log: string; logVkey?: string; witnessUrl?: string[]; witnessesRequired?: number; out?: string }) => {
+      const bundle = readBundle(file);
+      const witnesses = f.witnessUrl?.length ? { witnesses: { urls: f.witnessUrl, required: f.witnessesRequired ?? f.witnessUrl.length } } : {};
+      const r = await refreshReportProof(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...witnesses });
+      const out = resolve(f.out ?? file);
+      writeFileAtomic(out, bundleText(r.bundle));
+      process.stdout.write(`${out}: entry ${r.index} of ${r.to.origin}, proof now against checkpoint size ${r.to.size} (was ${r.from.size}; consistency proven)${r.to.note.sigs.length > 1 ? `, ${r.to.note.sigs.length - 1} cosignature(s)` : ''}\n`);
     });
 
   program

@@ -19,6 +19,7 @@ import { auditLog } from '../../tlog/audit.js';
 import { hasLogConfig, initLog, openConfiguredLog, readLogConfig } from '../../tlog/config.js';
 import { TileReader } from '../../tlog/tiles.js';
 import { loadWitnessState, witnessLog } from '../../tlog/witness.js';
+import { serveWitness } from '../../tlog/witness-http.js';
 import { collect, int } from '../options.js';
 
 /**
@@ -307,6 +308,29 @@ export function register(program: Command): void {
         process.once('SIGTERM', stop);
       });
       log?.close();
+    }));
+
+  log
+    .command('witness-serve')
+    .description('Run a witness over HTTP: POST /add-checkpoint (C2SP tlog-witness, push mode) cosigns checkpoints of the logs it follows that extend what it cosigned before')
+    .requiredOption('--state <file>', 'witness state (last cosigned checkpoint per log)')
+    .requiredOption('--key <file>', 'witness Ed25519 PKCS#8 PEM key (created, mode 0600, if missing)')
+    .requiredOption('--log-vkey <vkey>', "verifier key of a log to follow (repeatable)", collect)
+    .option('--name <name>', 'witness name (its cosignature key name)', 'assay-witness')
+    .option('--port <n>', 'port (0: any free port)', int(0, 65535), 8090)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .action(guarded(async (o: { state: string; key: string; logVkey: string[]; name: string; port: number; host: string }) => {
+      const { key, created } = loadOrCreatePrivateKey(o.key);
+      const c = cosigner(o.name, key);
+      if (created) err(`created witness key ${o.key}\n`);
+      const logs = new Map(o.logVkey.map((v) => vkeyArg(v)).map((v) => [parseVkey(v).name, v] as const));
+      const s = await serveWitness({ stateFile: o.state, cosigner: c, logs }, { port: o.port, host: o.host });
+      out(`witness ${c.vkey}\nlistening at ${s.url} (POST add-checkpoint) for ${[...logs.keys()].join(', ')}\n`);
+      await new Promise<void>((ok) => {
+        const stop = () => void s.close().then(ok);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     }));
 
   log
