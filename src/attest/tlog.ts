@@ -8,7 +8,9 @@ import { attachCosignatures } from '../tlog/storage.js';
 import { TileReader } from '../tlog/tiles.js';
 import { gatherCosignatures } from '../tlog/witness-http.js';
 import { attestationEntry } from '../tlog/entry.js';
-import { ed25519Verifier, parseNote } from '../tlog/note.js';
+import { ed25519Verifier, parseNote, parseVkey } from '../tlog/note.js';
+import type { Signer } from './keys.js';
+import { rotationEntry, type RotationAction } from './revocation.js';
 import { AssayError, problemOf } from '../common/errors.js';
 import type { ReportBundle } from './bundle.js';
 import { decodeBase64Strict } from './dsse.js';
@@ -112,6 +114,21 @@ export async function refreshReportProof(bundle: ReportBundle, t: LogTarget): Pr
   const text = formatTlogProof({ index: prev.index, hashes, checkpoint: cp.noteText });
   verifyTlogProof(text, entry, { logVkey: vkey });
   return { bundle: { ...bundle, tlog: { proof: text } }, index: prev.index, from: prev.checkpoint, to: cp };
+}
+
+/**
+ * Logs the retirement (revocation or rotation) of `signer`'s key in the log (src/attest/revocation.ts).
+ * From that entry on, reports signed with the key and logged later do not verify.
+ */
+export async function retireKey(signer: Signer, t: LogTarget, action: RotationAction, replacement?: string): Promise<{ index: number; origin: string }> {
+  if (isUrl(t.target)) {
+    if (!t.vkey) throw new AssayError('USAGE', 'a remote log needs its verifier key (--log-vkey)', { file: t.target });
+    if (!t.token) throw new AssayError('USAGE', 'a remote log needs its submit token (--log-token-file or ASSAY_LOG_TOKEN)', { file: t.target });
+    const origin = parseVkey(t.vkey).name;
+    return { index: (await submitEntry(t.target, rotationEntry(signer, origin, action, replacement), t.token)).index, origin };
+  }
+  const log = await openConfiguredLog(t.target);
+  return { index: (await log.append([rotationEntry(signer, log.origin, action, replacement)])).indices[0]!, origin: log.origin };
 }
 
 export interface TlogVerification {

@@ -11,6 +11,21 @@ import { predicateMetrics } from './predicate.js';
 import { modelFields, parseStatement, pickModel, SUBJECT, subjectDigest, type RunReportStatement } from './statement.js';
 import { analyseRunLog } from './transcripts.js';
 import { checkReportInclusion, type TlogVerification, type TlogVerifyOptions } from './tlog.js';
+import { retirementOf, scanRotations } from './revocation.js';
+import { fetchCheckpoint, logSource, type LogSource } from '../tlog/client.js';
+import type { SignedCheckpoint } from '../tlog/checkpoint.js';
+
+/** The log's checkpoint under the first trusted log key that verifies it, or null. */
+async function firstTrusted(src: LogSource, vkeys: readonly string[]): Promise<SignedCheckpoint | null> {
+  for (const v of vkeys) {
+    try {
+      return await fetchCheckpoint(src, v);
+    } catch {
+      /* not this log */
+    }
+  }
+  return null;
+}
 import { candidateKeys, checkAccreditations, decideTesterTrust, outsideValidity, type TrustDecision, type TrustPolicy } from './trust.js';
 
 /**
@@ -263,6 +278,41 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
   res.tlog = t.result;
   res.warnings.push(...t.warnings);
   for (const f of t.failures) fail('tlog', f.io ? EXIT.usage : EXIT.tlog, f.where, f.message);
+
+  // 9. Key lifecycle: with the log at hand, a signature counts only if the report's entry precedes
+  // the signing key's first retirement (revoke / rotate) entry in that log.
+  if (opts.tlog?.log) {
+    const keyOf = (id: string) => known.get(id) ?? hints.get(id);
+    try {
+      const src = logSource(opts.tlog.log);
+      const trusted = opts.trust.logs.map((l) => l.vkey);
+      const cp = res.tlog ? await fetchCheckpoint(src, opts.trust.logs.find((l) => l.origin === res.tlog!.origin)!.vkey) : await firstTrusted(src, trusted);
+      if (cp && (!res.tlog || cp.origin === res.tlog.origin)) {
+        const rotations = await scanRotations(src, cp);
+        for (const s of res.signatures) {
+          const key = s.valid && s.keyId ? keyOf(s.keyId) : undefined;
+          if (!key || !s.keyId) continue;
+          const ret = retirementOf(rotations, s.keyId, key, cp.origin);
+          if (!ret) continue;
+          const what = `key ${s.keyId} was ${ret.action === 'revoke' ? 'revoked' : `rotated${ret.replacement ? ` to ${ret.replacement}` : ''}`} by entry ${ret.index} of log ${cp.origin}`;
+          if (res.tlog && res.tlog.index < ret.index) {
+            res.warnings.push(`${what}; this report is entry ${res.tlog.index}, before it, so its signature ${s.index} stands`);
+            continue;
+          }
+          const why = res.tlog ? `${what}, before this report's entry ${res.tlog.index}` : `${what}, and this report is not in that log, so it cannot be shown to precede the retirement`;
+          if (s.role === 'tester') {
+            s.trust = { trusted: false, exit: EXIT.untrusted, reason: why };
+            fail('trust', EXIT.untrusted, `${src.target}: entry ${ret.index}`, `tester signature ${s.index}: ${why}`);
+          } else {
+            s.trust = { trusted: false, exit: EXIT.untrusted, reason: why };
+            res.warnings.push(`co-signature ${s.index}: ${why}; it does not count`);
+          }
+        }
+      }
+    } catch (err) {
+      fail('tlog', (err as AssayError).code === 'LOG_FETCH' ? EXIT.usage : EXIT.tlog, opts.tlog.log, `key rotations not checked: ${(err as Error).message}`);
+    }
+  }
   return finish();
 }
 

@@ -10,7 +10,7 @@ import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, lis
 import { renderReport } from '../../attest/render.js';
 import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
 import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
-import { logReport, refreshReportProof } from '../../attest/tlog.js';
+import { logReport, refreshReportProof, retireKey } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
 import { defaultSeenFile } from '../../tlog/seen.js';
@@ -84,6 +84,22 @@ export function register(program: Command): void {
     .action((ref: string | undefined, f: { format: 'pem' | 'jwk' }) => {
       const k = findKey(ref);
       process.stdout.write(f.format === 'pem' ? exportPublicPem(k.publicKey) : JSON.stringify(exportPublicJwk(k.publicKey), null, 2) + '\n');
+    });
+
+  keys
+    .command('retire')
+    .description("Revoke or rotate a key in a transparency log: reports signed with it and logged after this entry stop verifying (signed by the key itself)")
+    .argument('[key]', 'key id, id prefix or name (default: the only key)')
+    .requiredOption('--log <dir|url>', 'the log the key\'s reports are logged in')
+    .addOption(new Option('--action <a>', 'revoke (compromised or withdrawn) or rotate (replaced)').choices(['revoke', 'rotate']).default('revoke'))
+    .option('--replacement <keyid>', 'with rotate: the successor key id (sha256:…); informational, it is not trusted by this')
+    .option('--log-vkey <vkey>', "the log's verifier key; required for a URL")
+    .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .action(async (ref: string | undefined, f: { log: string; action: 'revoke' | 'rotate'; replacement?: string; logVkey?: string; logTokenFile?: string }) => {
+      const signer = loadSigner(ref);
+      const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
+      const r = await retireKey(signer, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}) }, f.action, f.replacement);
+      process.stdout.write(`key ${signer.keyId} ${f.action === 'revoke' ? 'revoked' : 'rotated'} at entry ${r.index} of ${r.origin}: reports logged from here on with this key fail verification (verify --log)\n`);
     });
 
   program
