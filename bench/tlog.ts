@@ -27,13 +27,13 @@ while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) 
 const ORIGIN = 'bench.example/log';
 const key = generateKeyPairSync('ed25519').privateKey;
 
-function appendBench(total: number, batch: number): { perSec: number; ms: number; bytes: number } {
+async function appendBench(total: number, batch: number): Promise<{ perSec: number; ms: number; bytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'assay-tlog-bench-'));
   const entries = Array.from({ length: total }, (_, i) => attestationEntry(Buffer.from(`envelope ${i} ${batch}`), { kind: 'eval-run' }));
   const bytes = entries.reduce((s, e) => s + e.length, 0) / total;
-  const log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  const log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
   const t0 = performance.now();
-  for (let at = 0; at < total; at += batch) log.append(entries.slice(at, at + batch));
+  for (let at = 0; at < total; at += batch) await log.append(entries.slice(at, at + batch));
   const ms = performance.now() - t0;
   log.close();
   rmSync(dir, { recursive: true, force: true });
@@ -55,11 +55,11 @@ function verifyBench(size: number): { sizeHashes: number; proofBytes: number; ve
 }
 
 /** Offline verification of a tlog-proof: parse, checkpoint signature, inclusion. */
-function fullVerifyBench(): number {
+async function fullVerifyBench(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'assay-tlog-bench-'));
-  const log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  const log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
   const entries = Array.from({ length: 100_000 }, (_, i) => attestationEntry(Buffer.from(`e${i}`)));
-  log.append(entries);
+  await log.append(entries);
   const text = formatTlogProof({ index: 77_777, hashes: log.inclusionProof(77_777), checkpoint: log.checkpoint() });
   openCheckpoint(log.checkpoint(), [ed25519Verifier(log.vkey)]);
   const n = 1000;
@@ -74,9 +74,10 @@ function fullVerifyBench(): number {
 const appendSettings = quick ? [{ total: 20_000, batch: 1000 }] : [{ total: 20_000, batch: 100 }, { total: 100_000, batch: 1000 }, { total: 200_000, batch: 10_000 }];
 const sizes = quick ? [1_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000];
 
-const appendRows = appendSettings.map((s) => ({ ...s, ...appendBench(s.total, s.batch) }));
+const appendRows = [];
+for (const s of appendSettings) appendRows.push({ ...s, ...(await appendBench(s.total, s.batch)) });
 const verifyRows = sizes.map((size) => ({ size, ...verifyBench(size) }));
-const fullUs = fullVerifyBench();
+const fullUs = await fullVerifyBench();
 
 let commit = 'uncommitted';
 try {

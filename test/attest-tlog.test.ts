@@ -77,7 +77,7 @@ test('a logged report carries a tlog-proof that verifies offline against the tru
   assert.equal((await logReport(first.bundle, { target: log.dir })).index, 0);
   // The entry is recomputed from the signed payload alone.
   const payload = Buffer.from(first.bundle.payload, 'base64');
-  const l = openConfiguredLog(log.dir);
+  const l = await openConfiguredLog(log.dir);
   assert.equal(l.size, 2);
   l.close();
   assert.deepEqual(JSON.parse(Buffer.from(reportEntry(payload, 'https://assay.dev/run-report/v1')).toString()).type, 'attestation');
@@ -159,8 +159,8 @@ test('newer checkpoints: consistency proven from the tiles; a split view or fork
   const { bundle } = await logReport(await report(), { target: log.dir });
   const trust = trustWith([{ vkey: log.vkey }]);
   // The log grows; the proof's checkpoint (size 1) must be a prefix of the current one.
-  const l = openConfiguredLog(log.dir);
-  l.append(Array.from({ length: 300 }, (_, i) => attestationEntry(Buffer.from(`other ${i}`))));
+  const l = await openConfiguredLog(log.dir);
+  await l.append(Array.from({ length: 300 }, (_, i) => attestationEntry(Buffer.from(`other ${i}`))));
   const newer = l.checkpoint();
   l.close();
   const ok = await verify(bundle, trust, { require: true, log: log.dir, checkpoints: [{ text: newer, source: 'witness.cp' }] });
@@ -176,10 +176,10 @@ test('newer checkpoints: consistency proven from the tiles; a split view or fork
   const { keyFile } = log;
   const forkDir = join(tmp('assay-fork-'), 'log');
   const key = (await import('../src/tlog/keyfile.js')).loadPrivateKey(keyFile);
-  const fork = LocalLog.open(forkDir, { origin: ORIGIN, signerKey: key });
-  fork.append([attestationEntry(Buffer.from('a different first entry'))]);
+  const fork = await LocalLog.open(forkDir, { origin: ORIGIN, signerKey: key });
+  await fork.append([attestationEntry(Buffer.from('a different first entry'))]);
   const forkCp1 = fork.checkpoint();
-  fork.append(Array.from({ length: 300 }, (_, i) => attestationEntry(Buffer.from(`fork ${i}`))));
+  await fork.append(Array.from({ length: 300 }, (_, i) => attestationEntry(Buffer.from(`fork ${i}`))));
   fork.close();
   failedTlog(await verify(bundle, trust, { require: true, checkpoints: [{ text: forkCp1, source: 'fork.cp' }] }), /split view: log test\.example\/reports signed two different trees of size 1/);
   // … and a later checkpoint from the forked log is not an extension of the proof's tree.
@@ -193,7 +193,7 @@ test('newer checkpoints: consistency proven from the tiles; a split view or fork
 
 test('remote log: entries submitted over HTTP with a bearer token; hostile submissions are refused and nothing is appended', async () => {
   const log = newLog();
-  const writer = openConfiguredLog(log.dir);
+  const writer = await openConfiguredLog(log.dir);
   const token = 'a-long-enough-test-token-0123456789';
   const s = await serve(log.dir, { submit: { log: writer, token } });
   try {
@@ -208,6 +208,7 @@ test('remote log: entries submitted over HTTP with a bearer token; hostile submi
     await refused(submitEntry(s.url, Buffer.from('{"schema":"assay.tlog-entry/v1"}'), token), /HTTP 400/);
     await refused(submitEntry(s.url, Buffer.from(' ' + Buffer.from(entry).toString()), token), /HTTP 400/); // not canonical
     await refused(submitEntry(s.url, new Uint8Array(70_000), token), /HTTP 413/);
+    await writer.refresh();
     assert.equal(writer.size, 1, 'refused submissions append nothing');
     // A remote log without its key or token is a usage error, before anything is sent.
     await assert.rejects(logReport(bundle, { target: s.url, token }), (e: unknown) => e instanceof AssayError && e.code === 'USAGE' && /--log-vkey/.test(e.message));
@@ -287,4 +288,35 @@ test('a run the engine found to be against the simulated target is reported and 
   const r = await verifyReport(bytes(bundle), { trust: trustWith([]), runLogPath: path, now: NOW });
   assert.equal(r.ok, true, formatVerifyResult(r));
   assert.match(formatVerifyResult(r), /\(SIMULATED target\)/);
+});
+
+test('rollback: a copy of the log older than the proof fails; with the largest-seen state a smaller current tree fails, and an older report still passes by a consistency proof', async () => {
+  const log = newLog();
+  const early = await logReport(await report(), { target: log.dir }); // entry 0, checkpoint size 1
+  const copyDir = join(tmp('assay-rollback-'), 'log');
+  const { cpSync } = await import('node:fs');
+  cpSync(log.dir, copyDir, { recursive: true }); // the log as it was at size 1
+  const l = await openConfiguredLog(log.dir);
+  await l.append(Array.from({ length: 300 }, (_, i) => attestationEntry(Buffer.from(`filler ${i}`))));
+  const late = await logReport(await report(), { target: log.dir }); // entry 301, size 302
+  const trust = trustWith([{ vkey: log.vkey }]);
+
+  // The old copy does not contain the late report: its tree is smaller than the proof's.
+  failedTlog(await verify(late.bundle, trust, { require: true, log: copyDir }), /rollback: .* presents a tree of size 1, smaller than the earlier checkpoint of size 302/);
+
+  // With the state file: the real log is seen at size 302 …
+  const seenFile = join(tmp('assay-seen-'), 'seen.json');
+  const ok = await verify(late.bundle, trust, { require: true, log: log.dir, seenFile });
+  assert.equal(ok.ok, true, formatVerifyResult(ok));
+  assert.deepEqual(ok.tlog?.seen, { size: 302, proven: true });
+  // … so the old copy, presented later as the log's current tree, fails even for the early
+  // report (which it does contain).
+  failedTlog(await verify(early.bundle, trust, { require: true, log: copyDir, seenFile }), /rollback: log test\.example\/reports presents a tree of size 1, smaller than the size 302 this verifier has already seen/);
+  // The early report against the real log: its proof names size 1, proven consistent with 302.
+  const old = await verify(early.bundle, trust, { require: true, log: log.dir, seenFile });
+  assert.equal(old.ok, true, formatVerifyResult(old));
+  // Offline (no log to build the proof from): passes its own inclusion, with a warning.
+  const offline = await verify(early.bundle, trust, { require: true, seenFile });
+  assert.equal(offline.ok, true, formatVerifyResult(offline));
+  assert.match(offline.warnings.join('\n'), /not checked against the largest this verifier has seen \(size 302\)/);
 });

@@ -6,7 +6,7 @@ import { attestRun, bundleText, cosignBundle, type ReportBundle } from '../src/a
 import { canonicalJson } from '../src/common/canonical.js';
 import { digestOfFile } from '../src/attest/digest.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
-import { generateSigner, type Signer } from '../src/attest/keys.js';
+import { exportPublicJwk, generateSigner, type Signer } from '../src/attest/keys.js';
 import { buildRunReport, statementBytes, type RunReportStatement } from '../src/attest/statement.js';
 import { emptyTrust, issueAccreditation, parseTrust, trustDocument, type TrustPolicy } from '../src/attest/trust.js';
 import { EXIT, formatVerifyResult, verifyReport, type VerifyResult } from '../src/attest/verify.js';
@@ -110,11 +110,45 @@ test('co-signatures: the developer acknowledges receipt over the same bytes', as
   const onlyDev = { ...b, signatures: [b.signatures[1]!] };
   const r3 = await verifyReport(bytes(onlyDev), { trust, now: NOW });
   failed(r3, EXIT.badSignature, /tester\.keyId/, /did not sign it/);
-  // A broken co-signature is a failure even though the tester's is fine.
+  // A broken co-signature does not count, and does not undo the tester's valid signature: it is
+  // reported as unverifiable (anyone can append a signature; it adds no claim).
   const bad = Buffer.from(b.signatures[1]!.sig, 'base64');
   bad[10] = bad[10]! ^ 1;
   const broken = { ...b, signatures: [b.signatures[0]!, { ...b.signatures[1]!, sig: bad.toString('base64') }] };
-  failed(await verifyReport(bytes(broken), { trust, now: NOW }), EXIT.badSignature, /signatures\[1\]\.sig/, /does not verify under key/);
+  const r4 = await verifyReport(bytes(broken), { trust, now: NOW });
+  assert.equal(r4.ok, true, formatVerifyResult(r4));
+  assert.equal(r4.signatures[1]!.valid, false);
+  assert.match(r4.warnings.join('\n'), /signatures\[1\]\.sig: signature 1 does not verify under key .*; unverifiable, so it counts for nothing/);
+  // With the tester's signature broken too, every unverifiable signature is a failure (10).
+  const both = { ...broken, signatures: [{ ...b.signatures[0]!, sig: bad.toString('base64') }, broken.signatures[1]!] };
+  failed(await verifyReport(bytes(both), { trust, now: NOW }), EXIT.badSignature, /signatures\[0\]\.sig/, /does not verify under key/);
+});
+
+test('bounded verification: junk signatures appended by anyone leave an authentic report verified; over the caps it is refused unchecked (13) in a few lines', async () => {
+  const log = writeRunLog();
+  const b = await report(log);
+  const trust = trustTester();
+  const junk = (i: number) => ({ keyid: i % 2 ? tester.keyId : `junk-${i}`, sig: Buffer.alloc(64, i).toString('base64') });
+  const stranger = generateSigner();
+  const hint = { keyid: stranger.keyId, jwk: exportPublicJwk(stranger.publicKey) };
+  // Up to the caps: 15 junk signatures (half claiming the tester's key id) and 16 key hints.
+  const padded = { ...b, signatures: [...Array.from({ length: 7 }, (_, i) => junk(i)), b.signatures[0]!, ...Array.from({ length: 8 }, (_, i) => junk(100 + i))], publicKeys: Array.from({ length: 16 }, () => hint) };
+  const ok = await verifyReport(bytes(padded), { trust, now: NOW });
+  assert.equal(ok.ok, true, formatVerifyResult(ok));
+  assert.equal(ok.signatures.filter((s) => s.valid).length, 1);
+  assert.equal(ok.warnings.filter((w) => /unverifiable/.test(w)).length, 15);
+  // Beyond them: 20,000 junk signatures, or 400 signatures × 400 key hints.
+  for (const [name, bundle] of [
+    ['20,000 signatures', { ...b, signatures: [b.signatures[0]!, ...Array.from({ length: 20_000 }, (_, i) => junk(i))] }],
+    ['400 × 400', { ...b, signatures: [b.signatures[0]!, ...Array.from({ length: 399 }, (_, i) => junk(i))], publicKeys: Array.from({ length: 400 }, () => hint) }],
+    ['17 key hints', { ...b, publicKeys: Array.from({ length: 17 }, () => hint) }],
+    ['17 accreditations', { ...b, accreditations: Array.from({ length: 17 }, () => ({})) }],
+  ] as const) {
+    const r = await verifyReport(bytes(bundle as ReportBundle), { trust, now: NOW });
+    assert.equal(r.exitCode, EXIT.malformed, `${name}: ${formatVerifyResult(r)}`);
+    assert.match(r.failures[0]!.message, /a report may carry at most 16/, name);
+    assert.ok(formatVerifyResult(r).split('\n').length < 10, `${name}: ${formatVerifyResult(r).split('\n').length} lines of output`);
+  }
 });
 
 test('the keyid is only a hint: a wrong hint still verifies, with a warning', async () => {

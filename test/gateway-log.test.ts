@@ -119,7 +119,7 @@ describe('the access log', () => {
     const signer = generateSigner();
     const config = gatewayConfig(target.url, { tlog: { dir: join(dir, 'log'), everyRecords: 3, everySeconds: 3600 } });
     const store = await GatewayStore.open(join(dir, 'gw.db'));
-    const tlog = openConfiguredLog(join(dir, 'log'));
+    const tlog = await openConfiguredLog(join(dir, 'log'));
     const gw = await startGateway({ config, signer, store, tlog });
     try {
       const { issueGrantToken, defaultGrant, tokenDigest, accessKey } = await import('../src/gateway/grant.js');

@@ -49,15 +49,15 @@ test('tile index path encoding', () => {
   assert.equal(decodeTileIndex('1234'), null);
 });
 
-test('70,000 entries in batches: every tile and bundle matches hashes recomputed from the leaves', () => {
+test('70,000 entries in batches: every tile and bundle matches hashes recomputed from the leaves', async () => {
   const dir = tmp('tlog-tiles-');
-  const log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  const log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
   const N = 70_000;
   const entries = Array.from({ length: N }, (_, i) => entry(i));
-  for (let at = 0; at < N; at += 7_000) log.append(entries.slice(at, at + 7_000));
+  for (let at = 0; at < N; at += 7_000) await log.append(entries.slice(at, at + 7_000));
   // A few small batches so partial tiles are rewritten in place of narrower ones.
   const extra = [70_000, 70_001, 70_002].map(entry);
-  for (const e of extra) log.append([e]);
+  for (const e of extra) await log.append([e]);
   entries.push(...extra);
   const n = entries.length;
   assert.equal(log.size, n);
@@ -106,57 +106,62 @@ test('70,000 entries in batches: every tile and bundle matches hashes recomputed
   log.close();
 });
 
-test('appends are idempotent by entry bytes, within a batch and across reopen', () => {
+test('appends are idempotent by entry bytes, within a batch and across reopen', async () => {
   const dir = tmp('tlog-idem-');
-  let log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
-  const r1 = log.append([entry(1), entry(2), entry(1)]);
+  let log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  const r1 = await log.append([entry(1), entry(2), entry(1)]);
   assert.deepEqual(r1.indices, [0, 1, 0]);
   assert.equal(r1.size, 2);
   log.close();
-  log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
   const cpBefore = log.checkpoint();
-  const r2 = log.append([entry(2)]);
+  const r2 = await log.append([entry(2)]);
   assert.deepEqual(r2.indices, [1]);
   assert.equal(r2.checkpoint, cpBefore); // nothing new: no new checkpoint
-  assert.deepEqual(log.append([entry(3), entry(1)]).indices, [2, 0]);
+  assert.deepEqual((await log.append([entry(3), entry(1)])).indices, [2, 0]);
   assert.equal(log.find(entry(3)), 2);
   assert.equal(log.find(entry(9)), null);
   log.close();
 });
 
-test('open refuses a second writer, another origin, or another key', () => {
+test('open refuses another origin or another key; two handles on one log both append, each seeing the other', async () => {
   const dir = tmp('tlog-lock-');
-  const log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
-  assert.throws(() => LocalLog.open(dir, { origin: ORIGIN, signerKey: key }), /already in use/);
-  log.close();
-  assert.throws(() => LocalLog.open(dir, { origin: 'other.example/log', signerKey: key }), /has origin/);
-  assert.throws(() => LocalLog.open(dir, { origin: ORIGIN, signerKey: generateKeyPairSync('ed25519').privateKey }), /no signature from a known key/);
-  // A lock left by a process that no longer exists is taken over.
-  writeFileSync(join(dir, '.lock'), '999999999');
-  LocalLog.open(dir, { origin: ORIGIN, signerKey: key }).close();
+  const a = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  const b = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  await a.append([entry(1)]);
+  // b last saw size 0; under the lock it re-reads the disk, so its entry goes at index 1.
+  assert.deepEqual((await b.append([entry(2), entry(1)])).indices, [1, 0]);
+  assert.deepEqual((await a.append([entry(3)])).indices, [2]);
+  assert.deepEqual(Buffer.from(a.root), mth([1, 2, 3].map((i) => leaf(entry(i)))));
+  a.close();
+  b.close();
+  await assert.rejects(LocalLog.open(dir, { origin: 'other.example/log', signerKey: key }), /has origin/);
+  await assert.rejects(LocalLog.open(dir, { origin: ORIGIN, signerKey: generateKeyPairSync('ed25519').privateKey }), /no signature from a known key/);
+  // An old-style pid lock file (or any junk) beside the log means nothing.
+  writeFileSync(join(dir, '.lock'), '');
+  (await LocalLog.open(dir, { origin: ORIGIN, signerKey: key })).close();
 });
 
-test('interrupted batch (data files written, no checkpoint) is rolled back on reopen, never visible', () => {
+test('interrupted batch (data files written, no checkpoint) is rolled back on reopen, never visible', async () => {
   for (const stage of ['journaled', 'data-written'] as const) {
     const dir = tmp('tlog-crash-');
-    let log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
-    log.append(Array.from({ length: 300 }, (_, i) => entry(i)));
+    let log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+    await log.append(Array.from({ length: 300 }, (_, i) => entry(i)));
     const before = log.checkpoint();
     const filesBefore = listFiles(dir).map((p) => relative(dir, p)).sort();
     log.close();
-    log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key, faultInjection: (s) => {
+    log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key, faultInjection: (s) => {
       if (s === stage) throw new Error(`simulated crash at ${s}`);
     } });
-    assert.throws(() => log.append(Array.from({ length: 600 }, (_, i) => entry(1000 + i))), /simulated crash/);
+    await assert.rejects(log.append(Array.from({ length: 600 }, (_, i) => entry(1000 + i))), /simulated crash/);
     // The "dead" process: its files stay as they were, the checkpoint is the old one.
     assert.equal(readFileSync(join(dir, 'checkpoint'), 'utf8'), before);
     if (stage === 'data-written') assert.ok(existsSync(join(dir, 'tile/0/002')), 'batch tiles were written before the crash');
-    rmSync(join(dir, '.lock'));
-    log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+    log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
     assert.equal(log.size, 300);
-    assert.deepEqual(listFiles(dir).map((p) => relative(dir, p)).filter((p) => p !== '.lock').sort(), filesBefore.filter((p) => p !== '.lock'));
+    assert.deepEqual(listFiles(dir).map((p) => relative(dir, p)).sort(), filesBefore);
     // The retried batch lands exactly as it would have on a clean log.
-    const r = log.append(Array.from({ length: 600 }, (_, i) => entry(1000 + i)));
+    const r = await log.append(Array.from({ length: 600 }, (_, i) => entry(1000 + i)));
     assert.equal(r.firstIndex, 300);
     const all = [...Array.from({ length: 300 }, (_, i) => entry(i)), ...Array.from({ length: 600 }, (_, i) => entry(1000 + i))];
     assert.deepEqual(Buffer.from(log.root), mth(all.map(leaf)));
@@ -172,9 +177,9 @@ test('a writer killed mid-append leaves a log that reopens at a signed, complete
     import { createPrivateKey } from 'node:crypto';
     import { readFileSync } from 'node:fs';
     import { LocalLog } from ${JSON.stringify(join(ROOT, 'src/tlog/storage.ts'))};
-    const log = LocalLog.open(${JSON.stringify(dir)}, { origin: ${JSON.stringify(ORIGIN)}, signerKey: createPrivateKey(readFileSync(${JSON.stringify(keyFile)})) });
+    const log = await LocalLog.open(${JSON.stringify(dir)}, { origin: ${JSON.stringify(ORIGIN)}, signerKey: createPrivateKey(readFileSync(${JSON.stringify(keyFile)})) });
     for (let b = 0; ; b++) {
-      const r = log.append(Array.from({ length: 500 }, (_, i) => Buffer.from('{"n":' + (b * 500 + i) + '}')));
+      const r = await log.append(Array.from({ length: 500 }, (_, i) => Buffer.from('{"n":' + (b * 500 + i) + '}')));
       process.stdout.write(r.size + '\\n');
     }`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -192,7 +197,7 @@ test('a writer killed mid-append leaves a log that reopens at a signed, complete
     });
     child.on('exit', () => ok());
   });
-  const log = LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
+  const log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });
   assert.ok(log.size >= seen && log.size % 500 === 0, `size ${log.size} after seeing ${seen}`);
   const all = Array.from({ length: log.size }, (_, i) => entry(i));
   assert.deepEqual(Buffer.from(log.root), mth(all.map(leaf)));
@@ -205,7 +210,7 @@ test('a writer killed mid-append leaves a log that reopens at a signed, complete
     const width = m[3] ? Number(m[3]) : 256;
     assert.ok(index * 256 + width <= Math.floor(log.size / 256 ** level), `${p} lies beyond size ${log.size}`);
   }
-  const again = log.append([entry(0), entry(log.size)]);
+  const again = await log.append([entry(0), entry(log.size)]);
   assert.deepEqual(again.indices, [0, log.size - 1]);
   log.close();
 });

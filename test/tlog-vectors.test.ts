@@ -7,7 +7,7 @@ import {
   EMPTY_ROOT, MemoryTree, consistencyFailure, inclusionFailure, leafHash, merkleRoot, rangeNodes, verifyConsistency, verifyInclusion,
 } from '../src/tlog/merkle.js';
 
-// Vectors from transparency-dev/merkle (Apache-2.0), copied into test/fixtures/merkle-vectors (see its README).
+// Vectors from transparency-dev/merkle (Apache-2.0), copied into test/fixtures (see PROVENANCE.md there).
 const VECTORS = join(ROOT, 'test/fixtures/merkle-vectors');
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
@@ -49,14 +49,6 @@ test('every consistency vector: happy paths verify, every tampered variant is re
     if (v.wantErr) assert.notEqual(why, null, `${name} (${v.desc}) should be rejected`);
     else assert.equal(why, null, `${name} (${v.desc}): ${why}`);
   }
-});
-
-// Subtree vectors (subtreeinclusion/, subtreeconsistency/) exercise proofs for arbitrary
-// [start, end) subtrees from the Merkle Tree Certificates work. Neither RFC 9162 nor the C2SP
-// documents in our reference define that algorithm, and nothing in Assay uses it, so they are
-// not run; the test below only records that they exist so a reader knows they were seen.
-test('subtree vectors are present but out of scope (no algorithm in RFC 9162 / C2SP v1)', () => {
-  assert.ok(files(join(VECTORS, 'subtreeinclusion')).length > 0);
 });
 
 const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => new Uint8Array(Buffer.from(h, 'hex')));

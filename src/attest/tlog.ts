@@ -4,13 +4,19 @@ import {
   type LogSource,
 } from '../tlog/client.js';
 import { openConfiguredLog } from '../tlog/config.js';
+import { attachCosignatures } from '../tlog/storage.js';
+import { TileReader } from '../tlog/tiles.js';
+import { gatherCosignatures } from '../tlog/witness-http.js';
 import { attestationEntry } from '../tlog/entry.js';
-import { ed25519Verifier, parseNote } from '../tlog/note.js';
+import { ed25519Verifier, parseNote, parseVkey } from '../tlog/note.js';
+import type { Signer } from './keys.js';
+import { rotationEntry, type RotationAction } from './revocation.js';
 import { AssayError, problemOf } from '../common/errors.js';
 import type { ReportBundle } from './bundle.js';
 import { decodeBase64Strict } from './dsse.js';
 import { parseStatement } from './statement.js';
 import type { TrustedLog } from './trust.js';
+import { observeCheckpoint } from '../tlog/seen.js';
 
 /**
  * Reports in the transparency log (docs/formats/attestation.md, "Transparency log").
@@ -31,6 +37,11 @@ export interface LogTarget {
   vkey?: string;
   /** Bearer token for a remote log. */
   token?: string;
+  /**
+   * Witnesses to ask (push mode, C2SP tlog-witness add-checkpoint) for cosignatures on the
+   * checkpoint that covers the entry; the proof is stored only once `required` of them cosigned.
+   */
+  witnesses?: { urls: string[]; required: number };
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -51,18 +62,73 @@ export async function logReport(bundle: ReportBundle, t: LogTarget): Promise<{ b
     vkey = t.vkey;
     index = (await submitEntry(t.target, entry, t.token)).index;
   } else {
-    const log = openConfiguredLog(t.target);
+    const log = await openConfiguredLog(t.target);
     try {
       vkey = t.vkey ?? log.vkey;
-      index = log.append([entry]).indices[0]!;
+      index = (await log.append([entry])).indices[0]!;
     } finally {
       log.close();
     }
   }
-  const { proof, checkpoint } = await proveFromSource(logSource(t.target), vkey, index);
+  const src = logSource(t.target);
+  let { proof, checkpoint } = await proveFromSource(src, vkey, index);
+  if (t.witnesses?.urls.length) {
+    const w = await cosignForProof(src, t.target, vkey, checkpoint, t.witnesses);
+    checkpoint = w;
+    proof = { index, hashes: proof.hashes, checkpoint: w.noteText };
+  }
   const text = formatTlogProof(proof);
   verifyTlogProof(text, entry, { logVkey: vkey });
   return { bundle: { ...bundle, tlog: { proof: text } }, index, checkpoint };
+}
+
+/**
+ * Gets `cp` cosigned by a quorum of witnesses and, for a local log, attaches the cosignatures to
+ * its published checkpoint (when it is still the current one). Returns the cosigned checkpoint.
+ */
+async function cosignForProof(src: LogSource, target: string, vkey: string, cp: SignedCheckpoint, w: { urls: string[]; required: number }): Promise<SignedCheckpoint> {
+  const g = await gatherCosignatures(cp.noteText, vkey, src, w.urls, w.required, cp.size);
+  if (!isUrl(target)) await attachCosignatures(target, g.note);
+  return g.checkpoint;
+}
+
+/**
+ * `assay report refresh-proof`: replaces the report's inclusion proof with one against the log's
+ * current checkpoint (cosigned by a witness quorum when witnesses are given), after proving that
+ * checkpoint extends the one the old proof names. The signed payload is untouched: the `tlog`
+ * slot is outside the signatures.
+ */
+export async function refreshReportProof(bundle: ReportBundle, t: LogTarget): Promise<{ bundle: ReportBundle; index: number; from: SignedCheckpoint; to: SignedCheckpoint }> {
+  const old = (bundle.tlog as { proof?: unknown } | null | undefined)?.proof;
+  if (typeof old !== 'string') throw new AssayError('USAGE', 'the report carries no inclusion proof to refresh (log it with `assay attest --log`)');
+  const payload = decodeBase64Strict(bundle.payload, 'payload');
+  const entry = reportEntry(payload, parseStatement(payload).predicateType);
+  const vkey = t.vkey ?? (isUrl(t.target) ? undefined : (await openConfiguredLog(t.target)).vkey);
+  if (!vkey) throw new AssayError('USAGE', "a remote log needs its verifier key (--log-vkey)", { file: t.target });
+  const prev = verifyTlogProof(old, entry, { logVkey: vkey, where: { field: 'tlog.proof' } });
+  const src = logSource(t.target);
+  let cp = await fetchCheckpoint(src, vkey, { origin: prev.checkpoint.origin });
+  await verifyCheckpointConsistency(src, prev.checkpoint, cp);
+  if (t.witnesses?.urls.length) cp = await cosignForProof(src, t.target, vkey, cp, t.witnesses);
+  const hashes = await new TileReader(src.fetch, cp.size, { file: t.target }).inclusionProof(prev.index);
+  const text = formatTlogProof({ index: prev.index, hashes, checkpoint: cp.noteText });
+  verifyTlogProof(text, entry, { logVkey: vkey });
+  return { bundle: { ...bundle, tlog: { proof: text } }, index: prev.index, from: prev.checkpoint, to: cp };
+}
+
+/**
+ * Logs the retirement (revocation or rotation) of `signer`'s key in the log (src/attest/revocation.ts).
+ * From that entry on, reports signed with the key and logged later do not verify.
+ */
+export async function retireKey(signer: Signer, t: LogTarget, action: RotationAction, replacement?: string): Promise<{ index: number; origin: string }> {
+  if (isUrl(t.target)) {
+    if (!t.vkey) throw new AssayError('USAGE', 'a remote log needs its verifier key (--log-vkey)', { file: t.target });
+    if (!t.token) throw new AssayError('USAGE', 'a remote log needs its submit token (--log-token-file or ASSAY_LOG_TOKEN)', { file: t.target });
+    const origin = parseVkey(t.vkey).name;
+    return { index: (await submitEntry(t.target, rotationEntry(signer, origin, action, replacement), t.token)).index, origin };
+  }
+  const log = await openConfiguredLog(t.target);
+  return { index: (await log.append([rotationEntry(signer, log.origin, action, replacement)])).indices[0]!, origin: log.origin };
 }
 
 export interface TlogVerification {
@@ -74,6 +140,8 @@ export interface TlogVerification {
   witnesses: string[];
   /** Later checkpoints this one was proven consistent with (split views fail instead). */
   consistentWith: { source: string; size: number }[];
+  /** The largest checkpoint of this log the verifier has seen (with `seenFile`), after this check. */
+  seen?: { size: number; proven: boolean };
 }
 
 export interface TlogVerifyOptions {
@@ -83,6 +151,11 @@ export interface TlogVerifyOptions {
   checkpoints?: { text: string; source: string }[];
   /** The log itself (directory or URL): its current checkpoint, and tiles for consistency proofs. */
   log?: string;
+  /**
+   * Rollback protection: the state file of the largest checkpoint seen per log (src/tlog/seen.ts;
+   * the CLI passes $ASSAY_HOME/tlog/seen.json). Absent: no state is kept.
+   */
+  seenFile?: string;
 }
 
 export type TlogProblem = { where: string; message: string; io?: boolean };
@@ -145,17 +218,17 @@ export async function checkReportInclusion(
     consistentWith: [],
   };
   const source: LogSource | null = opts.log ? logSource(opts.log) : null;
-  const newer: { cp: SignedCheckpoint; source: string }[] = [];
+  const newer: { cp: SignedCheckpoint; source: string; current: boolean }[] = [];
   for (const c of opts.checkpoints ?? []) {
     try {
-      newer.push({ cp: openCheckpoint(c.text, [ed25519Verifier(log.vkey)], { origin, where: { file: c.source } }), source: c.source });
+      newer.push({ cp: openCheckpoint(c.text, [ed25519Verifier(log.vkey)], { origin, where: { file: c.source } }), source: c.source, current: false });
     } catch (err) {
       failures.push({ where: c.source, message: problemOf(err) });
     }
   }
   if (source) {
     try {
-      newer.push({ cp: await fetchCheckpoint(source, log.vkey, { origin }), source: source.target });
+      newer.push({ cp: await fetchCheckpoint(source, log.vkey, { origin }), source: source.target, current: true });
     } catch (err) {
       failures.push({ where: source.target, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
     }
@@ -175,11 +248,31 @@ export async function checkReportInclusion(
       continue;
     }
     try {
-      await verifyCheckpointConsistency(source, v.checkpoint, n.cp);
+      // The log's current tree must extend the proof's (smaller: a rollback). A checkpoint the
+      // verifier holds may be older than the proof's: then the proof's tree must extend it.
+      if (n.current || n.cp.size > v.checkpoint.size) await verifyCheckpointConsistency(source, v.checkpoint, n.cp);
+      else await verifyCheckpointConsistency(source, n.cp, v.checkpoint);
       result.consistentWith.push({ source: n.source, size: n.cp.size });
     } catch (err) {
       failures.push({ where: n.source, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
     }
+  }
+
+  // Rollback protection across runs: the current tree first (it may raise the largest seen),
+  // then every other checkpoint, the proof's last (a consistency proof to the largest seen).
+  if (opts.seenFile) {
+    const current = newer.find((n) => n.current);
+    const order = [...(current ? [current] : []), ...newer.filter((n) => !n.current), { cp: v.checkpoint, source: `${src}: tlog.proof`, current: false }];
+    let last: Awaited<ReturnType<typeof observeCheckpoint>> | null = null;
+    for (const n of order) {
+      try {
+        last = await observeCheckpoint(opts.seenFile, log.vkey, n.cp, { current: n.current, src: source, ...(current ? { srcSize: current.cp.size } : {}), source: n.source });
+        if (last.status === 'unproven') warnings.push(`${n.source}: checkpoint of size ${n.cp.size} not checked against the largest this verifier has seen (size ${last.seenSize}): ${last.why}`);
+      } catch (err) {
+        failures.push({ where: n.source, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
+      }
+    }
+    if (last) result.seen = { size: Math.max(last.size, 'seenSize' in last ? last.seenSize : 0), proven: last.status !== 'unproven' };
   }
   return done(result);
 }

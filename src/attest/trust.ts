@@ -214,6 +214,7 @@ function checkAccreditation(source: string, envelope: unknown, trust: TrustPolic
   const env = parseEnvelope(JSON.stringify(envelope), source);
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail(`payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`, 'payloadType');
   const payload = decodeBase64Strict(env.payload, 'payload');
+  if (env.signatures.length > 16) fail(`carries ${env.signatures.length} signatures; an accreditation may carry at most 16`, 'signatures');
   let body: KeyEntry | undefined;
   env.signatures.forEach((s, i) => {
     if (body) return;

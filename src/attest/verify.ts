@@ -11,6 +11,21 @@ import { predicateMetrics } from './predicate.js';
 import { modelFields, parseStatement, pickModel, SUBJECT, subjectDigest, type RunReportStatement } from './statement.js';
 import { analyseRunLog } from './transcripts.js';
 import { checkReportInclusion, type TlogVerification, type TlogVerifyOptions } from './tlog.js';
+import { retirementOf, scanRotations } from './revocation.js';
+import { fetchCheckpoint, logSource, type LogSource } from '../tlog/client.js';
+import type { SignedCheckpoint } from '../tlog/checkpoint.js';
+
+/** The log's checkpoint under the first trusted log key that verifies it, or null. */
+async function firstTrusted(src: LogSource, vkeys: readonly string[]): Promise<SignedCheckpoint | null> {
+  for (const v of vkeys) {
+    try {
+      return await fetchCheckpoint(src, v);
+    } catch {
+      /* not this log */
+    }
+  }
+  return null;
+}
 import { candidateKeys, checkAccreditations, decideTesterTrust, outsideValidity, type TrustDecision, type TrustPolicy } from './trust.js';
 
 /**
@@ -87,6 +102,13 @@ export interface VerifyOptions {
   policy?: (st: RunReportStatement, ctx: { logged: boolean }) => { exit: number; where: string; message: string }[];
 }
 
+/**
+ * Caps on what a report may carry (docs/formats/attestation.md, "Bounded verification"). Reports
+ * need a tester signature and a few co-signatures; anything beyond these is refused as malformed
+ * (exit 13) before any signature is checked, so verification cost stays linear and small.
+ */
+export const LIMITS = { signatures: 16, publicKeys: 16, accreditations: 16 } as const;
+
 const ORDER: CheckName[] = ['envelope', 'signature', 'trust', 'statement', 'run-log', 'transcripts', 'numbers', 'policy', 'disclosure', 'tlog'];
 
 export async function verifyReport(envelopeBytes: Uint8Array | string, opts: VerifyOptions): Promise<VerifyResult> {
@@ -126,6 +148,17 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
     return finish();
   }
 
+  // 1b. Caps, before any cryptography.
+  const over = (
+    [
+      ['signatures', env.signatures.length, LIMITS.signatures],
+      ['publicKeys', Array.isArray(env.publicKeys) ? env.publicKeys.length : 0, LIMITS.publicKeys],
+      ['accreditations', Array.isArray(env.accreditations) ? env.accreditations.length : 0, LIMITS.accreditations],
+    ] as const
+  ).filter(([, n, max]) => n > max);
+  for (const [field, n, max] of over) fail('envelope', EXIT.malformed, `${src}: ${field}`, `carries ${n} ${field}; a report may carry at most ${max} (refused unchecked)`);
+  if (over.length) return finish();
+
   // 2. Keys: trusted ones, accredited testers, then the bundle's unauthenticated hints.
   const accItems = [
     ...opts.trust.accreditations.map((envelope, i) => ({ source: `${opts.trust.file ?? 'trust'} accreditations[${i}]`, envelope })),
@@ -151,7 +184,10 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
       }
     });
 
-  // 3. Signatures over PAE(payloadType, exact payload bytes).
+  // 3. Signatures over PAE(payloadType, exact payload bytes). A signature that verifies under no
+  // key is held back: it fails the report only when the tester's signature does not verify
+  // either (then the payload itself is in doubt); otherwise it is reported as unverifiable.
+  const unverified: { where: string; message: string }[] = [];
   env.signatures.forEach((s, i) => {
     const check: SignatureCheck = { index: i, keyidHint: s.keyid, keyId: null, valid: false, role: null, trust: null };
     res.signatures.push(check);
@@ -160,27 +196,30 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
     try {
       sig = decodeBase64Strict(s.sig, `signatures[${i}].sig`);
     } catch (err) {
-      return fail('signature', EXIT.badSignature, where, `signature ${i} ${(err as Error).message.replace(/^.*?: /, '')}`);
+      return void unverified.push({ where, message: `signature ${i} ${(err as Error).message.replace(/^.*?: /, '')}` });
     }
-    // The keyid hint only chooses which key to try first; every known key is tried.
-    const order = [...known.entries(), ...hints.entries()].sort((a, b) => Number(b[0] === s.keyid) - Number(a[0] === s.keyid));
+    // A keyid hint naming a known key selects that key alone; otherwise every known key is tried
+    // (at most LIMITS.signatures × (trusted keys + LIMITS.publicKeys) checks in all).
+    const hinted = known.has(s.keyid) || hints.has(s.keyid);
+    const order: [string, KeyObject][] = hinted ? [[s.keyid, (known.get(s.keyid) ?? hints.get(s.keyid))!]] : [...known.entries(), ...hints.entries()];
     const hit = order.find(([, k]) => verifySignature(env.payloadType, payload, sig, k));
     if (!hit) {
-      const hinted = known.has(s.keyid) || hints.has(s.keyid);
-      return fail(
-        'signature',
-        EXIT.badSignature,
+      return void unverified.push({
         where,
-        hinted
+        message: hinted
           ? `signature ${i} does not verify under key ${s.keyid} over the payload (payload, payloadType or signature altered)`
           : `signature ${i} (keyid hint "${s.keyid}") verifies under no known key: not in the trust file, not accredited, and no matching public key in "publicKeys"`,
-      );
+      });
     }
     check.keyId = hit[0];
     check.valid = true;
     if (s.keyid && s.keyid !== hit[0]) res.warnings.push(`${src}: signatures[${i}].keyid hint "${s.keyid}" differs from the key that verified it (${hit[0]})`);
   });
-  if (!res.signatures.some((s) => s.valid)) return finish();
+  const failUnverified = () => unverified.forEach((u) => fail('signature', EXIT.badSignature, u.where, u.message));
+  if (!res.signatures.some((s) => s.valid)) {
+    failUnverified();
+    return finish();
+  }
   res.payloadSha256 = sha256Hex(payload);
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail('statement', EXIT.malformed, `${src}: payloadType`, `payloadType must be "${IN_TOTO_PAYLOAD_TYPE}", got ${JSON.stringify(env.payloadType)}`);
 
@@ -195,6 +234,11 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
   }
   res.statement = st;
   const p = st.predicate;
+  // Signatures are not covered by one another: anyone can append one. With the tester's signature
+  // valid, an unverifiable extra one adds no claim and takes none away, so it is reported only.
+  if (res.signatures.some((s) => s.valid && s.keyId === p.tester.keyId))
+    for (const u of unverified) res.warnings.push(`${u.where}: ${u.message}; unverifiable, so it counts for nothing (the tester's signature verifies)`);
+  else failUnverified();
   const suite = { id: p.suite.id, version: p.suite.version, riskArea: p.suite.riskArea };
 
   // 5. Trust: the tester named in the statement must have signed, with a key trusted for this suite.
@@ -234,6 +278,41 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
   res.tlog = t.result;
   res.warnings.push(...t.warnings);
   for (const f of t.failures) fail('tlog', f.io ? EXIT.usage : EXIT.tlog, f.where, f.message);
+
+  // 9. Key lifecycle: with the log at hand, a signature counts only if the report's entry precedes
+  // the signing key's first retirement (revoke / rotate) entry in that log.
+  if (opts.tlog?.log) {
+    const keyOf = (id: string) => known.get(id) ?? hints.get(id);
+    try {
+      const src = logSource(opts.tlog.log);
+      const trusted = opts.trust.logs.map((l) => l.vkey);
+      const cp = res.tlog ? await fetchCheckpoint(src, opts.trust.logs.find((l) => l.origin === res.tlog!.origin)!.vkey) : await firstTrusted(src, trusted);
+      if (cp && (!res.tlog || cp.origin === res.tlog.origin)) {
+        const rotations = await scanRotations(src, cp);
+        for (const s of res.signatures) {
+          const key = s.valid && s.keyId ? keyOf(s.keyId) : undefined;
+          if (!key || !s.keyId) continue;
+          const ret = retirementOf(rotations, s.keyId, key, cp.origin);
+          if (!ret) continue;
+          const what = `key ${s.keyId} was ${ret.action === 'revoke' ? 'revoked' : `rotated${ret.replacement ? ` to ${ret.replacement}` : ''}`} by entry ${ret.index} of log ${cp.origin}`;
+          if (res.tlog && res.tlog.index < ret.index) {
+            res.warnings.push(`${what}; this report is entry ${res.tlog.index}, before it, so its signature ${s.index} stands`);
+            continue;
+          }
+          const why = res.tlog ? `${what}, before this report's entry ${res.tlog.index}` : `${what}, and this report is not in that log, so it cannot be shown to precede the retirement`;
+          if (s.role === 'tester') {
+            s.trust = { trusted: false, exit: EXIT.untrusted, reason: why };
+            fail('trust', EXIT.untrusted, `${src.target}: entry ${ret.index}`, `tester signature ${s.index}: ${why}`);
+          } else {
+            s.trust = { trusted: false, exit: EXIT.untrusted, reason: why };
+            res.warnings.push(`co-signature ${s.index}: ${why}; it does not count`);
+          }
+        }
+      }
+    } catch (err) {
+      fail('tlog', (err as AssayError).code === 'LOG_FETCH' ? EXIT.usage : EXIT.tlog, opts.tlog.log, `key rotations not checked: ${(err as Error).message}`);
+    }
+  }
   return finish();
 }
 

@@ -20,7 +20,8 @@ main(process.argv).catch((err: unknown) => {
     const code = (err as { code: string }).code;
     // commander reports help/version as "errors" with exit code 0.
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
-    if (code.startsWith('commander.')) process.exit((err as { exitCode?: number }).exitCode ?? 2);
+    // Bad options and arguments are usage errors: exit 2 (commander's own default is 1).
+    if (code.startsWith('commander.')) process.exit(2);
   }
   if (err instanceof AssayError) {
     process.stderr.write(`assay: error [${err.code}]: ${err.message}\n`);

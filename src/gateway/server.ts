@@ -162,7 +162,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     let tlogIndex: number | null = null;
     if (o.tlog) {
       const entry = encodeEntry({ type: 'access-log', digest: sha256Prefixed(signed.payload), metadata: { gateway: cfg.id, size, head } });
-      tlogIndex = o.tlog.append([entry]).indices[0]!;
+      tlogIndex = (await o.tlog.append([entry])).indices[0]!;
     }
     const envelopeJson = canonicalJson(signed.envelope);
     await store.saveHead({ size, head, time, envelopeJson, tlogIndex });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { join, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AssayError, type Location } from '../common/errors.js';
@@ -101,12 +102,20 @@ export function splitViewAt(a: Checkpoint, b: Checkpoint): string | null {
 }
 
 /**
- * Checks that `older` is a prefix of `newer` (same origin) with a consistency proof built from the
- * newer tree's tiles. Throws SPLIT_VIEW with both roots when it is not.
+ * Checks that `newer` extends `older` (same origin) with a consistency proof built from the
+ * newer tree's tiles. The order is the caller's claim and is never swapped: a "newer" checkpoint
+ * smaller than the "older" one is a rollback (ROLLBACK). Throws SPLIT_VIEW with both roots when
+ * the older tree is not a prefix of the newer.
  */
 export async function verifyCheckpointConsistency(src: LogSource, older: Checkpoint, newer: Checkpoint): Promise<Uint8Array[]> {
   if (older.origin !== newer.origin) throw new AssayError('CHECKPOINT_ORIGIN', `checkpoints are from different logs (${older.origin}, ${newer.origin})`);
-  const [a, b] = older.size <= newer.size ? [older, newer] : [newer, older];
+  if (newer.size < older.size)
+    throw new AssayError(
+      'ROLLBACK',
+      `rollback: log ${older.origin} presents a tree of size ${newer.size}, smaller than the earlier checkpoint of size ${older.size}; a newer checkpoint must extend the older one`,
+      { file: src.target },
+    );
+  const [a, b] = [older, newer];
   const split = splitViewAt(a, b);
   if (split) throw new AssayError('SPLIT_VIEW', split, { file: src.target });
   const proof = a.size === b.size ? [] : await new TileReader(src.fetch, b.size, { file: src.target }).consistencyProof(a.size);
@@ -227,8 +236,18 @@ export interface ServedLog {
 export async function serve(dir: string, opts: { port?: number; host?: string; submit?: SubmitOptions } = {}): Promise<ServedLog> {
   const root = await realpath(dir);
   const server = createServer(async (req, res) => {
-    const send = (status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8', cache = 'no-store') => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body) });
+    const send = (status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8', cache = 'no-store', gzip = false) => {
+      const headers: Record<string, string | number> = { 'Content-Type': type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff' };
+      if (gzip) {
+        // Entry bundles are JSON text and compress several-fold; hash tiles do not, so only bundles.
+        headers.Vary = 'Accept-Encoding';
+        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          body = gzipSync(body);
+          headers['Content-Encoding'] = 'gzip';
+        }
+      }
+      headers['Content-Length'] = Buffer.byteLength(body);
+      res.writeHead(status, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method === 'POST' && opts.submit && (req.url ?? '').split('?')[0] === SUBMIT_PATH) {
@@ -246,7 +265,7 @@ export async function serve(dir: string, opts: { port?: number; host?: string; s
       const data = await readFile(file);
       const isCheckpoint = rel === 'checkpoint';
       const partial = rel.includes('.p/');
-      send(200, data, isCheckpoint ? 'text/plain; charset=utf-8' : 'application/octet-stream', isCheckpoint ? 'no-cache' : partial ? 'max-age=60' : 'public, max-age=31536000, immutable');
+      send(200, data, isCheckpoint ? 'text/plain; charset=utf-8' : 'application/octet-stream', isCheckpoint ? 'no-cache' : partial ? 'max-age=60' : 'public, max-age=31536000, immutable', rel.startsWith('tile/entries/'));
     } catch {
       send(404, 'not found\n');
     }
@@ -310,7 +329,7 @@ async function handleSubmit(req: IncomingMessage, opts: SubmitOptions): Promise<
     return { status: 400, body: `${(err as Error).message}\n` };
   }
   try {
-    const r = opts.log.append([bytes]);
+    const r = await opts.log.append([bytes]);
     return { status: 200, body: `${JSON.stringify({ index: r.indices[0], size: r.size })}\n` };
   } catch (err) {
     return { status: 503, body: `log could not append: ${(err as Error).message}\n` };

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { AssayError } from '../common/errors.js';
 import { loadOrCreatePrivateKey, loadPrivateKey } from './keyfile.js';
 import { ed25519Signer } from './note.js';
-import { LocalLog, writeDurable } from './storage.js';
+import { LocalLog, createLogDir, writeDurable } from './storage.js';
 
 /**
  * A local log directory's private config, `.assay-log.json` (origin, signing key file, verifier
@@ -34,8 +34,8 @@ export function readLogConfig(dir: string): LogConfig {
   return c;
 }
 
-/** Opens a configured log for writing (takes its writer lock; close it when done). */
-export function openConfiguredLog(dir: string, keyFile?: string): LocalLog {
+/** Opens a configured log for writing (each append takes the writer lock). */
+export async function openConfiguredLog(dir: string, keyFile?: string): Promise<LocalLog> {
   const c = readLogConfig(dir);
   return LocalLog.open(dir, { origin: c.origin, signerKey: loadPrivateKey(keyFile ?? c.keyFile) });
 }
@@ -50,7 +50,7 @@ export function initLog(dir: string, origin: string, keyFile: string): { config:
   if (keyFile.startsWith(resolve(dir) + '/')) throw new AssayError('USAGE', 'the private key must not live inside the published log directory', { file: keyFile });
   const { key, created } = loadOrCreatePrivateKey(keyFile);
   const signer = ed25519Signer(origin, key);
-  LocalLog.open(dir, { origin, signerKey: key }).close();
+  createLogDir(dir, origin, key);
   const config: LogConfig = { schema: 'assay.log-config/v1', origin, keyFile, vkey: signer.vkey };
   writeDurable(join(dir, LOG_CONFIG), `${JSON.stringify(config, null, 2)}\n`);
   return { config, createdKey: created };

@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AssayError } from '../common/errors.js';
+import { withLock, type LockOptions } from '../common/lock.js';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import {
   EMPTY_ROOT, HASH_SIZE, bytesEqual, consistencyProofFrom, inclusionProofFrom, leafHash, rootFrom, type NodeReader,
@@ -12,8 +13,15 @@ import {
 } from './tiles.js';
 
 /**
- * A single-writer tiles log in a local directory (layout: see tiles.ts), plus two private files
- * that are never served: `.lock` (writer's pid) and `.pending` (the batch journal).
+ * A tiles log in a local directory (layout: see tiles.ts), plus private files that are never
+ * served: `.writer.lock` (the writer lock, src/common/lock.ts) and `.pending` (the batch journal).
+ *
+ * Writer model. Any number of processes may hold a LocalLog on one directory; each append runs
+ * under the directory's exclusive writer lock, which the kernel releases when its holder dies (no
+ * pid files, no staleness rules), and waits for it (default 30 s) rather than failing. Under the
+ * lock the writer first re-reads the on-disk state — another process may have appended, or died
+ * mid-batch — and only then computes and writes its batch. A LocalLog's read methods (size, root,
+ * proofs, entry) answer for the state it last saw (open, or its last append / refresh).
  *
  * Crash safety. A batch is: (1) journal the tiles/bundles it will create, atomically; (2) write
  * each to a temp file, fsync, rename into place, fsync its directory; (3) write the new signed
@@ -31,6 +39,8 @@ export interface OpenOptions {
   signerKey: KeyObject;
   /** Tests only: called at each commit stage; throwing there simulates a crash at that point. */
   faultInjection?: (stage: 'journaled' | 'data-written') => void;
+  /** How long an append waits for another writer (ms; default 30,000). */
+  lockTimeoutMs?: number;
 }
 
 export interface AppendResult {
@@ -52,7 +62,8 @@ interface JournalItem {
 }
 
 const JOURNAL = '.pending';
-const LOCK = '.lock';
+/** The writer lock (a SQLite file held in BEGIN EXCLUSIVE; see src/common/lock.ts). */
+export const WRITER_LOCK = '.writer.lock';
 
 const itemPath = (it: JournalItem) => (it.kind === 'tile' ? tilePath(it.level, it.index, it.width) : entriesPath(it.index, it.width));
 /** Whether a file the journal lists belongs to the tree of `size` leaves. */
@@ -91,6 +102,7 @@ export class LocalLog {
   private readonly cache = new Map<string, Uint8Array>(); // full tiles read back from disk
   private current: SignedCheckpoint;
   private closed = false;
+  private loaded = false;
 
   private constructor(
     readonly dir: string,
@@ -98,6 +110,7 @@ export class LocalLog {
     private readonly signer: ReturnType<typeof ed25519Signer>,
     cp: SignedCheckpoint,
     private readonly fault?: OpenOptions['faultInjection'],
+    private readonly lockTimeoutMs = 30_000,
   ) {
     this.current = cp;
   }
@@ -114,40 +127,52 @@ export class LocalLog {
   }
 
   /**
-   * Opens (creating if absent) the log in `dir`. Takes the writer lock, rolls back an interrupted
-   * batch, and checks the tiles reproduce the checkpoint's root.
+   * Opens (creating if absent) the log in `dir`. Under the writer lock: rolls back an interrupted
+   * batch and checks the tiles reproduce the checkpoint's root. The lock is not kept.
    */
-  static open(dir: string, opts: OpenOptions): LocalLog {
+  static async open(dir: string, opts: OpenOptions): Promise<LocalLog> {
     const signer = ed25519Signer(opts.origin, opts.signerKey);
     dir = resolve(dir);
-    mkdirSync(dir, { recursive: true });
-    takeLock(dir);
-    try {
-      const cpFile = join(dir, 'checkpoint');
-      if (!existsSync(cpFile)) {
-        if (existsSync(join(dir, 'tile'))) throw new AssayError('LOG_CORRUPT', 'has tiles but no checkpoint; refusing to start a new log over them', { file: dir });
-        writeDurable(cpFile, signNote(formatCheckpoint({ origin: opts.origin, size: 0, root: EMPTY_ROOT, extensions: [] }), [signer]));
-        fsyncDir(dir);
-      }
-      const text = readFileSync(cpFile, 'utf8');
-      const origin = parseCheckpoint(parseNote(text, { file: cpFile }).text, { file: cpFile }).origin;
-      if (origin !== opts.origin) throw new AssayError('LOG_ORIGIN', `log has origin ${JSON.stringify(origin)}, not ${JSON.stringify(opts.origin)}`, { file: cpFile });
-      const cp = openCheckpoint(text, [ed25519Verifier(signer.vkey)], { origin: opts.origin, where: { file: cpFile } });
-      const log = new LocalLog(dir, opts.origin, signer, cp, opts.faultInjection);
-      log.recover();
-      log.load();
-      return log;
-    } catch (err) {
-      releaseLock(dir);
-      throw err;
-    }
+    createLogDir(dir, opts.origin, opts.signerKey);
+    const log = new LocalLog(dir, opts.origin, signer, readCheckpoint(dir, opts.origin, signer.vkey), opts.faultInjection, opts.lockTimeoutMs);
+    await log.locked(() => undefined);
+    return log;
   }
 
-  /** Releases the writer lock. */
+  /** No lock is held between operations; this only makes further appends fail. */
   close(): void {
-    if (this.closed) return;
     this.closed = true;
-    releaseLock(this.dir);
+  }
+
+  /** Re-reads the on-disk state under the writer lock (recovering an interrupted batch). */
+  async refresh(): Promise<void> {
+    await this.locked(() => undefined);
+  }
+
+  /**
+   * Runs `fn` under the writer lock, after re-reading the published checkpoint, rolling back any
+   * batch a dead writer left half-done, and reloading the right edge when the tree changed.
+   */
+  private async locked<T>(fn: () => T, opts: LockOptions = {}): Promise<T> {
+    return withLock(
+      join(this.dir, WRITER_LOCK),
+      () => {
+        const cp = readCheckpoint(this.dir, this.origin, this.signer.vkey);
+        if (cp.size < this.current.size)
+          throw new AssayError('LOG_CORRUPT', `the published checkpoint has size ${cp.size}, smaller than the size ${this.current.size} this writer saw: the log directory was rolled back or replaced`, { file: this.dir });
+        const changed = !this.loaded || cp.size !== this.current.size || !bytesEqual(cp.root, this.current.root);
+        this.current = cp;
+        this.recover();
+        if (changed) {
+          this.index = null; // another writer appended: rebuilt on the next append
+          this.loaded = false;
+          this.load();
+          this.loaded = true;
+        }
+        return fn();
+      },
+      { timeoutMs: this.lockTimeoutMs, what: `transparency log ${this.dir}`, ...opts },
+    );
   }
 
   /** The current signed checkpoint note. */
@@ -256,12 +281,16 @@ export class LocalLog {
    * Appends a batch and publishes one checkpoint for it. Entries already in the log (same bytes)
    * are not added again; their existing index is returned.
    */
-  append(entries: readonly Uint8Array[]): AppendResult {
+  async append(entries: readonly Uint8Array[]): Promise<AppendResult> {
     if (this.closed) throw new AssayError('LOG_CLOSED', 'log is closed', { file: this.dir });
     entries.forEach((e, i) => {
       if (!(e instanceof Uint8Array)) throw new AssayError('USAGE', `entry ${i} is not bytes`);
       if (e.length > MAX_ENTRY_SIZE) throw new AssayError('ENTRY_FORMAT', `entry ${i} has ${e.length} bytes; tiles allow at most ${MAX_ENTRY_SIZE}`);
     });
+    return this.locked(() => this.appendLocked(entries));
+  }
+
+  private appendLocked(entries: readonly Uint8Array[]): AppendResult {
     this.index ??= this.buildIndex();
     const oldSize = this.size;
     const indices: number[] = [];
@@ -409,76 +438,82 @@ export class LocalLog {
    * Adds witness cosignature lines to the published checkpoint, if they are over its exact text
    * (cosignatures of an older checkpoint are dropped: they sign different text).
    */
-  attachCosignatures(cosignedNote: string): number {
-    const incoming = parseNote(cosignedNote);
-    const cur = parseNote(this.current.noteText);
-    if (incoming.text !== cur.text) return 0;
-    const have = new Set(cur.sigs.map((s) => `${s.name}+${s.keyId}`));
-    const add: NoteSignature[] = incoming.sigs.filter((s) => !have.has(`${s.name}+${s.keyId}`));
-    if (!add.length) return 0;
-    const text = formatNote({ text: cur.text, sigs: [...cur.sigs, ...add] });
-    writeDurable(join(this.dir, 'checkpoint'), text);
-    fsyncDir(this.dir);
-    this.current = openCheckpoint(text, [ed25519Verifier(this.signer.vkey)], { origin: this.origin });
-    return add.length;
+  async attachCosignatures(cosignedNote: string): Promise<number> {
+    return this.locked(() => {
+      const n = addCosignatureLines(this.dir, cosignedNote);
+      if (n) this.current = readCheckpoint(this.dir, this.origin, this.signer.vkey);
+      return n;
+    });
   }
 }
 
 /**
- * Adds cosignature lines to the checkpoint published in `dir` when no LocalLog is open on it
- * (takes the writer lock; needs no signing key). Same rule as LocalLog.attachCosignatures.
+ * Adds cosignature lines to the checkpoint published in `dir` (under the writer lock; needs no
+ * signing key). Same rule as LocalLog.attachCosignatures.
  */
-export function attachCosignatures(dir: string, cosignedNote: string): number {
+export async function attachCosignatures(dir: string, cosignedNote: string, opts: LockOptions = {}): Promise<number> {
   dir = resolve(dir);
-  takeLock(dir);
+  return withLock(join(dir, WRITER_LOCK), () => addCosignatureLines(dir, cosignedNote), { what: `transparency log ${dir}`, ...opts });
+}
+
+/** Caller holds the writer lock. */
+function addCosignatureLines(dir: string, cosignedNote: string): number {
+  const file = join(dir, 'checkpoint');
+  const cur = parseNote(readBounded(file), { file });
+  const incoming = parseNote(cosignedNote);
+  if (incoming.text !== cur.text) return 0;
+  const add: NoteSignature[] = incoming.sigs.filter((s) => !cur.sigs.some((c) => c.name === s.name && c.keyId === s.keyId));
+  if (!add.length) return 0;
+  writeDurable(file, formatNote({ text: cur.text, sigs: [...cur.sigs, ...add] }));
+  fsyncDir(dir);
+  return add.length;
+}
+
+/** A checkpoint note is a few hundred bytes (100 signature lines at most); refuse to read more. */
+export const MAX_CHECKPOINT_FILE = 64 * 1024;
+
+/** Reads a checkpoint file, refusing one larger than `max` bytes without reading it whole. */
+export function readBounded(file: string, max = MAX_CHECKPOINT_FILE): string {
+  const fd = openSync(file, 'r');
   try {
-    const file = join(dir, 'checkpoint');
-    const cur = parseNote(readFileSync(file, 'utf8'), { file });
-    const incoming = parseNote(cosignedNote);
-    if (incoming.text !== cur.text) return 0;
-    const add = incoming.sigs.filter((s) => !cur.sigs.some((c) => c.name === s.name && c.keyId === s.keyId));
-    if (!add.length) return 0;
-    writeDurable(file, formatNote({ text: cur.text, sigs: [...cur.sigs, ...add] }));
-    fsyncDir(dir);
-    return add.length;
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > max) throw new AssayError('LOG_CORRUPT', `checkpoint file is larger than ${max} bytes`, { file });
+    return buf.subarray(0, n).toString('utf8');
   } finally {
-    releaseLock(dir);
+    closeSync(fd);
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Writer lock: one process appends at a time. A lock whose pid is gone is stale and taken over.
+/** Reads and verifies the published checkpoint (origin and the log's signature). */
+function readCheckpoint(dir: string, origin: string, vkey: string): SignedCheckpoint {
+  const cpFile = join(dir, 'checkpoint');
+  const text = readBounded(cpFile);
+  const found = parseCheckpoint(parseNote(text, { file: cpFile }).text, { file: cpFile }).origin;
+  if (found !== origin) throw new AssayError('LOG_ORIGIN', `log has origin ${JSON.stringify(found)}, not ${JSON.stringify(origin)}`, { file: cpFile });
+  return openCheckpoint(text, [ed25519Verifier(vkey)], { origin, where: { file: cpFile } });
+}
 
-function pidAlive(pid: number): boolean {
+/**
+ * Creates `dir` holding the signed empty checkpoint, unless it has a checkpoint. Needs no lock:
+ * the checkpoint is hard-linked into place, which fails if another process created it first.
+ */
+export function createLogDir(dir: string, origin: string, signerKey: KeyObject): void {
+  mkdirSync(dir, { recursive: true });
+  const cpFile = join(dir, 'checkpoint');
+  if (existsSync(cpFile)) return;
+  if (existsSync(join(dir, 'tile'))) throw new AssayError('LOG_CORRUPT', 'has tiles but no checkpoint; refusing to start a new log over them', { file: dir });
+  const tmp = `${cpFile}.init-${process.pid}`;
+  writeDurable(tmp, signNote(formatCheckpoint({ origin, size: 0, root: EMPTY_ROOT, extensions: [] }), [ed25519Signer(origin, signerKey)]));
   try {
-    process.kill(pid, 0);
-    return true;
+    linkSync(tmp, cpFile);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(tmp, { force: true });
   }
-}
-
-const takeLock = (dir: string) => takeLockFile(join(dir, LOCK), dir);
-const releaseLock = (dir: string) => rmSync(join(dir, LOCK), { force: true });
-
-/** Takes an exclusive lock file holding our pid; a lock left by a dead process is taken over. */
-export function takeLockFile(file: string, what = file): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o644);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid))
-        throw new AssayError('LOCKED', `is in use by process ${pid} (lock file ${file})`, { file: what });
-      if (pid === process.pid) throw new AssayError('LOCKED', `is already in use in this process (lock file ${file})`, { file: what });
-      rmSync(file, { force: true });
-    }
-  }
-  throw new AssayError('LOCKED', `could not take the lock ${file}`, { file: what });
+  fsyncDir(dir);
 }
 
 /** True if `dir` holds a tiles log (a checkpoint file). */

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AssayError, type Location } from '../common/errors.js';
 import { openCheckpoint, type SignedCheckpoint } from './checkpoint.js';
@@ -6,7 +6,8 @@ import { fetchCheckpoint, type LogSource } from './client.js';
 import type { Cosigner } from './cosignature.js';
 import { EMPTY_ROOT, bytesEqual, consistencyFailure } from './merkle.js';
 import { decodeBase64, ed25519Verifier, formatNote, formatSignatureLine, parseNote } from './note.js';
-import { fsyncDir, takeLockFile, writeDurable } from './storage.js';
+import { withLock } from '../common/lock.js';
+import { fsyncDir, writeDurable } from './storage.js';
 import { TileReader } from './tiles.js';
 
 /**
@@ -16,7 +17,8 @@ import { TileReader } from './tiles.js';
  * It cosigns a new checkpoint only if the log's key signed it and a consistency proof from the
  * stored tree to the new one verifies; otherwise it refuses with the status tlog-witness assigns
  * (400, 403, 404, 409, 422) and a message saying what the log did wrong. Read-check-write of the
- * state happens under a lock file, so two concurrent requests cannot both advance from one size.
+ * state happens under an exclusive lock (`<state>.lock`, src/common/lock.ts), so two concurrent
+ * requests, in one process or several, cannot both advance from one size.
  *
  * State file (`assay.witness-state/v1`):
  *   {"schema":"assay.witness-state/v1","logs":{"<origin>":{"size":n,"root":"<base64>","checkpoint":"<note>","time":<unix s>}}}
@@ -105,7 +107,7 @@ const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
  * Handles one add-checkpoint request: verifies, advances the stored state, and returns the
  * cosignature line (with its trailing newline). Throws WitnessRefusal when it will not cosign.
  */
-export function addCheckpoint(cfg: WitnessConfig, req: AddCheckpointRequest): { line: string; checkpoint: SignedCheckpoint } {
+export async function addCheckpoint(cfg: WitnessConfig, req: AddCheckpointRequest): Promise<{ line: string; checkpoint: SignedCheckpoint }> {
   let origin: string;
   try {
     origin = parseNote(req.note).text.split('\n')[0]!;
@@ -122,9 +124,7 @@ export function addCheckpoint(cfg: WitnessConfig, req: AddCheckpointRequest): { 
   }
   if (req.oldSize > cp.size) throw new WitnessRefusal(400, 'WITNESS_REQUEST', `old size ${req.oldSize} is larger than the checkpoint size ${cp.size}`);
 
-  const lockFile = `${cfg.stateFile}.lock`;
-  takeLockFile(lockFile, cfg.stateFile);
-  try {
+  return withLock(`${cfg.stateFile}.lock`, () => {
     const state = loadWitnessState(cfg.stateFile);
     const known = state.logs[origin];
     const knownSize = known?.size ?? 0;
@@ -151,9 +151,7 @@ export function addCheckpoint(cfg: WitnessConfig, req: AddCheckpointRequest): { 
     writeDurable(cfg.stateFile, `${JSON.stringify(state, null, 2)}\n`);
     fsyncDir(dirname(cfg.stateFile));
     return { line: formatSignatureLine({ name: cfg.cosigner.name, keyId: cfg.cosigner.keyId, sig }), checkpoint: cp };
-  } finally {
-    rmSync(lockFile, { force: true });
-  }
+  }, { what: `witness state ${cfg.stateFile}` });
 }
 
 /** Adds cosignature lines to a note (no duplicate name+key id). */
@@ -178,6 +176,6 @@ export async function witnessLog(src: LogSource, cfg: WitnessConfig & { logVkey:
   if (oldSize > 0 && oldSize < cp.size) proof = await new TileReader(src.fetch, cp.size, { file: src.target }).consistencyProof(oldSize);
   const logs = new Map(cfg.logs);
   logs.set(cp.origin, cfg.logVkey);
-  const { line } = addCheckpoint({ ...cfg, logs }, { oldSize, proof, note: cp.noteText });
+  const { line } = await addCheckpoint({ ...cfg, logs }, { oldSize, proof, note: cp.noteText });
   return { cosigned: withCosignatures(cp.noteText, [line]), line, oldSize, checkpoint: cp };
 }

@@ -10,12 +10,13 @@ import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, lis
 import { renderReport } from '../../attest/render.js';
 import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
 import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
-import { logReport } from '../../attest/tlog.js';
+import { logReport, refreshReportProof, retireKey } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
+import { defaultSeenFile } from '../../tlog/seen.js';
 import { AssayError } from '../../common/errors.js';
 import { assayHome } from '../../home.js';
-import { collect, num } from '../options.js';
+import { collect, int, num } from '../options.js';
 import { resolveRunLog } from './run.js';
 import { loadModelFacts, loadPolicy } from '../../policy/load.js';
 import { attestPolicyHook, checkReportPolicy } from '../../policy/report.js';
@@ -85,6 +86,22 @@ export function register(program: Command): void {
       process.stdout.write(f.format === 'pem' ? exportPublicPem(k.publicKey) : JSON.stringify(exportPublicJwk(k.publicKey), null, 2) + '\n');
     });
 
+  keys
+    .command('retire')
+    .description("Revoke or rotate a key in a transparency log: reports signed with it and logged after this entry stop verifying (signed by the key itself)")
+    .argument('[key]', 'key id, id prefix or name (default: the only key)')
+    .requiredOption('--log <dir|url>', 'the log the key\'s reports are logged in')
+    .addOption(new Option('--action <a>', 'revoke (compromised or withdrawn) or rotate (replaced)').choices(['revoke', 'rotate']).default('revoke'))
+    .option('--replacement <keyid>', 'with rotate: the successor key id (sha256:…); informational, it is not trusted by this')
+    .option('--log-vkey <vkey>', "the log's verifier key; required for a URL")
+    .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .action(async (ref: string | undefined, f: { log: string; action: 'revoke' | 'rotate'; replacement?: string; logVkey?: string; logTokenFile?: string }) => {
+      const signer = loadSigner(ref);
+      const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
+      const r = await retireKey(signer, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}) }, f.action, f.replacement);
+      process.stdout.write(`key ${signer.keyId} ${f.action === 'revoke' ? 'revoked' : 'rotated'} at entry ${r.index} of ${r.origin}: reports logged from here on with this key fail verification (verify --log)\n`);
+    });
+
   program
     .command('attest')
     .description('Sign a run report (in-toto statement in a DSSE envelope) computed from a run log')
@@ -98,9 +115,11 @@ export function register(program: Command): void {
     .option('--log <dir|url>', 'append the report to this transparency log and store the inclusion proof and checkpoint in the report')
     .option('--log-vkey <vkey>', "the log's verifier key (vkey text or a file holding it); required for a URL")
     .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .option('--witness-url <url>', 'with --log: a witness (C2SP tlog-witness add-checkpoint) to cosign the checkpoint before the proof is stored (repeatable)', collect)
+    .option('--witnesses-required <k>', 'with --witness-url: wait for k cosignatures (default: all)', int(1))
     .option('--policy <file>', "sign this policy's verdict on the run into the report (docs/formats/policy.md)")
     .option('--model-facts <file>', 'declared model facts for the policy scope (assay.model-facts/v1)')
-    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string; policy?: string; modelFacts?: string }) => {
+    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string; witnessUrl?: string[]; witnessesRequired?: number; policy?: string; modelFacts?: string }) => {
       const logPath = await resolveRunLog(ref);
       const signer = loadSigner(f.key);
       let release: DigestSet | null = null;
@@ -115,7 +134,8 @@ export function register(program: Command): void {
       let logged = '';
       if (f.log) {
         const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
-        const r = await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}) });
+        const witnesses = f.witnessUrl?.length ? { witnesses: { urls: f.witnessUrl, required: f.witnessesRequired ?? f.witnessUrl.length } } : {};
+        const r = await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}), ...witnesses });
         bundle = r.bundle;
         logged = `  logged as entry ${r.index} of ${r.checkpoint.origin} (checkpoint size ${r.checkpoint.size}); inclusion proof stored in the report\n`;
       }
@@ -144,7 +164,7 @@ export function register(program: Command): void {
     .description('Verify a signed report offline: signatures, trust, and with --run every digest and number')
     .addHelpText(
       'after',
-      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root; --policy file not the signed one),\n15 numbers mismatch (metrics; with --policy, the signed verdict), 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view or inconsistent checkpoint).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
+      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root; --policy file not the signed one),\n15 numbers mismatch (metrics; with --policy, the signed verdict), 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view, inconsistent checkpoint, rollback).\nThe largest checkpoint seen of each log is kept in --seen-state (default $ASSAY_HOME/tlog/seen.json); a log presenting a smaller tree fails (17).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
     )
     .argument('<report>', 'report file')
     .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json if present)')
@@ -154,14 +174,15 @@ export function register(program: Command): void {
     .option('--require-log', 'fail unless the report carries an inclusion proof from a log in the trust file')
     .option('--checkpoint <file>', 'a newer signed checkpoint of that log (e.g. from a witness): must extend the proof\'s (repeatable)', collect)
     .option('--log <dir|url>', "fetch the log's current checkpoint and prove it extends the proof's (and prove --checkpoint files from its tiles)")
+    .option('--seen-state <file>', 'largest checkpoint seen per log, for rollback detection (default $ASSAY_HOME/tlog/seen.json)')
     .option('--policy <file>', 'recompute the signed policy verdict from the signed statistics and this policy file')
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; policy?: string }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string }) => {
       const trust = trustFrom(f.trust);
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
       const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
-      const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) };
+      const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}), seenFile: f.seenState ?? defaultSeenFile() };
       const loaded = f.policy ? await loadPolicy(f.policy) : null;
       const policy = loaded ? { policy: (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(loaded, st.predicate, ctx) } : {};
       const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog, ...policy });
@@ -206,6 +227,24 @@ export function register(program: Command): void {
       else process.stdout.write(text);
       if (!r.ok) process.stderr.write(formatVerifyResult(r));
       process.exitCode = r.exitCode;
+    });
+
+  report
+    .command('refresh-proof')
+    .description("Replace the report's inclusion proof with one against the log's current checkpoint (proven to extend the old one), optionally cosigned by witnesses")
+    .argument('<report>', 'report file (updated in place unless --out)')
+    .requiredOption('--log <dir|url>', 'the log the report was logged in')
+    .option('--log-vkey <vkey>', "the log's verifier key (vkey text or a file holding it); default for a local log: its own")
+    .option('--witness-url <url>', 'a witness to cosign the new checkpoint (repeatable)', collect)
+    .option('--witnesses-required <k>', 'with --witness-url: wait for k cosignatures (default: all)', int(1))
+    .option('--out <file>', 'write the report here instead')
+    .action(async (file: string, f: { log: string; logVkey?: string; witnessUrl?: string[]; witnessesRequired?: number; out?: string }) => {
+      const bundle = readBundle(file);
+      const witnesses = f.witnessUrl?.length ? { witnesses: { urls: f.witnessUrl, required: f.witnessesRequired ?? f.witnessUrl.length } } : {};
+      const r = await refreshReportProof(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...witnesses });
+      const out = resolve(f.out ?? file);
+      writeFileAtomic(out, bundleText(r.bundle));
+      process.stdout.write(`${out}: entry ${r.index} of ${r.to.origin}, proof now against checkpoint size ${r.to.size} (was ${r.from.size}; consistency proven)${r.to.note.sigs.length > 1 ? `, ${r.to.note.sigs.length - 1} cosignature(s)` : ''}\n`);
     });
 
   program

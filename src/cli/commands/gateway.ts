@@ -111,7 +111,7 @@ export function register(program: Command): void {
       const c = loadGatewayConfig(f.config);
       const signer = gatewayKey(c, f.key);
       const store = await GatewayStore.open(gatewayDbFile(c));
-      const tlog = c.tlog ? openConfiguredLog(c.tlog.dir) : undefined;
+      const tlog = c.tlog ? await openConfiguredLog(c.tlog.dir) : undefined;
       const gw = await startGateway({ config: c, signer, store, ...(tlog ? { tlog } : {}), listen: { ...(f.host ? { host: f.host } : {}), ...(f.port !== undefined ? { port: f.port } : {}) } });
       out(`gateway ${c.id} listening on ${gw.url} (key ${signer.keyId}, db ${gatewayDbFile(c)}${tlog ? `, checkpoints to ${c.tlog!.dir}` : ''})\n`);
       const stop = async () => {
@@ -292,9 +292,9 @@ export function register(program: Command): void {
       await withStore(c, (s) => s.registerGrant(claims, tokenDigest(token)));
       let logged = '';
       if (c.tlog) {
-        const l = openConfiguredLog(c.tlog.dir);
+        const l = await openConfiguredLog(c.tlog.dir);
         try {
-          const r = l.append([encodeEntry({ type: 'access-grant', digest: tokenDigest(token), metadata: { gateway: c.id, grant: claims.jti, tester: claims.sub, level: g.level, models: g.models.join(',').slice(0, 256), expires: new Date(claims.exp * 1000).toISOString() } })]);
+          const r = await l.append([encodeEntry({ type: 'access-grant', digest: tokenDigest(token), metadata: { gateway: c.id, grant: claims.jti, tester: claims.sub, level: g.level, models: g.models.join(',').slice(0, 256), expires: new Date(claims.exp * 1000).toISOString() } })]);
           logged = `, logged as entry ${r.indices[0]} of ${l.origin}`;
         } finally {
           l.close();
@@ -380,9 +380,9 @@ export function register(program: Command): void {
       }
       let logged = '';
       if (f.log) {
-        const l = openConfiguredLog(f.log);
+        const l = await openConfiguredLog(f.log);
         try {
-          const a = l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.modelVersion, developer: f.developer } })]);
+          const a = await l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.modelVersion, developer: f.developer } })]);
           logged = `\n  logged as entry ${a.indices[0]} of ${l.origin}`;
         } finally {
           l.close();
