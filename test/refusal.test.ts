@@ -10,7 +10,7 @@ import { judgeElectionAnswer } from '../src/score/election.js';
 import { groupContrast } from '../src/stats/contrast.js';
 import { ROOT } from './helpers.js';
 
-const XSTEST = join(ROOT, '../shared/data/xstest');
+const XSTEST = join(ROOT, 'test/fixtures/xstest');
 const completions = (name: string): LabelledCompletion[] =>
   (parse(readFileSync(join(XSTEST, `completions_${name}.csv`)), { columns: true }) as Record<string, string>[]).map((r) => ({ completion: r.completion!, finalLabel: r.final_label! }));
 
