@@ -202,7 +202,7 @@ test('graded route: `assay refusal-validate --mode grader` measures the simulate
   try {
     const r = await cli(['refusal-validate', fixture, '--mode', 'grader', '--grader-model', 'openai/sim-grader', '--grader-base-url', `${good.url}/v1`, '--grader-api-key', 'x', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const [{ validation: v }] = JSON.parse(r.stdout) as { validation: { n: number; unscored: number; confusion: Record<string, Record<string, number>>; mode: string } }[];
+    const v = (JSON.parse(r.stdout) as { validation: { n: number; unscored: number; confusion: Record<string, Record<string, number>>; mode: string } }[])[0]!.validation;
     assert.equal(v.mode, 'grader');
     assert.equal(v.n, rows.length);
     assert.equal(v.unscored, 0);
@@ -220,7 +220,7 @@ test('graded route: `assay refusal-validate --mode grader` measures the simulate
     // A grader that never answers in format: every item unscored and counted, none guessed.
     const g = await cli(['refusal-validate', fixture, '--mode', 'grader', '--grader-model', 'openai/sim-bad', '--grader-base-url', `${bad.url}/v1`, '--grader-api-key', 'x', '--json']);
     assert.equal(g.code, 0, g.stderr);
-    const [{ validation: gv }] = JSON.parse(g.stdout) as { validation: { n: number; unscored: number } }[];
+    const gv = (JSON.parse(g.stdout) as { validation: { n: number; unscored: number } }[])[0]!.validation;
     assert.deepEqual([gv.n, gv.unscored], [0, rows.length]);
     // Rules mode on the same file, text output; bad input named with its row.
     const t = await cli(['refusal-validate', fixture]);
