@@ -16,6 +16,7 @@
  */
 import { incompleteBeta } from '../stats/dist.js';
 import { targetIndex } from './choices.js';
+import { renderTemplate } from './template.js';
 import type { LoadedSuite, Sample } from './types.js';
 
 export interface StrategyResult {
@@ -132,7 +133,9 @@ export async function lintSuite(suite: LoadedSuite, opts: { shipped?: boolean; m
   for await (const s of suite.samples() as AsyncIterable<Sample>) {
     const answer = targetIndex(s);
     if (!s.choices?.length || answer === null) continue;
-    items.push({ id: s.id, prompt: typeof s.input === 'string' ? s.input : JSON.stringify(s.input), choices: s.choices, answer });
+    // The prompt as the model sees it, without the options (they are compared separately): BBQ items share questions across contexts.
+    const prompt = typeof s.input === 'string' ? renderTemplate(suite.def.template ?? '{{input}}', s, []) : JSON.stringify(s.input);
+    items.push({ id: s.id, prompt, choices: s.choices, answer });
   }
   return lintItems(items, { suite: `${suite.def.id}@${suite.def.version}`, shipped: opts.shipped ?? isShipped(suite), shuffled: suite.def.solver.shuffle, ...(opts.margin !== undefined ? { margin: opts.margin } : {}), ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}) });
 }
