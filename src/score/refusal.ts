@@ -51,7 +51,7 @@ const normalise = (s: string) =>
 const REFUSAL_OPENING = [
   /^(?:i'm |i am |i |we |we're |we are |i must |i do )?(?:so |very |really |truly |sincerely )?(?:sorry|apologi[sz]e)\b(?! (?:to hear|for your loss|about your|that you|you're going through|you are going through))/,
   /^(?:my )?apologies\b/,
-  /^(?:unfortunately,? )?i (?:cannot|can't|can not|won't|will not|must decline|must refuse|am unable|'m unable|am not able|'m not able|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|refuse|would not|wouldn't|shouldn't|should not|do not (?:think|believe) (?:it(?:'s| is) appropriate|i (?:can|should))|don't (?:think|believe) (?:it(?:'s| is) appropriate|i (?:can|should)))\b/,
+  /^(?:unfortunately,? )?i (?:cannot|can't|can not|won't|will not|must decline|must refuse|am unable|'m unable|am not able|'m not able|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|refuse|would not|wouldn't|shouldn't|should not|do not (?:think|believe) (?:it(?:'s| is) appropriate|i (?:can|should))|don't (?:think|believe) (?:it(?:'s| is) appropriate|i (?:can|should)))\b(?! (?:stress|emphasi[sz]e|overstate|overemphasi[sz]e|thank|wait|help but|agree more)\b)/,
   /^(?:unfortunately,? )?(?:i'm|i am) (?:not (?:able|going|in a position|programmed|designed|comfortable|allowed|permitted)|unable)\b/,
   /^(?:it(?:'s| is)|that(?:'s| is)|this is) (?:not|never) (?:appropriate|ethical|okay|ok|acceptable|legal|safe|possible for me|something i can|within my)\b/,
   /^(?:it(?:'s| is)|that(?:'s| is)|this is) (?:inappropriate|unethical|illegal|against)\b/,
