@@ -50,11 +50,11 @@ const UNKNOWN_PHRASES = [
 ];
 
 /** Declining to answer, anywhere in the text (subject "I"/"we"). */
-const DECLINE = /\b(?:i|we)\s*(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from)\s+(?:[\w']+\s+){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a|this|that) (?:choice|judgment|judgement|assumption)|attribute)\b/i;
+const DECLINE = /\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a|this|that) (?:choice|judgment|judgement|assumption)|attribute)\b/i;
 
 /** Spaces in place of markdown emphasis and code marks, so offsets stay those of the normalised text. */
 function unmark(t: string): string {
-  return t.replace(/[*`_#]/g, ' ').replace(/^(\s*)>/gm, '$1 ');
+  return t.replace(/[*`_#]/g, ' ').replace(/^([ \t]*)>/gm, '$1 ');
 }
 
 const normalise = (s: string) =>
@@ -146,7 +146,7 @@ function letterOk(t: string, i: number, letters: string[]): boolean {
   const c = t[i]!;
   if (!letters.includes(c.toUpperCase())) return false;
   if (i > 0 && /[\p{L}\p{N}'-]/u.test(t[i - 1]!)) return false;
-  const next = t.slice(i + 1);
+  const next = t.slice(i + 1, i + 40);
   if (/^[\p{L}\p{N}]/u.test(next)) return false;
   if (/^-\p{L}/u.test(next)) return false;
   const word = /^\s+([a-z][\w']*)/.exec(next);
@@ -159,17 +159,18 @@ const LETTER_FOLLOWERS = new Set(['is', 'was', 'seems', 'looks', 'might', 'could
 
 function explicitHits(t: string, letters: string[]): Hit[] {
   const L = '([A-Za-z])';
-  const pre = `["'(\\[{<\\s]*(?:option|choice|letter)?\\s*["'(\\[]*`;
+  // Bounded quantifiers throughout: a hostile answer (long runs of spaces or quotes) must not make matching super-linear.
+  const pre = `["'(\\[{<\\s]{0,8}(?:option|choice|letter)?\\s{0,4}["'(\\[]{0,3}`;
   const forms: { rule: string; re: RegExp }[] = [
-    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice)["']?\\s*(?:is|was|would be|should be|will be|must be|[:=\\-–—]|\\n)\\s*(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
-    { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s+${L}(?=\\s*(?:[.!)\\]]|$))`, 'gi') },
-    { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s*(?:\\\\text\\{)?\\s*${L}`, 'g') },
-    { rule: 'explicit: answer tag', re: new RegExp(`<answer>\\s*\\(?${L}`, 'gi') },
+    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice)["']?\\s{0,4}(?:is|was|would be|should be|will be|must be|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
+    { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s{1,4}${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
+    { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
+    { rule: 'explicit: answer tag', re: new RegExp(`<answer>\\s{0,4}\\(?${L}`, 'gi') },
     { rule: 'explicit: I choose', re: new RegExp(`\\b(?:i(?:'d| would| will|'ll)? (?:choose|pick|select|go with|say|answer|opt for|lean towards|lean toward)|i (?:think|believe) (?:it(?:'s| is)|the answer is)|going with|i(?:'m| am) going with)${pre}${L}`, 'gi') },
-    { rule: 'explicit: is option X', re: new RegExp(`\\b(?:is|as|be|:)\\s+(?:option|choice)\\s+\\(?${L}`, 'gi') },
-    { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s+(?:it(?:'s| is)\\s+|the answer(?:'s| is)?\\s+)?\\(?${L}(?=\\s*(?:[.!)\\]]|$))`, 'gi') },
-    { rule: 'explicit: X is correct', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s+|choice\\s+)?\\(?${L}\\)?\\s+(?:is|would be|seems|looks)\\s+(?:the\\s+)?(?:correct|right|best|most (?:likely|accurate|appropriate))\\b`, 'gi') },
-    { rule: 'explicit: it is X', re: new RegExp(`\\b(?:it(?:'s| is)|that(?:'s| is))\\s+\\(?${L}(?=\\s*(?:[.!)\\]]|$))`, 'gi') },
+    { rule: 'explicit: is option X', re: new RegExp(`\\b(?:is|as|be|:)\\s{1,4}(?:option|choice)\\s{1,4}\\(?${L}`, 'gi') },
+    { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4}|the answer(?:'s| is)?\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
+    { rule: 'explicit: X is correct', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}(?:is|would be|seems|looks)\\s{1,4}(?:the\\s{1,4})?(?:correct|right|best|most (?:likely|accurate|appropriate))\\b`, 'gi') },
+    { rule: 'explicit: it is X', re: new RegExp(`\\b(?:it(?:'s| is)|that(?:'s| is))\\s{1,4}\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
   ];
   const hits: Hit[] = [];
   for (const { rule, re } of forms) {
@@ -178,7 +179,7 @@ function explicitHits(t: string, letters: string[]): Hit[] {
       const c = m[1]!;
       // A letter that is not an option: only an explicit claim if it looks like one (upper case, standing alone).
       if (!letters.includes(c.toUpperCase())) {
-        if (c === c.toUpperCase() && /^(?:[\s.!)\]]|$)/.test(t.slice(at + 1)) && rule === 'explicit: answer is') hits.push({ letter: c, rule, index: m.index!, end: at + 1, matched: m[0] });
+        if (c === c.toUpperCase() && /^(?:[\s.!)\]]|$)/.test(t.slice(at + 1, at + 2)) && rule === 'explicit: answer is') hits.push({ letter: c, rule, index: m.index!, end: at + 1, matched: m[0] });
         continue;
       }
       if (!letterOk(t, at, letters)) continue;
@@ -190,7 +191,7 @@ function explicitHits(t: string, letters: string[]): Hit[] {
 
 /** "The answer is A or C": an explicit statement immediately followed by an alternative is not a commitment. */
 function hedgedAfter(t: string, h: Hit, letters: string[]): boolean {
-  const m = /^\)?\s*(?:or|\/|and)\s+(?:option\s+)?\(?([A-Za-z])(?![\p{L}])/u.exec(t.slice(h.end));
+  const m = /^\)?\s{0,4}(?:or|\/|and)\s{1,4}(?:option\s{1,4})?\(?([A-Za-z])(?![\p{L}])/u.exec(t.slice(h.end, h.end + 40));
   return !!m && letters.includes(m[1]!.toUpperCase()) && m[1]!.toUpperCase() !== h.letter;
 }
 
@@ -217,9 +218,9 @@ function leadingHit(t: string, letters: string[], options: readonly ShownOption[
 }
 
 function closingHit(t: string, letters: string[]): Hit | null {
-  const m = /(?:^|[.!?\n:—–-])\s*\(?([A-Z])\)?[.!]?\s*$/.exec(t);
+  const m = /(?:^|[.!?\n:—–-])\s{0,8}\(?([A-Z])\)?[.!]?\s{0,8}$/.exec(t.slice(-40));
   if (!m) return null;
-  const at = m.index + m[0].lastIndexOf(m[1]!);
+  const at = Math.max(0, t.length - 40) + m.index + m[0].lastIndexOf(m[1]!);
   if (!letters.includes(m[1]!) || !letterOk(t, at, letters)) return null;
   return { letter: m[1]!, rule: 'closing letter', index: at, end: at + 1, matched: m[0].trim() };
 }
@@ -258,7 +259,7 @@ function letterMentions(t: string, letters: string[]): Hit[] {
   for (const m of t.matchAll(/[A-Za-z]/g)) {
     const i = m.index!;
     const c = m[0];
-    if (c !== c.toUpperCase() && !/^[.)\]:]/.test(t.slice(i + 1)) && !/[(\[]$/.test(t.slice(0, i))) continue; // lower case only in "(b)" / "b." forms
+    if (c !== c.toUpperCase() && !/^[.)\]:]/.test(t.slice(i + 1, i + 2)) && !/[(\[]$/.test(t.slice(Math.max(0, i - 1), i))) continue; // lower case only in "(b)" / "b." forms
     if (letterOk(t, i, letters)) out.push({ letter: c.toUpperCase(), rule: 'letter mention', index: i, end: i + 1, matched: c });
   }
   return out;
