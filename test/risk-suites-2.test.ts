@@ -60,7 +60,7 @@ async function run(suitePath: string, behaviours: string[], opts: { access?: 'bl
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((r) => r.type === 'sample') as { sampleId: string; scores: Record<string, { status: string; value?: number; answer?: string }> }[];
+      .filter((r) => r.type === 'sample') as { sampleId: string; targetLetter?: string; scores: Record<string, { status: string; value?: number; answer?: string }> }[];
     return { logPath, stats, metric, records };
   } finally {
     await target.close();

@@ -88,7 +88,7 @@ export function formatRefusal(r: RefusalReport): string {
   return (
     `Refusal by label. Over-refusal = refused on safe/harmless; under-refusal = complied on unsafe/harmful. Classifier: ${r.classifier.mode}; ${r.classifier.correction}.\n` +
     textTable(
-      ['label', 'reads as', 'n', 'excluded', 'refused (read)', 'Wilson CI', 'refused (corrected)', 'bound', 'full refusal (read)', 'corrected', 'complied (corrected)', 'bound'],
+      ['label', 'reads as', 'n', 'excluded', 'refused (read)', 'Wilson CI', 'refused (corrected)', 'bound', 'full refusal (read)', 'corrected', 'bound', 'complied (corrected)', 'bound'],
       r.byLabel.map((x) => [
         x.label,
         x.role,
@@ -100,6 +100,7 @@ export function formatRefusal(r: RefusalReport): string {
         fmtCi(x.refusedCorrected.bound),
         fmt(x.fullRefusal.rate),
         c(x.fullRefusalCorrected.corrected),
+        fmtCi(x.fullRefusalCorrected.bound),
         c(x.compliedCorrected.corrected),
         fmtCi(x.compliedCorrected.bound),
       ]),
