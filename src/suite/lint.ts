@@ -1,6 +1,7 @@
 /**
  * Artefact checks for multiple-choice suites (`assay suite lint`): can a strategy that never reads
- * the question beat chance? Strategies: pick the longest option, the shortest, always the same
+ * the question beat chance? Strategies: pick the longest option, the shortest, rule out the
+ * longest (or shortest) and guess among the rest, always the same
  * position (A, B, …; only where options are not shuffled at run time), and the option sharing the
  * most words with the other options ("most-repeated words": distractors are often edits of the
  * answer). Each is tested against chance with an exact one-sided binomial test.
@@ -63,6 +64,14 @@ function credit(scores: number[], answer: number, best: 'max' | 'min'): number {
   return tied.includes(answer) ? 1 / tied.length : 0;
 }
 
+/** Credit of ruling out the options with the extreme score and guessing among the rest. */
+function avoid(scores: number[], answer: number, extreme: 'max' | 'min'): number {
+  const target = extreme === 'max' ? Math.max(...scores) : Math.min(...scores);
+  const rest = scores.map((s, i) => (s === target ? -1 : i)).filter((i) => i >= 0);
+  if (!rest.length) return 1 / scores.length;
+  return rest.includes(answer) ? 1 / rest.length : 0;
+}
+
 export interface LintItem {
   id: string;
   prompt: string;
@@ -78,6 +87,9 @@ export function lintItems(items: readonly LintItem[], opts: { suite: string; shi
   const strategies: { name: string; credit: (it: LintItem) => number }[] = [
     { name: 'longest option', credit: (it) => credit(it.choices.map((c) => c.trim().length), it.answer, 'max') },
     { name: 'shortest option', credit: (it) => credit(it.choices.map((c) => c.trim().length), it.answer, 'min') },
+    // The mirror images: guessing among the rest after ruling out the longest (or shortest) option.
+    { name: 'avoid the longest', credit: (it) => avoid(it.choices.map((c) => c.trim().length), it.answer, 'max') },
+    { name: 'avoid the shortest', credit: (it) => avoid(it.choices.map((c) => c.trim().length), it.answer, 'min') },
     {
       name: 'most-repeated words',
       credit: (it) => {
