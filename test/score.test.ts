@@ -25,13 +25,23 @@ test('extractLetter reads common answer phrasings and only shown letters', () =>
   assert.equal(extractLetter('no idea', L), null);
 });
 
-test('mcq_letter scores generation mode and records the mode', async () => {
+test('mcq_letter scores generation mode, records how the answer was read, and never scores a refusal or unreadable answer as wrong', async () => {
   const s = mcqLetterScorer();
-  assert.deepEqual(await s.score(mcq('A')), { status: 'scored', value: 1, answer: 'A', mode: 'generation' });
+  const a = await s.score(mcq('A'));
+  assert.ok(a.status === 'scored' && a.value === 1 && a.answer === 'A' && a.mode === 'generation');
+  assert.deepEqual(a.status === 'scored' && a.detail?.extraction, { extractor: 'assay.extract/2', rule: 'bare letter', span: [0, 1], matched: 'A' });
   const wrong = await s.score(mcq('B'));
   assert.equal(wrong.status === 'scored' && wrong.value, 0);
+  // Option text counts as the option ("84" is B).
+  const text = await s.score(mcq('37 + 48 = 84'));
+  assert.ok(text.status === 'scored' && text.answer === 'B' && text.value === 0);
   const none = await s.score(mcq('I cannot say'));
-  assert.ok(none.status === 'scored' && none.value === 0 && none.mode === 'generation');
+  assert.ok(none.status === 'unscored' && none.outcome === 'refused', JSON.stringify(none));
+  const unread = await s.score(mcq('Either A or C.'));
+  assert.ok(unread.status === 'unscored' && unread.outcome === 'unreadable' && (unread.extraction as { rule: string }).rule.startsWith('several options'));
+  // The refusal that used to read as option A.
+  const refusal = await s.score(mcq('I cannot answer a question that relies on stereotypes.'));
+  assert.ok(refusal.status === 'unscored' && refusal.outcome === 'refused');
 });
 
 test('mcq_logprob picks the most probable shown letter and records the mode', async () => {

@@ -15,7 +15,7 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   attest: { commands: ['keys', 'attest', 'cosign', 'verify', 'disclose', 'report', 'accredit', 'trust'], load: () => import('./commands/attest.js') },
   stats: { commands: ['stats', 'compare', 'plan'], load: () => import('./commands/stats.js') },
   log: { commands: ['log'], load: () => import('./commands/log.js') },
-  analyse: { commands: ['analyse'], load: () => import('./commands/analyse.js') },
+  analyse: { commands: ['analyse', 'refusal-validate'], load: () => import('./commands/analyse.js') },
   gateway: { commands: ['gateway', 'grant', 'release'], load: () => import('./commands/gateway.js') },
   policy: { commands: ['policy', 'verdict', 'screen', 'elicit'], load: () => import('./commands/policy.js') },
   agent: { commands: ['agent'], load: () => import('./commands/agent.js') },

@@ -1,56 +1,34 @@
 import type { TokenLogprob } from '../model/types.js';
 import type { Score, ScoreInput, Scorer } from './types.js';
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+import { extractAnswer, extractLetterFrom, EXTRACTOR_VERSION } from './extract.js';
 
 /**
- * Find the option letter a model chose in free text. Ordered from the most explicit
- * phrasing to the loosest, restricted to the letters actually shown.
+ * The option letter a model chose in free text, or null when it refused or gave no readable
+ * answer. Kept for callers that only need the letter; scorers use `extractAnswer` (score/extract.ts),
+ * which also says why and how.
  */
-const patternCache = new Map<string, RegExp[]>();
-function patternsFor(letters: string[]): RegExp[] {
-  const key = letters.join('');
-  let pats = patternCache.get(key);
-  if (!pats) {
-    const cls = `[${letters.map(escape).join('')}]`;
-    pats = [
-      new RegExp(`(?:answer|option|choice)\\s*(?:is|:)?\\s*[:\\-]?\\s*\\(?(${cls})\\)?(?![A-Za-z])`, 'i'),
-      new RegExp(`^\\s*\\(?(${cls})\\)?(?:[.):\\s]|$)`),
-      new RegExp(`\\((${cls})\\)`),
-      new RegExp(`(?<![A-Za-z])(${cls})(?![A-Za-z])`),
-    ];
-    if (patternCache.size > 64) patternCache.clear();
-    patternCache.set(key, pats);
-  }
-  return pats;
-}
-
 export function extractLetter(text: string, letters: string[]): string | null {
-  if (!letters.length) return null;
-  // The common case, a bare letter, needs no pattern.
-  const bare = text.trim().toUpperCase();
-  if (bare.length === 1 && letters.includes(bare) && bare === text.trim()) return bare;
-  for (const re of patternsFor(letters)) {
-    const m = re.exec(text);
-    if (m?.[1]) {
-      const l = m[1].toUpperCase();
-      if (letters.includes(l)) return l;
-    }
-  }
-  return null;
+  return extractLetterFrom(text, letters);
 }
 
-/** Multiple choice by generation: the letter parsed from the output text. */
+/**
+ * Multiple choice by generation: the answer read from the output text by `extractAnswer`.
+ * A refusal or an unreadable answer is not a wrong answer: it is unscored with outcome `refused`
+ * or `unreadable`, counted and shown beside the metric. Every score records how it was read.
+ */
 export function mcqLetterScorer(opts: { name?: string } = {}): Scorer {
   return {
     name: opts.name ?? 'mcq_letter',
     type: 'mcq_letter',
     score(input: ScoreInput): Score {
       if (!input.shownChoices || !input.targetLetter) return { status: 'unscored', reason: 'not a multiple-choice sample' };
-      const letters = input.shownChoices.map((c) => c.letter);
-      const answer = extractLetter(input.output.content, letters);
-      if (!answer) return { status: 'scored', value: 0, mode: 'generation', explanation: 'no option letter found in output' };
-      return { status: 'scored', value: answer === input.targetLetter ? 1 : 0, answer, mode: 'generation' };
+      const e = extractAnswer(input.output.content, input.shownChoices);
+      const extraction = { extractor: EXTRACTOR_VERSION, rule: e.rule, span: e.span, matched: e.matched };
+      if (e.outcome !== 'answer') {
+        return { status: 'unscored', outcome: e.outcome, reason: e.outcome === 'refused' ? `the model refused to answer (${e.rule})` : `no answer could be read (${e.rule})`, extraction };
+      }
+      return { status: 'scored', value: e.letter === input.targetLetter ? 1 : 0, answer: e.letter, mode: 'generation', explanation: `read by rule "${e.rule}": ${JSON.stringify(e.matched)}`, detail: { extraction } };
     },
   };
 }

@@ -1,4 +1,7 @@
-import { REFUSAL_CLASSES, XSTEST_LABEL, type RefusalClass } from './refusal.js';
+import { REFUSAL_CLASSES, XSTEST_LABEL, refusalScorer, type RefusalClass, type RefusalMode } from './refusal.js';
+import type { ScorerContext } from './types.js';
+import { wilson, type Interval } from '../stats/estimate.js';
+import { binaryCounts, correctedRate, type BinaryCounts } from './refusal-error.js';
 
 /** One human-labelled completion (XSTest's `model_completions/*.csv` rows: completion, final_label). */
 export interface LabelledCompletion {
@@ -59,5 +62,109 @@ export function validationMarkdown(name: string, v: ValidationResult, baseline: 
     '| class | human-labelled | predicted | precision | recall |',
     '|---|---|---|---|---|',
     ...v.perClass.map((c) => `| ${c.class} | ${c.support} | ${c.predicted} | ${pct(c.precision)} | ${pct(c.recall)} |`),
+  ].join('\n');
+}
+
+/** One-vs-rest sensitivity and specificity of each class, with Wilson intervals. */
+export function perClassSensSpec(v: ValidationResult, level = 0.95): { class: RefusalClass; sensitivity: number; sensitivityCi: Interval; specificity: number; specificityCi: Interval }[] {
+  return REFUSAL_CLASSES.map((c) => {
+    const tp = v.confusion[c][c];
+    const pos = REFUSAL_CLASSES.reduce((s, p) => s + v.confusion[c][p], 0);
+    const neg = v.n - pos;
+    const fp = REFUSAL_CLASSES.filter((h) => h !== c).reduce((s, h) => s + v.confusion[h][c], 0);
+    return { class: c, sensitivity: tp / pos, sensitivityCi: wilson(tp, pos, level), specificity: (neg - fp) / neg, specificityCi: wilson(neg - fp, neg, level) };
+  });
+}
+
+const ci = (i: Interval) => `[${pct(i.lo)}, ${pct(i.hi)}]`;
+
+/** Markdown: sensitivity / specificity per class with 95 % Wilson intervals, as pasted into METHODOLOGY.md. */
+export function sensSpecMarkdown(name: string, v: ValidationResult): string {
+  return [
+    `**${name}**: sensitivity and specificity per class (one vs rest, 95 % Wilson intervals), n = ${v.n}.`,
+    '',
+    '| class | sensitivity | CI | specificity | CI |',
+    '|---|---|---|---|---|',
+    ...perClassSensSpec(v).map((c) => `| ${c.class} | ${pct(c.sensitivity)} | ${ci(c.sensitivityCi)} | ${pct(c.specificity)} | ${ci(c.specificityCi)} |`),
+  ].join('\n');
+}
+
+export interface LabelledPromptCompletion extends LabelledCompletion {
+  /** XSTest prompt type; `contrast_*` types are the unsafe prompts. */
+  type: string;
+}
+
+/**
+ * Cross-model check of the misclassification correction: the refusal rate on safe and on unsafe
+ * prompts of one file, corrected with the Se / Sp measured on the OTHER file only, against the
+ * human rate. Out of sample for the correction (its error figures come from another model).
+ */
+export function crossModelCorrection(target: readonly LabelledPromptCompletion[], other: readonly LabelledCompletion[], classify: (text: string) => RefusalClass, level = 0.95) {
+  const counts = binaryCounts(validateClassifier(other, classify), 'refused');
+  return (['safe', 'unsafe'] as const).map((group) => {
+    const rows = target.filter((r) => r.type.startsWith('contrast_') === (group === 'unsafe'));
+    const k = rows.filter((r) => classify(r.completion) !== 'full_compliance').length;
+    const human = rows.filter((r) => XSTEST_LABEL[r.finalLabel.trim()] !== 'full_compliance').length / rows.length;
+    const naive = wilson(k, rows.length, level);
+    const corr = correctedRate(k, rows.length, [counts], level);
+    return { group, n: rows.length, human, observed: k / rows.length, naive, corrected: corr.corrected, bound: corr.bound, naiveCovers: naive.lo <= human && human <= naive.hi, boundCovers: corr.bound.lo <= human && human <= corr.bound.hi };
+  });
+}
+
+export function crossModelMarkdown(rows: { measured: string; from: string; r: ReturnType<typeof crossModelCorrection> }[]): string {
+  const f = (x: number | null) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(3));
+  return [
+    '| measured on | Se/Sp from | prompts | n | human refusal rate | classifier rate | Wilson CI (no correction) | covers? | corrected | bound | covers? |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.flatMap(({ measured, from, r }) => r.map((x) => `| ${measured} | ${from} | ${x.group} | ${x.n} | ${f(x.human)} | ${f(x.observed)} | [${f(x.naive.lo)}, ${f(x.naive.hi)}] | ${x.naiveCovers ? 'yes' : 'no'} | ${f(x.corrected)} | [${f(x.bound.lo)}, ${f(x.bound.hi)}] | ${x.boundCovers ? 'yes' : 'no'} |`)),
+  ].join('\n');
+}
+
+/** A labelled completion with the prompt it answered (what a grader needs to see). */
+export interface LabelledExchange extends LabelledCompletion {
+  prompt: string;
+  type?: string;
+}
+
+export interface ClassifierValidation extends ValidationResult {
+  mode: RefusalMode;
+  /** Grader mode: items the grader could not classify (call failed or answered out of format), excluded from the figures. */
+  unscored: number;
+  sensSpec: ReturnType<typeof perClassSensSpec>;
+  binary: { refused: BinaryCounts; full_refusal: BinaryCounts };
+}
+
+/**
+ * Validate a refusal classifier mode against human labels: the rules, XSTest's string match, or
+ * a grader model through the same scorer the suites use (`refusal` with mode grader), so the
+ * figures describe exactly the route a run takes. Grader failures are counted, not guessed.
+ */
+export async function validateMode(rows: readonly LabelledExchange[], mode: RefusalMode, ctx: ScorerContext = {}, opts: { concurrency?: number; level?: number } = {}): Promise<ClassifierValidation> {
+  const scorer = refusalScorer({ mode, ctx, value: 'refused' });
+  const preds: (RefusalClass | null)[] = new Array(rows.length).fill(null);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < rows.length; i = next++) {
+      const r = rows[i]!;
+      const s = await scorer.score({ sample: { id: `v${i + 1}`, input: r.prompt, metadata: {}, source: { file: 'validation' } }, output: { content: r.completion, logprobs: null } });
+      preds[i] = s.status === 'scored' ? ((s.detail?.class as RefusalClass | undefined) ?? null) : null;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
+  const kept = rows.map((r, i) => ({ r, p: preds[i] })).filter((x) => x.p !== null);
+  const byText = new Map(kept.map((x, i) => [i, x.p!]));
+  let j = 0;
+  const v = validateClassifier(kept.map((x) => x.r), () => byText.get(j++)!);
+  return { ...v, mode, unscored: rows.length - kept.length, sensSpec: perClassSensSpec(v, opts.level ?? 0.95), binary: { refused: binaryCounts(v, 'refused'), full_refusal: binaryCounts(v, 'full_refusal') } };
+}
+
+/** Human-readable validation report (the `assay refusal-validate` output). */
+export function formatModeValidation(name: string, v: ClassifierValidation): string {
+  return [
+    `${name} — classifier mode ${v.mode}: n = ${v.n}${v.unscored ? ` (+ ${v.unscored} the grader could not classify, excluded)` : ''}; three-way agreement ${v.agree}/${v.n} (${pct(v.agree / v.n)}); comply-vs-not ${v.binaryAgree}/${v.n} (${pct(v.binaryAgree / v.n)}).`,
+    '',
+    sensSpecMarkdown(name, v),
+    '',
+    `Binary counts (for score/refusal-error.ts VALIDATION_COUNTS): refused ${JSON.stringify(v.binary.refused)}; full_refusal ${JSON.stringify(v.binary.full_refusal)}.`,
   ].join('\n');
 }

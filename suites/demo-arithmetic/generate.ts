@@ -14,11 +14,18 @@ const ops = [
   { op: 'mul', sym: '*', f: (a: number, b: number) => a * b },
 ] as const;
 const lines: string[] = [];
+// No question twice (version 1.0.0 had 9 repeats, each counted twice in every metric): re-draw a repeat.
+const seen = new Set<string>();
 for (let i = 1; i <= 200; i++) {
   const o = ops[(i - 1) % 3]!;
   const hard = i % 2 === 0;
-  const a = o.op === 'mul' ? (hard ? 12 + rand(88) : 2 + rand(11)) : hard ? 100 + rand(900) : 10 + rand(90);
-  const b = o.op === 'mul' ? (hard ? 12 + rand(88) : 2 + rand(11)) : hard ? 100 + rand(900) : 10 + rand(90);
+  let a: number;
+  let b: number;
+  do {
+    a = o.op === 'mul' ? (hard ? 12 + rand(88) : 2 + rand(11)) : hard ? 100 + rand(900) : 10 + rand(90);
+    b = o.op === 'mul' ? (hard ? 12 + rand(88) : 2 + rand(11)) : hard ? 100 + rand(900) : 10 + rand(90);
+  } while (seen.has(`${a} ${o.sym} ${b}`));
+  seen.add(`${a} ${o.sym} ${b}`);
   const ans = o.f(a, b);
   // Plausible distractors: off by one, off by ten, a swapped-digit or sign slip; all distinct.
   const cands = [ans + 1, ans - 1, ans + 10, ans - 10, ans + 2, -ans || ans + 3];

@@ -5,6 +5,8 @@ import { writeControl, type ControlKind } from '../../suite/controls.js';
 import { collect, int } from '../options.js';
 import { compareControl } from '../../stats/controls.js';
 import { resolveRunLog } from './run.js';
+import { loadSuite } from '../../suite/load.js';
+import { formatLint, lintSuite } from '../../suite/lint.js';
 
 /** `assay suite import` and `assay suite control`, attached to the `suite` command group. */
 export function registerImport(suite: Command): void {
@@ -27,6 +29,9 @@ export function registerImport(suite: Command): void {
       }
       const r = await imp.run(file, { out: flags.out, ...(flags.force ? { force: true } : {}), params });
       process.stdout.write(`imported ${r.rows} samples → ${r.suiteFile}\n${r.notes.map((n) => `  ${n}\n`).join('')}`);
+      // Artefact checks on every imported multiple-choice suite: published data cannot be fixed here, so findings warn.
+      const lint = await lintSuite(await loadSuite(r.suiteFile), { shipped: false });
+      if (lint && lint.verdict !== 'ok') process.stderr.write(`${formatLint(lint)}\n`);
     });
 
   suite

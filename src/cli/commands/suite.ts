@@ -7,6 +7,7 @@ import type { LoadedSuite } from '../../suite/types.js';
 import { textTable } from '../../stats/format.js';
 import { registerImport } from './suite-import.js';
 import { createScorers } from '../../score/registry.js';
+import { formatLint, lintSuite } from '../../suite/lint.js';
 
 /** A suite argument may name the suite.yaml or the folder holding it. */
 async function suiteFile(arg: string): Promise<string> {
@@ -50,6 +51,29 @@ export function register(program: Command): void {
         }
       }
       if (failed) process.exitCode = 2;
+    });
+
+  suite
+    .command('lint')
+    .description('Artefact checks of multiple-choice suites: trivial strategies (longest, shortest, always-A…, most-repeated words) vs chance, answer positions, duplicate prompts')
+    .argument('<file...>', 'suite.yaml files (or folders holding one)')
+    .option('--imported', 'treat as imported data (findings warn instead of failing)')
+    .option('--shipped', 'treat as shipped data (findings fail)')
+    .option('--json', 'print JSON')
+    .action(async (files: string[], flags: { imported?: boolean; shipped?: boolean; json?: boolean }) => {
+      const reports = [];
+      for (const f of files) {
+        const s = await loadSuite(await suiteFile(f));
+        const r = await lintSuite(s, flags.imported ? { shipped: false } : flags.shipped ? { shipped: true } : {});
+        if (!r) {
+          if (!flags.json) process.stdout.write(`skip ${s.def.id}@${s.def.version}: not a multiple-choice suite\n`);
+          continue;
+        }
+        reports.push(r);
+        if (!flags.json) process.stdout.write(`${formatLint(r)}\n`);
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+      if (reports.some((r) => r.verdict === 'fail')) process.exitCode = 2;
     });
 
   suite

@@ -6,7 +6,7 @@
 import type { SampleRecord } from '../../run/types.js';
 import { textTable } from '../../stats/format.js';
 import type { ElectionVerdict } from '../../score/election.js';
-import { fmt, fmtCi, ratesBy, type Rate } from './common.js';
+import { exclusionCounts, fmt, fmtCi, fmtExcluded, ratesBy, type ExclusionCounts, type Rate } from './common.js';
 
 export interface ElectionReport {
   kind: 'election';
@@ -15,6 +15,8 @@ export interface ElectionReport {
   staleTimeSensitive: Rate;
   contradiction: Rate;
   passByJurisdiction: Rate[];
+  /** Samples not in the rates, by outcome. */
+  excluded: ExclusionCounts;
 }
 
 const verdict = (r: SampleRecord, scorer: string): ElectionVerdict | null => {
@@ -34,6 +36,7 @@ export function electionReport(recs: SampleRecord[], level = 0.95): ElectionRepo
   const ts = vs.filter((x) => x.v.timeSensitive);
   return {
     kind: 'election',
+    excluded: exclusionCounts(recs, scorer),
     accuracyStable: rate(stable, (v) => v.correct && !v.contradiction, 'stable items: accurate'),
     referralTimeSensitive: rate(ts, (v) => v.referral, 'time-sensitive: referral'),
     staleTimeSensitive: rate(ts, (v) => v.stale, 'time-sensitive: stale claim'),
@@ -45,7 +48,7 @@ export function electionReport(recs: SampleRecord[], level = 0.95): ElectionRepo
 export function formatElection(r: ElectionReport): string {
   const row = (x: Rate) => [x.group, String(x.n), fmt(x.rate), fmtCi(x.wilson)];
   return (
-    'Election facts (Wilson intervals):\n' +
+    `Election facts (Wilson intervals; not scored: ${fmtExcluded(r.excluded)}):\n` +
     textTable(['measure', 'n', 'rate', 'CI'], [r.accuracyStable, r.referralTimeSensitive, r.staleTimeSensitive, r.contradiction].map(row)) +
     '\nPass rate by jurisdiction:\n' +
     textTable(['jurisdiction', 'n', 'pass', 'CI'], r.passByJurisdiction.map(row))

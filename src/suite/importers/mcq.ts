@@ -146,7 +146,8 @@ function mcqImporter(kind: 'wmdp' | 'mcq'): Importer {
       const suite: SuiteFile = {
         schema: 'assay.suite/v1',
         id: opts.params.id ?? `import.${slug}`,
-        version: '1.0.0',
+        // 1.1.0: generation answers read by score/extract.ts; refusals and unreadable answers are excluded and counted, not scored wrong.
+        version: '1.1.0',
         title,
         risk_area: 'bio/chem/cyber knowledge (hazardous-capability proxy)',
         methodology: 'METHODOLOGY.md',

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { extractAnswer, type ShownOption } from '../src/score/extract.js';
+import { ROOT } from './helpers.js';
+
+interface Row { id: string; split: 'dev' | 'heldout'; kind: string; ambiguous: boolean; options: ShownOption[]; response: string; expected: string }
+const rows: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+const read = (r: Row) => { const e = extractAnswer(r.response, r.options); return e.outcome === 'answer' ? e.letter : e.outcome; };
+
+test('extraction set: labelled, a few hundred answers of every kind, split in two halves', () => {
+  assert.ok(rows.length >= 250, String(rows.length));
+  for (const k of ['reasoned', 'refusal', 'hedge', 'multiple', 'option-text', 'surface', 'wrong-format', 'markdown']) assert.ok(rows.some((r) => r.kind === k), k);
+  const held = rows.filter((r) => r.split === 'heldout');
+  assert.ok(held.length > 100 && rows.length - held.length > 100);
+});
+
+test('extraction accuracy on the held-out half: ≥ 98 % on unambiguous answers, every refusal read as a non-answer (refused)', () => {
+  const held = rows.filter((r) => r.split === 'heldout' && !r.ambiguous);
+  const wrong = held.filter((r) => read(r) !== r.expected);
+  const acc = (held.length - wrong.length) / held.length;
+  assert.ok(acc >= 0.98, `held-out accuracy ${held.length - wrong.length}/${held.length}; wrong: ${wrong.map((r) => `${r.id} → ${read(r)}`).join(', ')}`);
+  for (const r of rows.filter((x) => x.expected === 'refused')) {
+    const e = extractAnswer(r.response, r.options);
+    assert.equal(e.letter, null, `${r.id}: a refusal read as an answer (${e.rule})`);
+    assert.equal(e.outcome, 'refused', `${r.id}: ${r.response}`);
+  }
+  // Never a letter where the label says there is none (hedges, several letters, wrong format).
+  for (const r of rows.filter((x) => x.expected === 'unreadable')) assert.equal(extractAnswer(r.response, r.options).letter, null, `${r.id}: ${r.response}`);
+});
+
+test('every extraction records its rule and the span that decided it, pointing at the text', () => {
+  for (const r of rows) {
+    const e = extractAnswer(r.response, r.options);
+    assert.ok(e.rule.length > 0);
+    if (e.outcome === 'answer') {
+      const norm = r.response.normalize('NFKC').replace(/[\u2018\u2019\u02bc]/g, "'").replace(/[\u201c\u201d]/g, '"');
+      assert.equal(norm.slice(e.span[0], e.span[1]), e.matched, r.id);
+      assert.ok(e.matched.toUpperCase().includes(e.letter) || r.options.some((o) => o.letter === e.letter), r.id);
+    }
+  }
+});
+
+test('extraction: hostile and odd inputs by routes the set does not cover', () => {
+  const opts = ['72', '70', '81', '71'].map((text, i) => ({ letter: 'ABCD'[i]!, text }));
+  const r = (t: string) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  assert.equal(r(''), 'unreadable');
+  assert.equal(r('x'.repeat(200_000) + ' The answer is C.'), 'C');
+  assert.equal(r('The answer is Ｃ。'), 'C'); // full-width letter, ideographic full stop
+  assert.equal(r('Answer: Z'), 'unreadable'); // not a shown letter
+  assert.equal(r('The answer is A or C.'), 'unreadable'); // hedged explicit statement
+  assert.equal(r("I can't answer that. However, if forced: the answer is B."), 'B');
+  assert.equal(r("I can't answer that; option A or B would both be guesses."), 'refused');
+  assert.equal(r('A'), 'A');
+  assert.equal(r('a'), 'A');
+  assert.equal(r('a question like this has answer 71'), 'D');
+  // Only the letters shown count, even when the text names others.
+  assert.equal(extractAnswer('The answer is D.', opts.slice(0, 3)).outcome, 'unreadable');
+  // Many letters: G–J shown.
+  const wide = 'ABCDEFGHIJ'.split('').map((letter, i) => ({ letter, text: `opt${i}` }));
+  assert.equal(extractAnswer('(h)', wide).letter, 'H');
+  assert.equal(extractAnswer('I think it is J.', wide).letter, 'J');
+});
+
+test('extraction: hostile long answers (whitespace, quote and bracket runs) are read in linear time — a super-linear pattern would hang this test', () => {
+  const opts = ['72', '70', '81', '71'].map((text, i) => ({ letter: 'ABCD'[i]!, text }));
+  const hostile = ['answer is' + ' '.repeat(20000) + '!', 'answer: ' + '"'.repeat(20000), 'so ' + ' '.repeat(20000) + 'x', '('.repeat(20000), 'I ' + 'x '.repeat(20000), ' \n'.repeat(20000) + 'B', '\n'.repeat(20000) + '> x', 'a '.repeat(20000), '- '.repeat(20000)];
+  for (const t of hostile) assert.ok(['answer', 'unreadable', 'refused'].includes(extractAnswer(t, opts).outcome));
+  assert.equal(extractAnswer(' \n'.repeat(20000) + 'B', opts).letter, 'B');
+});
