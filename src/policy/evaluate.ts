@@ -40,14 +40,41 @@ export interface RunEvidence {
   /** ... and it was included in a trusted transparency log. */
   logged: boolean;
   metrics: MetricFacts[];
+  /**
+   * Evaluation v2 integrity facts. An absent fact is unknown, and unknown never counts as evidence.
+   * extent: every item (`full`), the first n in suite order (`first-n`, --limit), a chosen set
+   * (`chosen`, --sample-id) or a run that stopped early (`incomplete`).
+   */
+  extent?: { kind: RunExtent; detail: string };
+  /** Stage-2 sessions: items judged, and how many of them had a model exchange recorded. null: cannot tell. */
+  exchanges?: { judged: number; withModel: number } | null;
+  /** Where `access` came from: the tester's declaration, or a verified gateway grant. */
+  accessBasis?: 'declared' | 'grant';
+  /** The model-release statement the run names ("sha256:<hex>"), null when none. */
+  release?: string | null;
+  /** When the run started (ISO 8601), for staleness. */
+  startedAt?: string | null;
 }
 
+export type RunExtent = 'full' | 'first-n' | 'chosen' | 'incomplete';
 export type Mode = 'final' | 'screen';
+
+/**
+ * The policy-evaluation version. 1: the rules as first published (suite pins optional, partial runs
+ * and stage-2 sessions without model exchanges counted, access as declared). 2: the integrity rules
+ * of docs/formats/policy.md ("Evidence integrity"). Signed verdicts name the version they were
+ * computed with, so a report signed under v1 recomputes under v1 and does not flip.
+ */
+export const POLICY_EVALUATION_VERSION = 2;
 
 export interface EvaluateInput {
   facts: ModelFacts | null;
   runs: RunEvidence[];
   mode: Mode;
+  /** Evaluation version (default: the current one). */
+  version?: number;
+  /** The evaluation date (ISO 8601), an input so that evaluation stays pure; needed by staleness rules. */
+  at?: string | null;
 }
 
 export interface ScopeResult {
@@ -102,7 +129,9 @@ export interface Verdict {
   capabilities: CapabilityResult[];
   rules: RuleResult[];
   actions: ResolvedAction[];
-  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean }[];
+  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean; extent?: RunExtent | null; accessBasis?: 'declared' | 'grant'; release?: string | null; exchanges?: { judged: number; withModel: number } | null }[];
+  /** The evaluation version and date (v2 and later; absent in v1 verdicts). */
+  evaluation?: { version: number; at: string | null };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,10 +234,48 @@ function settingsFor(policy: Policy, rule: Rule, mode: Mode): Settings {
   return { threshold: rule.threshold, interval, evidence };
 }
 
+const isElicitation = (rule: Rule) => rule.stage === 'elicitation' || rule.suite.id.endsWith('.elicitation');
+const DAY_MS = 86_400_000;
+
+/** Evaluation v2: what keeps a run from counting at all (partial runs, sessions without the model, staleness, release). */
+function integrityProblems(rule: Rule, ev: Settings['evidence'], run: RunEvidence, ctx: Ctx): string[] {
+  const out: string[] = [];
+  const allowed = ev.subsets ?? 'none';
+  const ext = run.extent;
+  if (!ext) out.push(`run ${run.runId}: whether it covered the whole suite is unknown`);
+  else if (ext.kind === 'first-n' ? allowed === 'none' : ext.kind !== 'full' && allowed !== 'any')
+    out.push(`run ${run.runId} is partial (${ext.detail}); the rule counts ${allowed === 'none' ? 'whole-suite runs only' : 'only the first n items in suite order (subsets: first-n)'} — allow it with evidence.subsets`);
+  if (isElicitation(rule)) {
+    const x = run.exchanges;
+    if (!x) out.push(`stage-2 session ${run.runId}: cannot tell whether the judged items had model exchanges (give the session's run log)`);
+    else if (x.withModel < x.judged) out.push(`stage-2 session ${run.runId}: ${x.judged - x.withModel} of ${x.judged} judged items have no model exchange recorded; judgements without the model are not evidence`);
+  }
+  if (ev.release === 'required') {
+    const rel = run.release ?? null;
+    const bound = ctx.facts?.releases;
+    if (!rel) out.push(`run ${run.runId} names no model release (the rule requires one: run through the gateway, attest with --model-release)`);
+    else if (bound && !bound.includes(rel)) out.push(`run ${run.runId} tested release ${rel}, not a release the model facts name (${bound.join(', ')}): re-test after a model change`);
+  }
+  if (ev.max_age_days !== undefined) {
+    const at = ctx.at ? Date.parse(ctx.at) : NaN;
+    const started = run.startedAt ? Date.parse(run.startedAt) : NaN;
+    if (!Number.isFinite(at)) out.push(`the rule limits evidence to ${ev.max_age_days} days but no evaluation date was given`);
+    else if (!Number.isFinite(started)) out.push(`run ${run.runId}: start time unknown; the rule limits evidence to ${ev.max_age_days} days`);
+    else if (at - started > ev.max_age_days * DAY_MS) out.push(`run ${run.runId} is stale: started ${run.startedAt}, ${Math.floor((at - started) / DAY_MS)} days before ${ctx.at} (limit ${ev.max_age_days} days)`);
+  }
+  return out;
+}
+
+interface Ctx {
+  version: number;
+  facts: ModelFacts | null;
+  at: string | null;
+}
+
 /** One rule against one run: the numbers, every evidence problem, the decision. */
-function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: boolean): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons'> {
+function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: boolean, ctx: Ctx): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons'> {
   const runInfo = { id: run.runId, suiteVersion: run.suite.version, suiteDigest: run.suite.digest, access: run.access, signed: run.signed, logged: run.logged, simulated: run.simulated };
-  const problems: string[] = [];
+  const problems: string[] = ctx.version >= 2 ? integrityProblems(rule, s.evidence, run, ctx) : [];
   if (rule.suite.version && !semver.satisfies(run.suite.version, rule.suite.version)) problems.push(`suite version ${run.suite.version} is outside the accepted range ${rule.suite.version}`);
   if (rule.suite.digests && !rule.suite.digests.includes(run.suite.digest)) problems.push(`suite digest ${run.suite.digest} is not one the rule accepts`);
   const m = run.metrics.find((x) => x.name === rule.metric);
@@ -232,6 +299,13 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
   const need = d === 'rule-out' ? ev.access.rule_out : d === 'rule-in' ? ev.access.rule_in : null;
   if (need && !accessAtLeast(run.access, need))
     return { run: runInfo, value, decision: 'insufficient-evidence', reasons: [`${iv} would ${d === 'rule-out' ? 'rule out' : 'rule in'}, but that needs ${need} access and run ${run.runId} had ${run.access}`] };
+  if (ctx.version >= 2 && d === 'rule-out') {
+    // Clearing needs the exact suite: an altered copy (other answer keys, easier items) could clear anything.
+    if (!rule.suite.digests)
+      return { run: runInfo, value, decision: 'insufficient-evidence', reasons: [`${iv} would rule out, but the rule pins no suite digest (suite.digests), so run ${run.runId} of ${run.suite.digest} may be of an altered copy; pin it (assay policy pin)`] };
+    if (ev.access.basis === 'grant' && run.accessBasis !== 'grant')
+      return { run: runInfo, value, decision: 'insufficient-evidence', reasons: [`${iv} would rule out, but the rule needs the access level from a verified gateway grant and run ${run.runId}'s ${run.access} is self-declared`] };
+  }
   const why =
     d === 'rule-out'
       ? `${iv} lies ${cmp ? 'below' : 'above'} the threshold ${fmt(s.threshold)}: ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} ${cmp ? '<' : '>'} ${fmt(s.threshold)}`
@@ -239,6 +313,49 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
         ? `${iv} is ${cmp ? 'at or above' : 'at or below'} the threshold ${fmt(s.threshold)}: ${cmp ? 'lower' : 'upper'} bound ${fmt(cmp ? b.lo : b.hi)} ${cmp ? '≥' : '≤'} ${fmt(s.threshold)}`
         : `${iv} contains the threshold ${fmt(s.threshold)}`;
   return { run: runInfo, value, decision: d, reasons: [why] };
+}
+
+/**
+ * Several runs of one suite as one: counts and means pooled, the standard error from the pooled
+ * variance (s_i² = se_i²·n_i; SS = Σ (n_i − 1)s_i² + n_i(m_i − m)²). The weakest provenance,
+ * access and extent of any session holds for the pool; different suite digests do not pool.
+ */
+export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
+  const first = runs[0]!;
+  const ms = runs.map((r) => r.metrics.find((m) => m.name === metric));
+  const digests = [...new Set(runs.map((r) => r.suite.digest))];
+  const rank = (e: RunExtent | undefined) => (e === undefined ? 4 : ({ full: 0, 'first-n': 1, incomplete: 2, chosen: 3 } as const)[e]);
+  const worst = runs.reduce((a, b) => (rank(b.extent?.kind) > rank(a.extent?.kind) ? b : a));
+  let metrics: MetricFacts[] = [];
+  if (digests.length === 1 && ms.every((m) => m)) {
+    const M = ms as MetricFacts[];
+    const n = M.reduce((a, m) => a + m.n, 0);
+    const mean = n && M.every((m) => m.mean !== null || m.n === 0) ? M.reduce((a, m) => a + (m.n ? m.mean! * m.n : 0), 0) / n : null;
+    let ss: number | null = 0;
+    for (const m of M) {
+      if (!m.n) continue;
+      if (m.n > 1 && m.se === null) ss = null;
+      if (ss !== null && mean !== null) ss += (m.n > 1 ? m.se! * m.se! * m.n * (m.n - 1) : 0) + m.n * (m.mean! - mean) ** 2;
+    }
+    const se = ss !== null && n > 1 ? Math.sqrt(ss / (n - 1) / n) : null;
+    metrics = [{ name: metric, n, counts: { scored: M.reduce((a, m) => a + m.counts.scored, 0), unscored: M.reduce((a, m) => a + m.counts.unscored, 0), errored: M.reduce((a, m) => a + m.counts.errored, 0) }, mean, se, binary: M.every((m) => m.binary), clusteredSe: null }];
+  }
+  const ex = runs.map((r) => r.exchanges);
+  return {
+    runId: `pooled(${runs.map((r) => r.runId).join('+')})`,
+    suite: { id: first.suite.id, version: first.suite.version, digest: digests.length === 1 ? first.suite.digest : `mixed(${digests.join(',')})` },
+    model: first.model,
+    simulated: runs.some((r) => r.simulated),
+    access: runs.reduce((a, r) => (accessAtLeast(a, r.access) ? r.access : a), first.access),
+    signed: runs.every((r) => r.signed),
+    logged: runs.every((r) => r.logged),
+    metrics,
+    ...(worst.extent ? { extent: worst.extent } : {}),
+    exchanges: ex.every((x) => x) ? { judged: ex.reduce((a, x) => a + x!.judged, 0), withModel: ex.reduce((a, x) => a + x!.withModel, 0) } : null,
+    accessBasis: runs.every((r) => r.accessBasis === 'grant') ? 'grant' : 'declared',
+    release: new Set(runs.map((r) => r.release ?? null)).size === 1 ? (first.release ?? null) : null,
+    startedAt: runs.map((r) => r.startedAt ?? null).reduce((a, b) => (a === null || b === null ? null : a < b ? a : b)),
+  };
 }
 
 /** When several runs bear on a rule: the most severe decision wins, so re-running cannot shop for a pass. */
@@ -249,7 +366,7 @@ const RUN_PRIORITY: Record<Decision, number> = { 'rule-in': 4, inconclusive: 3, 
  * rule's signed/logged requirements — always for a determination, not for `assay screen`, which is
  * triage on the tester's own fresh runs (a screen used inside a final verdict is held to them).
  */
-export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], facts: ModelFacts | null, mode: Mode, provenance = true): RuleResult {
+export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], facts: ModelFacts | null, mode: Mode, provenance = true, ctx: Ctx = { version: POLICY_EVALUATION_VERSION, facts, at: null }): RuleResult {
   const s = settingsFor(policy, rule, mode);
   const base = { rule: rule.id, capability: rule.capability, stage: rule.stage, mode, suite: rule.suite.id, metric: rule.metric, direction: rule.direction, threshold: s.threshold, interval: s.interval, otherRuns: [] as RuleResult['otherRuns'] };
   if (rule.applies_to) {
@@ -259,7 +376,13 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   }
   const candidates = runs.filter((r) => r.suite.id === rule.suite.id);
   if (!candidates.length) return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`no run of suite ${rule.suite.id}`] };
-  const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance) }));
+  // v2: several stage-2 sessions on the same suite are pooled into one estimate (every session counts).
+  if (ctx.version >= 2 && isElicitation(rule) && candidates.length > 1) {
+    const pooled = poolRuns(candidates, rule.metric);
+    const r = evaluateRun(rule, s, pooled, provenance, ctx);
+    return { ...base, ...r, reasons: [`pooled ${candidates.length} sessions (${candidates.map((c) => c.runId).join(', ')})`, ...r.reasons], otherRuns: [] };
+  }
+  const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance, ctx) }));
   let best = results[0]!;
   for (const r of results) if (RUN_PRIORITY[r.decision] > RUN_PRIORITY[best.decision]) best = r;
   return { ...base, run: best.run, value: best.value, decision: best.decision, reasons: best.reasons, otherRuns: results.filter((r) => r !== best).map((r) => ({ runId: r.runId, decision: r.decision })) };
@@ -322,19 +445,24 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
   const rules: RuleResult[] = [];
   const capabilities: CapabilityResult[] = [];
   const actions: ResolvedAction[] = [];
+  const ctx: Ctx = { version: input.version ?? POLICY_EVALUATION_VERSION, facts: input.facts, at: input.at ?? null };
   for (const cap of policy.capabilities) {
     const own = policy.rules.filter((r) => r.capability === cap.id);
     const auto = own.filter((r) => r.stage === 'automated');
-    const screen = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen', input.mode === 'final'));
+    const screen = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen', input.mode === 'final', ctx));
     if (input.mode === 'screen') {
       rules.push(...screen);
-      const st = screenStatus(screen);
+      let st = screenStatus(screen);
+      // v2: a capability that only experts can decide is not "not in scope" to the screen: it goes to stage 2.
+      const expertOnly = own.filter((r) => r.stage === 'elicitation' && (!r.applies_to || checkScope(r.applies_to, input.facts).status !== 'not-in-scope'));
+      if (ctx.version >= 2 && st.status === 'not-in-scope' && expertOnly.length)
+        st = { status: 'escalate', reasons: [`decided only by expert elicitation (${expertOnly.map((r) => r.id).join(', ')}): no automated rule can clear it`] };
       capabilities.push({ capability: cap.id, title: cap.title, ...st });
       if (st.status === 'escalate' && scope.status !== 'not-in-scope') actions.push({ action: { type: 'escalate', to: 'stage-2' }, because: `capability ${cap.id}: screen ${st.reasons.join('; ')}` });
       continue;
     }
-    const automated = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final'));
-    const elicitation = own.filter((r) => r.stage === 'elicitation').map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final'));
+    const automated = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final', true, ctx));
+    const elicitation = own.filter((r) => r.stage === 'elicitation').map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final', true, ctx));
     // A rule without screening settings is screened with its own, so only distinct screens are listed.
     auto.forEach((r, i) => {
       rules.push(automated[i]!);
@@ -381,7 +509,12 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     capabilities,
     rules,
     actions,
-    runs: input.runs.map((r) => ({ runId: r.runId, suite: r.suite.id, suiteVersion: r.suite.version, suiteDigest: r.suite.digest, access: r.access, signed: r.signed, logged: r.logged, simulated: r.simulated })),
+    runs: input.runs.map((r) => ({
+      runId: r.runId, suite: r.suite.id, suiteVersion: r.suite.version, suiteDigest: r.suite.digest, access: r.access, signed: r.signed, logged: r.logged, simulated: r.simulated,
+      ...(ctx.version >= 2 ? { extent: r.extent?.kind ?? null, accessBasis: r.accessBasis ?? 'declared', release: r.release ?? null, ...(r.exchanges !== undefined ? { exchanges: r.exchanges } : {}) } : {}),
+    })),
+    // Absent under v1, so verdicts signed before evaluation versions existed recompute byte for byte.
+    ...(ctx.version >= 2 ? { evaluation: { version: ctx.version, at: ctx.at } } : {}),
   };
 }
 

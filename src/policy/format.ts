@@ -64,6 +64,12 @@ export function formatVerdict(v: Verdict): string {
   out.push('why:');
   for (const r of v.rules) out.push(`  ${r.rule}${r.mode === 'screen' ? ' (screen)' : ''}: ${r.reasons.join('; ')}${r.run ? ` [run ${r.run.id}, ${r.run.access}${r.run.signed ? ', signed' : ''}${r.run.logged ? ', logged' : ''}; ${r.interval.sided === 'one' ? 'one-sided ' : ''}${r.interval.level} ${r.value?.method ?? r.interval.method}]` : ''}${r.otherRuns.length ? ` (other runs: ${r.otherRuns.map((o) => `${o.runId} ${o.decision}`).join(', ')})` : ''}`);
   out.push('');
+  if (v.runs.length) {
+    out.push('evidence:');
+    for (const r of v.runs)
+      out.push(`  run ${r.runId}: ${r.suite}@${r.suiteVersion} ${r.suiteDigest}; ${r.access}${r.accessBasis === 'grant' ? ' (gateway grant)' : r.accessBasis ? ' (declared)' : ''}${r.signed ? ', signed' : ''}${r.logged ? ', logged' : ''}${r.extent ? `; ${r.extent === 'full' ? 'whole suite' : `PARTIAL (${r.extent})`}` : ''}${r.exchanges ? `; ${r.exchanges.withModel}/${r.exchanges.judged} judged items with model exchanges` : ''}${r.release ? `; release ${r.release}` : ''}`);
+    out.push('');
+  }
   out.push('capabilities:');
   for (const c of v.capabilities) out.push(`  ${c.capability} (${c.title}): ${c.status} — ${c.reasons.join('; ')}`);
   out.push('');

@@ -18,7 +18,7 @@ import { assayHome } from '../../home.js';
 import { collect, num } from '../options.js';
 import { resolveRunLog } from './run.js';
 import { loadModelFacts, loadPolicy } from '../../policy/load.js';
-import { attestPolicyHook, checkReportPolicy } from '../../policy/report.js';
+import { attestPolicyHookFor, checkReportPolicy } from '../../policy/report.js';
 
 const read = (file: string, what: string): Buffer => {
   try {
@@ -107,7 +107,7 @@ export function register(program: Command): void {
       if (f.modelRelease) release = /^sha256:/.test(f.modelRelease) ? fromPrefixed(f.modelRelease, '--model-release') : await digestOfFile(f.modelRelease);
       const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(read(file, 'accreditation'), file));
       if (f.modelFacts && !f.policy) throw new AssayError('USAGE', '--model-facts needs --policy');
-      const policy = f.policy ? attestPolicyHook(await loadPolicy(f.policy), f.modelFacts ? await loadModelFacts(f.modelFacts) : null, { logged: !!f.log }) : undefined;
+      const policy = f.policy ? await attestPolicyHookFor(logPath, await loadPolicy(f.policy), f.modelFacts ? await loadModelFacts(f.modelFacts) : null, { logged: !!f.log }) : undefined;
       const signed = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations, ...(policy ? { policy } : {}) });
       const statement = signed.statement;
       let bundle = signed.bundle;
