@@ -26,7 +26,7 @@ import { keyIdOf, parsePublicKey } from '../../attest/keys.js';
 import type { KeyObject } from 'node:crypto';
 import { describeAction, formatPlan, formatVerdict } from '../../policy/format.js';
 import { loadModelFacts, loadPolicy, parsePolicyYaml, type LoadedPolicy } from '../../policy/load.js';
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import { stage2Plan } from '../../policy/plan.js';
 import type { Policy } from '../../policy/schema.js';
 import { collect, int, num, price } from '../options.js';
@@ -191,15 +191,38 @@ async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFil
   return [...fromLogs, ...fromReports];
 }
 
-/** The policy text with rules[i].suite.digests set to [digest] (comments and layout kept); re-validated. */
+/**
+ * The policy text with rules[i].suite.digests set to [digest]: a surgical text edit at the YAML
+ * node's position, so comments, folding and number spelling stay as written; re-validated.
+ */
 async function repinText(text: string, pins: Record<number, string>, file: string): Promise<string> {
   const doc = parseDocument(text);
+  const edits: { at: number; end: number; text: string }[] = [];
   for (const [i, d] of Object.entries(pins)) {
-    const seq = doc.createNode([d]);
-    seq.flow = true;
-    doc.setIn(['rules', Number(i), 'suite', 'digests'], seq);
+    const suite = doc.getIn(['rules', Number(i), 'suite'], true);
+    if (!isMap(suite) || !suite.range) throw new AssayError('POLICY_INVALID', `rules[${i}].suite is not a mapping`, { file });
+    const digests = suite.items.find((p) => isScalar(p.key) && p.key.value === 'digests');
+    const list = `[${d}]`;
+    if (digests && (digests.value as { range?: [number, number, number] } | null)?.range) {
+      const [a, b] = (digests.value as { range: [number, number, number] }).range;
+      edits.push({ at: a, end: b, text: list });
+    } else if (suite.flow) {
+      const close = text.lastIndexOf('}', suite.range[1]);
+      let k = close;
+      while (k > 0 && /\s/.test(text[k - 1]!)) k--;
+      edits.push({ at: k, end: k, text: `, digests: ${list}` });
+    } else {
+      const last = suite.items[suite.items.length - 1]!;
+      const keyStart = (last.key as { range: [number, number, number] }).range[0];
+      const indent = keyStart - text.lastIndexOf('\n', keyStart - 1) - 1;
+      const end = (last.value as { range: [number, number, number] }).range[1];
+      const eol = text.indexOf('\n', end);
+      const at = eol < 0 ? text.length : eol;
+      edits.push({ at, end: at, text: `\n${' '.repeat(indent)}digests: ${list}` });
+    }
   }
-  const out = doc.toString({ lineWidth: 0 });
+  let out = text;
+  for (const e of edits.sort((a, b) => b.at - a.at)) out = out.slice(0, e.at) + e.text + out.slice(e.end);
   parsePolicyYaml(out, file); // never write a policy that no longer validates
   return out;
 }
