@@ -5,7 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import semver from 'semver';
 import { decodeBase64Strict, parseEnvelope } from '../../attest/dsse.js';
-import { writeFileAtomic } from '../../attest/bundle.js';
+import { bundleText, writeFileAtomic } from '../../attest/bundle.js';
+import { loadSigner } from '../../attest/keys.js';
+import { logReport } from '../../attest/tlog.js';
+import { buildVerdictStatement, signVerdict, type VerifiedInput } from '../../policy/signed-verdict.js';
 import { parseStatement } from '../../attest/statement.js';
 import { emptyTrust, loadTrustFile, type TrustPolicy } from '../../attest/trust.js';
 import { formatVerifyResult, verifyReport } from '../../attest/verify.js';
@@ -146,6 +149,12 @@ async function grantFor(grants: GrantEvidence[], model: string, startedAt: strin
 
 /** Runs as evidence; reports (verified against the trust file) mark their runs signed and, when logged, logged. */
 async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = []): Promise<RunEvidence[]> {
+  return (await gatherEvidenceAndReports(runRefs, reportFiles, trustFile, warn, grants)).evidence;
+}
+
+/** As gatherEvidence, with the verified reports themselves (what a signed verdict cites). */
+async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = []): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
+  const inputs: VerifiedInput[] = [];
   const logs = await Promise.all(runRefs.map((r) => resolveRunLog(r)));
   const byRunId = new Map<string, string>();
   for (const l of logs) byRunId.set((await readRunHeader(l)).runId, l);
@@ -174,6 +183,7 @@ async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFil
       continue;
     }
     const pr = r.statement.predicate;
+    inputs.push({ predicate: pr, payloadSha256: r.payloadSha256!, logged: r.tlog !== null && !r.failures.length });
     const p: Provenance = {
       signed: true,
       logged: r.tlog !== null && !r.failures.length,
@@ -188,7 +198,7 @@ async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFil
     const p = prov.get(h.runId) ?? { signed: false, logged: false, grant: await grantFor(grants, h.model.model, h.startedAt, warn) };
     return evidenceFromRunLog(l, p);
   }));
-  return [...fromLogs, ...fromReports];
+  return { evidence: [...fromLogs, ...fromReports], inputs };
 }
 
 /**
@@ -394,15 +404,38 @@ export function register(program: Command): void {
     .option('--grant-key <file>', "the gateway's public key (PEM) that signed the grants")
     .option('--at <date>', 'evaluation date for staleness rules (ISO 8601; default now)')
     .option('--json', 'the verdict as JSON (assay.verdict/v1)')
-    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean; grant?: string[]; grantKey?: string; at?: string }) => {
+    .option('--sign', 'sign the verdict as one attestation citing every report (needs a verified --report for every run)')
+    .option('--key <name|file>', 'signing key for --sign (default: the only key in $ASSAY_HOME/keys)')
+    .option('--signer <name>', 'signer name recorded in the signed verdict (default: the key name)')
+    .option('--out <file>', 'where --sign writes the signed verdict (default: ./verdict.json)')
+    .option('--log <dir|url>', 'with --sign: append the signed verdict to this transparency log and store the inclusion proof')
+    .option('--log-vkey <vkey>', "a remote log's verifier key")
+    .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean; grant?: string[]; grantKey?: string; at?: string; sign?: boolean; key?: string; signer?: string; out?: string; log?: string; logVkey?: string; logTokenFile?: string }) => {
       const lp = await loadPolicy(policyFile);
       const facts = f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null;
       if (!runs.length && !f.report?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id) or --report');
       const warn = (s: string) => process.stderr.write(`assay: warning: ${s}\n`);
-      const evidence = await gatherEvidence(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey));
-      const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final', at: evaluationDate(f.at) });
+      const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey));
+      const at = evaluationDate(f.at);
+      const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final', at });
       process.stdout.write(f.json ? JSON.stringify(v, null, 2) + '\n' : formatVerdict(v));
       process.exitCode = VERDICT_EXIT[v.verdict];
+      if (f.sign) {
+        const missing = evidence.filter((e) => !inputs.some((i) => i.predicate.run.id === e.runId)).map((e) => e.runId);
+        if (missing.length) throw new AssayError('USAGE', `--sign cites a verified report for every run; none for ${missing.join(', ')} (assay attest <run>, then --report)`);
+        const signer = loadSigner(f.key);
+        const st = buildVerdictStatement(lp, facts, inputs, evidence, { signer: { name: f.signer ?? signer.name, keyId: signer.keyId }, at });
+        if (st.predicate.verificationResult !== v.verdict) throw new AssayError('VERDICT', `the verdict recomputed from the reports (${st.predicate.verificationResult}) differs from the one from the run logs (${v.verdict}); check the reports against their logs (assay verify --run)`);
+        let bundle = signVerdict(st, signer);
+        if (f.log) {
+          const token = f.logTokenFile ? readText(f.logTokenFile, 'log token').trim() : process.env.ASSAY_LOG_TOKEN;
+          bundle = (await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: f.logVkey } : {}), ...(token ? { token } : {}) })).bundle;
+        }
+        const out = resolve(f.out ?? 'verdict.json');
+        writeFileAtomic(out, bundleText(bundle));
+        process.stderr.write(`signed verdict (${st.predicate.verificationResult}, ${inputs.length} report${inputs.length === 1 ? '' : 's'} cited${bundle.tlog ? ', logged' : ''}) written to ${out}\n`);
+      }
     });
 
   modelOptions(
