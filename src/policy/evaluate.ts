@@ -26,6 +26,8 @@ export interface MetricFacts {
   binary: boolean;
   /** Clustered SE when the samples carry clusters, else null. */
   clusteredSe: number | null;
+  /** Per-group estimates, when the statistics were grouped (sub-domain rules, v2). */
+  groups?: { by: string; group: string; n: number; mean: number | null; se: number | null }[];
 }
 
 /** One run as evidence: what was measured, on what, and how far it can be trusted. */
@@ -100,6 +102,8 @@ export interface RuleResult {
   reasons: string[];
   /** Other runs of the same suite and what they alone would have decided. */
   otherRuns: { runId: string; decision: Decision }[];
+  /** v2, rules with an alert threshold: the rule ruled out the threshold but not the alert level. */
+  alert?: boolean;
 }
 
 export interface CapabilityResult {
@@ -132,6 +136,67 @@ export interface Verdict {
   runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean; extent?: RunExtent | null; accessBasis?: 'declared' | 'grant'; release?: string | null; exchanges?: { judged: number; withModel: number } | null }[];
   /** The evaluation version and date (v2 and later; absent in v1 verdicts). */
   evaluation?: { version: number; at: string | null };
+  /** v2 policies with `triggers`: which fired. */
+  triggers?: TriggerResult[];
+}
+
+export interface TriggerResult {
+  trigger: 'compute_ratio' | 'fine_tuning_months';
+  fired: boolean | null;
+  reason: string;
+}
+
+/** Relative-compute and post-training triggers from the declared facts (null: a fact is missing). */
+export function firedTriggers(t: NonNullable<Policy['triggers']>, facts: ModelFacts | null): TriggerResult[] {
+  const out: TriggerResult[] = [];
+  if (t.compute_ratio !== undefined) {
+    const now = facts?.training_compute_flop;
+    const last = facts?.last_evaluated_compute_flop;
+    if (now === undefined || last === undefined || !(last > 0)) out.push({ trigger: 'compute_ratio', fired: null, reason: 'training_compute_flop and last_evaluated_compute_flop must both be declared' });
+    else out.push({ trigger: 'compute_ratio', fired: now / last >= t.compute_ratio, reason: `effective compute ${fmt(now / last)}× the last evaluated model (trigger at ${t.compute_ratio}×)` });
+  }
+  if (t.fine_tuning_months !== undefined) {
+    const m = facts?.fine_tuning_months_since_evaluation;
+    if (m === undefined) out.push({ trigger: 'fine_tuning_months', fired: null, reason: 'fine_tuning_months_since_evaluation is not declared' });
+    else out.push({ trigger: 'fine_tuning_months', fired: m >= t.fine_tuning_months, reason: `${m} months of post-training since the last evaluation (trigger at ${t.fine_tuning_months})` });
+  }
+  return out;
+}
+
+/**
+ * v2: ordered levels (a crossed capability crosses every capability it implies) and governance
+ * sign-off (a status that needs one, without it in the facts, becomes insufficient evidence —
+ * never less severe than it was).
+ */
+function applyLevelsAndSignoffs(policy: Policy, caps: CapabilityResult[], facts: ModelFacts | null): void {
+  const byId = new Map(caps.map((c) => [c.capability, c]));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const cap of policy.capabilities) {
+      const c = byId.get(cap.id);
+      if (c?.status !== 'threshold-crossed') continue;
+      for (const low of cap.implies ?? []) {
+        const l = byId.get(low);
+        if (l && l.status !== 'threshold-crossed' && l.status !== 'not-in-scope') {
+          l.status = 'threshold-crossed';
+          l.reasons = [`implied by ${cap.id} (a higher level) crossing`, ...l.reasons];
+          changed = true;
+        }
+      }
+    }
+  }
+  for (const cap of policy.capabilities) {
+    const c = byId.get(cap.id)!;
+    const so = cap.signoff;
+    if (!so || !so.required_for.includes(c.status as Status)) continue;
+    const ok = (facts?.signoffs ?? []).some((x) => x.capability === cap.id && x.status === c.status && x.by === so.by);
+    if (ok) c.reasons = [...c.reasons, `signed off by ${so.by}`];
+    else if (STATUS_RANK[c.status as Status] < STATUS_RANK['insufficient-evidence']) {
+      c.reasons = [`"${c.status}" needs sign-off by ${so.by} (model facts: signoffs), and there is none`, ...c.reasons];
+      c.status = 'insufficient-evidence';
+    } else c.reasons = [...c.reasons, `awaiting sign-off by ${so.by}`];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,12 +338,18 @@ interface Ctx {
 }
 
 /** One rule against one run: the numbers, every evidence problem, the decision. */
-function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: boolean, ctx: Ctx): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons'> {
+function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: boolean, ctx: Ctx): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons' | 'alert'> {
   const runInfo = { id: run.runId, suiteVersion: run.suite.version, suiteDigest: run.suite.digest, access: run.access, signed: run.signed, logged: run.logged, simulated: run.simulated };
   const problems: string[] = ctx.version >= 2 ? integrityProblems(rule, s.evidence, run, ctx) : [];
   if (rule.suite.version && !semver.satisfies(run.suite.version, rule.suite.version)) problems.push(`suite version ${run.suite.version} is outside the accepted range ${rule.suite.version}`);
   if (rule.suite.digests && !rule.suite.digests.includes(run.suite.digest)) problems.push(`suite digest ${run.suite.digest} is not one the rule accepts`);
-  const m = run.metrics.find((x) => x.name === rule.metric);
+  let m = run.metrics.find((x) => x.name === rule.metric);
+  if (m && rule.group) {
+    const g = m.groups?.find((x) => x.by === rule.group!.by && x.group === rule.group!.value);
+    if (!g) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `run ${run.runId} has no statistics for ${rule.metric} in group ${rule.group.by} = ${rule.group.value}`] };
+    // The sub-domain's own estimate; the unscored rate stays the metric's (per-group counts are not kept).
+    m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, counts: m.counts };
+  }
   if (!m) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `metric "${rule.metric}" is not in run ${run.runId} (has: ${run.metrics.map((x) => x.name).join(', ') || 'none'})`] };
   const records = m.counts.scored + m.counts.unscored + m.counts.errored;
   const unscoredRate = records ? (m.counts.unscored + m.counts.errored) / records : null;
@@ -306,13 +377,16 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
     if (ev.access.basis === 'grant' && run.accessBasis !== 'grant')
       return { run: runInfo, value, decision: 'insufficient-evidence', reasons: [`${iv} would rule out, but the rule needs the access level from a verified gateway grant and run ${run.runId}'s ${run.access} is self-declared`] };
   }
+  let alert: string | null = null;
+  if (ctx.version >= 2 && d === 'rule-out' && rule.alert_threshold !== undefined && decide(b.lo, b.hi, rule.alert_threshold, rule.direction) !== 'rule-out')
+    alert = `EARLY WARNING: the ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} reaches the alert threshold ${fmt(rule.alert_threshold)}`;
   const why =
     d === 'rule-out'
       ? `${iv} lies ${cmp ? 'below' : 'above'} the threshold ${fmt(s.threshold)}: ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} ${cmp ? '<' : '>'} ${fmt(s.threshold)}`
       : d === 'rule-in'
         ? `${iv} is ${cmp ? 'at or above' : 'at or below'} the threshold ${fmt(s.threshold)}: ${cmp ? 'lower' : 'upper'} bound ${fmt(cmp ? b.lo : b.hi)} ${cmp ? '≥' : '≤'} ${fmt(s.threshold)}`
         : `${iv} contains the threshold ${fmt(s.threshold)}`;
-  return { run: runInfo, value, decision: d, reasons: [why] };
+  return { run: runInfo, value, decision: d, reasons: alert ? [why, alert] : [why], ...(rule.alert_threshold !== undefined && ctx.version >= 2 ? { alert: alert !== null } : {}) };
 }
 
 /**
@@ -385,13 +459,13 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance, ctx) }));
   let best = results[0]!;
   for (const r of results) if (RUN_PRIORITY[r.decision] > RUN_PRIORITY[best.decision]) best = r;
-  return { ...base, run: best.run, value: best.value, decision: best.decision, reasons: best.reasons, otherRuns: results.filter((r) => r !== best).map((r) => ({ runId: r.runId, decision: r.decision })) };
+  return { ...base, run: best.run, value: best.value, decision: best.decision, reasons: best.reasons, otherRuns: results.filter((r) => r !== best).map((r) => ({ runId: r.runId, decision: r.decision })), ...(best.alert !== undefined ? { alert: results.some((r) => r.alert) } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Capabilities and the policy
 
-const STATUS_RANK: Record<Status, number> = { 'threshold-crossed': 4, 'cannot-rule-out': 3, 'insufficient-evidence': 2, 'below-threshold': 1, 'not-in-scope': 0 };
+const STATUS_RANK: Record<Status, number> = { 'threshold-crossed': 5, 'cannot-rule-out': 4, 'insufficient-evidence': 3, 'early-warning': 2, 'below-threshold': 1, 'not-in-scope': 0 };
 const SCREEN_RANK: Record<ScreenStatus, number> = { escalate: 3, 'insufficient-evidence': 2, cleared: 1, 'not-in-scope': 0 };
 
 const label = (r: RuleResult) => `${r.rule}${r.mode === 'screen' ? ' (screen)' : ''}: ${r.decision}`;
@@ -401,14 +475,32 @@ const label = (r: RuleResult) => `${r.rule}${r.mode === 'screen' ? ' (screen)' :
  * over the automated screen; a rule-in anywhere is a crossing; a screen that rules out everything
  * clears the capability; otherwise inconclusive evidence cannot rule it out.
  */
-export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[]): { status: Status; reasons: string[] } {
+export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k = 1): { status: Status; reasons: string[] } {
+  const st = baseStatus(automated, screen, elicitation, k);
+  // v2 alert thresholds: below the threshold, but the alert level is reached.
+  if (st.status === 'below-threshold') {
+    const alerts = [...automated, ...elicitation].filter((r) => r.alert);
+    if (alerts.length) return { status: 'early-warning', reasons: [...st.reasons, ...alerts.map((r) => `${r.rule}: alert threshold reached`)] };
+  }
+  return st;
+}
+
+function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number): { status: Status; reasons: string[] } {
   const inScope = (xs: RuleResult[]) => xs.filter((r) => r.decision !== 'not-in-scope');
   const A = inScope(automated);
   const S = inScope(screen);
   const E = inScope(elicitation);
   if (!A.length && !E.length) return { status: 'not-in-scope', reasons: ['no rule of this capability applies to the model'] };
   const ins = [...A, ...E].filter((r) => r.decision === 'rule-in');
-  if (ins.length) return { status: 'threshold-crossed', reasons: ins.map(label) };
+  if (ins.length >= k) return { status: 'threshold-crossed', reasons: [...(k > 1 ? [`${ins.length} of its rules rule in (crossing needs ${k})`] : []), ...ins.map(label)] };
+  if (k > 1) {
+    // k-of-n: clear when fewer than k rules could still rule in; otherwise the open rules keep it open.
+    const could = [...A, ...E].filter((r) => r.decision !== 'rule-out');
+    if (could.length < k) return { status: 'below-threshold', reasons: [`only ${could.length} rule(s) could still rule in; crossing needs ${k}`, ...[...A, ...E].map(label)] };
+    const open = could.filter((r) => r.decision === 'rule-in' || r.decision === 'inconclusive');
+    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${k} rules; ${ins.length} rule in and others are open`, ...open.map(label)] };
+    return { status: 'insufficient-evidence', reasons: could.filter((r) => r.decision === 'insufficient-evidence').map((r) => `${label(r)}: ${r.reasons.join('; ')}`) };
+  }
   if (E.length && E.every((r) => r.decision !== 'insufficient-evidence')) {
     if (E.every((r) => r.decision === 'rule-out')) return { status: 'below-threshold', reasons: ['expert elicitation ruled it out', ...E.map(label)] };
     return { status: 'cannot-rule-out', reasons: ['expert elicitation could not rule it out', ...E.filter((r) => r.decision !== 'rule-out').map(label)] };
@@ -469,9 +561,13 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
       if (r.screen) rules.push(screen[i]!);
     });
     rules.push(...elicitation);
-    const st = capabilityStatus(automated, screen, elicitation);
+    const st = capabilityStatus(automated, screen, elicitation, ctx.version >= 2 ? (cap.combine?.k ?? 1) : 1);
     capabilities.push({ capability: cap.id, title: cap.title, ...st });
-    if (scope.status === 'in-scope') actions.push(...actionsFor(policy, cap, st.status));
+  }
+  if (input.mode === 'final') {
+    if (ctx.version >= 2) applyLevelsAndSignoffs(policy, capabilities, input.facts);
+    if (scope.status === 'in-scope')
+      for (const c of capabilities) actions.push(...actionsFor(policy, policy.capabilities.find((x) => x.id === c.capability)!, c.status as Status));
   }
 
   let verdict: Status | ScreenStatus;
@@ -496,6 +592,8 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     const top = (policy.actions as Partial<Record<Status, Action[]>>)[verdict as Status] ?? [];
     actions.push(...top.map((a) => ({ action: a, because: `policy ${policy.id}: ${verdict}` })));
   }
+  const fired = ctx.version >= 2 && policy.triggers ? firedTriggers(policy.triggers, input.facts) : [];
+  for (const t of fired.filter((x) => x.fired)) actions.push({ action: { type: 're-evaluate', when: 'model-change', note: `comprehensive evaluation: ${t.reason}` }, because: `policy ${policy.id}: trigger ${t.trigger}` });
   return {
     schema: VERDICT_SCHEMA,
     mode: input.mode,
@@ -515,12 +613,15 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     })),
     // Absent under v1, so verdicts signed before evaluation versions existed recompute byte for byte.
     ...(ctx.version >= 2 ? { evaluation: { version: ctx.version, at: ctx.at } } : {}),
+    ...(ctx.version >= 2 && policy.triggers ? { triggers: fired } : {}),
   };
 }
 
 /** Exit codes of `assay verdict` and `assay screen` (docs/formats/policy.md). */
 export const VERDICT_EXIT: Record<Status | ScreenStatus, number> = {
   'below-threshold': 0,
+  /** Below the threshold, but an alert threshold is reached: not silently a pass. */
+  'early-warning': 24,
   cleared: 0,
   'threshold-crossed': 20,
   'cannot-rule-out': 21,

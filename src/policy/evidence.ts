@@ -10,8 +10,12 @@ import type { MetricFacts, RunEvidence } from './evaluate.js';
 
 const finite = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
 
-export function metricFacts(m: Pick<MetricStats, 'name' | 'n' | 'counts' | 'binary'> & { mean: number | null; se: number | null; clustered: { se: number | null } | null }): MetricFacts {
+type GroupsIn = { by: string; groups: { group: string; n: number; mean: number | null; se: number | null }[] } | null;
+
+export function metricFacts(m: Pick<MetricStats, 'name' | 'n' | 'counts' | 'binary'> & { mean: number | null; se: number | null; clustered: { se: number | null } | null; groups?: GroupsIn }): MetricFacts {
+  const groups = m.groups ? m.groups.groups.map((g) => ({ by: m.groups!.by, group: g.group, n: g.n, mean: finite(g.mean), se: finite(g.se) })) : null;
   return {
+    ...(groups ? { groups } : {}),
     name: m.name,
     n: m.n,
     counts: { scored: m.counts.scored, unscored: m.counts.unscored, errored: m.counts.errored },
@@ -88,10 +92,25 @@ export function evidenceFromStats(stats: RunStats, access: RunEvidence['access']
 }
 
 /** A run log as evidence (statistics recomputed from the log; access from its header, or a verified grant). */
-export async function evidenceFromRunLog(logPath: string, prov: Provenance = { signed: false, logged: false }): Promise<RunEvidence> {
+export async function evidenceFromRunLog(logPath: string, prov: Provenance = { signed: false, logged: false }, groupBy: string[] = []): Promise<RunEvidence> {
   const header = await readRunHeader(logPath);
   const stats = await statsForRun(logPath, { resamples: 0 });
-  return evidenceFromStats(stats, header.config.access, prov, await integrityFromRunLog(logPath));
+  const ev = evidenceFromStats(stats, header.config.access, prov, await integrityFromRunLog(logPath));
+  // Sub-domain rules read per-group statistics: one grouped pass per field the policy groups by.
+  for (const by of groupBy) {
+    let grouped: RunStats;
+    try {
+      grouped = await statsForRun(logPath, { resamples: 0, groupBy: by });
+    } catch {
+      continue; // the field is not in this run's samples: the rule says so
+    }
+    for (const gm of grouped.metrics) {
+      const m = ev.metrics.find((x) => x.name === gm.name);
+      const g = metricFacts(gm).groups;
+      if (m && g) m.groups = [...(m.groups ?? []), ...g];
+    }
+  }
+  return ev;
 }
 
 /**

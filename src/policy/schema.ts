@@ -26,7 +26,7 @@ const rate = z.number().min(0).max(1);
 /** Decisions of one rule (rule level) and statuses of a capability and of the whole policy. */
 export const DECISIONS = ['rule-out', 'rule-in', 'inconclusive', 'insufficient-evidence', 'not-in-scope'] as const;
 export type Decision = (typeof DECISIONS)[number];
-export const STATUSES = ['below-threshold', 'cannot-rule-out', 'threshold-crossed', 'insufficient-evidence', 'not-in-scope'] as const;
+export const STATUSES = ['below-threshold', 'early-warning', 'cannot-rule-out', 'threshold-crossed', 'insufficient-evidence', 'not-in-scope'] as const;
 export type Status = (typeof STATUSES)[number];
 /** What the screen says of a capability. */
 export const SCREEN_STATUSES = ['cleared', 'escalate', 'insufficient-evidence', 'not-in-scope'] as const;
@@ -109,6 +109,8 @@ const actionsByStatus = z
     'threshold-crossed': z.array(actionSchema).optional(),
     'insufficient-evidence': z.array(actionSchema).optional(),
     'not-in-scope': z.array(actionSchema).optional(),
+    /** v2: below the threshold, but an alert (early-warning) threshold is reached. */
+    'early-warning': z.array(actionSchema).optional(),
   })
   .default({});
 
@@ -146,6 +148,13 @@ export const ruleSchema = z.strictObject({
   /** Only for models matching this scope (on top of the policy's). */
   applies_to: scopeSchema.optional(),
   rationale: z.string().optional(),
+  /**
+   * v2: an early-warning (alert) threshold, more cautious than `threshold`: when the rule rules out
+   * the threshold but cannot rule out the alert level, the capability is `early-warning`.
+   */
+  alert_threshold: z.number().optional(),
+  /** v2: a sub-domain: the metric restricted to one group (e.g. by: subdomain, value: virology), from the run's per-group statistics. */
+  group: z.strictObject({ by: text(), value: text() }).optional(),
 });
 
 export const capabilitySchema = z.strictObject({
@@ -161,9 +170,28 @@ export const capabilitySchema = z.strictObject({
       /** Suite whose items the expert works through with `assay elicit` (its log's suite id is "<id>.elicitation"). */
       suite: slug('a suite id').optional(),
       min_samples: z.number().int().min(1).optional(),
+      /** v2: the conditions the elicitation must be run under (carried into the stage-2 plan). */
+      conditions: z
+        .strictObject({
+          tools: z.array(text()).optional(),
+          best_of_k: z.number().int().min(1).optional(),
+          /** The helpful-only / safeguards-off variant, as the same model under test. */
+          variant: z.enum(['as-deployed', 'helpful-only', 'safeguards-off']).optional(),
+          chain_of_thought: z.boolean().optional(),
+        })
+        .optional(),
     })
     .optional(),
   actions: actionsByStatus,
+  /** v2: ordered levels: crossing this capability implies crossing these (lower) ones. */
+  implies: z.array(slug('a capability id')).min(1).optional(),
+  /**
+   * v2: combining rules: crossed when at least k of the capability's in-scope rules rule in
+   * (default: any one); ruled out when fewer than k still could.
+   */
+  combine: z.strictObject({ k: z.number().int().min(1) }).optional(),
+  /** v2: governance sign-off: these statuses stand only with a sign-off by `by` declared in the model facts (`signoffs`). */
+  signoff: z.strictObject({ by: text(), required_for: z.array(z.enum(STATUSES)).min(1) }).optional(),
 });
 
 /** One-sided coverage of each bound: `level` for a one-sided bound, (1 + level) / 2 for a two-sided interval. */
@@ -181,6 +209,12 @@ export const policyFileSchema = z
     disclaimer: z.string().optional(),
     maps_to: z.array(z.strictObject({ framework: text(), version: z.string().optional(), reference: text() })).default([]),
     scope: scopeSchema.default({}),
+    /**
+     * v2: when a model needs a (new) comprehensive evaluation: effective compute at least
+     * `compute_ratio` × that of the last evaluated model, or `fine_tuning_months` of post-training
+     * since. A fired trigger adds a re-evaluate action and is listed in the verdict.
+     */
+    triggers: z.strictObject({ compute_ratio: z.number().gt(1).optional(), fine_tuning_months: z.number().gt(0).optional() }).optional(),
     defaults: z
       .strictObject({ interval: intervalSchema.default({ method: 'auto', level: 0.95, sided: 'two' }), evidence: evidenceSchema.default(evidenceSchema.parse({})) })
       .default({ interval: { method: 'auto', level: 0.95, sided: 'two' }, evidence: evidenceSchema.parse({}) }),
@@ -228,6 +262,19 @@ export const policyFileSchema = z
     p.capabilities.forEach((c, i) => {
       if (c.elicitation?.min_samples !== undefined && c.elicitation.min_samples < MIN_SAMPLES_FLOOR) issue(['capabilities', i, 'elicitation', 'min_samples'], `must be at least ${MIN_SAMPLES_FLOOR}`);
     });
+    p.capabilities.forEach((c, i) => {
+      for (const [k, x] of (c.implies ?? []).entries()) {
+        if (x === c.id) issue(['capabilities', i, 'implies', k], 'a capability cannot imply itself');
+        else if (!caps.has(x)) issue(['capabilities', i, 'implies', k], `no capability "${x}"`);
+      }
+      const n = p.rules.filter((r) => r.capability === c.id).length;
+      if (c.combine && c.combine.k > n) issue(['capabilities', i, 'combine', 'k'], `k = ${c.combine.k} but the capability has ${n} rule(s)`);
+    });
+    p.rules.forEach((r, i) => {
+      if (r.alert_threshold === undefined) return;
+      const cautious = r.direction === 'higher-is-worse' ? r.alert_threshold < r.threshold : r.alert_threshold > r.threshold;
+      if (!cautious) issue(['rules', i, 'alert_threshold'], `an alert threshold warns before the threshold: it must be ${r.direction === 'higher-is-worse' ? 'below' : 'above'} ${r.threshold}`);
+    });
     if (p.schema === POLICY_SCHEMA) for (const path of v2Constructs(p)) issue(path, `"${path[path.length - 1]}" is an ${POLICY_SCHEMA_V2} construct: set schema: ${POLICY_SCHEMA_V2}`);
     p.capabilities.forEach((c, i) => {
       const el = p.rules.filter((r) => r.capability === c.id && r.stage === 'elicitation');
@@ -256,16 +303,22 @@ export const modelFactsSchema = z.strictObject({
    */
   last_evaluated_compute_flop: z.number().min(0).optional(),
   fine_tuning_months_since_evaluation: z.number().min(0).optional(),
+  /** Governance sign-offs (policy `signoff`): who signed off which capability's status. */
+  signoffs: z.array(z.strictObject({ capability: slug('a capability id'), status: z.enum(STATUSES), by: z.string().min(1), date: z.string().optional(), reference: z.string().optional() })).optional(),
   /** Who declared these facts, and on what basis. */
   declared_by: z.string().optional(),
   source: z.string().optional(),
 });
 export type ModelFacts = z.output<typeof modelFactsSchema>;
 
-/** JSON Schemas (draft 2020-12): schemas/policy.v1.schema.json and schemas/model-facts.v1.schema.json. */
+/**
+ * JSON Schemas (draft 2020-12): schemas/policy.v2.schema.json (accepts v1 and v2 files; v1 keys
+ * only in a v1 file is a cross-field rule) and schemas/model-facts.v1.schema.json.
+ * schemas/policy.v1.schema.json is kept as published.
+ */
 export function policyJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(policyFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { $schema, $id: 'https://assay.dev/schemas/policy.v1.schema.json', title: `Assay policy file (${POLICY_SCHEMA})`, ...rest };
+  return { $schema, $id: 'https://assay.dev/schemas/policy.v2.schema.json', title: `Assay policy file (${POLICY_SCHEMA} and ${POLICY_SCHEMA_V2})`, ...rest };
 }
 export function modelFactsJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(modelFactsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -273,7 +326,7 @@ export function modelFactsJsonSchema(): Record<string, unknown> {
 }
 
 /** Keys only an assay.policy/v2 file may use (the v1 format stays exactly as published). */
-export const V2_KEYS = new Set(['subsets', 'max_age_days', 'release', 'basis']);
+export const V2_KEYS = new Set(['subsets', 'max_age_days', 'release', 'basis', 'early-warning', 'alert_threshold', 'group', 'conditions', 'implies', 'combine', 'signoff', 'triggers']);
 
 /** Paths of v2-only keys in a validated policy (a v1 file using them is refused with the path). */
 function v2Constructs(p: unknown): (string | number)[][] {

@@ -148,12 +148,12 @@ async function grantFor(grants: GrantEvidence[], model: string, startedAt: strin
 }
 
 /** Runs as evidence; reports (verified against the trust file) mark their runs signed and, when logged, logged. */
-async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = []): Promise<RunEvidence[]> {
-  return (await gatherEvidenceAndReports(runRefs, reportFiles, trustFile, warn, grants)).evidence;
+async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = [], groupBy: string[] = []): Promise<RunEvidence[]> {
+  return (await gatherEvidenceAndReports(runRefs, reportFiles, trustFile, warn, grants, groupBy)).evidence;
 }
 
 /** As gatherEvidence, with the verified reports themselves (what a signed verdict cites). */
-async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = []): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
+async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = [], groupBy: string[] = []): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
   const inputs: VerifiedInput[] = [];
   const logs = await Promise.all(runRefs.map((r) => resolveRunLog(r)));
   const byRunId = new Map<string, string>();
@@ -196,7 +196,7 @@ async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[]
   const fromLogs = await Promise.all(logs.map(async (l) => {
     const h = await readRunHeader(l);
     const p = prov.get(h.runId) ?? { signed: false, logged: false, grant: await grantFor(grants, h.model.model, h.startedAt, warn) };
-    return evidenceFromRunLog(l, p);
+    return evidenceFromRunLog(l, p, groupBy);
   }));
   return { evidence: [...fromLogs, ...fromReports], inputs };
 }
@@ -236,6 +236,9 @@ async function repinText(text: string, pins: Record<number, string>, file: strin
   parsePolicyYaml(out, file); // never write a policy that no longer validates
   return out;
 }
+
+/** The fields sub-domain rules group by. */
+const groupFields = (p: Policy): string[] => [...new Set(p.rules.flatMap((r) => (r.group ? [r.group.by] : [])))];
 
 function readGrants(files: string[] | undefined, keyFile: string | undefined): GrantEvidence[] {
   if (!files?.length) return [];
@@ -416,7 +419,7 @@ export function register(program: Command): void {
       const facts = f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null;
       if (!runs.length && !f.report?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id) or --report');
       const warn = (s: string) => process.stderr.write(`assay: warning: ${s}\n`);
-      const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey));
+      const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey), groupFields(lp.policy));
       const at = evaluationDate(f.at);
       const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final', at });
       process.stdout.write(f.json ? JSON.stringify(v, null, 2) + '\n' : formatVerdict(v));
@@ -474,7 +477,7 @@ export function register(program: Command): void {
       if (res.status !== 'completed') log(`assay: screen: run ${res.runId} ended ${res.status}; evaluated as it stands\n`);
       if (signal.aborted) break;
     }
-    const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`));
+    const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`), [], groupFields(lp.policy));
     const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen' });
     const plan = stage2Plan(lp.policy, v);
     if (f.plan) writeFileAtomic(resolve(f.plan), JSON.stringify(plan, null, 2) + '\n');
