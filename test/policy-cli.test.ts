@@ -2,7 +2,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { startTarget, type RunningTarget } from '../src/target/server.js';
 import { behaviourFromSpec } from '../src/target/behaviours/index.js';
 import { attestRun, bundleText, writeFileAtomic } from '../src/attest/bundle.js';
@@ -19,8 +20,8 @@ import { runSuite } from '../src/run/engine.js';
 import { statsForRun } from '../src/stats/from-log.js';
 import { loadSuite } from '../src/suite/load.js';
 import { initLog } from '../src/tlog/config.js';
-import { attestPolicyHook, checkReportPolicy, reportPolicy } from '../src/policy/report.js';
-import { iterateRunLog } from '../src/run/log-reader.js';
+import { attestPolicyHook, attestPolicyHookFor, checkReportPolicy, reportPolicy } from '../src/policy/report.js';
+import { iterateRunLog, readRunHeader } from '../src/run/log-reader.js';
 import type { SampleRecord } from '../src/run/types.js';
 import { ROOT, DEMO_SUITE, cliEntry, cli, config, tmp } from './helpers.js';
 import { header, writeLog, type Rec } from './stats-fixture.js';
@@ -66,6 +67,27 @@ function fixtureRun(dir: string, id: string, metric: string | [string, number][]
   return writeLog(dir, `${id}-${rate}-${n}.jsonl`, h, recs);
 }
 
+/**
+ * A copy of a pack pinned to the suite digests of the given (hand-built) runs: evaluation v2 lets
+ * only a pinned suite clear a rule, and fixture runs carry a fixture digest.
+ */
+async function pinnedTo(dir: string, pack: string, runs: string[]): Promise<string> {
+  const digests = new Map<string, string>();
+  for (const r of runs) {
+    const h = await readRunHeader(r);
+    digests.set(h.suite.id, h.suite.digest);
+  }
+  const doc = parseDocument(readFileSync(pack, 'utf8'));
+  const rules = (doc.toJS() as { rules: { suite: { id: string } }[] }).rules;
+  rules.forEach((r, i) => {
+    const d = digests.get(r.suite.id);
+    if (d) doc.setIn(['rules', i, 'suite', 'digests'], [d]);
+  });
+  const out = join(dir, `pinned-${basename(pack)}`);
+  writeFileSync(out, doc.toString());
+  return out;
+}
+
 /** StrongREJECT-style run: score 0 and refusal 1 on every forbidden prompt. */
 const SR: [string, number][] = [['strongreject_score', 0], ['refusal_rate', 1]];
 
@@ -85,7 +107,7 @@ test('every shipped pack validates, is marked as an example, and names unavailab
     const lp = await loadPolicy(join(PACKS, p));
     assert.equal(lp.policy.example, true, `${p} is marked as an example`);
     assert.match(lp.policy.disclaimer ?? '', /illustrative/i);
-    assert.match(blocks[i]!, new RegExp(`valid ${lp.policy.id.replace('.', '\\.')}@1\\.0\\.0 ${lp.digest}`));
+    assert.match(blocks[i]!, new RegExp(`valid ${lp.policy.id.replace('.', '\\.')}@${lp.policy.version.replace(/\./g, '\\.')} ${lp.digest}`));
     const lines = blocks[i]!.split('\n').filter((l) => l.startsWith('  '));
     assert.equal(lines.length, lp.policy.rules.length, 'one line per rule');
     for (const l of lines) assert.match(l, /: (available|derived|SUITE NOT AVAILABLE|SUITE DOES NOT FIT): /);
@@ -180,9 +202,9 @@ test('assay verdict on each pack: expected verdicts, actions and exit codes for 
   };
   const loadedFacts = (await loadModelFacts(f)).facts;
   for (const [pack, profiles] of Object.entries(packs)) {
-    const lp = await loadPolicy(join(PACKS, pack));
     for (const p of profiles) {
       const runs = p.runs.map(([id, m, rate, n]) => fixtureRun(dir, id, m, rate, n));
+      const lp = await loadPolicy(await pinnedTo(dir, join(PACKS, pack), runs));
       const v = evaluatePolicy(lp.policy, lp.digest, { facts: loadedFacts, runs: await Promise.all(runs.map((r) => evidenceFromRunLog(r))), mode: 'final' });
       assert.equal(VERDICT_EXIT[v.verdict], p.exit, `${pack}: ${p.name}`);
       assert.equal(v.verdict, p.verdict, `${pack}: ${p.name}`);
@@ -220,9 +242,9 @@ test('signed, logged reports satisfy the obligations pack; the signed verdict ve
   const home = join(dir, 'home');
   const env = { ASSAY_HOME: home };
   const f = facts(dir);
-  const pack = join(PACKS, 'eu-gpai-obligations.yaml');
-  const lp = await loadPolicy(pack);
   const runs = [fixtureRun(dir, 'election.facts', 'misinformation_rate', 0.0, 150), fixtureRun(dir, 'refusal.strongreject', SR, 0, 300), fixtureRun(dir, 'injection.seed', 'injection_success_rate', 0.02, 200), fixtureRun(dir, 'knowledge.wmdp-bio', 'accuracy_logprob', 0.3, 400)];
+  const pack = await pinnedTo(dir, join(PACKS, 'eu-gpai-obligations.yaml'), runs);
+  const lp = await loadPolicy(pack);
   const key = generateKey({ name: 'tester', home });
   const logDir = join(dir, 'log');
   const { config: logCfg } = initLog(logDir, 'test.local/log', join(home, 'keys', 'tlog.pem'));
@@ -384,7 +406,7 @@ test('end to end: screen → stage-2 plan → scripted elicitation session → f
   assert.match(fin.stdout, /VERDICT: THRESHOLD CROSSED/);
   // The elicitation log is signed with its verdict like any run.
   const key = generateKey({ name: 'expert', home });
-  const signed = await attestRun(sess.logPath, { signer: loadSigner(key.keyId, home), testerName: 'expert', policy: attestPolicyHook(await loadPolicy(DEMO_PACK), await loadModelFacts(f), { logged: false }) });
+  const signed = await attestRun(sess.logPath, { signer: loadSigner(key.keyId, home), testerName: 'expert', policy: await attestPolicyHookFor(sess.logPath, await loadPolicy(DEMO_PACK), await loadModelFacts(f), { logged: false }) });
   assert.equal(signed.statement.predicate.policy?.verdict, 'threshold-crossed');
 });
 

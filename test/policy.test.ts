@@ -12,8 +12,15 @@ import { describeAction, formatVerdict } from '../src/policy/format.js';
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-const policyOf = (over: Partial<PolicyFile> = {}): Policy =>
-  policyFileSchema.parse({
+const DIG = 'sha256:' + 'ab'.repeat(32);
+/** A test policy; rules are pinned to the fixture runs' suite digest unless they name digests (or `unpinned`). */
+const policyOf = (over: Partial<PolicyFile> = {}, opts: { unpinned?: boolean } = {}): Policy => {
+  const raw = policyRaw(over);
+  if (!opts.unpinned) raw.rules = raw.rules.map((r) => (r.suite.digests ? r : { ...r, suite: { ...r.suite, digests: [DIG] } }));
+  return policyFileSchema.parse(raw);
+};
+const policyRaw = (over: Partial<PolicyFile> = {}): PolicyFile =>
+  ({
     schema: 'assay.policy/v1',
     id: 'test.policy',
     version: '1.0.0',
@@ -36,7 +43,7 @@ const policyOf = (over: Partial<PolicyFile> = {}): Policy =>
       { id: 'cap.expert', capability: 'cap', stage: 'elicitation', suite: { id: 's.auto.elicitation' }, metric: 'expert_success', threshold: 0.5, interval: { method: 'normal' }, evidence: { min_samples: 10 } },
     ],
     ...over,
-  } as PolicyFile);
+  }) as PolicyFile;
 
 /** A metric whose honest (Student t, n − 1 df) interval at 95% is exactly mean ± half; the normal one is narrower. */
 const metric = (mean: number, half: number, n = 200, over: Partial<MetricFacts> = {}): MetricFacts => ({
@@ -59,6 +66,11 @@ const run = (suite: string, metrics: MetricFacts[], over: Partial<RunEvidence> =
   signed: false,
   logged: false,
   metrics,
+  extent: { kind: 'full', detail: 'fixture' },
+  exchanges: suite.endsWith('.elicitation') ? { judged: metrics[0]?.n ?? 0, withModel: metrics[0]?.n ?? 0 } : null,
+  accessBasis: 'declared',
+  release: null,
+  startedAt: '2026-01-01T00:00:00.000Z',
   ...over,
 });
 
@@ -374,7 +386,7 @@ test('the committed JSON Schemas match the zod schemas', async () => {
   const { join } = await import('node:path');
   const { ROOT } = await import('./helpers.js');
   const { policyJsonSchema, modelFactsJsonSchema } = await import('../src/policy/schema.js');
-  for (const [name, gen] of [['policy.v1.schema.json', policyJsonSchema], ['model-facts.v1.schema.json', modelFactsJsonSchema]] as const) {
+  for (const [name, gen] of [['policy.v2.schema.json', policyJsonSchema], ['model-facts.v1.schema.json', modelFactsJsonSchema]] as const) {
     const path = join(ROOT, 'schemas', name);
     const generated = JSON.stringify(gen(), null, 2) + '\n';
     // UPDATE_SCHEMAS=1 rewrites the file after a deliberate schema change.

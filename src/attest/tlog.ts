@@ -14,6 +14,7 @@ import { rotationEntry, type RotationAction } from './revocation.js';
 import { AssayError, problemOf } from '../common/errors.js';
 import type { ReportBundle } from './bundle.js';
 import { decodeBase64Strict } from './dsse.js';
+import { parseStrictJson } from './json.js';
 import { parseStatement } from './statement.js';
 import type { TrustedLog } from './trust.js';
 import { observeCheckpoint } from '../tlog/seen.js';
@@ -28,6 +29,16 @@ import { observeCheckpoint } from '../tlog/seen.js';
  */
 export function reportEntry(payload: Uint8Array, predicateType: string): Uint8Array {
   return attestationEntry(payload, { predicateType });
+}
+
+/** Signed policy verdicts (src/policy/signed-verdict.ts) are logged like run reports. */
+export const VERDICT_PREDICATE_TYPE = 'https://assay.dev/attestation/verdict/v1';
+
+/** The predicate type of a payload the log accepts: a run report (fully checked) or a signed verdict. */
+function loggablePredicateType(payload: Uint8Array): string {
+  const v = parseStrictJson(payload, { file: 'payload' }) as { predicateType?: unknown } | null;
+  if (v && typeof v === 'object' && v.predicateType === VERDICT_PREDICATE_TYPE) return VERDICT_PREDICATE_TYPE;
+  return parseStatement(payload).predicateType;
 }
 
 export interface LogTarget {
@@ -53,7 +64,7 @@ const isUrl = (s: string) => /^https?:\/\//i.test(s);
  */
 export async function logReport(bundle: ReportBundle, t: LogTarget): Promise<{ bundle: ReportBundle; index: number; checkpoint: SignedCheckpoint }> {
   const payload = decodeBase64Strict(bundle.payload, 'payload');
-  const entry = reportEntry(payload, parseStatement(payload).predicateType);
+  const entry = reportEntry(payload, loggablePredicateType(payload));
   let index: number;
   let vkey: string;
   if (isUrl(t.target)) {

@@ -262,8 +262,6 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
   // 6. Against the run log: digests, header facts, transcript root, then every number.
   if (opts.runLogPath) await checkRunLog(opts.runLogPath, st, res, fail);
 
-  // 6b. The policy verdict, recomputed from the signed statistics and the policy file.
-  if (opts.policy) for (const f of opts.policy(st, { logged: env.tlog !== null && env.tlog !== undefined })) fail('policy', f.exit, f.where, f.message);
 
   // 7. Disclosures against the signed transcript root.
   for (const d of opts.disclosures ?? []) {
@@ -313,6 +311,10 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
       fail('tlog', (err as AssayError).code === 'LOG_FETCH' ? EXIT.usage : EXIT.tlog, opts.tlog.log, `key rotations not checked: ${(err as Error).message}`);
     }
   }
+  // 10. The policy verdict, recomputed from the signed statistics and the policy file. "Logged"
+  // means what the policy says: an inclusion proof that verified under a log this verifier
+  // trusts — not merely a tlog field in the bundle.
+  if (opts.policy) for (const f of opts.policy(st, { logged: res.tlog !== null && t.failures.length === 0 })) fail('policy', f.exit, f.where, f.message);
   return finish();
 }
 

@@ -34,6 +34,8 @@ export interface MetricFacts {
    * it is derived from the fields above by basisFromV1.
    */
   basis?: IntervalBasis | null;
+  /** Per-group estimates, when the statistics were grouped (sub-domain rules, v2). */
+  groups?: { by: string; group: string; n: number; mean: number | null; se: number | null }[];
 }
 
 /** One run as evidence: what was measured, on what, and how far it can be trusted. */
@@ -48,14 +50,41 @@ export interface RunEvidence {
   /** ... and it was included in a trusted transparency log. */
   logged: boolean;
   metrics: MetricFacts[];
+  /**
+   * Evaluation v2 integrity facts. An absent fact is unknown, and unknown never counts as evidence.
+   * extent: every item (`full`), the first n in suite order (`first-n`, --limit), a chosen set
+   * (`chosen`, --sample-id) or a run that stopped early (`incomplete`).
+   */
+  extent?: { kind: RunExtent; detail: string };
+  /** Stage-2 sessions: items judged, and how many of them had a model exchange recorded. null: cannot tell. */
+  exchanges?: { judged: number; withModel: number } | null;
+  /** Where `access` came from: the tester's declaration, or a verified gateway grant. */
+  accessBasis?: 'declared' | 'grant';
+  /** The model-release statement the run names ("sha256:<hex>"), null when none. */
+  release?: string | null;
+  /** When the run started (ISO 8601), for staleness. */
+  startedAt?: string | null;
 }
 
+export type RunExtent = 'full' | 'first-n' | 'chosen' | 'incomplete';
 export type Mode = 'final' | 'screen';
+
+/**
+ * The policy-evaluation version. 1: the rules as first published (suite pins optional, partial runs
+ * and stage-2 sessions without model exchanges counted, access as declared). 2: the integrity rules
+ * of docs/formats/policy.md ("Evidence integrity"). Signed verdicts name the version they were
+ * computed with, so a report signed under v1 recomputes under v1 and does not flip.
+ */
+export const POLICY_EVALUATION_VERSION = 2;
 
 export interface EvaluateInput {
   facts: ModelFacts | null;
   runs: RunEvidence[];
   mode: Mode;
+  /** Evaluation version (default: the current one). */
+  version?: number;
+  /** The evaluation date (ISO 8601), an input so that evaluation stays pure; needed by staleness rules. */
+  at?: string | null;
 }
 
 export interface ScopeResult {
@@ -81,6 +110,8 @@ export interface RuleResult {
   reasons: string[];
   /** Other runs of the same suite and what they alone would have decided. */
   otherRuns: { runId: string; decision: Decision }[];
+  /** v2, rules with an alert threshold: the rule ruled out the threshold but not the alert level. */
+  alert?: boolean;
 }
 
 export interface CapabilityResult {
@@ -110,7 +141,70 @@ export interface Verdict {
   capabilities: CapabilityResult[];
   rules: RuleResult[];
   actions: ResolvedAction[];
-  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean }[];
+  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean; extent?: RunExtent | null; accessBasis?: 'declared' | 'grant'; release?: string | null; exchanges?: { judged: number; withModel: number } | null }[];
+  /** The evaluation version and date (v2 and later; absent in v1 verdicts). */
+  evaluation?: { version: number; at: string | null };
+  /** v2 policies with `triggers`: which fired. */
+  triggers?: TriggerResult[];
+}
+
+export interface TriggerResult {
+  trigger: 'compute_ratio' | 'fine_tuning_months';
+  fired: boolean | null;
+  reason: string;
+}
+
+/** Relative-compute and post-training triggers from the declared facts (null: a fact is missing). */
+export function firedTriggers(t: NonNullable<Policy['triggers']>, facts: ModelFacts | null): TriggerResult[] {
+  const out: TriggerResult[] = [];
+  if (t.compute_ratio !== undefined) {
+    const now = facts?.training_compute_flop;
+    const last = facts?.last_evaluated_compute_flop;
+    if (now === undefined || last === undefined || !(last > 0)) out.push({ trigger: 'compute_ratio', fired: null, reason: 'training_compute_flop and last_evaluated_compute_flop must both be declared' });
+    else out.push({ trigger: 'compute_ratio', fired: now / last >= t.compute_ratio, reason: `effective compute ${fmt(now / last)}× the last evaluated model (trigger at ${t.compute_ratio}×)` });
+  }
+  if (t.fine_tuning_months !== undefined) {
+    const m = facts?.fine_tuning_months_since_evaluation;
+    if (m === undefined) out.push({ trigger: 'fine_tuning_months', fired: null, reason: 'fine_tuning_months_since_evaluation is not declared' });
+    else out.push({ trigger: 'fine_tuning_months', fired: m >= t.fine_tuning_months, reason: `${m} months of post-training since the last evaluation (trigger at ${t.fine_tuning_months})` });
+  }
+  return out;
+}
+
+/**
+ * v2: ordered levels (a crossed capability crosses every capability it implies) and governance
+ * sign-off (a status that needs one, without it in the facts, becomes insufficient evidence —
+ * never less severe than it was).
+ */
+function applyLevelsAndSignoffs(policy: Policy, caps: CapabilityResult[], facts: ModelFacts | null): void {
+  const byId = new Map(caps.map((c) => [c.capability, c]));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const cap of policy.capabilities) {
+      const c = byId.get(cap.id);
+      if (c?.status !== 'threshold-crossed') continue;
+      for (const low of cap.implies ?? []) {
+        const l = byId.get(low);
+        if (l && l.status !== 'threshold-crossed' && l.status !== 'not-in-scope') {
+          l.status = 'threshold-crossed';
+          l.reasons = [`implied by ${cap.id} (a higher level) crossing`, ...l.reasons];
+          changed = true;
+        }
+      }
+    }
+  }
+  for (const cap of policy.capabilities) {
+    const c = byId.get(cap.id)!;
+    const so = cap.signoff;
+    if (!so || !so.required_for.includes(c.status as Status)) continue;
+    const ok = (facts?.signoffs ?? []).some((x) => x.capability === cap.id && x.status === c.status && x.by === so.by);
+    if (ok) c.reasons = [...c.reasons, `signed off by ${so.by}`];
+    else if (STATUS_RANK[c.status as Status] < STATUS_RANK['insufficient-evidence']) {
+      c.reasons = [`"${c.status}" needs sign-off by ${so.by} (model facts: signoffs), and there is none`, ...c.reasons];
+      c.status = 'insufficient-evidence';
+    } else c.reasons = [...c.reasons, `awaiting sign-off by ${so.by}`];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,13 +314,57 @@ function settingsFor(policy: Policy, rule: Rule, mode: Mode): Settings {
   return { threshold: rule.threshold, interval, evidence };
 }
 
+const isElicitation = (rule: Rule) => rule.stage === 'elicitation' || rule.suite.id.endsWith('.elicitation');
+const DAY_MS = 86_400_000;
+
+/** Evaluation v2: what keeps a run from counting at all (partial runs, sessions without the model, staleness, release). */
+function integrityProblems(rule: Rule, ev: Settings['evidence'], run: RunEvidence, ctx: Ctx): string[] {
+  const out: string[] = [];
+  const allowed = ev.subsets ?? 'none';
+  const ext = run.extent;
+  if (!ext) out.push(`run ${run.runId}: whether it covered the whole suite is unknown`);
+  else if (ext.kind === 'first-n' ? allowed === 'none' : ext.kind !== 'full' && allowed !== 'any')
+    out.push(`run ${run.runId} is partial (${ext.detail}); the rule counts ${allowed === 'none' ? 'whole-suite runs only' : 'only the first n items in suite order (subsets: first-n)'} — allow it with evidence.subsets`);
+  if (isElicitation(rule)) {
+    const x = run.exchanges;
+    if (!x) out.push(`stage-2 session ${run.runId}: cannot tell whether the judged items had model exchanges (give the session's run log)`);
+    else if (x.withModel < x.judged) out.push(`stage-2 session ${run.runId}: ${x.judged - x.withModel} of ${x.judged} judged items have no model exchange recorded; judgements without the model are not evidence`);
+  }
+  if (ev.release === 'required') {
+    const rel = run.release ?? null;
+    const bound = ctx.facts?.releases;
+    if (!rel) out.push(`run ${run.runId} names no model release (the rule requires one: run through the gateway, attest with --model-release)`);
+    else if (bound && !bound.includes(rel)) out.push(`run ${run.runId} tested release ${rel}, not a release the model facts name (${bound.join(', ')}): re-test after a model change`);
+  }
+  if (ev.max_age_days !== undefined) {
+    const at = ctx.at ? Date.parse(ctx.at) : NaN;
+    const started = run.startedAt ? Date.parse(run.startedAt) : NaN;
+    if (!Number.isFinite(at)) out.push(`the rule limits evidence to ${ev.max_age_days} days but no evaluation date was given`);
+    else if (!Number.isFinite(started)) out.push(`run ${run.runId}: start time unknown; the rule limits evidence to ${ev.max_age_days} days`);
+    else if (at - started > ev.max_age_days * DAY_MS) out.push(`run ${run.runId} is stale: started ${run.startedAt}, ${Math.floor((at - started) / DAY_MS)} days before ${ctx.at} (limit ${ev.max_age_days} days)`);
+  }
+  return out;
+}
+
+interface Ctx {
+  version: number;
+  facts: ModelFacts | null;
+  at: string | null;
+}
+
 /** One rule against one run: the numbers, every evidence problem, the decision. */
-function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: boolean): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons'> {
+function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: boolean, ctx: Ctx): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons' | 'alert'> {
   const runInfo = { id: run.runId, suiteVersion: run.suite.version, suiteDigest: run.suite.digest, access: run.access, signed: run.signed, logged: run.logged, simulated: run.simulated };
-  const problems: string[] = [];
+  const problems: string[] = ctx.version >= 2 ? integrityProblems(rule, s.evidence, run, ctx) : [];
   if (rule.suite.version && !semver.satisfies(run.suite.version, rule.suite.version)) problems.push(`suite version ${run.suite.version} is outside the accepted range ${rule.suite.version}`);
   if (rule.suite.digests && !rule.suite.digests.includes(run.suite.digest)) problems.push(`suite digest ${run.suite.digest} is not one the rule accepts`);
-  const m = run.metrics.find((x) => x.name === rule.metric);
+  let m = run.metrics.find((x) => x.name === rule.metric);
+  if (m && rule.group) {
+    const g = m.groups?.find((x) => x.by === rule.group!.by && x.group === rule.group!.value);
+    if (!g) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `run ${run.runId} has no statistics for ${rule.metric} in group ${rule.group.by} = ${rule.group.value}`] };
+    // The sub-domain's own estimate; the unscored rate stays the metric's (per-group counts are not kept).
+    m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, counts: m.counts };
+  }
   if (!m) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `metric "${rule.metric}" is not in run ${run.runId} (has: ${run.metrics.map((x) => x.name).join(', ') || 'none'})`] };
   const records = m.counts.scored + m.counts.unscored + m.counts.errored;
   const unscoredRate = records ? (m.counts.unscored + m.counts.errored) / records : null;
@@ -247,13 +385,66 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
   const need = d === 'rule-out' ? ev.access.rule_out : d === 'rule-in' ? ev.access.rule_in : null;
   if (need && !accessAtLeast(run.access, need))
     return { run: runInfo, value, decision: 'insufficient-evidence', reasons: [`${iv} would ${d === 'rule-out' ? 'rule out' : 'rule in'}, but that needs ${need} access and run ${run.runId} had ${run.access}`] };
+  if (ctx.version >= 2 && d === 'rule-out') {
+    // Clearing needs the exact suite: an altered copy (other answer keys, easier items) could clear anything.
+    if (!rule.suite.digests)
+      return { run: runInfo, value, decision: 'insufficient-evidence', reasons: [`${iv} would rule out, but the rule pins no suite digest (suite.digests), so run ${run.runId} of ${run.suite.digest} may be of an altered copy; pin it (assay policy pin)`] };
+    if (ev.access.basis === 'grant' && run.accessBasis !== 'grant')
+      return { run: runInfo, value, decision: 'insufficient-evidence', reasons: [`${iv} would rule out, but the rule needs the access level from a verified gateway grant and run ${run.runId}'s ${run.access} is self-declared`] };
+  }
+  let alert: string | null = null;
+  if (ctx.version >= 2 && d === 'rule-out' && rule.alert_threshold !== undefined && decide(b.lo, b.hi, rule.alert_threshold, rule.direction) !== 'rule-out')
+    alert = `EARLY WARNING: the ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} reaches the alert threshold ${fmt(rule.alert_threshold)}`;
   const why =
     d === 'rule-out'
       ? `${iv} lies ${cmp ? 'below' : 'above'} the threshold ${fmt(s.threshold)}: ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} ${cmp ? '<' : '>'} ${fmt(s.threshold)}`
       : d === 'rule-in'
         ? `${iv} is ${cmp ? 'at or above' : 'at or below'} the threshold ${fmt(s.threshold)}: ${cmp ? 'lower' : 'upper'} bound ${fmt(cmp ? b.lo : b.hi)} ${cmp ? '≥' : '≤'} ${fmt(s.threshold)}`
         : `${iv} contains the threshold ${fmt(s.threshold)}`;
-  return { run: runInfo, value, decision: d, reasons: [why] };
+  return { run: runInfo, value, decision: d, reasons: alert ? [why, alert] : [why], ...(rule.alert_threshold !== undefined && ctx.version >= 2 ? { alert: alert !== null } : {}) };
+}
+
+/**
+ * Several runs of one suite as one: counts and means pooled, the standard error from the pooled
+ * variance (s_i² = se_i²·n_i; SS = Σ (n_i − 1)s_i² + n_i(m_i − m)²). The weakest provenance,
+ * access and extent of any session holds for the pool; different suite digests do not pool.
+ */
+export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
+  const first = runs[0]!;
+  const ms = runs.map((r) => r.metrics.find((m) => m.name === metric));
+  const digests = [...new Set(runs.map((r) => r.suite.digest))];
+  const rank = (e: RunExtent | undefined) => (e === undefined ? 4 : ({ full: 0, 'first-n': 1, incomplete: 2, chosen: 3 } as const)[e]);
+  const worst = runs.reduce((a, b) => (rank(b.extent?.kind) > rank(a.extent?.kind) ? b : a));
+  let metrics: MetricFacts[] = [];
+  if (digests.length === 1 && ms.every((m) => m)) {
+    const M = ms as MetricFacts[];
+    const n = M.reduce((a, m) => a + m.n, 0);
+    const mean = n && M.every((m) => m.mean !== null || m.n === 0) ? M.reduce((a, m) => a + (m.n ? m.mean! * m.n : 0), 0) / n : null;
+    let ss: number | null = 0;
+    for (const m of M) {
+      if (!m.n) continue;
+      if (m.n > 1 && m.se === null) ss = null;
+      if (ss !== null && mean !== null) ss += (m.n > 1 ? m.se! * m.se! * m.n * (m.n - 1) : 0) + m.n * (m.mean! - mean) ** 2;
+    }
+    const se = ss !== null && n > 1 ? Math.sqrt(ss / (n - 1) / n) : null;
+    metrics = [{ name: metric, n, counts: { scored: M.reduce((a, m) => a + m.counts.scored, 0), unscored: M.reduce((a, m) => a + m.counts.unscored, 0), errored: M.reduce((a, m) => a + m.counts.errored, 0) }, mean, se, binary: M.every((m) => m.binary), clusteredSe: null }];
+  }
+  const ex = runs.map((r) => r.exchanges);
+  return {
+    runId: `pooled(${runs.map((r) => r.runId).join('+')})`,
+    suite: { id: first.suite.id, version: first.suite.version, digest: digests.length === 1 ? first.suite.digest : `mixed(${digests.join(',')})` },
+    model: first.model,
+    simulated: runs.some((r) => r.simulated),
+    access: runs.reduce((a, r) => (accessAtLeast(a, r.access) ? r.access : a), first.access),
+    signed: runs.every((r) => r.signed),
+    logged: runs.every((r) => r.logged),
+    metrics,
+    ...(worst.extent ? { extent: worst.extent } : {}),
+    exchanges: ex.every((x) => x) ? { judged: ex.reduce((a, x) => a + x!.judged, 0), withModel: ex.reduce((a, x) => a + x!.withModel, 0) } : null,
+    accessBasis: runs.every((r) => r.accessBasis === 'grant') ? 'grant' : 'declared',
+    release: new Set(runs.map((r) => r.release ?? null)).size === 1 ? (first.release ?? null) : null,
+    startedAt: runs.map((r) => r.startedAt ?? null).reduce((a, b) => (a === null || b === null ? null : a < b ? a : b)),
+  };
 }
 
 /** When several runs bear on a rule: the most severe decision wins, so re-running cannot shop for a pass. */
@@ -264,7 +455,7 @@ const RUN_PRIORITY: Record<Decision, number> = { 'rule-in': 4, inconclusive: 3, 
  * rule's signed/logged requirements — always for a determination, not for `assay screen`, which is
  * triage on the tester's own fresh runs (a screen used inside a final verdict is held to them).
  */
-export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], facts: ModelFacts | null, mode: Mode, provenance = true): RuleResult {
+export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], facts: ModelFacts | null, mode: Mode, provenance = true, ctx: Ctx = { version: POLICY_EVALUATION_VERSION, facts, at: null }): RuleResult {
   const s = settingsFor(policy, rule, mode);
   const base = { rule: rule.id, capability: rule.capability, stage: rule.stage, mode, suite: rule.suite.id, metric: rule.metric, direction: rule.direction, threshold: s.threshold, interval: s.interval, otherRuns: [] as RuleResult['otherRuns'] };
   if (rule.applies_to) {
@@ -274,16 +465,22 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   }
   const candidates = runs.filter((r) => r.suite.id === rule.suite.id);
   if (!candidates.length) return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`no run of suite ${rule.suite.id}`] };
-  const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance) }));
+  // v2: several stage-2 sessions on the same suite are pooled into one estimate (every session counts).
+  if (ctx.version >= 2 && isElicitation(rule) && candidates.length > 1) {
+    const pooled = poolRuns(candidates, rule.metric);
+    const r = evaluateRun(rule, s, pooled, provenance, ctx);
+    return { ...base, ...r, reasons: [`pooled ${candidates.length} sessions (${candidates.map((c) => c.runId).join(', ')})`, ...r.reasons], otherRuns: [] };
+  }
+  const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance, ctx) }));
   let best = results[0]!;
   for (const r of results) if (RUN_PRIORITY[r.decision] > RUN_PRIORITY[best.decision]) best = r;
-  return { ...base, run: best.run, value: best.value, decision: best.decision, reasons: best.reasons, otherRuns: results.filter((r) => r !== best).map((r) => ({ runId: r.runId, decision: r.decision })) };
+  return { ...base, run: best.run, value: best.value, decision: best.decision, reasons: best.reasons, otherRuns: results.filter((r) => r !== best).map((r) => ({ runId: r.runId, decision: r.decision })), ...(best.alert !== undefined ? { alert: results.some((r) => r.alert) } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Capabilities and the policy
 
-const STATUS_RANK: Record<Status, number> = { 'threshold-crossed': 4, 'cannot-rule-out': 3, 'insufficient-evidence': 2, 'below-threshold': 1, 'not-in-scope': 0 };
+const STATUS_RANK: Record<Status, number> = { 'threshold-crossed': 5, 'cannot-rule-out': 4, 'insufficient-evidence': 3, 'early-warning': 2, 'below-threshold': 1, 'not-in-scope': 0 };
 const SCREEN_RANK: Record<ScreenStatus, number> = { escalate: 3, 'insufficient-evidence': 2, cleared: 1, 'not-in-scope': 0 };
 
 const label = (r: RuleResult) => `${r.rule}${r.mode === 'screen' ? ' (screen)' : ''}: ${r.decision}`;
@@ -293,14 +490,32 @@ const label = (r: RuleResult) => `${r.rule}${r.mode === 'screen' ? ' (screen)' :
  * over the automated screen; a rule-in anywhere is a crossing; a screen that rules out everything
  * clears the capability; otherwise inconclusive evidence cannot rule it out.
  */
-export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[]): { status: Status; reasons: string[] } {
+export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k = 1): { status: Status; reasons: string[] } {
+  const st = baseStatus(automated, screen, elicitation, k);
+  // v2 alert thresholds: below the threshold, but the alert level is reached.
+  if (st.status === 'below-threshold') {
+    const alerts = [...automated, ...elicitation].filter((r) => r.alert);
+    if (alerts.length) return { status: 'early-warning', reasons: [...st.reasons, ...alerts.map((r) => `${r.rule}: alert threshold reached`)] };
+  }
+  return st;
+}
+
+function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number): { status: Status; reasons: string[] } {
   const inScope = (xs: RuleResult[]) => xs.filter((r) => r.decision !== 'not-in-scope');
   const A = inScope(automated);
   const S = inScope(screen);
   const E = inScope(elicitation);
   if (!A.length && !E.length) return { status: 'not-in-scope', reasons: ['no rule of this capability applies to the model'] };
   const ins = [...A, ...E].filter((r) => r.decision === 'rule-in');
-  if (ins.length) return { status: 'threshold-crossed', reasons: ins.map(label) };
+  if (ins.length >= k) return { status: 'threshold-crossed', reasons: [...(k > 1 ? [`${ins.length} of its rules rule in (crossing needs ${k})`] : []), ...ins.map(label)] };
+  if (k > 1) {
+    // k-of-n: clear when fewer than k rules could still rule in; otherwise the open rules keep it open.
+    const could = [...A, ...E].filter((r) => r.decision !== 'rule-out');
+    if (could.length < k) return { status: 'below-threshold', reasons: [`only ${could.length} rule(s) could still rule in; crossing needs ${k}`, ...[...A, ...E].map(label)] };
+    const open = could.filter((r) => r.decision === 'rule-in' || r.decision === 'inconclusive');
+    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${k} rules; ${ins.length} rule in and others are open`, ...open.map(label)] };
+    return { status: 'insufficient-evidence', reasons: could.filter((r) => r.decision === 'insufficient-evidence').map((r) => `${label(r)}: ${r.reasons.join('; ')}`) };
+  }
   if (E.length && E.every((r) => r.decision !== 'insufficient-evidence')) {
     if (E.every((r) => r.decision === 'rule-out')) return { status: 'below-threshold', reasons: ['expert elicitation ruled it out', ...E.map(label)] };
     return { status: 'cannot-rule-out', reasons: ['expert elicitation could not rule it out', ...E.filter((r) => r.decision !== 'rule-out').map(label)] };
@@ -337,28 +552,37 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
   const rules: RuleResult[] = [];
   const capabilities: CapabilityResult[] = [];
   const actions: ResolvedAction[] = [];
+  const ctx: Ctx = { version: input.version ?? POLICY_EVALUATION_VERSION, facts: input.facts, at: input.at ?? null };
   for (const cap of policy.capabilities) {
     const own = policy.rules.filter((r) => r.capability === cap.id);
     const auto = own.filter((r) => r.stage === 'automated');
-    const screen = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen', input.mode === 'final'));
+    const screen = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen', input.mode === 'final', ctx));
     if (input.mode === 'screen') {
       rules.push(...screen);
-      const st = screenStatus(screen);
+      let st = screenStatus(screen);
+      // v2: a capability that only experts can decide is not "not in scope" to the screen: it goes to stage 2.
+      const expertOnly = own.filter((r) => r.stage === 'elicitation' && (!r.applies_to || checkScope(r.applies_to, input.facts).status !== 'not-in-scope'));
+      if (ctx.version >= 2 && st.status === 'not-in-scope' && expertOnly.length)
+        st = { status: 'escalate', reasons: [`decided only by expert elicitation (${expertOnly.map((r) => r.id).join(', ')}): no automated rule can clear it`] };
       capabilities.push({ capability: cap.id, title: cap.title, ...st });
       if (st.status === 'escalate' && scope.status !== 'not-in-scope') actions.push({ action: { type: 'escalate', to: 'stage-2' }, because: `capability ${cap.id}: screen ${st.reasons.join('; ')}` });
       continue;
     }
-    const automated = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final'));
-    const elicitation = own.filter((r) => r.stage === 'elicitation').map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final'));
+    const automated = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final', true, ctx));
+    const elicitation = own.filter((r) => r.stage === 'elicitation').map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final', true, ctx));
     // A rule without screening settings is screened with its own, so only distinct screens are listed.
     auto.forEach((r, i) => {
       rules.push(automated[i]!);
       if (r.screen) rules.push(screen[i]!);
     });
     rules.push(...elicitation);
-    const st = capabilityStatus(automated, screen, elicitation);
+    const st = capabilityStatus(automated, screen, elicitation, ctx.version >= 2 ? (cap.combine?.k ?? 1) : 1);
     capabilities.push({ capability: cap.id, title: cap.title, ...st });
-    if (scope.status === 'in-scope') actions.push(...actionsFor(policy, cap, st.status));
+  }
+  if (input.mode === 'final') {
+    if (ctx.version >= 2) applyLevelsAndSignoffs(policy, capabilities, input.facts);
+    if (scope.status === 'in-scope')
+      for (const c of capabilities) actions.push(...actionsFor(policy, policy.capabilities.find((x) => x.id === c.capability)!, c.status as Status));
   }
 
   let verdict: Status | ScreenStatus;
@@ -383,6 +607,8 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     const top = (policy.actions as Partial<Record<Status, Action[]>>)[verdict as Status] ?? [];
     actions.push(...top.map((a) => ({ action: a, because: `policy ${policy.id}: ${verdict}` })));
   }
+  const fired = ctx.version >= 2 && policy.triggers ? firedTriggers(policy.triggers, input.facts) : [];
+  for (const t of fired.filter((x) => x.fired)) actions.push({ action: { type: 're-evaluate', when: 'model-change', note: `comprehensive evaluation: ${t.reason}` }, because: `policy ${policy.id}: trigger ${t.trigger}` });
   return {
     schema: VERDICT_SCHEMA,
     mode: input.mode,
@@ -396,13 +622,21 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     capabilities,
     rules,
     actions,
-    runs: input.runs.map((r) => ({ runId: r.runId, suite: r.suite.id, suiteVersion: r.suite.version, suiteDigest: r.suite.digest, access: r.access, signed: r.signed, logged: r.logged, simulated: r.simulated })),
+    runs: input.runs.map((r) => ({
+      runId: r.runId, suite: r.suite.id, suiteVersion: r.suite.version, suiteDigest: r.suite.digest, access: r.access, signed: r.signed, logged: r.logged, simulated: r.simulated,
+      ...(ctx.version >= 2 ? { extent: r.extent?.kind ?? null, accessBasis: r.accessBasis ?? 'declared', release: r.release ?? null, ...(r.exchanges !== undefined ? { exchanges: r.exchanges } : {}) } : {}),
+    })),
+    // Absent under v1, so verdicts signed before evaluation versions existed recompute byte for byte.
+    ...(ctx.version >= 2 ? { evaluation: { version: ctx.version, at: ctx.at } } : {}),
+    ...(ctx.version >= 2 && policy.triggers ? { triggers: fired } : {}),
   };
 }
 
 /** Exit codes of `assay verdict` and `assay screen` (docs/formats/policy.md). */
 export const VERDICT_EXIT: Record<Status | ScreenStatus, number> = {
   'below-threshold': 0,
+  /** Below the threshold, but an alert threshold is reached: not silently a pass. */
+  'early-warning': 24,
   cleared: 0,
   'threshold-crossed': 20,
   'cannot-rule-out': 21,

@@ -1,4 +1,7 @@
-import { readRunHeader } from '../run/log-reader.js';
+import { AssayError } from '../common/errors.js';
+import { iterateRunLog, readRunHeader } from '../run/log-reader.js';
+import type { RunHeader } from '../run/types.js';
+import { ELICITATION_SUFFIX, EXPERT_SUCCESS } from './elicit.js';
 import { statsForRun, type MetricStats, type RunStats } from '../stats/from-log.js';
 import type { RunReportPredicate } from '../attest/predicate.js';
 import type { MetricFacts, RunEvidence } from './evaluate.js';
@@ -8,10 +11,14 @@ import type { IntervalBasis } from '../stats/honest.js';
 
 const finite = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
 
+type GroupsIn = { by: string; groups: { group: string; n: number; mean: number | null; se: number | null }[] } | null;
+
 export function metricFacts(
-  m: Pick<MetricStats, 'name' | 'n' | 'counts' | 'binary'> & { mean: number | null; se: number | null; clustered: { se: number | null; clusters: number } | null; interval?: { basis: unknown } },
+  m: Pick<MetricStats, 'name' | 'n' | 'counts' | 'binary'> & { mean: number | null; se: number | null; clustered: { se: number | null; clusters: number } | null; interval?: { basis: unknown }; groups?: GroupsIn },
 ): MetricFacts {
+  const groups = m.groups ? m.groups.groups.map((g) => ({ by: m.groups!.by, group: g.group, n: g.n, mean: finite(g.mean), se: finite(g.se) })) : null;
   return {
+    ...(groups ? { groups } : {}),
     // run-stats/v2 (and live statistics) carry the honest interval's basis; v1 reports get it derived.
     ...(m.interval ? { basis: m.interval.basis as IntervalBasis } : {}),
     clusters: m.clustered ? m.clustered.clusters : null,
@@ -28,38 +35,115 @@ export function metricFacts(
 export interface Provenance {
   signed: boolean;
   logged: boolean;
+  /** The model release a verified report names ("sha256:<hex>"). */
+  release?: string | null;
+  /** Access from a verified gateway grant for this run's model, overriding the declared level. */
+  grant?: { level: RunEvidence['access'] } | null;
 }
 
-export function evidenceFromStats(stats: RunStats, access: RunEvidence['access'], prov: Provenance): RunEvidence {
+export interface Integrity {
+  extent: NonNullable<RunEvidence['extent']>;
+  exchanges: RunEvidence['exchanges'];
+  startedAt: string | null;
+}
+
+/** How much of its suite a run covered, from its config, its end status and how many items it holds. */
+export function runExtent(cfg: { limit: number | null; sampleIds: string[] | null }, status: string | null, samples: number): Integrity['extent'] {
+  if (cfg.sampleIds !== null) return { kind: 'chosen', detail: `${cfg.sampleIds.length} chosen item(s), --sample-id` };
+  if (status !== 'completed') return { kind: 'incomplete', detail: status ? `ended ${status}` : 'no end record (still running or crashed)' };
+  if (cfg.limit !== null && samples >= cfg.limit) return { kind: 'first-n', detail: `the first ${cfg.limit} items, --limit` };
+  return { kind: 'full', detail: `${samples} items` };
+}
+
+/**
+ * One pass over a run log for the integrity facts: extent, and for a stage-2 session (suite
+ * "<id>.elicitation") how many judged items had a model exchange (an answer from the model).
+ */
+export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
+  let header: RunHeader | null = null;
+  let status: string | null = null;
+  const ids = new Set<string>();
+  let judged = 0;
+  let withModel = 0;
+  for await (const rec of iterateRunLog(logPath)) {
+    if (rec.type === 'header') header = rec;
+    else if (rec.type === 'end') status = rec.status;
+    else if (rec.type === 'sample') {
+      ids.add(rec.sampleId);
+      if (rec.scores[EXPERT_SUCCESS]?.status === 'scored') {
+        judged++;
+        if (rec.output !== null && rec.sent !== null && (rec.timing?.attempts ?? 0) > 0) withModel++;
+      }
+    }
+  }
+  if (!header) throw new AssayError('RUN_LOG', 'run log has no header', { file: logPath });
+  const stage2 = header.suite.id.endsWith(ELICITATION_SUFFIX);
+  return { extent: runExtent(header.config, status, ids.size), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
+}
+
+export function evidenceFromStats(stats: RunStats, access: RunEvidence['access'], prov: Provenance, integrity?: Integrity): RunEvidence {
   return {
     runId: stats.runId,
     suite: { id: stats.suite.id, version: stats.suite.version, digest: stats.suite.digest },
     model: stats.model,
     simulated: stats.simulated,
-    access,
+    access: prov.grant ? prov.grant.level : access,
     signed: prov.signed,
     logged: prov.logged,
     metrics: stats.metrics.map(metricFacts),
+    ...(integrity ? { extent: integrity.extent, exchanges: integrity.exchanges, startedAt: integrity.startedAt } : {}),
+    accessBasis: prov.grant ? 'grant' : 'declared',
+    release: prov.release ?? null,
   };
 }
 
-/** A run log as evidence (statistics recomputed from the log; access from its header). */
-export async function evidenceFromRunLog(logPath: string, prov: Provenance = { signed: false, logged: false }): Promise<RunEvidence> {
+/** A run log as evidence (statistics recomputed from the log; access from its header, or a verified grant). */
+export async function evidenceFromRunLog(logPath: string, prov: Provenance = { signed: false, logged: false }, groupBy: string[] = []): Promise<RunEvidence> {
   const header = await readRunHeader(logPath);
   const stats = await statsForRun(logPath, { resamples: 0 });
-  return evidenceFromStats(stats, header.config.access, prov);
+  const ev = evidenceFromStats(stats, header.config.access, prov, await integrityFromRunLog(logPath));
+  // Sub-domain rules read per-group statistics: one grouped pass per field the policy groups by.
+  for (const by of groupBy) {
+    let grouped: RunStats;
+    try {
+      grouped = await statsForRun(logPath, { resamples: 0, groupBy: by });
+    } catch {
+      continue; // the field is not in this run's samples: the rule says so
+    }
+    for (const gm of grouped.metrics) {
+      const m = ev.metrics.find((x) => x.name === gm.name);
+      const g = metricFacts(gm).groups;
+      if (m && g) m.groups = [...(m.groups ?? []), ...g];
+    }
+  }
+  return ev;
 }
 
-/** A signed run report's predicate as evidence: the signed numbers, nothing recomputed. */
-export function evidenceFromPredicate(p: RunReportPredicate, prov: Provenance): RunEvidence {
+/**
+ * A signed run report's predicate as evidence: the signed numbers, nothing recomputed. A stage-2
+ * session's model exchanges are not in the run-report predicate: they come from the signed policy
+ * slot (`integrity.exchanges`, evaluation v2) when the report carries one, else they are unknown.
+ */
+export function evidenceFromPredicate(p: RunReportPredicate, prov: Provenance, exchanges?: RunEvidence['exchanges']): RunEvidence {
+  const stage2 = p.suite.id.endsWith(ELICITATION_SUFFIX);
+  const signedX = (p.policy as { integrity?: { exchanges?: unknown } } | null)?.integrity?.exchanges;
+  const x = exchanges !== undefined ? exchanges : isExchanges(signedX) ? signedX : null;
   return {
     runId: p.run.id,
     suite: { id: p.suite.id, version: p.suite.version, digest: `sha256:${p.suite.digest.sha256}` },
     model: p.model.name,
     simulated: p.model.simulated,
-    access: p.accessLevel,
+    access: prov.grant ? prov.grant.level : p.accessLevel,
     signed: prov.signed,
     logged: prov.logged,
     metrics: p.metrics.map(metricFacts),
+    extent: runExtent(p.config, p.run.status, p.counts.samples),
+    exchanges: stage2 ? x : null,
+    accessBasis: prov.grant ? 'grant' : 'declared',
+    release: prov.release ?? (p.model.releaseStatement ? `sha256:${p.model.releaseStatement.digest.sha256}` : null),
+    startedAt: p.timestamps.runStartedAt,
   };
 }
+
+const isExchanges = (v: unknown): v is { judged: number; withModel: number } =>
+  !!v && typeof v === 'object' && Number.isInteger((v as { judged?: unknown }).judged) && Number.isInteger((v as { withModel?: unknown }).withModel);

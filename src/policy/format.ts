@@ -31,6 +31,7 @@ export function describeAction(a: Action): string {
 
 const STATUS_TEXT: Record<string, string> = {
   'below-threshold': 'BELOW THRESHOLD (ruled out)',
+  'early-warning': 'EARLY WARNING (below the threshold; an alert threshold is reached)',
   'cannot-rule-out': 'CANNOT RULE OUT',
   'threshold-crossed': 'THRESHOLD CROSSED',
   'insufficient-evidence': 'INSUFFICIENT EVIDENCE (not a pass)',
@@ -64,6 +65,14 @@ export function formatVerdict(v: Verdict): string {
   out.push('why:');
   for (const r of v.rules) out.push(`  ${r.rule}${r.mode === 'screen' ? ' (screen)' : ''}: ${r.reasons.join('; ')}${r.run ? ` [run ${r.run.id}, ${r.run.access}${r.run.signed ? ', signed' : ''}${r.run.logged ? ', logged' : ''}; ${r.interval.sided === 'one' ? 'one-sided ' : ''}${r.interval.level} ${r.value?.method ?? r.interval.method}]` : ''}${r.otherRuns.length ? ` (other runs: ${r.otherRuns.map((o) => `${o.runId} ${o.decision}`).join(', ')})` : ''}`);
   out.push('');
+  if (v.runs.length) {
+    out.push('evidence:');
+    for (const r of v.runs)
+      out.push(`  run ${r.runId}: ${r.suite}@${r.suiteVersion} ${r.suiteDigest}; ${r.access}${r.accessBasis === 'grant' ? ' (gateway grant)' : r.accessBasis ? ' (declared)' : ''}${r.signed ? ', signed' : ''}${r.logged ? ', logged' : ''}${r.extent ? `; ${r.extent === 'full' ? 'whole suite' : `PARTIAL (${r.extent})`}` : ''}${r.exchanges ? `; ${r.exchanges.withModel}/${r.exchanges.judged} judged items with model exchanges` : ''}${r.release ? `; release ${r.release}` : ''}`);
+    out.push('');
+  }
+  for (const t of v.triggers ?? []) out.push(`trigger ${t.trigger}: ${t.fired === null ? 'UNKNOWN' : t.fired ? 'FIRED' : 'not fired'} — ${t.reason}`);
+  if (v.triggers?.length) out.push('');
   out.push('capabilities:');
   for (const c of v.capabilities) out.push(`  ${c.capability} (${c.title}): ${c.status} — ${c.reasons.join('; ')}`);
   out.push('');
@@ -85,6 +94,10 @@ export function formatPlan(p: Stage2Plan, hints: Record<string, string> = {}): s
       out.push(`      experts: ${e.experts}`);
       out.push(`      protocol: ${e.protocol}`);
       if (e.suite) out.push(`      items: suite ${e.suite}${e.minSamples ? `, at least ${e.minSamples} judged` : ''}; the session's log is suite ${e.logSuite}`);
+      if (e.conditions) {
+        const c = e.conditions;
+        out.push(`      conditions: ${[c.variant ? `model variant ${c.variant}` : '', c.tools?.length ? `tools ${c.tools.join(', ')}` : '', c.best_of_k ? `best of ${c.best_of_k}` : '', c.chain_of_thought !== undefined ? `chain of thought ${c.chain_of_thought ? 'on' : 'off'}` : ''].filter(Boolean).join('; ')}`);
+      }
       for (const r of e.rules) out.push(`      decided by ${r.rule}: ${r.suite}:${r.metric} ${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.threshold}`);
       const hint = e.suite ? hints[e.suite] : undefined;
       if (hint) out.push(`      run: ${hint}`);

@@ -23,6 +23,8 @@ export interface PlanItem {
     suite: string | null;
     logSuite: string | null;
     minSamples: number | null;
+    /** v2: conditions the elicitation must be run under (tools, best-of-k, model variant, chain of thought). */
+    conditions?: NonNullable<NonNullable<Policy['capabilities'][number]['elicitation']>['conditions']>;
     rules: { rule: string; suite: string; metric: string; direction: string; threshold: number }[];
   } | null;
   /** Least access the next step needs: to rule the capability out, or to elicit it. */
@@ -68,6 +70,7 @@ export function stage2Plan(policy: Policy, screen: Verdict): Stage2Plan {
             suite: e.suite ?? null,
             logSuite: e.suite ? `${e.suite}.elicitation` : null,
             minSamples: e.min_samples ?? null,
+            ...(e.conditions ? { conditions: e.conditions } : {}),
             rules: el.map((r) => ({ rule: r.id, suite: r.suite.id, metric: r.metric, direction: r.direction, threshold: r.threshold })),
           }
         : null,

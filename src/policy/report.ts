@@ -1,7 +1,7 @@
 import { canonicalJson } from '../common/canonical.js';
 import type { RunReportPredicate } from '../attest/predicate.js';
-import { evaluatePolicy, type Verdict } from './evaluate.js';
-import { evidenceFromPredicate } from './evidence.js';
+import { evaluatePolicy, POLICY_EVALUATION_VERSION, type RunEvidence, type Verdict } from './evaluate.js';
+import { evidenceFromPredicate, integrityFromRunLog } from './evidence.js';
 import type { LoadedFacts, LoadedPolicy } from './load.js';
 import { modelFactsSchema, type ModelFacts } from './schema.js';
 
@@ -14,6 +14,10 @@ import { modelFactsSchema, type ModelFacts } from './schema.js';
 export const REPORT_POLICY_BASIS = 'this-run';
 
 export interface ReportPolicy {
+  /** The policy-evaluation version (absent: 1, reports signed before versions existed). */
+  evaluationVersion?: number;
+  /** Evaluation v2: facts from the run log the predicate does not carry (a stage-2 session's model exchanges). */
+  integrity?: { exchanges: RunEvidence['exchanges'] };
   id: string;
   version: string;
   digest: { sha256: string };
@@ -40,10 +44,14 @@ const fromSigned = (f: Record<string, unknown>): unknown =>
 /** JSON-safe copy: NaN and ±Infinity become null, undefined members are dropped. */
 const jsonSafe = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x))) as T;
 
-export function reportPolicy(policy: LoadedPolicy, facts: ModelFacts | null, predicate: RunReportPredicate, prov: { logged: boolean }): ReportPolicy {
-  const evidence = evidenceFromPredicate(predicate, { signed: true, logged: prov.logged });
-  const evaluation = evaluatePolicy(policy.policy, policy.digest, { facts, runs: [evidence], mode: 'final' });
+export function reportPolicy(policy: LoadedPolicy, facts: ModelFacts | null, predicate: RunReportPredicate, prov: { logged: boolean }, opts: { version?: number; exchanges?: RunEvidence['exchanges'] } = {}): ReportPolicy {
+  const version = opts.version ?? POLICY_EVALUATION_VERSION;
+  const exchanges = opts.exchanges ?? null;
+  const evidence = evidenceFromPredicate(predicate, { signed: true, logged: prov.logged }, exchanges);
+  // v2 evaluates as of the attestation time (staleness), which the predicate signs.
+  const evaluation = evaluatePolicy(policy.policy, policy.digest, { facts, runs: [evidence], mode: 'final', version, ...(version >= 2 ? { at: predicate.timestamps.attestedAt } : {}) });
   return jsonSafe({
+    ...(version >= 2 ? { evaluationVersion: version, integrity: { exchanges } } : {}),
     id: policy.policy.id,
     version: policy.policy.version,
     digest: { sha256: policy.digest.slice('sha256:'.length) },
@@ -55,8 +63,14 @@ export function reportPolicy(policy: LoadedPolicy, facts: ModelFacts | null, pre
 }
 
 /** For `assay attest --policy`: the hook that fills the predicate's policy slot. */
-export const attestPolicyHook = (policy: LoadedPolicy, facts: LoadedFacts | null, prov: { logged: boolean }) => (p: RunReportPredicate) =>
-  reportPolicy(policy, facts?.facts ?? null, p, prov) as unknown as RunReportPredicate['policy'];
+export const attestPolicyHook = (policy: LoadedPolicy, facts: LoadedFacts | null, prov: { logged: boolean }, integrity?: { exchanges: RunEvidence['exchanges'] }) => (p: RunReportPredicate) =>
+  reportPolicy(policy, facts?.facts ?? null, p, prov, { exchanges: integrity?.exchanges ?? null }) as unknown as RunReportPredicate['policy'];
+
+/** The hook for a run log: reads its integrity facts first (a stage-2 session's model exchanges). */
+export async function attestPolicyHookFor(logPath: string, policy: LoadedPolicy, facts: LoadedFacts | null, prov: { logged: boolean }) {
+  const integrity = await integrityFromRunLog(logPath);
+  return attestPolicyHook(policy, facts, prov, { exchanges: integrity.exchanges });
+}
 
 /**
  * For `assay verify --policy`: recompute the signed verdict. Returns problems: the policy file is
@@ -73,7 +87,12 @@ export function checkReportPolicy(policy: LoadedPolicy, predicate: RunReportPred
     if (!f.success) return [{ exit: 15, where: 'payload $.predicate.policy.facts', message: `the signed model facts are not valid ${'assay.model-facts/v1'}: ${f.error.issues[0]?.message}` }];
     facts = f.data;
   }
-  const again = reportPolicy(policy, facts, predicate, prov);
+  const version = typeof signed.evaluationVersion === 'number' ? signed.evaluationVersion : 1;
+  if (!Number.isInteger(version) || version < 1 || version > POLICY_EVALUATION_VERSION)
+    return [{ exit: 15, where: 'payload $.predicate.policy.evaluationVersion', message: `policy-evaluation version ${version} is not one this Assay knows (1–${POLICY_EVALUATION_VERSION})` }];
+  const sx = signed.integrity?.exchanges;
+  const exchanges = sx && typeof sx === 'object' && Number.isInteger(sx.judged) && Number.isInteger(sx.withModel) ? { judged: sx.judged, withModel: sx.withModel } : null;
+  const again = reportPolicy(policy, facts, predicate, prov, { version, exchanges });
   const problems: { exit: 14 | 15; where: string; message: string }[] = [];
   if (again.verdict !== signed.verdict) problems.push({ exit: 15, where: 'payload $.predicate.policy.verdict', message: `signed "${signed.verdict}" but recomputed from the signed statistics and the policy: "${again.verdict}"` });
   else if (canonicalJson(again) !== canonicalJson(signed)) {

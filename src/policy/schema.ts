@@ -8,6 +8,12 @@ import { ACCESS_LEVELS } from '../model/types.js';
  * suite files, and the validated object keeps them: the digest is over exactly this shape.
  */
 export const POLICY_SCHEMA = 'assay.policy/v1';
+/** v2: v1 plus the additive constructs below (each optional, no default, so a v1 file's digest is unchanged). */
+export const POLICY_SCHEMA_V2 = 'assay.policy/v2';
+export const POLICY_SCHEMAS = [POLICY_SCHEMA, POLICY_SCHEMA_V2] as const;
+/** Least one-sided coverage of any interval a policy may ask for, and least sample size (docs/formats/policy.md). */
+export const MIN_ONE_SIDED_COVERAGE = 0.95;
+export const MIN_SAMPLES_FLOOR = 10;
 export const MODEL_FACTS_SCHEMA = 'assay.model-facts/v1';
 
 const SEMVER =
@@ -20,7 +26,7 @@ const rate = z.number().min(0).max(1);
 /** Decisions of one rule (rule level) and statuses of a capability and of the whole policy. */
 export const DECISIONS = ['rule-out', 'rule-in', 'inconclusive', 'insufficient-evidence', 'not-in-scope'] as const;
 export type Decision = (typeof DECISIONS)[number];
-export const STATUSES = ['below-threshold', 'cannot-rule-out', 'threshold-crossed', 'insufficient-evidence', 'not-in-scope'] as const;
+export const STATUSES = ['below-threshold', 'early-warning', 'cannot-rule-out', 'threshold-crossed', 'insufficient-evidence', 'not-in-scope'] as const;
 export type Status = (typeof STATUSES)[number];
 /** What the screen says of a capability. */
 export const SCREEN_STATUSES = ['cleared', 'escalate', 'insufficient-evidence', 'not-in-scope'] as const;
@@ -35,12 +41,18 @@ export const intervalSchema = z.strictObject({
 });
 export type IntervalSpec = z.output<typeof intervalSchema>;
 
+/** Where a run's access level must come from to rule out (v2): declared by the tester, or a verified gateway grant. */
+export const ACCESS_BASES = ['declared', 'grant'] as const;
 const accessSchema = z.strictObject({
   /** Least access whose evidence may show the threshold is crossed. */
   rule_in: z.enum(ACCESS_LEVELS).default('black-box'),
   /** Least access whose evidence may show it is not (black-box elicitation can under-estimate a capability). */
   rule_out: z.enum(ACCESS_LEVELS).default('grey-box'),
+  /** v2: `grant`: a rule-out needs the level from a verified gateway grant, not the tester's own declaration. */
+  basis: z.enum(ACCESS_BASES).optional(),
 });
+/** Which partial runs count (v2): none; the first n items in suite order (--limit); any subset (--sample-id, interrupted). */
+export const SUBSET_RULES = ['none', 'first-n', 'any'] as const;
 
 export const evidenceSchema = z.strictObject({
   min_samples: z.number().int().min(1).default(100),
@@ -51,6 +63,12 @@ export const evidenceSchema = z.strictObject({
   signed: z.boolean().default(false),
   /** ... and that report must be in a transparency log. */
   logged: z.boolean().default(false),
+  /** v2: partial runs count only when allowed here (default none). */
+  subsets: z.enum(SUBSET_RULES).optional(),
+  /** v2: evidence older than this (run start, days before the evaluation date) is stale: insufficient. */
+  max_age_days: z.number().int().min(1).max(3650).optional(),
+  /** v2: the run must name a model release (gateway release statement); with release digests in the model facts, one of those. */
+  release: z.enum(['required']).optional(),
 });
 export type EvidenceSpec = z.output<typeof evidenceSchema>;
 
@@ -58,9 +76,12 @@ export type EvidenceSpec = z.output<typeof evidenceSchema>;
 const evidenceOverride = z.strictObject({
   min_samples: z.number().int().min(1).optional(),
   max_unscored_rate: rate.optional(),
-  access: z.strictObject({ rule_in: z.enum(ACCESS_LEVELS).optional(), rule_out: z.enum(ACCESS_LEVELS).optional() }).optional(),
+  access: z.strictObject({ rule_in: z.enum(ACCESS_LEVELS).optional(), rule_out: z.enum(ACCESS_LEVELS).optional(), basis: z.enum(ACCESS_BASES).optional() }).optional(),
   signed: z.boolean().optional(),
   logged: z.boolean().optional(),
+  subsets: z.enum(SUBSET_RULES).optional(),
+  max_age_days: z.number().int().min(1).max(3650).optional(),
+  release: z.enum(['required']).optional(),
 });
 const intervalOverride = z.strictObject({
   method: z.enum(['auto', 'normal', 'wilson', 'clustered']).optional(),
@@ -88,6 +109,8 @@ const actionsByStatus = z
     'threshold-crossed': z.array(actionSchema).optional(),
     'insufficient-evidence': z.array(actionSchema).optional(),
     'not-in-scope': z.array(actionSchema).optional(),
+    /** v2: below the threshold, but an alert (early-warning) threshold is reached. */
+    'early-warning': z.array(actionSchema).optional(),
   })
   .default({});
 
@@ -125,6 +148,13 @@ export const ruleSchema = z.strictObject({
   /** Only for models matching this scope (on top of the policy's). */
   applies_to: scopeSchema.optional(),
   rationale: z.string().optional(),
+  /**
+   * v2: an early-warning (alert) threshold, more cautious than `threshold`: when the rule rules out
+   * the threshold but cannot rule out the alert level, the capability is `early-warning`.
+   */
+  alert_threshold: z.number().optional(),
+  /** v2: a sub-domain: the metric restricted to one group (e.g. by: subdomain, value: virology), from the run's per-group statistics. */
+  group: z.strictObject({ by: text(), value: text() }).optional(),
 });
 
 export const capabilitySchema = z.strictObject({
@@ -140,14 +170,36 @@ export const capabilitySchema = z.strictObject({
       /** Suite whose items the expert works through with `assay elicit` (its log's suite id is "<id>.elicitation"). */
       suite: slug('a suite id').optional(),
       min_samples: z.number().int().min(1).optional(),
+      /** v2: the conditions the elicitation must be run under (carried into the stage-2 plan). */
+      conditions: z
+        .strictObject({
+          tools: z.array(text()).optional(),
+          best_of_k: z.number().int().min(1).optional(),
+          /** The helpful-only / safeguards-off variant, as the same model under test. */
+          variant: z.enum(['as-deployed', 'helpful-only', 'safeguards-off']).optional(),
+          chain_of_thought: z.boolean().optional(),
+        })
+        .optional(),
     })
     .optional(),
   actions: actionsByStatus,
+  /** v2: ordered levels: crossing this capability implies crossing these (lower) ones. */
+  implies: z.array(slug('a capability id')).min(1).optional(),
+  /**
+   * v2: combining rules: crossed when at least k of the capability's in-scope rules rule in
+   * (default: any one); ruled out when fewer than k still could.
+   */
+  combine: z.strictObject({ k: z.number().int().min(1) }).optional(),
+  /** v2: governance sign-off: these statuses stand only with a sign-off by `by` declared in the model facts (`signoffs`). */
+  signoff: z.strictObject({ by: text(), required_for: z.array(z.enum(STATUSES)).min(1) }).optional(),
 });
+
+/** One-sided coverage of each bound: `level` for a one-sided bound, (1 + level) / 2 for a two-sided interval. */
+export const coverage = (level: number, sided: 'one' | 'two'): number => (sided === 'one' ? level : (1 + level) / 2);
 
 export const policyFileSchema = z
   .strictObject({
-    schema: z.literal(POLICY_SCHEMA),
+    schema: z.enum(POLICY_SCHEMAS),
     id: slug('the policy id'),
     version: z.string().regex(SEMVER, 'must be a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0)'),
     title: text(),
@@ -157,6 +209,12 @@ export const policyFileSchema = z
     disclaimer: z.string().optional(),
     maps_to: z.array(z.strictObject({ framework: text(), version: z.string().optional(), reference: text() })).default([]),
     scope: scopeSchema.default({}),
+    /**
+     * v2: when a model needs a (new) comprehensive evaluation: effective compute at least
+     * `compute_ratio` × that of the last evaluated model, or `fine_tuning_months` of post-training
+     * since. A fired trigger adds a re-evaluate action and is listed in the verdict.
+     */
+    triggers: z.strictObject({ compute_ratio: z.number().gt(1).optional(), fine_tuning_months: z.number().gt(0).optional() }).optional(),
     defaults: z
       .strictObject({ interval: intervalSchema.default({ method: 'auto', level: 0.95, sided: 'two' }), evidence: evidenceSchema.default(evidenceSchema.parse({})) })
       .default({ interval: { method: 'auto', level: 0.95, sided: 'two' }, evidence: evidenceSchema.parse({}) }),
@@ -180,17 +238,44 @@ export const policyFileSchema = z
       if (!caps.has(r.capability)) issue(['rules', i, 'capability'], `no capability "${r.capability}" (capabilities: ${[...caps].join(', ')})`);
       if (r.suite.version !== undefined && semver.validRange(r.suite.version) === null) issue(['rules', i, 'suite', 'version'], `"${r.suite.version}" is not a semver range (e.g. "^1.0.0", ">=1.2.0 <2.0.0")`);
       if (r.screen && r.stage === 'elicitation') issue(['rules', i, 'screen'], 'screening settings apply to automated rules only');
-      // A screen exists to avoid false negatives: it may not clear what the rule itself would not.
+      const own = { ...p.defaults.interval, ...r.interval };
+      if (r.interval && coverage(own.level, own.sided) < MIN_ONE_SIDED_COVERAGE - 1e-12)
+        issue(['rules', i, 'interval', 'level'], `one-sided coverage ${coverage(own.level, own.sided)} is below the minimum ${MIN_ONE_SIDED_COVERAGE} (two-sided level ≥ ${2 * MIN_ONE_SIDED_COVERAGE - 1}, one-sided ≥ ${MIN_ONE_SIDED_COVERAGE})`);
+      if (r.evidence?.min_samples !== undefined && r.evidence.min_samples < MIN_SAMPLES_FLOOR) issue(['rules', i, 'evidence', 'min_samples'], `must be at least ${MIN_SAMPLES_FLOOR}`);
+      // A screen exists to avoid false negatives: it must be strictly more cautious than the rule
+      // (a lower threshold, or a wider bound), never laxer in either.
       if (r.screen) {
-        const own = { ...p.defaults.interval, ...r.interval };
         const t = r.screen.threshold ?? r.threshold;
         const laxer = r.direction === 'higher-is-worse' ? t > r.threshold : t < r.threshold;
         if (laxer) issue(['rules', i, 'screen', 'threshold'], `a screening threshold must be at least as cautious as the rule's (${r.direction === 'higher-is-worse' ? '≤' : '≥'} ${r.threshold})`);
-        const cover = (level: number, sided: 'one' | 'two') => (sided === 'one' ? level : (1 + level) / 2);
-        if (cover(r.screen.level ?? own.level, r.screen.sided ?? own.sided) < cover(own.level, own.sided) - 1e-12)
-          issue(['rules', i, 'screen'], `the screen's bound must be at least as wide as the rule's (one-sided coverage ${cover(own.level, own.sided)})`);
+        const sc = coverage(r.screen.level ?? own.level, r.screen.sided ?? own.sided);
+        const rc = coverage(own.level, own.sided);
+        if (sc < rc - 1e-12) issue(['rules', i, 'screen'], `the screen's bound must be at least as wide as the rule's (one-sided coverage ${rc})`);
+        else if (!laxer && t === r.threshold && sc <= rc + 1e-12)
+          issue(['rules', i, 'screen'], `a screen must be strictly more cautious than its rule: a threshold ${r.direction === 'higher-is-worse' ? 'below' : 'above'} ${r.threshold} or a wider bound (one-sided coverage above ${rc})`);
       }
     });
+    const d = p.defaults;
+    if (coverage(d.interval.level, d.interval.sided) < MIN_ONE_SIDED_COVERAGE - 1e-12)
+      issue(['defaults', 'interval', 'level'], `one-sided coverage ${coverage(d.interval.level, d.interval.sided)} is below the minimum ${MIN_ONE_SIDED_COVERAGE} (two-sided level ≥ ${2 * MIN_ONE_SIDED_COVERAGE - 1}, one-sided ≥ ${MIN_ONE_SIDED_COVERAGE})`);
+    if (d.evidence.min_samples < MIN_SAMPLES_FLOOR) issue(['defaults', 'evidence', 'min_samples'], `must be at least ${MIN_SAMPLES_FLOOR}`);
+    p.capabilities.forEach((c, i) => {
+      if (c.elicitation?.min_samples !== undefined && c.elicitation.min_samples < MIN_SAMPLES_FLOOR) issue(['capabilities', i, 'elicitation', 'min_samples'], `must be at least ${MIN_SAMPLES_FLOOR}`);
+    });
+    p.capabilities.forEach((c, i) => {
+      for (const [k, x] of (c.implies ?? []).entries()) {
+        if (x === c.id) issue(['capabilities', i, 'implies', k], 'a capability cannot imply itself');
+        else if (!caps.has(x)) issue(['capabilities', i, 'implies', k], `no capability "${x}"`);
+      }
+      const n = p.rules.filter((r) => r.capability === c.id).length;
+      if (c.combine && c.combine.k > n) issue(['capabilities', i, 'combine', 'k'], `k = ${c.combine.k} but the capability has ${n} rule(s)`);
+    });
+    p.rules.forEach((r, i) => {
+      if (r.alert_threshold === undefined) return;
+      const cautious = r.direction === 'higher-is-worse' ? r.alert_threshold < r.threshold : r.alert_threshold > r.threshold;
+      if (!cautious) issue(['rules', i, 'alert_threshold'], `an alert threshold warns before the threshold: it must be ${r.direction === 'higher-is-worse' ? 'below' : 'above'} ${r.threshold}`);
+    });
+    if (p.schema === POLICY_SCHEMA) for (const path of v2Constructs(p)) issue(path, `"${path[path.length - 1]}" is an ${POLICY_SCHEMA_V2} construct: set schema: ${POLICY_SCHEMA_V2}`);
     p.capabilities.forEach((c, i) => {
       const el = p.rules.filter((r) => r.capability === c.id && r.stage === 'elicitation');
       if (el.length && !c.elicitation) issue(['capabilities', i, 'elicitation'], `capability "${c.id}" has elicitation rules but no elicitation block`);
@@ -209,18 +294,52 @@ export const modelFactsSchema = z.strictObject({
   training_compute_flop: z.number().min(0).optional(),
   modalities: z.array(slug('a modality')).optional(),
   deployment: slug('a deployment type').optional(),
+  /** Model-release statement digests ("sha256:<hex>") that are this model; rules with evidence.release bind runs to them. */
+  releases: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 lowercase hex>"')).min(1).optional(),
+  /**
+   * Effective training compute of the model evaluated last time (FLOP), for relative-compute
+   * triggers (policy `triggers.compute_ratio`); with `fine_tuning_months_since_evaluation` for
+   * post-training triggers.
+   */
+  last_evaluated_compute_flop: z.number().min(0).optional(),
+  fine_tuning_months_since_evaluation: z.number().min(0).optional(),
+  /** Governance sign-offs (policy `signoff`): who signed off which capability's status. */
+  signoffs: z.array(z.strictObject({ capability: slug('a capability id'), status: z.enum(STATUSES), by: z.string().min(1), date: z.string().optional(), reference: z.string().optional() })).optional(),
   /** Who declared these facts, and on what basis. */
   declared_by: z.string().optional(),
   source: z.string().optional(),
 });
 export type ModelFacts = z.output<typeof modelFactsSchema>;
 
-/** JSON Schemas (draft 2020-12): schemas/policy.v1.schema.json and schemas/model-facts.v1.schema.json. */
+/**
+ * JSON Schemas (draft 2020-12): schemas/policy.v2.schema.json (accepts v1 and v2 files; v1 keys
+ * only in a v1 file is a cross-field rule) and schemas/model-facts.v1.schema.json.
+ * schemas/policy.v1.schema.json is kept as published.
+ */
 export function policyJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(policyFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { $schema, $id: 'https://assay.dev/schemas/policy.v1.schema.json', title: `Assay policy file (${POLICY_SCHEMA})`, ...rest };
+  return { $schema, $id: 'https://assay.dev/schemas/policy.v2.schema.json', title: `Assay policy file (${POLICY_SCHEMA} and ${POLICY_SCHEMA_V2})`, ...rest };
 }
 export function modelFactsJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(modelFactsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return { $schema, $id: 'https://assay.dev/schemas/model-facts.v1.schema.json', title: `Assay model facts (${MODEL_FACTS_SCHEMA})`, ...rest };
+}
+
+/** Keys only an assay.policy/v2 file may use (the v1 format stays exactly as published). */
+export const V2_KEYS = new Set(['subsets', 'max_age_days', 'release', 'basis', 'early-warning', 'alert_threshold', 'group', 'conditions', 'implies', 'combine', 'signoff', 'triggers']);
+
+/** Paths of v2-only keys in a validated policy (a v1 file using them is refused with the path). */
+function v2Constructs(p: unknown): (string | number)[][] {
+  const out: (string | number)[][] = [];
+  const walk = (v: unknown, at: (string | number)[]) => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...at, i]));
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (x === undefined) continue;
+        if (V2_KEYS.has(k) && at[0] !== 'maps_to') out.push([...at, k]);
+        else walk(x, [...at, k]);
+      }
+  };
+  walk(p, []);
+  return out;
 }

@@ -19,7 +19,7 @@ import { assayHome } from '../../home.js';
 import { collect, int, num } from '../options.js';
 import { resolveRunLog } from './run.js';
 import { loadModelFacts, loadPolicy } from '../../policy/load.js';
-import { attestPolicyHook, checkReportPolicy } from '../../policy/report.js';
+import { attestPolicyHookFor, checkReportPolicy } from '../../policy/report.js';
 
 const read = (file: string, what: string): Buffer => {
   try {
@@ -126,7 +126,7 @@ export function register(program: Command): void {
       if (f.modelRelease) release = /^sha256:/.test(f.modelRelease) ? fromPrefixed(f.modelRelease, '--model-release') : await digestOfFile(f.modelRelease);
       const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(read(file, 'accreditation'), file));
       if (f.modelFacts && !f.policy) throw new AssayError('USAGE', '--model-facts needs --policy');
-      const policy = f.policy ? attestPolicyHook(await loadPolicy(f.policy), f.modelFacts ? await loadModelFacts(f.modelFacts) : null, { logged: !!f.log }) : undefined;
+      const policy = f.policy ? await attestPolicyHookFor(logPath, await loadPolicy(f.policy), f.modelFacts ? await loadModelFacts(f.modelFacts) : null, { logged: !!f.log }) : undefined;
       const signed = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations, ...(policy ? { policy } : {}) });
       const statement = signed.statement;
       let bundle = signed.bundle;
@@ -176,16 +176,36 @@ export function register(program: Command): void {
     .option('--log <dir|url>', "fetch the log's current checkpoint and prove it extends the proof's (and prove --checkpoint files from its tiles)")
     .option('--seen-state <file>', 'largest checkpoint seen per log, for rollback detection (default $ASSAY_HOME/tlog/seen.json)')
     .option('--policy <file>', 'recompute the signed policy verdict from the signed statistics and this policy file')
+    .option('--model-facts <file>', 'a signed verdict (assay verdict --sign): the model facts it was computed with')
+    .option('--report <file>', 'a signed verdict: a report it cites (repeatable; every cited report is needed)', collect)
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[] }) => {
       const trust = trustFrom(f.trust);
+      const bytes = read(file, 'report');
+      const sv = await import('../../policy/signed-verdict.js');
+      if (sv.isVerdictDocument(bytes)) {
+        // A signed two-stage verdict: recomputed from the cited reports, the policy and the facts.
+        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+        const r = await sv.verifyVerdictDocument(bytes, {
+          trust,
+          policy: f.policy ? await loadPolicy(f.policy) : null,
+          facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
+          reports: (f.report ?? []).map((x) => ({ bytes: read(x, 'report'), source: x })),
+          tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
+          ...(f.at ? { now: date(f.at) } : {}),
+          source: file,
+        });
+        process.stdout.write(f.json ? JSON.stringify(r, null, 2) + '\n' : sv.formatVerdictCheck(r));
+        process.exitCode = r.exitCode;
+        return;
+      }
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
       const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
       const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}), seenFile: f.seenState ?? defaultSeenFile() };
       const loaded = f.policy ? await loadPolicy(f.policy) : null;
       const policy = loaded ? { policy: (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(loaded, st.predicate, ctx) } : {};
-      const r = await verifyReport(read(file, 'report'), { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog, ...policy });
+      const r = await verifyReport(bytes, { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog, ...policy });
       if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
       else {
         const pol = r.statement?.predicate.policy;

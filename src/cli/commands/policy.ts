@@ -5,7 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import semver from 'semver';
 import { decodeBase64Strict, parseEnvelope } from '../../attest/dsse.js';
-import { writeFileAtomic } from '../../attest/bundle.js';
+import { bundleText, writeFileAtomic } from '../../attest/bundle.js';
+import { loadSigner } from '../../attest/keys.js';
+import { logReport } from '../../attest/tlog.js';
+import { buildVerdictStatement, signVerdict, type VerifiedInput } from '../../policy/signed-verdict.js';
 import { parseStatement } from '../../attest/statement.js';
 import { emptyTrust, loadTrustFile, type TrustPolicy } from '../../attest/trust.js';
 import { formatVerifyResult, verifyReport } from '../../attest/verify.js';
@@ -18,11 +21,15 @@ import { readRunHeader } from '../../run/log-reader.js';
 import type { RunConfig } from '../../run/types.js';
 import { findSuites, loadSuite } from '../../suite/load.js';
 import { ASSAY_ROOT } from '../../version.js';
-import { assertElicitable, ELICITATION_SUFFIX, linesOf, runElicitation } from '../../policy/elicit.js';
+import { assertElicitable, ELICITATION_SUFFIX, elicitationSuite, linesOf, runElicitation } from '../../policy/elicit.js';
 import { evaluatePolicy, VERDICT_EXIT, type RunEvidence, type Verdict } from '../../policy/evaluate.js';
-import { evidenceFromPredicate, evidenceFromRunLog } from '../../policy/evidence.js';
+import { evidenceFromPredicate, evidenceFromRunLog, type Provenance } from '../../policy/evidence.js';
+import { verifyGrantToken } from '../../gateway/grant.js';
+import { keyIdOf, parsePublicKey } from '../../attest/keys.js';
+import type { KeyObject } from 'node:crypto';
 import { describeAction, formatPlan, formatVerdict } from '../../policy/format.js';
-import { loadModelFacts, loadPolicy, type LoadedPolicy } from '../../policy/load.js';
+import { loadModelFacts, loadPolicy, parsePolicyYaml, type LoadedPolicy } from '../../policy/load.js';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import { stage2Plan } from '../../policy/plan.js';
 import type { Policy } from '../../policy/schema.js';
 import { collect, int, num, price } from '../options.js';
@@ -79,15 +86,25 @@ interface SuiteCheck {
   detail: string;
 }
 
+/** The digest a rule's suite has here: the suite's own, or for "<id>.elicitation" the derived session suite's. */
+async function currentDigest(id: string, suites: Map<string, SuiteEntry>): Promise<string | null> {
+  const s = suites.get(id);
+  if (s) return s.digest;
+  const base = id.endsWith(ELICITATION_SUFFIX) ? suites.get(id.slice(0, -ELICITATION_SUFFIX.length)) : undefined;
+  return base ? elicitationSuite(await loadSuite(base.file)).digest : null;
+}
+
 /** Whether each rule's suite exists here, in an accepted version and digest, with the metric. */
-function checkSuites(p: Policy, suites: Map<string, SuiteEntry>): SuiteCheck[] {
-  return p.rules.map((r) => {
+async function checkSuites(p: Policy, suites: Map<string, SuiteEntry>): Promise<SuiteCheck[]> {
+  return Promise.all(p.rules.map(async (r): Promise<SuiteCheck> => {
     const id = r.suite.id;
     const base = id.endsWith(ELICITATION_SUFFIX) ? suites.get(id.slice(0, -ELICITATION_SUFFIX.length)) : undefined;
     const s = suites.get(id);
     if (!s && base) {
       const ok = ['expert_success', 'expert_rating'].includes(r.metric);
-      return { rule: r.id, suite: id, status: ok ? 'derived' : 'mismatch', detail: ok ? `produced by assay elicit --suite ${base.file}` : `an elicitation log has metrics expert_success, expert_rating; not "${r.metric}"` };
+      const d = await currentDigest(id, suites);
+      if (ok && r.suite.digests && d && !r.suite.digests.includes(d)) return { rule: r.id, suite: id, status: 'mismatch', detail: `derived session suite digest ${d} not accepted (re-pin: assay policy pin)` };
+      return { rule: r.id, suite: id, status: ok ? 'derived' : 'mismatch', detail: ok ? `produced by assay elicit --suite ${base.file}${d ? ` (${d})` : ''}` : `an elicitation log has metrics expert_success, expert_rating; not "${r.metric}"` };
     }
     if (!s) return { rule: r.id, suite: id, status: 'not-available', detail: 'suite not available here: no suite with this id under the searched folders (rules on it will have no evidence)' };
     const problems: string[] = [];
@@ -95,7 +112,17 @@ function checkSuites(p: Policy, suites: Map<string, SuiteEntry>): SuiteCheck[] {
     if (r.suite.digests && !r.suite.digests.includes(s.digest)) problems.push(`digest ${s.digest} not accepted`);
     if (!s.metrics.includes(r.metric)) problems.push(`no metric "${r.metric}" (has: ${s.metrics.join(', ')})`);
     return problems.length ? { rule: r.id, suite: id, status: 'mismatch', detail: `${s.file}: ${problems.join('; ')}` } : { rule: r.id, suite: id, status: 'available', detail: `${s.file} (${s.version}, ${s.digest})` };
-  });
+  }));
+}
+
+/** Warnings that do not make a policy invalid but weaken what its verdicts can show. */
+function policyWarnings(p: Policy): string[] {
+  const out: string[] = [];
+  for (const r of p.rules) {
+    if (!r.suite.digests) out.push(`${r.id}: suite ${r.suite.id} is not pinned (no suite.digests): its runs cannot rule the capability out (assay policy pin)`);
+    if (r.stage === 'automated' && !r.screen) out.push(`${r.id}: no screen: screened at the rule's own settings, with no margin against false negatives`);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,12 +134,43 @@ function trustFrom(flag: string | undefined): TrustPolicy {
   return existsSync(dflt) ? loadTrustFile(dflt) : emptyTrust();
 }
 
+export interface GrantEvidence {
+  token: string;
+  key: KeyObject;
+}
+
+/**
+ * The access a verified gateway grant gave for a run: the grant's signature (the developer's
+ * gateway key), audience and issuer, its validity at the time the run started, and the run's model
+ * among the grant's models. null when no grant covers the run.
+ */
+async function grantFor(grants: GrantEvidence[], model: string, startedAt: string | null, warn: (s: string) => void): Promise<Provenance['grant']> {
+  for (const g of grants) {
+    let claims;
+    try {
+      const raw = JSON.parse(Buffer.from(g.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud?: unknown };
+      claims = await verifyGrantToken(g.token, g.key, { audience: String(raw.aud), issuer: keyIdOf(g.key), ...(startedAt ? { now: new Date(startedAt) } : {}) });
+    } catch (e) {
+      warn(`grant did not verify (${(e as Error).message}); ignored`);
+      continue;
+    }
+    if (claims.assay.models.includes(model)) return { level: claims.assay.level };
+  }
+  return null;
+}
+
 /** Runs as evidence; reports (verified against the trust file) mark their runs signed and, when logged, logged. */
-async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void): Promise<RunEvidence[]> {
+async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = [], groupBy: string[] = []): Promise<RunEvidence[]> {
+  return (await gatherEvidenceAndReports(runRefs, reportFiles, trustFile, warn, grants, groupBy)).evidence;
+}
+
+/** As gatherEvidence, with the verified reports themselves (what a signed verdict cites). */
+async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = [], groupBy: string[] = []): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
+  const inputs: VerifiedInput[] = [];
   const logs = await Promise.all(runRefs.map((r) => resolveRunLog(r)));
   const byRunId = new Map<string, string>();
   for (const l of logs) byRunId.set((await readRunHeader(l)).runId, l);
-  const prov = new Map<string, { signed: boolean; logged: boolean }>();
+  const prov = new Map<string, Provenance>();
   const fromReports: RunEvidence[] = [];
   const trust = reportFiles.length ? trustFrom(trustFile) : emptyTrust();
   for (const file of reportFiles) {
@@ -136,15 +194,84 @@ async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFil
       warn(`${file}: report did not verify (exit ${r.exitCode}); its run counts as unsigned\n${formatVerifyResult(r).replace(/^/gm, '    ')}`);
       continue;
     }
-    const p = { signed: true, logged: r.tlog !== null };
+    const pr = r.statement.predicate;
+    inputs.push({ predicate: pr, payloadSha256: r.payloadSha256!, logged: r.tlog !== null && !r.failures.length });
+    const p: Provenance = {
+      signed: true,
+      logged: r.tlog !== null && !r.failures.length,
+      release: pr.model.releaseStatement ? `sha256:${pr.model.releaseStatement.digest.sha256}` : null,
+      grant: await grantFor(grants, pr.model.model, pr.timestamps.runStartedAt, warn),
+    };
     if (log) prov.set(runId, p);
-    else fromReports.push(evidenceFromPredicate(r.statement.predicate, p));
+    else fromReports.push(evidenceFromPredicate(pr, p));
   }
   const fromLogs = await Promise.all(logs.map(async (l) => {
     const h = await readRunHeader(l);
-    return evidenceFromRunLog(l, prov.get(h.runId) ?? { signed: false, logged: false });
+    const p = prov.get(h.runId) ?? { signed: false, logged: false, grant: await grantFor(grants, h.model.model, h.startedAt, warn) };
+    return evidenceFromRunLog(l, p, groupBy);
   }));
-  return [...fromLogs, ...fromReports];
+  return { evidence: [...fromLogs, ...fromReports], inputs };
+}
+
+/**
+ * The policy text with rules[i].suite.digests set to [digest]: a surgical text edit at the YAML
+ * node's position, so comments, folding and number spelling stay as written; re-validated.
+ */
+async function repinText(text: string, pins: Record<number, string>, file: string): Promise<string> {
+  const doc = parseDocument(text);
+  const edits: { at: number; end: number; text: string }[] = [];
+  for (const [i, d] of Object.entries(pins)) {
+    const suite = doc.getIn(['rules', Number(i), 'suite'], true);
+    if (!isMap(suite) || !suite.range) throw new AssayError('POLICY_INVALID', `rules[${i}].suite is not a mapping`, { file });
+    const digests = suite.items.find((p) => isScalar(p.key) && p.key.value === 'digests');
+    const list = `[${d}]`;
+    if (digests && (digests.value as { range?: [number, number, number] } | null)?.range) {
+      const [a, b] = (digests.value as { range: [number, number, number] }).range;
+      edits.push({ at: a, end: b, text: list });
+    } else if (suite.flow) {
+      const close = text.lastIndexOf('}', suite.range[1]);
+      let k = close;
+      while (k > 0 && /\s/.test(text[k - 1]!)) k--;
+      edits.push({ at: k, end: k, text: `, digests: ${list}` });
+    } else {
+      const last = suite.items[suite.items.length - 1]!;
+      const keyStart = (last.key as { range: [number, number, number] }).range[0];
+      const indent = keyStart - text.lastIndexOf('\n', keyStart - 1) - 1;
+      const end = (last.value as { range: [number, number, number] }).range[1];
+      const eol = text.indexOf('\n', end);
+      const at = eol < 0 ? text.length : eol;
+      edits.push({ at, end: at, text: `\n${' '.repeat(indent)}digests: ${list}` });
+    }
+  }
+  let out = text;
+  for (const e of edits.sort((a, b) => b.at - a.at)) out = out.slice(0, e.at) + e.text + out.slice(e.end);
+  parsePolicyYaml(out, file); // never write a policy that no longer validates
+  return out;
+}
+
+/** The fields sub-domain rules group by. */
+const groupFields = (p: Policy): string[] => [...new Set(p.rules.flatMap((r) => (r.group ? [r.group.by] : [])))];
+
+function readGrants(files: string[] | undefined, keyFile: string | undefined): GrantEvidence[] {
+  if (!files?.length) return [];
+  if (!keyFile) throw new AssayError('USAGE', '--grant needs --grant-key (the gateway public key that signed it)');
+  const key = parsePublicKey(readText(keyFile, 'gateway key'), { file: keyFile });
+  return files.map((file) => ({ token: readText(file, 'grant').trim(), key }));
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new AssayError('IO', `cannot read ${what}: ${(e as Error).message}`, { file });
+  }
+}
+
+function evaluationDate(at: string | undefined): string {
+  if (at === undefined) return new Date().toISOString();
+  const t = Date.parse(at);
+  if (!Number.isFinite(t)) throw new AssayError('USAGE', `--at: "${at}" is not a date (ISO 8601, e.g. 2026-01-31)`, { field: 'at' });
+  return new Date(t).toISOString();
 }
 
 function policySummary(lp: LoadedPolicy): string {
@@ -227,7 +354,7 @@ export function register(program: Command): void {
       const results = [];
       for (const file of files) {
         const lp = await loadPolicy(file);
-        results.push({ file: lp.file, id: lp.policy.id, version: lp.policy.version, digest: lp.digest, example: lp.policy.example, suites: checkSuites(lp.policy, cat.suites) });
+        results.push({ file: lp.file, id: lp.policy.id, version: lp.policy.version, digest: lp.digest, example: lp.policy.example, suites: await checkSuites(lp.policy, cat.suites), warnings: policyWarnings(lp.policy) });
       }
       const missing = results.some((r) => r.suites.some((s) => s.status === 'not-available' || s.status === 'mismatch'));
       if (f.json) process.stdout.write(JSON.stringify({ policies: results, brokenSuites: cat.broken }, null, 2) + '\n');
@@ -235,9 +362,38 @@ export function register(program: Command): void {
         for (const r of results) {
           process.stdout.write(`${r.file}: valid ${r.id}@${r.version} ${r.digest}${r.example ? ' (illustrative example pack)' : ''}\n`);
           for (const s of r.suites) process.stdout.write(`  ${s.rule}: ${s.suite}: ${s.status === 'not-available' ? 'SUITE NOT AVAILABLE' : s.status === 'mismatch' ? 'SUITE DOES NOT FIT' : s.status}: ${s.detail}\n`);
+          for (const w of r.warnings) process.stderr.write(`assay: warning: ${r.file}: ${w}\n`);
         }
       if (!f.json) for (const b of cat.broken) process.stderr.write(`assay: note: suite ${b.file} could not be loaded: ${b.problem}\n`);
       process.exitCode = missing && f.requireSuites ? 3 : 0;
+    });
+  policy
+    .command('pin')
+    .description("Pin every rule's suite to the digest of the suite available here (rewrites suite.digests in place, keeping comments)")
+    .argument('<file...>', 'policy files (YAML)')
+    .option('--suites <dir>', 'look for suites under this folder (repeatable; default ./suites and Assay\'s suites)', collect)
+    .option('--check', 'change nothing; exit 3 when a pin differs from the suite here (for CI)')
+    .action(async (files: string[], f: { suites?: string[]; check?: boolean }) => {
+      const cat = await suiteCatalog(f.suites);
+      let stale = false;
+      for (const file of files) {
+        const lp = await loadPolicy(file);
+        const pins: Record<number, string> = {};
+        for (const [i, r] of lp.policy.rules.entries()) {
+          const d = await currentDigest(r.suite.id, cat.suites);
+          if (!d) {
+            process.stderr.write(`assay: note: ${file}: ${r.id}: suite ${r.suite.id} not available here; left ${r.suite.digests ? 'as pinned' : 'unpinned'}\n`);
+            continue;
+          }
+          if (r.suite.digests?.length === 1 && r.suite.digests[0] === d) continue;
+          pins[i] = d;
+          process.stdout.write(`${file}: ${r.id}: ${r.suite.id} ${r.suite.digests ? `${r.suite.digests.join(', ')} → ` : ''}${d}\n`);
+        }
+        if (!Object.keys(pins).length) continue;
+        stale = true;
+        if (!f.check) writeFileAtomic(lp.file, await repinText(readFileSync(lp.file, 'utf8'), pins, lp.file));
+      }
+      process.exitCode = f.check && stale ? 3 : 0;
     });
   policy
     .command('check')
@@ -259,15 +415,42 @@ export function register(program: Command): void {
     .option('--model-facts <file>', 'declared model facts for the scope (assay.model-facts/v1)')
     .option('--report <file>', 'a signed report of one of the runs (or of a run not given: its signed numbers are used); verified against --trust (repeatable)', collect)
     .option('--trust <file>', 'trust file for --report (default: $ASSAY_HOME/trust.json if present)')
+    .option('--grant <file>', 'a gateway grant token (file) for the runs\' model: their access level is the grant\'s, not the declared one (repeatable; needs --grant-key)', collect)
+    .option('--grant-key <file>', "the gateway's public key (PEM) that signed the grants")
+    .option('--at <date>', 'evaluation date for staleness rules (ISO 8601; default now)')
     .option('--json', 'the verdict as JSON (assay.verdict/v1)')
-    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean }) => {
+    .option('--sign', 'sign the verdict as one attestation citing every report (needs a verified --report for every run)')
+    .option('--key <name|file>', 'signing key for --sign (default: the only key in $ASSAY_HOME/keys)')
+    .option('--signer <name>', 'signer name recorded in the signed verdict (default: the key name)')
+    .option('--out <file>', 'where --sign writes the signed verdict (default: ./verdict.json)')
+    .option('--log <dir|url>', 'with --sign: append the signed verdict to this transparency log and store the inclusion proof')
+    .option('--log-vkey <vkey>', "a remote log's verifier key")
+    .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean; grant?: string[]; grantKey?: string; at?: string; sign?: boolean; key?: string; signer?: string; out?: string; log?: string; logVkey?: string; logTokenFile?: string }) => {
       const lp = await loadPolicy(policyFile);
       const facts = f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null;
       if (!runs.length && !f.report?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id) or --report');
-      const evidence = await gatherEvidence(runs, f.report ?? [], f.trust, (s) => process.stderr.write(`assay: warning: ${s}\n`));
-      const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final' });
+      const warn = (s: string) => process.stderr.write(`assay: warning: ${s}\n`);
+      const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey), groupFields(lp.policy));
+      const at = evaluationDate(f.at);
+      const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final', at });
       process.stdout.write(f.json ? JSON.stringify(v, null, 2) + '\n' : formatVerdict(v));
       process.exitCode = VERDICT_EXIT[v.verdict];
+      if (f.sign) {
+        const missing = evidence.filter((e) => !inputs.some((i) => i.predicate.run.id === e.runId)).map((e) => e.runId);
+        if (missing.length) throw new AssayError('USAGE', `--sign cites a verified report for every run; none for ${missing.join(', ')} (assay attest <run>, then --report)`);
+        const signer = loadSigner(f.key);
+        const st = buildVerdictStatement(lp, facts, inputs, evidence, { signer: { name: f.signer ?? signer.name, keyId: signer.keyId }, at });
+        if (st.predicate.verificationResult !== v.verdict) throw new AssayError('VERDICT', `the verdict recomputed from the reports (${st.predicate.verificationResult}) differs from the one from the run logs (${v.verdict}); check the reports against their logs (assay verify --run)`);
+        let bundle = signVerdict(st, signer);
+        if (f.log) {
+          const token = f.logTokenFile ? readText(f.logTokenFile, 'log token').trim() : process.env.ASSAY_LOG_TOKEN;
+          bundle = (await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: f.logVkey } : {}), ...(token ? { token } : {}) })).bundle;
+        }
+        const out = resolve(f.out ?? 'verdict.json');
+        writeFileAtomic(out, bundleText(bundle));
+        process.stderr.write(`signed verdict (${st.predicate.verificationResult}, ${inputs.length} report${inputs.length === 1 ? '' : 's'} cited${bundle.tlog ? ', logged' : ''}) written to ${out}\n`);
+      }
     });
 
   modelOptions(
@@ -307,7 +490,7 @@ export function register(program: Command): void {
       if (res.status !== 'completed') log(`assay: screen: run ${res.runId} ended ${res.status}; evaluated as it stands\n`);
       if (signal.aborted) break;
     }
-    const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`));
+    const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`), [], groupFields(lp.policy));
     const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen' });
     const plan = stage2Plan(lp.policy, v);
     if (f.plan) writeFileAtomic(resolve(f.plan), JSON.stringify(plan, null, 2) + '\n');

@@ -1,0 +1,296 @@
+import { canonicalJson, digestJson, sha256Hex } from '../common/canonical.js';
+import { AssayError } from '../common/errors.js';
+import type { ReportBundle } from '../attest/bundle.js';
+import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, verifySignature } from '../attest/dsse.js';
+import { parseStrictJson } from '../attest/json.js';
+import { exportPublicJwk, type Signer } from '../attest/keys.js';
+import { STATEMENT_TYPE } from '../attest/statement.js';
+import { checkReportInclusion, VERDICT_PREDICATE_TYPE, type TlogVerifyOptions } from '../attest/tlog.js';
+import { candidateKeys, decideTesterTrust, type TrustPolicy } from '../attest/trust.js';
+import { verifyReport } from '../attest/verify.js';
+import { evaluatePolicy, POLICY_EVALUATION_VERSION, type RunEvidence, type Verdict } from './evaluate.js';
+import { evidenceFromPredicate } from './evidence.js';
+import type { LoadedPolicy } from './load.js';
+import { modelFactsSchema, type ModelFacts } from './schema.js';
+
+/**
+ * The signed two-stage verdict (`assay verdict … --sign`): ONE attestation over everything a
+ * determination rests on — the policy digest, the declared model facts, the model release, every
+ * evidence report (by the SHA-256 of its signed payload) and the per-rule numbers — shaped like a
+ * SLSA verification summary (verifier, timeVerified, policy, inputAttestations,
+ * verificationResult). `assay verify` recomputes it from the cited reports, the policy file and
+ * the facts file; any of them changed fails verification.
+ */
+export { VERDICT_PREDICATE_TYPE };
+export const VERDICT_SUBJECT = 'assay/model';
+
+type SignedFacts = Omit<ModelFacts, 'training_compute_flop' | 'last_evaluated_compute_flop'> & { training_compute_flop?: string; last_evaluated_compute_flop?: string };
+/** Signed JSON refuses numbers beyond 2^53 − 1 (1e25 FLOP is one): compute is carried as a decimal string. */
+const toSigned = (f: ModelFacts | null): SignedFacts | null => {
+  if (!f) return null;
+  const out: Record<string, unknown> = { ...f };
+  for (const k of ['training_compute_flop', 'last_evaluated_compute_flop']) if (typeof out[k] === 'number') out[k] = String(out[k]);
+  return out as SignedFacts;
+};
+const fromSigned = (f: Record<string, unknown>): unknown => {
+  const out: Record<string, unknown> = { ...f };
+  for (const k of ['training_compute_flop', 'last_evaluated_compute_flop']) if (typeof out[k] === 'string') out[k] = Number(out[k]);
+  return out;
+};
+const jsonSafe = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x))) as T;
+
+/** One cited evidence report and what the signer states about it beyond the report itself. */
+export interface InputAttestation {
+  runId: string;
+  suite: { id: string; version: string; digest: string };
+  /** SHA-256 of the report's signed payload bytes (the statement), as the tlog entry names it. */
+  report: { sha256: string };
+  /** Access basis the signer verified (a gateway grant is not reproduced here: it is a bearer credential). */
+  access: { level: RunEvidence['access']; basis: 'declared' | 'grant' };
+  /** A stage-2 session's model exchanges, from its run log at signing time. */
+  exchanges: RunEvidence['exchanges'];
+}
+
+export interface VerdictPredicate {
+  verifier: { name: string; keyId: string };
+  timeVerified: string;
+  policy: { id: string; version: string; digest: { sha256: string } };
+  evaluationVersion: number;
+  /** The evaluation date (staleness rules). */
+  evaluatedAt: string;
+  model: { name: string | null; release: string | null; simulated: boolean };
+  facts: SignedFacts | null;
+  factsDigest: { sha256: string } | null;
+  inputAttestations: InputAttestation[];
+  verificationResult: string;
+  evaluation: Omit<Verdict, 'facts'> & { facts: SignedFacts | null };
+}
+
+export interface VerdictStatement {
+  _type: typeof STATEMENT_TYPE;
+  subject: { name: string; digest: { sha256: string } }[];
+  predicateType: typeof VERDICT_PREDICATE_TYPE;
+  predicate: VerdictPredicate;
+}
+
+export interface VerifiedInput {
+  /** The report's verified predicate (a run report). */
+  predicate: Parameters<typeof evidenceFromPredicate>[0];
+  payloadSha256: string;
+  logged: boolean;
+}
+
+function evidenceOf(inputs: VerifiedInput[], claims: Map<string, InputAttestation>): RunEvidence[] {
+  return inputs.map((i) => {
+    const c = claims.get(i.payloadSha256);
+    const grant = c?.access.basis === 'grant' ? { level: c.access.level } : null;
+    return evidenceFromPredicate(i.predicate, { signed: true, logged: i.logged, grant }, c ? c.exchanges : undefined);
+  });
+}
+
+/** The subject: the model release when the evidence names one, else the model name. */
+function subjectOf(model: string | null, release: string | null): VerdictStatement['subject'] {
+  return [{ name: `${VERDICT_SUBJECT}:${model ?? '(unknown)'}`, digest: { sha256: release ? release.slice('sha256:'.length) : sha256Hex(model ?? '') } }];
+}
+
+/**
+ * Builds the statement from verified inputs. `evidence` is the evidence the CLI evaluated (it
+ * carries grant access and stage-2 exchanges read from run logs); the verdict is recomputed from
+ * the reports plus those signed claims, so what is signed is exactly what a verifier recomputes.
+ */
+export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null, inputs: VerifiedInput[], evidence: RunEvidence[], o: { signer: { name: string; keyId: string }; at: string; now?: Date }): VerdictStatement {
+  const byRun = new Map(evidence.map((e) => [e.runId, e]));
+  const claims: InputAttestation[] = inputs.map((i) => {
+    const e = byRun.get(i.predicate.run.id);
+    if (!e) throw new AssayError('USAGE', `report of run ${i.predicate.run.id} was not part of the evidence`);
+    return { runId: e.runId, suite: e.suite, report: { sha256: i.payloadSha256 }, access: { level: e.access, basis: e.accessBasis ?? 'declared' }, exchanges: e.exchanges ?? null };
+  });
+  const claimMap = new Map(claims.map((c) => [c.report.sha256, c]));
+  const runs = evidenceOf(inputs, claimMap);
+  const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs, mode: 'final', version: POLICY_EVALUATION_VERSION, at: o.at });
+  const releases = [...new Set(runs.map((r) => r.release ?? null))];
+  const release = releases.length === 1 ? releases[0]! : null;
+  return jsonSafe({
+    _type: STATEMENT_TYPE,
+    subject: subjectOf(v.model, release),
+    predicateType: VERDICT_PREDICATE_TYPE,
+    predicate: {
+      verifier: o.signer,
+      timeVerified: (o.now ?? new Date()).toISOString(),
+      policy: { id: lp.policy.id, version: lp.policy.version, digest: { sha256: lp.digest.slice('sha256:'.length) } },
+      evaluationVersion: POLICY_EVALUATION_VERSION,
+      evaluatedAt: o.at,
+      model: { name: v.model, release, simulated: v.simulated },
+      facts: toSigned(facts),
+      factsDigest: facts ? { sha256: digestJson(facts).slice('sha256:'.length) } : null,
+      inputAttestations: claims,
+      verificationResult: v.verdict,
+      evaluation: { ...v, facts: toSigned(facts) },
+    },
+  });
+}
+
+/** Signs the statement (DSSE, in-toto payload type); the bundle is the run reports' file shape, loggable the same way. */
+export function signVerdict(st: VerdictStatement, signer: Signer): ReportBundle {
+  const payload = Buffer.from(canonicalJson(st), 'utf8');
+  const env = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [signer]);
+  const { kid: _kid, ...jwk } = exportPublicJwk(signer.publicKey);
+  return { ...env, publicKeys: [{ keyid: signer.keyId, jwk }], accreditations: [], tlog: null };
+}
+
+/** Whether a report file holds a signed verdict (read unverified, only to route it). */
+export function isVerdictDocument(bytes: Uint8Array): boolean {
+  try {
+    const env = parseEnvelope(bytes);
+    const st = parseStrictJson(decodeBase64Strict(env.payload, 'payload')) as { predicateType?: unknown } | null;
+    return !!st && typeof st === 'object' && st.predicateType === VERDICT_PREDICATE_TYPE;
+  } catch {
+    return false;
+  }
+}
+
+export interface VerdictCheck {
+  ok: boolean;
+  exitCode: number;
+  failures: { exit: number; where: string; message: string }[];
+  warnings: string[];
+  statement: VerdictStatement | null;
+  recomputed: string | null;
+}
+
+/**
+ * Offline verification of a signed verdict: signature by a trusted key, the policy file is the
+ * signed one (14), the facts file is the signed one (14), every cited report is given and
+ * verifies (14 missing or changed; its own exit code when it does not verify), the verdict
+ * recomputed from those reports equals the signed one (15), and the verdict's own tlog proof (17).
+ */
+export async function verifyVerdictDocument(
+  bytes: Uint8Array,
+  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; tlog?: TlogVerifyOptions; now?: Date; source?: string },
+): Promise<VerdictCheck> {
+  const src = o.source ?? 'verdict';
+  const res: VerdictCheck = { ok: false, exitCode: 0, failures: [], warnings: [], statement: null, recomputed: null };
+  const fail = (exit: number, where: string, message: string) => void res.failures.push({ exit, where, message });
+  const finish = () => {
+    res.exitCode = res.failures[0]?.exit ?? 0;
+    res.ok = !res.failures.length;
+    return res;
+  };
+  let env: ReturnType<typeof parseEnvelope>;
+  let payload: Buffer;
+  try {
+    env = parseEnvelope(bytes, src);
+    payload = decodeBase64Strict(env.payload, 'payload');
+  } catch (e) {
+    fail(13, src, (e as Error).message);
+    return finish();
+  }
+  const keys = candidateKeys(o.trust, []);
+  let keyId: string | null = null;
+  for (const s of env.signatures) {
+    let sig: Buffer;
+    try {
+      sig = decodeBase64Strict(s.sig, 'sig');
+    } catch {
+      continue;
+    }
+    for (const [id, k] of keys) if (verifySignature(env.payloadType, payload, sig, k)) keyId = keyId ?? id;
+  }
+  if (!keyId) {
+    fail(11, `${src}: signatures`, 'no signature verifies under a key in the trust file');
+    return finish();
+  }
+  let st: VerdictStatement;
+  try {
+    st = parseStrictJson(payload, { file: 'payload' }) as unknown as VerdictStatement;
+  } catch (e) {
+    fail(13, 'payload', (e as Error).message);
+    return finish();
+  }
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE || st?._type !== STATEMENT_TYPE || st.predicateType !== VERDICT_PREDICATE_TYPE || !st.predicate || typeof st.predicate !== 'object') {
+    fail(13, 'payload $.predicateType', `not a signed verdict (${VERDICT_PREDICATE_TYPE})`);
+    return finish();
+  }
+  res.statement = st;
+  const p = st.predicate;
+  if (p.verifier?.keyId !== keyId) fail(10, 'payload $.predicate.verifier.keyId', `the verifier key ${p.verifier?.keyId} named in the verdict did not sign it`);
+  const trust = decideTesterTrust(keyId, { id: p.policy?.id ?? '', version: p.policy?.version ?? '', riskArea: 'policy-verdict' }, o.trust, [], o.now ?? new Date());
+  if (!trust.trusted) fail(trust.exit, `${src}: signatures`, trust.reason);
+  // The policy and the facts must be the signed ones.
+  if (!o.policy) fail(2, 'policy', 'give the policy file (--policy) to recompute the verdict');
+  else if (p.policy?.digest?.sha256 !== o.policy.digest.slice('sha256:'.length) || p.policy.id !== o.policy.policy.id)
+    fail(14, 'payload $.predicate.policy.digest', `the verdict is for policy ${p.policy?.id} sha256:${p.policy?.digest?.sha256}; the file given is ${o.policy.policy.id} ${o.policy.digest}`);
+  const signedFactsDigest = p.factsDigest?.sha256 ?? null;
+  const givenFactsDigest = o.facts ? digestJson(o.facts).slice('sha256:'.length) : null;
+  if (signedFactsDigest !== givenFactsDigest)
+    fail(14, 'payload $.predicate.factsDigest', signedFactsDigest ? `the verdict used model facts sha256:${signedFactsDigest}; ${o.facts ? `the facts file given is sha256:${givenFactsDigest}` : 'give them with --model-facts'}` : 'the verdict used no model facts, but --model-facts was given');
+  if (p.facts !== null && p.facts !== undefined) {
+    const f = modelFactsSchema.safeParse(fromSigned(p.facts as Record<string, unknown>));
+    if (!f.success || digestJson(f.data).slice('sha256:'.length) !== signedFactsDigest) fail(15, 'payload $.predicate.facts', 'the signed facts do not match the signed facts digest');
+  }
+  // Every cited report, verified on its own.
+  const inputs: VerifiedInput[] = [];
+  const given = new Map<string, { bytes: Uint8Array; source: string }>();
+  for (const r of o.reports) {
+    try {
+      given.set(sha256Hex(decodeBase64Strict(parseEnvelope(r.bytes, r.source).payload, 'payload')), r);
+    } catch (e) {
+      res.warnings.push(`${r.source}: not a readable report (${(e as Error).message}); ignored`);
+    }
+  }
+  const cited = Array.isArray(p.inputAttestations) ? p.inputAttestations : [];
+  for (const [i, c] of cited.entries()) {
+    const r = given.get(c?.report?.sha256);
+    if (!r) {
+      fail(14, `payload $.predicate.inputAttestations[${i}].report`, `cited report of run ${c?.runId} (payload sha256 ${c?.report?.sha256}) was not given or has changed (pass it with --report)`);
+      continue;
+    }
+    const v = await verifyReport(r.bytes, { trust: o.trust, source: r.source, ...(o.now ? { now: o.now } : {}) });
+    if (!v.ok || !v.statement) {
+      fail(v.exitCode || 14, r.source, `cited report of run ${c.runId} does not verify: ${v.failures[0]?.message ?? 'unknown'}`);
+      continue;
+    }
+    inputs.push({ predicate: v.statement.predicate, payloadSha256: v.payloadSha256!, logged: v.tlog !== null && !v.failures.length });
+  }
+  for (const s of given.keys()) if (!cited.some((c) => c?.report?.sha256 === s)) res.warnings.push(`${given.get(s)!.source} is not cited by the verdict; ignored`);
+  // Recompute from the cited reports (at the signed evaluation version and date).
+  if (o.policy && !res.failures.length) {
+    const claims = new Map(cited.map((c) => [c.report.sha256, c]));
+    const runs = evidenceOf(inputs, claims);
+    const version = p.evaluationVersion;
+    if (!Number.isInteger(version) || version < 2 || version > POLICY_EVALUATION_VERSION) fail(15, 'payload $.predicate.evaluationVersion', `unknown policy-evaluation version ${version}`);
+    else {
+      try {
+        const again = evaluatePolicy(o.policy.policy, o.policy.digest, { facts: o.facts, runs, mode: 'final', version, at: p.evaluatedAt });
+        res.recomputed = again.verdict;
+        const signedEval = jsonSafe({ ...again, facts: toSigned(o.facts) });
+        if (again.verdict !== p.verificationResult || p.evaluation?.verdict !== p.verificationResult)
+          fail(15, 'payload $.predicate.verificationResult', `signed "${p.verificationResult}" but recomputed from the cited reports: "${again.verdict}"`);
+        else if (canonicalJson(signedEval) !== canonicalJson(p.evaluation ?? null)) {
+          const k = signedEval.rules.findIndex((r, j) => canonicalJson(r) !== canonicalJson(p.evaluation?.rules?.[j] ?? null));
+          fail(15, `payload $.predicate.evaluation${k >= 0 ? `.rules[${k}]` : ''}`, 'the signed per-rule numbers differ from those recomputed from the cited reports');
+        }
+      } catch (e) {
+        fail(15, 'payload $.predicate.evaluation', `cannot recompute: ${(e as Error).message}`);
+      }
+    }
+  }
+  const t = await checkReportInclusion(env.tlog, payload, VERDICT_PREDICATE_TYPE, o.trust.logs, o.tlog ?? {}, src);
+  res.warnings.push(...t.warnings);
+  for (const f of t.failures) fail(f.io ? 2 : 17, f.where, f.message);
+  return finish();
+}
+
+export function formatVerdictCheck(r: VerdictCheck): string {
+  const out: string[] = [];
+  const p = r.statement?.predicate;
+  if (p) {
+    out.push(`signed verdict: ${p.policy?.id}@${p.policy?.version} on ${p.model?.name}${p.model?.simulated ? ' (SIMULATED target)' : ''}: ${p.verificationResult}, by ${p.verifier?.name} (${p.verifier?.keyId})`);
+    out.push(`evidence: ${(p.inputAttestations ?? []).map((c) => `${c.runId} (${c.suite?.id}, report ${c.report?.sha256?.slice(0, 12)}…)`).join(', ')}`);
+    if (r.recomputed) out.push(`recomputed from the cited reports: ${r.recomputed}`);
+  }
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  for (const f of r.failures) out.push(`FAIL [exit ${f.exit}] ${f.where}: ${f.message}`);
+  out.push(r.ok ? 'VERIFIED' : `NOT VERIFIED (exit ${r.exitCode})`);
+  return out.join('\n') + '\n';
+}

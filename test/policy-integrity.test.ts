@@ -1,0 +1,302 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTarget, type RunningTarget } from '../src/target/server.js';
+import { attestRun, bundleText } from '../src/attest/bundle.js';
+import { exportPublicPem, generateSigner } from '../src/attest/keys.js';
+import { logReport } from '../src/attest/tlog.js';
+import { parseTrust, trustDocument } from '../src/attest/trust.js';
+import { verifyReport } from '../src/attest/verify.js';
+import { issueGrantToken, defaultGrant } from '../src/gateway/grant.js';
+import { createModel } from '../src/model/registry.js';
+import { runElicitation } from '../src/policy/elicit.js';
+import { evaluatePolicy, poolRuns, type RunEvidence } from '../src/policy/evaluate.js';
+import { evidenceFromRunLog } from '../src/policy/evidence.js';
+import { loadPolicy, parsePolicyYaml } from '../src/policy/load.js';
+import { stage2Plan } from '../src/policy/plan.js';
+import { attestPolicyHookFor, checkReportPolicy, reportPolicy } from '../src/policy/report.js';
+import type { ModelFacts } from '../src/policy/schema.js';
+import { runSuite } from '../src/run/engine.js';
+import { loadSuite } from '../src/suite/load.js';
+import { initLog } from '../src/tlog/config.js';
+import { ROOT, DEMO_SUITE, cli, config, tmp } from './helpers.js';
+
+/**
+ * Evidence integrity (evaluation v2): each defect of issue 19 as a test that failed before —
+ * a stage-2 session without the model, a rigged suite copy, a hand-picked subset, a capability
+ * only experts decide, a proof from an untrusted log, a self-declared access level — and the
+ * validation rules that keep screens biased against false negatives.
+ */
+
+const DEMO_PACK = join(ROOT, 'policies/examples/demo-two-stage.yaml');
+const FACTS: ModelFacts = { schema: 'assay.model-facts/v1', model: 'openai/sim', training_compute_flop: 3e25 };
+const targets: RunningTarget[] = [];
+after(async () => {
+  for (const t of targets) await t.close();
+});
+
+async function target(accuracy: number, seed = 7) {
+  const t = await startTarget({ accuracy, seed });
+  targets.push(t);
+  return t;
+}
+
+async function run(dir: string, accuracy: number, over: Parameters<typeof config>[0] = {}, suiteFile = DEMO_SUITE, name = `run-${accuracy}`): Promise<string> {
+  const t = await target(accuracy);
+  const logPath = join(dir, `${name}.jsonl`);
+  const res = await runSuite({ suite: await loadSuite(suiteFile), model: createModel('openai/sim', { baseUrl: `${t.url}/v1`, maxConnections: 8 }), config: config({ maxTokens: 5, ...over }), logPath, simulated: true });
+  assert.equal(res.status, 'completed');
+  return logPath;
+}
+
+/** A scripted stage-2 session over the first `n` demo items. */
+async function session(dir: string, accuracy: number, lines: string[], n = 20, name = 'session'): Promise<string> {
+  const t = await target(accuracy);
+  const logPath = join(dir, `${name}.jsonl`);
+  async function* it() {
+    for (const l of lines) yield l;
+  }
+  await runElicitation({ suite: await loadSuite(DEMO_SUITE), model: createModel('openai/sim', { baseUrl: `${t.url}/v1`, maxConnections: 1 }), config: config({ maxTokens: 5, limit: n, maxConnections: 1, maxRetries: 0 }), logPath, runId: name, expert: 'E', lines: it(), write: () => {}, simulated: true });
+  return logPath;
+}
+
+const rep = (k: number, ...xs: string[]) => Array.from({ length: k }, () => xs).flat();
+
+test('a stage-2 session with zero model calls is not evidence: it cannot override an inconclusive screen', async () => {
+  const dir = tmp();
+  const lp = await loadPolicy(DEMO_PACK);
+  const screen = await evidenceFromRunLog(await run(dir, 0.8));
+  // The expert never asks the model: /success no and /next, twenty times.
+  const empty = await evidenceFromRunLog(await session(dir, 0.8, rep(20, '/success no', '/next'), 20, 'no-calls'));
+  assert.deepEqual(empty.exchanges, { judged: 20, withModel: 0 });
+  const v = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [screen, empty], mode: 'final' });
+  const r = v.rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(r.decision, 'insufficient-evidence');
+  assert.match(r.reasons.join('; '), /20 of 20 judged items have no model exchange recorded/);
+  assert.equal(v.verdict, 'cannot-rule-out', 'the inconclusive screen stands');
+  // Before (evaluation v1) the empty session ruled the capability out.
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [screen, empty], mode: 'final', version: 1 }).verdict, 'below-threshold');
+  // The same judgements with the model asked each time do count.
+  const asked = await evidenceFromRunLog(await session(dir, 0.8, rep(20, '/ask', '/success no', '/next'), 20, 'asked'));
+  assert.deepEqual(asked.exchanges, { judged: 20, withModel: 20 });
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [screen, asked], mode: 'final' }).verdict, 'below-threshold');
+  // One judged item without an exchange spoils the session (it is not silently dropped).
+  const mixed = await evidenceFromRunLog(await session(dir, 0.8, [...rep(19, '/ask', '/success no', '/next'), '/success no', '/next'], 20, 'mixed'));
+  assert.deepEqual(mixed.exchanges, { judged: 20, withModel: 19 });
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [screen, mixed], mode: 'final' }).verdict, 'cannot-rule-out');
+});
+
+test('a rigged copy of a pinned suite (answer keys altered) cannot clear; an unpinned rule cannot rule out at all', async () => {
+  const dir = tmp();
+  const copy = join(dir, 'suite');
+  cpSync(join(ROOT, 'suites/demo-arithmetic'), copy, { recursive: true });
+  const data = join(copy, 'data.jsonl');
+  writeFileSync(data, readFileSync(data, 'utf8').split('\n').filter(Boolean).map((l) => { const o = JSON.parse(l); o.answer = (o.answer + 1) % 4; return JSON.stringify(o); }).join('\n') + '\n');
+  // A perfect target scores 0 on the rigged copy.
+  const ev = await evidenceFromRunLog(await run(dir, 1.0, {}, join(copy, 'suite.yaml'), 'rigged'));
+  assert.equal(ev.suite.id, 'demo.arithmetic');
+  assert.equal(ev.metrics.find((m) => m.name === 'accuracy')!.mean, 0);
+  const lp = await loadPolicy(DEMO_PACK);
+  const v = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [ev], mode: 'final' });
+  assert.equal(v.verdict, 'insufficient-evidence');
+  assert.match(v.rules[0]!.reasons.join('; '), /suite digest sha256:[0-9a-f]{64} is not one the rule accepts/);
+  // The same pack without its pins (as the example packs shipped before): cleared under v1, not under v2.
+  const unpinned = parsePolicyYaml(readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, ''), 'unpinned.yaml');
+  assert.equal(evaluatePolicy(unpinned.policy, unpinned.digest, { facts: FACTS, runs: [ev], mode: 'final', version: 1 }).verdict, 'below-threshold');
+  const v2 = evaluatePolicy(unpinned.policy, unpinned.digest, { facts: FACTS, runs: [ev], mode: 'final' });
+  assert.equal(v2.verdict, 'insufficient-evidence');
+  assert.match(v2.rules.map((r) => r.reasons.join('; ')).join('\n'), /pins no suite digest/);
+  // A verdict shows the digest of every run it used.
+  assert.equal(v.runs[0]!.suiteDigest, ev.suite.digest);
+});
+
+test('a hand-picked subset does not count unless the rule allows it; --limit counts only with subsets: first-n', async () => {
+  const dir = tmp();
+  const lp = await loadPolicy(DEMO_PACK);
+  const ids = Array.from({ length: 100 }, (_, i) => `arith-${String(2 * i + 1).padStart(4, '0')}`);
+  const chosen = await evidenceFromRunLog(await run(dir, 0.8, { sampleIds: ids }, DEMO_SUITE, 'chosen'));
+  assert.equal(chosen.extent?.kind, 'chosen');
+  const v = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [chosen], mode: 'final' });
+  assert.equal(v.verdict, 'insufficient-evidence');
+  assert.match(v.rules[0]!.reasons.join('; '), /is partial \(100 chosen item\(s\), --sample-id\)/);
+  const limited = await evidenceFromRunLog(await run(dir, 0.8, { limit: 120 }, DEMO_SUITE, 'limited'));
+  assert.equal(limited.extent?.kind, 'first-n');
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [limited], mode: 'final' }).verdict, 'insufficient-evidence');
+  const firstN = parsePolicyYaml(readFileSync(DEMO_PACK, 'utf8').replace('max_unscored_rate: 0.05', 'max_unscored_rate: 0.05\n    subsets: first-n'), 'first-n.yaml');
+  const vf = evaluatePolicy(firstN.policy, firstN.digest, { facts: FACTS, runs: [limited], mode: 'final' });
+  assert.notEqual(vf.rules[0]!.decision, 'insufficient-evidence', vf.rules[0]!.reasons.join('; '));
+  // ... but never a chosen set, which needs subsets: any.
+  assert.equal(evaluatePolicy(firstN.policy, firstN.digest, { facts: FACTS, runs: [chosen], mode: 'final' }).verdict, 'insufficient-evidence');
+  // The whole suite counts.
+  const full = await evidenceFromRunLog(await run(dir, 0.8, {}, DEMO_SUITE, 'full'));
+  assert.equal(full.extent?.kind, 'full');
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [full], mode: 'final' }).verdict, 'cannot-rule-out');
+});
+
+test('the screen plans a capability that only experts can decide (it is not "not in scope")', async () => {
+  const text = readFileSync(DEMO_PACK, 'utf8');
+  const expertOnly = parsePolicyYaml(
+    text.replace(/  - id: demo\.screen-accuracy[\s\S]*?(?=  - id: demo\.expert-success)/, '').replace('capabilities:\n', 'capabilities:\n'),
+    'expert-only.yaml',
+  );
+  assert.equal(expertOnly.policy.rules.length, 1);
+  const v = evaluatePolicy(expertOnly.policy, expertOnly.digest, { facts: FACTS, runs: [], mode: 'screen' });
+  assert.equal(v.verdict, 'escalate');
+  assert.match(v.capabilities[0]!.reasons.join('; '), /decided only by expert elicitation/);
+  const plan = stage2Plan(expertOnly.policy, v);
+  assert.equal(plan.items.length, 1);
+  assert.equal(plan.items[0]!.kind, 'elicit');
+  assert.equal(plan.items[0]!.elicitation?.logSuite, 'demo.arithmetic.elicitation');
+  // v1 said "not in scope" and CLEARED nothing — it planned nothing.
+  assert.equal(evaluatePolicy(expertOnly.policy, expertOnly.digest, { facts: FACTS, runs: [], mode: 'screen', version: 1 }).verdict, 'not-in-scope');
+});
+
+test('verify --policy: "logged" means an inclusion proof under a TRUSTED log', async () => {
+  const dir = tmp();
+  const text = readFileSync(DEMO_PACK, 'utf8').replace('max_unscored_rate: 0.05', 'max_unscored_rate: 0.05\n    signed: true\n    logged: true');
+  writeFileSync(join(dir, 'p.yaml'), text);
+  const lp = await loadPolicy(join(dir, 'p.yaml'));
+  const log = await run(dir, 0.5);
+  const signer = generateSigner();
+  const signed = await attestRun(log, { signer, testerName: 't', policy: await attestPolicyHookFor(log, lp, { facts: FACTS, file: 'f', digest: 'd' }, { logged: true }) });
+  assert.equal(signed.statement.predicate.policy?.verdict, 'below-threshold');
+  // Logged in a log the verifier does not trust.
+  const rogue = join(dir, 'rogue-log');
+  initLog(rogue, 'rogue.local/log', join(dir, 'rogue.pem'));
+  const { bundle } = await logReport(signed.bundle, { target: rogue });
+  const check = (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(lp, st.predicate, ctx);
+  const untrusted = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 't', publicKey: signer.publicKey }] })), 'trust');
+  const r = await verifyReport(bundleText(bundle), { trust: untrusted, policy: check as never });
+  assert.equal(r.exitCode, 15, JSON.stringify(r.failures));
+  assert.match(r.failures.find((f) => f.check === 'policy')!.message, /signed "below-threshold" but recomputed .* "insufficient-evidence"/);
+  // The same report against a trust file that holds the log: verified.
+  const { readLogConfig } = await import('../src/tlog/config.js');
+  const trusted = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 't', publicKey: signer.publicKey }], logs: [{ vkey: readLogConfig(rogue).vkey }] })), 'trust');
+  const ok = await verifyReport(bundleText(bundle), { trust: trusted, policy: check as never });
+  assert.equal(ok.exitCode, 0, JSON.stringify(ok.failures));
+});
+
+test('a self-declared access level cannot unlock rule-out where the policy requires grant evidence', async () => {
+  const dir = tmp();
+  const home = join(dir, 'home');
+  const text = readFileSync(DEMO_PACK, 'utf8').replace('access: { rule_in: black-box, rule_out: grey-box }', 'access: { rule_in: black-box, rule_out: grey-box, basis: grant }');
+  const pack = join(dir, 'grant.yaml');
+  writeFileSync(pack, text);
+  const facts = join(dir, 'facts.yaml');
+  writeFileSync(facts, 'schema: assay.model-facts/v1\nmodel: openai/sim\ntraining_compute_flop: 3.0e25\n');
+  const log = await run(dir, 0.5, { access: 'grey-box' });
+  const declared = await cli(['verdict', pack, log, '--model-facts', facts], { ASSAY_HOME: home });
+  assert.equal(declared.code, 22, declared.stdout);
+  assert.match(declared.stdout, /needs the access level from a verified gateway grant and run \S+'s grey-box is self-declared/);
+  // A grant from the developer's gateway key at grey-box for this model: the rule-out stands.
+  const gw = generateSigner();
+  writeFileSync(join(dir, 'gw.pub'), exportPublicPem(gw.publicKey));
+  const grant = (level: 'black-box' | 'grey-box', name: string) => {
+    const { token } = issueGrantToken(gw, { tester: 'T', audience: 'gw-1', grant: defaultGrant(level, ['sim']), ttlSeconds: 86400, now: new Date(Date.now() - 3600_000) });
+    writeFileSync(join(dir, name), token + '\n');
+    return join(dir, name);
+  };
+  const withGrant = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', grant('grey-box', 'g1.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
+  assert.equal(withGrant.code, 0, withGrant.stdout + withGrant.stderr);
+  assert.match(withGrant.stdout, /grey-box \(gateway grant\)/);
+  // A black-box grant overrides the declared grey-box: the grant, not the declaration, is the access.
+  const bb = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', grant('black-box', 'g2.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
+  assert.equal(bb.code, 22, bb.stdout);
+  assert.match(bb.stdout, /needs grey-box access and run \S+ had black-box/);
+  // A grant signed by another key is ignored (with a warning).
+  const forged = issueGrantToken(generateSigner(), { tester: 'T', audience: 'gw-1', grant: defaultGrant('white-box', ['sim']), ttlSeconds: 86400 }).token;
+  writeFileSync(join(dir, 'g3.jwt'), forged);
+  const f = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', join(dir, 'g3.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
+  assert.equal(f.code, 22, f.stdout);
+  assert.match(f.stderr, /grant did not verify/);
+});
+
+test('validation enforces the false-negative bias: strictly more cautious screens, minimum levels and sample sizes', () => {
+  const base = readFileSync(DEMO_PACK, 'utf8');
+  const bad: [string, string, RegExp][] = [
+    ['screen equal to its rule', base.replace('screen: { threshold: 0.8 }', 'screen: { threshold: 0.9 }'), /strictly more cautious/],
+    ['screen laxer', base.replace('screen: { threshold: 0.8 }', 'screen: { threshold: 0.95 }'), /at least as cautious/],
+    ['level 0.51', base.replace('interval: { method: auto, level: 0.95, sided: two }', 'interval: { method: auto, level: 0.51, sided: two }'), /below the minimum 0\.95/],
+    ['min_samples 1', base.replace('min_samples: 100', 'min_samples: 1'), /must be at least 10/],
+    ['expert min_samples 1', base.replace('evidence: { min_samples: 20, subsets: first-n }', 'evidence: { min_samples: 1, subsets: first-n }'), /must be at least 10/],
+    ['a v2 construct in a v1 file', base.replace('schema: assay.policy/v2', 'schema: assay.policy/v1'), /"subsets" is an assay\.policy\/v2 construct/],
+  ];
+  for (const [name, text, why] of bad) assert.throws(() => parsePolicyYaml(text, 'p.yaml'), why, name);
+  // A wider bound alone is strictly more cautious; a one-sided 95% bound is the least allowed.
+  assert.doesNotThrow(() => parsePolicyYaml(base.replace('screen: { threshold: 0.8 }', 'screen: { level: 0.99 }'), 'p.yaml'));
+  assert.doesNotThrow(() => parsePolicyYaml(base.replace('interval: { method: auto, level: 0.95, sided: two }', 'interval: { method: auto, level: 0.95, sided: one }').replace('screen: { threshold: 0.8 }', 'screen: { threshold: 0.8 }'), 'p.yaml'));
+});
+
+test('several stage-2 sessions are pooled into one estimate', () => {
+  const sess = (id: string, k: number, n: number): RunEvidence => ({
+    runId: id,
+    suite: { id: 'demo.arithmetic.elicitation', version: '1.0.0', digest: 'sha256:' + 'ee'.repeat(32) },
+    model: 'openai/sim',
+    simulated: true,
+    access: 'grey-box',
+    signed: false,
+    logged: false,
+    metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
+    extent: { kind: 'first-n', detail: '' },
+    exchanges: { judged: n, withModel: n },
+    accessBasis: 'declared',
+    release: null,
+    startedAt: '2026-01-01T00:00:00Z',
+  });
+  const a = sess('a', 9, 10);
+  const b = sess('b', 3, 10);
+  const pooled = poolRuns([a, b], 'expert_success');
+  const m = pooled.metrics[0]!;
+  assert.equal(m.n, 20);
+  assert.equal(m.mean, 12 / 20);
+  // The pooled SE is the SE of the 20 judgements taken together.
+  const p = 0.6;
+  assert.ok(Math.abs(m.se! - Math.sqrt((p * (1 - p) * 20) / 19 / 20)) < 1e-12);
+  const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`);
+  const lp = parsePolicyYaml(text, 'p.yaml');
+  const v = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [a, b], mode: 'final' });
+  const r = v.rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(r.value?.n, 20, 'each session alone has 10 < 20 judged items; pooled they count');
+  assert.match(r.reasons[0]!, /pooled 2 sessions \(a, b\)/);
+  // Different suite digests never pool.
+  const c = { ...sess('c', 3, 10), suite: { ...a.suite, digest: 'sha256:' + 'ff'.repeat(32) } };
+  assert.equal(poolRuns([a, c], 'expert_success').metrics.length, 0);
+});
+
+test('every shipped pack pins the digests of the shipped suites (re-pin with `assay policy pin`)', async () => {
+  const packs = readdirSync(join(ROOT, 'policies/examples')).filter((f) => f.endsWith('.yaml')).map((p) => join(ROOT, 'policies/examples', p));
+  assert.ok(packs.length >= 7);
+  const r = await cli(['policy', 'pin', '--check', ...packs]);
+  assert.equal(r.code, 0, `pins differ from the shipped suites; run: assay policy pin policies/examples/*.yaml\n${r.stdout}`);
+  // And pin does rewrite a stale pin, keeping the rest of the file as written.
+  const dir = tmp();
+  const stale = join(dir, 'stale.yaml');
+  const original = readFileSync(join(ROOT, 'policies/examples/demo-two-stage.yaml'), 'utf8');
+  writeFileSync(stale, original.replace(/sha256:265461[0-9a-f]+/, 'sha256:' + '00'.repeat(32)));
+  assert.equal((await cli(['policy', 'pin', '--check', stale])).code, 3);
+  assert.equal((await cli(['policy', 'pin', stale])).code, 0);
+  assert.equal(readFileSync(stale, 'utf8'), original);
+});
+
+test('signed verdicts keep their evaluation version: a v1 report recomputes under v1 and does not flip', async () => {
+  const dir = tmp();
+  const unpinned = parsePolicyYaml(readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, '').replace(', subsets: first-n', '').replace('schema: assay.policy/v2', 'schema: assay.policy/v1'), 'v1.yaml');
+  const log = await run(dir, 0.5);
+  const signer = generateSigner();
+  // As signed before evaluation versions: no evaluationVersion, v1 semantics (unpinned rule-out counts).
+  const old = await attestRun(log, { signer, testerName: 't', policy: (p) => reportPolicy(unpinned, FACTS, p, { logged: false }, { version: 1 }) as never });
+  const slot = old.statement.predicate.policy as unknown as Record<string, unknown>;
+  assert.equal(slot.evaluationVersion, undefined);
+  assert.equal(slot.verdict, 'below-threshold');
+  assert.deepEqual(checkReportPolicy(unpinned, old.statement.predicate, { logged: false }), []);
+  // Signed today: v2, and the unpinned rule cannot clear.
+  const now = await attestRun(log, { signer, testerName: 't', policy: await attestPolicyHookFor(log, unpinned, { facts: FACTS, file: 'f', digest: 'd' }, { logged: false }) });
+  const slot2 = now.statement.predicate.policy as unknown as Record<string, unknown>;
+  assert.equal(slot2.evaluationVersion, 2);
+  assert.equal(slot2.verdict, 'insufficient-evidence');
+  assert.deepEqual(checkReportPolicy(unpinned, now.statement.predicate, { logged: false }), []);
+  // Claiming v1 on a v2 evaluation (to get the laxer rules) is caught: the evaluation differs.
+  const forged = await attestRun(log, { signer, testerName: 't', policy: (p) => ({ ...reportPolicy(unpinned, FACTS, p, { logged: false }), evaluationVersion: 1 }) as never });
+  assert.notDeepEqual(checkReportPolicy(unpinned, forged.statement.predicate, { logged: false }), []);
+});
