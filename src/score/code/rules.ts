@@ -77,7 +77,7 @@ const calls = (p: Program, callee: RegExp, pred: (c: CallSite) => boolean = () =
   p.calls.filter((c) => callee.test(c.callee) && pred(c)).map((c) => c.node);
 
 /** Text that reads as an SQL statement (not "Delete {path}?" nor "Select %s option"). */
-export const SQL_TEXT = /\b(?:select\b[\s\S]{0,200}?\bfrom\b|insert\s+(?:or\s+\w+\s+)?into\b|update\s+[\w."`[\]]+\s+set\b|delete\s+from\b|drop\s+(?:table|database)\b|create\s+table\b|alter\s+table\b|replace\s+into\b|(?:where|and|or)\s+[\w."`]+\s*(?:=|<|>|\blike\b|\bin\s*\())/i;
+export const SQL_TEXT = /\b(?:select\b[\s\S]{0,200}?\bfrom\s*(?:$|(?!(?:the|a|an|this|that|these|those|your|my|our|its|their|his|her|which|what|each|every|all|any)\b)[\w."`[\]]+(?:\s+(?:as\s+)?(?!(?:the|a|an|list|menu|options?)\b)\w+)?\s*(?:$|[;),'"]|\b(?:where|join|inner|left|right|outer|cross|order|group|limit|natural|on|having|union|offset|fetch|using)\b))|insert\s+(?:or\s+\w+\s+)?into\b|update\s+[\w."`[\]]+\s+set\b|delete\s+from\b|drop\s+(?:table|database)\b|create\s+table\b|alter\s+table\b|replace\s+into\b|(?:where|and|or)\s+[\w."`]+\s*(?:=|<|>|\blike\b|\bin\s*\())/i;
 
 const SHELLS = /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|zsh|dash|ksh|csh|cmd(?:\.exe)?|powershell(?:\.exe)?)$/;
 
