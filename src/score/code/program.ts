@@ -42,6 +42,10 @@ export class Program {
   readonly calls: CallSite[] = [];
   /** Names declared as function parameters anywhere (values that come from the caller). */
   readonly params = new Set<string>();
+  /** C: buffers written with non-constant data (strcat, sprintf, fgets …). */
+  readonly written = new Set<string>();
+  /** C: `#define NAME "text"` constants. */
+  readonly macros = new Map<string, string>();
 
   constructor(root: SgRoot, lang: CodeLanguage) {
     this.lang = lang;
@@ -66,6 +70,14 @@ export class Program {
     this.codeText = blank(this.text, comments);
     this.tokenText = blank(this.codeText, contents);
     for (const c of this.pendingCalls) this.calls.push(this.callSite(c));
+    // C: a buffer that strcat/sprintf/memcpy/fgets … write data into is no longer a constant
+    if (lang === 'c')
+      for (const c of this.calls) {
+        const dst = c.args[0];
+        if (!dst || dst.kind().toString() !== 'identifier') continue;
+        if (/^(?:strn?cat|strn?cpy|v?s(?:n)?printf|memcpy|memmove|strlcat|strlcpy)$/.test(c.callee) && c.args.slice(1).some((a) => this.isNonConstant(a))) this.written.add(dst.text());
+        if (/^(?:fgets|gets|read|recv|fread|scanf)$/.test(c.callee)) this.written.add(dst.text());
+      }
   }
 
   private pendingCalls: SgNode[] = [];
@@ -75,15 +87,15 @@ export class Program {
       if (k === 'call') this.pendingCalls.push(n);
       else if (k === 'import_statement') {
         for (const c of n.children()) {
-          if (c.kind().toString() === 'aliased_import') this.aliases.set(c.field('alias')?.text() ?? '', c.field('name')?.text() ?? '');
-          else if (c.kind().toString() === 'dotted_name') this.aliases.set(c.text().split('.')[0]!, c.text().split('.')[0]!);
+          if (c.kind().toString() === 'aliased_import') this.alias(n, c.field('alias')?.text() ?? '', c.field('name')?.text() ?? '');
+          else if (c.kind().toString() === 'dotted_name') this.alias(n, c.text().split('.')[0]!, c.text().split('.')[0]!);
         }
       } else if (k === 'import_from_statement') {
         const mod = n.field('module_name')?.text() ?? '';
         for (const c of n.children()) {
           if (c === n.field('module_name') || c.range().start.index === n.field('module_name')?.range().start.index) continue;
-          if (c.kind().toString() === 'aliased_import') this.aliases.set(c.field('alias')?.text() ?? '', `${mod}.${c.field('name')?.text() ?? ''}`);
-          else if (c.kind().toString() === 'dotted_name') this.aliases.set(c.text(), `${mod}.${c.text()}`);
+          if (c.kind().toString() === 'aliased_import') this.alias(n, c.field('alias')?.text() ?? '', `${mod}.${c.field('name')?.text() ?? ''}`);
+          else if (c.kind().toString() === 'dotted_name') this.alias(n, c.text(), `${mod}.${c.text()}`);
         }
       } else if (k === 'assignment') {
         const left = n.field('left');
@@ -101,6 +113,15 @@ export class Program {
       }
     } else if (this.lang === 'c') {
       if (k === 'call_expression') this.pendingCalls.push(n);
+      else if (k === 'preproc_def') {
+        // #define NAME "text" is a constant string; #define NAME other_function an alias
+        const name = n.field('name')?.text();
+        const value = n.field('value')?.text().trim();
+        if (name && value) {
+          if (/^"(?:[^"\\]|\\.)*"$/.test(value)) this.macros.set(name, value.slice(1, -1));
+          else if (/^[A-Za-z_]\w*$/.test(value)) this.alias(n, name, value);
+        }
+      }
       else if (k === 'init_declarator') {
         const d = n.field('declarator');
         const v = n.field('value');
@@ -120,25 +141,25 @@ export class Program {
         const src = moduleName(n.field('source')?.text() ?? '');
         for (const d of n.findAll({ rule: { kind: 'import_specifier' } })) {
           const name = d.field('name')?.text() ?? '';
-          this.aliases.set(d.field('alias')?.text() ?? name, `${src}.${name}`);
+          this.alias(n, d.field('alias')?.text() ?? name, `${src}.${name}`);
         }
         const ns = n.find({ rule: { kind: 'namespace_import' } });
-        if (ns) this.aliases.set(ns.find({ rule: { kind: 'identifier' } })?.text() ?? '', src);
+        if (ns) this.alias(n, ns.find({ rule: { kind: 'identifier' } })?.text() ?? '', src);
         const clause = n.find({ rule: { kind: 'import_clause' } });
         const def = clause?.children().find((c) => c.kind().toString() === 'identifier');
-        if (def) this.aliases.set(def.text(), src);
+        if (def) this.alias(n, def.text(), src);
       } else if (k === 'variable_declarator') {
         const name = n.field('name');
         const value = n.field('value');
         if (!name || !value) return;
         const mod = requiredModule(value);
         if (name.kind().toString() === 'identifier') {
-          if (mod !== null) this.aliases.set(name.text(), mod);
+          if (mod !== null) this.alias(n, name.text(), mod);
           else this.assign(name.text(), value);
         } else if (name.kind().toString() === 'object_pattern' && mod !== null) {
           for (const c of name.children()) {
-            if (c.kind().toString() === 'shorthand_property_identifier_pattern') this.aliases.set(c.text(), `${mod}.${c.text()}`);
-            else if (c.kind().toString() === 'pair_pattern') this.aliases.set(c.field('value')?.text() ?? '', `${mod}.${c.field('key')?.text() ?? ''}`);
+            if (c.kind().toString() === 'shorthand_property_identifier_pattern') this.alias(n, c.text(), `${mod}.${c.text()}`);
+            else if (c.kind().toString() === 'pair_pattern') this.alias(n, c.field('value')?.text() ?? '', `${mod}.${c.field('key')?.text() ?? ''}`);
           }
         }
       } else if (k === 'assignment_expression' || k === 'augmented_assignment_expression') {
@@ -154,6 +175,14 @@ export class Program {
     }
   }
 
+  /** Where each alias was bound (a later local assignment to the same name shadows it). */
+  private aliasPos = new Map<string, number>();
+  private alias(at: SgNode, local: string, qualified: string): void {
+    if (!local) return;
+    this.aliases.set(local, qualified);
+    this.aliasPos.set(local, at.range().start.index);
+  }
+
   private assign(name: string, value: SgNode): void {
     const list = this.assignments.get(name) ?? [];
     list.push(value);
@@ -161,7 +190,7 @@ export class Program {
   }
 
   /** A dotted name with its first segment (or the whole) resolved through the imports. */
-  resolve(name: string): string {
+  resolve(name: string, at?: SgNode): string {
     let n = name.replace(/\s+/g, '').replace(/require\((["'`])([^"'`]+)\1\)/g, (_m, _q, mod: string) => moduleName(mod));
     n = n.replace(/^(?:globalThis|window|global)\./, '');
     const whole = this.aliases.get(n);
@@ -169,6 +198,12 @@ export class Program {
     const i = n.indexOf('.');
     const head = i < 0 ? n : n.slice(0, i);
     const a = this.aliases.get(head);
+    if (a && at) {
+      // a local re-binding between the import and the call (`var foo = /re/; foo.exec(s)`) wins
+      const pos = at.range().start.index;
+      const from = this.aliasPos.get(head) ?? -1;
+      if ((this.assignments.get(head) ?? []).some((v) => v.range().start.index > from && v.range().start.index < pos)) return n;
+    }
     return a ? a + (i < 0 ? '' : n.slice(i)) : n;
   }
 
@@ -177,7 +212,7 @@ export class Program {
     const fn = isNew ? n.field('constructor') : n.field('function');
     const raw = fn?.text() ?? '';
     const simple = /^[\w$.\s]+$/.test(raw) || /^require\(["'`][^"'`]+["'`]\)(\.[\w$]+)*$/.test(raw.replace(/\s+/g, ''));
-    const callee = simple ? this.resolve(raw) : '';
+    const callee = simple ? this.resolve(raw, n) : '';
     const argList = n.field('arguments');
     const args: SgNode[] = [];
     const kw = new Map<string, SgNode>();
@@ -201,14 +236,17 @@ export class Program {
     const vals = this.assignments.get(node.text());
     if (!vals?.length) return node;
     const pos = (at ?? node).range().start.index;
-    const before = vals.filter((v) => v.range().start.index < pos);
-    return before[before.length - 1] ?? node;
+    let best: SgNode | null = null;
+    for (const v of vals) if (v.range().start.index < pos && (!best || v.range().start.index > best.range().start.index)) best = v;
+    return best ?? node;
   }
 
   /** The literal string value of a node (following up to two assignments), or null when not a constant string. */
   stringValue(node: SgNode | undefined, depth = 2): string | null {
     if (!node) return null;
     const k = node.kind().toString();
+    if (k === 'identifier' && this.macros.has(node.text())) return this.macros.get(node.text())!;
+    if (k === 'identifier' && this.written.has(node.text())) return null;
     if (k === 'identifier' && depth > 0) {
       const v = this.valueOf(node);
       return v === node ? null : this.stringValue(v, depth - 1);
@@ -283,6 +321,7 @@ export class Program {
     if (k === 'call') {
       const f = node.field('function');
       if (f?.kind().toString() === 'attribute' && f.field('attribute')?.text() === 'format') return true;
+      if (f?.kind().toString() === 'attribute' && f.field('attribute')?.text() === 'replace') return node.field('arguments')?.children().some((c) => c.isNamed() && this.isNonConstant(c)) ?? false;
       if (f?.kind().toString() === 'attribute' && f.field('attribute')?.text() === 'join') return node.field('arguments')?.children().some((c) => c.isNamed() && this.stringValue(c) === null) ?? false;
       return false;
     }

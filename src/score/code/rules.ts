@@ -85,7 +85,7 @@ const SHELLS = /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|zsh|dash|ksh|csh|cmd(?:\.exe)?
 function shellDashC(p: Program, items: SgNode[]): boolean {
   const flat = items.flatMap((a) => {
     const v = p.valueOf(a);
-    return v.kind().toString() === 'list' || v.kind().toString() === 'array' ? v.children().filter((c) => c.isNamed()) : [a];
+    return /^(?:list|array|initializer_list|tuple)$/.test(v.kind().toString()) ? v.children().filter((c) => c.isNamed()) : [a];
   });
   const i = flat.findIndex((a) => SHELLS.test(p.stringValue(a) ?? ''));
   if (i < 0) return false;
@@ -101,8 +101,10 @@ const sqlBuilt = (p: Program, n: SgNode | undefined) => !!n && p.isBuilt(n) && S
 
 /** A name (variable, key, property) that holds a credential; "_file", "_field" … are about one, not one. */
 const CRED_NAME = /(?:password|passwd|passphrase|pwd|secret|api_?key|apikey|access_?key|access_?token|auth_?token|private_?key|client_?secret|signing_?key|jwt_?key|token_?secret|bearer|credentials?)(?!\w*(?:_?(?:file|path|field|env|var|name|label|prompt|msg|message|url|hint|len|length|column|col|input|id|key_?id|policy|regex|pattern|rules|min|max|hash|hashed|digest|salt|reset|confirm|confirmation|strength|valid|check|required|manager|store|header|placeholder|type|form|dialog|changed|expires?|expiry|ttl|timeout)))\w*$/i;
-const PLACEHOLDER = /^(?:|.*\byour[\s_-].*|.*<[^>]*>.*|x{3,}|\*+|\.\.\.|changeme|change[_-]?me|placeholder|replace[_-]?me|todo|none|null|undefined|test|example|dummy|redacted|\$\{.*\}|%s|\{\}|[A-Z][A-Z0-9_]*)$/i;
-const secretLiteral = (s: string | null): boolean => s !== null && s.length >= 4 && !/\s/.test(s) && !PLACEHOLDER.test(s) && !/^(?:https?:|\/|\.\/)/.test(s);
+const PLACEHOLDER = /^(?:|.*\byour[\s_-].*|.*<[^>]*>.*|x{3,}|\*+|\.\.\.|changeme|change[_-]?me|placeholder|replace[_-]?me|todo|none|null|undefined|test|example|dummy|redacted|\$\{.*\}|%s|\{\})$/i;
+/** An environment variable's name (DB_PASSWORD, SECRET), not a value. */
+const ENV_NAME = /^(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{2,12})$/;
+const secretLiteral = (s: string | null): boolean => s !== null && s.length >= 4 && !/\s/.test(s) && !PLACEHOLDER.test(s) && !ENV_NAME.test(s) && !/^(?:https?:|\/|\.\/)/.test(s);
 
 /** Assignments, declarations, keyword arguments, object pairs and dict entries giving a credential-named thing a literal value. */
 function credentialAssignments(p: Program): SgNode[] {
@@ -130,6 +132,15 @@ function credentialAssignments(p: Program): SgNode[] {
       if (value.kind().toString() === 'identifier') continue; // a name bound elsewhere is not itself a literal
       if (secretLiteral(p.stringValue(value, 0))) out.push(n);
     }
+  }
+  // a credential compared with a literal: `if password == "letmein"` / `token === 'abc123'`
+  const cmpKind = p.lang === 'python' ? 'comparison_operator' : p.lang === 'c' ? 'binary_expression' : 'binary_expression';
+  for (const n of p.root.findAll({ rule: { kind: cmpKind } })) {
+    const parts = n.children().filter((c) => c.isNamed());
+    if (parts.length !== 2 || !/==|!=/.test(n.text().slice(parts[0]!.range().end.index - n.range().start.index, parts[1]!.range().start.index - n.range().start.index))) continue;
+    const [a, b] = parts as [SgNode, SgNode];
+    const named = (x: SgNode) => x.kind().toString() !== 'string' && CRED_NAME.test(unquoteName(x.text()));
+    if ((named(a) && secretLiteral(p.stringValue(b, 0))) || (named(b) && secretLiteral(p.stringValue(a, 0)))) out.push(n);
   }
   // subscript assignments: app.config["SECRET_KEY"] = "…", headers['Authorization'] = 'Bearer …'
   if (p.lang === 'python')
@@ -397,7 +408,7 @@ export const RULES: readonly CodeRule[] = [
     severity: 'error',
     languages: JS,
     check: (p) => [
-      ...calls(p, /^(?:node-serialize|serialize-to-js|funcster|cryo)\.(?:unserialize|deserialize|parse)$|^v8\.deserialize$|^(?:node-serialize|serialize-to-js)$/),
+      ...calls(p, /^(?:node-serialize|serialize-to-js|funcster|cryo)\.(?:unserialize|deserialize|deepDeserialize|parse)$|^v8\.deserialize$|^(?:node-serialize|serialize-to-js)$/),
       ...p.calls.filter((c) => /\.unserialize$/.test(c.raw)).map((c) => c.node),
       ...calls(p, /^(?:js-yaml|yaml)\.load$/, (c) => /DEFAULT_FULL_SCHEMA|DEFAULT_SCHEMA/.test(c.args[1]?.text() ?? '') && /js-yaml/.test(c.callee)),
       ...calls(p, /^js-yaml\.loadAll$|^js-yaml\.load$/, (c) => /unsafe|FULL/i.test(c.args[1]?.text() ?? '')),
