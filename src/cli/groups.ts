@@ -19,6 +19,7 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   gateway: { commands: ['gateway', 'grant', 'release'], load: () => import('./commands/gateway.js') },
   policy: { commands: ['policy', 'verdict', 'screen', 'elicit'], load: () => import('./commands/policy.js') },
   agent: { commands: ['agent'], load: () => import('./commands/agent.js') },
+  validate: { commands: ['validate'], load: () => import('./commands/validate.js') },
 };
 
 /** The groups to load for these arguments: the one that owns the command, or all (help, unknown commands). */
