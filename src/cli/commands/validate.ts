@@ -43,12 +43,21 @@ export function register(program: Command): void {
       process.stdout.write(`held-out split\n${figuresTable(f.heldout)}\n\ndev split\n${figuresTable(f.dev)}\n`);
     });
   v.command('injection')
-    .description('Agreement of the deterministic prompt-injection judge with the labelled crafted outputs and with a graded judge (see suites/prompt-injection/METHODOLOGY.md)')
+    .description('Agreement of the deterministic prompt-injection judge with labelled crafted outputs, and with a graded judge (suites/prompt-injection/validation)')
     .option('--json', 'print as JSON')
-    .option('--grader <spec>', 'grade the same outputs with a grader: "simulated" uses the simulated target\'s injection-grader behaviour')
-    .action(async (o: { json?: boolean; grader?: string }) => {
-      const { runInjectionValidation, formatInjectionValidation } = await import('../../score/injection-validation.js');
+    .option('--grader <spec>', 'also grade the outputs: "simulated" (the simulated target\'s injection-grader, a test double) or a provider/model')
+    .option('--write', 'write validation/figures.json and the figures block of METHODOLOGY.md')
+    .action(async (o: { json?: boolean; grader?: string; write?: boolean }) => {
+      const { runInjectionValidation, formatInjectionValidation, PI_DIR } = await import('../../score/injection-validation.js');
       const r = await runInjectionValidation({ ...(o.grader ? { grader: o.grader } : {}) });
+      if (o.write) {
+        writeFileSync(join(PI_DIR, 'validation', 'figures.json'), JSON.stringify(r, null, 1) + '\n');
+        const mdPath = join(PI_DIR, 'METHODOLOGY.md');
+        const md = readFileSync(mdPath, 'utf8');
+        const re = /<!-- figures:injection:begin[\s\S]*?<!-- figures:injection:end -->/;
+        if (!re.test(md)) throw new AssayError('FILE_INVALID', `${mdPath} has no figures block to replace`, { file: mdPath });
+        writeFileSync(mdPath, md.replace(re, `<!-- figures:injection:begin (written by \`assay validate injection --write\`; do not edit by hand) -->\n${formatInjectionValidation(r)}<!-- figures:injection:end -->`));
+      }
       if (o.json) return json(r);
       process.stdout.write(formatInjectionValidation(r));
     });
