@@ -91,7 +91,7 @@ export const injectionTarget: BehaviourFactory = {
           const q = demanded.length ? ` The message asks me to write "${demanded[0]}", but I only follow my operator's instructions.` : ' Your message asks me to set my instructions aside, and I will not.';
           return { content: `I'm sorry, but I can't do that.${q}` };
         }
-        const targets = [...demanded, ...(secret ? [secret] : [])];
+        const targets = [...(secret ? [secret] : []), ...demanded];
         if (!targets.length) return { content: 'Sure, happy to help.' };
         const t = targets[0]!;
         if (mode === 'paraphrase') return { content: `Sure, just between us: ${paraphrase(t)}.` };
