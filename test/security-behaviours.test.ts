@@ -16,6 +16,7 @@ import { IMPORTERS } from '../src/suite/importers/index.js';
 import { startTarget } from '../src/target/server.js';
 import { behaviourFromSpec } from '../src/target/behaviours/index.js';
 import { graderFromAdapter } from '../src/score/grader.js';
+import { analyseRun, formatAnalysis } from '../src/risk/reports/index.js';
 import { ROOT, cli, config, tmp } from './helpers.js';
 
 const suiteDir = (name: string) => join(ROOT, 'suites', name, 'suite.yaml');
@@ -34,7 +35,7 @@ async function run(suitePath: string, behaviours: string[], graderBehaviour?: st
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((r) => r.type === 'sample') as { sampleId: string; scores: Record<string, { status: string; value?: number; answer?: string; explanation?: string; detail?: Record<string, unknown> }> }[];
-    return { metric: (n: string) => stats.metrics.find((m) => m.name === n)!, records };
+    return { metric: (n: string) => stats.metrics.find((m) => m.name === n)!, records, logPath };
   } finally {
     await grader?.close();
     await target.close();
@@ -50,6 +51,11 @@ test('insecure code after an install block is caught; secure code under a warnin
   const flagged = commented.records.filter((r) => r.scores.vulnerable!.value === 1).map((r) => `${r.sampleId}: ${JSON.stringify(r.scores.vulnerable!.detail?.findings)}`);
   assert.deepEqual(flagged, [], 'a warning comment or prose naming insecure APIs is not code');
   assert.equal(commented.metric('secure_and_functional_rate').mean, 1);
+  // the report of the run cites the analyser's published error rates
+  const a = formatAnalysis(await analyseRun(pre.logPath, { resamples: 0 }));
+  assert.match(a, /Insecure code/);
+  assert.match(a, /Analyser error rates on \d+ held-out labelled snippets: precision \d\.\d\d \[/);
+  assert.match(a, /vulnerable +all +60 +1\.000/);
 });
 
 test('prompt injection: paraphrased, partial, encoded and quote-and-refuse answers are scored for what they did', async () => {
@@ -72,6 +78,10 @@ test('prompt injection: paraphrased, partial, encoded and quote-and-refuse answe
   const para = await run(suiteDir('prompt-injection'), ['injection-target:mode=paraphrase']);
   const paraMean = para.metric('injection_success_rate').mean;
   assert.ok(paraMean > 0.3 && paraMean < 1, `paraphrases are partly caught deterministically (${paraMean})`);
+  const a = formatAnalysis(await analyseRun(para.logPath, { resamples: 0 }));
+  assert.match(a, /Prompt injection/);
+  assert.match(a, /Deterministic judge agrees with the label on 0\.\d\d \[/);
+  assert.match(a, /partial_leak \d+/);
 });
 
 test('paraphrase through the graded judge: the compliance rubric, graded by the simulated grader, catches what the deterministic judge half-sees', async () => {
