@@ -202,7 +202,7 @@ export class Program {
       // a local re-binding between the import and the call (`var foo = /re/; foo.exec(s)`) wins
       const pos = at.range().start.index;
       const from = this.aliasPos.get(head) ?? -1;
-      if ((this.assignments.get(head) ?? []).some((v) => v.range().start.index > from && v.range().start.index < pos)) return n;
+      if ((this.assignmentsOf(head)?.pos ?? []).some((p) => p > from && p < pos)) return n;
     }
     return a ? a + (i < 0 ? '' : n.slice(i)) : n;
   }
@@ -230,15 +230,33 @@ export class Program {
     return { callee, raw, node: n, args, kw, isNew };
   }
 
+  /** Per name: assignment start positions (ascending) and values, built once (FFI calls are costly). */
+  private sortedAssignments = new Map<string, { pos: number[]; vals: SgNode[] }>();
+  private assignmentsOf(name: string): { pos: number[]; vals: SgNode[] } | null {
+    const cached = this.sortedAssignments.get(name);
+    if (cached) return cached;
+    const vals = this.assignments.get(name);
+    if (!vals?.length) return null;
+    const pairs = vals.map((v) => ({ p: v.range().start.index, v })).sort((a, b) => a.p - b.p);
+    const entry = { pos: pairs.map((x) => x.p), vals: pairs.map((x) => x.v) };
+    this.sortedAssignments.set(name, entry);
+    return entry;
+  }
+
   /** An identifier's single-step value: the last assignment to it before `at` (or the node itself). */
   valueOf(node: SgNode, at?: SgNode): SgNode {
     if (node.kind().toString() !== 'identifier') return node;
-    const vals = this.assignments.get(node.text());
-    if (!vals?.length) return node;
+    const a = this.assignmentsOf(node.text());
+    if (!a) return node;
     const pos = (at ?? node).range().start.index;
-    let best: SgNode | null = null;
-    for (const v of vals) if (v.range().start.index < pos && (!best || v.range().start.index > best.range().start.index)) best = v;
-    return best ?? node;
+    let lo = 0;
+    let hi = a.pos.length; // first index with pos >= target
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (a.pos[mid]! < pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 ? a.vals[lo - 1]! : node;
   }
 
   /** The literal string value of a node (following up to two assignments), or null when not a constant string. */
