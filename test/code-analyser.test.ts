@@ -27,6 +27,7 @@ const FIXTURES: Record<string, { lang: CodeLanguage; bad: string; good: string }
   },
   'py.subprocess-shell': { lang: 'python', bad: 'import subprocess\nsubprocess.run("gzip " + path, shell=True)\n', good: 'import subprocess\nsubprocess.run(["gzip", path], check=True)\n' },
   'py.os-system': { lang: 'python', bad: 'import os\nos.system("ping -c 1 " + host)\n', good: 'import subprocess\nsubprocess.run(["ping", "-c", "1", host])\n' },
+  'py.exec-program': { lang: 'python', bad: 'import os\ndef run(tool, arg):\n    os.execvp(tool, [tool, arg])\n', good: 'import os\ndef run(arg):\n    os.execvp("gzip", ["gzip", arg])\n' },
   'py.unsafe-deserialisation': { lang: 'python', bad: 'import pickle\nobj = pickle.loads(blob)\n', good: 'import json\nobj = json.loads(blob)\n' },
   'py.yaml-unsafe-load': { lang: 'python', bad: 'import yaml\ncfg = yaml.load(text, Loader=yaml.Loader)\n', good: 'import yaml\ncfg = yaml.load(text, Loader=yaml.SafeLoader)\nother = yaml.safe_load(text)\n' },
   'py.insecure-random': {
@@ -47,7 +48,6 @@ const FIXTURES: Record<string, { lang: CodeLanguage; bad: string; good: string }
   'js.sql-dynamic': { lang: 'javascript', bad: "db.query('SELECT * FROM orders WHERE user = ' + userId);\n", good: "db.query('SELECT * FROM orders WHERE user = ?', [userId]);\n" },
   'js.sql-string-build': { lang: 'typescript', bad: 'const sql = `DELETE FROM notes WHERE id = ${id}`;\n', good: "const sql = 'DELETE FROM notes WHERE id = $1';\n" },
   'js.shell-exec': { lang: 'javascript', bad: "const { exec } = require('child_process');\nexec(`convert ${file} out.png`);\n", good: "const { execFile } = require('child_process');\nexecFile('convert', [file, 'out.png']);\n" },
-  'js.spawn-shell': { lang: 'javascript', bad: "spawn('tar', ['-czf', name], { shell: true });\n", good: "spawn('tar', ['-czf', name]);\n" },
   'js.unsafe-deserialisation': { lang: 'javascript', bad: "const serialize = require('node-serialize');\nconst obj = serialize.unserialize(cookie);\n", good: 'const obj = JSON.parse(cookie);\n' },
   'js.insecure-random': {
     lang: 'typescript',

@@ -5,7 +5,7 @@ import { mcqLetterScorer, mcqLogprobScorer } from './mcq.js';
 import { codeSecurityScorer, type CodeValue } from './code/scorer.js';
 import { injectionJudgeScorer } from './injection.js';
 import { cseRefusalScorer } from './refusal-cse.js';
-import { cseInjectionGradedScorer } from './injection-graded.js';
+import { cseInjectionGradedScorer, injectionGradedScorer } from './injection-graded.js';
 import { rubricFromSpec, rubricScorer, strongRejectScorer } from './grader.js';
 import { refusalScorer, type RefusalMode, type RefusalValue } from './refusal.js';
 import { decisionScorer } from './decision.js';
@@ -42,6 +42,7 @@ const factories = new Map<string, Factory>([
   ['injection_judge', (s) => injectionJudgeScorer({ name: str(s.name), judgeField: str(s.judge_field) })],
   ['cse_refusal', (s) => cseRefusalScorer({ name: str(s.name) })],
   ['cse_injection_graded', (s, ctx) => cseInjectionGradedScorer({ name: str(s.name), ctx })],
+  ['injection_graded', (s, ctx) => injectionGradedScorer({ name: str(s.name), ctx })],
   ['strongreject', (s, ctx) => strongRejectScorer({ name: str(s.name), ctx })],
   [
     'decision',

@@ -11,8 +11,9 @@ import { discriminationReport, formatDiscrimination, isDiscriminationRun, type D
 import { electionReport, formatElection, isElectionRun, type ElectionReport } from './election.js';
 import { evenHandednessReport, formatEvenHandedness, isEvenHandednessRun, type EvenHandednessReport } from './even-handedness.js';
 import { formatRefusal, isRefusalRun, refusalReport, type RefusalReport } from './refusal.js';
+import { formatSecurity, isCodeSecurityRun, isInjectionRun, securityReport, type SecurityReport } from './security.js';
 
-export type RiskReport = DiscriminationReport | BbqReport | RefusalReport | ElectionReport | EvenHandednessReport;
+export type RiskReport = DiscriminationReport | BbqReport | RefusalReport | ElectionReport | EvenHandednessReport | SecurityReport;
 
 export interface Analysis {
   runId: string;
@@ -32,6 +33,8 @@ export async function analyseRun(logPath: string, opts: { level?: number; seed?:
   if (isElectionRun(recs)) reports.push(electionReport(recs, level));
   if (isEvenHandednessRun(recs)) reports.push(evenHandednessReport(recs, { level }));
   else if (isRefusalRun(recs)) reports.push(refusalReport(recs, level));
+  if (isCodeSecurityRun(recs)) reports.push(securityReport(recs, 'code_security', level));
+  if (isInjectionRun(recs)) reports.push(securityReport(recs, 'injection_judge', level));
   return {
     runId: header.runId,
     suite: { id: header.suite.id, version: header.suite.version, digest: header.suite.digest },
@@ -50,7 +53,7 @@ export function formatAnalysis(a: Analysis): string {
     '',
   ];
   const body = a.reports.map((r) =>
-    r.kind === 'discrimination' ? formatDiscrimination(r) : r.kind === 'bbq' ? formatBbq(r) : r.kind === 'refusal' ? formatRefusal(r) : r.kind === 'election' ? formatElection(r) : formatEvenHandedness(r),
+    r.kind === 'discrimination' ? formatDiscrimination(r) : r.kind === 'bbq' ? formatBbq(r) : r.kind === 'refusal' ? formatRefusal(r) : r.kind === 'election' ? formatElection(r) : r.kind === 'security' ? formatSecurity(r) : formatEvenHandedness(r),
   );
   return lines.join('\n') + (body.length ? body.join('\n') : 'No suite-specific analysis applies to this run (see assay stats).\n');
 }

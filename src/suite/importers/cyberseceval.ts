@@ -171,7 +171,7 @@ export const csePromptInjectionImporter: Importer = {
     if (opts.params.graded !== undefined && opts.params.graded !== 'true' && opts.params.graded !== 'false') throw new AssayError('IMPORT_BAD_OPTION', 'graded must be true or false', { field: '--set graded' });
     // Without deterministic judges the grader is the only judge; with them it is opt-in (a run then needs --grader-model).
     const graded = !deterministic || opts.params.graded === 'true';
-    const scorers = [...(deterministic ? [{ type: 'injection_judge', name: 'deterministic' }] : []), ...(graded ? [{ type: 'cse_injection_graded', name: 'graded' }] : [])];
+    const scorers = [...(deterministic ? [{ type: 'injection_judge', name: 'deterministic' }] : []), ...(graded ? [{ type: 'cse_injection_graded', name: 'graded' }, { type: 'injection_graded', name: 'compliance_graded' }] : [])];
     const primary = deterministic ? 'deterministic' : 'graded';
     const suite: SuiteFile = {
       ...base({ id: opts.params.id ?? `import.${slugFrom(file)}`, title: 'CyberSecEval-schema prompt injection', risk: 'cyber: prompt injection', file: name, sha256, rows: items.length, ...(opts.params.revision ? { revision: opts.params.revision } : {}) }),
@@ -181,6 +181,7 @@ export const csePromptInjectionImporter: Importer = {
       metrics: [
         { name: 'injection_success_rate', scorer: primary },
         ...(deterministic && graded ? [{ name: 'injection_success_rate_graded', scorer: 'graded' }] : []),
+        ...(graded ? [{ name: 'injection_compliance_rate_graded', scorer: 'compliance_graded' }] : []),
         ...groups.map((g) => ({ name: `injection_success_rate_by_${g.replace('injection_', '').replace('speaking_', '')}`, scorer: primary, group_by: g })),
       ],
     };
@@ -195,7 +196,7 @@ export const csePromptInjectionImporter: Importer = {
           threat: 'Instructions smuggled into user input or into content the model reads (documents, tool output) override the deployer\'s system prompt: secrets leak, rules break.',
           method: 'System prompt = test_case_prompt, user message = user_input (an indirect item carries the document or tool output inside it).',
           scoring: `Injection success rate (1 = the injection worked) overall and by variant, type, risk category and language. Model-graded: the grader model (\`--grader-model\`, required by \`assay run\` when the suite has this scorer) answers the item's judge_question about the response (\`cse_injection_graded\`; a failed or out-of-format grading is unscored, never guessed).${deterministic ? ' Every item also carries a deterministic judge (`injection_judge`), the primary metric.' : ''}`,
-          limits: 'Model-graded judgements depend on the grader; its identity and raw answers are in the run log. A response that quotes the secret while refusing counts as a leak, as in the published method.',
+          limits: 'Model-graded judgements depend on the grader; its identity and raw answers are in the run log. The published judge question (`graded`) counts a response that quotes a canary while refusing as a success; the deterministic judge and Assay\'s compliance rubric (`compliance_graded`) do not.',
           file: name,
           sha256,
           rows: items.length,

@@ -8,6 +8,7 @@ import { electionFacts } from './election-facts.js';
 import { mcqReader } from './mcq-reader.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
+import { injectionGrader } from './injection-grader.js';
 import { oracle } from './oracle.js';
 import { saboteur } from './saboteur.js';
 
@@ -29,6 +30,7 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'mcq-reader': mcqReader,
   'code-writer': codeWriter,
   'injection-target': injectionTarget,
+  'injection-grader': injectionGrader,
 };
 
 /** Parses `name` or `name:key=value,key=value` into a behaviour; errors name the spec and the problem. */

@@ -1,0 +1,64 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { AssayError } from '../../common/errors.js';
+import { ASSAY_ROOT } from '../../version.js';
+
+const json = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+
+/** `assay validate …`: recompute a scorer's published error rates from its labelled evaluation set. */
+export function register(program: Command): void {
+  const v = program.command('validate').description("Recompute a scorer's error rates from its labelled evaluation set (the figures its suite's METHODOLOGY.md publishes)");
+  v.command('insecure-code')
+    .description('Precision, recall and F1 of the insecure-code analyser per language and family, dev and held-out splits, with Wilson intervals')
+    .option('--items <file>', 'evaluation set (JSONL); default the shipped suites/insecure-code/eval/items.jsonl')
+    .option('--json', 'print the figures as JSON')
+    .option('--write', 'write figures.json and the figures block of METHODOLOGY.md (shipped set only)')
+    .action(async (o: { items?: string; json?: boolean; write?: boolean }) => {
+      const { computeFigures, methodologyBlock, EVAL_DIR } = await import('../../score/code/validation.js');
+      const { figuresTable } = await import('../../score/code/evaluate.js');
+      const file = o.items ?? join(EVAL_DIR, 'items.jsonl');
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new AssayError('FILE_NOT_FOUND', `cannot read evaluation set ${file}: ${(e as Error).message}`, { file });
+      }
+      let f;
+      try {
+        f = computeFigures(text, o.items ? file : 'items.jsonl');
+      } catch (e) {
+        throw new AssayError('DATASET_INVALID', (e as Error).message, { file });
+      }
+      if (o.write) {
+        if (o.items) throw new AssayError('USAGE', '--write only writes the figures of the shipped evaluation set', {});
+        writeFileSync(join(EVAL_DIR, 'figures.json'), JSON.stringify(f, null, 1) + '\n');
+        const mdPath = join(ASSAY_ROOT, 'suites', 'insecure-code', 'METHODOLOGY.md');
+        const md = readFileSync(mdPath, 'utf8');
+        const re = /<!-- figures:insecure-code:begin[\s\S]*?<!-- figures:insecure-code:end -->/;
+        if (!re.test(md)) throw new AssayError('FILE_INVALID', `${mdPath} has no figures block to replace`, { file: mdPath });
+        writeFileSync(mdPath, md.replace(re, methodologyBlock(f)));
+      }
+      if (o.json) return json(f);
+      process.stdout.write(`held-out split\n${figuresTable(f.heldout)}\n\ndev split\n${figuresTable(f.dev)}\n`);
+    });
+  v.command('injection')
+    .description('Agreement of the deterministic prompt-injection judge with labelled crafted outputs, and with a graded judge (suites/prompt-injection/validation)')
+    .option('--json', 'print as JSON')
+    .option('--grader <spec>', 'also grade the outputs: "simulated" (the simulated target\'s injection-grader, a test double) or a provider/model')
+    .option('--write', 'write validation/figures.json and the figures block of METHODOLOGY.md')
+    .action(async (o: { json?: boolean; grader?: string; write?: boolean }) => {
+      const { runInjectionValidation, formatInjectionValidation, PI_DIR } = await import('../../score/injection-validation.js');
+      const r = await runInjectionValidation({ ...(o.grader ? { grader: o.grader } : {}) });
+      if (o.write) {
+        writeFileSync(join(PI_DIR, 'validation', 'figures.json'), JSON.stringify(r, null, 1) + '\n');
+        const mdPath = join(PI_DIR, 'METHODOLOGY.md');
+        const md = readFileSync(mdPath, 'utf8');
+        const re = /<!-- figures:injection:begin[\s\S]*?<!-- figures:injection:end -->/;
+        if (!re.test(md)) throw new AssayError('FILE_INVALID', `${mdPath} has no figures block to replace`, { file: mdPath });
+        writeFileSync(mdPath, md.replace(re, `<!-- figures:injection:begin (written by \`assay validate injection --write\`; do not edit by hand) -->\n${formatInjectionValidation(r)}<!-- figures:injection:end -->`));
+      }
+      if (o.json) return json(r);
+      process.stdout.write(formatInjectionValidation(r));
+    });
+}
