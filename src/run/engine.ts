@@ -1,3 +1,4 @@
+import { artefactDir } from './artefacts.js';
 import { randomBytes } from 'node:crypto';
 import { AssayError } from '../common/errors.js';
 import { accessAtLeast, ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from '../model/types.js';
@@ -212,7 +213,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   async function execute(unit: WorkUnit): Promise<void> {
     if (agentRuntime) {
       // An agentic episode: many model calls and tool calls, recorded as one sample (src/agent).
-      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, ...(opts.signal ? { signal: opts.signal } : {}), onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted' });
+      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, ...(opts.signal ? { signal: opts.signal } : {}), onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted', artefactDir: artefactDir(opts.logPath) });
       if (!out) {
         skipped++;
         return;
