@@ -407,7 +407,7 @@ class BubblewrapSandbox implements Sandbox {
     const args = [...pre, ...baseArgs(l), ...env, ...binds, '--remount-ro', '/', '--chdir', WORKDIR, '--', ...prlimitArgs(l), 'sh', '-c', command];
     const t0 = Date.now();
     return new Promise<ExecResult>((resolve, reject) => {
-      const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...BWRAP_ENV } });
+      const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...BWRAP_ENV }, cwd: '/' });
       this.running.add(child);
       const out = { stdout: [] as Buffer[], stderr: [] as Buffer[], kept: { stdout: 0, stderr: 0 }, total: { stdout: 0, stderr: 0 } };
       let timedOut = false;

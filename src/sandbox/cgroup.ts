@@ -133,7 +133,7 @@ export function createCgroup(name: string, limits: CgroupLimits, root = ROOT, se
  */
 export function joinPrefix(procs: readonly string[]): string[] {
   if (!procs.length) return [];
-  return ['/bin/sh', '-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"', 'assay-cgroup-join', String(procs.length), ...procs];
+  return ['/bin/sh', '-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; unset PWD OLDPWD; exec "$@"', 'assay-cgroup-join', String(procs.length), ...procs];
 }
 
 /** rmdir of a cgroup, retried while killed tasks are still exiting (EBUSY), for about a second. */
