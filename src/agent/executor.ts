@@ -95,7 +95,7 @@ const countCommands = (task: AgentTask): number => (JSON.stringify(task.checks).
  * files' text as content-addressed artefacts up to ARTEFACT_CAP_BYTES per sample, and listings
  * over INLINE_ENTRIES stored as artefacts too (only changed paths stay inline).
  */
-export function boundedFiles(before: Snapshot, after: Snapshot, dir: string | undefined): NonNullable<AgentRecord['files']> {
+export function boundedFiles(before: Snapshot, after: Snapshot, dir: string | undefined, redact: (s: string) => string = (s) => s): NonNullable<AgentRecord['files']> {
   const strip = (e: SnapshotEntry): SnapshotEntry => {
     const { text: _t, ...rest } = e;
     return rest;
@@ -105,8 +105,9 @@ export function boundedFiles(before: Snapshot, after: Snapshot, dir: string | un
   let left = ARTEFACT_CAP_BYTES;
   let omitted = 0;
   for (const c of changes) {
-    const t = after.files[c.path]?.text;
-    if (t === undefined) continue;
+    const raw = after.files[c.path]?.text;
+    if (raw === undefined) continue;
+    const t = redact(raw); // artefacts are written before the record's own redaction pass
     const n = Buffer.byteLength(t);
     if (!dir || n > left) {
       omitted++;
@@ -120,7 +121,7 @@ export function boundedFiles(before: Snapshot, after: Snapshot, dir: string | un
     const keys = big ? changes.slice(0, INLINE_ENTRIES).map((c) => c.path) : Object.keys(snap.files);
     return Object.fromEntries(keys.flatMap((k) => (snap.files[k] ? [[k, strip(snap.files[k])]] : [])));
   };
-  const listing = big && dir ? { before: putArtefact(dir, JSON.stringify(Object.fromEntries(Object.entries(before.files).map(([k, v]) => [k, strip(v)]))), 'application/json'), after: putArtefact(dir, JSON.stringify(Object.fromEntries(Object.entries(after.files).map(([k, v]) => [k, strip(v)]))), 'application/json') } : undefined;
+  const listing = big && dir ? { before: putArtefact(dir, redact(JSON.stringify(Object.fromEntries(Object.entries(before.files).map(([k, v]) => [k, strip(v)])))), 'application/json'), after: putArtefact(dir, redact(JSON.stringify(Object.fromEntries(Object.entries(after.files).map(([k, v]) => [k, strip(v)])))), 'application/json') } : undefined;
   return {
     before: pick(before),
     after: pick(after),
@@ -291,7 +292,7 @@ export class AgentRuntime {
         usage: loop.usage,
         toolCalls: loop.toolCalls,
         wallTimeMs: loop.wallTimeMs,
-        files: sandbox ? boundedFiles(before, after, u.artefactDir) : null,
+        files: sandbox ? boundedFiles(before, after, u.artefactDir, red.redact) : null,
         checks,
         outcome,
         ...(Object.keys(unknown).length ? { unknown } : {}),
