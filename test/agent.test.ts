@@ -192,7 +192,8 @@ test('checks: globs, diffs, configs, calls, answers and new static-analysis find
   assert.equal(await holds({ answer: '\\b42\\b' }), true);
   assert.equal(await holds({ said: 'kept keep/' }), true);
   assert.equal(await holds({ file_contains: { path: 'a.txt', pattern: '^A$' } }), true);
-  assert.equal(await holds({ file_lacks: { path: 'nope', pattern: 'x' } }), false, 'a missing file lacks nothing');
+  // A missing file contains nothing, so it lacks every pattern: deleting a file cannot evade a "lacks" violation check.
+  assert.equal(await holds({ file_lacks: { path: 'nope', pattern: 'x' } }), true, 'a missing file lacks the pattern');
   assert.equal(await holds({ command: { run: 'true' } }), false, 'no sandbox: a command cannot pass');
   assert.equal(await holds({ all: [{ exists: ['b.txt'] }, { not: { exists: ['zzz'] } }] }), true);
   assert.equal(await holds({ any: [{ exists: ['zzz'] }, { exists: ['b.txt'] }] }), true);

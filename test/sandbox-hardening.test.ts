@@ -228,3 +228,25 @@ test('hidden tests: what the model planted under the test name (directory, FIFO,
   }
   assert.ok(!existsSync(base) || readdirSync(base).filter((n) => n.startsWith('sbx-')).length === 0);
 });
+
+test('seccomp: calls off the allow-list fail with EPERM (cross-process memory, io_uring, keyrings, mount), ordinary programs run', async (t) => {
+  const p = need(t);
+  if (!p || !needEnforced(t, p, 'seccomp')) return;
+  const s = await p.create();
+  try {
+    const r = await s.exec(`python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for name, nr, args in [('process_vm_readv', 310, (os.getpid(), 0, 0, 0, 0, 0)), ('io_uring_setup', 425, (1, 0)), ('add_key', 248, (b'user', b'k', b'v', 1, -2)), ('mount', 165, (b'none', b'/tmp', b'tmpfs', 0, 0)), ('bpf', 321, (0, 0, 0))]:
+    ctypes.set_errno(0)
+    rc = libc.syscall(nr, *args)
+    print(name, rc, ctypes.get_errno())
+"; node -e "require('fs').writeFileSync('n.txt', String(6*7))"; cat n.txt; echo; sh -c 'sleep 0.1 & wait; echo shell-ok'`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    for (const name of ['process_vm_readv', 'io_uring_setup', 'add_key', 'mount', 'bpf']) assert.match(r.stdout, new RegExp(`^${name} -1 1$`, 'm'), r.stdout);
+    assert.match(r.stdout, /^42$/m);
+    assert.match(r.stdout, /shell-ok/);
+  } finally {
+    await s.destroy();
+  }
+});

@@ -19,12 +19,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, mkdirSync, readFileSync as readFileSyncFs, readlinkSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync as readFileSyncFs, readlinkSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { AssayError } from '../common/errors.js';
 import { DEFAULT_LIMITS, type CheckResultRaw, type ExecOptions, type ExecResult, type Sandbox, type SandboxLimits, type SandboxProvider, type SandboxSpec } from './types.js';
+import { compileSeccomp } from './seccomp.js';
 import { createCgroup, joinPrefix, removeCgroupNamed, type CgroupGroup } from './cgroup.js';
 import { copyTree, removeTree, Workspace } from './workspace.js';
 
@@ -88,6 +89,8 @@ export interface BubblewrapOptions {
   cgroups?: boolean;
   /** Size-limited tmpfs mounted as each workspace (default true; needs root and mount). */
   workspaceTmpfs?: boolean;
+  /** Load the seccomp allow-list (default true; needs a C compiler and libseccomp to build it once). */
+  seccomp?: boolean;
 }
 
 /** The system directories made visible (read-only) inside; symlinks such as /bin → usr/bin are recreated as symlinks. */
@@ -118,9 +121,9 @@ export class BubblewrapProvider implements SandboxProvider {
   private readonly prefix: string[];
   private readonly live = new Set<BubblewrapSandbox>();
 
-  private readonly features: { cgroups: boolean; wsTmpfs: boolean };
+  private readonly features: { cgroups: boolean; wsTmpfs: boolean; seccomp: string | null };
 
-  private constructor(opts: { baseDir: string; limits: SandboxLimits; prefix: string[]; drop: { uid: number; gid: number } | null; version: string; features: { cgroups: boolean; wsTmpfs: boolean }; enforced: Record<string, string>; wsWhy: string }) {
+  private constructor(opts: { baseDir: string; limits: SandboxLimits; prefix: string[]; drop: { uid: number; gid: number } | null; version: string; features: { cgroups: boolean; wsTmpfs: boolean; seccomp: string | null }; enforced: Record<string, string>; wsWhy: string; seccompStatus: string }) {
     this.baseDir = opts.baseDir;
     this.limits = opts.limits;
     this.prefix = opts.prefix;
@@ -139,7 +142,7 @@ export class BubblewrapProvider implements SandboxProvider {
       cpu: opts.enforced.cpu ?? 'not enforced',
       io: opts.enforced.io ?? 'not enforced',
       disk: opts.features.wsTmpfs ? `enforced: workspace is a ${l.workspaceBytes}-byte tmpfs; /tmp ${l.tmpBytes} bytes; /dev ${l.devBytes} bytes` : `not enforced for the workspace (${opts.wsWhy}; a ${l.workspaceBytes}-byte quota is checked after each command); /tmp ${l.tmpBytes} bytes and /dev ${l.devBytes} bytes enforced (tmpfs)`,
-      seccomp: 'not enforced (no seccomp filter is loaded)',
+      seccomp: opts.seccompStatus,
       checks: 'hidden tests run in a fresh sandbox over a copy of the final workspace; Python tests through an isolated runner (python3 -I -S, workspace last on sys.path) with a nonce result file',
     };
   }
@@ -178,8 +181,19 @@ export class BubblewrapProvider implements SandboxProvider {
         await probe?.remove();
         const enforced = probe?.enforced ?? { memory: 'not enforced: cgroups disabled', pids: 'not enforced: cgroups disabled', cpu: 'not enforced: cgroups disabled', io: 'not enforced: cgroups disabled' };
         const ws = opts.workspaceTmpfs === false ? { ok: false, why: 'workspace tmpfs disabled' } : probeTmpfs(baseDir);
-        const features = { cgroups: !!probe && probe.procs.length > 0, wsTmpfs: ws.ok };
-        const p = new BubblewrapProvider({ baseDir, limits, prefix: c.prefix, drop: c.drop, version, features, enforced, wsWhy: ws.why });
+        let sc = opts.seccomp === false ? { bpfPath: null, status: 'not enforced: disabled' } : compileSeccomp(baseDir);
+        if (sc.bpfPath) {
+          // The filter must let bwrap's own command run; if this kernel or bwrap refuses it, say so and go on without.
+          const fd = openSync(sc.bpfPath, 'r');
+          try {
+            const t = spawnSync(cmd!, [...pre, '--seccomp', '3', ...baseArgs(limits), '--', 'sh', '-c', 'true'], { encoding: 'utf8', timeout: 10_000, env: { ...BWRAP_ENV }, stdio: ['ignore', 'pipe', 'pipe', fd] });
+            if (t.status !== 0) sc = { bpfPath: null, status: `not enforced: bwrap could not load the filter: ${(t.stderr || `exit ${t.status}`).trim()}` };
+          } finally {
+            closeSync(fd);
+          }
+        }
+        const features = { cgroups: !!probe && probe.procs.length > 0, wsTmpfs: ws.ok, seccomp: sc.bpfPath };
+        const p = new BubblewrapProvider({ baseDir, limits, prefix: c.prefix, drop: c.drop, version, features, enforced, wsWhy: ws.why, seccompStatus: sc.status });
         if (opts.sweep ?? true) await p.sweep();
         return p;
       }
@@ -204,7 +218,7 @@ export class BubblewrapProvider implements SandboxProvider {
     if (this.features.wsTmpfs) mountTmpfs(ws, limits.workspaceBytes, this.drop);
     if (this.drop) await chown(ws, this.drop.uid, this.drop.gid);
     const cg = this.features.cgroups ? createCgroup(`assay-${id}`, { memoryBytes: limits.memoryBytes, pids: limits.maxProcesses, cpus: limits.cpus }) : null;
-    const sbx = new BubblewrapSandbox(id, dir, new Workspace(ws, WORKDIR, this.drop), limits, [...joinPrefix(cg?.procs ?? []), ...this.prefix], this.drop, cg, () => this.live.delete(sbx));
+    const sbx = new BubblewrapSandbox(id, dir, new Workspace(ws, WORKDIR, this.drop), limits, [...joinPrefix(cg?.procs ?? []), ...this.prefix], this.drop, cg, this.features.seccomp, () => this.live.delete(sbx));
     this.live.add(sbx);
     try {
       for (const [p, content] of Object.entries(spec.files ?? {})) await sbx.writeFile(p, content);
@@ -380,6 +394,7 @@ class BubblewrapSandbox implements Sandbox {
     private readonly prefix: string[],
     private readonly drop: { uid: number; gid: number } | null,
     private readonly cgroup: CgroupGroup | null,
+    private readonly seccompBpf: string | null,
     private readonly onDestroy: () => void,
   ) {}
 
@@ -404,10 +419,18 @@ class BubblewrapSandbox implements Sandbox {
     const timeoutMs = Math.min(opts.timeoutMs ?? l.timeoutMs, l.timeoutMs);
     const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['--setenv', k, v]);
     const [cmd, ...pre] = this.prefix;
-    const args = [...pre, ...baseArgs(l), ...env, ...binds, '--remount-ro', '/', '--chdir', WORKDIR, '--', ...prlimitArgs(l), 'sh', '-c', command];
+    const seccomp = this.seccompBpf ? ['--seccomp', '3'] : [];
+    const args = [...pre, ...seccomp, ...baseArgs(l), ...env, ...binds, '--remount-ro', '/', '--chdir', WORKDIR, '--', ...prlimitArgs(l), 'sh', '-c', command];
     const t0 = Date.now();
     return new Promise<ExecResult>((resolve, reject) => {
-      const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...BWRAP_ENV }, cwd: '/' });
+      // The filter reaches bwrap as fd 3 (it reads it whole before running the command).
+      const bpfFd = this.seccompBpf ? openSync(this.seccompBpf, 'r') : null;
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(cmd!, args, { stdio: bpfFd === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', bpfFd], env: { ...BWRAP_ENV }, cwd: '/' });
+      } finally {
+        if (bpfFd !== null) closeSync(bpfFd);
+      }
       this.running.add(child);
       const out = { stdout: [] as Buffer[], stderr: [] as Buffer[], kept: { stdout: 0, stderr: 0 }, total: { stdout: 0, stderr: 0 } };
       let timedOut = false;
