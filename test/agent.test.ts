@@ -296,8 +296,8 @@ test('without bubblewrap an agent suite fails before the run starts, naming the 
   assert.equal(existsSync(out), false, 'no run log is started');
   // A back-end that is not registered is named, with the known ones.
   const docker = miniSuite(['intent.logs-audit']);
-  writeFileSync(docker, readFileSync(docker, 'utf8').replace('  type: agent\n', '  type: agent\n  sandbox: docker\n'));
+  writeFileSync(docker, readFileSync(docker, 'utf8').replace('  type: agent\n', '  type: agent\n  sandbox: kubernetes\n'));
   const r2 = await cli(['run', docker, '--model', 'openai/x', '--base-url', 'http://127.0.0.1:9/v1', '--out', join(tmp(), 'r.jsonl'), '--no-progress'], { ASSAY_HOME: tmp() });
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /SANDBOX_UNKNOWN.*unknown sandbox back-end "docker" \(known: bubblewrap\)/);
+  assert.match(r2.stderr, /SANDBOX_UNKNOWN.*unknown sandbox back-end "kubernetes" \(known: bubblewrap, docker, podman\)/);
 });
