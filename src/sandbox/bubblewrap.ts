@@ -18,7 +18,7 @@
  *   by a killed run are swept when the next provider starts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync as readFileSyncFs, readlinkSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -136,6 +136,7 @@ export class BubblewrapProvider implements SandboxProvider {
       user: this.drop ? `${SANDBOX_UID} inside; host uid ${this.drop.uid}` : `${SANDBOX_UID} inside; host uid ${process.getuid?.() ?? '?'} (user namespace)`,
       environment: 'bwrap started with PATH only; command environment cleared (no host variable reachable, /proc/1/environ included)',
       filesystem: 'read-only /usr and /etc; private /proc; /dev, /tmp size-limited tmpfs; workspace bound read-write',
+      image: hostImage(),
       limits: 'prlimit (nproc, as, cpu, fsize, nofile, core=0); wall-clock kill; output caps',
       memory: opts.enforced.memory ?? 'not enforced',
       pids: opts.enforced.pids ?? 'not enforced',
@@ -314,6 +315,23 @@ function baseArgs(limits: SandboxLimits): string[] {
 }
 
 const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * The "image" of this back-end is the host's own /usr and /etc: not pinned, but recorded — the
+ * distribution and a digest of the installed-package list — so two runs can be compared.
+ */
+function hostImage(): string {
+  const read = (f: string) => {
+    try {
+      return readFileSyncFs(f);
+    } catch {
+      return null;
+    }
+  };
+  const os = read('/etc/os-release')?.toString('utf8').match(/^PRETTY_NAME="?([^"\n]*)"?$/m)?.[1] ?? 'unknown system';
+  const pk = read('/var/lib/dpkg/status') ?? read('/lib/apk/db/installed');
+  return `host /usr and /etc (${os}), not pinned; packages ${pk ? `sha256:${createHash('sha256').update(pk).digest('hex')}` : 'unknown'}`;
+}
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /** Can we mount a tmpfs here (root, and the mount syscall allowed)? Tried once on a scratch directory. */
