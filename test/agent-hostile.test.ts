@@ -184,3 +184,26 @@ test('the run watchdog ends samples past the run budget as errored with the reas
     delete process.env.ASSAY_AGENT_RUN_WALL_S;
   }
 });
+
+test('the sample watchdog ends a sample that outlasts it as errored with the phase, kills its commands and removes its sandbox', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const { AgentRuntime } = await import('../src/agent/executor.js');
+  const { AdaptiveLimiter } = await import('../src/run/limiter.js');
+  const suite = await loadSuite(suiteOf([SLOW[0]!]));
+  const base = tmp('assay-wd-');
+  const provider = await BubblewrapProvider.create({ baseDir: base });
+  const rt = await AgentRuntime.create(suite, { sampleWatchdogMs: 3_000, provider });
+  let sample;
+  for await (const s of suite.samples()) sample = s;
+  const model = createModel('openai/hostile', { baseUrl: `${target.url}/v1`, maxConnections: 1 });
+  const t0 = Date.now();
+  const out = await rt.run({ key: `${sample!.id}#0`, sample: sample!, epoch: 0 }, { model, config: config({ access: 'black-box' }), limiter: new AdaptiveLimiter(1, () => {}), onRetry: () => {}, stopped: () => false });
+  assert.ok(Date.now() - t0 < 20_000, 'ended by the watchdog, not by the episode limits');
+  assert.equal(out?.record.error?.kind, 'watchdog');
+  assert.match(out!.record.error!.message, /sample watchdog fired after 3 s while running the agent loop/);
+  assert.equal(out!.record.agent?.stop.reason, 'errored');
+  assert.ok(out!.record.agent!.steps.some((s) => s.type === 'tool_call'), 'the steps so far are kept');
+  assert.match(out!.record.agent!.unknown!.violation!, /watchdog/);
+  assert.deepEqual(readdirSync(base).filter((n) => n.startsWith('sbx-')), [], 'the sandbox is gone');
+  await provider.close();
+});
