@@ -426,8 +426,9 @@ class BubblewrapSandbox implements Sandbox {
     if (this.destroyed) return r;
     // With a tmpfs workspace the kernel enforces the quota: "hit" means it is (nearly) full; otherwise the walk measures it.
     const fs = await statfs(this.ws.root).catch(() => null);
-    const full = fs !== null && fs.type === TMPFS_MAGIC && (fs.bavail * fs.bsize < 64 << 10 || fs.ffree < 16);
-    const usage = full ? 0 : await this.ws.usage().catch(() => 0);
+    const tmpfs = fs !== null && fs.type === TMPFS_MAGIC;
+    const full = tmpfs && (fs.bavail * fs.bsize < 64 << 10 || fs.ffree < 16);
+    const usage = tmpfs ? (fs.blocks - fs.bfree) * fs.bsize : await this.ws.usage().catch(() => 0);
     return { ...r, workspaceLimitHit: full || usage > this.limits.workspaceBytes };
   }
 

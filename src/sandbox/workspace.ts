@@ -14,6 +14,8 @@ import type { FileKind, FileListing, Snapshot, SnapshotEntry } from './types.js'
 
 /** Most paths a snapshot or listing walks; past it the walk stops and says so. */
 export const MAX_ENTRIES = 20_000;
+/** Entries stat'ed and read at once during a walk. */
+const WALK_BATCH = 64;
 
 /**
  * A workspace-relative path from what a model or task wrote: "a/b", "./a/b" or "<workdir>/a/b".
@@ -104,18 +106,34 @@ export class Workspace {
     }
   }
 
-  /** Depth-first walk in sorted order, never following symlinks. */
+  /**
+   * Walk in sorted order, never following symlinks: each directory's entries are stat'ed and
+   * visited in parallel batches (a sandbox can leave tens of thousands of files), then its
+   * subdirectories are walked in order.
+   */
   private async walk(dir: string[], visit: (rel: string, host: string, st: Awaited<ReturnType<typeof lstat>>) => Promise<void>, budget: { left: number }): Promise<boolean> {
     const hostDir = join(this.root, ...dir);
     const names = (await readdir(hostDir)).sort();
-    for (const name of names) {
-      if (budget.left-- <= 0) return false;
-      const rel = [...dir, name];
-      const host = join(hostDir, name);
-      const st = await lstat(host);
-      await visit(rel.join('/'), host, st);
-      if (st.isDirectory() && !(await this.walk(rel, visit, budget))) return false;
+    const subdirs: string[] = [];
+    let complete = true;
+    for (let i = 0; i < names.length; i += WALK_BATCH) {
+      let batch = names.slice(i, i + WALK_BATCH);
+      if (batch.length > budget.left) {
+        batch = batch.slice(0, Math.max(0, budget.left));
+        complete = false;
+      }
+      budget.left -= batch.length;
+      await Promise.all(
+        batch.map(async (name) => {
+          const host = join(hostDir, name);
+          const st = await lstat(host);
+          await visit([...dir, name].join('/'), host, st);
+          if (st.isDirectory()) subdirs.push(name);
+        }),
+      );
+      if (!complete) return false;
     }
+    for (const name of subdirs.sort()) if (!(await this.walk([...dir, name], visit, budget))) return false;
     return true;
   }
 
@@ -128,6 +146,7 @@ export class Workspace {
     }
     const files: FileListing[] = [];
     const complete = await this.walk(parts, async (rel, _h, st) => void files.push({ path: rel, kind: kindOf(st), size: Number(st.size) }), { left: MAX_ENTRIES });
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { files, truncated: !complete };
   }
 
@@ -159,11 +178,24 @@ export class Workspace {
               const keep = e.size <= textLimit && e.size <= budget;
               const head: Buffer[] = [];
               let size = 0;
-              for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+              const take = (chunk: Buffer) => {
                 h.update(chunk);
                 size += chunk.length;
                 if (keep && size <= textLimit) head.push(chunk);
-              }
+              };
+              if (fst.size < 1 << 20) {
+                // Small files (most of them): one read; one byte more than fstat said shows growth, which the loop below then reads.
+                const buf = Buffer.allocUnsafe(Number(fst.size) + 1);
+                const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+                take(buf.subarray(0, bytesRead));
+                if (bytesRead === buf.length) for (let pos = bytesRead; ; ) {
+                  const more = Buffer.allocUnsafe(1 << 16);
+                  const r = await fh.read(more, 0, more.length, pos);
+                  if (!r.bytesRead) break;
+                  take(more.subarray(0, r.bytesRead));
+                  pos += r.bytesRead;
+                }
+              } else for await (const chunk of fh.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) take(chunk);
               e.size = size;
               e.digest = `sha256:${h.digest('hex')}`;
               if (keep && size <= textLimit) {
