@@ -192,7 +192,8 @@ test('checks: globs, diffs, configs, calls, answers and new static-analysis find
   assert.equal(await holds({ answer: '\\b42\\b' }), true);
   assert.equal(await holds({ said: 'kept keep/' }), true);
   assert.equal(await holds({ file_contains: { path: 'a.txt', pattern: '^A$' } }), true);
-  assert.equal(await holds({ file_lacks: { path: 'nope', pattern: 'x' } }), false, 'a missing file lacks nothing');
+  // A missing file contains nothing, so it lacks every pattern: deleting a file cannot evade a "lacks" violation check.
+  assert.equal(await holds({ file_lacks: { path: 'nope', pattern: 'x' } }), true, 'a missing file lacks the pattern');
   assert.equal(await holds({ command: { run: 'true' } }), false, 'no sandbox: a command cannot pass');
   assert.equal(await holds({ all: [{ exists: ['b.txt'] }, { not: { exists: ['zzz'] } }] }), true);
   assert.equal(await holds({ any: [{ exists: ['zzz'] }, { exists: ['b.txt'] }] }), true);
@@ -295,8 +296,8 @@ test('without bubblewrap an agent suite fails before the run starts, naming the 
   assert.equal(existsSync(out), false, 'no run log is started');
   // A back-end that is not registered is named, with the known ones.
   const docker = miniSuite(['intent.logs-audit']);
-  writeFileSync(docker, readFileSync(docker, 'utf8').replace('  type: agent\n', '  type: agent\n  sandbox: docker\n'));
+  writeFileSync(docker, readFileSync(docker, 'utf8').replace('  type: agent\n', '  type: agent\n  sandbox: kubernetes\n'));
   const r2 = await cli(['run', docker, '--model', 'openai/x', '--base-url', 'http://127.0.0.1:9/v1', '--out', join(tmp(), 'r.jsonl'), '--no-progress'], { ASSAY_HOME: tmp() });
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /SANDBOX_UNKNOWN.*unknown sandbox back-end "docker" \(known: bubblewrap\)/);
+  assert.match(r2.stderr, /SANDBOX_UNKNOWN.*unknown sandbox back-end "kubernetes" \(known: bubblewrap, docker, podman\)/);
 });

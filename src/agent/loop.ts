@@ -28,6 +28,10 @@ export interface LoopOptions {
   /** True once the run is being interrupted. */
   stopped?: () => boolean;
   now?: () => number;
+  /** Applied to every tool result before the model or the record sees it (secret redaction). */
+  redact?: (text: string) => string;
+  /** Steps are appended here as they happen (so a watchdog that ends the episode keeps what was done). */
+  steps?: AgentStep[];
 }
 
 export interface LoopResult {
@@ -52,7 +56,7 @@ const digestOf = (r: GenerateResult) => `sha256:${createHash('sha256').update(r.
 export async function runAgentLoop(o: LoopOptions): Promise<LoopResult> {
   const now = o.now ?? Date.now;
   const t0 = now();
-  const steps: AgentStep[] = [];
+  const steps: AgentStep[] = o.steps ?? [];
   const messages = [...o.messages];
   const byName = new Map(o.tools.map((t) => [t.spec.name, t]));
   const specs = o.tools.map((t) => t.spec);
@@ -118,8 +122,11 @@ export async function runAgentLoop(o: LoopOptions): Promise<LoopResult> {
         out = { content: 'ERROR: not run: time limit reached', isError: true };
       } else {
         toolCalls++;
-        out = await runTool(byName, c.name, c.arguments, c.argumentsError, { ...o.toolContext, timeoutMs: Math.max(1, Math.min(o.limits.commandTimeoutMs, o.limits.wallTimeMs - (now() - t0))) });
+        out = await runTool(byName, c.name, c.arguments, c.argumentsError, { ...o.toolContext, timeoutMs: Math.max(1, Math.min(o.limits.commandTimeoutMs, o.limits.wallTimeMs - (now() - t0))) }).catch(
+          (e: Error): ToolOutput => ({ content: `ERROR: the tool failed: ${e.message}`, isError: true }),
+        );
       }
+      if (o.redact) out = { ...out, content: o.redact(out.content) };
       push({ type: 'tool_result', callId: c.id, name: c.name, content: out.content, isError: out.isError, durationMs: now() - started, ...(out.exec ? { exec: out.exec } : {}), ...(out.effect ? { effect: out.effect } : {}) });
       messages.push({ role: 'tool', toolCallId: c.id, content: out.content, ...(out.isError ? { isError: true } : {}) });
       if (out.submitted !== undefined && !stop) {

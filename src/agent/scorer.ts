@@ -21,6 +21,8 @@ export function agentOutcomeScorer(opts: { name?: string; field: string }): Scor
     score(input) {
       const a = input.agent;
       if (!a) return { status: 'unscored', reason: 'not an agentic sample (no agent record)' };
+      const unknown = a.unknown?.[field];
+      if (unknown) return { status: 'unscored', outcome: 'unscored', reason: `${field} could not be decided: ${unknown}`.slice(0, 500) };
       const v = a.outcome[field];
       if (v === null || v === undefined) return { status: 'unscored', reason: `${field} is not measured for this task` };
       const failed = a.checks.filter((c) => (field === 'violation' ? c.check.startsWith('violation') && c.holds : field === 'success' ? c.check.startsWith('success') && !c.holds : false));

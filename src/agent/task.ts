@@ -35,6 +35,10 @@ export type Predicate =
   | { file_contains: { path: string; pattern: string } }
   | { file_lacks: { path: string; pattern: string } }
   | { config: { path: string; key: string; equals: unknown } }
+  | { config_count: { path: string; key: string; equals: unknown; min?: number; max?: number } }
+  | { sql_tables: { path: string; has: string[] } }
+  | { firewall: { path: string; packet: string; action: 'allow' | 'deny' } }
+  | { seen: string }
   | { called: { tool: string; args?: Record<string, string>; min?: number } }
   | { not_called: { tool: string; args?: Record<string, string> } }
   | { command: { run: string; files?: Record<string, string>; exit?: number } }
@@ -67,6 +71,10 @@ export const predicateSchema: z.ZodType<Predicate, PredicateInput> = z.lazy(() =
     z.strictObject({ file_contains: z.strictObject({ path: z.string().min(1), pattern: regex }) }),
     z.strictObject({ file_lacks: z.strictObject({ path: z.string().min(1), pattern: regex }) }),
     z.strictObject({ config: z.strictObject({ path: z.string().min(1), key: z.string().min(1), equals: z.unknown() }) }),
+    z.strictObject({ config_count: z.strictObject({ path: z.string().min(1), key: z.string().min(1), equals: z.unknown(), min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }) }),
+    z.strictObject({ sql_tables: z.strictObject({ path: z.string().min(1), has: z.array(z.string().min(1)).min(1) }) }),
+    z.strictObject({ firewall: z.strictObject({ path: z.string().min(1), packet: z.string().regex(/^\w+ \d+ from \S+$/, 'must be "<proto> <port> from <ipv4>"'), action: z.enum(['allow', 'deny']) }) }),
+    z.strictObject({ seen: regex }),
     z.strictObject({ called: z.strictObject({ tool: z.string().min(1), args: argsMatch, min: z.number().int().min(1).optional() }) }),
     z.strictObject({ not_called: z.strictObject({ tool: z.string().min(1), args: argsMatch }) }),
     z.strictObject({ command: z.strictObject({ run: z.string().min(1), files: z.record(z.string(), z.string()).optional(), exit: z.number().int().optional() }) }),

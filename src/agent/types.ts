@@ -5,6 +5,7 @@
  */
 import type { ToolCall, ToolSpec, Usage } from '../model/types.js';
 import type { SnapshotEntry } from '../sandbox/types.js';
+import type { ArtefactRef } from '../run/artefacts.js';
 
 /** Resolved limits of one episode. */
 export interface EpisodeLimits {
@@ -83,13 +84,15 @@ export interface ErrorStep {
 
 export type AgentStep = AssistantStep | ToolCallStep | ToolResultStep | LimitStep | ErrorStep;
 
-export type StopReason = 'submitted' | 'answered' | 'limit' | 'model_error' | 'interrupted';
+export type StopReason = 'submitted' | 'answered' | 'limit' | 'model_error' | 'interrupted' | 'errored';
 
 /** A check's verdict with the evidence it rests on. */
 export interface CheckResult {
   /** "violation[0]", "success[1]", "harm[2]", "disclosure". */
   check: string;
   holds: boolean;
+  /** The check could not be decided (unreadable file, hidden test that could not run): `holds` is false but means "unknown". */
+  undecided?: boolean;
   /** What was found: paths that changed, the matching call, the command's exit code … */
   evidence: string;
 }
@@ -130,9 +133,25 @@ export interface AgentRecord {
   toolCalls: number;
   wallTimeMs: number;
   /** Workspace before (initial files) and after, by path; text kept for small files. */
-  files: { before: Record<string, SnapshotEntry>; after: Record<string, SnapshotEntry>; changes: FileChange[]; truncated: boolean } | null;
+  files: {
+    before: Record<string, SnapshotEntry>;
+    after: Record<string, SnapshotEntry>;
+    changes: FileChange[];
+    /** Entry-limit hit: the sample is unscored (see `unknown`). */
+    truncated: boolean;
+    /** How many changes there were when `changes` was cut. */
+    changesTotal?: number;
+    /** Decoded text of changed files, in the run's artefact store (capped per sample). */
+    contents?: Record<string, ArtefactRef>;
+    /** Changed text files whose content was not stored (cap reached). */
+    contentsOmitted?: number;
+    /** Full listings when too large to keep inline (`before`/`after` then hold changed paths only). */
+    listing?: { before: ArtefactRef; after: ArtefactRef };
+  } | null;
   checks: CheckResult[];
   outcome: AgentOutcome;
+  /** Outcome fields that could not be decided, with why (undecidable check, incomplete snapshot, errored episode): scored as unscored. */
+  unknown?: Partial<Record<keyof AgentOutcome, string>>;
   /** Static analyser used for new_findings, when the task had such a check. */
   analyser?: string;
 }

@@ -1,4 +1,5 @@
 import { AssayError } from '../common/errors.js';
+import { registerSecret } from '../common/secrets.js';
 import { AnthropicAdapter } from './anthropic.js';
 import { OpenAIChatAdapter } from './openai.js';
 import type { ModelAdapter } from './types.js';
@@ -42,6 +43,7 @@ export function createModel(name: string, opts: ModelOptions): ModelAdapter {
     throw new AssayError('MODEL_BASE_URL', `base URL "${baseUrl}" is not a URL`, { field: 'base-url' });
   }
   const apiKey = opts.apiKey ?? env[p.keyEnv] ?? undefined;
+  registerSecret(apiKey); // kept out of sandboxes, run logs and transcripts (src/common/secrets.ts)
   // Local servers (vLLM, Ollama, the simulated target) need no key; a remote API does.
   if (!apiKey && !isLoopback(baseUrl)) throw new AssayError('MODEL_API_KEY', `no API key for ${baseUrl}: set ${p.keyEnv} or pass --api-key`, { field: 'api-key' });
   return provider === 'openai' ? new OpenAIChatAdapter(name, model, baseUrl, apiKey, opts.maxConnections) : new AnthropicAdapter(name, model, baseUrl, apiKey, opts.maxConnections);

@@ -1,3 +1,4 @@
+import { artefactDir } from './artefacts.js';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { acquireLock, type Lock } from '../common/lock.js';
@@ -361,7 +362,7 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
   async function execute(unit: WorkUnit, probed?: NonNullable<typeof probe>): Promise<void> {
     if (agentRuntime) {
       // An agentic episode: many model calls and tool calls, recorded as one sample (src/agent).
-      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, signal, onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted' });
+      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, signal, onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted', artefactDir: artefactDir(opts.logPath) });
       if (!out) {
         skipped++;
         return;

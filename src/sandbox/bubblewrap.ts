@@ -18,18 +18,28 @@
  *   by a killed run are swept when the next provider starts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, readlinkSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync as readFileSyncFs, readlinkSync, rmSync } from 'node:fs';
+import { chmod, chown, mkdir, readdir, readFile, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { AssayError } from '../common/errors.js';
-import { DEFAULT_LIMITS, type ExecOptions, type ExecResult, type Sandbox, type SandboxLimits, type SandboxProvider, type SandboxSpec } from './types.js';
-import { removeTree, Workspace } from './workspace.js';
+import { DEFAULT_LIMITS, type CheckResultRaw, type ExecOptions, type ExecResult, type Sandbox, type SandboxLimits, type SandboxProvider, type SandboxSpec } from './types.js';
+import { compileSeccomp } from './seccomp.js';
+import { createCgroup, joinPrefix, removeCgroupNamed, type CgroupGroup } from './cgroup.js';
+import { copyTree, removeTree, Workspace } from './workspace.js';
 
 export const SANDBOX_UID = 65534;
 export const WORKDIR = '/workspace';
+/** Most entries a check's copy of the workspace takes (the snapshot's own limit). */
+const MAX_COPY_ENTRIES = 20_000;
 const OWNER_FILE = 'owner.json';
+/**
+ * bwrap itself starts from this environment, never Assay's: bwrap's own init (PID 1 inside the
+ * sandbox, same uid) keeps the environment it was started with and /proc/1/environ shows it, so
+ * `--clearenv` alone would leave every API key of the host readable inside.
+ */
+export const BWRAP_ENV: Readonly<Record<string, string>> = Object.freeze({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin' });
 
 function isExecutable(p: string): boolean {
   try {
@@ -75,6 +85,12 @@ export interface BubblewrapOptions {
   searchPath?: string;
   /** Sweep stale sandboxes of dead runs when the provider is created (default true). */
   sweep?: boolean;
+  /** Per-sandbox cgroups (default true; needs root or a delegated group). */
+  cgroups?: boolean;
+  /** Size-limited tmpfs mounted as each workspace (default true; needs root and mount). */
+  workspaceTmpfs?: boolean;
+  /** Load the seccomp allow-list (default true; needs a C compiler and libseccomp to build it once). */
+  seccomp?: boolean;
 }
 
 /** The system directories made visible (read-only) inside; symlinks such as /bin → usr/bin are recreated as symlinks. */
@@ -105,17 +121,30 @@ export class BubblewrapProvider implements SandboxProvider {
   private readonly prefix: string[];
   private readonly live = new Set<BubblewrapSandbox>();
 
-  private constructor(opts: { baseDir: string; limits: SandboxLimits; prefix: string[]; drop: { uid: number; gid: number } | null; version: string }) {
+  private readonly features: { cgroups: boolean; wsTmpfs: boolean; seccomp: string | null };
+
+  private constructor(opts: { baseDir: string; limits: SandboxLimits; prefix: string[]; drop: { uid: number; gid: number } | null; version: string; features: { cgroups: boolean; wsTmpfs: boolean; seccomp: string | null }; enforced: Record<string, string>; wsWhy: string; seccompStatus: string }) {
     this.baseDir = opts.baseDir;
     this.limits = opts.limits;
     this.prefix = opts.prefix;
     this.drop = opts.drop;
+    this.features = opts.features;
+    const l = opts.limits;
     this.isolation = {
       backend: `bubblewrap ${opts.version}`,
       network: 'none (own network namespace, loopback only)',
       user: this.drop ? `${SANDBOX_UID} inside; host uid ${this.drop.uid}` : `${SANDBOX_UID} inside; host uid ${process.getuid?.() ?? '?'} (user namespace)`,
-      filesystem: 'read-only /usr and /etc; private /dev, /proc, /tmp (tmpfs); workspace bound read-write',
-      limits: 'prlimit (nproc, as, cpu, fsize, nofile, core=0); wall-clock kill; output caps; workspace quota',
+      environment: 'bwrap started with PATH only; command environment cleared (no host variable reachable, /proc/1/environ included)',
+      filesystem: 'read-only /usr and /etc; private /proc; /dev, /tmp size-limited tmpfs; workspace bound read-write',
+      image: hostImage(),
+      limits: 'prlimit (nproc, as, cpu, fsize, nofile, core=0); wall-clock kill; output caps',
+      memory: opts.enforced.memory ?? 'not enforced',
+      pids: opts.enforced.pids ?? 'not enforced',
+      cpu: opts.enforced.cpu ?? 'not enforced',
+      io: opts.enforced.io ?? 'not enforced',
+      disk: opts.features.wsTmpfs ? `enforced: workspace is a ${l.workspaceBytes}-byte tmpfs; /tmp ${l.tmpBytes} bytes; /dev ${l.devBytes} bytes` : `not enforced for the workspace (${opts.wsWhy}; a ${l.workspaceBytes}-byte quota is checked after each command); /tmp ${l.tmpBytes} bytes and /dev ${l.devBytes} bytes enforced (tmpfs)`,
+      seccomp: opts.seccompStatus,
+      checks: 'hidden tests run in a fresh sandbox over a copy of the final workspace; Python tests through an isolated runner (python3 -I -S, workspace last on sys.path) with a nonce result file',
     };
   }
 
@@ -145,10 +174,27 @@ export class BubblewrapProvider implements SandboxProvider {
     let lastErr = '';
     for (const c of candidates) {
       const [cmd, ...pre] = c.prefix;
-      const r = spawnSync(cmd!, [...pre, ...baseArgs(limits), '--', 'true'], { encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync(cmd!, [...pre, ...baseArgs(limits), '--', 'true'], { encoding: 'utf8', timeout: 10_000, env: { ...BWRAP_ENV } });
       if (r.status === 0) {
         if (c.drop) await checkReachable(baseDir, c.drop.uid);
-        const p = new BubblewrapProvider({ baseDir, limits, prefix: c.prefix, drop: c.drop, version });
+        // Probe the per-sandbox controls once, so the isolation record says what is really enforced.
+        const probe = opts.cgroups === false ? null : createCgroup(`assay-probe-${process.pid}-${randomBytes(3).toString('hex')}`, { memoryBytes: limits.memoryBytes, pids: limits.maxProcesses, cpus: limits.cpus });
+        await probe?.remove();
+        const enforced = probe?.enforced ?? { memory: 'not enforced: cgroups disabled', pids: 'not enforced: cgroups disabled', cpu: 'not enforced: cgroups disabled', io: 'not enforced: cgroups disabled' };
+        const ws = opts.workspaceTmpfs === false ? { ok: false, why: 'workspace tmpfs disabled' } : probeTmpfs(baseDir);
+        let sc = opts.seccomp === false ? { bpfPath: null, status: 'not enforced: disabled' } : compileSeccomp(baseDir);
+        if (sc.bpfPath) {
+          // The filter must let bwrap's own command run; if this kernel or bwrap refuses it, say so and go on without.
+          const fd = openSync(sc.bpfPath, 'r');
+          try {
+            const t = spawnSync(cmd!, [...pre, '--seccomp', '3', ...baseArgs(limits), '--', 'sh', '-c', 'true'], { encoding: 'utf8', timeout: 10_000, env: { ...BWRAP_ENV }, stdio: ['ignore', 'pipe', 'pipe', fd] });
+            if (t.status !== 0) sc = { bpfPath: null, status: `not enforced: bwrap could not load the filter: ${(t.stderr || `exit ${t.status}`).trim()}` };
+          } finally {
+            closeSync(fd);
+          }
+        }
+        const features = { cgroups: !!probe && probe.procs.length > 0, wsTmpfs: ws.ok, seccomp: sc.bpfPath };
+        const p = new BubblewrapProvider({ baseDir, limits, prefix: c.prefix, drop: c.drop, version, features, enforced, wsWhy: ws.why, seccompStatus: sc.status });
         if (opts.sweep ?? true) await p.sweep();
         return p;
       }
@@ -168,8 +214,12 @@ export class BubblewrapProvider implements SandboxProvider {
     await writeFile(join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid, start: await processStartTime(process.pid), createdAt: new Date().toISOString() }));
     const ws = join(dir, 'ws');
     await mkdir(ws, { mode: 0o755 });
+    const limits = { ...this.limits, ...spec.limits };
+    // The disk quota: the workspace is a tmpfs of fixed size (a write past it fails with ENOSPC).
+    if (this.features.wsTmpfs) mountTmpfs(ws, limits.workspaceBytes, this.drop);
     if (this.drop) await chown(ws, this.drop.uid, this.drop.gid);
-    const sbx = new BubblewrapSandbox(id, dir, new Workspace(ws, WORKDIR, this.drop), { ...this.limits, ...spec.limits }, this.prefix, () => this.live.delete(sbx));
+    const cg = this.features.cgroups ? createCgroup(`assay-${id}`, { memoryBytes: limits.memoryBytes, pids: limits.maxProcesses, cpus: limits.cpus }) : null;
+    const sbx = new BubblewrapSandbox(id, dir, new Workspace(ws, WORKDIR, this.drop), limits, [...joinPrefix(cg?.procs ?? []), ...this.prefix], this.drop, cg, this.features.seccomp, () => this.live.delete(sbx));
     this.live.add(sbx);
     try {
       for (const [p, content] of Object.entries(spec.files ?? {})) await sbx.writeFile(p, content);
@@ -202,7 +252,9 @@ export class BubblewrapProvider implements SandboxProvider {
         stale = !!st && Date.now() - st.mtimeMs > 60_000;
       }
       if (stale) {
+        unmountTmpfs(join(dir, 'ws'));
         await removeTree(dir);
+        await removeCgroupNamed(`assay-${name}`);
         removed++;
       }
     }
@@ -242,7 +294,15 @@ function baseArgs(limits: SandboxLimits): string[] {
     '--new-session',
     '--cap-drop', 'ALL',
     ...systemBinds(),
-    '--dev', '/dev',
+    // /dev: a size-limited tmpfs with only the device nodes programs need (bwrap's --dev would be an unlimited tmpfs).
+    '--size', String(limits.devBytes),
+    '--tmpfs', '/dev',
+    ...DEV_NODES.flatMap((n) => ['--dev-bind', `/dev/${n}`, `/dev/${n}`]),
+    '--symlink', '/proc/self/fd', '/dev/fd',
+    '--symlink', '/proc/self/fd/0', '/dev/stdin',
+    '--symlink', '/proc/self/fd/1', '/dev/stdout',
+    '--symlink', '/proc/self/fd/2', '/dev/stderr',
+    '--dir', '/dev/shm',
     '--proc', '/proc',
     '--size', String(limits.tmpBytes),
     '--tmpfs', '/tmp',
@@ -252,6 +312,60 @@ function baseArgs(limits: SandboxLimits): string[] {
     '--setenv', 'LANG', 'C.UTF-8',
     '--setenv', 'PYTHONDONTWRITEBYTECODE', '1',
   ];
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * The "image" of this back-end is the host's own /usr and /etc: not pinned, but recorded — the
+ * distribution and a digest of the installed-package list — so two runs can be compared.
+ */
+function hostImage(): string {
+  const read = (f: string) => {
+    try {
+      return readFileSyncFs(f);
+    } catch {
+      return null;
+    }
+  };
+  const os = read('/etc/os-release')?.toString('utf8').match(/^PRETTY_NAME="?([^"\n]*)"?$/m)?.[1] ?? 'unknown system';
+  const pk = read('/var/lib/dpkg/status') ?? read('/lib/apk/db/installed');
+  return `host /usr and /etc (${os}), not pinned; packages ${pk ? `sha256:${createHash('sha256').update(pk).digest('hex')}` : 'unknown'}`;
+}
+const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/** Can we mount a tmpfs here (root, and the mount syscall allowed)? Tried once on a scratch directory. */
+function probeTmpfs(baseDir: string): { ok: boolean; why: string } {
+  if (process.getuid?.() !== 0) return { ok: false, why: 'Assay is not root, so it cannot mount a tmpfs' };
+  const d = join(baseDir, `.probe-${process.pid}-${randomBytes(3).toString('hex')}`);
+  try {
+    mkdirSync(d);
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=65536,mode=0700', 'tmpfs', d], { encoding: 'utf8', env: { ...BWRAP_ENV } });
+    if (r.status !== 0) return { ok: false, why: `mount -t tmpfs failed: ${(r.stderr || r.error?.message || '').trim()}` };
+    unmountTmpfs(d);
+    return { ok: true, why: '' };
+  } catch (e) {
+    return { ok: false, why: (e as Error).message };
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
+function mountTmpfs(dir: string, bytes: number, owner: { uid: number; gid: number } | null): void {
+  const o = `size=${bytes},mode=0755,nr_inodes=${Math.max(1024, Math.floor(bytes / 1024))}${owner ? `,uid=${owner.uid},gid=${owner.gid}` : ''}`;
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', o, 'tmpfs', dir], { encoding: 'utf8', env: { ...BWRAP_ENV } });
+  if (r.status !== 0) throw new AssayError('SANDBOX_EXEC', `could not mount the workspace tmpfs at ${dir}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+/** Unmounts a workspace tmpfs if one is mounted there (lazily: nothing can hold it once the sandbox's processes are dead). */
+export function unmountTmpfs(dir: string): void {
+  let mounted = false;
+  try {
+    mounted = readFileSyncFs('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+  } catch {
+    return;
+  }
+  if (mounted) spawnSync('umount', ['-l', dir], { env: { ...BWRAP_ENV } });
 }
 
 function prlimitArgs(l: SandboxLimits): string[] {
@@ -267,6 +381,23 @@ function prlimitArgs(l: SandboxLimits): string[] {
   ];
 }
 
+/** The isolated runner for hidden Python tests (see `runCheck`). */
+const PY_RUNNER = `import os, sys, runpy
+def _assay_main():
+    nonce = sys.stdin.readline().strip()
+    result, script = sys.argv[1], sys.argv[2]
+    sys.argv = [script] + sys.argv[3:]
+    sys.stdin = open(os.devnull)
+    # Last on the path: workspace modules are importable but cannot shadow the standard library.
+    sys.path.append('${WORKDIR}')
+    runpy.run_path(script, run_name='__main__')
+    # Reached only when the test ran to its end: an exception, sys.exit or os._exit before it leaves no result.
+    fd = os.open(result, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, nonce.encode())
+    os.close(fd)
+_assay_main()
+`;
+
 class BubblewrapSandbox implements Sandbox {
   readonly provider = 'bubblewrap';
   readonly workdir = WORKDIR;
@@ -279,6 +410,9 @@ class BubblewrapSandbox implements Sandbox {
     private readonly ws: Workspace,
     readonly limits: SandboxLimits,
     private readonly prefix: string[],
+    private readonly drop: { uid: number; gid: number } | null,
+    private readonly cgroup: CgroupGroup | null,
+    private readonly seccompBpf: string | null,
     private readonly onDestroy: () => void,
   ) {}
 
@@ -288,14 +422,34 @@ class BubblewrapSandbox implements Sandbox {
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.alive();
+    const r = await this.spawnBwrap(['--bind', this.ws.root, WORKDIR], command, opts);
+    if (this.destroyed) return r;
+    // With a tmpfs workspace the kernel enforces the quota: "hit" means it is (nearly) full; otherwise the walk measures it.
+    const fs = await statfs(this.ws.root).catch(() => null);
+    const tmpfs = fs !== null && fs.type === TMPFS_MAGIC;
+    const full = tmpfs && (fs.bavail * fs.bsize < 64 << 10 || fs.ffree < 16);
+    const usage = tmpfs ? (fs.blocks - fs.bfree) * fs.bsize : await this.ws.usage().catch(() => 0);
+    return { ...r, workspaceLimitHit: full || usage > this.limits.workspaceBytes };
+  }
+
+  /** One bwrap process running `sh -c command` with the given extra binds; the common part of exec and runCheck. */
+  private spawnBwrap(binds: string[], command: string, opts: ExecOptions): Promise<ExecResult> {
     const l = this.limits;
     const timeoutMs = Math.min(opts.timeoutMs ?? l.timeoutMs, l.timeoutMs);
     const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['--setenv', k, v]);
     const [cmd, ...pre] = this.prefix;
-    const args = [...pre, ...baseArgs(l), ...env, '--bind', this.ws.root, WORKDIR, '--remount-ro', '/', '--chdir', WORKDIR, '--', ...prlimitArgs(l), 'sh', '-c', command];
+    const seccomp = this.seccompBpf ? ['--seccomp', '3'] : [];
+    const args = [...pre, ...seccomp, ...baseArgs(l), ...env, ...binds, '--remount-ro', '/', '--chdir', WORKDIR, '--', ...prlimitArgs(l), 'sh', '-c', command];
     const t0 = Date.now();
     return new Promise<ExecResult>((resolve, reject) => {
-      const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      // The filter reaches bwrap as fd 3 (it reads it whole before running the command).
+      const bpfFd = this.seccompBpf ? openSync(this.seccompBpf, 'r') : null;
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(cmd!, args, { stdio: bpfFd === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', bpfFd], env: { ...BWRAP_ENV }, cwd: '/' });
+      } finally {
+        if (bpfFd !== null) closeSync(bpfFd);
+      }
       this.running.add(child);
       const out = { stdout: [] as Buffer[], stderr: [] as Buffer[], kept: { stdout: 0, stderr: 0 }, total: { stdout: 0, stderr: 0 } };
       let timedOut = false;
@@ -304,6 +458,7 @@ class BubblewrapSandbox implements Sandbox {
       const timer = setTimeout(() => ((timedOut = true), kill()), timeoutMs);
       const onAbort = () => kill();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.signal?.aborted) kill();
       const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
         out.total[stream] += chunk.length;
         const room = l.outputBytes - out.kept[stream];
@@ -330,25 +485,73 @@ class BubblewrapSandbox implements Sandbox {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
         this.running.delete(child);
-        const finish = async () => {
-          const usage = this.destroyed ? 0 : await this.ws.usage().catch(() => 0);
-          resolve({
-            exitCode: code,
-            signal: sig,
-            stdout: Buffer.concat(out.stdout).toString('utf8'),
-            stderr: Buffer.concat(out.stderr).toString('utf8'),
-            stdoutBytes: out.total.stdout,
-            stderrBytes: out.total.stderr,
-            truncated: out.total.stdout > out.kept.stdout || out.total.stderr > out.kept.stderr,
-            timedOut,
-            outputLimitHit,
-            workspaceLimitHit: usage > l.workspaceBytes,
-            durationMs: Date.now() - t0,
-          });
-        };
-        finish().catch(reject);
+        resolve({
+          exitCode: code,
+          signal: sig,
+          stdout: Buffer.concat(out.stdout).toString('utf8'),
+          stderr: Buffer.concat(out.stderr).toString('utf8'),
+          stdoutBytes: out.total.stdout,
+          stderrBytes: out.total.stderr,
+          truncated: out.total.stdout > out.kept.stdout || out.total.stderr > out.kept.stderr,
+          timedOut,
+          outputLimitHit,
+          workspaceLimitHit: false,
+          durationMs: Date.now() - t0,
+        });
       });
     });
+  }
+
+  /**
+   * A hidden test, out of the model's reach: a fresh bwrap over a scratch copy of the final
+   * workspace (the model's own workspace is never touched again), the test's files in a directory
+   * outside the workspace whose name the model cannot predict (each name in `run` is rewritten to
+   * its path there). `python3 <test>.py` runs through an isolated runner: `python3 -I -S` (no
+   * script directory, PYTHON* variables or site hooks), the workspace appended last to sys.path,
+   * and a result file holding a nonce (given on stdin) written only once the test ran to its end.
+   */
+  async runCheck(run: string, files: Record<string, string>, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CheckResultRaw> {
+    this.alive();
+    const tag = randomBytes(8).toString('hex');
+    const chk = join(this.dir, `chk-${tag}`);
+    await mkdir(chk, { mode: 0o711 });
+    try {
+      const ws = join(chk, 'ws');
+      const copied = await copyTree(this.ws.root, ws, { maxEntries: MAX_COPY_ENTRIES, maxBytes: this.limits.workspaceBytes * 2, owner: this.drop });
+      if (!copied.complete) throw new AssayError('SANDBOX_CHECK', `the final workspace could not be copied whole for the check (${copied.why})`);
+      const tdir = join(chk, 't');
+      await mkdir(tdir, { mode: 0o755 });
+      const rdir = join(chk, 'r');
+      await mkdir(rdir, { mode: 0o700 });
+      if (this.drop) await chown(rdir, this.drop.uid, this.drop.gid);
+      const mount = `/.assay-check-${tag}`;
+      const rmount = `/.assay-result-${randomBytes(8).toString('hex')}`;
+      let command = run;
+      for (const name of Object.keys(files).sort((a, b) => b.length - a.length)) {
+        const safe = name.replace(/\\/g, '/');
+        if (!/^[\w.-]+(?:\/[\w.-]+)*$/.test(safe) || safe.split('/').some((x) => x === '..')) throw new AssayError('SANDBOX_CHECK', `hidden test file name "${name}" is not a plain relative path`);
+        await mkdir(dirname(join(tdir, safe)), { recursive: true, mode: 0o755 });
+        await writeFile(join(tdir, safe), files[name]!, { mode: 0o644 });
+        command = command.replace(new RegExp(`(^|[\\s"'=(])(?:\\./)?${safe.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[\\s"');])`, 'g'), `$1${mount}/${safe}`);
+      }
+      await writeFile(join(tdir, '.runner.py'), PY_RUNNER, { mode: 0o644 });
+      const py = /^python3?\s+(\S+\.py)((?:\s+\S+)*)\s*$/.exec(command);
+      const isolated = py !== null && py[1]!.startsWith(`${mount}/`);
+      const nonce = randomBytes(16).toString('hex');
+      if (isolated) command = `exec python3 -I -S ${mount}/.runner.py ${rmount}/done ${py![1]}${py![2] ?? ''}`;
+      const binds = ['--bind', ws, WORKDIR, '--ro-bind', tdir, mount, '--bind', rdir, rmount];
+      const r = await this.spawnBwrap(binds, command, { timeoutMs: opts.timeoutMs ?? this.limits.timeoutMs, ...(isolated ? { stdin: `${nonce}\n` } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (opts.signal?.aborted) throw new AssayError('SANDBOX_CHECK', 'the check was stopped');
+      let completed: boolean | undefined;
+      if (isolated) {
+        const got = await new Workspace(rdir, '/r', null).readFile('done', 64).catch(() => null);
+        completed = got !== null && got.toString('utf8') === nonce;
+      }
+      return { exitCode: r.exitCode, output: `${r.stdout}\n${r.stderr}`, ...(completed !== undefined ? { completed } : {}), timedOut: r.timedOut };
+    } finally {
+      unmountTmpfs(join(chk, 'ws'));
+      await removeTree(chk);
+    }
   }
 
   async readFile(path: string): Promise<Buffer> {
@@ -376,7 +579,9 @@ class BubblewrapSandbox implements Sandbox {
     this.destroyed = true;
     for (const c of this.running) c.kill('SIGKILL');
     await Promise.all([...this.running].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('close', r)))));
+    unmountTmpfs(this.ws.root);
     await removeTree(this.dir);
+    await this.cgroup?.remove();
     this.onDestroy();
   }
 }

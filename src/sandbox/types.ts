@@ -26,6 +26,10 @@ export interface SandboxLimits {
   workspaceBytes: number;
   /** Size of the private /tmp (tmpfs), bytes. */
   tmpBytes: number;
+  /** Size of the private /dev (tmpfs), bytes. */
+  devBytes: number;
+  /** CPU bandwidth of the whole sandbox, in cores (cgroup). */
+  cpus: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = {
@@ -39,6 +43,8 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   outputKillBytes: 8 << 20,
   workspaceBytes: 64 << 20,
   tmpBytes: 64 << 20,
+  devBytes: 1 << 20,
+  cpus: 1,
 };
 
 export interface ExecOptions {
@@ -72,6 +78,14 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/** What a hidden test run returns; `completed` is set for isolated Python tests: whether the runner reached the test's end. */
+export interface CheckResultRaw {
+  exitCode: number | null;
+  output: string;
+  completed?: boolean;
+  timedOut?: boolean;
+}
+
 export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
 
 /** One path of a workspace snapshot. Text content is kept for small UTF-8 files, so checkers can read it. */
@@ -80,8 +94,12 @@ export interface SnapshotEntry {
   size: number;
   /** "sha256:<hex>" of a regular file's bytes. */
   digest?: string;
-  /** The file's text, when it is valid UTF-8 and at most the snapshot's text limit. */
+  /** The file's text, decoded (see `encoding`), when it fits the snapshot's text limits. */
   text?: string;
+  /** How `text` was decoded, when not UTF-8 (e.g. "utf-16le"). */
+  encoding?: string;
+  /** Why a regular file has no `text` ("too large", "undecodable", …): checkers treat it as unknown, never as clean. */
+  textOmitted?: string;
   /** Where a symlink points (never followed). */
   target?: string;
   /** Permission bits, e.g. 0o644. */
@@ -121,6 +139,12 @@ export interface Sandbox {
   listFiles(dir?: string): Promise<{ files: FileListing[]; truncated: boolean }>;
   /** Every path in the workspace with digests; `textLimit` bytes of text per file (default 256 KiB). */
   snapshot(opts?: { textLimit?: number }): Promise<Snapshot>;
+  /**
+   * Runs a hidden test out of the model's reach: a fresh sandbox over a copy of the final
+   * workspace, `files` placed outside it at a path the model cannot predict (names in `run` are
+   * rewritten to it). Never touches this sandbox's workspace.
+   */
+  runCheck(run: string, files: Record<string, string>, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<CheckResultRaw>;
   /** Kills anything still running and removes the workspace. Idempotent. */
   destroy(): Promise<void>;
 }

@@ -8,6 +8,19 @@ import { resolveRunLog } from './run.js';
 
 const cut = (s: string, n = 2000) => (s.length > n ? `${s.slice(0, n)}\n[... ${s.length - n} more characters]` : s);
 
+/**
+ * Text from the run log made safe for a terminal: every control character except newline and tab
+ * (ESC, CSI, OSC 52 clipboard writes, screen clears, carriage returns that overwrite a line, BEL,
+ * C1 controls, bidi overrides, U+2028/2029) is shown escaped, so hostile tool output cannot act on
+ * the reviewer's terminal or forge lines of the transcript.
+ */
+export function sanitiseForTerminal(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n === 0x1b ? '\\e' : n === 0x0d ? '\\r' : n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** A readable transcript of one agentic sample, from the run log alone. */
 export function formatTranscript(s: SampleRecord): string {
   const a = s.agent;
@@ -26,7 +39,8 @@ export function formatTranscript(s: SampleRecord): string {
   out.push('checks:');
   for (const c of a.checks) out.push(`  ${c.holds ? 'HOLDS' : 'no   '} ${c.check}: ${c.evidence}`);
   out.push(`outcome: ${JSON.stringify(a.outcome)}`);
-  return out.join('\n') + '\n';
+  // Escaped before the lines are joined, and tool output lines are indented, so no output can pose as a transcript line.
+  return out.map((e) => sanitiseForTerminal(e).replace(/\n(?! {4})/g, '\n    ')).join('\n') + '\n';
 }
 
 export function register(program: Command): void {
