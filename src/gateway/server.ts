@@ -597,8 +597,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       // Not recorded: the terminal event is never sent and the response is cut (no chunked end),
       // after an error event the SDKs surface.
       if (!clientGone) {
-        raw.write(ctx.format === 'openai' ? `data: ${withheld('openai')}\n\n` : `event: error\ndata: ${withheld('anthropic')}\n\n`);
-        raw.destroy();
+        raw.write(ctx.format === 'openai' ? `data: ${withheld('openai')}\n\n` : `event: error\ndata: ${withheld('anthropic')}\n\n`, () => raw.destroy());
       }
       return;
     }
