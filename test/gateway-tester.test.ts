@@ -247,7 +247,7 @@ describe('TLS', () => {
       assert.match(f.gw.url, /^https:/);
       const trust = new Agent({ connect: { ca: server.cert } });
       const g = await f.grant();
-      const res = await fetch(`${f.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${g.key}` }, body: JSON.stringify({ model: 'demo', messages: Q }), dispatcher: trust } as RequestInit);
+      const res = await fetch(`${f.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${g.key}` }, body: JSON.stringify({ model: 'demo', messages: Q }), dispatcher: trust } as unknown as RequestInit);
       assert.equal(res.status, 200);
       await assert.rejects(fetch(f.gw.url.replace('https:', 'http:') + '/health').then((r) => r.text()), 'no plain HTTP on the TLS port');
       await assert.rejects(fetch(`${f.gw.url}/health`), 'an untrusted certificate is refused by the client');
@@ -257,7 +257,7 @@ describe('TLS', () => {
       const { token, claims } = issueGrantToken(f.signer, { tester: 'mtls', audience: f.config.id, grant: { ...defaultGrant('black-box', ['demo']), rate: { perSecond: 100, burst: 100 } }, ttlSeconds: 600, certThumbprint: thumb });
       await f.store.registerGrant(claims, tokenDigest(token));
       const key = accessKey(token, randomBytes(32));
-      const call = (dispatcher: Agent) => fetch(`${f.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'demo', messages: Q }), dispatcher } as RequestInit);
+      const call = (dispatcher: Agent) => fetch(`${f.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'demo', messages: Q }), dispatcher } as unknown as RequestInit);
       assert.equal((await call(new Agent({ connect: { ca: server.cert, cert: client.cert, key: client.key } }))).status, 200);
       const noCert = await call(trust);
       assert.equal(noCert.status, 401);
