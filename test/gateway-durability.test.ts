@@ -13,6 +13,7 @@ import { GatewayStore } from '../src/gateway/store.js';
 import { AppendTree, hex } from '../src/gateway/tree.js';
 import { startTarget } from '../src/target/server.js';
 import { ROOT, tmp } from './helpers.js';
+import { startScripted, sse } from './gateway-upstream.js';
 import { gatewayConfig, startFixture } from './gateway-fixture.js';
 
 /**
@@ -115,6 +116,46 @@ describe('storage failure stops serving', () => {
       blocker.close();
     } finally {
       await f.close();
+    }
+  });
+});
+
+describe('terminal events split across chunks', () => {
+  it('a [DONE] that arrives in pieces is still held back until the record commits', async () => {
+    const up = await startScripted((_b, _f, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sse({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'forty-two' }, finish_reason: null }] }));
+      setTimeout(() => res.write('data: [DO'), 30);
+      setTimeout(() => res.end('NE]\n\n'), 60);
+    });
+    const dir = tmp('assay-gw-split-');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const signer = signerFromPrivateKey(privateKey);
+    const config = gatewayConfig(up.url);
+    const store = await GatewayStore.open(join(dir, 'g.db'));
+    const gw = await startGateway({ config, signer, store });
+    try {
+      const { token, claims } = issueGrantToken(signer, { tester: 's', audience: config.id, grant: defaultGrant('black-box', ['demo']), ttlSeconds: 600 });
+      await store.registerGrant(claims, tokenDigest(token));
+      const key = accessKey(token, randomBytes(32));
+      const call = () => fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'demo', stream: true, messages: Q }) });
+      assert.match(await (await call()).text(), /forty-two[\s\S]*data: \[DONE\]\n\n$/, 'passed through whole when the log works');
+      const blocker = new Database(join(dir, 'g.db'));
+      blocker.exec('BEGIN IMMEDIATE');
+      const res = await call();
+      let text = '';
+      await assert.rejects((async () => {
+        const dec = new TextDecoder();
+        for await (const c of res.body!) text += dec.decode(c as Uint8Array, { stream: true });
+      })());
+      assert.match(text, /forty-two/);
+      assert.ok(!text.includes('[DO'), `no part of the terminal event: ${text}`);
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    } finally {
+      await gw.close();
+      await store.close();
+      await up.close();
     }
   });
 });

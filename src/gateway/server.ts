@@ -21,7 +21,7 @@ import { formatProofs, headEntry, openHead, signHeadV2 } from './head.js';
 import { GrantMeter, TokenBucket, costOf, type Reservation } from './limits.js';
 import { checkRequest, isRefusal, type Endpoint } from './policy.js';
 import { RELEASE_HEADER, loadRelease } from './release.js';
-import { SseUsage, terminalAt } from './sse.js';
+import { SseUsage, eventsEnd, terminalAt } from './sse.js';
 import type { GatewayStore } from './store.js';
 import { counter, tokenizerFor, type TokenCounter } from './tokens.js';
 
@@ -561,16 +561,32 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       }
     });
     let failed = false;
+    // Bytes after the last complete event are carried (a client cannot act on half an event, so
+    // this costs no latency) until the event completes; that way a terminal event split across
+    // chunks is still recognised. From the terminal event on, everything is held.
+    let carry: Buffer = Buffer.alloc(0);
+    let holding = false;
     const held: Buffer[] = [];
     try {
       for await (const chunk of up.body as AsyncIterable<Buffer>) {
-        if (held.length) {
+        if (holding) {
           held.push(chunk);
           continue;
         }
-        const t = terminalAt(chunk, ctx.format);
-        const now = t < 0 ? chunk : chunk.subarray(0, t);
-        if (t >= 0) held.push(chunk.subarray(t));
+        const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+        const t = terminalAt(buf, ctx.format);
+        let cut: number;
+        if (t >= 0) {
+          cut = t;
+          holding = true;
+          held.push(buf.subarray(t));
+          carry = Buffer.alloc(0);
+        } else {
+          cut = eventsEnd(buf);
+          if (buf.length - cut > 1 << 20) cut = buf.length; // no event boundary in 1 MiB: not an event stream worth parsing
+          carry = buf.subarray(cut);
+        }
+        const now = buf.subarray(0, cut);
         hash.update(now);
         scan.push(now);
         if (now.length && !raw.write(now)) await new Promise<void>((r) => raw.once('drain', r).once('close', r));
@@ -579,7 +595,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     } catch {
       failed = true;
     }
-    const tail = Buffer.concat(held);
+    const tail = Buffer.concat([carry, ...held]);
     if (!clientGone) {
       hash.update(tail);
       scan.push(tail);

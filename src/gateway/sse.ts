@@ -110,3 +110,13 @@ export function terminalAt(chunk: Buffer, format: 'openai' | 'anthropic'): numbe
   const d = chunk.indexOf('"type":"message_stop"');
   return d >= 0 ? lineStart(d) : -1;
 }
+
+/** The offset just after the last complete event (blank line) in `buf`, 0 when there is none. */
+export function eventsEnd(buf: Buffer): number {
+  let end = 0;
+  for (const sep of ['\n\n', '\r\n\r\n', '\r\r']) {
+    const i = buf.lastIndexOf(sep);
+    if (i >= 0) end = Math.max(end, i + sep.length);
+  }
+  return end;
+}
