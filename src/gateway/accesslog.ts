@@ -1,6 +1,7 @@
 import { AssayError } from '../common/errors.js';
 import { GENESIS, recordHash, recordText, type AccessRecord } from './commit.js';
 import type { Usage } from './limits.js';
+import { committerFor, type Committer } from './committer.js';
 import type { GatewayStore, Rejection } from './store.js';
 import { AppendTree, hex } from './tree.js';
 
@@ -9,10 +10,11 @@ import { AppendTree, hex } from './tree.js';
  * and the rule that joins them — **an exchange's record is durable before its answer is released**.
  *
  * `append` chains a record and returns a promise that settles when the record's transaction has
- * committed (SQLite WAL, synchronous=FULL: fsynced). Records that complete while a commit runs
- * share the next one (group commit: one transaction and one fsync per batch, scheduled with
- * setImmediate, so a lone request waits for its own fsync and nothing else). The server awaits it
- * before sending the last byte of an answer; if it rejects, the answer is withheld.
+ * committed (SQLite WAL, synchronous=FULL: fsynced), in a worker thread (committer.ts) so the
+ * fsync does not stall the event loop. One batch is in flight at a time; records that complete
+ * while it commits share the next one (group commit: one transaction and one fsync per batch; a
+ * lone request waits for its own fsync and nothing else). The server awaits it before sending the
+ * last byte of an answer; if it rejects, the answer is withheld.
  *
  * A failed commit is fatal: the batch's records are not on disk but are already in the in-memory
  * chain, so continuing would fork the log. `failed` is set, every waiter and every later append
@@ -30,6 +32,8 @@ export class AccessLog {
   private readonly dirtyUsage = new Map<string, Usage>();
   private rejections: Rejection[] = [];
   private scheduled = false;
+  private inflight: Promise<void> | null = null;
+  private readonly committer: Committer;
   failed: Error | null = null;
   private readonly onFail: ((err: Error) => void) | undefined;
 
@@ -41,6 +45,7 @@ export class AccessLog {
     this.seq = start.seq;
     this.prev = start.prev;
     this.onFail = onFail;
+    this.committer = committerFor(store);
   }
 
   /** Loads the chain's end and rebuilds the Merkle tree from the stored records. */
@@ -102,42 +107,60 @@ export class AccessLog {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.inflight) return;
     this.scheduled = true;
-    setImmediate(() => this.commitNow());
+    setImmediate(() => this.commitNext());
   }
 
-  /** Commits everything pending in one transaction (synchronous: better-sqlite3). */
-  commitNow(): void {
+  private get hasPending(): boolean {
+    return this.pending.length > 0 || this.dirtyUsage.size > 0 || this.rejections.length > 0;
+  }
+
+  /** Sends everything pending as one batch; when it has committed, releases its waiters and sends the next. */
+  private commitNext(): void {
     this.scheduled = false;
-    if (this.failed) return;
-    const batch = this.pending;
+    if (this.failed || this.inflight || !this.hasPending) return;
     const waiters = this.waiters;
-    const rejections = this.rejections;
-    const usage = new Map([...this.dirtyUsage].map(([k, u]) => [k, { ...u }]));
-    if (!batch.length && !usage.size && !rejections.length) return;
+    const batch = { records: this.pending, usage: [...this.dirtyUsage].map(([k, u]) => [k, { ...u }] as [string, Usage]), rejections: this.rejections };
     this.pending = [];
     this.waiters = [];
     this.rejections = [];
     this.dirtyUsage.clear();
-    try {
-      this.store.commit(batch, usage, rejections);
-    } catch (err) {
-      this.failed = new AssayError('LOG_UNAVAILABLE', `the access log could not be written (${(err as Error).message}); the gateway stops serving until it is restarted`, { file: this.store.file });
-      for (const w of waiters) w.reject(this.failed);
-      this.onFail?.(this.failed);
-      return;
-    }
-    for (const w of waiters) w.resolve();
+    this.inflight = this.committer.commit(batch).then(
+      () => {
+        this.inflight = null;
+        for (const w of waiters) w.resolve();
+        if (this.hasPending) this.schedule();
+      },
+      (err: Error) => {
+        this.inflight = null;
+        this.failed = new AssayError('LOG_UNAVAILABLE', `the access log could not be written (${err.message}); the gateway stops serving until it is restarted`, { file: this.store.file });
+        for (const w of [...waiters, ...this.waiters]) w.reject(this.failed);
+        this.waiters = [];
+        this.onFail?.(this.failed);
+      },
+    );
   }
 
   /** Waits for everything appended so far to be committed. */
-  flush(): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
-    if (!this.pending.length && !this.dirtyUsage.size && !this.rejections.length) return Promise.resolve();
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    this.commitNow();
-    return p;
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.failed) throw this.failed;
+      if (this.inflight) {
+        await this.inflight;
+        continue;
+      }
+      if (!this.hasPending) return;
+      const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+      this.commitNext();
+      await p;
+    }
+  }
+
+  /** Flushes and stops the commit worker. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    await this.committer.close();
   }
 
   /** A grant's record sequence numbers below `size`. */

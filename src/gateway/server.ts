@@ -703,6 +703,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
         await app.close();
         await alog.flush().catch(() => undefined);
         if (cfg.tlog && alog.head().size > 0 && !alog.failed) await checkpointOnce().catch(() => undefined);
+        await alog.close();
         for (const p of pools.values()) await p.close();
         storeLock?.release();
       })()),
