@@ -11,13 +11,14 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
 import { GatewayStore } from '../src/gateway/store.js';
 
 const quick = process.argv.includes('--quick');
+const loadAtStart = loadavg()[0]!;
 const HERE = import.meta.dirname;
 let ROOT = resolve(HERE, '..');
 while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
@@ -146,7 +147,7 @@ const added50 = rows[0]!.via - rows[0]!.direct;
 const md = `<!-- bench:gateway:start -->
 ## Access gateway: added latency (simulated upstream, no upstream latency)
 
-Command: \`npm run bench\` (gateway part: \`node dist-bench/bench/gateway.js\`) · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB
+Command: \`npm run bench\` (gateway part: \`node dist-bench/bench/gateway.js\`) · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB · load average ${loadAtStart.toFixed(1)} at the start (other work on the machine inflates every figure below)
 
 Open-loop load at **${RATE} requests/s**, ${ROUNDS} × ${PHASE_S} s per side, alternating direct / through the gateway (${direct.length} + ${via.length} requests, ${errors} errors). Requests: OpenAI chat completions with logprobs (grey-box grant), distinct prompts. Direct = straight to the simulated target; gateway = the same requests with a grant's access key through \`startGateway\` (credential, rate, budget, strict parse, allow-list, proxy, commitments, hash-chained SQLite log). Target, gateway and client are separate processes on the same machine.
 
