@@ -188,12 +188,13 @@ describe('gateway security', () => {
   });
 
   it('over budget: 429 before the upstream is called', async () => {
-    const g = await f.grant({ budget: { tokens: 60, costUsd: null } });
+    const g = await f.grant({ budget: { tokens: 150, costUsd: null } });
     const h = { authorization: `Bearer ${g.key}` };
     let first = await post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 5 }, h);
     assert.equal(first.status, 200);
-    // The body is ~80 bytes (≈ 20 tokens reserved) + max_tokens: a request asking for 50 more cannot fit.
-    const r = await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 50 }, h), 429, 'budget_exhausted', /token budget: \d+ of 60 tokens used/);
+    // The body is ~80 bytes (its bytes are reserved: no tokenizer makes more tokens) + max_tokens:
+    // a request asking for 100 more cannot fit.
+    const r = await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 100 }, h), 429, 'budget_exhausted', /token budget: \d+ of 150 tokens used/);
     assert.equal(r.headers.get('retry-after'), null, 'waiting does not refill a budget');
     first = await post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 5 }, h);
     assert.equal(first.status, 200, 'a smaller request still fits');
@@ -201,11 +202,12 @@ describe('gateway security', () => {
     await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 10 }, { authorization: `Bearer ${c.key}` }), 429, 'budget_exhausted', /cost budget/);
   });
 
-  it('caps max_tokens per request and then requires it', async () => {
+  it('caps max_tokens per request and max_completion_tokens too', async () => {
     const g = await f.grant({ maxTokensPerRequest: 16 });
     const h = { authorization: `Bearer ${g.key}` };
-    await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 17 }, h), 403, 'parameter_forbidden', /above this grant's cap of 16/);
-    await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q }, h), 400, 'invalid_request', /set max_tokens/);
+    await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 17 }, h), 403, 'parameter_forbidden', /max_tokens 17 is above this grant's cap of 16/);
+    await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_completion_tokens: 5000 }, h), 403, 'parameter_forbidden', /max_completion_tokens 5000 is above this grant's cap of 16/);
+    await refused(f, post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 5, max_completion_tokens: 17 }, h), 403, 'parameter_forbidden', /max_completion_tokens 17/);
   });
 
   it('over rate: 429 with Retry-After before the upstream is called', async () => {
@@ -277,7 +279,7 @@ describe('gateway security', () => {
 describe('gateway state survives a restart', () => {
   it('keeps grants, revocations, budgets and the log chain', async () => {
     const f = await startFixture();
-    const g = await f.grant({ budget: { tokens: 40, costUsd: null } });
+    const g = await f.grant({ budget: { tokens: 120, costUsd: null } });
     const h = { authorization: `Bearer ${g.key}` };
     assert.equal((await post(f, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 5 }, h)).status, 200);
     const revoked = await f.grant();
@@ -293,7 +295,7 @@ describe('gateway state survives a restart', () => {
       assert.deepEqual(gw.head(), head, 'the chain continues from the stored head');
       const used = (await store.usageOf(g.claims.jti)).inputTokens + (await store.usageOf(g.claims.jti)).outputTokens;
       assert.ok(used > 0);
-      await refused(f2, post(f2, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 30 }, h), 429, 'budget_exhausted', new RegExp(`${used} of 40 tokens used`));
+      await refused(f2, post(f2, '/v1/chat/completions', { model: 'demo', messages: Q, max_tokens: 100 }, h), 429, 'budget_exhausted', new RegExp(`${used} of 120 tokens used`));
       await refused(f2, post(f2, '/v1/chat/completions', { model: 'demo', messages: Q }, { authorization: `Bearer ${revoked.key}` }), 401, 'grant_revoked', /revoked/);
       await gw.flush();
       const recs = await store.records();

@@ -42,6 +42,12 @@ const model = z.strictObject({
   release: z.string().min(1).optional(),
   /** USD per million input and output tokens, for cost budgets. */
   price: z.strictObject({ input: z.number().min(0), output: z.number().min(0) }).optional(),
+  /**
+   * How to count a stream's delivered tokens when the upstream's final usage never arrived:
+   * a tiktoken encoding, or UTF-8 bytes (an upper bound). Default: js-tiktoken's encoding for the
+   * upstream model id when it knows it (OpenAI models), else bytes.
+   */
+  tokenizer: z.enum(['o200k_base', 'cl100k_base', 'bytes']).optional(),
 });
 
 export const gatewayConfigSchema = z.strictObject({
@@ -59,6 +65,13 @@ export const gatewayConfigSchema = z.strictObject({
   models: z.record(z.string().min(1).max(256), model).refine((m) => Object.keys(m).length > 0, 'at least one model'),
   /** Checkpoint the access-log head into a local transparency log directory (`assay log init`). */
   tlog: z.strictObject({ dir: z.string().min(1), everyRecords: z.number().int().min(1).default(1000), everySeconds: z.number().positive().default(60) }).optional(),
+  /**
+   * Serve HTTPS: PEM certificate chain and private key files; `ca` and `clientCertificates` for
+   * mutual TLS (grants bound to a client certificate need `request` or `require`).
+   */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional(), clientCertificates: z.enum(['none', 'request', 'require']).default('none') }).optional(),
+  /** The authenticated admin API for live grant management (requests signed by the gateway key). */
+  adminApi: z.boolean().default(true),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -80,6 +93,11 @@ export function parseGatewayConfig(raw: unknown, where: { file?: string; baseDir
   const base = where.baseDir ?? process.cwd();
   if (c.db) c.db = resolve(base, c.db);
   if (c.tlog) c.tlog.dir = resolve(base, c.tlog.dir);
+  if (c.tls) {
+    c.tls.cert = resolve(base, c.tls.cert);
+    c.tls.key = resolve(base, c.tls.key);
+    if (c.tls.ca) c.tls.ca = resolve(base, c.tls.ca);
+  }
   for (const spec of Object.values(c.models)) if (spec.release) spec.release = resolve(base, spec.release);
   return c;
 }

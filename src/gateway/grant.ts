@@ -57,6 +57,8 @@ export interface GrantClaims {
   exp: number;
   jti: string;
   assay: Grant;
+  /** RFC 8705 certificate binding: the token works only over mutual TLS with this client certificate. */
+  cnf?: { 'x5t#S256': string };
 }
 
 export const claimsSchema = z.strictObject({
@@ -68,6 +70,7 @@ export const claimsSchema = z.strictObject({
   exp: z.number().int(),
   jti: z.string().regex(/^g_[0-9a-f]{32}$/),
   assay: grantSchema,
+  cnf: z.strictObject({ 'x5t#S256': z.string().regex(/^[A-Za-z0-9_-]{43}$/) }).optional(),
 });
 
 const b64u = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -80,6 +83,10 @@ export interface IssueOptions {
   ttlSeconds: number;
   now?: Date;
   notBefore?: Date;
+  /** Bind the token to a client certificate: base64url SHA-256 of its DER (RFC 8705 x5t#S256). */
+  certThumbprint?: string;
+  /** Re-issue under an existing grant id (extend / narrow keep the jti, so usage and the tester's commitment key carry over). */
+  jti?: string;
 }
 
 /** Signs a grant token. The signing input is built here; the signature is the signer's Ed25519. */
@@ -89,7 +96,7 @@ export function issueGrantToken(signer: Signer, o: IssueOptions): { token: strin
   if (!o.tester || o.tester.length > 256) throw new AssayError('USAGE', 'tester name: 1-256 characters');
   const iat = Math.floor((o.now ?? new Date()).getTime() / 1000);
   const nbf = o.notBefore ? Math.floor(o.notBefore.getTime() / 1000) : iat;
-  const claims: GrantClaims = { iss: signer.keyId, sub: o.tester, aud: o.audience, iat, nbf, exp: nbf + Math.ceil(o.ttlSeconds), jti: `g_${randomBytes(16).toString('hex')}`, assay: grant };
+  const claims: GrantClaims = { iss: signer.keyId, sub: o.tester, aud: o.audience, iat, nbf, exp: nbf + Math.ceil(o.ttlSeconds), jti: o.jti ?? `g_${randomBytes(16).toString('hex')}`, assay: grant, ...(o.certThumbprint ? { cnf: { 'x5t#S256': o.certThumbprint } } : {}) };
   const input = `${b64u({ alg: 'EdDSA', typ: GRANT_TYP, kid: signer.keyId })}.${b64u(claims)}`;
   return { token: `${input}.${signer.sign(Buffer.from(input, 'ascii')).toString('base64url')}`, claims };
 }

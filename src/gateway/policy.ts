@@ -78,7 +78,7 @@ export interface Checked {
   stream: boolean;
   /** Top-level parameter names used, sorted (logged: shows the level was respected without showing values). */
   params: string[];
-  /** Largest output the request asked for (max_tokens / max_completion_tokens), or null. */
+  /** Largest output bound the request set (max_tokens, max_completion_tokens), or null: the server then injects one when the grant has a cap or budget. */
   maxTokens: number | null;
 }
 
@@ -123,13 +123,24 @@ export function checkRequest(endpoint: Endpoint, body: unknown, grant: Grant): C
   }
   const model = body.model as string;
   if (!grant.models.includes(model)) return { status: 403, code: 'model_not_granted', message: `model "${model}" is not covered by this grant (granted: ${grant.models.join(', ')})` };
-  const mt = (body.max_tokens ?? body.max_completion_tokens ?? null) as number | null;
-  if (grant.maxTokensPerRequest !== null) {
-    if (mt === null) return { status: 400, code: 'invalid_request', message: `this grant caps output at ${grant.maxTokensPerRequest} tokens per request: set max_tokens` };
-    if (mt > grant.maxTokensPerRequest) return { status: 403, code: 'parameter_forbidden', message: `max_tokens ${mt} is above this grant's cap of ${grant.maxTokensPerRequest}` };
+  // System prompts: Anthropic's top-level `system` is a parameter like any other; OpenAI's are
+  // messages with role system/developer, allowed only where `system` is (a grant narrowed without
+  // "system" forbids both forms).
+  if (endpoint === 'openai.chat' && grant.params && !grant.params.includes('system')) {
+    const i = (body.messages as { role: string }[]).findIndex((m) => m.role === 'system' || m.role === 'developer');
+    if (i >= 0) return { status: 403, code: 'parameter_forbidden', message: `messages[${i}] has role "${(body.messages as { role: string }[])[i]!.role}": system prompts are not among this grant's allowed parameters` };
   }
+  // Every field that bounds output counts: an upstream may honour any of them, so the largest is
+  // the worst case (reasoning tokens count inside max_completion_tokens and Anthropic's max_tokens).
+  const bounds = OUTPUT_BOUNDS.filter((k) => typeof body[k] === 'number').map((k) => [k, body[k] as number] as const);
+  const mt = bounds.length ? Math.max(...bounds.map(([, v]) => v)) : null;
+  if (grant.maxTokensPerRequest !== null)
+    for (const [k, v] of bounds) if (v > grant.maxTokensPerRequest) return { status: 403, code: 'parameter_forbidden', message: `${k} ${v} is above this grant's cap of ${grant.maxTokensPerRequest}` };
   return { model, stream: body.stream === true, params: Object.keys(body).sort(), maxTokens: mt };
 }
+
+/** Request fields that bound the output length (on any format the policy admits). */
+export const OUTPUT_BOUNDS = ['max_tokens', 'max_completion_tokens'] as const;
 
 export const isRefusal = (c: Checked | PolicyRefusal): c is PolicyRefusal => 'code' in c;
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql, type Generated } from 'kysely';
 import type { GrantClaims } from './grant.js';
 import type { Usage } from './limits.js';
 
@@ -43,12 +43,44 @@ interface HeadsTable {
   time: string;
   envelope_json: string;
   tlog_index: number | null;
+  /** c2sp tlog-proof of the head's transparency-log entry (v2 heads). */
+  tlog_proof: string | null;
+}
+/** Requests refused before they belonged to a grant (401), and refusals past the record rate. */
+interface RejectionsTable {
+  id: Generated<number>;
+  time: string;
+  status: number;
+  code: string;
+  reason: string;
+  remote: string;
+  /** 1 for a single rejection; > 1 for a summary row of rejections not written one by one. */
+  count: number;
 }
 interface DB {
   grants: GrantsTable;
   usage: UsageTable;
   records: RecordsTable;
   heads: HeadsTable;
+  rejections: RejectionsTable;
+}
+
+export interface Rejection {
+  time: string;
+  status: number;
+  code: string;
+  reason: string;
+  remote: string;
+  count: number;
+}
+
+export interface StoredHead {
+  size: number;
+  head: string;
+  time: string;
+  envelopeJson: string;
+  tlogIndex: number | null;
+  tlogProof: string | null;
 }
 
 export interface GrantRow {
@@ -70,36 +102,43 @@ const emptyUsage = (): Usage => ({ requests: 0, inputTokens: 0, outputTokens: 0,
 export class GatewayStore {
   // The per-request read and the log append run as statements prepared once from SQL that Kysely
   // compiled: synchronous better-sqlite3 calls, no per-query builder or promise overhead.
-  private readonly hot: { status: Database.Statement; record: Database.Statement; usage: Database.Statement; commit: (records: { seq: number; hash: string; text: string }[], usage: Map<string, Usage>) => void };
+  private readonly hot: { status: Database.Statement; record: Database.Statement; usage: Database.Statement; rejection: Database.Statement; commit: (records: { seq: number; hash: string; text: string }[], usage: Map<string, Usage>, rejections: Rejection[]) => void };
 
   private constructor(
     private readonly db: Kysely<DB>,
-    sqlite: Database.Database,
+    private readonly sqlite: Database.Database,
+    /** The SQLite file (":memory:" in tests). */
+    readonly file: string,
   ) {
     const status = db.selectFrom('grants').select(['token_sha256', 'revoked_at']).where('jti', '=', '?').compile();
     const record = db.insertInto('records').values({ seq: 0, hash: '', text: '' }).compile();
     const usageRow = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, updated_at: '' };
     const usage = db.insertInto('usage').values({ jti: '', ...usageRow }).onConflict((oc) => oc.column('jti').doUpdateSet({ requests: sql`excluded.requests`, input_tokens: sql`excluded.input_tokens`, output_tokens: sql`excluded.output_tokens`, cost_usd: sql`excluded.cost_usd`, updated_at: sql`excluded.updated_at` })).compile();
-    const hot = { status: sqlite.prepare(status.sql), record: sqlite.prepare(record.sql), usage: sqlite.prepare(usage.sql) };
+    const rejection = db.insertInto('rejections').values({ time: '', status: 0, code: '', reason: '', remote: '', count: 0 }).compile();
+    const hot = { status: sqlite.prepare(status.sql), record: sqlite.prepare(record.sql), usage: sqlite.prepare(usage.sql), rejection: sqlite.prepare(rejection.sql) };
     this.hot = {
       ...hot,
-      commit: sqlite.transaction((records: { seq: number; hash: string; text: string }[], u: Map<string, Usage>) => {
+      commit: sqlite.transaction((records: { seq: number; hash: string; text: string }[], u: Map<string, Usage>, rej: Rejection[]) => {
         for (const r of records) hot.record.run(r.seq, r.hash, r.text);
         const now = new Date().toISOString();
         for (const [jti, x] of u) hot.usage.run(jti, x.requests, x.inputTokens, x.outputTokens, x.costUsd, now);
+        for (const r of rej) hot.rejection.run(r.time, r.status, r.code, r.reason.slice(0, 512), r.remote.slice(0, 64), r.count);
       }),
     };
   }
 
-  static async open(file: string): Promise<GatewayStore> {
+  /** `synchronous: 'NORMAL'` exists only so the benchmark can say what fsync costs; the gateway uses FULL. */
+  static async open(file: string, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}): Promise<GatewayStore> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const sqlite = new Database(file);
     sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('busy_timeout = 5000');
-    // WAL + NORMAL: a commit is durable against a crash of the process, and fsyncs only at WAL
-    // checkpoints; a power cut can lose the last commits (the chain stays consistent: records are
-    // appended in order, so a lost tail is a shorter chain, and signed heads say what was vouched for).
-    sqlite.pragma('synchronous = NORMAL');
+    // A write lock held by another connection (a CLI command) is waited for at most 2 s; past that
+    // the commit fails and the gateway stops serving rather than answer without a record.
+    sqlite.pragma('busy_timeout = 2000');
+    // WAL + FULL: every commit fsyncs the WAL before it returns, so a committed record survives a
+    // power cut too. The gateway group-commits (one transaction, one fsync, for all the records
+    // that completed while the previous commit ran) and answers only after its record's commit.
+    sqlite.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
     await db.schema
       .createTable('grants')
@@ -134,8 +173,22 @@ export class GatewayStore {
       .addColumn('time', 'text', (c) => c.notNull())
       .addColumn('envelope_json', 'text', (c) => c.notNull())
       .addColumn('tlog_index', 'integer')
+      .addColumn('tlog_proof', 'text')
       .execute();
-    return new GatewayStore(db, sqlite);
+    // Stores made before v2 heads lack the proof column.
+    if (!(sqlite.pragma('table_info(heads)') as { name: string }[]).some((c) => c.name === 'tlog_proof')) sqlite.exec('ALTER TABLE heads ADD COLUMN tlog_proof TEXT');
+    await db.schema
+      .createTable('rejections')
+      .ifNotExists()
+      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('time', 'text', (c) => c.notNull())
+      .addColumn('status', 'integer', (c) => c.notNull())
+      .addColumn('code', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('remote', 'text', (c) => c.notNull())
+      .addColumn('count', 'integer', (c) => c.notNull())
+      .execute();
+    return new GatewayStore(db, sqlite, file);
   }
 
   async registerGrant(claims: GrantClaims, tokenSha256: string): Promise<void> {
@@ -202,10 +255,32 @@ export class GatewayStore {
     return r ? { requests: r.requests, inputTokens: r.input_tokens, outputTokens: r.output_tokens, costUsd: r.cost_usd } : emptyUsage();
   }
 
-  /** Appends records and the usage totals they changed, in one transaction. */
-  commit(records: { seq: number; hash: string; text: string }[], usage: Map<string, Usage>): void {
-    if (!records.length && !usage.size) return;
-    this.hot.commit(records, usage);
+  /** Appends records, the usage totals they changed and rejections, in one transaction (fsynced). */
+  commit(records: { seq: number; hash: string; text: string }[], usage: Map<string, Usage>, rejections: Rejection[] = []): void {
+    if (!records.length && !usage.size && !rejections.length) return;
+    this.hot.commit(records, usage, rejections);
+  }
+
+  /** Every record, in order, without loading them all at once (startup: rebuilds the Merkle tree). */
+  *iterateRecords(): Generator<{ seq: number; hash: string; text: string }> {
+    yield* this.sqlite.prepare('SELECT seq, hash, text FROM records ORDER BY seq').iterate() as Iterable<{ seq: number; hash: string; text: string }>;
+  }
+
+  recordAt(seq: number): { seq: number; hash: string; text: string } | null {
+    return (this.sqlite.prepare('SELECT seq, hash, text FROM records WHERE seq = ?').get(seq) as { seq: number; hash: string; text: string } | undefined) ?? null;
+  }
+
+  async rejections(): Promise<Rejection[]> {
+    return this.db.selectFrom('rejections').select(['time', 'status', 'code', 'reason', 'remote', 'count']).orderBy('id', 'asc').execute();
+  }
+
+  /** Replaces a grant's claims and token (extend / narrow: same jti, new token). */
+  async updateGrant(claims: GrantClaims, tokenSha256: string): Promise<void> {
+    await this.db
+      .updateTable('grants')
+      .set({ level: claims.assay.level, models_json: JSON.stringify(claims.assay.models), token_sha256: tokenSha256, claims_json: JSON.stringify(claims), expires_at: new Date(claims.exp * 1000).toISOString() })
+      .where('jti', '=', claims.jti)
+      .execute();
   }
 
   async lastRecord(): Promise<{ seq: number; hash: string } | null> {
@@ -218,13 +293,13 @@ export class GatewayStore {
     return this.db.selectFrom('records').selectAll().where('seq', '>=', from).orderBy('seq', 'asc').limit(limit).execute();
   }
 
-  async saveHead(h: { size: number; head: string; time: string; envelopeJson: string; tlogIndex: number | null }): Promise<void> {
-    const v = { head: h.head, time: h.time, envelope_json: h.envelopeJson, tlog_index: h.tlogIndex };
+  async saveHead(h: { size: number; head: string; time: string; envelopeJson: string; tlogIndex: number | null; tlogProof?: string | null }): Promise<void> {
+    const v = { head: h.head, time: h.time, envelope_json: h.envelopeJson, tlog_index: h.tlogIndex, tlog_proof: h.tlogProof ?? null };
     await this.db.insertInto('heads').values({ size: h.size, ...v }).onConflict((oc) => oc.column('size').doUpdateSet(v)).execute();
   }
 
-  async heads(): Promise<{ size: number; head: string; time: string; envelopeJson: string; tlogIndex: number | null }[]> {
-    return (await this.db.selectFrom('heads').selectAll().orderBy('size', 'asc').execute()).map((r) => ({ size: r.size, head: r.head, time: r.time, envelopeJson: r.envelope_json, tlogIndex: r.tlog_index }));
+  async heads(): Promise<StoredHead[]> {
+    return (await this.db.selectFrom('heads').selectAll().orderBy('size', 'asc').execute()).map((r) => ({ size: r.size, head: r.head, time: r.time, envelopeJson: r.envelope_json, tlogIndex: r.tlog_index, tlogProof: r.tlog_proof ?? null }));
   }
 
   /** Tests only: direct access to alter a stored record. */

@@ -1,4 +1,3 @@
-import { artefactDir } from './artefacts.js';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { acquireLock, type Lock } from '../common/lock.js';

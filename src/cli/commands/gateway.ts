@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AssayError } from '../../common/errors.js';
@@ -8,13 +8,17 @@ import { digestOfFile } from '../../attest/digest.js';
 import { parseEnvelope } from '../../attest/dsse.js';
 import { loadSigner, parsePublicKey } from '../../attest/keys.js';
 import { iterateSamples } from '../../run/log-reader.js';
-import { openConfiguredLog } from '../../tlog/config.js';
+import { hasLogConfig, openConfiguredLog, readLogConfig } from '../../tlog/config.js';
+import { formatTlogProof } from '../../tlog/client.js';
 import { encodeEntry } from '../../tlog/entry.js';
+import { parseVkey } from '../../tlog/note.js';
+import { ADMIN_HEADER, grantEntry, signAdminRequest } from '../../gateway/admin.js';
+import { AppendTree, hex } from '../../gateway/tree.js';
 import { ACCESS_LEVELS, type AccessLevel } from '../../model/types.js';
 import { RECORD_SCHEMA, recordSchema, openRecord, parseOpening, verifyChain, nonceFor, commitContent, commitmentOf, type AccessRecord } from '../../gateway/commit.js';
 import { gatewayDbFile, loadGatewayConfig, type GatewayConfig } from '../../gateway/config.js';
-import { accessKey, defaultGrant, deriveCommitKey, issueGrantToken, splitAccessKey, tokenDigest, type Grant } from '../../gateway/grant.js';
-import { formatExport, openHead, signHead, verifyExport, verifyOpening } from '../../gateway/head.js';
+import { accessKey, defaultGrant, deriveCommitKey, issueGrantToken, splitAccessKey, tokenDigest, type Grant, type GrantClaims } from '../../gateway/grant.js';
+import { checkAnchor, formatExport, formatProofs, headEntry, isProofsBundle, openHead, signHeadV2, verifyLogFile, verifyOpening } from '../../gateway/head.js';
 import { loadRelease, signRelease } from '../../gateway/release.js';
 import { startGateway } from '../../gateway/server.js';
 import { GatewayStore } from '../../gateway/store.js';
@@ -97,6 +101,48 @@ function gatewayKey(c: GatewayConfig, key?: string) {
   return loadSigner(ref);
 }
 
+/** A log verifier key: vkey text, a file holding one, or a local log directory (its own key). */
+function vkeyText(v: string): string {
+  if (existsSync(v) && hasLogConfig(v)) return readLogConfig(v).vkey;
+  const text = existsSync(v) ? read(v, 'verifier key').toString('utf8').trim() : v.trim();
+  parseVkey(text, existsSync(v) ? { file: v } : { field: 'vkey' });
+  return text;
+}
+
+/** Calls a running gateway's admin API, signed with the gateway key. */
+async function adminCall(c: GatewayConfig, base: string, method: string, path: string, body?: unknown, key?: string): Promise<any> {
+  const signer = gatewayKey(c, key);
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const url = `${base.replace(/\/+$/, '')}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), [ADMIN_HEADER]: signAdminRequest(signer, method, path, text) }, ...(body === undefined ? {} : { body: text }) });
+  } catch (err) {
+    throw new AssayError('IO', `cannot reach the gateway at ${base}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+  }
+  const json = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+  if (!res.ok) throw new AssayError('GATEWAY_ADMIN', json?.error?.message ?? `HTTP ${res.status}`);
+  return json;
+}
+
+/** Opens an output file before anything is issued, so a grant never exists without its token written. */
+function openOut(file: string): number {
+  try {
+    return openSync(resolve(file), 'wx', 0o600);
+  } catch (err) {
+    throw new AssayError('IO', `cannot create the token file: ${(err as Error).message}`, { file });
+  }
+}
+
+function writeToken(fd: number | null, token: string): void {
+  if (fd === null) return out(`${token}\n`);
+  try {
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function register(program: Command): void {
   const gateway = program.command('gateway').description('The access gateway: testers reach model endpoints only through grants (docs/formats/gateway.md)');
 
@@ -111,17 +157,27 @@ export function register(program: Command): void {
       const c = loadGatewayConfig(f.config);
       const signer = gatewayKey(c, f.key);
       const store = await GatewayStore.open(gatewayDbFile(c));
-      const tlog = c.tlog ? await openConfiguredLog(c.tlog.dir) : undefined;
+      const tlog = c.tlog ? openConfiguredLog(c.tlog.dir) : undefined;
       const gw = await startGateway({ config: c, signer, store, ...(tlog ? { tlog } : {}), listen: { ...(f.host ? { host: f.host } : {}), ...(f.port !== undefined ? { port: f.port } : {}) } });
-      out(`gateway ${c.id} listening on ${gw.url} (key ${signer.keyId}, db ${gatewayDbFile(c)}${tlog ? `, checkpoints to ${c.tlog!.dir}` : ''})\n`);
-      const stop = async () => {
+      out(`gateway ${c.id} listening on ${gw.url} (key ${signer.keyId}, db ${gatewayDbFile(c)}${tlog ? `, heads anchored in ${c.tlog!.dir}` : ''})\n`);
+      const stop = async (code: number) => {
         await gw.close();
         await store.close();
         tlog?.close();
-        process.exit(0);
+        process.exit(code);
       };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
+      process.once('SIGINT', () => void stop(0));
+      process.once('SIGTERM', () => void stop(0));
+      // A storage failure stops serving at once (every request 503); the process then exits 75
+      // (EX_TEMPFAIL) so a supervisor restarts it once the store is writable again.
+      const watch = setInterval(() => {
+        if (gw.failed()) {
+          clearInterval(watch);
+          process.stderr.write(`assay gateway: stopped: ${gw.failed()!.message}\n`);
+          void stop(75);
+        }
+      }, 200);
+      watch.unref();
     });
 
   const log = gateway.command('log').description('The access log: developer view, verification, export');
@@ -151,12 +207,15 @@ export function register(program: Command): void {
         const ps = chain.problems.map((p) => `record ${p.seq}: ${p.problem}`);
         // Each signed head must name the hash of the record at its size − 1 as recomputed now.
         const hashes = recs.map((r) => `sha256:${sha256Hex(r.text)}`);
+        const tree = new AppendTree();
+        for (const r of recs) tree.append(r.text);
         for (const h of await s.heads()) {
           try {
             const head = openHead(parseEnvelope(h.envelopeJson), signer.publicKey);
             const at = hashes[head.size - 1];
             if (head.size > recs.length) ps.push(`signed head of size ${head.size}: the log has only ${recs.length} records`);
             else if (head.size > 0 && at !== head.head) ps.push(`signed head of size ${head.size} (${h.time}) names ${head.head}, the records give ${at}`);
+            else if ('root' in head && hex(tree.root(head.size)) !== head.root) ps.push(`signed head of size ${head.size} (${h.time}) names Merkle root ${head.root}, the records give ${hex(tree.root(head.size))}`);
           } catch (err) {
             ps.push(`signed head of size ${h.size}: ${(err as Error).message}`);
           }
@@ -172,22 +231,76 @@ export function register(program: Command): void {
     });
   log
     .command('export')
-    .description('Sign the current head and write the log for verifiers (assay.gateway-log/v1)')
+    .description('Sign the current head (v2), anchor it in the transparency log, and write the log for verifiers: the whole log (assay.gateway-log/v1), or one grant\'s records with inclusion proofs (--grant: assay.gateway-proofs/v1)')
     .requiredOption('--config <file>')
     .requiredOption('-o, --out <file>')
-    .action(async (f: { config: string; out: string }) => {
+    .option('--grant <jti>', "only this grant's records, with inclusion proofs (what its tester may see)")
+    .option('--gateway <url>', 'the running gateway (it holds the transparency log): it signs and anchors the head')
+    .action(async (f: { config: string; out: string; grant?: string; gateway?: string }) => {
       const c = loadGatewayConfig(f.config);
       const signer = gatewayKey(c);
       await withStore(c, async (s) => {
+        let head: { size: number; envelopeJson: string; tlogProof: string | null };
+        if (f.gateway) head = (await adminCall(c, f.gateway, 'POST', '/v1/assay/admin/checkpoint')) as typeof head;
         const recs = await s.records();
         const chain = verifyChain(recs.map((r) => ({ text: r.text, storedHash: r.hash })));
         if (chain.problems.length) throw new AssayError('LOG_TAMPERED', `refusing to sign a broken log: record ${chain.problems[0]!.seq}: ${chain.problems[0]!.problem}`);
-        const time = new Date().toISOString();
-        const signed = signHead(signer, { gateway: c.id, size: chain.size, head: chain.head, time });
-        await s.saveHead({ size: chain.size, head: chain.head, time, envelopeJson: JSON.stringify(signed.envelope), tlogIndex: null });
-        writeFileSync(resolve(f.out), formatExport({ gateway: c.id, publicKey: signer.publicKey, records: recs.map((r) => r.text), signedHead: signed.envelope }));
-        out(`exported ${chain.size} records to ${resolve(f.out)}, head ${chain.head} signed by ${signer.keyId}\n`);
+        const tree = new AppendTree();
+        for (const r of recs) tree.append(r.text);
+        if (!f.gateway) {
+          const time = new Date().toISOString();
+          const signed = signHeadV2(signer, { gateway: c.id, size: chain.size, head: chain.head, root: hex(tree.root()), time });
+          let tlogIndex: number | null = null;
+          let tlogProof: string | null = null;
+          if (c.tlog) {
+            let l;
+            try {
+              l = openConfiguredLog(c.tlog.dir);
+            } catch (err) {
+              throw new AssayError('LOCKED', `cannot open the transparency log (${(err as Error).message}); if the gateway is running, export with --gateway <its url>`);
+            }
+            try {
+              const r = l.append([headEntry(signed.envelope, signed.head)]);
+              tlogIndex = r.indices[0]!;
+              tlogProof = formatTlogProof({ index: tlogIndex, hashes: l.inclusionProof(tlogIndex, r.size), checkpoint: r.checkpoint });
+            } finally {
+              l.close();
+            }
+          } else process.stderr.write('assay: warning: no tlog in the config, so this head is not anchored and verify-opening will refuse it without --unanchored\n');
+          const envelopeJson = JSON.stringify(signed.envelope);
+          await s.saveHead({ size: chain.size, head: chain.head, time, envelopeJson, tlogIndex, tlogProof });
+          head = { size: chain.size, envelopeJson, tlogProof };
+        }
+        const h = head!;
+        const envelope = parseEnvelope(h.envelopeJson);
+        if (f.grant) {
+          const mine = recs.slice(0, h.size).filter((r) => recordSchema.parse(JSON.parse(r.text)).grant === f.grant);
+          writeFileSync(resolve(f.out), formatProofs({ gateway: c.id, publicKey: signer.publicKey, signedHead: envelope, tlogProof: h.tlogProof, records: mine.map((r) => ({ seq: r.seq, text: r.text, proof: tree.inclusionProof(r.seq, h.size) })) }));
+          out(`exported ${mine.length} records of grant ${f.grant} with inclusion proofs against the head of size ${h.size} to ${resolve(f.out)}\n`);
+          return;
+        }
+        writeFileSync(resolve(f.out), formatExport({ gateway: c.id, publicKey: signer.publicKey, records: recs.slice(0, h.size).map((r) => r.text), signedHead: envelope, tlogProof: h.tlogProof }));
+        out(`exported ${h.size} records to ${resolve(f.out)}, head signed by ${signer.keyId}${h.tlogProof ? ', anchored in the transparency log' : ''}\n(the full export shows every tester's metadata: give testers --grant exports or the gateway's /v1/assay/log/proofs)\n`);
       });
+    });
+
+  gateway
+    .command('proofs')
+    .description("Tester: fetch your own records with inclusion proofs against a signed, anchored head (assay.gateway-proofs/v1)")
+    .requiredOption('--url <gateway>', 'the gateway base URL')
+    .requiredOption('--access-key <file>', 'your access key file (<token>~<commitment key>)')
+    .option('--ca <file>', 'PEM certificate(s) to trust for an HTTPS gateway with a private CA')
+    .requiredOption('-o, --out <file>')
+    .action(async (f: { url: string; accessKey: string; ca?: string; out: string }) => {
+      const key = read(f.accessKey, 'access key').toString('utf8').trim();
+      const init: Record<string, unknown> = { headers: { authorization: `Bearer ${key}` } };
+      if (f.ca) init.dispatcher = new (await import('undici')).Agent({ connect: { ca: read(f.ca, 'CA certificate') } });
+      const res = await fetch(`${f.url.replace(/\/+$/, '')}/v1/assay/log/proofs`, init as RequestInit);
+      const text = await res.text();
+      if (!res.ok) throw new AssayError('GATEWAY', `gateway answered ${res.status}: ${text.slice(0, 500)}`);
+      if (!isProofsBundle(text)) throw new AssayError('EXPORT_FORMAT', 'the gateway did not answer with an assay.gateway-proofs/v1 bundle');
+      writeFileSync(resolve(f.out), text);
+      out(`saved your records' proofs to ${resolve(f.out)}\n`);
     });
 
   gateway
@@ -221,10 +334,11 @@ export function register(program: Command): void {
         request = read(f.request, 'request').toString('utf8');
         if (f.response) response = read(f.response, 'response').toString('utf8');
       }
-      const records = read(f.log, 'log export')
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '')
+      const logText = read(f.log, 'log export').toString('utf8');
+      const texts = isProofsBundle(logText)
+        ? (JSON.parse(logText) as { records: { text: string }[] }).records.map((r) => r.text)
+        : logText.split('\n').filter((l) => l.trim() !== '');
+      const records = texts
         .map((l) => JSON.parse(l) as { schema?: unknown })
         .filter((o) => o.schema === RECORD_SCHEMA)
         .map((o) => recordSchema.parse(o));
@@ -239,22 +353,27 @@ export function register(program: Command): void {
 
   gateway
     .command('verify-opening')
-    .description('Third party: check an opening against the signed, hash-chained log; exit 16 when it fails')
+    .description('Third party: check an opening against a signed log (full export or a tester\'s proofs bundle) whose head is in the transparency log; exit 16 when it fails')
     .argument('<opening>', 'opening file (assay.gateway-opening/v1)')
-    .requiredOption('--log <file>', 'the log export')
+    .requiredOption('--log <file>', 'the log export or proofs bundle')
     .requiredOption('--gateway-key <file>', "the gateway's public key (SPKI PEM or JWK) you trust")
-    .action((file: string, f: { log: string; gatewayKey: string }) => {
+    .option('--tlog-key <vkey>', "the transparency log's verifier key (vkey text, a file holding it, or a local log directory): the head must be in that log")
+    .option('--witness <vkey>', 'a witness whose cosignature the log checkpoint must carry (repeatable)', collect)
+    .option('--unanchored', 'accept a head that is not in any transparency log (older exports); says so in the result')
+    .action((file: string, f: { log: string; gatewayKey: string; tlogKey?: string; witness?: string[]; unanchored?: boolean }) => {
       const opening = parseOpening(read(file, 'opening'), file);
       const key = parsePublicKey(read(f.gatewayKey, 'gateway key').toString('utf8'), { file: f.gatewayKey });
-      const log = verifyExport(read(f.log, 'log export').toString('utf8'), key, f.log);
+      const log = verifyLogFile(read(f.log, 'log export').toString('utf8'), key, f.log);
       const problems = verifyOpening(opening, log);
+      if (f.tlogKey) problems.push(...checkAnchor(log, { logVkey: vkeyText(f.tlogKey), ...(f.witness ? { witnessVkeys: f.witness.map(vkeyText) } : {}) }));
+      else if (!f.unanchored) problems.push('no --tlog-key: the signed head must be checked against the transparency log (or pass --unanchored to accept an unanchored head knowingly)');
       if (problems.length) {
         for (const p of problems) process.stderr.write(`assay: ${p}\n`);
         process.exitCode = 16;
         return;
       }
       const r = opening.record;
-      out(`opening verified: record ${r.seq} of ${log.size} in ${log.gateway} (head ${log.head}); ${r.endpoint} ${r.model ?? ''} at ${r.time}, status ${r.status}; request${opening.response ? ' and response' : ''} match their commitments\n`);
+      out(`opening verified: record ${r.seq} of ${log.size} in ${log.gateway} (head ${log.head}${f.tlogKey ? ', anchored in the transparency log' : ', NOT checked against a transparency log'}); ${r.endpoint} ${r.model ?? ''} at ${r.time}, status ${r.status}; request${opening.response ? ' and response' : ''} match their commitments\n`);
     });
 
   // ---- grants ----------------------------------------------------------------------------------
@@ -276,9 +395,11 @@ export function register(program: Command): void {
     .option('--param <name>', 'narrow the level\'s parameter allow-list to these (repeatable)', collect)
     .option('--key <key>', 'signing key (default: the config\'s)')
     .option('-o, --out <file>', 'write the token here (mode 0600) instead of stdout')
-    .action(async (f: { config: string; tester: string; model: string[]; level: AccessLevel; expires: number; rate: number; burst: number; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; topLogprobsMax?: number; param?: string[]; key?: string; out?: string }) => {
+    .option('--bind-cert <pem>', "bind the token to this client certificate (mutual TLS; RFC 8705 x5t#S256)")
+    .option('--gateway <url>', 'issue through the running gateway (its admin API; it holds the transparency log)')
+    .action(async (f: { config: string; tester: string; model: string[]; level: AccessLevel; expires: number; rate: number; burst: number; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; topLogprobsMax?: number; param?: string[]; key?: string; out?: string; bindCert?: string; gateway?: string }) => {
       const c = loadGatewayConfig(f.config);
-      for (const m of f.model) if (!c.models[m]) throw new AssayError('USAGE', `model "${m}" is not served by gateway ${c.id} (it serves: ${Object.keys(c.models).join(', ')})`, { field: '--model' });
+      for (const m of f.model) if (!Object.hasOwn(c.models, m)) throw new AssayError('USAGE', `model "${m}" is not served by gateway ${c.id} (it serves: ${Object.keys(c.models).join(', ')})`, { field: '--model' });
       const signer = gatewayKey(c, f.key);
       const g: Grant = {
         ...defaultGrant(f.level, f.model),
@@ -288,30 +409,47 @@ export function register(program: Command): void {
         maxTokensPerRequest: f.maxTokensPerRequest ?? null,
         ...(f.topLogprobsMax !== undefined ? { topLogprobsMax: f.level === 'black-box' ? 0 : f.topLogprobsMax } : {}),
       };
-      const { token, claims } = issueGrantToken(signer, { tester: f.tester, audience: c.id, grant: g, ttlSeconds: f.expires });
-      await withStore(c, (s) => s.registerGrant(claims, tokenDigest(token)));
+      const certThumbprint = f.bindCert ? createHash('sha256').update(new X509Certificate(read(f.bindCert, 'client certificate')).raw).digest('base64url') : undefined;
+      // The token file is created first: nothing is issued if it cannot be.
+      const fd = f.out ? openOut(f.out) : null;
+      let token: string;
+      let claims: GrantClaims;
       let logged = '';
-      if (c.tlog) {
-        const l = await openConfiguredLog(c.tlog.dir);
-        try {
-          const r = await l.append([encodeEntry({ type: 'access-grant', digest: tokenDigest(token), metadata: { gateway: c.id, grant: claims.jti, tester: claims.sub, level: g.level, models: g.models.join(',').slice(0, 256), expires: new Date(claims.exp * 1000).toISOString() } })]);
-          logged = `, logged as entry ${r.indices[0]} of ${l.origin}`;
-        } finally {
-          l.close();
+      try {
+        if (f.gateway) {
+          const r = (await adminCall(c, f.gateway, 'POST', '/v1/assay/admin/grants', { tester: f.tester, grant: g, ttlSeconds: f.expires, ...(certThumbprint ? { certThumbprint } : {}) }, f.key)) as { token: string; claims: GrantClaims; tlogIndex: number | null };
+          ({ token, claims } = r);
+          if (r.tlogIndex !== null) logged = `, logged as entry ${r.tlogIndex}`;
+        } else {
+          ({ token, claims } = issueGrantToken(signer, { tester: f.tester, audience: c.id, grant: g, ttlSeconds: f.expires, ...(certThumbprint ? { certThumbprint } : {}) }));
+          // Logged first, registered second: a failed append leaves no active, unlogged grant.
+          if (c.tlog) {
+            let l;
+            try {
+              l = openConfiguredLog(c.tlog.dir);
+            } catch (err) {
+              throw new AssayError('LOCKED', `cannot open the transparency log (${(err as Error).message}); if the gateway is running, issue with --gateway <its url>`);
+            }
+            try {
+              const r = l.append([grantEntry(c.id, 'issue', claims, token)]);
+              logged = `, logged as entry ${r.indices[0]} of ${l.origin}`;
+            } finally {
+              l.close();
+            }
+          }
+          await withStore(c, (s) => s.registerGrant(claims, tokenDigest(token)));
         }
-      }
-      if (f.out) {
-        const fd = openSync(resolve(f.out), 'wx', 0o600);
-        try {
-          writeSync(fd, `${token}\n`);
-        } finally {
+      } catch (err) {
+        if (fd !== null) {
           closeSync(fd);
+          rmSync(resolve(f.out!), { force: true });
         }
-        out(`grant ${claims.jti} for ${claims.sub}: ${g.level} on ${g.models.join(', ')} until ${new Date(claims.exp * 1000).toISOString()} → ${resolve(f.out)}${logged}\n`);
-      } else {
-        process.stderr.write(`grant ${claims.jti} for ${claims.sub}: ${g.level} on ${g.models.join(', ')} until ${new Date(claims.exp * 1000).toISOString()}${logged}\n`);
-        out(`${token}\n`);
+        throw err;
       }
+      writeToken(fd, token);
+      const what = `grant ${claims.jti} for ${claims.sub}: ${g.level} on ${g.models.join(', ')} until ${new Date(claims.exp * 1000).toISOString()}${certThumbprint ? ' (bound to the client certificate)' : ''}`;
+      if (f.out) out(`${what} → ${resolve(f.out)}${logged}\n`);
+      else process.stderr.write(`${what}${logged}\n`);
     });
   grant
     .command('list')
@@ -331,12 +469,82 @@ export function register(program: Command): void {
     .argument('<grant>', 'grant id (jti)')
     .requiredOption('--config <file>')
     .option('--reason <text>')
-    .action(async (jti: string, f: { config: string; reason?: string }) => {
+    .option('--gateway <url>', 'revoke through the running gateway (logged in its transparency log)')
+    .action(async (jti: string, f: { config: string; reason?: string; gateway?: string }) => {
       const c = loadGatewayConfig(f.config);
-      const ok = await withStore(c, (s) => s.revokeGrant(jti, f.reason ?? null));
-      if (!ok) throw new AssayError('NOT_FOUND', `no grant ${jti} in ${gatewayDbFile(c)}`);
-      out(`revoked ${jti}\n`);
+      if (f.gateway) {
+        const r = (await adminCall(c, f.gateway, 'DELETE', `/v1/assay/admin/grants/${encodeURIComponent(jti)}`, f.reason ? { reason: f.reason } : {})) as { tlogIndex: number | null; warning?: string };
+        if (r.warning) process.stderr.write(`assay: ${r.warning}\n`);
+        return out(`revoked ${jti}${r.tlogIndex !== null ? `, logged as entry ${r.tlogIndex}` : ''}\n`);
+      }
+      const row = await withStore(c, async (s) => {
+        const g = await s.getGrant(jti);
+        if (g) await s.revokeGrant(jti, f.reason ?? null);
+        return g;
+      });
+      if (!row) throw new AssayError('NOT_FOUND', `no grant ${jti} in ${gatewayDbFile(c)}`);
+      let logged = '';
+      if (c.tlog) {
+        try {
+          const l = openConfiguredLog(c.tlog.dir);
+          try {
+            logged = `, logged as entry ${l.append([grantEntry(c.id, 'revoke', row.claims, null, row.tokenSha256)]).indices[0]}`;
+          } finally {
+            l.close();
+          }
+        } catch (err) {
+          process.stderr.write(`assay: revoked, but not logged (${(err as Error).message}); with the gateway running use --gateway <url>\n`);
+        }
+      }
+      out(`revoked ${jti}${logged}\n`);
     });
+  for (const action of ['extend', 'narrow'] as const)
+    grant
+      .command(action)
+      .description(action === 'extend' ? 'Extend a grant while the gateway runs: a new token, same grant id (usage and commitment key carry over)' : 'Narrow a grant while the gateway runs (it can only take away): a new token, same grant id; the old token stops at once')
+      .argument('<grant>', 'grant id (jti)')
+      .requiredOption('--config <file>')
+      .requiredOption('--gateway <url>', 'the running gateway')
+      .option('--by <duration>', 'extend: added lifetime, e.g. 24h', duration)
+      .option('--level <level>', 'narrow: a lower level')
+      .option('-m, --model <name>', 'narrow: keep only these models (repeatable)', collect)
+      .option('--max-tokens-total <n>', 'narrow: a smaller token budget', int(1))
+      .option('--max-cost <usd>', 'narrow: a smaller cost budget', num(0.000001))
+      .option('--max-tokens-per-request <n>', 'narrow: a smaller per-request cap', int(1))
+      .option('--rate <n>', 'narrow: a lower rate', num(0.001, 100_000))
+      .option('--burst <n>', 'narrow: a smaller burst', int(1, 100_000))
+      .option('--param <name>', 'narrow: allow only these parameters (repeatable)', collect)
+      .option('--key <key>', 'admin signing key (default: the config\'s)')
+      .option('-o, --out <file>', 'write the new token here (mode 0600) instead of stdout')
+      .action(async (jti: string, f: { config: string; gateway: string; by?: number; level?: AccessLevel; model?: string[]; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; rate?: number; burst?: number; param?: string[]; key?: string; out?: string }) => {
+        const c = loadGatewayConfig(f.config);
+        const current = await withStore(c, (s) => s.getGrant(jti));
+        if (!current) throw new AssayError('NOT_FOUND', `no grant ${jti} in ${gatewayDbFile(c)}`);
+        const g = current.claims.assay;
+        const narrow: Partial<Grant> = {
+          ...(f.level ? { level: f.level } : {}),
+          ...(f.model ? { models: f.model } : {}),
+          ...(f.maxTokensTotal !== undefined || f.maxCost !== undefined ? { budget: { tokens: f.maxTokensTotal ?? g.budget.tokens, costUsd: f.maxCost ?? g.budget.costUsd } } : {}),
+          ...(f.maxTokensPerRequest !== undefined ? { maxTokensPerRequest: f.maxTokensPerRequest } : {}),
+          ...(f.rate !== undefined || f.burst !== undefined ? { rate: { perSecond: f.rate ?? g.rate.perSecond, burst: f.burst ?? g.rate.burst } } : {}),
+          ...(f.param ? { params: f.param } : {}),
+        };
+        if (action === 'extend' && !f.by) throw new AssayError('USAGE', 'extend needs --by <duration>');
+        if (action === 'narrow' && !Object.keys(narrow).length) throw new AssayError('USAGE', 'narrow needs at least one of --level, --model, --max-tokens-total, --max-cost, --max-tokens-per-request, --rate, --burst, --param');
+        const fd = f.out ? openOut(f.out) : null;
+        let r: { token: string; claims: GrantClaims; tlogIndex: number | null };
+        try {
+          r = (await adminCall(c, f.gateway, 'PATCH', `/v1/assay/admin/grants/${encodeURIComponent(jti)}`, action === 'extend' ? { extendSeconds: f.by } : { narrow }, f.key)) as typeof r;
+        } catch (err) {
+          if (fd !== null) {
+            closeSync(fd);
+            rmSync(resolve(f.out!), { force: true });
+          }
+          throw err;
+        }
+        writeToken(fd, r.token);
+        process.stderr.write(`grant ${jti} ${action === 'extend' ? 'extended' : 'narrowed'}: ${r.claims.assay.level} on ${r.claims.assay.models.join(', ')} until ${new Date(r.claims.exp * 1000).toISOString()}${r.tlogIndex !== null ? `, logged as entry ${r.tlogIndex}` : ''}; the previous token no longer works\n`);
+      });
   grant
     .command('access-key')
     .description('Tester: the access key to use as API key (<token>~<commitment key derived from your secret>)')
@@ -380,9 +588,9 @@ export function register(program: Command): void {
       }
       let logged = '';
       if (f.log) {
-        const l = await openConfiguredLog(f.log);
+        const l = openConfiguredLog(f.log);
         try {
-          const a = await l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.modelVersion, developer: f.developer } })]);
+          const a = l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.modelVersion, developer: f.developer } })]);
           logged = `\n  logged as entry ${a.indices[0]} of ${l.origin}`;
         } finally {
           l.close();
