@@ -45,7 +45,7 @@ async function live(): Promise<Live> {
   const signer = generateSigner();
   const config = gatewayConfig(target.url, { tlog: { dir: join(dir, 'log'), everyRecords: 1000, everySeconds: 3600 } });
   const store = await GatewayStore.open(join(dir, 'gw.db'));
-  const tlog = openConfiguredLog(join(dir, 'log'));
+  const tlog = await openConfiguredLog(join(dir, 'log'));
   const gw = await startGateway({ config, signer, store, tlog });
   return { dir, target, signer, store, tlog, gw, config };
 }
@@ -129,7 +129,7 @@ describe('per-tester proofs against anchored heads', () => {
     const unanchored = { ...b, tlogProof: null };
     assert.match(checkAnchor(verifyLogFile(JSON.stringify(unanchored), l.signer.publicKey), { logVkey: l.tlog.vkey }).join(), /not anchored/);
     // A proof from another log's key does not count.
-    assert.match(checkAnchor(log, { logVkey: openOther().vkey }).join(), /not in the transparency log/);
+    assert.match(checkAnchor(log, { logVkey: (await openOther()).vkey }).join(), /not in the transparency log/);
     void formatProofs;
   });
 
@@ -144,10 +144,10 @@ describe('per-tester proofs against anchored heads', () => {
   });
 });
 
-function openOther() {
+async function openOther() {
   const d = tmp('assay-other-log-');
   initLog(join(d, 'log'), 'other.test/log', join(d, 'k'));
-  const o = openConfiguredLog(join(d, 'log'));
+  const o = await openConfiguredLog(join(d, 'log'));
   o.close();
   return o;
 }

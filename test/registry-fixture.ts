@@ -93,8 +93,8 @@ export async function startRegistry(store: RegistryStore, opts: { logDir?: strin
   const logDir = opts.logDir ?? tmp('assay-registry-log-');
   const key = opts.logKeyPem ? (await import('node:crypto')).createPrivateKey(opts.logKeyPem) : generateKeyPairSync('ed25519').privateKey;
   const origin = 'registry.test/log';
-  const log = LocalLog.open(logDir, { origin, signerKey: key });
-  const server = await buildServer({ store, origin: 'registry.test', sink: { append: (e) => log.append(e).indices }, secureCookies: false, loginPerMinute: opts.loginPerMinute ?? 1000, ...(opts.now ? { now: opts.now } : {}) });
+  const log = await LocalLog.open(logDir, { origin, signerKey: key });
+  const server = await buildServer({ store, origin: 'registry.test', sink: { append: async (e) => (await log.append(e)).indices }, secureCookies: false, loginPerMinute: opts.loginPerMinute ?? 1000, ...(opts.now ? { now: opts.now } : {}) });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = server.app.server.address() as { port: number };
   const boot = await server.registry.bootstrap('operator@registry.test');

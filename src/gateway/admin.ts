@@ -121,7 +121,7 @@ export function registerAdmin(app: FastifyInstance, d: AdminDeps): void {
       return void fail(reply, 400, 'invalid_json', (err as Error).message);
     }
   }
-  const log = (entry: Uint8Array): number | null => (d.tlog ? d.tlog.append([entry]).indices[0]! : null);
+  const log = async (entry: Uint8Array): Promise<number | null> => (d.tlog ? (await d.tlog.append([entry])).indices[0]! : null);
 
   app.post(`${ADMIN_PREFIX}/grants`, async (req, reply) => {
     const b = admit(req, reply, adminIssueSchema.extend({ certThumbprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional() }));
@@ -131,7 +131,7 @@ export function registerAdmin(app: FastifyInstance, d: AdminDeps): void {
     // Logged first: if the transparency log refuses, nothing is registered and no token leaves.
     let tlogIndex: number | null;
     try {
-      tlogIndex = log(grantEntry(d.config.id, 'issue', claims, token));
+      tlogIndex = await log(grantEntry(d.config.id, 'issue', claims, token));
     } catch (err) {
       return fail(reply, 503, 'tlog_unavailable', `grant not issued: the transparency log refused its entry (${(err as Error).message})`);
     }
@@ -161,7 +161,7 @@ export function registerAdmin(app: FastifyInstance, d: AdminDeps): void {
     const { token, claims } = issueGrantToken(d.signer, { tester: old.sub, audience: d.config.id, grant: next, ttlSeconds: exp - nbf, notBefore: new Date(nbf * 1000), jti: old.jti, ...(old.cnf ? { certThumbprint: old.cnf['x5t#S256'] } : {}) });
     let tlogIndex: number | null;
     try {
-      tlogIndex = log(grantEntry(d.config.id, b.narrow ? 'narrow' : 'extend', claims, token));
+      tlogIndex = await log(grantEntry(d.config.id, b.narrow ? 'narrow' : 'extend', claims, token));
     } catch (err) {
       return fail(reply, 503, 'tlog_unavailable', `grant not changed: the transparency log refused its entry (${(err as Error).message})`);
     }
@@ -177,7 +177,7 @@ export function registerAdmin(app: FastifyInstance, d: AdminDeps): void {
     await d.store.revokeGrant(row.jti, b.reason ?? null);
     let tlogIndex: number | null = null;
     try {
-      tlogIndex = log(grantEntry(d.config.id, 'revoke', row.claims, null, row.tokenSha256));
+      tlogIndex = await log(grantEntry(d.config.id, 'revoke', row.claims, null, row.tokenSha256));
     } catch (err) {
       return send(reply, 200, { revoked: row.jti, tlogIndex: null, warning: `revoked, but the transparency log refused the entry: ${(err as Error).message}` });
     }

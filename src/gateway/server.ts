@@ -163,7 +163,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     let tlogIndex: number | null = null;
     let tlogProof: string | null = null;
     if (o.tlog) {
-      const r = o.tlog.append([headEntry(signed.envelope, signed.head)]);
+      const r = await o.tlog.append([headEntry(signed.envelope, signed.head)]);
       tlogIndex = r.indices[0]!;
       tlogProof = formatTlogProof({ index: tlogIndex, hashes: o.tlog.inclusionProof(tlogIndex, r.size), checkpoint: r.checkpoint });
     }

@@ -157,7 +157,7 @@ export function register(program: Command): void {
       const c = loadGatewayConfig(f.config);
       const signer = gatewayKey(c, f.key);
       const store = await GatewayStore.open(gatewayDbFile(c));
-      const tlog = c.tlog ? openConfiguredLog(c.tlog.dir) : undefined;
+      const tlog = c.tlog ? await openConfiguredLog(c.tlog.dir) : undefined;
       const gw = await startGateway({ config: c, signer, store, ...(tlog ? { tlog } : {}), listen: { ...(f.host ? { host: f.host } : {}), ...(f.port !== undefined ? { port: f.port } : {}) } });
       out(`gateway ${c.id} listening on ${gw.url} (key ${signer.keyId}, db ${gatewayDbFile(c)}${tlog ? `, heads anchored in ${c.tlog!.dir}` : ''})\n`);
       const stop = async (code: number) => {
@@ -255,12 +255,12 @@ export function register(program: Command): void {
           if (c.tlog) {
             let l;
             try {
-              l = openConfiguredLog(c.tlog.dir);
+              l = await openConfiguredLog(c.tlog.dir);
             } catch (err) {
               throw new AssayError('LOCKED', `cannot open the transparency log (${(err as Error).message}); if the gateway is running, export with --gateway <its url>`);
             }
             try {
-              const r = l.append([headEntry(signed.envelope, signed.head)]);
+              const r = await l.append([headEntry(signed.envelope, signed.head)]);
               tlogIndex = r.indices[0]!;
               tlogProof = formatTlogProof({ index: tlogIndex, hashes: l.inclusionProof(tlogIndex, r.size), checkpoint: r.checkpoint });
             } finally {
@@ -426,12 +426,12 @@ export function register(program: Command): void {
           if (c.tlog) {
             let l;
             try {
-              l = openConfiguredLog(c.tlog.dir);
+              l = await openConfiguredLog(c.tlog.dir);
             } catch (err) {
               throw new AssayError('LOCKED', `cannot open the transparency log (${(err as Error).message}); if the gateway is running, issue with --gateway <its url>`);
             }
             try {
-              const r = l.append([grantEntry(c.id, 'issue', claims, token)]);
+              const r = await l.append([grantEntry(c.id, 'issue', claims, token)]);
               logged = `, logged as entry ${r.indices[0]} of ${l.origin}`;
             } finally {
               l.close();
@@ -486,9 +486,9 @@ export function register(program: Command): void {
       let logged = '';
       if (c.tlog) {
         try {
-          const l = openConfiguredLog(c.tlog.dir);
+          const l = await openConfiguredLog(c.tlog.dir);
           try {
-            logged = `, logged as entry ${l.append([grantEntry(c.id, 'revoke', row.claims, null, row.tokenSha256)]).indices[0]}`;
+            logged = `, logged as entry ${(await l.append([grantEntry(c.id, 'revoke', row.claims, null, row.tokenSha256)])).indices[0]}`;
           } finally {
             l.close();
           }
@@ -588,9 +588,9 @@ export function register(program: Command): void {
       }
       let logged = '';
       if (f.log) {
-        const l = openConfiguredLog(f.log);
+        const l = await openConfiguredLog(f.log);
         try {
-          const a = l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.modelVersion, developer: f.developer } })]);
+          const a = await l.append([encodeEntry({ type: 'model-release', digest: r.digest, metadata: { model: f.model, version: f.modelVersion, developer: f.developer } })]);
           logged = `\n  logged as entry ${a.indices[0]} of ${l.origin}`;
         } finally {
           l.close();

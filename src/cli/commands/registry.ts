@@ -51,8 +51,8 @@ const withConn = (c: Command) => c.option('--url <url>', `registry URL (default 
 type Conn = { url?: string; token?: string };
 
 /** Opens the registry's transparency log (creating it, and its key, on first start). */
-function registryLog(dir: string, origin: string) {
-  if (!hasLogConfig(dir)) initLog(dir, `${origin}/log`, join(assayHome(), 'keys', `tlog-registry-${origin.replace(/[^A-Za-z0-9.-]/g, '_')}.pem`));
+async function registryLog(dir: string, origin: string) {
+  if (!hasLogConfig(dir)) await initLog(dir, `${origin}/log`, join(assayHome(), 'keys', `tlog-registry-${origin.replace(/[^A-Za-z0-9.-]/g, '_')}.pem`));
   return openConfiguredLog(dir);
 }
 
@@ -72,8 +72,8 @@ export function register(program: Command): void {
       // One server per SQLite file: a second is refused by the kernel-held lock, never corrupts it.
       const lock = isPostgresUrl(database) ? null : await acquireLock(`${resolve(database)}.lock`, { timeoutMs: 0, what: `registry database ${database} (another assay server uses it)` });
       const store = await openStore(database);
-      const log = registryLog(o.log ?? join(registryDir(), 'log'), o.origin);
-      const server = await buildServer({ store, origin: o.origin, sink: { append: (e) => log.append(e).indices }, secureCookies: !o.insecureCookies, logger: false });
+      const log = await registryLog(o.log ?? join(registryDir(), 'log'), o.origin);
+      const server = await buildServer({ store, origin: o.origin, sink: { append: async (e) => (await log.append(e)).indices }, secureCookies: !o.insecureCookies, logger: false });
       const boot = await server.registry.bootstrap(o.operatorEmail);
       if (boot) {
         writeSecret(tokenFile(), boot.token);

@@ -47,8 +47,8 @@ export type ExclusionCounts = Partial<Record<ExcludedOutcome, number>>;
 
 /** Why a record is not in a scorer's metric, in the shared vocabulary; null when it is scored. */
 export function exclusionOf(r: SampleRecord, scorer: string): ExcludedOutcome | null {
-  const rec = r as SampleRecord & { outcome?: unknown };
-  if (r.error) return isOutcome(rec.outcome) && rec.outcome !== 'scored' ? rec.outcome : 'errored';
+  const o: unknown = (r as unknown as { outcome?: unknown }).outcome;
+  if (r.error) return isOutcome(o) && o !== 'scored' ? o : 'errored';
   const s = r.scores[scorer];
   if (!s) return 'unscored';
   if (s.status === 'scored') return null;
