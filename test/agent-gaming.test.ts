@@ -14,7 +14,7 @@ import { judge, globToRegExp, firewallDecision, sqlTables, normaliseText, type E
 import { parseTask, type AgentTask } from '../src/agent/task.js';
 import { analyseFile, loadAnalyser } from '../src/agent/executor.js';
 import { Workspace } from '../src/sandbox/workspace.js';
-import { sanitiseForTerminal, formatTranscript } from '../src/cli/commands/agent.js';
+import { sanitiseForTerminal, formatTranscript, jsonForTerminal } from '../src/cli/commands/agent.js';
 import type { SampleRecord } from '../src/run/types.js';
 import { ROOT, tmp } from './helpers.js';
 
@@ -156,4 +156,11 @@ test('transcripts printed to a terminal show control characters escaped and cann
   assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(out), 'no raw control character reaches the terminal');
   assert.ok(!out.split('\n').some((l) => l.startsWith('checks:  HOLDS') || /^ {2}HOLDS/.test(l)), 'no forged check line');
   assert.ok(!/^stopped: submitted/m.test(out.replace(/^stopped: answered.*$/m, '')), 'no forged stop line');
+});
+
+test('transcripts as JSON escape C1 controls and separators, and stay the same JSON value', () => {
+  const v = { out: 'a\u009b2Jb\u2028c\x7fd\u202ee\x1b' };
+  const j = jsonForTerminal(v);
+  assert.ok(!/[\x00-\x1f\x7f-\x9f\u2028\u202e]/.test(j), j);
+  assert.deepEqual(JSON.parse(j), v);
 });

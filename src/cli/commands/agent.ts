@@ -21,6 +21,11 @@ export function sanitiseForTerminal(s: string): string {
   });
 }
 
+/** JSON escapes C0 controls itself; DEL, C1 (U+009B is a one-byte CSI), line separators and bidi overrides are escaped here too (still the same JSON value). */
+export function jsonForTerminal(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A readable transcript of one agentic sample, from the run log alone. */
 export function formatTranscript(s: SampleRecord): string {
   const a = s.agent;
@@ -56,7 +61,7 @@ export function register(program: Command): void {
       for await (const s of iterateSamples(await resolveRunLog(ref))) {
         if (sample && s.sampleId !== sample && s.key !== sample) continue;
         n++;
-        process.stdout.write(o.json ? JSON.stringify(s) + '\n' : formatTranscript(s) + '\n');
+        process.stdout.write(o.json ? jsonForTerminal(s) + '\n' : formatTranscript(s) + '\n');
       }
       if (!n) throw new AssayError('NOT_FOUND', sample ? `no sample "${sample}" in the run` : 'the run has no samples');
     });
