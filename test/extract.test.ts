@@ -69,3 +69,16 @@ test('extraction: hostile long answers (whitespace, quote and bracket runs) are 
   for (const t of hostile) assert.ok(['answer', 'unreadable', 'refused'].includes(extractAnswer(t, opts).outcome));
   assert.equal(extractAnswer(' \n'.repeat(20000) + 'B', opts).letter, 'B');
 });
+
+test('extraction: more phrasings, and negated mentions never read as the answer', () => {
+  const o = [['A', 'The grandson'], ['B', 'The grandfather'], ['C', "Can't be determined"]].map(([letter, text]) => ({ letter: letter!, text: text! }));
+  const r = (t: string) => { const e = extractAnswer(t, o); return e.outcome === 'answer' ? `${e.letter} ${e.rule}` : e.outcome; };
+  assert.match(r("The correct answer is: **C. Can't be determined**"), /^C explicit/);
+  assert.match(r('(B) is the answer'), /^B explicit/);
+  assert.match(r('B is my answer.'), /^B explicit/);
+  assert.match(r("I'll go with (b)"), /^B explicit/);
+  assert.match(r('answer=B'), /^B explicit/);
+  assert.match(r("The answer is not A; it's C."), /^C explicit/);
+  assert.match(r('A is wrong, so the answer is B.'), /^B explicit/);
+  for (const t of ['Not A.', "It's not B.", 'A is incorrect.', 'Not A, not B.', 'Answer: None of the above']) assert.equal(r(t), 'unreadable', t);
+});

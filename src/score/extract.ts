@@ -123,8 +123,11 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const byLetter = new Set(texts.map((h) => h.letter));
   if (byLetter.size === 1) return answer(texts[0]!);
 
-  // 6. Fallback: a single option letter mentioned (possibly several times), and no other.
-  const mentions = letterMentions(t, letters);
+  // 6. Fallback: a single option letter mentioned (possibly several times), and no other; a negated
+  // mention ("not A", "A is wrong") rules an option out and is never read as the answer.
+  const allMentions = letterMentions(t, letters);
+  const mentions = allMentions.filter((m) => !negated(t, m));
+  if (allMentions.length && !mentions.length) return none('unreadable', 'options only ruled out, none chosen', [allMentions[0]!.index, allMentions[0]!.end], allMentions[0]!.matched);
   const distinct = new Set(mentions.map((m) => m.letter));
   if (distinct.size === 1 && byLetter.size === 0) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
   if (distinct.size === 1 && byLetter.size > 1 && byLetter.has(mentions[0]!.letter)) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
@@ -162,14 +165,15 @@ function explicitHits(t: string, letters: string[]): Hit[] {
   // Bounded quantifiers throughout: a hostile answer (long runs of spaces or quotes) must not make matching super-linear.
   const pre = `["'(\\[{<\\s]{0,8}(?:option|choice|letter)?\\s{0,4}["'(\\[]{0,3}`;
   const forms: { rule: string; re: RegExp }[] = [
-    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice)["']?\\s{0,4}(?:is|was|would be|should be|will be|must be|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
+    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
     { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s{1,4}${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
     { rule: 'explicit: answer tag', re: new RegExp(`<answer>\\s{0,4}\\(?${L}`, 'gi') },
     { rule: 'explicit: I choose', re: new RegExp(`\\b(?:i(?:'d| would| will|'ll)? (?:choose|pick|select|go with|say|answer|opt for|lean towards|lean toward)|i (?:think|believe) (?:it(?:'s| is)|the answer is)|going with|i(?:'m| am) going with)${pre}${L}`, 'gi') },
     { rule: 'explicit: is option X', re: new RegExp(`\\b(?:is|as|be|:)\\s{1,4}(?:option|choice)\\s{1,4}\\(?${L}`, 'gi') },
     { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4}|the answer(?:'s| is)?\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
-    { rule: 'explicit: X is correct', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}(?:is|would be|seems|looks)\\s{1,4}(?:the\\s{1,4})?(?:correct|right|best|most (?:likely|accurate|appropriate))\\b`, 'gi') },
+    { rule: 'explicit: X is correct', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}(?:is|would be|seems|looks)\\s{1,4}(?:the\\s{1,4})?(?:correct|right|best|most (?:likely|accurate|appropriate)|(?:correct |right |best |final )?answer)\\b`, 'gi') },
+    { rule: 'explicit: X is my answer', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}is\\s{1,4}my\\s{1,4}(?:final\\s{1,4})?(?:answer|choice)\\b`, 'gi') },
     { rule: 'explicit: it is X', re: new RegExp(`\\b(?:it(?:'s| is)|that(?:'s| is))\\s{1,4}\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
   ];
   const hits: Hit[] = [];
@@ -252,6 +256,12 @@ function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | 
   if (!stmts.length) return null;
   const h = stmts[stmts.length - 1]!;
   return { ...h, rule: `explicit: answer is (${h.rule})` };
+}
+
+function negated(t: string, m: Hit): boolean {
+  const before = t.slice(Math.max(0, m.index - 12), m.index).toLowerCase();
+  const after = t.slice(m.end, m.end + 24).toLowerCase();
+  return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor)\s{0,3}(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems)\s{1,3}(?:wrong|incorrect|not|false|unlikely|ruled out)\b/.test(after);
 }
 
 function letterMentions(t: string, letters: string[]): Hit[] {
