@@ -119,3 +119,13 @@ test('largest-seen state: records larger consistent trees, refuses a smaller cur
   // State unchanged by all the refusals.
   assert.equal(JSON.parse(readFileSync(seen, 'utf8')).logs[VKEY].size, 500);
 });
+
+test('checkpoint reads are bounded: a planted huge checkpoint is refused before it is read whole', async () => {
+  const { dir } = await makeLog(10);
+  const { fetchCheckpoint } = await import('../src/tlog/client.js');
+  writeFileSync(join(dir, 'checkpoint'), Buffer.alloc(2 << 20, 0x41));
+  await assert.rejects(fetchCheckpoint(logSource(dir), VKEY), (e: Error & { code?: string }) => e.code === 'LOG_FETCH' && /larger than 1048576 bytes/.test(e.message));
+  writeFileSync(join(dir, 'checkpoint'), Buffer.alloc(100_000, 0x41));
+  await assert.rejects(fetchCheckpoint(logSource(dir), VKEY), (e: Error & { code?: string }) => e.code === 'CHECKPOINT_FORMAT');
+  await assert.rejects(LocalLog.open(dir, { origin: ORIGIN, signerKey: key }), (e: Error & { code?: string }) => e.code === 'LOG_CORRUPT' && /larger than 65536 bytes/.test(e.message));
+});
