@@ -44,7 +44,7 @@ function writer(dir: string, keyFile: string, name: string, count: number) {
   return { child, done, acked, stderr: () => errText };
 }
 
-test('several processes × hundreds of appends into one log, with writers killed (-9) mid-append: no acknowledged entry lost, every tile and the root recompute from the bundles', async () => {
+test('several processes × hundreds of appends into one log, with writers killed (-9) mid-append: no acknowledged entry lost, every tile and the root recompute from the bundles', { timeout: 600_000 }, async () => {
   const dir = join(tmp('tlog-conc-'), 'log');
   const keyFile = `${dir}.pem`;
   writeFileSync(keyFile, key.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
