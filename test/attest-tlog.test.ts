@@ -222,7 +222,7 @@ test('remote log: entries submitted over HTTP with a bearer token; hostile submi
   assert.ok(existsSync(join(log.dir, 'checkpoint')));
 });
 
-test('CLI: attest --log, trust add-log, verify --require-log / --log / --checkpoint with exit codes', async () => {
+test('CLI: attest --log, trust add-log, verify --require-log / --log / --checkpoint with exit codes', { timeout: 300_000 }, async () => {
   const home = tmp('assay-tlog-cli-');
   const env = { ASSAY_HOME: home };
   const runLog = writeRunLog();
