@@ -15,6 +15,7 @@ import { attestationEntry } from '../src/tlog/entry.js';
 import { cosigner } from '../src/tlog/cosignature.js';
 import { ed25519Signer, parseNote, signNote } from '../src/tlog/note.js';
 import { LocalLog } from '../src/tlog/storage.js';
+import { serveWitness } from '../src/tlog/witness-http.js';
 import { defaultRecords, header, writeRunLog } from './attest-fixture.js';
 import { cli, tmp } from './helpers.js';
 
@@ -221,7 +222,7 @@ test('remote log: entries submitted over HTTP with a bearer token; hostile submi
   assert.ok(existsSync(join(log.dir, 'checkpoint')));
 });
 
-test('CLI: attest --log, trust add-log, verify --require-log / --log / --checkpoint with exit codes', async () => {
+test('CLI: attest --log, trust add-log, verify --require-log / --log / --checkpoint with exit codes', { timeout: 300_000 }, async () => {
   const home = tmp('assay-tlog-cli-');
   const env = { ASSAY_HOME: home };
   const runLog = writeRunLog();
@@ -254,6 +255,41 @@ test('CLI: attest --log, trust add-log, verify --require-log / --log / --checkpo
   v = await cli(['verify', join(home, 'bad.json'), '--trust', trustFile], env);
   assert.equal(v.code, 17, v.stdout);
   assert.match(v.stdout, /FAIL \[tlog, exit 17\] .*bad\.json: tlog\.proof: entry is not proven included at index 3/);
+
+  // Witnesses through the CLI: two push-mode witnesses, a 2-of-2 trust policy. The report logged
+  // without them fails the policy until `report refresh-proof` gets both cosignatures.
+  const ws = ['w1.example', 'w2.example'].map((n) => cosigner(n, generateKeyPairSync('ed25519').privateKey));
+  const served = await Promise.all(ws.map((w, i) => serveWitness({ stateFile: join(home, `w${i}.json`), cosigner: w, logs: new Map([['cli.example/log', vkey]]) })));
+  try {
+    const t2 = join(home, 't2.json');
+    assert.equal((await cli(['trust', 'add', 'lab', '--name', 'Lab', '--file', t2], env)).code, 0);
+    const addW = await cli(['trust', 'add-log', vkey, '--file', t2, ...ws.flatMap((w) => ['--witness', w.vkey])], env);
+    assert.equal(addW.code, 0, addW.stderr);
+    v = await cli(['verify', join(home, 'r.json'), '--trust', t2, '--require-log'], env);
+    assert.equal(v.code, 17, v.stdout);
+    const ref = await cli(['report', 'refresh-proof', join(home, 'r.json'), '--log', logDir, ...served.flatMap((x) => ['--witness-url', x.url])], env);
+    assert.equal(ref.code, 0, ref.stdout + ref.stderr);
+    assert.match(ref.stdout, /entry 0 of cli\.example\/log, proof now against checkpoint size 1 \(was 1; consistency proven\), 2 cosignature\(s\)/);
+    v = await cli(['verify', join(home, 'r.json'), '--trust', t2, '--require-log', '--log', logDir], env);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /cosigned by w1\.example, w2\.example|cosigned by w2\.example, w1\.example/);
+    const att2 = await cli(['attest', writeRunLog(defaultRecords(), { header: header({ runId: 'r-cli-wit' }) }), '--log', logDir, '--out', join(home, 'r2.json'), ...served.flatMap((x) => ['--witness-url', x.url])], env);
+    assert.equal(att2.code, 0, att2.stderr);
+    assert.equal((await cli(['verify', join(home, 'r2.json'), '--trust', t2, '--require-log'], env)).code, 0);
+
+    // The tester retires its key in the log: the earlier reports stand, a later one fails (11).
+    const ret = await cli(['keys', 'retire', 'lab', '--log', logDir], env);
+    assert.equal(ret.code, 0, ret.stderr);
+    assert.match(ret.stdout, /revoked at entry 2 of cli\.example\/log/);
+    const att3 = await cli(['attest', writeRunLog(defaultRecords(), { header: header({ runId: 'r-cli-late' }) }), '--log', logDir, '--out', join(home, 'r3.json')], env);
+    assert.equal(att3.code, 0, att3.stderr);
+    assert.equal((await cli(['verify', join(home, 'r2.json'), '--trust', trustFile, '--log', logDir], env)).code, 0);
+    const late = await cli(['verify', join(home, 'r3.json'), '--trust', trustFile, '--log', logDir], env);
+    assert.equal(late.code, 11, late.stdout);
+    assert.match(late.stdout, /revoked by entry 2 of log cli\.example\/log, before this report's entry 3/);
+  } finally {
+    await Promise.all(served.map((x) => x.close()));
+  }
 });
 
 test('the demo runs end to end on a fresh home: results table, signed report, logged and verified offline', async () => {

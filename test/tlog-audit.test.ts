@@ -119,3 +119,43 @@ test('largest-seen state: records larger consistent trees, refuses a smaller cur
   // State unchanged by all the refusals.
   assert.equal(JSON.parse(readFileSync(seen, 'utf8')).logs[VKEY].size, 500);
 });
+
+test('checkpoint reads are bounded: a planted huge checkpoint is refused before it is read whole', async () => {
+  const { dir } = await makeLog(10);
+  const { fetchCheckpoint } = await import('../src/tlog/client.js');
+  writeFileSync(join(dir, 'checkpoint'), Buffer.alloc(2 << 20, 0x41));
+  await assert.rejects(fetchCheckpoint(logSource(dir), VKEY), (e: Error & { code?: string }) => e.code === 'LOG_FETCH' && /larger than 1048576 bytes/.test(e.message));
+  writeFileSync(join(dir, 'checkpoint'), Buffer.alloc(100_000, 0x41));
+  await assert.rejects(fetchCheckpoint(logSource(dir), VKEY), (e: Error & { code?: string }) => e.code === 'CHECKPOINT_FORMAT');
+  await assert.rejects(LocalLog.open(dir, { origin: ORIGIN, signerKey: key }), (e: Error & { code?: string }) => e.code === 'LOG_CORRUPT' && /larger than 65536 bytes/.test(e.message));
+});
+
+test('monitor: log audit --watch follows a growing log and raises ALERT (exit 8) when the log switches to a fork', { timeout: 300_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { cliEntry } = await import('./helpers.js');
+  const { dir } = await makeLog(300);
+  const fork = join(tmp('tlog-watch-f-'), 'log');
+  cpSync(dir, fork, { recursive: true });
+  const forked = await makeLog(100, 9000, fork); // same key, another continuation from 300
+  const home = tmp('tlog-watch-home-');
+  const p = spawn(process.execPath, [cliEntry(), 'log', 'audit', dir, '--vkey', VKEY, '--watch', '1', '--polls', '30'], { env: { ...process.env, ASSAY_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let grown = false;
+  let forkedNow = false;
+  p.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (!grown && /^OK   audit\.example\/log: 300 entries/m.test(out)) {
+      grown = true;
+      void makeLog(100, 300, dir); // honest growth: 300 → 400
+    }
+    if (!forkedNow && /grew from 300 to 400/.test(out)) {
+      forkedNow = true;
+      // The log now presents the fork's tree of size 400 (another root at a size already seen).
+      writeFileSync(join(dir, 'checkpoint'), forked.cps[0]!);
+    }
+  });
+  const code = await new Promise<number | null>((ok) => p.on('exit', ok));
+  assert.equal(code, 8, out);
+  assert.match(out, /OK   audit\.example\/log grew from 300 to 400 entries, consistently/);
+  assert.match(out, /^ALERT .*split view: log audit\.example\/log signed two different trees of size 400/m);
+});

@@ -160,7 +160,7 @@ test('witness: cosigns consistent checkpoints, refuses forks, rollbacks and same
   assert.equal(await status(() => addCheckpoint({ stateFile: state, cosigner: w, logs }, req(450, second.checkpoint.noteText))), 200);
 });
 
-test('CLI: init, append, prove, verify offline and online, witness', async () => {
+test('CLI: init, append, prove, verify offline and online, witness', { timeout: 300_000 }, async () => {
   const home = tmp('tlog-cli-home-');
   const work = tmp('tlog-cli-');
   const dir = join(work, 'log');

@@ -44,7 +44,7 @@ function writer(dir: string, keyFile: string, name: string, count: number) {
   return { child, done, acked, stderr: () => errText };
 }
 
-test('several processes × hundreds of appends into one log, with writers killed (-9) mid-append: no acknowledged entry lost, every tile and the root recompute from the bundles', async () => {
+test('several processes × hundreds of appends into one log, with writers killed (-9) mid-append: no acknowledged entry lost, every tile and the root recompute from the bundles', { timeout: 600_000 }, async () => {
   const dir = join(tmp('tlog-conc-'), 'log');
   const keyFile = `${dir}.pem`;
   writeFileSync(keyFile, key.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
@@ -59,6 +59,10 @@ test('several processes × hundreds of appends into one log, with writers killed
     // Wait until it has appended a few entries, then kill it a random few ms later: it is almost
     // always inside an append (holding the lock, or writing tiles, or publishing).
     await new Promise<void>((ok) => {
+      void w.done.then(() => {
+        clearInterval(t);
+        ok(); // died on its own (a failure, asserted below)
+      });
       const t = setInterval(() => {
         if (w.acked().length >= 3 + v * 5) {
           clearInterval(t);
@@ -72,7 +76,7 @@ test('several processes × hundreds of appends into one log, with writers killed
   }
   const results = await Promise.all(steady.map((w) => w.done));
   results.forEach((r, i) => assert.equal(r.code, 0, `writer ${i} failed: ${steady[i]!.stderr()}`));
-  for (const v of victims) assert.equal((await v.done).signal, 'SIGKILL');
+  for (const v of victims) assert.equal((await v.done).signal, 'SIGKILL', `victim died on its own: ${v.stderr()}`);
 
   // Every acknowledged append is in the log at the index it was given.
   const log = await LocalLog.open(dir, { origin: ORIGIN, signerKey: key });

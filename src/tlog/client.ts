@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -52,9 +52,12 @@ export function logSource(target: string): LogSource {
     async fetch(path) {
       if (!SERVABLE_PATH.test(path)) throw new Error(`internal: not a log path: ${path}`);
       try {
+        // Bounded like a remote answer: a planted huge file is refused before it is read.
+        if ((await stat(join(target, path))).size > MAX_FILE) throw new AssayError('LOG_FETCH', `${path} is larger than ${MAX_FILE} bytes`, { file: target });
         return new Uint8Array(await readFile(join(target, path)));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        if (err instanceof AssayError) throw err;
         throw new AssayError('LOG_FETCH', `cannot read ${path}: ${(err as Error).message}`, { file: target });
       }
     },
@@ -66,6 +69,7 @@ export async function fetchCheckpoint(src: LogSource, logVkey: string, opts: { o
   const where: Location = { file: `${src.target}${src.target.endsWith('/') ? '' : '/'}checkpoint` };
   const data = await src.fetch('checkpoint');
   if (!data) throw new AssayError('LOG_FETCH', 'no checkpoint: is this a tiles log?', where);
+  if (data.length > 64 * 1024) throw new AssayError('CHECKPOINT_FORMAT', `checkpoint is ${data.length} bytes; a checkpoint note is at most 64 KiB`, where);
   const text = new TextDecoder().decode(data);
   const v = ed25519Verifier(logVkey, { field: 'vkey' });
   return openCheckpoint(text, [v], { origin: opts.origin ?? v.name, where });
