@@ -10,6 +10,8 @@ import { exportPublicPem, generateKey, loadSigner } from '../src/attest/keys.js'
 import { RELEASE_HEADER } from '../src/gateway/release.js';
 import { startTarget } from '../src/target/server.js';
 import { initLog } from '../src/tlog/config.js';
+import { ed25519Signer } from '../src/tlog/note.js';
+import { generateKeyPairSync } from 'node:crypto';
 import { cliEntry, cli, tmp } from './helpers.js';
 
 /** The gateway's CLI end to end, with the server as a child process (kept to few spawns: each costs seconds). */
@@ -95,6 +97,12 @@ describe('gateway CLI end to end', () => {
         assert.equal(vb.code, 0, vb.stderr);
         assert.ok(!readFileSync(join(home, bundle), 'utf8').includes('"tester":"late"'), 'no other tester in a tester bundle');
       }
+      // Re-proved against the log's current checkpoint; a witness it does not carry fails.
+      const fresh = await cli(['gateway', 'verify-opening', join(home, 'opening.json'), '--log', join(home, 'mine.json'), '--gateway-key', pub, '--tlog-key', join(home, 'tlog'), '--tlog', join(home, 'tlog')], env);
+      assert.equal(fresh.code, 0, fresh.stderr);
+      const witness = ed25519Signer('witness.test', generateKeyPairSync('ed25519').privateKey).vkey;
+      const unwitnessed = await cli(['gateway', 'verify-opening', join(home, 'opening.json'), '--log', join(home, 'mine.json'), '--gateway-key', pub, '--tlog-key', join(home, 'tlog'), '--tlog', join(home, 'tlog'), '--witness', witness], env);
+      assert.equal(unwitnessed.code, 16, unwitnessed.stdout);
       const noAnchor = await cli(['gateway', 'verify-opening', join(home, 'opening.json'), '--log', join(home, 'log.jsonl'), '--gateway-key', pub], env);
       assert.equal(noAnchor.code, 16, 'the head must be checked against the transparency log');
       const lv = await cli(['gateway', 'log', 'verify', '--config', join(home, 'gw.yaml')], env);
