@@ -61,6 +61,9 @@ describe('gateway CLI end to end', () => {
       assert.notEqual(offline.code, 0, 'offline issue cannot log while the gateway holds the transparency log');
       assert.match(offline.stderr, /--gateway/);
       assert.throws(() => readFileSync(join(home, 'late.jwt')), 'no token file left behind');
+      const grantsDb = new Database(join(home, 'gateway.db'), { readonly: true });
+      assert.equal((grantsDb.prepare('select count(*) as n from grants').get() as { n: number }).n, 1, 'no grant registered by the failed issue');
+      grantsDb.close();
       const live = await cli(['grant', 'issue', '--config', cfg, '--gateway', url, '--tester', 'late', '-m', 'demo', '--level', 'grey-box', '-o', join(home, 'late.jwt')], env);
       assert.equal(live.code, 0, live.stderr);
       assert.match(live.stdout, /logged as entry \d+/);
