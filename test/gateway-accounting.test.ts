@@ -204,5 +204,11 @@ describe('reservations', () => {
     await r.gw.flush();
     const u2 = await r.store.usageOf(g.jti);
     assert.ok(u2.inputTokens + u2.outputTokens <= 2000, `spent ${u2.inputTokens + u2.outputTokens} of 2000`);
+    // A cost budget holds the same way (demo: $1 / $2 per million input / output tokens).
+    const c = await r.grant({ budget: { tokens: null, costUsd: 0.003 } });
+    await Promise.all(Array.from({ length: 60 }, (_, i) => fetch(`${r.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${c.key}` }, body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: `cost ${i}` }] }) }).then((x) => x.text())));
+    await r.gw.flush();
+    const uc = await r.store.usageOf(c.jti);
+    assert.ok(uc.requests > 0 && uc.costUsd <= 0.003 + 1e-12, `spent $${uc.costUsd} of $0.003`);
   });
 });

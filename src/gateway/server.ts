@@ -38,7 +38,13 @@ import { counter, tokenizerFor, type TokenCounter } from './tokens.js';
  * Then the request is re-serialised from what was validated and sent upstream; the answer (JSON
  * or an event stream) is passed back byte for byte, stamped with the gateway's request id and the
  * model-release digest. Every authenticated request/response pair, refusals included, becomes an
- * access-log record (commit.ts).
+ * access-log record (commit.ts), durable before the answer is released (accesslog.ts): a JSON
+ * answer is sent after its record commits; a stream's terminal event and end wait for it. A failed
+ * commit withholds the answers waiting on it (503) and stops the gateway.
+ *
+ * Accounting (docs/formats/gateway.md): the reservation is the body's bytes (≥ prompt tokens) plus
+ * the largest output bound, injected when a budgeted request has none; the charge is the upstream's
+ * final usage, else what was delivered, counted (tokens.ts).
  */
 
 export interface GatewayOptions {
@@ -683,6 +689,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   try {
     await app.listen({ host: o.listen?.host ?? cfg.listen.host, port: o.listen?.port ?? cfg.listen.port });
   } catch (err) {
+    await alog.close();
     storeLock?.release();
     for (const p of pools.values()) await p.close();
     throw err;

@@ -9,7 +9,7 @@ import { parseEnvelope } from '../../attest/dsse.js';
 import { loadSigner, parsePublicKey } from '../../attest/keys.js';
 import { iterateSamples } from '../../run/log-reader.js';
 import { hasLogConfig, openConfiguredLog, readLogConfig } from '../../tlog/config.js';
-import { formatTlogProof } from '../../tlog/client.js';
+import { formatTlogProof, logSource, parseTlogProof, proveFromSource } from '../../tlog/client.js';
 import { encodeEntry } from '../../tlog/entry.js';
 import { parseVkey } from '../../tlog/note.js';
 import { ADMIN_HEADER, grantEntry, signAdminRequest } from '../../gateway/admin.js';
@@ -358,13 +358,24 @@ export function register(program: Command): void {
     .requiredOption('--log <file>', 'the log export or proofs bundle')
     .requiredOption('--gateway-key <file>', "the gateway's public key (SPKI PEM or JWK) you trust")
     .option('--tlog-key <vkey>', "the transparency log's verifier key (vkey text, a file holding it, or a local log directory): the head must be in that log")
-    .option('--witness <vkey>', 'a witness whose cosignature the log checkpoint must carry (repeatable)', collect)
+    .option('--tlog <dir | url>', "re-prove the head's entry against the log's current checkpoint (which carries the witnesses' cosignatures) instead of the one in the export")
+    .option('--witness <vkey>', 'a witness whose cosignature the log checkpoint must carry (repeatable; use with --tlog)', collect)
     .option('--unanchored', 'accept a head that is not in any transparency log (older exports); says so in the result')
-    .action((file: string, f: { log: string; gatewayKey: string; tlogKey?: string; witness?: string[]; unanchored?: boolean }) => {
+    .action(async (file: string, f: { log: string; gatewayKey: string; tlogKey?: string; tlog?: string; witness?: string[]; unanchored?: boolean }) => {
       const opening = parseOpening(read(file, 'opening'), file);
       const key = parsePublicKey(read(f.gatewayKey, 'gateway key').toString('utf8'), { file: f.gatewayKey });
       const log = verifyLogFile(read(f.log, 'log export').toString('utf8'), key, f.log);
       const problems = verifyOpening(opening, log);
+      if (f.tlog && f.tlogKey && log.signedHead.tlogProof) {
+        // The checkpoint in the export is the one current when the head was logged (before any
+        // witness cosigned); a fresh proof against today's checkpoint can require witnesses.
+        try {
+          const { proof } = await proveFromSource(logSource(f.tlog), vkeyText(f.tlogKey), parseTlogProof(log.signedHead.tlogProof).index);
+          log.signedHead.tlogProof = formatTlogProof(proof);
+        } catch (err) {
+          problems.push(`cannot re-prove the head against ${f.tlog}: ${(err as Error).message}`);
+        }
+      }
       if (f.tlogKey) problems.push(...checkAnchor(log, { logVkey: vkeyText(f.tlogKey), ...(f.witness ? { witnessVkeys: f.witness.map(vkeyText) } : {}) }));
       else if (!f.unanchored) problems.push('no --tlog-key: the signed head must be checked against the transparency log (or pass --unanchored to accept an unanchored head knowingly)');
       if (problems.length) {
