@@ -478,7 +478,7 @@ export function register(program: Command): void {
       if (signal.aborted) break;
     }
     const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`), [], groupFields(lp.policy));
-    const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen' });
+    const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen', at: evaluationDate(undefined) });
     const plan = stage2Plan(lp.policy, v);
     if (f.plan) writeFileAtomic(resolve(f.plan), JSON.stringify(plan, null, 2) + '\n');
     const hints: Record<string, string> = {};
