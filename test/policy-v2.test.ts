@@ -132,3 +132,23 @@ test('elicitation conditions reach the stage-2 plan', () => {
   const plan = stage2Plan(lp.policy, screen);
   assert.deepEqual(plan.items[0]!.elicitation?.conditions, { tools: ['python', 'browser'], best_of_k: 5, variant: 'helpful-only', chain_of_thought: true });
 });
+
+test('uplift studies and two-run comparisons: treatment minus control against a threshold', () => {
+  const lp = policy(
+    `  - { id: uplift, title: Uplift }`,
+    `  - { id: u, capability: uplift, suite: { id: trial.treatment, digests: ["${DIG}"] }, metric: success, threshold: 0.2, screen: { threshold: 0.1 }, baseline: { suite: { id: trial.control, digests: ["${DIG}"] } } }`,
+  );
+  const arm = (suite: string, mean: number) => run(suite, [metric('success', mean, 0.05, 200)], { runId: suite });
+  const big = final(lp, [arm('trial.treatment', 0.7), arm('trial.control', 0.3)]);
+  const r = big.rules.find((x) => x.rule === 'u' && x.mode === 'final')!;
+  assert.equal(r.decision, 'rule-in');
+  assert.ok(Math.abs(r.value!.mean! - 0.4) < 1e-12);
+  // Unpaired: the half-width is √2 × each arm's.
+  assert.ok(Math.abs(r.value!.hi! - r.value!.mean! - 0.05 * Math.SQRT2) < 1e-9);
+  assert.match(r.reasons[0]!, /difference trial\.treatment − trial\.control/);
+  assert.equal(final(lp, [arm('trial.treatment', 0.32), arm('trial.control', 0.3)]).verdict, 'below-threshold');
+  assert.match(final(lp, [arm('trial.treatment', 0.7)]).rules[0]!.reasons.join(';'), /no run of the baseline suite trial\.control/);
+  // The control arm is held to the same evidence rules (here: a hand-picked subset).
+  const picked = { ...arm('trial.control', 0.6), extent: { kind: 'chosen' as const, detail: 'chosen' } };
+  assert.equal(final(lp, [arm('trial.treatment', 0.62), picked]).verdict, 'insufficient-evidence');
+});

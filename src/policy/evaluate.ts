@@ -447,6 +447,35 @@ export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
   };
 }
 
+/**
+ * A comparison rule: treatment (the rule's suite) minus control (the baseline suite), each from
+ * exactly one run that meets the evidence rules on its own; unpaired normal interval on the
+ * difference (SE = √(SE_t² + SE_c²)).
+ */
+function evaluateComparison(rule: Rule, s: Settings, treat: RunEvidence[], runs: RunEvidence[], provenance: boolean, ctx: Ctx): Pick<RuleResult, 'run' | 'value' | 'decision' | 'reasons'> {
+  const b = rule.baseline!;
+  const ctrl = runs.filter((r) => r.suite.id === b.suite.id);
+  const none = (why: string) => ({ run: null, value: null, decision: 'insufficient-evidence' as const, reasons: [why] });
+  if (!ctrl.length) return none(`no run of the baseline suite ${b.suite.id}`);
+  if (treat.length > 1 || ctrl.length > 1) return none(`a comparison needs one run of each suite (${treat.length} of ${rule.suite.id}, ${ctrl.length} of ${b.suite.id})`);
+  const t = treat[0]!;
+  const c = ctrl[0]!;
+  const problems = [...integrityProblems(rule, s.evidence, c, ctx)];
+  if (b.suite.digests && !b.suite.digests.includes(c.suite.digest)) problems.push(`baseline suite digest ${c.suite.digest} is not one the rule accepts`);
+  if (!b.suite.digests) problems.push(`the baseline suite ${b.suite.id} is not pinned (baseline.suite.digests)`);
+  if (provenance && s.evidence.signed && !c.signed) problems.push(`the baseline run ${c.runId} needs a signed report that verifies`);
+  const mt = t.metrics.find((m) => m.name === rule.metric);
+  const mc = c.metrics.find((m) => m.name === (b.metric ?? rule.metric));
+  if (!mt || !mc) return none(`metric ${!mt ? `"${rule.metric}" not in ${t.runId}` : `"${b.metric ?? rule.metric}" not in ${c.runId}`}`);
+  if (mc.n < s.evidence.min_samples) problems.push(`baseline n = ${mc.n}, fewer than the ${s.evidence.min_samples} required`);
+  const se = mt.se !== null && mc.se !== null ? Math.sqrt(mt.se ** 2 + mc.se ** 2) : null;
+  const diff: MetricFacts = { name: rule.metric, n: mt.n, counts: mt.counts, mean: mt.mean !== null && mc.mean !== null ? mt.mean - mc.mean : null, se, binary: false, clusteredSe: null };
+  const r = evaluateRun({ ...rule, group: undefined }, { ...s, interval: { ...s.interval, method: 'normal' } }, { ...t, metrics: [diff] }, provenance, ctx);
+  const head = `difference ${rule.suite.id} − ${b.suite.id} (runs ${t.runId} − ${c.runId})`;
+  if (problems.length) return { run: r.run, value: r.value, decision: 'insufficient-evidence', reasons: [head, ...problems, ...(r.decision === 'insufficient-evidence' ? r.reasons : [])] };
+  return { ...r, reasons: [head, ...r.reasons] };
+}
+
 /** When several runs bear on a rule: the most severe decision wins, so re-running cannot shop for a pass. */
 const RUN_PRIORITY: Record<Decision, number> = { 'rule-in': 4, inconclusive: 3, 'rule-out': 2, 'insufficient-evidence': 1, 'not-in-scope': 0 };
 
@@ -465,6 +494,7 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   }
   const candidates = runs.filter((r) => r.suite.id === rule.suite.id);
   if (!candidates.length) return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`no run of suite ${rule.suite.id}`] };
+  if (rule.baseline && ctx.version >= 2) return { ...base, ...evaluateComparison(rule, s, candidates, runs, provenance, ctx), otherRuns: [] };
   // v2: several stage-2 sessions on the same suite are pooled into one estimate (every session counts).
   if (ctx.version >= 2 && isElicitation(rule) && candidates.length > 1) {
     const pooled = poolRuns(candidates, rule.metric);

@@ -153,6 +153,15 @@ export const ruleSchema = z.strictObject({
    * the threshold but cannot rule out the alert level, the capability is `early-warning`.
    */
   alert_threshold: z.number().optional(),
+  /**
+   * v2: a comparison (uplift study, two-run comparison): the rule's value is the metric on this
+   * suite's run (treatment) minus the same metric on the baseline suite's run (control), unpaired;
+   * threshold and direction apply to the difference.
+   */
+  baseline: z.strictObject({
+    suite: z.strictObject({ id: slug('a suite id'), digests: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 lowercase hex>"')).min(1).optional() }),
+    metric: z.string().min(1).optional(),
+  }).optional(),
   /** v2: a sub-domain: the metric restricted to one group (e.g. by: subdomain, value: virology), from the run's per-group statistics. */
   group: z.strictObject({ by: text(), value: text() }).optional(),
 });
@@ -326,7 +335,7 @@ export function modelFactsJsonSchema(): Record<string, unknown> {
 }
 
 /** Keys only an assay.policy/v2 file may use (the v1 format stays exactly as published). */
-export const V2_KEYS = new Set(['subsets', 'max_age_days', 'release', 'basis', 'early-warning', 'alert_threshold', 'group', 'conditions', 'implies', 'combine', 'signoff', 'triggers']);
+export const V2_KEYS = new Set(['subsets', 'max_age_days', 'release', 'basis', 'early-warning', 'alert_threshold', 'group', 'conditions', 'implies', 'combine', 'signoff', 'triggers', 'baseline']);
 
 /** Paths of v2-only keys in a validated policy (a v1 file using them is refused with the path). */
 function v2Constructs(p: unknown): (string | number)[][] {

@@ -288,6 +288,7 @@ function policySummary(lp: LoadedPolicy): string {
     sc.deployment ? `deployment ${sc.deployment.join('|')}` : '',
   ].filter(Boolean);
   out.push(`scope: ${scopeParts.length ? scopeParts.join('; ') : 'every model'}`);
+  if (p.triggers) out.push(`triggers: ${[p.triggers.compute_ratio ? `${p.triggers.compute_ratio}× effective compute` : '', p.triggers.fine_tuning_months ? `${p.triggers.fine_tuning_months} months of post-training` : ''].filter(Boolean).join(' or ')}`);
   const d = p.defaults;
   out.push(`defaults: ${d.interval.sided === 'one' ? 'one-sided ' : ''}${d.interval.level} ${d.interval.method} interval; n ≥ ${d.evidence.min_samples}; unscored ≤ ${d.evidence.max_unscored_rate}; rule in with ${d.evidence.access.rule_in}, rule out with ${d.evidence.access.rule_out}${d.evidence.signed ? '; signed' : ''}${d.evidence.logged ? '; logged' : ''}`);
   out.push('');
@@ -297,7 +298,7 @@ function policySummary(lp: LoadedPolicy): string {
     r.stage,
     `${r.suite.id}${r.suite.version ? `@${r.suite.version}` : ''}${r.suite.digests ? ` (${r.suite.digests.length} digest${r.suite.digests.length > 1 ? 's' : ''})` : ''}`,
     r.metric,
-    `${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.threshold}`,
+    `${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.threshold}${r.alert_threshold !== undefined ? ` (alert ${r.alert_threshold})` : ''}${r.group ? ` [${r.group.by}=${r.group.value}]` : ''}${r.baseline ? ` (− ${r.baseline.suite.id})` : ''}`,
     r.screen ? `${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.screen.threshold ?? r.threshold}${r.screen.level !== undefined ? ` @${r.screen.level}` : ''}${r.screen.sided ? ` ${r.screen.sided}-sided` : ''}` : '—',
   ]);
   out.push(table(['rule', 'capability', 'stage', 'suite', 'metric', 'crossed if', 'screen'], rows).trimEnd());
@@ -305,6 +306,9 @@ function policySummary(lp: LoadedPolicy): string {
   for (const c of p.capabilities) {
     out.push(`capability ${c.id}: ${c.title}`);
     if (c.elicitation) out.push(`  stage 2: ${c.elicitation.experts}; ${c.elicitation.protocol}; access ${c.elicitation.access}${c.elicitation.suite ? `; items from ${c.elicitation.suite}` : ''}`);
+    if (c.implies) out.push(`  crossing it crosses: ${c.implies.join(', ')}`);
+    if (c.combine) out.push(`  crossed when ${c.combine.k} of its rules rule in`);
+    if (c.signoff) out.push(`  sign-off by ${c.signoff.by} for: ${c.signoff.required_for.join(', ')}`);
     for (const [status, acts] of Object.entries(c.actions)) for (const a of acts ?? []) out.push(`  on ${status}: ${describeAction(a)}`);
   }
   for (const [status, acts] of Object.entries(p.actions)) for (const a of acts ?? []) out.push(`policy on ${status}: ${describeAction(a)}`);
@@ -491,7 +495,7 @@ export function register(program: Command): void {
       if (signal.aborted) break;
     }
     const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`), [], groupFields(lp.policy));
-    const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen' });
+    const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen', at: evaluationDate(undefined) });
     const plan = stage2Plan(lp.policy, v);
     if (f.plan) writeFileAtomic(resolve(f.plan), JSON.stringify(plan, null, 2) + '\n');
     const hints: Record<string, string> = {};
