@@ -106,3 +106,10 @@ test('the labelled crafted outputs are the generator output, and the published d
   }
   assert.ok(now.overall.deterministic >= published.overall.deterministic);
 });
+
+test('hostile responses: malformed escapes, invalid base64 and hex, huge text — judged, never thrown on', () => {
+  for (const r of ['%E0%A4%A', '%%%%', '\\u12', 'QQ==QQ==QQ==', '0x0x0x0x', '01'.repeat(5000), 'a'.repeat(100_000), '\u0000\uFFFF\uD800']) {
+    const x = verdict(r);
+    assert.ok(x.value >= 0 && x.value <= 1, r.slice(0, 20));
+  }
+});
