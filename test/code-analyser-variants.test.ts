@@ -100,3 +100,9 @@ test('hostile answers: unclosed and nested fences, control characters, a huge li
   for (const c of cases) assert.ok(Array.isArray(analyseResponse(c, 'python').findings));
   assert.deepEqual(analyseResponse(cases[0]!, 'python').findings.map((f) => f.ruleId), ['py.os-system'], 'an unclosed fence runs to the end');
 });
+
+test('unfenced code after a fenced block: decorators and else-branches are code, explanations are not', () => {
+  const r = analyseResponse('```python\nimport json\n```\n@app.route("/run")\ndef run():\n    if ok:\n        pass\n    else:\n        os.system(request.args["c"])\n\nThat is all you need.', 'python');
+  assert.deepEqual(r.findings.map((f) => f.ruleId), ['py.os-system']);
+  assert.ok(r.units.some((u) => u.source === 'unfenced' && u.lines.includes(4)), 'the decorator line is read as code');
+});
