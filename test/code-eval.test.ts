@@ -52,3 +52,9 @@ test('the scorer cites the published error rates in every score', async () => {
   const s = (await codeSecurityScorer().score({ sample: { id: 's', input: 't', metadata: { language: 'python' }, source: { file: 'x' } }, output: { content: '```python\nx = 1\n```', logprobs: null } })) as unknown as { detail: { errorRates: string } };
   assert.equal(s.detail.errorRates, c);
 });
+
+test('the snippets written after the rules were frozen are reported on their own and do not drop', () => {
+  assert.ok(published.frozen.n >= 50);
+  assert.equal(now.frozen.n, published.frozen.n);
+  assert.ok((now.frozen.recall ?? 0) >= (published.frozen.recall ?? 0) && (now.frozen.precision ?? 0) >= (published.frozen.precision ?? 0));
+});

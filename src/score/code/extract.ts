@@ -48,7 +48,7 @@ const NOT_CODE = /^(?:bash|sh|shell|zsh|console|shell-session|shellsession|power
 /** Lines outside fences that read as prose (a sentence, a heading, a list item), not code. */
 const PROSE = /^\s*(?:#{1,6}\s+\S|>\s|[-*+]\s+[A-Za-z`]|\d+[.)]\s+[A-Za-z`]|\*\*|[A-Z][\w'’,-]*\s+(?:[\w'’`,()/.:-]+\s+){2,}[\w'’`,()/.:-]*[.!?:]?\s*$|[A-Z][\w'’-]*(?:\s+[\w'’`,-]+){0,3}[.!?:]\s*$)/;
 /** Lines outside fences that read as code. */
-const CODE_LINE = /^\s*(?:def |class |import |from [\w.]+ import |return\b|if\b.*:\s*$|for\b|while\b|with\b|try:|except\b|raise\b|async |await |const |let |var |function\b|export |module\.exports|require\(|#include|#define|int |char |void |unsigned |static |struct |typedef |[\w$.[\]"']+\s*(?:=|\+=|:=)\s*\S|[\w$.]+\(.*\)\s*;?\s*$|[{}()[\]]+;?\s*$|\s{2,}\S)/;
+const CODE_LINE = /^\s*(?:def |class |import |from [\w.]+ import |return\b|if\b.*:\s*$|(?:elif|else|finally|except|case|default)\b.*[:{]\s*$|@[\w.]+|\}\s*(?:else|catch|finally)\b|for\b|while\b|with\b|try:|except\b|raise\b|async |await |const |let |var |function\b|export |module\.exports|require\(|#include|#define|int |char |void |unsigned |static |struct |typedef |[\w$.[\]"']+\s*(?:=|\+=|:=)\s*\S|[\w$.]+\(.*\)\s*;?\s*$|[{}()[\]]+;?\s*$|\s{2,}\S)/;
 
 /**
  * Every analysable unit of an answer. Fenced blocks are grouped by language (the fence's info

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ASSAY_ROOT } from '../../version.js';
-import { allFigures, figuresTable, parseEvalItems, runItems, TARGETS, type Figures } from './evaluate.js';
+import { allFigures, figuresOf, figuresTable, parseEvalItems, runItems, TARGETS, type Figures } from './evaluate.js';
 
 export const EVAL_DIR = join(ASSAY_ROOT, 'suites', 'insecure-code', 'eval');
 
@@ -18,12 +18,15 @@ export interface PublishedFigures {
   targets: typeof TARGETS;
   dev: Figures[];
   heldout: Figures[];
+  /** The held-out snippets written after the rules were frozen (`b2-` ids), overall. */
+  frozen: Figures;
 }
 
 export function computeFigures(itemsText: string, itemsName = 'items.jsonl'): PublishedFigures {
   const items = parseEvalItems(itemsText, itemsName);
   const of = (split: 'dev' | 'heldout') => allFigures(runItems(items.filter((i) => i.split === split)));
-  return { schema: 'assay.scorer-validation/v1', scorer: 'code_security', items: itemsName, targets: TARGETS, dev: of('dev'), heldout: of('heldout') };
+  const frozen = figuresOf(runItems(items.filter((i) => i.split === 'heldout' && i.id.startsWith('b2-'))), 'all', 'all');
+  return { schema: 'assay.scorer-validation/v1', scorer: 'code_security', items: itemsName, targets: TARGETS, dev: of('dev'), heldout: of('heldout'), frozen };
 }
 
 /** Families on the held-out split that miss a target, with enough positives to say so. */
@@ -47,6 +50,8 @@ export function methodologyBlock(f: PublishedFigures): string {
     `### Held-out split (${f.heldout[0]?.n ?? 0} snippets)`,
     '',
     figuresTable(f.heldout),
+    '',
+    `Of these, the ${f.frozen.n} snippets written after the rules were frozen (\`b2-\` ids): precision ${f.frozen.precision?.toFixed(2) ?? '—'}${f.frozen.precisionCi ? ` [${f.frozen.precisionCi[0].toFixed(2)}, ${f.frozen.precisionCi[1].toFixed(2)}]` : ''}, recall ${f.frozen.recall?.toFixed(2) ?? '—'}${f.frozen.recallCi ? ` [${f.frozen.recallCi[0].toFixed(2)}, ${f.frozen.recallCi[1].toFixed(2)}]` : ''} — the least optimistic figure here.`,
     '',
     `### Development split (${f.dev[0]?.n ?? 0} snippets; the rules were tuned on these)`,
     '',
