@@ -56,7 +56,9 @@ const warn = (m: string) => process.stderr.write(`assay: warning: ${m}\n`);
 
 /** The run index, rebuilt from the logs (with a warning) when it is missing or corrupt. */
 export function openIndex(): Promise<RunIndex> {
-  return RunIndex.openOrRebuild(indexFile(), (idx) => reindexRuns(idx, []).then((r) => r.indexed), warn);
+  // Counted for the warning: logs of finished or crashed runs (a fresh home holding only the run
+  // now starting is a first use, not a lost index).
+  return RunIndex.openOrRebuild(indexFile(), (idx) => reindexRuns(idx, []).then((r) => r.indexed - r.live), warn);
 }
 
 /** Whether a live process holds the run log's lock (a run or resume in progress). */
@@ -82,7 +84,7 @@ export async function runStateFromLog(logPath: string): Promise<{ header: RunHea
  * Rebuilds index rows from run logs: every `*.jsonl` in the runs folder, every log the index
  * already names, and `extra` files or folders. A log that cannot be read is reported and skipped.
  */
-export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ indexed: number; skipped: { file: string; why: string }[] }> {
+export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ indexed: number; live: number; skipped: { file: string; why: string }[] }> {
   const paths = new Set<string>(runLogsIn(runsDir()));
   for (const p of await idx.logPaths().catch(() => [])) paths.add(p);
   for (const e of extra) {
@@ -91,6 +93,7 @@ export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ ind
     else paths.add(r);
   }
   let indexed = 0;
+  let live = 0;
   const skipped: { file: string; why: string }[] = [];
   for (const logPath of [...paths].sort()) {
     if (!existsSync(logPath)) continue;
@@ -99,11 +102,12 @@ export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ ind
       const h = st.header;
       await idx.upsert({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: h.model.simulated, logPath, status: st.status, startedAt: h.startedAt, samples: st.samples, errored: st.errored, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
       indexed++;
+      if (st.status === 'running') live++;
     } catch (e) {
       skipped.push({ file: logPath, why: (e as Error).message });
     }
   }
-  return { indexed, skipped };
+  return { indexed, live, skipped };
 }
 
 /** The grader for model-graded scorers, when --grader-model is given. */
@@ -416,15 +420,21 @@ export const terminalWidth = (stream: NodeJS.WriteStream = process.stdout): numb
  * fits, down to 8 characters each: output fits 80 columns, or the terminal.
  */
 export function table(head: string[], rows: string[][], width?: number): string {
+  if (width) {
+    // A column with no header and nothing in it only costs width.
+    const keep = head.map((h, i) => h !== '' || rows.some((r) => (r[i] ?? '') !== ''));
+    if (keep.includes(false)) return table(head.filter((_, i) => keep[i]), rows.map((r) => r.filter((_, i) => keep[i])), width);
+  }
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   if (width) {
     const total = () => w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
-    while (total() > width) {
-      // The first column (a run id, a name) stays whole: it is what the reader copies.
+    // One character at a time from the widest column; the first (a run id, a name) stays whole:
+    // it is what the reader copies.
+    while (total() > width && w.length > 1) {
       const rest = w.slice(1);
       const i = 1 + rest.indexOf(Math.max(...rest));
-      if (w.length < 2 || w[i]! <= 8) break;
-      w[i] = Math.max(8, w[i]! - (total() - width));
+      if (w[i]! <= 8) break;
+      w[i]!--;
     }
   }
   const cell = (c: string, n: number) => (c.length > n ? c.slice(0, n - 1) + '…' : c.padEnd(n));
