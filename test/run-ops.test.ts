@@ -368,3 +368,22 @@ test('results fit the width given (the terminal, or 80 when piped) and are colou
   if (prev === undefined) delete process.env.NO_COLOR;
   else process.env.NO_COLOR = prev;
 });
+
+test('UTF-8 check: characters split across chunks pass; a bad byte is named by line, also on an unterminated last line', async () => {
+  const { utf8Checked } = await import('../src/suite/utf8.js');
+  const { Readable } = await import('node:stream');
+  const { pipeline } = await import('node:stream/promises');
+  const drain = async (chunks: Buffer[]) => {
+    const out: Buffer[] = [];
+    const check = utf8Checked('f.jsonl');
+    check.on('data', (d: Buffer) => out.push(d));
+    await pipeline(Readable.from(chunks), check);
+    return Buffer.concat(out);
+  };
+  const text = Buffer.from('{"a":"é"}\n{"b":"日本"}\n{"c":"😀"}\n');
+  // Every split point, including inside each multi-byte character: bytes pass through unchanged.
+  for (let i = 1; i < text.length; i++) assert.deepEqual(await drain([text.subarray(0, i), text.subarray(i)]), text);
+  const bad = Buffer.concat([Buffer.from('{"a":1}\n{"b":2}\n{"c":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]);
+  await assert.rejects(drain([bad.subarray(0, 20), bad.subarray(20)]), (e: Error & { code?: string }) => e.code === 'DATASET_ENCODING' && /f\.jsonl:3/.test(e.message));
+  await assert.rejects(drain([Buffer.from('{"a":1}\n"'), Buffer.from([0xff])]), (e: Error & { code?: string }) => e.code === 'DATASET_ENCODING' && /:2\b/.test(e.message));
+});
