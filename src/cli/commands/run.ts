@@ -74,10 +74,10 @@ export async function runLogLive(logPath: string): Promise<boolean> {
 }
 
 /** A run's state from its log alone: its end status, else running (lock held) or crashed. */
-export async function runStateFromLog(logPath: string): Promise<{ header: RunHeader; status: string; samples: number; errored: number }> {
+export async function runStateFromLog(logPath: string): Promise<{ header: RunHeader; status: string; samples: number; errored: number; simulated: boolean }> {
   const ex = await scanForResume(logPath);
   const status = ex.endStatus ?? ((await runLogLive(logPath)) ? 'running' : 'crashed');
-  return { header: ex.header, status, samples: ex.doneKeys.size, errored: ex.errored };
+  return { header: ex.header, status, samples: ex.doneKeys.size, errored: ex.errored, simulated: ex.header.model.simulated || ex.simulatedEvent };
 }
 
 /**
@@ -100,7 +100,7 @@ export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ ind
     try {
       const st = await runStateFromLog(logPath);
       const h = st.header;
-      await idx.upsert({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: h.model.simulated, logPath, status: st.status, startedAt: h.startedAt, samples: st.samples, errored: st.errored, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
+      await idx.upsert({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: st.simulated, logPath, status: st.status, startedAt: h.startedAt, samples: st.samples, errored: st.errored, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
       indexed++;
       if (st.status === 'running') live++;
     } catch (e) {
