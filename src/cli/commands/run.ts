@@ -368,8 +368,10 @@ export function register(program: Command): void {
         for (const r of rows) if (r.status === 'running' && !(await runLogLive(r.logPath))) r.status = 'crashed';
         if (flags.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         if (!rows.length) return void process.stdout.write('no runs yet\n');
-        const lines = rows.map((r) => [r.runId, `${r.suiteId}@${r.suiteVersion}`, r.model + (r.simulated ? ' (SIMULATED)' : ''), r.status, String(r.samples), String(r.errored), r.rescoreOf ? `rescore of ${r.rescoreOf}` : '']);
-        process.stdout.write(table(['run', 'suite', 'model', 'status', 'samples', 'errors', ''], lines, terminalWidth()));
+        // Simulated runs are marked in a column of their own, which narrowing never cuts.
+        const lines = rows.map((r) => [r.runId, `${r.suiteId}@${r.suiteVersion}`, r.model, r.simulated ? 'SIM' : '', r.status, String(r.samples), String(r.errored), r.rescoreOf ? `rescore of ${r.rescoreOf}` : '']);
+        process.stdout.write(table(['run', 'suite', 'model', 'sim', 'status', 'samples', 'errors', ''], lines, terminalWidth()));
+        if (rows.some((r) => r.simulated)) process.stdout.write('SIM: the simulated target, not a real model\n');
         if (rows.some((r) => r.status === 'crashed')) process.stdout.write('crashed runs continue with: assay run --resume <run>\n');
       } finally {
         await idx.close();
