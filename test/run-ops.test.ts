@@ -80,6 +80,10 @@ test('a killed run is findable: id and log printed at start in every output mode
   assert.equal(out.samples, 200);
   const after = JSON.parse((await cli(['runs', 'list', '--json'], { ASSAY_HOME: home })).stdout) as { runId: string; status: string }[];
   assert.equal(after.find((r) => r.runId === runId)?.status, 'completed');
+  // Started as a real model, the endpoint answered as the simulated target: the list says so.
+  const listed = (await cli(['runs', 'list'], { ASSAY_HOME: home })).stdout;
+  assert.match(listed, new RegExp(`${runId} .* SIM +completed`));
+  assert.match(listed, /SIM: the simulated target, not a real model/);
 });
 
 test('the index is never needed: deleted or corrupt, it rebuilds from the logs with a warning, never a stack trace; runs reindex finds --out logs', async () => {
@@ -113,6 +117,9 @@ test('the index is never needed: deleted or corrupt, it rebuilds from the logs w
   assert.doesNotMatch(c.stderr, /SqliteError|\n\s+at /);
   assert.match(c.stderr, /warning: run index .* was unreadable .*moved to/);
   assert.match(c.stdout, /completed: 5 samples, 0 errored/);
+  // Piped output: 80 columns at most, and no colour codes.
+  for (const l of c.stdout.split('\n')) assert.ok(l.length <= 80, `longer than 80 columns: ${l}`);
+  assert.doesNotMatch(c.stdout + c.stderr, /\u001b\[/);
   const list = await cli(['runs', 'list', '--json'], env);
   const ids = (JSON.parse(list.stdout) as { runId: string }[]).map((r) => r.runId);
   // Rebuilt from $ASSAY_HOME/runs (the unreadable index's knowledge of --out logs is gone: reindex <dir> again).
@@ -338,4 +345,49 @@ test('suite validation: an unknown scorer type fails validate; the same id@versi
   const el = await cli(['elicit', '--suite', 'demo.arithmetic', '--suites', root, '--model', 'openai/sim', '--base-url', 'http://127.0.0.1:9/v1', '--expert', 'E'], env);
   assert.equal(el.code, 2, el.stderr);
   assert.match(el.stderr, /SUITE_AMBIGUOUS.*different digests/);
+});
+
+test('results fit the width given (the terminal, or 80 when piped) and are coloured only on a terminal', async () => {
+  const { resultsTable, colour } = await import('../src/cli/results.js');
+  const { statsForRun } = await import('../src/stats/from-log.js');
+  const t = await target();
+  const log = join(tmp(), 'w.jsonl');
+  const suite = await loadSuite(DEMO_SUITE);
+  const res = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${t.url}/v1`, maxConnections: 4 }), config: config({ limit: 20 }), logPath: log });
+  const s = await statsForRun(log);
+  const plain = colour({ isTTY: false } as NodeJS.WriteStream);
+  for (const width of [60, 80, 100]) {
+    const out = resultsTable(res, s, width, plain);
+    for (const l of out.split('\n')) assert.ok(l.length <= width, `wider than ${width}: ${l}`);
+    assert.match(out, /accuracy +0\.\d{3} ± 0\.\d{3} \[/);
+  }
+  // A wide terminal gets the full table.
+  assert.match(resultsTable(res, s, 400, plain), /metric +value ± half-width/);
+  const tty = colour({ isTTY: true } as NodeJS.WriteStream);
+  const prev = process.env.NO_COLOR;
+  delete process.env.NO_COLOR;
+  assert.match(resultsTable(res, s, 400, tty), /\u001b\[32mcompleted/);
+  process.env.NO_COLOR = '1';
+  assert.doesNotMatch(resultsTable(res, s, 400, colour({ isTTY: true } as NodeJS.WriteStream)), /\u001b\[/);
+  if (prev === undefined) delete process.env.NO_COLOR;
+  else process.env.NO_COLOR = prev;
+});
+
+test('UTF-8 check: characters split across chunks pass; a bad byte is named by line, also on an unterminated last line', async () => {
+  const { utf8Checked } = await import('../src/suite/utf8.js');
+  const { Readable } = await import('node:stream');
+  const { pipeline } = await import('node:stream/promises');
+  const drain = async (chunks: Buffer[]) => {
+    const out: Buffer[] = [];
+    const check = utf8Checked('f.jsonl');
+    check.on('data', (d: Buffer) => out.push(d));
+    await pipeline(Readable.from(chunks), check);
+    return Buffer.concat(out);
+  };
+  const text = Buffer.from('{"a":"é"}\n{"b":"日本"}\n{"c":"😀"}\n');
+  // Every split point, including inside each multi-byte character: bytes pass through unchanged.
+  for (let i = 1; i < text.length; i++) assert.deepEqual(await drain([text.subarray(0, i), text.subarray(i)]), text);
+  const bad = Buffer.concat([Buffer.from('{"a":1}\n{"b":2}\n{"c":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]);
+  await assert.rejects(drain([bad.subarray(0, 20), bad.subarray(20)]), (e: Error & { code?: string }) => e.code === 'DATASET_ENCODING' && /f\.jsonl:3/.test(e.message));
+  await assert.rejects(drain([Buffer.from('{"a":1}\n"'), Buffer.from([0xff])]), (e: Error & { code?: string }) => e.code === 'DATASET_ENCODING' && /:2\b/.test(e.message));
 });

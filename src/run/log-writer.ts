@@ -124,6 +124,8 @@ export interface ExistingLog {
   /** Records with the outcomes empty and filtered. */
   outcomes: { empty: number; filtered: number };
   ended: boolean;
+  /** The endpoint turned out to be Assay's simulated target (a `simulated` event). */
+  simulatedEvent: boolean;
   /** Status of the last end record, when the log ends with one (no resume after it). */
   endStatus: EndRecord['status'] | null;
   /** Tokens used by the recorded samples, so budgets cover the whole run across resumes. */
@@ -151,6 +153,7 @@ export async function scanForResume(path: string): Promise<ExistingLog> {
   const outcomes = { empty: 0, filtered: 0 };
   let ended = false;
   let endStatus: EndRecord['status'] | null = null;
+  let simulatedEvent = false;
   const usage = { inputTokens: 0, outputTokens: 0 };
   for await (const line of rl) {
     lineNo++;
@@ -186,13 +189,14 @@ export async function scanForResume(path: string): Promise<ExistingLog> {
     } else if (rec.type === 'end') {
       ended = true;
       endStatus = rec.status;
-    } else if (rec.type === 'event' && rec.kind === 'resume') {
+    } else if (rec.type === 'event' && rec.kind === 'simulated') simulatedEvent = true;
+    else if (rec.type === 'event' && rec.kind === 'resume') {
       ended = false;
       endStatus = null;
     }
   }
   if (!header) throw new AssayError('RUN_LOG_CORRUPT', 'run log has no complete header', { file: path, line: 1 });
-  return { header, doneKeys, errored, erroredKeys, outcomes, ended, endStatus, usage, validBytes, tornBytes: size - validBytes };
+  return { header, doneKeys, errored, erroredKeys, outcomes, ended, endStatus, simulatedEvent, usage, validBytes, tornBytes: size - validBytes };
 }
 
 /**

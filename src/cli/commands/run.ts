@@ -56,7 +56,9 @@ const warn = (m: string) => process.stderr.write(`assay: warning: ${m}\n`);
 
 /** The run index, rebuilt from the logs (with a warning) when it is missing or corrupt. */
 export function openIndex(): Promise<RunIndex> {
-  return RunIndex.openOrRebuild(indexFile(), (idx) => reindexRuns(idx, []).then((r) => r.indexed), warn);
+  // Counted for the warning: logs of finished or crashed runs (a fresh home holding only the run
+  // now starting is a first use, not a lost index).
+  return RunIndex.openOrRebuild(indexFile(), (idx) => reindexRuns(idx, []).then((r) => r.indexed - r.live), warn);
 }
 
 /** Whether a live process holds the run log's lock (a run or resume in progress). */
@@ -72,17 +74,17 @@ export async function runLogLive(logPath: string): Promise<boolean> {
 }
 
 /** A run's state from its log alone: its end status, else running (lock held) or crashed. */
-export async function runStateFromLog(logPath: string): Promise<{ header: RunHeader; status: string; samples: number; errored: number }> {
+export async function runStateFromLog(logPath: string): Promise<{ header: RunHeader; status: string; samples: number; errored: number; simulated: boolean }> {
   const ex = await scanForResume(logPath);
   const status = ex.endStatus ?? ((await runLogLive(logPath)) ? 'running' : 'crashed');
-  return { header: ex.header, status, samples: ex.doneKeys.size, errored: ex.errored };
+  return { header: ex.header, status, samples: ex.doneKeys.size, errored: ex.errored, simulated: ex.header.model.simulated || ex.simulatedEvent };
 }
 
 /**
  * Rebuilds index rows from run logs: every `*.jsonl` in the runs folder, every log the index
  * already names, and `extra` files or folders. A log that cannot be read is reported and skipped.
  */
-export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ indexed: number; skipped: { file: string; why: string }[] }> {
+export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ indexed: number; live: number; skipped: { file: string; why: string }[] }> {
   const paths = new Set<string>(runLogsIn(runsDir()));
   for (const p of await idx.logPaths().catch(() => [])) paths.add(p);
   for (const e of extra) {
@@ -91,19 +93,21 @@ export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ ind
     else paths.add(r);
   }
   let indexed = 0;
+  let live = 0;
   const skipped: { file: string; why: string }[] = [];
   for (const logPath of [...paths].sort()) {
     if (!existsSync(logPath)) continue;
     try {
       const st = await runStateFromLog(logPath);
       const h = st.header;
-      await idx.upsert({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: h.model.simulated, logPath, status: st.status, startedAt: h.startedAt, samples: st.samples, errored: st.errored, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
+      await idx.upsert({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: st.simulated, logPath, status: st.status, startedAt: h.startedAt, samples: st.samples, errored: st.errored, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
       indexed++;
+      if (st.status === 'running') live++;
     } catch (e) {
       skipped.push({ file: logPath, why: (e as Error).message });
     }
   }
-  return { indexed, skipped };
+  return { indexed, live, skipped };
 }
 
 /** The grader for model-graded scorers, when --grader-model is given. */
@@ -364,8 +368,10 @@ export function register(program: Command): void {
         for (const r of rows) if (r.status === 'running' && !(await runLogLive(r.logPath))) r.status = 'crashed';
         if (flags.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         if (!rows.length) return void process.stdout.write('no runs yet\n');
-        const lines = rows.map((r) => [r.runId, `${r.suiteId}@${r.suiteVersion}`, r.model + (r.simulated ? ' (SIMULATED)' : ''), r.status, String(r.samples), String(r.errored), r.rescoreOf ? `rescore of ${r.rescoreOf}` : '']);
-        process.stdout.write(table(['run', 'suite', 'model', 'status', 'samples', 'errors', ''], lines, terminalWidth()));
+        // Simulated runs are marked in a column of their own, which narrowing never cuts.
+        const lines = rows.map((r) => [r.runId, `${r.suiteId}@${r.suiteVersion}`, r.model, r.simulated ? 'SIM' : '', r.status, String(r.samples), String(r.errored), r.rescoreOf ? `rescore of ${r.rescoreOf}` : '']);
+        process.stdout.write(table(['run', 'suite', 'model', 'sim', 'status', 'samples', 'errors', ''], lines, terminalWidth()));
+        if (rows.some((r) => r.simulated)) process.stdout.write('SIM: the simulated target, not a real model\n');
         if (rows.some((r) => r.status === 'crashed')) process.stdout.write('crashed runs continue with: assay run --resume <run>\n');
       } finally {
         await idx.close();
@@ -416,15 +422,21 @@ export const terminalWidth = (stream: NodeJS.WriteStream = process.stdout): numb
  * fits, down to 8 characters each: output fits 80 columns, or the terminal.
  */
 export function table(head: string[], rows: string[][], width?: number): string {
+  if (width) {
+    // A column with no header and nothing in it only costs width.
+    const keep = head.map((h, i) => h !== '' || rows.some((r) => (r[i] ?? '') !== ''));
+    if (keep.includes(false)) return table(head.filter((_, i) => keep[i]), rows.map((r) => r.filter((_, i) => keep[i])), width);
+  }
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   if (width) {
     const total = () => w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
-    while (total() > width) {
-      // The first column (a run id, a name) stays whole: it is what the reader copies.
+    // One character at a time from the widest column; the first (a run id, a name) stays whole:
+    // it is what the reader copies.
+    while (total() > width && w.length > 1) {
       const rest = w.slice(1);
       const i = 1 + rest.indexOf(Math.max(...rest));
-      if (w.length < 2 || w[i]! <= 8) break;
-      w[i] = Math.max(8, w[i]! - (total() - width));
+      if (w[i]! <= 8) break;
+      w[i]!--;
     }
   }
   const cell = (c: string, n: number) => (c.length > n ? c.slice(0, n - 1) + '…' : c.padEnd(n));

@@ -1,0 +1,124 @@
+/**
+ * Whole-process benchmark: `assay run` as a user runs it (node start-up, suite load, pre-flight,
+ * the run, the log, statistics, exit), side by side with the bare client (bench/bare.ts) run the
+ * same way, against the simulated target at 50 ms latency. Wall time is spawn to exit; peak RSS is
+ * from /usr/bin/time; start-up is spawn to the first request the target sees (through a
+ * pass-through proxy used only for that measurement).
+ *   node dist-bench/bench/whole.js [--quick]
+ */
+import { spawn } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CLI = join(HERE, '../src/cli/main.js');
+const quick = process.argv.includes('--quick');
+const N = quick ? 500 : 2000;
+const C = 64;
+const REPS = quick ? 1 : 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function target(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [CLI, 'target', 'serve', '--port', '0', '--latency', '50', '--accuracy', '0.8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+    if (m) return { url: m[1]!, stop: () => child.kill('SIGTERM') };
+  }
+  throw new Error('target did not start');
+}
+
+function makeSuite(dir: string, n: number): string {
+  const rows: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = 10 + ((i * 7919) % 90), b = 10 + ((i * 104729) % 90);
+    const ans = a + b;
+    const opts = [ans, ans + 1, ans - 1, ans + 10];
+    const rot = i % 4;
+    rows.push(JSON.stringify({ id: `b-${i}`, question: `What is ${a} + ${b}?`, choices: opts.map((_, k) => String(opts[(k + rot) % 4])), answer: (4 - rot) % 4 }));
+  }
+  writeFileSync(join(dir, 'data.jsonl'), rows.join('\n') + '\n');
+  writeFileSync(join(dir, 'METHODOLOGY.md'), '# Benchmark suite\nGenerated arithmetic items for benchmarks only.\n');
+  writeFileSync(join(dir, 'suite.yaml'), [
+    'schema: assay.suite/v1', 'id: bench.arithmetic', 'version: 1.0.0', 'title: Whole-process benchmark (generated)', 'risk_area: none',
+    'methodology: METHODOLOGY.md', 'access: grey-box',
+    'dataset: { path: data.jsonl, format: jsonl, fields: { id: id, input: question, target: answer, choices: choices } }',
+    'template: "Answer with the letter only.\\n\\nQuestion: {{input}}\\n{{choices}}\\nAnswer:"',
+    'solver: { type: multiple_choice, shuffle: true }', 'scorers: [ { type: mcq_letter }, { type: mcq_logprob } ]',
+    'metrics: [ { name: accuracy, scorer: mcq_letter }, { name: accuracy_logprob, scorer: mcq_logprob } ]', '',
+  ].join('\n'));
+  return join(dir, 'suite.yaml');
+}
+
+/** Runs `node args…` under /usr/bin/time; wall ms (spawn → exit) and peak RSS MB. */
+function timed(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ wallMs: number; rssMB: number; code: number | null }> {
+  return new Promise((res) => {
+    const t0 = performance.now();
+    const p = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d) => (err += d));
+    p.on('exit', (code) => {
+      const wallMs = performance.now() - t0;
+      const m = /MAXRSS (\d+)/.exec(err);
+      if (code !== 0) process.stderr.write(err);
+      res({ wallMs, rssMB: m ? Number(m[1]) / 1024 : NaN, code });
+    });
+  });
+}
+
+/** Spawn → first request seen, through a pass-through proxy in front of the target. */
+async function startupMs(args: (url: string) => string[], upstream: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const u = new URL(upstream);
+  let first = 0;
+  const proxy = createServer((req, res) => {
+    first ||= performance.now();
+    const up = httpRequest({ host: u.hostname, port: u.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const t0 = performance.now();
+  await timed(args(url), env);
+  proxy.close();
+  return first - t0;
+}
+
+const t = await target();
+try {
+  const dir = mkdtempSync(join(tmpdir(), 'assay-whole-'));
+  const suite = makeSuite(dir, N);
+  const bare = join(HERE, 'bare.js');
+  if (!existsSync(bare)) throw new Error(`${bare} missing: run tsc -p tsconfig.bench.json`);
+  let k = 0;
+  const assayArgs = (url: string) => [CLI, 'run', suite, '--model', 'openai/sim-bench', '--base-url', `${url}/v1`, '-c', String(C), '--no-progress', '--json', '--out', join(dir, `run-${k++}.jsonl`)];
+  const env = { ASSAY_HOME: join(dir, 'home') };
+  // Warm the file cache and the target once each.
+  await timed([bare, suite, t.url, String(Math.min(N, 200)), String(C)]);
+  const a: { wallMs: number; rssMB: number }[] = [];
+  const b: { wallMs: number; rssMB: number }[] = [];
+  for (let r = 0; r < REPS; r++) {
+    b.push(await timed([bare, suite, t.url, String(N), String(C)]));
+    a.push(await timed(assayArgs(t.url), env));
+  }
+  const ups: number[] = [];
+  for (let r = 0; r < REPS; r++) ups.push(await startupMs(assayArgs, t.url, env));
+  const bareUps: number[] = [];
+  for (let r = 0; r < REPS; r++) bareUps.push(await startupMs((url) => [bare, suite, url, String(N), String(C)], t.url, {}));
+  const row = {
+    n: N, c: C, reps: REPS,
+    assayWallMs: median(a.map((x) => x.wallMs)), bareWallMs: median(b.map((x) => x.wallMs)),
+    ratio: median(a.map((x) => x.wallMs)) / median(b.map((x) => x.wallMs)),
+    assayPeakRssMB: Math.max(...a.map((x) => x.rssMB)), barePeakRssMB: Math.max(...b.map((x) => x.rssMB)),
+    assayStartupMs: median(ups), bareStartupMs: median(bareUps),
+  };
+  console.log(JSON.stringify(row));
+  console.log(`| ${N} | ${C} | ${row.bareWallMs.toFixed(0)} | ${row.assayWallMs.toFixed(0)} | **${row.ratio.toFixed(2)}×** | ${row.bareStartupMs.toFixed(0)} | ${row.assayStartupMs.toFixed(0)} | ${row.barePeakRssMB.toFixed(0)} | ${row.assayPeakRssMB.toFixed(0)} |`);
+} finally {
+  t.stop();
+}
