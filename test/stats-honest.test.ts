@@ -255,6 +255,7 @@ test('paired binary comparison: exact McNemar and Newcombe; the paired t shown i
   assert.deepEqual(m.binary!.table, { both: 22, onlyA: 8, onlyB: 3, neither: 17 });
   near(m.binary!.mcnemarExactP, mcnemarExact(8, 3), 1e-15);
   assert.deepEqual(m.binary!.newcombe, newcombePaired(22, 8, 3, 17));
+  assert.equal(m.tHolm, m.t.p, 'Holm over one metric is the p-value itself');
   const text = formatComparison(c);
   assert.match(text, /paired t \(n−1 df\)/);
   assert.match(text, new RegExp(`p=${m.t.p.toFixed(4)}`));

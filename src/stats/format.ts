@@ -94,7 +94,7 @@ export function formatComparison(c: RunComparison): string {
     f(m.meanB),
     withCi(m.diff, m.ci),
     pv(m.p),
-    `${iv(m.t.ci)} p=${pv(m.t.p)}`,
+    `${iv(m.t.ci)} p=${pv(m.t.p)}${c.metrics.length > 1 ? ` holm=${pv(m.tHolm)}` : ''}`,
     m.binary ? `${iv(m.binary.newcombe)} p=${pv(m.binary.mcnemarExactP)}` : '',
     f(m.correlation, 2),
     `±${f((m.unpairedCi.hi - m.unpairedCi.lo) / 2)}`,
