@@ -89,7 +89,9 @@ async function main() {
   let results: CellResult[];
   if (merge) {
     results = new Array(cells.length);
-    for (const f of merge.split(',')) for (const [i, r] of (JSON.parse(readFileSync(f, 'utf8')) as { part: [number, CellResult][] }).part) results[i] = r;
+    // JSON wrote NaN (no interval reported) as null.
+    const revive = (_k: string, v: unknown) => (v === null ? NaN : v);
+    for (const f of merge.split(',')) for (const [i, r] of (JSON.parse(readFileSync(f, 'utf8'), revive) as { part: [number, CellResult][] }).part) results[i] = { ...r, noneReason: Number.isNaN(r.noneReason as unknown as number) ? null : r.noneReason };
     if (results.some((r) => !r)) throw new Error('merge: some cells are missing');
   } else results = await runGrid(cells, reps, workers);
   const reported = results.filter((r) => !Number.isNaN(r.headline));
