@@ -111,7 +111,7 @@ export function intervalBasis(d: BasisInput): IntervalBasis {
       // variance cannot see how skewed the cluster rates are (rare rates with a high ICC): the
       // clusters themselves are then the units, n* ≤ G.
       const g = concentratedClusters(d.xs, d.clusters);
-      if (g < MIN_INFORMATIVE_CLUSTERS) return { method: 'korn-graubard', mean, se: cl.se, n: cl.clusters, df: cl.clusters - 1, clusters: cl.clusters };
+      if (g < Math.min(MIN_INFORMATIVE_CLUSTERS, cl.clusters / 2)) return { method: 'korn-graubard', mean, se: cl.se, n: cl.clusters, df: cl.clusters - 1, clusters: cl.clusters };
       return { method: 'korn-graubard', mean, se: cl.se, n, df: cl.clusters - 1, clusters: cl.clusters };
     }
     return { method: 'korn-graubard', mean, se: plainSe, n, df: n - 1, clusters: null };
@@ -121,7 +121,7 @@ export function intervalBasis(d: BasisInput): IntervalBasis {
   return { method: 'student-t', mean, se: plainSe, df: n - 1 };
 }
 
-/** Below this effective number of clusters carrying the events, the clusters are the units (n* ≤ G). */
+/** Below min(this, G/2) effective clusters carrying the events, the clusters are the units (n* ≤ G). */
 export const MIN_INFORMATIVE_CLUSTERS = 5;
 
 /**
