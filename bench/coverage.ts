@@ -11,7 +11,7 @@
  * n = 100, epochs 1, p ∈ {0.1, 0.5} (200 resamples each). Target: coverage ≥ 93% at nominal 95%
  * in every cell where an interval is reported; one-sided miss of the verdict interval ≤ 3.0%.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { groupFalsePositives, plannedPower, runCell, type Cell, type CellResult, type GroupCell } from './coverage-sim.js';
 
@@ -76,7 +76,24 @@ async function main() {
   const workers = Number(arg('workers', '2'));
   const t0 = Date.now();
   const cells = grid(which);
-  const results = await runGrid(cells, reps, workers);
+  // --shard k/K: only cells i ≡ k (mod K), as JSON to --out (separate processes; --merge joins them).
+  const shard = arg('shard', '');
+  if (shard) {
+    const [k, K] = shard.split('/').map(Number) as [number, number];
+    const part: [number, CellResult][] = [];
+    cells.forEach((c, i) => i % K === k && part.push([i, cellResult(c, i, reps)]));
+    writeFileSync(out, JSON.stringify({ grid: which, reps, shard, seconds: (Date.now() - t0) / 1000, part }) + '\n');
+    return;
+  }
+  const merge = arg('merge', '');
+  let results: CellResult[];
+  if (merge) {
+    results = new Array(cells.length);
+    // JSON wrote NaN (no interval reported) as null.
+    const revive = (_k: string, v: unknown) => (v === null ? NaN : v);
+    for (const f of merge.split(',')) for (const [i, r] of (JSON.parse(readFileSync(f, 'utf8'), revive) as { part: [number, CellResult][] }).part) results[i] = { ...r, noneReason: Number.isNaN(r.noneReason as unknown as number) ? null : r.noneReason };
+    if (results.some((r) => !r)) throw new Error('merge: some cells are missing');
+  } else results = await runGrid(cells, reps, workers);
   const reported = results.filter((r) => !Number.isNaN(r.headline));
   const worst = [...reported].sort((a, b) => a.headline - b.headline).slice(0, 10);
   const worstOneSided = [...reported].sort((a, b) => Math.max(b.verdictMissLo, b.verdictMissHi) - Math.max(a.verdictMissLo, a.verdictMissHi)).slice(0, 10);

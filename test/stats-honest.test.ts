@@ -255,6 +255,7 @@ test('paired binary comparison: exact McNemar and Newcombe; the paired t shown i
   assert.deepEqual(m.binary!.table, { both: 22, onlyA: 8, onlyB: 3, neither: 17 });
   near(m.binary!.mcnemarExactP, mcnemarExact(8, 3), 1e-15);
   assert.deepEqual(m.binary!.newcombe, newcombePaired(22, 8, 3, 17));
+  assert.equal(m.tHolm, m.t.p, 'Holm over one metric is the p-value itself');
   const text = formatComparison(c);
   assert.match(text, /paired t \(n−1 df\)/);
   assert.match(text, new RegExp(`p=${m.t.p.toFixed(4)}`));
@@ -325,4 +326,18 @@ test('a new report is signed with run-stats/v2: verifies, names its interval, an
   const miller = intervalFor(ev.metrics[0]!, { method: 'clustered', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
   assert.equal(miller.method, 'clustered+korn-graubard');
   assert.ok(b.hi - b.lo > 0.2, JSON.stringify(b));
+});
+
+test('rare events concentrated in a few clusters: the clusters become the units (n* ≤ G)', () => {
+  // 1000 samples in 10 clusters, all 8 events in one cluster: the CR1 variance cannot see how skewed
+  // the cluster rates may be, so the interval treats the 10 clusters as the units.
+  const xs = Array.from({ length: 1000 }, (_, i): number => (i % 10 === 0 && i < 80 ? 1 : 0));
+  const cl = xs.map((_, i) => `c${i % 10}`);
+  const b = intervalBasis({ xs, clusters: cl, binaryValued: true, maxEpochs: 1 });
+  assert.deepEqual({ method: b.method, n: (b as { n: number }).n }, { method: 'korn-graubard', n: 10 });
+  assert.ok(intervalFromBasis(b, 0.95)!.hi > 0.2);
+  // The same events spread over every cluster: n stays the number of samples.
+  const spread = Array.from({ length: 1000 }, (_, i): number => (i < 80 && i % 1 === 0 && i % 10 < 8 && i < 100 ? 1 : 0));
+  const b2 = intervalBasis({ xs: spread, clusters: cl, binaryValued: true, maxEpochs: 1 });
+  assert.equal((b2 as { n: number }).n, 1000);
 });

@@ -373,6 +373,8 @@ function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClu
 export interface MetricComparison extends PairedComparison {
   name: string;
   scorer: string;
+  /** The paired-t p-value Holm-adjusted across the metrics of this comparison. */
+  tHolm: number;
 }
 
 export interface RunComparison {
@@ -414,8 +416,11 @@ export async function compareRuns(logA: string, logB: string, opts: { metric?: s
     const cmp = pairedComparison(means(A.accs[i]!), means(B.accs[i]!), { level, ...(clusters.size ? { clusters } : {}) });
     return { name: m.name, scorer: m.scorer, ...cmp };
   });
+  // Multiplicity across the metrics compared (issue 18), on the small-n honest paired t.
+  const adj = holm(metrics.map((m) => m.t.p));
+  const withHolm = metrics.map((m, j) => ({ ...m, tHolm: adj[j]! }));
   const side = (h: RunHeader, c: Collected) => ({ runId: h.runId, model: h.model.name, simulated: h.model.simulated || c.simulatedEvent, samples: c.sampleIds.size });
-  return { schema: 'assay.compare/v2', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics };
+  return { schema: 'assay.compare/v2', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics: withHolm };
 }
 
 export interface RunPlan {

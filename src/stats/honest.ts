@@ -106,11 +106,42 @@ export function intervalBasis(d: BasisInput): IntervalBasis {
   for (let i = 0; i < n; i++) ss += (d.xs[i]! - mean) ** 2;
   const plainSe = n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN;
   if (d.binaryValued || d.unitInterval) {
-    return cl ? { method: 'korn-graubard', mean, se: cl.se, n, df: cl.clusters - 1, clusters: cl.clusters } : { method: 'korn-graubard', mean, se: plainSe, n, df: n - 1, clusters: null };
+    if (cl && d.clusters) {
+      // When the events (or the non-events) sit in a handful of clusters, the cluster-robust
+      // variance cannot see how skewed the cluster rates are (rare rates with a high ICC): the
+      // clusters themselves are then the units, n* ≤ G.
+      const g = concentratedClusters(d.xs, d.clusters);
+      if (g < Math.min(MIN_INFORMATIVE_CLUSTERS, cl.clusters / 2)) return { method: 'korn-graubard', mean, se: cl.se, n: cl.clusters, df: cl.clusters - 1, clusters: cl.clusters };
+      return { method: 'korn-graubard', mean, se: cl.se, n, df: cl.clusters - 1, clusters: cl.clusters };
+    }
+    return { method: 'korn-graubard', mean, se: plainSe, n, df: n - 1, clusters: null };
   }
   if (cl) return { method: 'cr1-t', mean, se: cl.se, df: cl.clusters - 1, clusters: cl.clusters };
   if (n < 2) return { method: 'none', reason: 'one sample: the standard error is undefined' };
   return { method: 'student-t', mean, se: plainSe, df: n - 1 };
+}
+
+/** Below min(this, G/2) effective clusters carrying the events, the clusters are the units (n* ≤ G). */
+export const MIN_INFORMATIVE_CLUSTERS = 5;
+
+/**
+ * Effective number of clusters carrying the events, and the non-events: (Σ_g S_g)² / Σ_g S_g² with
+ * S_g the cluster's sum of x (resp. of 1 − x); the smaller of the two.
+ */
+export function concentratedClusters(xs: ArrayLike<number>, clusters: ArrayLike<string>): number {
+  const up = new Map<string, number>();
+  const down = new Map<string, number>();
+  for (let i = 0; i < xs.length; i++) {
+    up.set(clusters[i]!, (up.get(clusters[i]!) ?? 0) + xs[i]!);
+    down.set(clusters[i]!, (down.get(clusters[i]!) ?? 0) + 1 - xs[i]!);
+  }
+  const eff = (m: Map<string, number>) => {
+    let s = 0;
+    let ss = 0;
+    for (const v of m.values()) (s += v), (ss += v * v);
+    return ss > 0 ? (s * s) / ss : 0;
+  };
+  return Math.min(eff(up), eff(down));
 }
 
 /** Korn–Graubard effective sample size, after the degrees-of-freedom shrinkage; ≤ n. */
@@ -175,7 +206,8 @@ export function basisFromV1(m: V1Facts): IntervalBasis {
     if (G < 2) return { method: 'none', reason: `all ${n} samples are in one cluster: a clustered interval needs at least 2 clusters` };
     if (se === null || !Number.isFinite(se) || !Number.isFinite(m.clusteredSe)) return { method: 'none', reason: 'the standard error is undefined' };
     const cr1 = Math.sqrt((G / (G - 1)) * Math.max(0, m.clusteredSe ** 2 - (se * se) / n));
-    return m.binary ? { method: 'korn-graubard', mean, se: cr1, n, df: G - 1, clusters: G } : { method: 'cr1-t', mean, se: cr1, df: G - 1, clusters: G };
+    // v1 facts cannot show how concentrated the events are; below MIN_INFORMATIVE_CLUSTERS they must be.
+    return m.binary ? { method: 'korn-graubard', mean, se: cr1, n: G < MIN_INFORMATIVE_CLUSTERS ? G : n, df: G - 1, clusters: G } : { method: 'cr1-t', mean, se: cr1, df: G - 1, clusters: G };
   }
   if (m.binary) return { method: 'clopper-pearson', k: Math.round(mean * n), n };
   if (n < 2 || se === null || !Number.isFinite(se)) return { method: 'none', reason: 'one sample: the standard error is undefined' };
