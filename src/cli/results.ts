@@ -1,5 +1,5 @@
 import { statsForRun, type RunStats } from '../stats/from-log.js';
-import { formatRunStats, withCi } from '../stats/format.js';
+import { formatRunStats, headline, withCi } from '../stats/format.js';
 import type { Interval } from '../stats/estimate.js';
 
 /** Statistics of a run for the end-of-run table and the index. */
@@ -8,7 +8,9 @@ export function summarise(logPath: string): Promise<RunStats> {
 }
 
 /** Columns available: the terminal's when stdout is one, else 80. */
-export const outputWidth = (stream: NodeJS.WriteStream = process.stdout): number => (stream.isTTY && stream.columns ? stream.columns : 80);
+/** The terminal's width; when piped, $COLUMNS if set (the usual convention), else 80. */
+export const outputWidth = (stream: NodeJS.WriteStream = process.stdout): number =>
+  stream.isTTY && stream.columns ? stream.columns : Number(process.env.COLUMNS) > 0 ? Number(process.env.COLUMNS) : 80;
 
 /** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org). */
 export const colour = (stream: NodeJS.WriteStream = process.stdout) => {
@@ -58,23 +60,24 @@ function wrap(text: string, width: number, indent = '  '): string[] {
 
 /**
  * The results for a narrow terminal: one block per metric instead of a wide table, with the same
- * figures (value ± half-width [CI], n, Wilson, clustered, exclusions, mode), then the notes wrapped.
+ * figures (the headline value with its honest interval and that interval's name, n, what the
+ * excluded samples could do to it, exclusions, mode), then the notes wrapped.
  */
 function narrowStats(s: RunStats, full: string, width: number): string {
   const lines: string[] = [];
   for (const m of s.metrics) {
-    lines.push(...wrap(`${m.name}  ${withCi(m.mean, m.ci)}  n=${m.n}`, width));
+    lines.push(...wrap(`${m.name}  ${m.interval ? headline(m.mean, m.interval) : withCi(m.mean, m.ci)}  n=${m.n}`, width));
+    const sens = m.sensitivity;
     const parts = [
-      m.wilson ? `Wilson ${iv(m.wilson)}` : '',
-      m.clustered ? `clustered ${withCi(m.mean, m.clustered.ci)} (${m.clustered.clusters} clusters)` : '',
+      sens && (m.counts.unscored > 0 || m.counts.errored > 0) ? `excluded→0 ${sens.excludedAs0.lo === null ? 'none' : iv(sens.excludedAs0 as Interval)}, excluded→1 ${sens.excludedAs1.lo === null ? 'none' : iv(sens.excludedAs1 as Interval)}` : '',
       `unscored ${m.counts.unscored}, errored ${m.counts.errored}`,
       m.modes.length ? `mode ${m.modes.join(',')}` : '',
     ].filter(Boolean);
     lines.push(...wrap(`  ${parts.join('; ')}`, width, '    '));
-    for (const g of m.groups?.groups ?? []) lines.push(...wrap(`  ${m.groups!.by}=${g.group}  ${withCi(g.mean, g.ci)}  n=${g.n}`, width, '    '));
+    for (const g of m.groups?.groups ?? []) lines.push(...wrap(`  ${m.groups!.by}=${g.group}  ${g.interval ? headline(g.mean, g.interval) : withCi(g.mean, g.ci)}  n=${g.n}`, width, '    '));
   }
   // The notes and the closing line, as formatRunStats writes them after its table.
-  const tail = full.split('\n').filter((l) => l.startsWith('note: ') || l.startsWith('CLT,'));
+  const tail = full.split('\n').filter((l) => l.startsWith('note: ') || l.startsWith('Intervals:'));
   for (const t of tail) lines.push(...wrap(t, width));
   return lines.join('\n') + '\n';
 }
