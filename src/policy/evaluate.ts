@@ -276,8 +276,10 @@ export function intervalFor(m: MetricFacts, spec: IntervalSpec): Bounds {
   else req = m.se !== null && Number.isFinite(m.se) ? { lo: m.mean - z * m.se, hi: m.mean + z * m.se } : { problem: 'the standard error is undefined (fewer than 2 samples)' };
   if (req && 'problem' in req) return { problem: req.problem, method: spec.method };
   if (!req) return { lo: honest.lo, hi: honest.hi, method: hname };
-  const lo = Math.min(req.lo, honest.lo);
-  const hi = Math.max(req.hi, honest.hi);
+  // Beta-based intervals are of [0, 1]-valued means: the plain interval's overshoot past 0 or 1 means nothing.
+  const unit = hname === 'clopper-pearson' || hname === 'korn-graubard';
+  const lo = unit ? Math.max(0, Math.min(req.lo, honest.lo)) : Math.min(req.lo, honest.lo);
+  const hi = unit ? Math.min(1, Math.max(req.hi, honest.hi)) : Math.max(req.hi, honest.hi);
   const reqWider = req.lo < honest.lo || req.hi > honest.hi;
   const honestWider = honest.lo < req.lo || honest.hi > req.hi;
   const rname = spec.method === 'auto' ? 'normal' : spec.method;

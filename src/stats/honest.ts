@@ -139,7 +139,7 @@ export function concentratedClusters(xs: ArrayLike<number>, clusters: ArrayLike<
     let s = 0;
     let ss = 0;
     for (const v of m.values()) (s += v), (ss += v * v);
-    return ss > 0 ? (s * s) / ss : 0;
+    return ss > 0 ? (s * s) / ss : Infinity; // no events at all: nothing is concentrated (the all-zero bound applies)
   };
   return Math.min(eff(up), eff(down));
 }
