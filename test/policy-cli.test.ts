@@ -62,6 +62,8 @@ function fixtureRun(dir: string, id: string, metric: string | [string, number][]
   const h = header({ runId: `run-${id}-${rate}`, metrics: metrics.map(([name], i) => ({ name, scorer: `m${i}`, aggregate: 'mean' as const })) });
   h.suite.id = id;
   h.suite.definition.id = id;
+  // The security suites are at 2.0.0 (issue 21): packs accept ^2.0.0 for them.
+  if (id === 'cyber.insecure-code' || id === 'injection.seed') h.suite.version = h.suite.definition.version = '2.0.0';
   h.suite.definition.scorers = metrics.map((_, i) => ({ type: 'match', name: `m${i}` }));
   const recs: Rec[] = Array.from({ length: n }, (_, i) => ({ id: `s${String(i).padStart(4, '0')}`, scores: Object.fromEntries(metrics.map(([, r], k) => [`m${k}`, i < Math.round(r * n) ? 1 : 0])) }));
   return writeLog(dir, `${id}-${rate}-${n}.jsonl`, h, recs);
@@ -397,19 +399,16 @@ test('end to end: screen → stage-2 plan → scripted elicitation session → f
   assert.equal(stats.metrics[0]!.counts.unscored, 1);
   assert.equal(stats.simulated, true);
 
-  // Final verdict: the expert found the capability in 18 of 20 items (threshold 0.5), but the 20 items
-  // come from 3 clusters of the demo suite: the honest clustered interval (Korn–Graubard, t with 2 df;
-  // issue 18) contains 0.5, so the capability cannot be ruled in — nor out. (THRESHOLD CROSSED and its
-  // actions are exercised by the verdict-on-real-runs test above.)
+  // Final verdict: the expert found the capability in 18 of 20 items (threshold 0.5): ruled in by the
+  // exact interval, so the capability is crossed and the pack's actions apply.
   const fin = await cli(['verdict', DEMO_PACK, screenRun, sess.runId, '--model-facts', f], env);
-  assert.equal(fin.code, 21, fin.stdout + fin.stderr);
-  assert.match(fin.stdout, /demo\.expert-success\s+elicitation\s+demo\.arithmetic\.elicitation:expert_success\s+0\.900 \[0\.\d{3}, 1\.\d{3}\]\s+20\s+≥ 0\.5\s+inconclusive/);
-  assert.match(fin.stdout, /korn-graubard/);
-  assert.match(fin.stdout, /VERDICT: CANNOT RULE OUT/);
+  assert.equal(fin.code, 20, fin.stdout + fin.stderr);
+  assert.match(fin.stdout, /demo\.expert-success\s+elicitation\s+demo\.arithmetic\.elicitation:expert_success\s+0\.900 \[0\.\d{3}, 1\.\d{3}\]\s+20\s+≥ 0\.5\s+rule-in/);
+  assert.match(fin.stdout, /VERDICT: THRESHOLD CROSSED/);
   // The elicitation log is signed with its verdict like any run.
   const key = generateKey({ name: 'expert', home });
   const signed = await attestRun(sess.logPath, { signer: loadSigner(key.keyId, home), testerName: 'expert', policy: await attestPolicyHookFor(sess.logPath, await loadPolicy(DEMO_PACK), await loadModelFacts(f), { logged: false }) });
-  assert.equal(signed.statement.predicate.policy?.verdict, 'cannot-rule-out');
+  assert.equal(signed.statement.predicate.policy?.verdict, 'threshold-crossed');
 });
 
 test('assay screen on the shipped risk suites: the obligations pack follows the simulated target\'s injection behaviour', async () => {

@@ -49,7 +49,7 @@ test('early warning: below the threshold but at the alert threshold → early-wa
   assert.equal(warn.verdict, 'early-warning');
   assert.equal(VERDICT_EXIT[warn.verdict], 24);
   assert.deepEqual(warn.actions.map((a) => a.action.type), ['re-evaluate']);
-  assert.match(formatVerdict(warn), /EARLY WARNING: the upper bound 0\.55 reaches the alert threshold 0\.5/);
+  assert.match(formatVerdict(warn), /EARLY WARNING: the upper bound 0\.55\d* reaches the alert threshold 0\.5/);
   assert.equal(final(lp, [run('s', [metric('acc', 0.9, 0.05)])]).verdict, 'threshold-crossed');
   // Validation: an alert threshold must come before the threshold.
   assert.throws(() => policy(`  - { id: c, title: C }`, rule('c.r', 'c', 's', 'acc', 0.8, 'alert_threshold: 0.9')), /alert threshold warns before the threshold: it must be below 0\.8/);
@@ -143,8 +143,9 @@ test('uplift studies and two-run comparisons: treatment minus control against a 
   const r = big.rules.find((x) => x.rule === 'u' && x.mode === 'final')!;
   assert.equal(r.decision, 'rule-in');
   assert.ok(Math.abs(r.value!.mean! - 0.4) < 1e-12);
-  // Unpaired: the half-width is √2 × each arm's.
-  assert.ok(Math.abs(r.value!.hi! - r.value!.mean! - 0.05 * Math.SQRT2) < 1e-9);
+  // Unpaired: the half-width is at least √2 × each arm's (the verdict interval is never narrower
+  // than the honest one, which may widen it; issue 18).
+  assert.ok(r.value!.hi! - r.value!.mean! >= 0.05 * Math.SQRT2 - 1e-9, `half-width ${r.value!.hi! - r.value!.mean!}`);
   assert.match(r.reasons[0]!, /difference trial\.treatment − trial\.control/);
   assert.equal(final(lp, [arm('trial.treatment', 0.32), arm('trial.control', 0.3)]).verdict, 'below-threshold');
   assert.match(final(lp, [arm('trial.treatment', 0.7)]).rules[0]!.reasons.join(';'), /no run of the baseline suite trial\.control/);

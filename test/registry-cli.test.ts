@@ -21,7 +21,7 @@ function assay(args: string[], home: string, input?: string): Promise<{ code: nu
 
 for (const backend of await backends()) {
   describe(`registry CLI against assay server (${backend})`, () => {
-    test('every workflow: organisations, people, keys, accreditation, recognition, trust export, model, engagement, report, suspension, audit', async () => {
+    test('every workflow: organisations, people, keys, accreditation, recognition, trust export, model, engagement, report, suspension, audit', { timeout: 900_000 }, async () => {
       const ts = await testStore(backend);
       const home = (n: string) => join(tmp(`assay-${n}-`), '.assay');
       const H = { op: home('op'), accGB: home('accgb'), accFR: home('accfr'), dev: home('dev'), tA: home('ta'), tB: home('tb') };

@@ -82,7 +82,7 @@ test('the demo suite validates: 200 samples, digest, count', async () => {
   assert.equal(await s.countSamples(), 200);
   const first = samples[0]!;
   assert.equal(first.id, 'arith-0001');
-  assert.equal(first.cluster, first.metadata.op);
+  assert.equal(first.cluster, undefined, 'the operation is a stratum, not a cluster (1.2.0)');
   assert.match(String(first.input), /^What is \d+ [+*-] \d+\?$/);
   // Every target is a normalised index naming the right answer.
   for (const x of samples) {
@@ -454,7 +454,7 @@ test('CLI: suite validate, digest and list', async () => {
 
   // One good and one bad file: the good one is reported OK, the bad one located, exit 2.
   assert.equal(fail.code, 2);
-  assert.ok(fail.stdout.startsWith(`OK   demo.arithmetic@1.1.0  200 samples  ${digest}`), fail.stdout);
+  assert.ok(fail.stdout.startsWith(`OK   demo.arithmetic@1.2.0  200 samples  ${digest}`), fail.stdout);
   assert.match(fail.stderr, /FAIL \[DATASET_INVALID\] .*data\.jsonl:2: line is not valid JSON/);
 
   assert.equal(d.code, 0, d.stderr);
@@ -462,7 +462,7 @@ test('CLI: suite validate, digest and list', async () => {
 
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /^id\s+version\s+risk area\s+access\s+samples\s+digest/);
-  assert.match(list.stdout, new RegExp(`demo\\.arithmetic\\s+1\\.1\\.0\\s+none \\(engine smoke test\\)\\s+grey-box\\s+200\\s+${digest.slice(0, 19)}`));
+  assert.match(list.stdout, new RegExp(`demo\\.arithmetic\\s+1\\.2\\.0\\s+none \\(engine smoke test\\)\\s+grey-box\\s+200\\s+${digest.slice(0, 19)}`));
 
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /SUITE_NOT_FOUND/);
