@@ -88,6 +88,8 @@ const runConfig = z.strictObject({
   maxRetries: count,
   retryBaseMs: count,
   retryMaxDelayMs: count,
+  /** Cap on a provider's Retry-After (run operations; absent in runs made before it existed). */
+  retryAfterMaxMs: count.optional(),
   access: z.enum(ACCESS_LEVELS),
   budget: z.strictObject({
     maxTokensTotal: count.nullable(),
