@@ -359,10 +359,10 @@ test('results fit the width given (the terminal, or 80 when piped) and are colou
   for (const width of [60, 80, 100]) {
     const out = resultsTable(res, s, width, plain);
     for (const l of out.split('\n')) assert.ok(l.length <= width, `wider than ${width}: ${l}`);
-    assert.match(out, /accuracy +0\.\d{3} ± 0\.\d{3} \[/);
+    assert.match(out, /accuracy +0\.\d{3} \[0\.\d{3}, \d\.\d{3}\] [a-z-]+ +n=/);
   }
   // A wide terminal gets the full table.
-  assert.match(resultsTable(res, s, 400, plain), /metric +value ± half-width/);
+  assert.match(resultsTable(res, s, 400, plain), /metric +value \[95% CI\] interval/);
   const tty = colour({ isTTY: true } as NodeJS.WriteStream);
   const prev = process.env.NO_COLOR;
   delete process.env.NO_COLOR;

@@ -12,8 +12,9 @@ import type { ScorerSpec } from '../suite/types.js';
  */
 export type ScoreDomain = 'binary' | 'unit' | 'real';
 
-const BINARY = new Set(['exact', 'includes', 'regex', 'mcq_letter', 'mcq_logprob', 'code_security', 'injection_judge', 'cse_refusal', 'election_fact', 'refusal']);
-const UNIT = new Set(['strongreject', 'agent_outcome', 'cse_injection_graded']);
+// injection_judge scores a partial leak as the fraction of the secret disclosed (issue 21): [0, 1].
+const BINARY = new Set(['exact', 'includes', 'regex', 'mcq_letter', 'mcq_logprob', 'code_security', 'cse_refusal', 'election_fact', 'refusal']);
+const UNIT = new Set(['strongreject', 'agent_outcome', 'cse_injection_graded', 'injection_judge', 'injection_graded']);
 
 export function scoreDomain(spec: ScorerSpec | undefined): ScoreDomain {
   if (!spec) return 'real';
