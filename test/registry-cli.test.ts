@@ -20,7 +20,7 @@ function assay(args: string[], home: string, input?: string): Promise<{ code: nu
 }
 
 for (const backend of await backends()) {
-  describe(`registry CLI against assay server (${backend})`, () => {
+  describe(`registry CLI against assay server (${backend})`, { timeout: 900_000 }, () => {
     test('every workflow: organisations, people, keys, accreditation, recognition, trust export, model, engagement, report, suspension, audit', { timeout: 900_000 }, async () => {
       const ts = await testStore(backend);
       const home = (n: string) => join(tmp(`assay-${n}-`), '.assay');
