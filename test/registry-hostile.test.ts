@@ -140,6 +140,9 @@ for (const backend of await backends()) {
     const s0 = await ts.open();
     await s0.close();
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'registry-child.ts'), ts.location, logDir, keyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Listen for the close before the kill: a child that is gone before a later listener is attached would
+    // leave that promise pending for ever.
+    const closed = new Promise((r) => child.on('close', r));
     const hello = await new Promise<{ port: number; token: string }>((res, rej) => {
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -166,7 +169,7 @@ for (const backend of await backends()) {
     child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
-    await new Promise((r) => child.on('close', r));
+    await closed;
     assert.ok(acknowledged.length > 5, `only ${acknowledged.length} writes before the kill`);
     // Restart in this process on the same store and log: start-up drains the outbox.
     const store = await ts.open();
