@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { test } from 'node:test';
-import { cosign, decodeBase64Strict, pae, parseEnvelope, signEnvelope, verifySignature } from '../src/attest/dsse.js';
+import { cosign, decodeBase64Strict, findSigner, MAX_ENVELOPE_SIGNATURES, pae, parseEnvelope, signEnvelope, verifySignature } from '../src/attest/dsse.js';
 import { generateSigner, rawPublicKey } from '../src/attest/keys.js';
 
 test('PAE matches the DSSE v1.0.2 test vector', () => {
@@ -60,4 +60,25 @@ test('envelope parsing: strict JSON and shape, located', () => {
   assert.throws(() => parseEnvelope('{"payload":1,"payloadType":"t","signatures":[{"sig":"AA=="}]}', 'r.json'), /field "payload"/);
   assert.throws(() => parseEnvelope('{"payload":"","payloadType":"t","signatures":[{"keyid":"k"}]}', 'r.json'), /field "signatures\[0\]\.sig"/);
   assert.equal(parseEnvelope('{"payload":"","payloadType":"t","signatures":[{"sig":""}]}').signatures[0]!.keyid, '');
+});
+
+test('findSigner: skips undecodable and foreign signatures, finds a later valid one, refuses padded envelopes before any cryptography', () => {
+  const a = generateSigner();
+  const b = generateSigner();
+  const stranger = generateSigner();
+  const payload = Buffer.from('{"x":1}');
+  const env = signEnvelope('application/vnd.in-toto+json', payload, [stranger, b]);
+  const junk = { keyid: '', sig: '%%%not base64%%%' };
+  const padded = { ...env, signatures: [junk, ...env.signatures] };
+  // The stranger's signature verifies under no candidate; b's (third) does.
+  assert.equal(findSigner(padded, payload, [a, b], (s) => s.publicKey), b);
+  assert.equal(findSigner(padded, payload, [a], (s) => s.publicKey), null);
+  // The same signatures over other bytes (payload swapped) verify under nobody.
+  assert.equal(findSigner(padded, Buffer.from('{"x":2}'), [a, b], (s) => s.publicKey), null);
+  // A different payloadType changes PAE: no signature carries over.
+  assert.equal(findSigner({ ...padded, payloadType: 'text/plain' }, payload, [b], (s) => s.publicKey), null);
+  // One more than the cap: thrown before verification (so even a valid signature does not count).
+  const many = { ...env, signatures: [...Array.from({ length: MAX_ENVELOPE_SIGNATURES }, () => junk), ...env.signatures] };
+  assert.throws(() => findSigner(many, payload, [b], (s) => s.publicKey), /at most 16 are checked/);
+  assert.equal(findSigner({ ...env, signatures: [...Array.from({ length: MAX_ENVELOPE_SIGNATURES - 2 }, () => junk), ...env.signatures] }, payload, [b], (s) => s.publicKey), b);
 });

@@ -88,6 +88,30 @@ export function verifySignature(payloadType: string, payload: Uint8Array, sig: U
   }
 }
 
+/** Signatures one envelope may carry before it is refused unchecked (each costs a verification per candidate key). */
+export const MAX_ENVELOPE_SIGNATURES = 16;
+
+/**
+ * The first candidate (in signature order, then candidate order) whose key verifies a signature of
+ * the envelope over `payload`, or null. Undecodable signatures are skipped. More than `max`
+ * signatures throw before any cryptography, so a padded envelope cannot stall a verifier.
+ */
+export function findSigner<C>(env: Envelope, payload: Uint8Array, candidates: Iterable<C>, keyOf: (c: C) => KeyObject, max = MAX_ENVELOPE_SIGNATURES): C | null {
+  if (env.signatures.length > max) throw new AssayError('ENVELOPE', `carries ${env.signatures.length} signatures; at most ${max} are checked`, { field: 'signatures' });
+  const list = [...candidates];
+  for (const s of env.signatures) {
+    let sig: Buffer;
+    try {
+      sig = decodeBase64Strict(s.sig, 'sig');
+    } catch {
+      continue;
+    }
+    const hit = list.find((c) => verifySignature(env.payloadType, payload, sig, keyOf(c)));
+    if (hit !== undefined) return hit;
+  }
+  return null;
+}
+
 /**
  * Parses an envelope (strict JSON) and checks its shape; fields beyond the three DSSE ones are
  * kept untouched (DSSE consumers ignore unknown fields; Assay's bundle puts hints there).

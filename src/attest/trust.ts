@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
-import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, verifySignature, type Envelope } from './dsse.js';
+import { MAX_ENVELOPE_SIGNATURES, decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, findSigner, type Envelope } from './dsse.js';
 import { jsonPath, parseStrictJson } from './json.js';
 import { parseVkey } from '../tlog/note.js';
 import { exportPublicJwk, keyIdOf, publicKeyFromJwk, rawPublicKey, type PublicJwk, type Signer } from './keys.js';
@@ -214,18 +214,8 @@ function checkAccreditation(source: string, envelope: unknown, trust: TrustPolic
   const env = parseEnvelope(JSON.stringify(envelope), source);
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail(`payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`, 'payloadType');
   const payload = decodeBase64Strict(env.payload, 'payload');
-  if (env.signatures.length > 16) fail(`carries ${env.signatures.length} signatures; an accreditation may carry at most 16`, 'signatures');
-  let body: KeyEntry | undefined;
-  env.signatures.forEach((s, i) => {
-    if (body) return;
-    let sig: Buffer;
-    try {
-      sig = decodeBase64Strict(s.sig, `signatures[${i}].sig`);
-    } catch {
-      return;
-    }
-    body = trust.bodies.find((b) => verifySignature(env.payloadType, payload, sig, b.publicKey));
-  });
+  if (env.signatures.length > MAX_ENVELOPE_SIGNATURES) fail(`carries ${env.signatures.length} signatures; an accreditation may carry at most ${MAX_ENVELOPE_SIGNATURES}`, 'signatures');
+  const body = findSigner(env, payload, trust.bodies, (b) => b.publicKey);
   if (!body) return fail('not signed by any accreditation body in the trust file', 'signatures');
   const st = parseStrictJson(payload, { file: `${source} payload` }) as Record<string, unknown>;
   if (!st || typeof st !== 'object' || st._type !== STATEMENT_TYPE) fail(`payload is not an in-toto Statement v1`, '$._type');

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
-import { decodeBase64Strict, parseEnvelope, signEnvelope, verifySignature, type Envelope } from '../attest/dsse.js';
+import { decodeBase64Strict, parseEnvelope, signEnvelope, findSigner, type Envelope } from '../attest/dsse.js';
 import { parseStrictJson } from '../attest/json.js';
 import { exportPublicJwk, keyIdOf, publicKeyFromJwk, type Signer } from '../attest/keys.js';
 import { verifyTlogProof } from '../tlog/client.js';
@@ -73,14 +73,9 @@ export function openHead(envelope: Envelope, key: KeyObject): AnyHead {
   if (envelope.payloadType !== HEAD_PAYLOAD_TYPE) throw new AssayError('HEAD_FORMAT', `payload type ${envelope.payloadType} is not ${HEAD_PAYLOAD_TYPE}`);
   const payload = decodeBase64Strict(envelope.payload, 'payload');
   const keyId = keyIdOf(key);
-  const ok = envelope.signatures.some((s) => (s.keyid === '' || s.keyid === keyId) && (() => {
-    try {
-      return verifySignature(envelope.payloadType, payload, decodeBase64Strict(s.sig, 'sig'), key);
-    } catch {
-      return false;
-    }
-  })());
-  if (!ok) throw new AssayError('HEAD_SIGNATURE', `the log head is not signed by the trusted gateway key ${keyId}`);
+  // Only signatures whose keyid hint is empty or names the trusted key are tried.
+  const hinted = { ...envelope, signatures: envelope.signatures.filter((s) => s.keyid === '' || s.keyid === keyId) };
+  if (!findSigner(hinted, payload, [key], (k) => k)) throw new AssayError('HEAD_SIGNATURE', `the log head is not signed by the trusted gateway key ${keyId}`);
   const raw = parseStrictJson(payload) as { schema?: unknown };
   const r = (raw?.schema === HEAD_SCHEMA_V2 ? headSchemaV2 : headSchema).safeParse(raw);
   if (!r.success) throw new AssayError('HEAD_FORMAT', `signed head: ${r.error.issues[0]!.message}`, { field: r.error.issues[0]!.path.join('.') });

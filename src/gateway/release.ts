@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
-import { IN_TOTO_PAYLOAD_TYPE, decodeBase64Strict, parseEnvelope, signEnvelope, verifySignature, type Envelope } from '../attest/dsse.js';
+import { IN_TOTO_PAYLOAD_TYPE, decodeBase64Strict, parseEnvelope, signEnvelope, findSigner, type Envelope } from '../attest/dsse.js';
 import { parseStrictJson } from '../attest/json.js';
 import { keyIdOf, type Signer } from '../attest/keys.js';
 import { STATEMENT_TYPE } from '../attest/statement.js';
@@ -108,15 +108,7 @@ export function parseRelease(bytes: Buffer, file: string, keys: readonly KeyObje
   if (!r.success) throw new AssayError('RELEASE_FORMAT', r.error.issues[0]!.message, { file, field: r.error.issues[0]!.path.join('.') });
   const signedBy: string[] = [];
   if (keys.length) {
-    const key = keys.find((k) =>
-      env.signatures.some((s) => {
-        try {
-          return verifySignature(env.payloadType, payload, decodeBase64Strict(s.sig, 'sig'), k);
-        } catch {
-          return false;
-        }
-      }),
-    );
+    const key = findSigner(env, payload, keys, (k) => k);
     if (!key) throw new AssayError('RELEASE_SIGNATURE', `model-release statement is not signed by ${keys.length === 1 ? keyIdOf(keys[0]!) : `any of ${keys.length} keys`}`, { file });
     signedBy.push(keyIdOf(key));
   }

@@ -1,7 +1,7 @@
 import { canonicalJson, digestJson, sha256Hex } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import type { ReportBundle } from '../attest/bundle.js';
-import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, verifySignature } from '../attest/dsse.js';
+import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, findSigner, MAX_ENVELOPE_SIGNATURES } from '../attest/dsse.js';
 import { parseStrictJson } from '../attest/json.js';
 import { exportPublicJwk, type Signer } from '../attest/keys.js';
 import { STATEMENT_TYPE } from '../attest/statement.js';
@@ -185,17 +185,11 @@ export async function verifyVerdictDocument(
     fail(13, src, (e as Error).message);
     return finish();
   }
-  const keys = candidateKeys(o.trust, []);
-  let keyId: string | null = null;
-  for (const s of env.signatures) {
-    let sig: Buffer;
-    try {
-      sig = decodeBase64Strict(s.sig, 'sig');
-    } catch {
-      continue;
-    }
-    for (const [id, k] of keys) if (verifySignature(env.payloadType, payload, sig, k)) keyId = keyId ?? id;
+  if (env.signatures.length > MAX_ENVELOPE_SIGNATURES) {
+    fail(13, `${src}: signatures`, `carries ${env.signatures.length} signatures; a verdict may carry at most ${MAX_ENVELOPE_SIGNATURES} (refused unchecked)`);
+    return finish();
   }
+  const keyId = findSigner(env, payload, candidateKeys(o.trust, []), ([, k]) => k)?.[0] ?? null;
   if (!keyId) {
     fail(11, `${src}: signatures`, 'no signature verifies under a key in the trust file');
     return finish();

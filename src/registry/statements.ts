@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { AssayError } from '../common/errors.js';
 import { canonicalJson, sha256Hex } from '../common/canonical.js';
-import { IN_TOTO_PAYLOAD_TYPE, decodeBase64Strict, parseEnvelope, signEnvelope, verifySignature, type Envelope } from '../attest/dsse.js';
+import { IN_TOTO_PAYLOAD_TYPE, decodeBase64Strict, parseEnvelope, signEnvelope, findSigner, type Envelope } from '../attest/dsse.js';
 import { parseStrictJson } from '../attest/json.js';
 import { keyIdOf, type Signer } from '../attest/keys.js';
 import { STATEMENT_TYPE } from '../attest/statement.js';
@@ -66,20 +66,8 @@ export function checkStatement<T>(envelope: unknown, keys: readonly KeyObject[],
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) bad(`payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`, 'statement.payloadType');
   if (env.signatures.length > MAX_STATEMENT_SIGNATURES) bad(`more than ${MAX_STATEMENT_SIGNATURES} signatures`, 'statement.signatures');
   const payload = decodeBase64Strict(env.payload, 'payload');
-  let signedBy: string | null = null;
-  for (const s of env.signatures) {
-    let sig: Buffer;
-    try {
-      sig = decodeBase64Strict(s.sig, 'sig');
-    } catch {
-      continue;
-    }
-    const k = keys.find((key) => verifySignature(env.payloadType, payload, sig, key));
-    if (k) {
-      signedBy = keyIdOf(k);
-      break;
-    }
-  }
+  const signer = findSigner(env, payload, keys, (k) => k, MAX_STATEMENT_SIGNATURES);
+  const signedBy = signer ? keyIdOf(signer) : null;
   if (!signedBy) return bad("not signed by any of the signing organisation's registered keys", 'statement.signatures');
   let st: Record<string, unknown>;
   try {
