@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Behaviour, BehaviourAnswer, BehaviourContext, BehaviourTurn } from './behaviours/types.js';
 import { anthropicStream, openaiStream } from './stream.js';
+import { SimFineTuning, type FineTuningProfile } from './fine-tuning.js';
 
 /**
  * The SIMULATED target model: a local test double speaking the OpenAI chat-completions and
@@ -45,6 +46,11 @@ export interface TargetProfile {
    * first that answers decides. Default none.
    */
   behaviours?: Behaviour[];
+  /**
+   * A simulated fine-tuning API (OpenAI shape, /v1/files and /v1/fine_tuning/jobs) whose resulting
+   * models' safeguard decays by a known function of the attack (src/target/fine-tuning.ts).
+   */
+  fineTuning?: FineTuningProfile;
 }
 
 export interface TargetStats {
@@ -64,6 +70,8 @@ export interface TargetStats {
 export interface RunningTarget {
   url: string;
   port: number;
+  /** The simulated fine-tuning service, when the profile has one. */
+  fineTuning: SimFineTuning | null;
   /** A snapshot of the counters. */
   stats(): TargetStats;
   close(): Promise<void>;
@@ -250,7 +258,8 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
   for (const k of ['accuracy', 'rate429', 'rate5xx', 'rateTimeout', 'rateMalformed'] as const)
     if (!(p[k] >= 0 && p[k] <= 1)) throw new RangeError(`target profile: ${k} must be in [0, 1], got ${p[k]}`);
   if (p.rate429 + p.rate5xx + p.rateTimeout + p.rateMalformed > 1) throw new RangeError('target profile: fault rates add up to more than 1');
-  const behaviours = p.behaviours ?? [];
+  const fineTuning = p.fineTuning ? new SimFineTuning(p.fineTuning) : null;
+  const behaviours = [...(fineTuning ? [fineTuning.behaviour()] : []), ...(p.behaviours ?? [])];
   // Cumulative thresholds, computed once.
   const cut = [p.rate429, p.rate429 + p.rate5xx, p.rate429 + p.rate5xx + p.rateTimeout, p.rate429 + p.rate5xx + p.rateTimeout + p.rateMalformed];
   const anyFaults = cut[3]! > 0;
@@ -392,6 +401,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
       messages,
       lastUser: [...messages].reverse().find((m) => m.role === 'user')?.text ?? '',
       seed: p.seed,
+      model: typeof body.model === 'string' ? body.model : '',
       tools: toolNames(body),
       turns: turnsOf(format, msgs),
       unit: (salt) => unitAt(createHash('sha256').update(`assay-sim-behaviour\0${p.seed}\0${salt}\0${prompt}`).digest(), 0),
@@ -409,6 +419,23 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     res.once('close', () => inFlight--);
     const url = req.url ?? '';
     if (req.method === 'GET' && url === '/health') return send(res, 200, '{"ok":true,"simulated":true}');
+    if (fineTuning && (url.startsWith('/v1/files') || url.startsWith('/v1/fine_tuning'))) {
+      const parts: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_DRAIN) parts.push(c);
+        else req.destroy();
+      });
+      req.on('end', () => {
+        fineTuning
+          .handle(req.method ?? 'GET', url, req.headers, Buffer.concat(parts))
+          .then((a) => send(res, a!.status, JSON.stringify(a!.body)))
+          .catch(() => send(res, 500, errorBody('openai', 'api_error', 'internal error')));
+      });
+      req.on('error', () => res.destroy());
+      return;
+    }
     const format: Format | null = url === '/v1/chat/completions' ? 'openai' : url === '/v1/messages' ? 'anthropic' : null;
     if (req.method !== 'POST' || !format) {
       req.resume();
@@ -461,6 +488,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    fineTuning,
     stats: () => ({ ...stats, byStatus: { ...stats.byStatus }, byFormat: { ...stats.byFormat }, faults: { ...stats.faults }, bodyCounts: new Map(stats.bodyCounts) }),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {

@@ -15,6 +15,8 @@ export interface BehaviourContext {
   /** The last user message's text ("" when there is none). */
   lastUser: string;
   seed: number;
+  /** The request's "model" field ("" when absent). */
+  model: string;
   /**
    * Tool use (agentic runs): the names of the tools the request offers, in order, and the
    * conversation with tool calls and results, normalised from either wire format.
