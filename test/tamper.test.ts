@@ -11,6 +11,12 @@ import { readTamperLog } from '../src/tamper/log.js';
 import { buildTamperReport } from '../src/tamper/report.js';
 import { placeholderTraining, runTamperGrid } from '../src/tamper/runner.js';
 import { Prng } from '../src/stats/prng.js';
+import { createHash } from 'node:crypto';
+import { signTamperReport, verifyTamperReport } from '../src/tamper/attest.js';
+import { generateSigner } from '../src/attest/keys.js';
+import { emptyTrust } from '../src/attest/trust.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
+import { canonicalJson } from '../src/common/canonical.js';
 import { startTarget, type RunningTarget } from '../src/target/server.js';
 import { simulatedRefusal } from '../src/target/fine-tuning.js';
 import { cli, ROOT } from './helpers.js';
@@ -185,6 +191,34 @@ ${extra}`;
     // Benign LoRA fine-tuning at these strengths barely moves the safeguard: no break within the tested range.
     const benign = rep.curves.find((c) => c.attack === 'benign')!.analysis!;
     assert.equal(benign.modelFree.leastBreakingDose, null);
+    // Signed report: verifies offline by recomputation; every route of tampering is caught.
+    const logFile = join(out, 'tamper.jsonl');
+    const logBytes = readFileSync(logFile);
+    const records = readTamperLog(logFile);
+    const me = Object.assign(generateSigner(), { name: 'tester' });
+    const trust = { ...emptyTrust(), testers: [{ name: 'tester', keyId: me.keyId, publicKey: me.publicKey }] };
+    const runDigest = (rel: string) => createHash('sha256').update(readFileSync(join(out, rel))).digest('hex');
+    const env = signTamperReport(logBytes, records, me, { resamples: 300 });
+    const envBytes = Buffer.from(JSON.stringify(env));
+    assert.deepEqual(verifyTamperReport(envBytes, logBytes, records, trust, runDigest).problems, []);
+    // Another key, even one that signs correctly, is not trusted.
+    const stranger = Object.assign(generateSigner(), { name: 'x' });
+    assert.equal(verifyTamperReport(Buffer.from(JSON.stringify(signTamperReport(logBytes, records, stranger, { resamples: 300 }))), logBytes, records, trust, runDigest).exitCode, 11);
+    // An edited log (one item flipped) is not the signed one.
+    const edited = logBytes.toString().replace(/"ph-001":1/, '"ph-001":0');
+    assert.notEqual(edited, logBytes.toString());
+    assert.equal(verifyTamperReport(envBytes, Buffer.from(edited), records, trust, runDigest).exitCode, 14);
+    // A trusted signer stating figures the log does not give: caught by recomputation.
+    const lying = JSON.parse(Buffer.from(env.payload, 'base64').toString());
+    lying.predicate.report.curves[0].analysis.costToBreak.estimate = 10_000;
+    const lyingEnv = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(lying)), [me]);
+    assert.equal(verifyTamperReport(Buffer.from(JSON.stringify(lyingEnv)), logBytes, records, trust, runDigest).exitCode, 15);
+    // A run log changed after the fact.
+    const someRun = records.find((r) => r.type === 'eval' && r.key === 'harmful@200') as { runLog: string };
+    assert.equal(verifyTamperReport(envBytes, logBytes, records, trust, (rel) => (rel === someRun.runLog ? '00'.repeat(32) : runDigest(rel))).exitCode, 15);
+    // Padded with signatures, or not an envelope: malformed, no cryptography spent.
+    assert.equal(verifyTamperReport(Buffer.from(JSON.stringify({ ...env, signatures: Array.from({ length: 17 }, () => env.signatures[0]) })), logBytes, records, trust, runDigest).exitCode, 13);
+    assert.equal(verifyTamperReport(Buffer.from('{"payload":1}'), logBytes, records, trust, runDigest).exitCode, 13);
     // No training data in the log: only digests and counts.
     const text = readFileSync(join(out, 'tamper.jsonl'), 'utf8');
     assert.ok(!text.includes('Placeholder request'), 'training examples leaked into the tamper log');
@@ -204,6 +238,20 @@ ${extra}`;
     assert.match(rep.stdout, /grid stopped: budget — max_jobs 2 reached before harmful@100/);
     const json = JSON.parse((await cli(['tamper', 'report', join(dir, 'out'), '--json', '--resamples', '200'])).stdout);
     assert.equal(json.schema, 'assay.tamper-report/v1');
+    // Signed through the CLI with a key from $ASSAY_HOME; verified offline; an edited log fails with exit 14.
+    const env = { ASSAY_HOME: join(dir, 'home') };
+    assert.equal((await cli(['keys', 'generate', '--name', 'me'], env)).code, 0);
+    assert.equal((await cli(['trust', 'add', 'me', '--name', 'A. Tester'], env)).code, 0);
+    const signed = join(dir, 'signed.json');
+    const s = await cli(['tamper', 'report', join(dir, 'out'), '--sign', '--out', signed, '--resamples', '200'], env);
+    assert.equal(s.code, 0, s.stderr);
+    const v = await cli(['tamper', 'verify', signed, '--log', join(dir, 'out')], env);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /^verified: signed by /);
+    const logFile = join(dir, 'out', 'tamper.jsonl');
+    writeFileSync(logFile, readFileSync(logFile, 'utf8').replace('"reason":"budget"', '"reason":"complete"'));
+    const bad = await cli(['tamper', 'verify', signed, '--log', join(dir, 'out')], env);
+    assert.equal(bad.code, 14, bad.stdout + bad.stderr);
   });
 });
 

@@ -49,6 +49,8 @@ export interface EvalRecord {
   runId: string;
   /** Run log path relative to the tamper log's folder. */
   runLog: string;
+  /** SHA-256 (hex) of the run log when the evaluation completed: a verifier holding the run logs checks them. */
+  runLogSha256?: string;
   n: number;
   mean: number | null;
   /** Per item (sample id): mean of the metric over epochs; items without a score are absent. */

@@ -238,6 +238,7 @@ async function evaluateOnce(o: TamperRunOptions, key: string, model: string, end
     model,
     runId: res.runId,
     runLog: relative(o.outDir, logPath),
+    runLogSha256: createHash('sha256').update(readFileSync(logPath)).digest('hex'),
     n: values.length,
     mean: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null,
     items,

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { loadSigner } from '../../attest/keys.js';
+import { emptyTrust, loadTrustFile } from '../../attest/trust.js';
+import { assayHome } from '../../home.js';
+import { signTamperReport, verifyTamperReport } from '../../tamper/attest.js';
 import { AssayError } from '../../common/errors.js';
 import { CommandBackend } from '../../tamper/backends/command.js';
 import { OpenAIFineTuningBackend } from '../../tamper/backends/openai-fine-tuning.js';
@@ -10,6 +15,12 @@ import { readTamperLog } from '../../tamper/log.js';
 import { buildTamperReport, formatTamperReport, tamperReportJson } from '../../tamper/report.js';
 import { runTamperGrid } from '../../tamper/runner.js';
 import { int } from '../options.js';
+
+function logPathOf(arg: string): string {
+  const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, 'tamper.jsonl') : arg;
+  if (!existsSync(path)) throw new AssayError('TAMPER_LOG', 'no tamper log here', { file: path });
+  return resolve(path);
+}
 
 export function register(program: Command): void {
   const tamper = program.command('tamper').description('Fine-tuning-resistance testing of open-weight models: how much fine-tuning strips a safeguard (docs/formats/tamper.md)');
@@ -51,11 +62,38 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON (assay.tamper-report/v1)')
     .option('--out <file>', 'also write the JSON report here')
     .option('--resamples <n>', 'bootstrap resamples', int(100, 100_000), 1000)
-    .action((logArg: string, f: { json?: boolean; out?: string; resamples: number }) => {
-      const path = existsSync(logArg) && statSync(logArg).isDirectory() ? join(logArg, 'tamper.jsonl') : logArg;
-      if (!existsSync(path)) throw new AssayError('TAMPER_LOG', 'no tamper log here', { file: path });
-      const report = buildTamperReport(readTamperLog(path), { resamples: f.resamples });
-      if (f.out) writeFileSync(f.out, tamperReportJson(report));
+    .option('--sign', 'write a signed report (in-toto statement over the tamper log) to --out')
+    .option('--key <name|file>', 'signing key for --sign (default: the only key in $ASSAY_HOME/keys)')
+    .action((logArg: string, f: { json?: boolean; out?: string; resamples: number; sign?: boolean; key?: string }) => {
+      const path = logPathOf(logArg);
+      const records = readTamperLog(path);
+      const report = buildTamperReport(records, { resamples: f.resamples });
+      if (f.sign) {
+        if (!f.out) throw new AssayError('USAGE', '--sign writes the signed report to --out <file>');
+        const env = signTamperReport(readFileSync(path), records, loadSigner(f.key), { resamples: f.resamples });
+        writeFileSync(f.out, JSON.stringify(env, null, 2) + '\n');
+        process.stderr.write(`signed tamper report written to ${f.out}\n`);
+      } else if (f.out) writeFileSync(f.out, tamperReportJson(report));
       process.stdout.write(f.json ? tamperReportJson(report) : formatTamperReport(report));
+    });
+  tamper
+    .command('verify <signed>')
+    .description('Verify a signed tamper report offline: a trusted signature, the tamper log is the signed one, the run logs match it, and the report follows from it')
+    .requiredOption('--log <dir|file>', 'the tamper log (or its folder, whose runs/ are checked too)')
+    .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json)')
+    .action((signed: string, f: { log: string; trust?: string }) => {
+      const path = logPathOf(f.log);
+      const trustFile = f.trust ? resolve(f.trust) : join(assayHome(), 'trust.json');
+      const trust = existsSync(trustFile) ? loadTrustFile(trustFile) : emptyTrust();
+      if (!existsSync(signed)) throw new AssayError('TAMPER_SIGNED', 'signed report not found', { file: signed });
+      const dir = dirname(path);
+      const digestOf = (rel: string) => {
+        const p = resolve(dir, rel);
+        if (!p.startsWith(dir + sep) || !existsSync(p)) return null; // only files under the log's folder
+        return createHash('sha256').update(readFileSync(p)).digest('hex');
+      };
+      const r = verifyTamperReport(readFileSync(signed), readFileSync(path), readTamperLog(path), trust, digestOf, signed);
+      process.stdout.write(r.ok ? `verified: signed by ${r.keyId}; the report follows from ${path}\n` : `NOT VERIFIED (exit ${r.exitCode}):\n${r.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      process.exitCode = r.exitCode;
     });
 }
