@@ -29,7 +29,7 @@ const ENV_KEY = `sk-envcanary-${rnd()}${rnd()}${rnd()}`;
 const FLAG_KEY = `sk-flagcanary-${rnd()}${rnd()}${rnd()}`;
 
 /** Every encoding a leak is tried in, and so searched for afterwards. */
-function encodings(k: string): Record<string, string> {
+function encodings(k: string) {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   return {
     plain: k,
