@@ -145,7 +145,7 @@ export class BubblewrapProvider implements SandboxProvider {
       io: opts.enforced.io ?? 'not enforced',
       disk: opts.features.wsTmpfs ? `enforced: workspace is a ${l.workspaceBytes}-byte tmpfs; /tmp ${l.tmpBytes} bytes; /dev ${l.devBytes} bytes` : `not enforced for the workspace (${opts.wsWhy}; a ${l.workspaceBytes}-byte quota is checked after each command); /tmp ${l.tmpBytes} bytes and /dev ${l.devBytes} bytes enforced (tmpfs)`,
       seccomp: opts.seccompStatus,
-      checks: 'hidden tests run in a fresh sandbox over a copy of the final workspace; Python tests through an isolated runner (python3 -I -S, workspace last on sys.path) with a nonce result file',
+      checks: 'hidden tests run in a fresh sandbox over a copy of the final workspace; the verdict comes from a trusted, non-dumpable runner on a pipe the code under test never holds; Python tests run in the runner while the model\'s modules run in a second sandbox without the test files (proxied calls, plain values back)',
     };
   }
 
