@@ -563,11 +563,16 @@ class BubblewrapSandbox implements Sandbox {
       stopWorker.abort();
       const w = worker ? await (worker as Promise<ExecResult>).catch(() => null) : null;
       if (opts.signal?.aborted) throw new AssayError('SANDBOX_CHECK', 'the check was stopped');
-      let v: { nonce?: unknown; status?: unknown; signal?: unknown } | null = null;
-      try {
-        v = JSON.parse(Buffer.concat(verdict).toString('utf8').split('\n')[0]!);
-      } catch {
-        v = null;
+      // The line holding the nonce is the runner's; anything else on the pipe is ignored.
+      type Verdict = { nonce?: unknown; status?: unknown; signal?: unknown } | null;
+      let v: Verdict = null;
+      for (const line of Buffer.concat(verdict).toString('utf8').split('\n')) {
+        try {
+          const x = JSON.parse(line) as Verdict;
+          if (x && x.nonce === nonce) v = x;
+        } catch {
+          /* not a verdict */
+        }
       }
       const completed = v !== null && v.nonce === nonce && typeof v.status === 'number';
       const how = completed ? (typeof v!.signal === 'number' ? `; the command was killed by signal ${v!.signal}` : '') : `; the runner reported no verdict (bwrap ${r.timedOut ? 'timed out' : r.exitCode === null ? `killed by ${r.signal}` : `exited ${r.exitCode}`})`;
