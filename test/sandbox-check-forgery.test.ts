@@ -57,6 +57,8 @@ test('python hidden tests: honest code passes, including objects handed back as 
   const ft = { 'ft.py': 'import tools\nopen("t.txt", "w").write("a\\nb\\nc\\n")\nassert tools.count_lines("t.txt") == 3\nassert tools.pair(2) == (2, {"k": [2, None]}, {1, 2}, b"x")\nassert tools.VERSION.startswith("1.")\ntry:\n    tools.count_lines("missing")\n    raise SystemExit(3)\nexcept FileNotFoundError:\n    pass\n' };
   const r2 = await check(files, 'python3 ft.py', ft);
   assert.ok(passed(r2), r2.output);
+  const star = await check({ 'calc.py': 'import os\ndef add(a, b):\n    return a + b\n' }, 'python3 star_check.py', { 'star_check.py': 'from calc import *\nassert add(1, 2) == 3\n' });
+  assert.ok(passed(star), `from calc import *: ${star.output}`);
   const ut = { 'ut_check.py': 'import unittest\nfrom calc import add\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 2), 4)\nunittest.main()\n' };
   assert.ok(passed(await check({ 'calc.py': 'def add(a, b):\n    return a + b\n' }, 'python3 ut_check.py', ut)), 'unittest.main() exiting 0 is a pass');
   assert.ok(!passed(await check({ 'calc.py': WRONG }, 'python3 ut_check.py', ut)), 'unittest.main() exiting 1 is a fail');

@@ -72,8 +72,24 @@ export function secretRedactor(secrets: readonly string[] = knownSecrets()): Red
     for (let i = 0; i + k <= s.length; i++) fragments.add(s.slice(i, i + k));
   }
   const frags = [...fragments];
+  // Prefilter: every needle and fragment is 8+ characters, so a match has 4-grams of some needle at i and i+4.
+  const gram = (t: string, i: number) => ((t.charCodeAt(i) & 0xff) << 24) | ((t.charCodeAt(i + 1) & 0xff) << 16) | ((t.charCodeAt(i + 2) & 0xff) << 8) | (t.charCodeAt(i + 3) & 0xff);
+  // A bitmap of hashed 4-grams (a Bloom filter with one hash): a false hit only costs the full pass.
+  const bits = new Uint8Array(1 << 17);
+  const slot = (g: number) => Math.imul(g, 0x9e3779b1) >>> 12;
+  for (const n of [...needles, ...frags]) for (let i = 0; i + 4 <= n.length; i++) bits[slot(gram(n, i)) >>> 3]! |= 1 << (slot(gram(n, i)) & 7);
+  const mayHold = (t: string): boolean => {
+    const hit = new Uint8Array(5);
+    for (let i = 0; i + 4 <= t.length; i++) {
+      const k = slot(gram(t, i));
+      const h = (bits[k >>> 3]! >>> (k & 7)) & 1;
+      if (h && i >= 4 && hit[(i - 4) % 5]) return true;
+      hit[i % 5] = h;
+    }
+    return false;
+  };
   const redact = (text: string): string => {
-    if (!needles.length || typeof text !== 'string') return text;
+    if (!needles.length || typeof text !== 'string' || !mayHold(text)) return text;
     let out = text;
     for (const n of needles) if (out.includes(n)) out = out.split(n).join(REDACTED);
     // Fragments: mark every covered range, then replace each maximal run once.

@@ -133,6 +133,9 @@ def _ask(msg):
 
 class RemoteModule(types.ModuleType):
     def __getattr__(self, name):
+        if name == '__all__':
+            # For \`from module import *\`: the module's own __all__, else its public names.
+            return [str(n) for n in _ask({'op': 'names', 'ref': self.__dict__['_remote']._ref})]
         if name.startswith('__') and name.endswith('__'):
             raise AttributeError(name)
         return getattr(self.__dict__['_remote'], name)
@@ -237,6 +240,8 @@ def _do(m):
         return _enc(list(o))
     if op == 'len':
         return len(o)
+    if op == 'names':
+        return [str(n) for n in getattr(o, '__all__', [n for n in dir(o) if not n.startswith('_')])]
     raise ValueError('unknown request')
 
 for line in _req:
