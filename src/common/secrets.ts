@@ -79,12 +79,16 @@ export function secretRedactor(secrets: readonly string[] = knownSecrets()): Red
   const slot = (g: number) => Math.imul(g, 0x9e3779b1) >>> 12;
   for (const n of [...needles, ...frags]) for (let i = 0; i + 4 <= n.length; i++) bits[slot(gram(n, i)) >>> 3]! |= 1 << (slot(gram(n, i)) & 7);
   const mayHold = (t: string): boolean => {
-    const hit = new Uint8Array(5);
-    for (let i = 0; i + 4 <= t.length; i++) {
-      const k = slot(gram(t, i));
+    // Rolling 4-gram; `recent` holds the hit bits of the last five positions.
+    let g = 0;
+    let recent = 0;
+    for (let i = 0; i < t.length; i++) {
+      g = (g << 8) | (t.charCodeAt(i) & 0xff);
+      if (i < 3) continue;
+      const k = slot(g);
       const h = (bits[k >>> 3]! >>> (k & 7)) & 1;
-      if (h && i >= 4 && hit[(i - 4) % 5]) return true;
-      hit[i % 5] = h;
+      recent = ((recent << 1) | h) & 0x1f;
+      if (h && recent & 0x10) return true; // hits at this 4-gram and the one starting four characters earlier
     }
     return false;
   };
