@@ -13,10 +13,15 @@ const SECRET_NAME = /(?:API[_-]?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|PR
 const MIN_LENGTH = 8;
 
 const registered = new Set<string>();
+/** Bumped when a secret is registered, so the cached redactor is rebuilt. */
+let version = 0;
 
 /** Adds a secret given other than through the environment (e.g. `--api-key`, a token file). */
 export function registerSecret(value: string | null | undefined): void {
-  if (value && value.length >= MIN_LENGTH) registered.add(value);
+  if (value && value.length >= MIN_LENGTH && !registered.has(value)) {
+    registered.add(value);
+    version++;
+  }
 }
 
 /** Every secret known to this process: registered ones and secret-named environment variables. */
@@ -148,11 +153,17 @@ export function secretRedactor(secrets: readonly string[] = knownSecrets()): Red
   return { secrets: kept, redact, redactDeep, redactLine };
 }
 
-let cached: { key: string; r: Redactor } | null = null;
-/** The redactor for the secrets this process knows now (rebuilt when a secret is registered or the environment changes). */
-export function processRedactor(): Redactor {
+let cached: { key: string; version: number; r: Redactor } | null = null;
+/**
+ * The redactor for the secrets this process knows: rebuilt when a secret is registered, and the
+ * environment re-read when `fresh` (reading process.env costs ~0.1 ms, too much per record; the
+ * run-log writer asks for a fresh one when it opens a log).
+ */
+export function processRedactor(fresh = false): Redactor {
+  if (cached && !fresh && cached.version === version) return cached.r;
   const s = knownSecrets();
   const key = s.join('\0');
-  if (cached?.key !== key) cached = { key, r: secretRedactor(s) };
+  if (cached?.key !== key) cached = { key, version, r: secretRedactor(s) };
+  else cached.version = version;
   return cached.r;
 }

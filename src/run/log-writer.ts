@@ -29,7 +29,9 @@ export class RunLogWriter {
     private readonly fh: FileHandle,
     readonly path: string,
     private readonly sync: boolean,
-  ) {}
+  ) {
+    processRedactor(true); // the environment's secrets as of this log's opening
+  }
 
   static async create(path: string, opts: { sync?: boolean } = {}): Promise<RunLogWriter> {
     // "wx": never overwrite an existing log.
