@@ -20,7 +20,7 @@ import { loadSuite } from '../src/suite/load.js';
 import { putArtefact } from '../src/run/artefacts.js';
 import { secretRedactor } from '../src/common/secrets.js';
 import type { SampleRecord } from '../src/run/types.js';
-import { ROOT, config, tmp } from './helpers.js';
+import { ROOT, cli, config, tmp } from './helpers.js';
 
 const rnd = () => Math.random().toString(36).slice(2, 12).padEnd(10, '7');
 /** In the environment, as a grader key would be. */
@@ -68,7 +68,7 @@ before(async () => {
     req.resume();
     req.on('end', () => {
       // The first request succeeds (a run whose first request fails stops before writing anything), the rest echo the key.
-      if (served++ === 0) {
+      if (served++ === 0 && !req.url?.startsWith('/fail')) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', model: 'leaky', choices: [{ index: 0, message: { role: 'assistant', content: '4' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
         return;
@@ -158,4 +158,12 @@ test('the redactor never misses a form at any offset in any text (randomised), a
     const plain = text(rand(500)).replace(/sk-/g, 'sk_');
     assert.equal(red.redact(plain), plain, 'text holding no form of the key is left as it is');
   }
+});
+
+test('assay run whose first request fails with the key echoed back: the message printed to the terminal holds no form of the key', async () => {
+  const out = join(tmp('assay-canary-cli-'), 'run.jsonl');
+  const r = await cli(['run', join(ROOT, 'suites/demo-arithmetic/suite.yaml'), '--model', 'openai/leaky', '--base-url', `${echoUrl}/fail/v1`, '--api-key', FLAG_KEY, '--out', out, '--limit', '2', '--no-progress'], { ASSAY_HOME: tmp('assay-canary-home-'), ASSAY_TEST_GRADER_API_KEY: ENV_KEY });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /400/);
+  assertClean('the terminal output', r.stdout + r.stderr);
 });
