@@ -127,6 +127,10 @@ os._exit(0)
 `;
   const r = await check({ 'report.py': forge }, 'python3 report.py hidden_sales.csv', hidden);
   assert.ok(!passed(r), `forged: ${JSON.stringify(r).slice(0, 600)}`);
+  // A hidden Python test run another way is not protected, and the evidence says so.
+  const other = await check({ 'calc.py': 'def add(a, b):\n    return a + b\n' }, 'timeout 10 python3 hidden_check.py', { 'hidden_check.py': `import sys\nsys.path.insert(0, '/workspace')\n${HIDDEN['hidden_check.py']}` });
+  assert.ok(passed(other), other.output);
+  assert.match(other.output, /same process as the code under test/);
   // A command killed by a signal is not a pass, whatever status the shell would give.
   const sig = await check({ 'x.sh': 'kill -9 $$\n' }, 'sh x.sh', {});
   assert.ok(!passed(sig), JSON.stringify(sig));

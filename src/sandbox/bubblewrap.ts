@@ -577,7 +577,9 @@ class BubblewrapSandbox implements Sandbox {
       const completed = v !== null && v.nonce === nonce && typeof v.status === 'number';
       const how = completed ? (typeof v!.signal === 'number' ? `; the command was killed by signal ${v!.signal}` : '') : `; the runner reported no verdict (bwrap ${r.timedOut ? 'timed out' : r.exitCode === null ? `killed by ${r.signal}` : `exited ${r.exitCode}`})`;
       const wout = w && (w.stdout || w.stderr) ? `\n[code under test] ${w.stdout}\n${w.stderr}` : '';
-      return { exitCode: completed ? (v!.status as number) : null, output: `${r.stdout}\n${r.stderr}${wout}${how}`, completed, timedOut: r.timedOut };
+      // A hidden Python file run in another form shares a process with the model's code: say so in the evidence.
+      const shared = !isolated && Object.keys(files).some((n) => n.endsWith('.py') && run.includes(n)) ? '; note: the hidden Python test ran in the same process as the code under test (not `python3 <test>.py`), so its exit status is not protected' : '';
+      return { exitCode: completed ? (v!.status as number) : null, output: `${r.stdout}\n${r.stderr}${wout}${how}${shared}`, completed, timedOut: r.timedOut };
     } finally {
       stopWorker.abort();
       await (worker as Promise<ExecResult> | null)?.catch(() => null);
