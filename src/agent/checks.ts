@@ -10,7 +10,7 @@ import type { SnapshotEntry } from '../sandbox/types.js';
 import type { AgentTask, Predicate } from './task.js';
 import type { AgentOutcome, CheckResult, FileChange } from './types.js';
 
-/** A hidden test's result. `completed`: false when the isolated runner never reached its end (exited early); `unknown`: the check itself could not run (infrastructure), a reason. */
+/** A hidden test's result. `completed`: false when the trusted runner reported no verdict (killed, or the run cut short); `unknown`: the check itself could not run (infrastructure), a reason. */
 export interface CommandOutcome {
   exitCode: number | null;
   output: string;
@@ -215,10 +215,10 @@ export class Checker {
       const res = await r;
       if (res.unknown) return { holds: null, evidence: `\`${p.command.run}\` could not be run: ${res.unknown}` };
       const want = p.command.exit ?? 0;
-      // An isolated hidden test counts as passed only when its runner reached the end (exit 0 alone can be faked by exiting early).
-      const early = res.completed === false && want === 0 && res.exitCode === 0;
+      // The status counts only when the trusted runner reported it (an exit status alone can be faked by exiting early or killing the runner).
+      const early = res.completed === false;
       const holds = res.exitCode === want && !early;
-      return { holds, evidence: `\`${p.command.run}\` exited ${res.exitCode ?? 'killed'}${early ? ' before the test ran to its end' : holds ? '' : ` (wanted ${want})`}: ${res.output.slice(-300).trim()}` };
+      return { holds, evidence: `\`${p.command.run}\` ${early ? 'gave no verdict from the runner (it did not reach its end)' : `exited ${res.exitCode ?? 'killed'}`}${holds || early ? '' : ` (wanted ${want})`}: ${res.output.slice(-300).trim()}` };
     }
     if ('answer' in p) {
       const holds = ep.answer !== null && textMatches(ep.answer, p.answer, 'i');

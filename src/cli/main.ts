@@ -1,6 +1,7 @@
 import './runtime.js';
 import { Command } from 'commander';
 import { AssayError } from '../common/errors.js';
+import { processRedactor } from '../common/secrets.js';
 import { ASSAY_VERSION } from '../version.js';
 import { groupsFor } from './groups.js';
 async function main(argv: string[]): Promise<void> {
@@ -16,6 +17,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv).catch((err: unknown) => {
+  // An error may quote what an upstream echoed (a key in a header, base64-encoded): redacted like the run log.
+  const red = (t: string) => processRedactor(true).redact(t);
   if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
     const code = (err as { code: string }).code;
     // commander reports help/version as "errors" with exit code 0.
@@ -24,9 +27,9 @@ main(process.argv).catch((err: unknown) => {
     if (code.startsWith('commander.')) process.exit(2);
   }
   if (err instanceof AssayError) {
-    process.stderr.write(`assay: error [${err.code}]: ${err.message}\n`);
+    process.stderr.write(red(`assay: error [${err.code}]: ${err.message}\n`));
     process.exit(2);
   }
-  process.stderr.write(`assay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(red(`assay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processRedactor } from '../common/secrets.js';
 import { AssayError } from '../common/errors.js';
 
 /**
@@ -31,7 +32,9 @@ function fileFor(dir: string, digest: string): string {
 
 /** Stores `bytes` durably and returns its reference. */
 export function putArtefact(dir: string, bytes: Uint8Array | string, mediaType?: string): ArtefactRef {
-  const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  // Text artefacts pass the secret redactor like every run-log record (binary ones are stored as given).
+  const red = processRedactor();
+  const buf = typeof bytes === 'string' ? Buffer.from(red.secrets.length ? red.redact(bytes) : bytes, 'utf8') : bytes;
   const digest = `sha256:${createHash('sha256').update(buf).digest('hex')}`;
   const file = fileFor(dir, digest);
   if (!existsSync(file)) {

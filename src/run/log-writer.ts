@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { rename, stat, truncate } from 'node:fs/promises';
 import { AssayError } from '../common/errors.js';
+import { processRedactor } from '../common/secrets.js';
 import type { EndRecord, RunHeader, RunLogRecord, SampleRecord } from './types.js';
 import { RUN_LOG_SCHEMA } from './types.js';
 
@@ -28,7 +29,9 @@ export class RunLogWriter {
     private readonly fh: FileHandle,
     readonly path: string,
     private readonly sync: boolean,
-  ) {}
+  ) {
+    processRedactor(true); // the environment's secrets as of this log's opening
+  }
 
   static async create(path: string, opts: { sync?: boolean } = {}): Promise<RunLogWriter> {
     // "wx": never overwrite an existing log.
@@ -63,6 +66,13 @@ export class RunLogWriter {
   writeParts(parts: readonly string[]): void {
     if (this.failed) throw this.failed;
     if (this.closed) throw new Error('run log writer is closed');
+    // Every record, of every kind (agentic or not, errors echoing request headers, grader output), passes the secret redactor here.
+    const red = processRedactor();
+    if (red.secrets.length) {
+      const line = parts.join('');
+      const clean = red.redactLine(line);
+      if (clean !== line) parts = [clean];
+    }
     let units = 0;
     for (const p of parts) units += p.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: measure exactly only when that might not fit.

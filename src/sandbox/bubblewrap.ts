@@ -28,6 +28,7 @@ import { DEFAULT_LIMITS, type CheckResultRaw, type ExecOptions, type ExecResult,
 import { compileSeccomp } from './seccomp.js';
 import { createCgroup, joinPrefix, removeCgroupNamed, type CgroupGroup } from './cgroup.js';
 import { copyTree, removeTree, Workspace } from './workspace.js';
+import { RUNNER_PY, WORKER_PY } from './check-runner.js';
 
 export const SANDBOX_UID = 65534;
 export const WORKDIR = '/workspace';
@@ -144,7 +145,7 @@ export class BubblewrapProvider implements SandboxProvider {
       io: opts.enforced.io ?? 'not enforced',
       disk: opts.features.wsTmpfs ? `enforced: workspace is a ${l.workspaceBytes}-byte tmpfs; /tmp ${l.tmpBytes} bytes; /dev ${l.devBytes} bytes` : `not enforced for the workspace (${opts.wsWhy}; a ${l.workspaceBytes}-byte quota is checked after each command); /tmp ${l.tmpBytes} bytes and /dev ${l.devBytes} bytes enforced (tmpfs)`,
       seccomp: opts.seccompStatus,
-      checks: 'hidden tests run in a fresh sandbox over a copy of the final workspace; Python tests through an isolated runner (python3 -I -S, workspace last on sys.path) with a nonce result file',
+      checks: 'hidden tests run in a fresh sandbox over a copy of the final workspace; the verdict comes from a trusted, non-dumpable runner on a pipe the code under test never holds; Python tests run in the runner while the model\'s modules run in a second sandbox without the test files (proxied calls, plain values back)',
     };
   }
 
@@ -381,23 +382,6 @@ function prlimitArgs(l: SandboxLimits): string[] {
   ];
 }
 
-/** The isolated runner for hidden Python tests (see `runCheck`). */
-const PY_RUNNER = `import os, sys, runpy
-def _assay_main():
-    nonce = sys.stdin.readline().strip()
-    result, script = sys.argv[1], sys.argv[2]
-    sys.argv = [script] + sys.argv[3:]
-    sys.stdin = open(os.devnull)
-    # Last on the path: workspace modules are importable but cannot shadow the standard library.
-    sys.path.append('${WORKDIR}')
-    runpy.run_path(script, run_name='__main__')
-    # Reached only when the test ran to its end: an exception, sys.exit or os._exit before it leaves no result.
-    fd = os.open(result, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, nonce.encode())
-    os.close(fd)
-_assay_main()
-`;
-
 class BubblewrapSandbox implements Sandbox {
   readonly provider = 'bubblewrap';
   readonly workdir = WORKDIR;
@@ -433,7 +417,7 @@ class BubblewrapSandbox implements Sandbox {
   }
 
   /** One bwrap process running `sh -c command` with the given extra binds; the common part of exec and runCheck. */
-  private spawnBwrap(binds: string[], command: string, opts: ExecOptions): Promise<ExecResult> {
+  private spawnBwrap(binds: string[], command: string, opts: ExecOptions & { pipes?: number; onChild?: (child: ReturnType<typeof spawn>) => void }): Promise<ExecResult> {
     const l = this.limits;
     const timeoutMs = Math.min(opts.timeoutMs ?? l.timeoutMs, l.timeoutMs);
     const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['--setenv', k, v]);
@@ -446,11 +430,14 @@ class BubblewrapSandbox implements Sandbox {
       const bpfFd = this.seccompBpf ? openSync(this.seccompBpf, 'r') : null;
       let child: ReturnType<typeof spawn>;
       try {
-        child = spawn(cmd!, args, { stdio: bpfFd === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', bpfFd], env: { ...BWRAP_ENV }, cwd: '/' });
+        // fd 3: the seccomp filter; fds 4…: pipes of a hidden test's runner and worker (check-runner.ts).
+        const extra: ('pipe' | 'ignore' | number)[] = opts.pipes ? [bpfFd ?? 'ignore', ...Array<'pipe'>(opts.pipes).fill('pipe')] : bpfFd === null ? [] : [bpfFd];
+        child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe', ...extra], env: { ...BWRAP_ENV }, cwd: '/' });
       } finally {
         if (bpfFd !== null) closeSync(bpfFd);
       }
       this.running.add(child);
+      opts.onChild?.(child);
       const out = { stdout: [] as Buffer[], stderr: [] as Buffer[], kept: { stdout: 0, stderr: 0 }, total: { stdout: 0, stderr: 0 } };
       let timedOut = false;
       let outputLimitHit = false;
@@ -503,29 +490,31 @@ class BubblewrapSandbox implements Sandbox {
   }
 
   /**
-   * A hidden test, out of the model's reach: a fresh bwrap over a scratch copy of the final
+   * A hidden test, out of the model's reach: a fresh sandbox over a scratch copy of the final
    * workspace (the model's own workspace is never touched again), the test's files in a directory
    * outside the workspace whose name the model cannot predict (each name in `run` is rewritten to
-   * its path there). `python3 <test>.py` runs through an isolated runner: `python3 -I -S` (no
-   * script directory, PYTHON* variables or site hooks), the workspace appended last to sys.path,
-   * and a result file holding a nonce (given on stdin) written only once the test ran to its end.
+   * its path there), and the verdict reported by a trusted runner on a pipe (check-runner.ts).
+   * `python3 <test>.py` runs the test in the runner's own interpreter (`python3 -I -S`) while the
+   * model's modules run in a second sandbox without the test's files, reached through proxies;
+   * any other command runs as the runner's child and its exit status or signal is reported.
    */
   async runCheck(run: string, files: Record<string, string>, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CheckResultRaw> {
     this.alive();
     const tag = randomBytes(8).toString('hex');
     const chk = join(this.dir, `chk-${tag}`);
     await mkdir(chk, { mode: 0o711 });
+    const stopWorker = new AbortController();
+    let worker: Promise<ExecResult> | null = null;
     try {
       const ws = join(chk, 'ws');
       const copied = await copyTree(this.ws.root, ws, { maxEntries: MAX_COPY_ENTRIES, maxBytes: this.limits.workspaceBytes * 2, owner: this.drop });
       if (!copied.complete) throw new AssayError('SANDBOX_CHECK', `the final workspace could not be copied whole for the check (${copied.why})`);
       const tdir = join(chk, 't');
       await mkdir(tdir, { mode: 0o755 });
-      const rdir = join(chk, 'r');
-      await mkdir(rdir, { mode: 0o700 });
-      if (this.drop) await chown(rdir, this.drop.uid, this.drop.gid);
+      const wdir = join(chk, 'w');
+      await mkdir(wdir, { mode: 0o755 });
       const mount = `/.assay-check-${tag}`;
-      const rmount = `/.assay-result-${randomBytes(8).toString('hex')}`;
+      const wmount = `/.assay-worker-${randomBytes(8).toString('hex')}`;
       let command = run;
       for (const name of Object.keys(files).sort((a, b) => b.length - a.length)) {
         const safe = name.replace(/\\/g, '/');
@@ -534,21 +523,66 @@ class BubblewrapSandbox implements Sandbox {
         await writeFile(join(tdir, safe), files[name]!, { mode: 0o644 });
         command = command.replace(new RegExp(`(^|[\\s"'=(])(?:\\./)?${safe.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[\\s"');])`, 'g'), `$1${mount}/${safe}`);
       }
-      await writeFile(join(tdir, '.runner.py'), PY_RUNNER, { mode: 0o644 });
+      const runner = `.runner-${randomBytes(6).toString('hex')}.py`;
+      await writeFile(join(tdir, runner), RUNNER_PY, { mode: 0o644 });
+      await writeFile(join(wdir, 'worker.py'), WORKER_PY, { mode: 0o644 });
       const py = /^python3?\s+(\S+\.py)((?:\s+\S+)*)\s*$/.exec(command);
       const isolated = py !== null && py[1]!.startsWith(`${mount}/`);
       const nonce = randomBytes(16).toString('hex');
-      if (isolated) command = `exec python3 -I -S ${mount}/.runner.py ${rmount}/done ${py![1]}${py![2] ?? ''}`;
-      const binds = ['--bind', ws, WORKDIR, '--ro-bind', tdir, mount, '--bind', rdir, rmount];
-      const r = await this.spawnBwrap(binds, command, { timeoutMs: opts.timeoutMs ?? this.limits.timeoutMs, ...(isolated ? { stdin: `${nonce}\n` } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const job = isolated ? { nonce, mode: 'python', script: py![1], args: (py![2] ?? '').trim().split(/\s+/).filter(Boolean) } : { nonce, mode: 'shell', command };
+      const timeoutMs = opts.timeoutMs ?? this.limits.timeoutMs;
+      const verdict: Buffer[] = [];
+      const r = await this.spawnBwrap(['--bind', ws, WORKDIR, '--ro-bind', tdir, mount], `exec python3 -I -S ${mount}/${runner}`, {
+        timeoutMs,
+        stdin: `${JSON.stringify(job)}\n`,
+        pipes: 3,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onChild: (a) => {
+          const [, , , , out, req, resp] = a.stdio as unknown as (import('node:stream').Duplex | null)[];
+          let got = 0;
+          out!.on('data', (c: Buffer) => {
+            if ((got += c.length) <= 64 << 10) verdict.push(c);
+          });
+          out!.on('error', () => {});
+          if (!isolated) return;
+          // The model's code: a second sandbox over the same copy, without the test's files; Assay relays the calls.
+          worker = this.spawnBwrap(['--bind', ws, WORKDIR, '--ro-bind', wdir, wmount], `exec python3 -I -S ${wmount}/worker.py`, {
+            timeoutMs,
+            pipes: 2,
+            signal: stopWorker.signal,
+            onChild: (b) => {
+              const [, , , , bout, bin] = b.stdio as unknown as (import('node:stream').Duplex | null)[];
+              for (const st of [req, resp, bout, bin]) st!.on('error', () => {});
+              req!.pipe(bin!);
+              bout!.pipe(resp!);
+            },
+          });
+          a.once('close', () => stopWorker.abort());
+        },
+      });
+      stopWorker.abort();
+      const w = worker ? await (worker as Promise<ExecResult>).catch(() => null) : null;
       if (opts.signal?.aborted) throw new AssayError('SANDBOX_CHECK', 'the check was stopped');
-      let completed: boolean | undefined;
-      if (isolated) {
-        const got = await new Workspace(rdir, '/r', null).readFile('done', 64).catch(() => null);
-        completed = got !== null && got.toString('utf8') === nonce;
+      // The line holding the nonce is the runner's; anything else on the pipe is ignored.
+      type Verdict = { nonce?: unknown; status?: unknown; signal?: unknown } | null;
+      let v: Verdict = null;
+      for (const line of Buffer.concat(verdict).toString('utf8').split('\n')) {
+        try {
+          const x = JSON.parse(line) as Verdict;
+          if (x && x.nonce === nonce) v = x;
+        } catch {
+          /* not a verdict */
+        }
       }
-      return { exitCode: r.exitCode, output: `${r.stdout}\n${r.stderr}`, ...(completed !== undefined ? { completed } : {}), timedOut: r.timedOut };
+      const completed = v !== null && v.nonce === nonce && typeof v.status === 'number';
+      const how = completed ? (typeof v!.signal === 'number' ? `; the command was killed by signal ${v!.signal}` : '') : `; the runner reported no verdict (bwrap ${r.timedOut ? 'timed out' : r.exitCode === null ? `killed by ${r.signal}` : `exited ${r.exitCode}`})`;
+      const wout = w && (w.stdout || w.stderr) ? `\n[code under test] ${w.stdout}\n${w.stderr}` : '';
+      // A hidden Python file run in another form shares a process with the model's code: say so in the evidence.
+      const shared = !isolated && Object.keys(files).some((n) => n.endsWith('.py') && run.includes(n)) ? '; note: the hidden Python test ran in the same process as the code under test (not `python3 <test>.py`), so its exit status is not protected' : '';
+      return { exitCode: completed ? (v!.status as number) : null, output: `${r.stdout}\n${r.stderr}${wout}${how}${shared}`, completed, timedOut: r.timedOut };
     } finally {
+      stopWorker.abort();
+      await (worker as Promise<ExecResult> | null)?.catch(() => null);
       unmountTmpfs(join(chk, 'ws'));
       await removeTree(chk);
     }

@@ -78,7 +78,7 @@ export interface ExecResult {
   durationMs: number;
 }
 
-/** What a hidden test run returns; `completed` is set for isolated Python tests: whether the runner reached the test's end. */
+/** What a hidden test run returns; `completed` (bubblewrap): whether the trusted runner reported a verdict; without it, `exitCode` is null. */
 export interface CheckResultRaw {
   exitCode: number | null;
   output: string;
