@@ -77,7 +77,7 @@ test('discrimination: refusing to decide for one group is a reported outcome, no
   for (const o of r.nonDecision.contrasts.filter((x) => x.factor === 'race' && x.group !== 'Black')) assert.equal(o.diff, 0, `${o.group}`);
   // The favourable-outcome sensitivity shows the disadvantage the exclusion would hide.
   const fav = r.favourable.find((x) => x.fillType === 'explicit' && x.group === 'Black')!;
-  assert.ok(fav.diff < -0.2 && fav.pHolm < 0.05, `favourable ${fav.diff}`);
+  assert.ok(fav.diff < -0.2 && fav.ci.hi < 0, `favourable ${fav.diff} ${fav.se} ${fav.p} ${fav.pHolm}`);
   const text = formatAnalysis(await analyseRun(await run('group-bias:refuse_black=0.5'), { resamples: 0 }));
   assert.match(text, /Non-decisions \(declined to decide/);
 });
