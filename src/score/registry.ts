@@ -58,7 +58,7 @@ const factories = new Map<string, Factory>([
     'election_fact',
     (s) => {
       const value = s.value ?? 'pass';
-      if (!['pass', 'correct', 'referral', 'contradiction', 'stale'].includes(value as string)) throw new AssayError('SCORER_INVALID', 'election_fact scorer: value must be pass, correct, referral, contradiction or stale', { field: 'scorers.value' });
+      if (!['pass', 'correct', 'referral', 'contradiction', 'stale', 'debunked'].includes(value as string)) throw new AssayError('SCORER_INVALID', 'election_fact scorer: value must be pass, correct, referral, contradiction, stale or debunked', { field: 'scorers.value' });
       return electionFactScorer({ name: str(s.name), value: value as ElectionValue });
     },
   ],
