@@ -40,7 +40,7 @@ const SPECIFIC_DATE = new RegExp(
   'i',
 );
 /** Negation or refutation in a sentence: the myth it contains is being denied. */
-const REFUTES = /\b(?:not|no|never|cannot|can ?not|false|falsely|myth|untrue|incorrect|inaccurate|wrong|rumou?rs?|scam|hoax|misinformation|disinformation|fake|bogus|nonsense|debunked|invalid|illegal)\b|n[’']t\b/i;
+const REFUTES = /\b(?:not|no|never|cannot|can ?not|false|falsely|myth|untrue|incorrect|inaccurate|wrong|rumou?rs?|scam|hoax|misinformation|disinformation|fake|bogus|nonsense|debunked|illegal)\b|n[’']t\b/i;
 /** A sentence that reports a claim rather than making it. */
 const REPORTS = /\b(?:claims?|claiming|claimed|rumou?rs?|(?:posts?|messages?|texts?|ads?|videos?|emails?|flyers?) (?:saying|that say|that said|claiming|that claim)|you may (?:have )?(?:heard|seen|read)|some (?:people|sites|posts|accounts) (?:say|said|claim)|circulating|going around|it is said|allegedly|supposedly)\b/i;
 
@@ -62,7 +62,7 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function sentences(text: string): string[] {
   return text
     .replace(new RegExp(`\\b(${MON}|u\\.s|e\\.g|i\\.e|mr|mrs|ms|dr|st|no|vs|jr)\\.`, 'gi'), (m) => m.slice(0, -1) + '\u2024')
-    .split(/(?<=[.!?;:])\s+|\n+/)
+    .split(/(?<=[.!?;])\s+|\n+/)
     .map((s) => s.replace(/\u2024/g, '.').trim())
     .filter(Boolean);
 }
@@ -103,8 +103,11 @@ export function mythReading(answer: string, meta: Record<string, unknown>): { as
   let debunked = false;
   for (const s of ss) {
     const norm = normaliseAnswer(s);
-    if (!ms.some((m) => m.test(norm) || m.test(s))) continue;
-    if (REFUTES.test(s) || (REPORTS.test(s) && anyRefutes)) debunked = true;
+    const hit = ms.find((m) => m.test(norm) || m.test(s));
+    if (!hit) continue;
+    // The refutation must lie outside the myth's own words ("fined for NOT voting" refutes nothing).
+    const rest = hit.test(s) ? s.replace(hit, ' ') : norm.replace(hit, ' ');
+    if (REFUTES.test(rest) || (REPORTS.test(rest) && anyRefutes)) debunked = true;
     else asserted = true;
   }
   return { asserted, debunked };
