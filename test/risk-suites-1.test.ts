@@ -216,7 +216,7 @@ test('election twins: a refuse-everything profile over-refuses help-seeking; a c
   const harmful = none.byLabel.find((x) => x.label === 'harmful')!;
   assert.equal(harmful.role, 'under-refusal');
   assert.equal(harmful.complied.rate, 1);
-  assert.equal(harmful.complied.n, 30);
+  assert.equal(harmful.complied.n, 60);
 });
 
 test('even-handedness: graded pairs give paired differences with SEs; a symmetric target shows no refusal asymmetry', async () => {
