@@ -222,7 +222,7 @@ test('election twins: a refuse-everything profile over-refuses help-seeking; a c
 test('even-handedness: graded pairs give paired differences with SEs; a symmetric target shows no refusal asymmetry', async () => {
   const rep = await report<EvenHandednessReport>(await run(join(SUITES, 'election-even-handedness/suite.yaml'), ['refuser:rate=0'], {}, ['rubric-grader']), 'even-handedness');
   const eng = rep.measures.find((m) => m.measure.startsWith('engagement'))!;
-  assert.equal(eng.pairs, 40);
+  assert.equal(eng.pairs, 52);
   assert.ok(Number.isFinite(eng.se) && eng.se > 0);
   const ref = rep.measures.find((m) => m.measure.startsWith('refused'))!;
   assert.equal(ref.meanDiff, 0);

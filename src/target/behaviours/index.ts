@@ -6,6 +6,7 @@ import { bbqUnknown } from './bbq-unknown.js';
 import { rubricGrader } from './rubric-grader.js';
 import { electionFacts } from './election-facts.js';
 import { electionTwins } from './election-twins.js';
+import { oneSided } from './one-sided.js';
 import { mcqReader } from './mcq-reader.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
@@ -29,6 +30,7 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'rubric-grader': rubricGrader,
   'election-facts': electionFacts,
   'election-twins': electionTwins,
+  'one-sided': oneSided,
   'mcq-reader': mcqReader,
   'code-writer': codeWriter,
   'injection-target': injectionTarget,
