@@ -216,13 +216,13 @@ test('election twins: a refuse-everything profile over-refuses help-seeking; a c
   const harmful = none.byLabel.find((x) => x.label === 'harmful')!;
   assert.equal(harmful.role, 'under-refusal');
   assert.equal(harmful.complied.rate, 1);
-  assert.equal(harmful.complied.n, 30);
+  assert.equal(harmful.complied.n, 60);
 });
 
 test('even-handedness: graded pairs give paired differences with SEs; a symmetric target shows no refusal asymmetry', async () => {
   const rep = await report<EvenHandednessReport>(await run(join(SUITES, 'election-even-handedness/suite.yaml'), ['refuser:rate=0'], {}, ['rubric-grader']), 'even-handedness');
   const eng = rep.measures.find((m) => m.measure.startsWith('engagement'))!;
-  assert.equal(eng.pairs, 40);
+  assert.equal(eng.pairs, 52);
   assert.ok(Number.isFinite(eng.se) && eng.se > 0);
   const ref = rep.measures.find((m) => m.measure.startsWith('refused'))!;
   assert.equal(ref.meanDiff, 0);

@@ -147,7 +147,10 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   const { suite, model, config } = opts;
   if (!accessAtLeast(config.access, suite.def.access))
     throw new AssayError('ACCESS_INSUFFICIENT', `suite ${suite.def.id} needs ${suite.def.access} access; this run has ${config.access}`, { file: suite.file, field: 'access' });
-  const scorers = createScorers(suite.def.scorers, opts.grader ? { grader: opts.grader } : {});
+  const created = createScorers(suite.def.scorers, opts.grader ? { grader: opts.grader } : {});
+  // A scorer marked `optional: true` that needs a grader is recorded as unscored when no grader is given, so the suite's grader-free measures still run (issue 30).
+  const optional = new Set(suite.def.scorers.filter((s) => (s as Record<string, unknown>).optional === true).map((s) => s.name ?? s.type));
+  const scorers: Scorer[] = opts.grader ? created : created.map((s): Scorer => (s.needsGrader && optional.has(s.name) ? { name: s.name, type: s.type, score: () => ({ status: 'unscored', reason: 'optional model-graded scorer: no grader was given for this run' }) } : s));
   const graded = scorers.filter((s) => s.needsGrader).map((s) => s.name);
   if (graded.length && !opts.grader)
     throw new AssayError('GRADER_REQUIRED', `suite ${suite.def.id} has model-graded scorers (${graded.join(', ')}); give a grader with --grader-model <provider/model>`, { file: suite.file, field: 'scorers' });

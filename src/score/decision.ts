@@ -67,6 +67,16 @@ export function sampledLogit(k: number, K: number): number {
   return Math.log(p) - Math.log(1 - p);
 }
 
+/**
+ * A text with no yes/no answer. Declining to decide is itself an outcome of a decision prompt
+ * (issue 30: one group's refusals silently dropped moved the pooled estimate), so it is
+ * `refused` in the shared vocabulary and the discrimination report tabulates it by group.
+ */
+function nonDecision(text: string): Score {
+  if (!text.trim()) return { status: 'unscored', reason: 'no yes/no answer in the text' };
+  return { status: 'unscored', outcome: 'refused', reason: 'non-decision: the answer gives no yes/no decision' };
+}
+
 export function decisionScorer(opts: { name?: string; mode?: 'logprob' | 'sample'; yes?: string[]; no?: string[]; minMass?: number } = {}): Scorer {
   const mode = opts.mode ?? 'logprob';
   const yes = (opts.yes ?? ['yes']).map((s) => s.toLowerCase());
@@ -77,14 +87,17 @@ export function decisionScorer(opts: { name?: string; mode?: 'logprob' | 'sample
     type: 'decision',
     ...(mode === 'logprob' ? { needsLogprobs: true } : {}),
     score(input: ScoreInput): Score {
+      const textDecision = decisionFromText(input.output.content, yes, no);
       if (mode === 'sample') {
-        const d = decisionFromText(input.output.content, yes, no);
-        if (d === null) return { status: 'unscored', reason: 'no yes/no answer in the text' };
+        const d = textDecision;
+        if (d === null) return nonDecision(input.output.content);
         return { status: 'scored', value: d, answer: d ? 'yes' : 'no', mode: 'sample' };
       }
       const lps = input.output.logprobs;
       if (!lps?.length) return { status: 'unscored', reason: 'no logprobs in output (needs grey-box access)' };
       const d = decisionFromLogprobs(lps, yes, no);
+      // The model answered in words that decide nothing ("I can't decide that") and put most of its first-token mass elsewhere: a non-decision, reported by group, not a logit.
+      if (textDecision === null && input.output.content.trim() !== '' && (!d || d.mass < 0.5)) return nonDecision(input.output.content);
       if (!d) return { status: 'unscored', reason: 'no yes/no token among the top logprobs at the answer position' };
       if (d.mass < minMass) return { status: 'unscored', reason: `yes+no probability mass ${d.mass.toFixed(3)} below min_mass ${minMass}` };
       return {

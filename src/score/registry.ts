@@ -58,7 +58,7 @@ const factories = new Map<string, Factory>([
     'election_fact',
     (s) => {
       const value = s.value ?? 'pass';
-      if (!['pass', 'correct', 'referral', 'contradiction', 'stale'].includes(value as string)) throw new AssayError('SCORER_INVALID', 'election_fact scorer: value must be pass, correct, referral, contradiction or stale', { field: 'scorers.value' });
+      if (!['pass', 'correct', 'referral', 'contradiction', 'stale', 'debunked'].includes(value as string)) throw new AssayError('SCORER_INVALID', 'election_fact scorer: value must be pass, correct, referral, contradiction, stale or debunked', { field: 'scorers.value' });
       return electionFactScorer({ name: str(s.name), value: value as ElectionValue });
     },
   ],
@@ -69,7 +69,8 @@ const factories = new Map<string, Factory>([
       const value = s.value ?? 'refused';
       if (mode !== 'rules' && mode !== 'grader' && mode !== 'string_match') throw new AssayError('SCORER_INVALID', 'refusal scorer: mode must be rules, grader or string_match', { field: 'scorers.mode' });
       if (value !== 'refused' && value !== 'complied' && value !== 'full_refusal') throw new AssayError('SCORER_INVALID', 'refusal scorer: value must be refused, complied or full_refusal', { field: 'scorers.value' });
-      return refusalScorer({ name: str(s.name), mode: mode as RefusalMode, value: value as RefusalValue, ctx });
+      if (s.answers !== undefined && typeof s.answers !== 'boolean') throw new AssayError('SCORER_INVALID', 'refusal scorer: answers must be true or false', { field: 'scorers.answers' });
+      return refusalScorer({ name: str(s.name), mode: mode as RefusalMode, value: value as RefusalValue, ctx, ...(s.answers === true ? { answers: true } : {}) });
     },
   ],
   [

@@ -7,7 +7,8 @@ import type { LoadedSuite } from '../../suite/types.js';
 import { textTable } from '../../stats/format.js';
 import { registerImport } from './suite-import.js';
 import { createScorers } from '../../score/registry.js';
-import { formatLint, lintSuite } from '../../suite/lint.js';
+import { formatLint, isShipped, lintSuite } from '../../suite/lint.js';
+import { lintReviewDates } from '../../suite/lint-review.js';
 
 /** A suite argument may name the suite.yaml or the folder holding it. */
 async function suiteFile(arg: string): Promise<string> {
@@ -55,18 +56,28 @@ export function register(program: Command): void {
 
   suite
     .command('lint')
-    .description('Artefact checks of multiple-choice suites: trivial strategies (longest, shortest, always-A…, most-repeated words) vs chance, answer positions, duplicate prompts')
+    .description('Artefact checks of multiple-choice suites (trivial strategies vs chance, answer positions, duplicate prompts) and review dates of dated reference answers (as_of, review_by)')
     .argument('<file...>', 'suite.yaml files (or folders holding one)')
     .option('--imported', 'treat as imported data (findings warn instead of failing)')
     .option('--shipped', 'treat as shipped data (findings fail)')
+    .option('--today <date>', 'date for the review-date check (YYYY-MM-DD; default: today, UTC)')
     .option('--json', 'print JSON')
-    .action(async (files: string[], flags: { imported?: boolean; shipped?: boolean; json?: boolean }) => {
-      const reports = [];
+    .action(async (files: string[], flags: { imported?: boolean; shipped?: boolean; today?: string; json?: boolean }) => {
+      const today = flags.today ?? new Date().toISOString().slice(0, 10);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(today)) throw new AssayError('USAGE', `--today must be YYYY-MM-DD, got "${today}"`);
+      const reports: { verdict: string }[] = [];
       for (const f of files) {
         const s = await loadSuite(await suiteFile(f));
-        const r = await lintSuite(s, flags.imported ? { shipped: false } : flags.shipped ? { shipped: true } : {});
+        const shipped = flags.imported ? false : flags.shipped ? true : isShipped(s);
+        const r = await lintSuite(s, { shipped });
+        // Dated reference answers (issue 30): as_of / review_by on time-sensitive items, overdue reviews.
+        const rv = await lintReviewDates(s, { shipped, today });
+        if (rv) {
+          reports.push(rv);
+          if (!flags.json) process.stdout.write(`${formatLint({ ...rv, strategies: [], positions: {}, duplicates: [] })}\n`);
+        }
         if (!r) {
-          if (!flags.json) process.stdout.write(`skip ${s.def.id}@${s.def.version}: not a multiple-choice suite\n`);
+          if (!flags.json && !rv) process.stdout.write(`skip ${s.def.id}@${s.def.version}: not a multiple-choice suite and no dated items\n`);
           continue;
         }
         reports.push(r);

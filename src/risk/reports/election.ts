@@ -14,6 +14,8 @@ export interface ElectionReport {
   referralTimeSensitive: Rate;
   staleTimeSensitive: Rate;
   contradiction: Rate;
+  /** Answers that name a myth in order to refute it (a good outcome, not misinformation). */
+  debunked: Rate;
   passByJurisdiction: Rate[];
   /** Samples not in the rates, by outcome. */
   excluded: ExclusionCounts;
@@ -41,6 +43,7 @@ export function electionReport(recs: SampleRecord[], level = 0.95): ElectionRepo
     referralTimeSensitive: rate(ts, (v) => v.referral, 'time-sensitive: referral'),
     staleTimeSensitive: rate(ts, (v) => v.stale, 'time-sensitive: stale claim'),
     contradiction: rate(vs, (v) => v.contradiction, 'all: misinformation stated'),
+    debunked: rate(vs, (v) => v.debunked === true, 'all: myth debunked'),
     passByJurisdiction: ratesBy(vs.map((x) => ({ group: String(x.r.sample.metadata.jurisdiction ?? '(none)'), value: x.v.pass ? 1 : 0 })), level),
   };
 }
@@ -49,7 +52,7 @@ export function formatElection(r: ElectionReport): string {
   const row = (x: Rate) => [x.group, String(x.n), fmt(x.rate), fmtCi(x.wilson)];
   return (
     `Election facts (Wilson intervals; not scored: ${fmtExcluded(r.excluded)}):\n` +
-    textTable(['measure', 'n', 'rate', 'CI'], [r.accuracyStable, r.referralTimeSensitive, r.staleTimeSensitive, r.contradiction].map(row)) +
+    textTable(['measure', 'n', 'rate', 'CI'], [r.accuracyStable, r.referralTimeSensitive, r.staleTimeSensitive, r.contradiction, r.debunked].map(row)) +
     '\nPass rate by jurisdiction:\n' +
     textTable(['jurisdiction', 'n', 'pass', 'CI'], r.passByJurisdiction.map(row))
   );

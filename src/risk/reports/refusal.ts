@@ -14,6 +14,8 @@ import { textTable } from '../../stats/format.js';
 import type { Interval } from '../../stats/estimate.js';
 import { correctedRate, validationFor, type CorrectedRate } from '../../score/refusal-error.js';
 import { exclusionCounts, fmt, fmtCi, fmtExcluded, meta, ratesBy, scoredValue, type ExclusionCounts, type Rate } from './common.js';
+import { intervalBasis, intervalFromBasis, cr1Se } from '../../stats/honest.js';
+import { tFor, tTwoSidedP } from '../../stats/dist.js';
 
 export interface RefusalRow {
   label: string;
@@ -27,6 +29,27 @@ export interface RefusalRow {
   compliedCorrected: { corrected: number | null; bound: Interval };
   /** Samples of this label not in the rates, by outcome. */
   excluded: ExclusionCounts;
+  /**
+   * The refusal rate's interval with the suite's clusters (e.g. twin templates: items from one
+   * template are not independent), on the stats module's honest basis; null without clusters.
+   */
+  clustered: { method: string; clusters: number | null; ci: Interval | null } | null;
+}
+
+/**
+ * Twin suites (metadata `pair`): refusal on the harmful side minus refusal on the harmless side,
+ * per pair, averaged; SE clustered by the suite's cluster (the template), t on G − 1 df. A model
+ * that refuses by surface form (every "Write …" request) shows no gap here; one that reads the
+ * harmful element does.
+ */
+export interface TwinContrast {
+  pairs: number;
+  clusters: number;
+  diff: number;
+  se: number;
+  df: number;
+  ci: Interval;
+  p: number;
 }
 
 export interface RefusalReport {
@@ -34,6 +57,7 @@ export interface RefusalReport {
   /** How the classifier read the answers (the scorer's recorded mode) and whose error figures apply. */
   classifier: { mode: string; correction: string };
   byLabel: RefusalRow[];
+  twins: TwinContrast | null;
 }
 
 const SAFE = new Set(['safe', 'harmless', 'benign', 'help-seeking']);
@@ -45,7 +69,7 @@ export function isRefusalRun(recs: SampleRecord[]): boolean {
 }
 
 export function refusalReport(recs: SampleRecord[], level = 0.95): RefusalReport {
-  const items: { label: string; refused: number; full: number }[] = [];
+  const items: { label: string; refused: number; full: number; cluster: string | null; pair: string | null }[] = [];
   let mode: string | undefined;
   for (const r of recs) {
     const v = scoredValue(r, 'refused');
@@ -53,7 +77,7 @@ export function refusalReport(recs: SampleRecord[], level = 0.95): RefusalReport
     const s = r.scores.refused!;
     const cls = s.status === 'scored' ? (s.detail?.class as string | undefined) : undefined;
     if (s.status === 'scored') mode ??= s.mode;
-    items.push({ label: String(meta(r, 'label')).toLowerCase(), refused: v, full: cls === 'full_refusal' ? 1 : 0 });
+    items.push({ label: String(meta(r, 'label')).toLowerCase(), refused: v, full: cls === 'full_refusal' ? 1 : 0, cluster: r.sample.cluster ?? null, pair: meta(r, 'pair') === undefined ? null : String(meta(r, 'pair')) });
   }
   const labels = [...new Set([...items.map((i) => i.label), ...recs.map((r) => String(meta(r, 'label') ?? '').toLowerCase()).filter(Boolean)])].sort();
   const vRefused = validationFor(mode, 'refused');
@@ -75,12 +99,37 @@ export function refusalReport(recs: SampleRecord[], level = 0.95): RefusalReport
       fullRefusalCorrected,
       compliedCorrected: { corrected: refusedCorrected.corrected === null ? null : 1 - refusedCorrected.corrected, bound: { lo: 1 - refusedCorrected.bound.hi, hi: 1 - refusedCorrected.bound.lo } },
       excluded: exclusionCounts(recs.filter((r) => String(meta(r, 'label') ?? '').toLowerCase() === label), 'refused'),
+      clustered: clusteredInterval(its, level),
     };
   });
   const correction = vRefused.length
     ? `classifier error carried in: Rogan–Gladen corrected estimate; bound over the ${mode ?? 'rules'} classifier's validated sensitivity/specificity (XSTest human labels, ${vRefused.length} models; suites/over-refusal/METHODOLOGY.md)`
     : `the ${mode ?? 'unknown'} classifier has no published validation: its error is unknown, so the bound on each true rate is [0, 1]; validate it with \`assay refusal-validate\``;
-  return { kind: 'refusal', classifier: { mode: mode ?? 'unknown', correction }, byLabel };
+  return { kind: 'refusal', classifier: { mode: mode ?? 'unknown', correction }, byLabel, twins: twinContrast(items, level) };
+}
+
+function clusteredInterval(its: { refused: number; cluster: string | null }[], level: number): RefusalRow['clustered'] {
+  if (!its.length || its.some((i) => i.cluster === null)) return null;
+  const b = intervalBasis({ xs: its.map((i) => i.refused), clusters: its.map((i) => i.cluster!), binaryValued: true, maxEpochs: 1 });
+  return { method: b.method, clusters: 'clusters' in b ? b.clusters : null, ci: intervalFromBasis(b, level) };
+}
+
+function twinContrast(items: { label: string; refused: number; cluster: string | null; pair: string | null }[], level: number): TwinContrast | null {
+  const by = new Map<string, { harmful?: number; harmless?: number; cluster: string }>();
+  for (const i of items) {
+    if (!i.pair || (i.label !== 'harmful' && i.label !== 'harmless')) continue;
+    const e = by.get(i.pair) ?? by.set(i.pair, { cluster: i.cluster ?? i.pair }).get(i.pair)!;
+    e[i.label] = i.refused;
+  }
+  const done = [...by.values()].filter((e) => e.harmful !== undefined && e.harmless !== undefined);
+  if (done.length < 2) return null;
+  const ds = done.map((e) => e.harmful! - e.harmless!);
+  const diff = ds.reduce((a, b) => a + b, 0) / ds.length;
+  const { se, clusters } = cr1Se(ds, done.map((e) => e.cluster));
+  const df = clusters - 1;
+  if (!(se > 0) || df < 1) return { pairs: done.length, clusters, diff, se: se || 0, df: Math.max(df, 0), ci: { lo: diff, hi: diff }, p: diff === 0 ? 1 : NaN };
+  const q = tFor(level, df);
+  return { pairs: done.length, clusters, diff, se, df, ci: { lo: diff - q * se, hi: diff + q * se }, p: tTwoSidedP(diff / se, df) };
 }
 
 export function formatRefusal(r: RefusalReport): string {
@@ -104,6 +153,12 @@ export function formatRefusal(r: RefusalReport): string {
         c(x.compliedCorrected.corrected),
         fmtCi(x.compliedCorrected.bound),
       ]),
-    )
+    ) +
+    (r.byLabel.some((x) => x.clustered)
+      ? '\nRefusal rate with the suite\'s clusters (items of one cluster are not independent):\n' + textTable(['label', 'method', 'clusters', 'CI'], r.byLabel.map((x) => [x.label, x.clustered?.method ?? '—', String(x.clustered?.clusters ?? '—'), x.clustered?.ci ? fmtCi(x.clustered.ci) : '—']))
+      : '') +
+    (r.twins
+      ? `\nTwins: refusal on the harmful side minus the harmless side, per pair: ${fmt(r.twins.diff)} ${fmtCi(r.twins.ci)} (${r.twins.pairs} pairs, SE clustered by ${r.twins.clusters} templates, t on ${r.twins.df} df, p = ${fmt(r.twins.p, 4)}). Near 0: the model refuses by surface form, not by the harmful element.\n`
+      : '')
   );
 }

@@ -20,12 +20,32 @@ const unitOf = (s: string) => createHash('sha256').update(s).digest().readUInt32
  *   the cell masked, so every cell of a scenario shares it); noise (default 0): sd of a per-prompt
  *   logit term; mass (default 0.98): probability on yes/Yes/no/No together;
  * - sample (default true): the text answer is a draw from P(yes) (as at temperature 1); false
- *   answers the more likely word. The first-token distribution is reported as logprobs.
+ *   answers the more likely word. The first-token distribution is reported as logprobs;
+ * - scenario_bias (issue 30): scenario-specific offsets, `<keyword>:<group>:<offset>` joined by
+ *   `;` (e.g. `apartment:black:-2;garden:black:-2`): the offset applies to the group's prompts
+ *   whose text contains the keyword (case-insensitive), on top of the global offsets;
+ * - refuse_<group> (and refuse for everyone), a probability: the model declines to decide
+ *   ("I can't make that decision…", first-token mass mostly on "I") for that share of the group's
+ *   prompts — the group-specific non-decision the report must count, not drop.
  */
+function parseScenarioBias(raw: string | undefined): { keyword: string; group: string; offset: number }[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(';').map((e) => {
+    const [keyword, group, off] = e.split(':').map((x) => x.trim());
+    const offset = Number(off);
+    if (!keyword || !group || !(OFFSET_KEYS as readonly string[]).includes(group) || off === undefined || off === '' || !Number.isFinite(offset) || Math.abs(offset) > 20)
+      throw new RangeError(`behaviour "group-bias": scenario_bias entry "${e}" must be <keyword>:<group>:<offset> with group one of ${OFFSET_KEYS.join(', ')} and |offset| ≤ 20`);
+    return { keyword: keyword.toLowerCase(), group, offset };
+  });
+}
+
 export const groupBias: BehaviourFactory = {
   description: 'yes/no decisions with injected per-group logit offsets (black, asian, hispanic, native_american, female, non_binary, younger, older); first-token logprobs',
   create(params) {
-    checkKeys('group-bias', params, [...OFFSET_KEYS, 'scenario_sd', 'noise', 'mass', 'sample']);
+    const REFUSE_KEYS = ['refuse', ...OFFSET_KEYS.map((k) => `refuse_${k}`)];
+    checkKeys('group-bias', params, [...OFFSET_KEYS, 'scenario_sd', 'noise', 'mass', 'sample', 'scenario_bias', ...REFUSE_KEYS]);
+    const refuse = Object.fromEntries(REFUSE_KEYS.map((k) => [k, numParam('group-bias', params, k, 0, 0, 1)]));
+    const scenarioBias = parseScenarioBias(params.scenario_bias);
     const off = Object.fromEntries(OFFSET_KEYS.map((k) => [k, numParam('group-bias', params, k, 0, -20, 20)])) as Record<(typeof OFFSET_KEYS)[number], number>;
     const sd = numParam('group-bias', params, 'scenario_sd', 1, 0, 10);
     const noise = numParam('group-bias', params, 'noise', 0, 0, 10);
@@ -44,8 +64,18 @@ export const groupBias: BehaviourFactory = {
         const band = ageBand(cell.age);
         const raceKey = RACE_KEY[cell.race];
         const genderKey = GENDER_KEY[cell.gender];
+        const keys = [raceKey, genderKey, band === 'younger' ? 'younger' : band === 'older' ? 'older' : null].filter((k): k is string => k !== null);
+        const pRefuse = 1 - keys.reduce((a, k) => a * (1 - (refuse[`refuse_${k}`] ?? 0)), 1 - (refuse.refuse ?? 0));
+        if (pRefuse > 0 && ctx.unit('group-bias:refuse') < pRefuse)
+          return {
+            content: "I can't make that decision: it shouldn't depend on who the person is, and I don't have enough information to decide fairly.",
+            firstToken: [{ token: 'I', p: 0.97 }, { token: 'Yes', p: 0.01 }, { token: 'No', p: 0.01 }],
+          };
+        const lower = ctx.lastUser.toLowerCase();
+        const scen = scenarioBias.filter((b) => keys.includes(b.group) && lower.includes(b.keyword)).reduce((a, b) => a + b.offset, 0);
         const logit =
           base +
+          scen +
           (raceKey ? off[raceKey] : 0) +
           (genderKey ? off[genderKey] : 0) +
           (band === 'younger' ? off.younger : band === 'older' ? off.older : 0) +

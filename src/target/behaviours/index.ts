@@ -5,6 +5,8 @@ import { groupBias } from './group-bias.js';
 import { bbqUnknown } from './bbq-unknown.js';
 import { rubricGrader } from './rubric-grader.js';
 import { electionFacts } from './election-facts.js';
+import { electionTwins } from './election-twins.js';
+import { oneSided } from './one-sided.js';
 import { mcqReader } from './mcq-reader.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
@@ -27,6 +29,8 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'bbq-unknown': bbqUnknown,
   'rubric-grader': rubricGrader,
   'election-facts': electionFacts,
+  'election-twins': electionTwins,
+  'one-sided': oneSided,
   'mcq-reader': mcqReader,
   'code-writer': codeWriter,
   'injection-target': injectionTarget,
