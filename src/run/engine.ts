@@ -315,8 +315,8 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
     writer = await RunLogWriter.append(opts.logPath, { sync: opts.durable });
     writer.write(event('resume', { alreadyDone: done.size, droppedTornBytes: existing.tornBytes, ...(opts.budgetOverride ? { budget: opts.budgetOverride } : {}) }));
   } else {
-    writer = await RunLogWriter.create(opts.logPath, { sync: opts.durable });
-    writer.write(header);
+    // The log appears with its header already durable (no empty log for a second Ctrl-C to leave).
+    writer = await RunLogWriter.create(opts.logPath, { sync: opts.durable, header });
   }
   for (const e of probeEvents) writer.write(e);
   await writer.flush();
