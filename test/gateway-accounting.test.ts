@@ -212,3 +212,48 @@ describe('reservations', () => {
     assert.ok(uc.requests > 0 && uc.costUsd <= 0.003 + 1e-12, `spent $${uc.costUsd} of $0.003`);
   });
 });
+
+describe('budgets under concurrent cut streams', () => {
+  // An upstream that honours max_tokens (one word = one token) but ends every stream before its
+  // final usage report: the gateway counts what it delivered. Words of 9 bytes make the bytes
+  // count (the upper bound for families without a tokenizer) 9× the real tokens.
+  const words = (n: number) => Array.from({ length: n }, (_, i) => ` word${String(i % 1000).padStart(3, '0')}`);
+  for (const format of ['anthropic', 'openai'] as const) {
+    it(`${format}: 60 parallel streams ended early, half cut by the client too, cannot spend past a 2,000-token budget by more than one request's cap`, async () => {
+      const r = await rig((b, f, res) => setTimeout(() => streamWords(res, f, words(Math.min(Number(b.max_tokens ?? 50), 50)), { final: false, input: 10 }), 10));
+      const g = await r.grant({ budget: { tokens: 2000, costUsd: null } });
+      const url = `${r.gw.url}${format === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`;
+      const headers = format === 'anthropic' ? { 'x-api-key': g.key } : { authorization: `Bearer ${g.key}` };
+      let largestReservation = 0;
+      const statuses = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const body = { model: 'demo', max_tokens: 20, stream: true, messages: [{ role: 'user', content: `question ${i}` }] };
+          largestReservation = Math.max(largestReservation, Buffer.byteLength(JSON.stringify(body)) + 20);
+          if (i % 2 === 0) {
+            const ac = new AbortController();
+            const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: ac.signal });
+            if (res.status !== 200) return (await res.text(), res.status);
+            const reader = res.body!.getReader();
+            await reader.read();
+            ac.abort();
+            return 200;
+          }
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+          await res.text();
+          return res.status;
+        }),
+      );
+      assert.ok(statuses.every((s) => s === 200 || s === 429), statuses.join());
+      assert.ok(statuses.filter((s) => s === 200).length >= 5, statuses.join());
+      // Let the aborted streams settle, then read the grant's usage.
+      for (let i = 0; i < 100 && (await r.records()).length < statuses.length; i++) await new Promise((x) => setTimeout(x, 20));
+      await r.gw.flush();
+      const u = await r.store.usageOf(g.jti);
+      const spent = u.inputTokens + u.outputTokens;
+      assert.ok(spent <= 2000 + largestReservation, `spent ${spent} of 2000 (one request's worst case: ${largestReservation})`);
+      // And the usage the grant endpoint reports is what the records charged.
+      const recs = (await r.records()).filter((x) => x.grant === g.jti && x.usage);
+      assert.equal(recs.reduce((a, x) => a + x.usage!.input + x.usage!.output, 0), spent);
+    });
+  }
+});

@@ -622,7 +622,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     if (reported) charged = { ...reported, reported: true };
     else {
       const input = scan.reportedInput() ?? (endpoint === 'openai.chat' ? promptTokensByTokenizer(tok, out, promptBound) : promptBound);
-      charged = { input, output: Math.max(scan.reportedOutput() ?? 0, tok.count(scan.deliveredText())), reported: false };
+      // Counted text (bytes, for families without a tokenizer) can exceed the tokens it really was;
+      // an upstream that honours the bound it was sent produced at most `bound` tokens, so the
+      // charge never exceeds what was reserved — concurrent cut streams cannot overshoot a budget.
+      const counted = Math.max(scan.reportedOutput() ?? 0, tok.count(scan.deliveredText()));
+      charged = { input, output: bound !== null ? Math.min(counted, bound) : counted, reported: false };
     }
     const s = settle(charged);
     const respCommit = { form: 'bytes' as const, commitment: commitmentFromDigest(nonceFor(ctx.commitKey, 'resp', ctx.requestId), hash.digest()) };
