@@ -223,7 +223,7 @@ describe('budgets under concurrent cut streams', () => {
       const r = await rig((b, f, res) => setTimeout(() => streamWords(res, f, words(Math.min(Number(b.max_tokens ?? 50), 50)), { final: false, input: 10 }), 10));
       const g = await r.grant({ budget: { tokens: 2000, costUsd: null } });
       const url = `${r.gw.url}${format === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`;
-      const headers = format === 'anthropic' ? { 'x-api-key': g.key } : { authorization: `Bearer ${g.key}` };
+      const headers: Record<string, string> = format === 'anthropic' ? { 'x-api-key': g.key } : { authorization: `Bearer ${g.key}` };
       let largestReservation = 0;
       const statuses = await Promise.all(
         Array.from({ length: 60 }, async (_, i) => {
