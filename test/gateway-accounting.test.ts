@@ -24,6 +24,8 @@ interface Rig {
   gw: RunningGateway;
   store: GatewayStore;
   grant(over?: Partial<Grant>): Promise<{ key: string; jti: string }>;
+  /** Re-issues a grant under the same jti with a new token, as the admin API's extend does. */
+  reissue(jti: string): Promise<{ key: string }>;
   records(): Promise<AccessRecord[]>;
   close(): Promise<void>;
 }
@@ -46,6 +48,12 @@ async function rig(handler: Handler): Promise<Rig> {
       const { token, claims } = issueGrantToken(signer, { tester: 't', audience: config.id, grant, ttlSeconds: 600 });
       await store.registerGrant(claims, tokenDigest(token));
       return { key: accessKey(token, deriveCommitKey(randomBytes(32), claims.jti)), jti: claims.jti };
+    },
+    async reissue(jti) {
+      const old = (await store.getGrant(jti))!.claims;
+      const { token, claims } = issueGrantToken(signer, { tester: old.sub, audience: config.id, grant: old.assay, ttlSeconds: 1200, jti });
+      await store.updateGrant(claims, tokenDigest(token));
+      return { key: accessKey(token, randomBytes(32)) };
     },
     async records() {
       await gw.flush();
@@ -256,4 +264,31 @@ describe('budgets under concurrent cut streams', () => {
       assert.equal(recs.reduce((a, x) => a + x.usage!.input + x.usage!.output, 0), spent);
     });
   }
+});
+
+describe('a grant re-issued while its requests are in flight', () => {
+  it('the new token does not reserve again what the old token\'s requests in flight hold (extend under load)', async () => {
+    // The upstream takes 1.5 s and writes max_tokens tokens, reported honestly.
+    const r = await rig((b, _f, res) =>
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: Number(b.max_tokens) } }));
+      }, 1500),
+    );
+    const g = await r.grant({ budget: { tokens: 2000, costUsd: null } });
+    const send = (key: string, i: number) => fetch(`${r.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'demo', max_tokens: 150, messages: [{ role: 'user', content: `q${i}` }] }) }).then(async (x) => (await x.text(), x.status));
+    const first = Array.from({ length: 15 }, (_, i) => send(g.key, i));
+    // Wait until the old token's requests hold their reservations (they reached the upstream).
+    while (r.up.bodies.length < 8) await new Promise((x) => setTimeout(x, 10));
+    // The developer extends the grant (same jti, new token) while those are in flight.
+    const next = await r.reissue(g.jti);
+    const second = Array.from({ length: 15 }, (_, i) => send(next.key, 100 + i));
+    const statuses = await Promise.all([...first, ...second]);
+    // 401: old-token requests that arrived after the re-issue (the old token stops at once).
+    assert.ok(statuses.every((s) => s === 200 || s === 429 || s === 401), statuses.join());
+    assert.ok(statuses.includes(200) && statuses.includes(429), statuses.join());
+    await r.gw.flush();
+    const u = await r.store.usageOf(g.jti);
+    assert.ok(u.inputTokens + u.outputTokens <= 2000, `spent ${u.inputTokens + u.outputTokens} of 2000 across the re-issue`);
+  });
 });

@@ -308,10 +308,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     if (!commitKey) throw new GrantError('commit_key_required', 'no commitment key: use the access key printed by "assay grant access-key" (<token>~<key>), or send x-assay-commit-key, so your requests are logged as commitments only you can open');
     let m = meters.get(v.claims.jti);
     if (!m || m.digest !== v.digest) {
-      // A re-issued token (extend, narrow) gets a meter with its own grant over the same usage.
+      // A re-issued token (extend, narrow) takes over the grant's one meter: same usage, same
+      // reservations in flight, the new limits.
       const claims = v.claims;
       const prevMeter = m?.meter;
-      m = { digest: v.digest, meter: (prevMeter ? prevMeter.then((x) => x.used) : store.usageOf(claims.jti)).then((u) => new GrantMeter(claims.assay, u, Date.now())) };
+      m = { digest: v.digest, meter: prevMeter ? prevMeter.then((x) => (x.regrant(claims.assay, Date.now()), x)) : store.usageOf(claims.jti).then((u) => new GrantMeter(claims.assay, u, Date.now())) };
       meters.set(claims.jti, m);
     }
     return { requestId: randomUUID(), arrived: new Date().toISOString(), claims: v.claims, commitKey, meter: await m.meter, format: formatOf(req.url) };
