@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startTarget, type RunningTarget } from '../src/target/server.js';
 import { DEMO_SUITE, cli, cliEntry, tmp } from './helpers.js';
@@ -172,5 +172,32 @@ describe('a run log never exists without its complete header', { timeout: 300_00
 
   it('killed at random moments while creating logs: every log present has its header (no temp file takes a log name)', async () => {
     assert.deepEqual(await headerless('atomic', 12), []);
+  });
+});
+
+describe('the run-log lock cannot be dodged by naming the log another way', { timeout: 300_000 }, () => {
+  it('a resume through a symlink to the log (or a symlinked folder) of a live run is refused; nothing is duplicated', async () => {
+    const t2 = await startTarget({ seed: 4, accuracy: 0.8, latencyMs: 40 });
+    targets.push(t2);
+    const dir = tmp();
+    const home = join(dir, 'home');
+    const log = join(dir, 'live.jsonl');
+    const p = spawnRun(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${t2.url}/v1`, '--out', log, '-c', '2', '--no-progress'], home);
+    await p.waitFor(() => existsSync(log) && sampleKeys(log).length >= 5, '5 samples');
+    symlinkSync(log, join(dir, 'alias.jsonl'));
+    symlinkSync(dir, join(dir, '..', `${basename(dir)}-link`));
+    for (const other of [join(dir, 'alias.jsonl'), join(dir, '..', `${basename(dir)}-link`, 'live.jsonl')]) {
+      const r = await cli(['run', '--resume', other, '--no-progress'], { ASSAY_HOME: home });
+      assert.notEqual(r.code, 0, `a second writer through ${other} was let in: ${r.stderr}`);
+      assert.match(r.stderr, /RUN_LOCKED|in use by another assay process/);
+    }
+    p.child.kill('SIGINT');
+    await p.exited;
+    rmSync(join(dir, '..', `${basename(dir)}-link`));
+    const r = await cli(['run', '--resume', join(dir, 'alias.jsonl'), '--no-progress', '-c', '4'], { ASSAY_HOME: home });
+    assert.equal(r.code, 0, r.stderr);
+    const keys = sampleKeys(log);
+    assert.equal(keys.length, TOTAL);
+    assert.equal(new Set(keys).size, TOTAL);
   });
 });
