@@ -4,6 +4,11 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { DpopVerifier, jwkThumbprint, makeDpopProof, tokenHash } from '../src/gateway/dpop.js';
 import { accessKey, claimsSchema, defaultGrant, deriveCommitKey, issueGrantToken, tokenDigest } from '../src/gateway/grant.js';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { generateKey } from '../src/attest/keys.js';
+import { cli, tmp } from './helpers.js';
 import { startFixture, type Fixture } from './gateway-fixture.js';
 
 /**
@@ -210,5 +215,30 @@ describe('DPoP-bound grants through the gateway', () => {
     const key = accessKey(token, randomBytes(32));
     const proof = await makeDpopProof(privateKey, jwk, { alg: 'RS256', htm: 'POST', htu: `${f.gw.url}/v1/chat/completions`, accessToken: token });
     assert.equal((await chat(key, proof)).status, 200);
+  });
+});
+
+describe('assay grant issue --bind-dpop', () => {
+  it('binds the token to the public JWK given; a private JWK or a non-JWK file is refused and no token is written', async () => {
+    const home = tmp('assay-gw-dpop-cli-');
+    const env = { ASSAY_HOME: home };
+    generateKey({ name: 'dev', home });
+    writeFileSync(join(home, 'gw.yaml'), 'schema: assay.gateway-config/v1\nid: gw.dpop/test\nkey: dev\nlisten: { host: 127.0.0.1, port: 0 }\nupstreams:\n  sim: { openai: http://127.0.0.1:9/v1 }\nmodels:\n  demo: { upstream: sim }\n');
+    const k = await keyPair();
+    writeFileSync(join(home, 'pub.jwk'), JSON.stringify(k.jwk));
+    writeFileSync(join(home, 'priv.jwk'), JSON.stringify(await exportJWK(k.privateKey)));
+    writeFileSync(join(home, 'junk.jwk'), 'not json');
+    const issue = (jwk: string, out: string) => cli(['grant', 'issue', '--config', join(home, 'gw.yaml'), '--tester', 'acme', '-m', 'demo', '--level', 'black-box', '--expires', '1h', '--bind-dpop', join(home, jwk), '-o', join(home, out)], env);
+    const ok = await issue('pub.jwk', 'bound.jwt');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`bound to DPoP key ${k.jkt}`));
+    assert.deepEqual((decodeJwt(readFileSync(join(home, 'bound.jwt'), 'utf8').trim()) as { cnf?: unknown }).cnf, { jkt: k.jkt });
+    for (const [file, why] of [['priv.jwk', /PUBLIC key/], ['junk.jwk', /not a public JWK/]] as const) {
+      const bad = await issue(file, `${file}.jwt`);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, why);
+      assert.doesNotMatch(bad.stderr, /\n\s+at /);
+      assert.equal(existsSync(join(home, `${file}.jwt`)), false, 'no token file');
+    }
   });
 });
