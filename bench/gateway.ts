@@ -48,12 +48,17 @@ const target = node([HERE.includes('dist-bench') ? join(HERE, '../src/cli/main.j
 const targetUrl = (await firstLine(target, /(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
 const gwChild = node([js('gateway-child.ts'), targetUrl]);
 const { url: gwUrl, key } = JSON.parse((await firstLine(gwChild, /^\{.*\}$/))[0]) as { url: string; key: string };
+// The same gateway with its store on tmpfs, where fsync returns at once: the difference to the
+// disk-backed gateway is what durability costs a request; this one is the gateway's own work.
+const shm = existsSync('/dev/shm') ? '/dev/shm' : null;
+const shmChild = shm ? node([js('gateway-child.ts'), targetUrl, shm]) : null;
+const shmGw = shmChild ? (JSON.parse((await firstLine(shmChild, /^\{.*\}$/))[0]) as { url: string; key: string }) : null;
 
 const agent = new Agent({ connections: 32, pipelining: 1, keepAliveTimeout: 60_000 });
 const body = (i: number) => JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: `Answer with the letter only.\nWhat is ${i % 97} + ${(i * 7) % 89}?\nA) ${i % 97}\nB) ${(i % 97) + ((i * 7) % 89)}\nC) 3\nD) 4` }], max_tokens: 4, logprobs: true, top_logprobs: 5 });
 
 /** Sends `RATE` requests a second for `seconds`, open loop; returns per-request latencies (ms). */
-async function phase(base: string, auth: boolean, seconds: number, offset: number): Promise<{ lat: number[]; errors: number }> {
+async function phase(base: string, auth: string | null, seconds: number, offset: number): Promise<{ lat: number[]; errors: number }> {
   const n = RATE * seconds;
   const lat: number[] = [];
   let errors = 0;
@@ -65,7 +70,7 @@ async function phase(base: string, auth: boolean, seconds: number, offset: numbe
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const start = performance.now();
     pending.push(
-      request(`${base}/v1/chat/completions`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${key}` } : {}) }, body: body(offset + i) })
+      request(`${base}/v1/chat/completions`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: body(offset + i) })
         .then(async (r) => {
           await r.body.text();
           if (r.statusCode !== 200) errors++;
@@ -95,30 +100,38 @@ const pct = (xs: number[], p: number) => {
 };
 
 // Warm both paths (connections, JIT) before measuring.
-await phase(targetUrl, false, 1, 0);
-await phase(gwUrl, true, 1, 0);
+await phase(targetUrl, null, 1, 0);
+await phase(gwUrl, key, 1, 0);
+if (shmGw) await phase(shmGw.url, shmGw.key, 1, 0);
 const direct: number[] = [];
 const via: number[] = [];
+const viaShm: number[] = [];
 let errors = 0;
 let gwCpu = 0;
 let targetCpu = 0;
 for (let r = 0; r < ROUNDS; r++) {
   const t0 = cpuMs(target);
-  const d = await phase(targetUrl, false, PHASE_S, 10_000 * (r + 1));
+  const d = await phase(targetUrl, null, PHASE_S, 10_000 * (r + 1));
   const t1 = cpuMs(target);
   targetCpu += t0 !== null && t1 !== null ? t1 - t0 : NaN;
   const c0 = cpuMs(gwChild);
-  const g = await phase(gwUrl, true, PHASE_S, 10_000 * (r + 1));
+  const g = await phase(gwUrl, key, PHASE_S, 10_000 * (r + 1));
   const c1 = cpuMs(gwChild);
   gwCpu += c0 !== null && c1 !== null ? c1 - c0 : NaN;
   direct.push(...d.lat);
   via.push(...g.lat);
   errors += d.errors + g.errors;
+  if (shmGw) {
+    const s = await phase(shmGw.url, shmGw.key, PHASE_S, 10_000 * (r + 1));
+    viaShm.push(...s.lat);
+    errors += s.errors;
+  }
 }
+const loadAtEnd = loadavg()[0]!;
 await agent.close();
 for (const c of children) c.kill('SIGTERM');
 
-const rows = [50, 90, 99].map((p) => ({ p, direct: pct(direct, p), via: pct(via, p) }));
+const rows = [50, 90, 99].map((p) => ({ p, direct: pct(direct, p), via: pct(via, p), shm: viaShm.length ? pct(viaShm, p) : NaN }));
 
 // What durability costs: one-record commits (a lone request's wait) with the WAL fsynced on every
 // commit (FULL, what the gateway uses) and without (NORMAL: fsync only at WAL checkpoints).
@@ -144,22 +157,35 @@ try {
 const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
 const f2 = (x: number) => x.toFixed(2);
 const added50 = rows[0]!.via - rows[0]!.direct;
+const ownWork50 = rows[0]!.shm - rows[0]!.direct;
+const cpuUs = Number.isFinite(gwCpu) ? (gwCpu / via.length) * 1000 : NaN;
+// Where the figures stand against the target (≤ 2 ms added at p50, 200 req/s), and why.
+const verdict = [
+  `- Through the gateway as shipped (store on disk, fsync per group commit): **${f2(added50)} ms** added at p50 — target ${added50 <= 2 ? '**met**' : '**not met**'} on this run.`,
+  Number.isFinite(ownWork50) ? `- The gateway's own work (the same gateway with its store on tmpfs, where fsync returns at once — a diagnostic, not a supported deployment): **${f2(ownWork50)} ms** added at p50 — ${ownWork50 <= 2 ? 'within' : 'over'} the 2 ms target.` : '- (no /dev/shm: the gateway-own-work row was not measured)',
+  `- CPU the gateway spends per request: ${Number.isFinite(cpuUs) ? `${cpuUs.toFixed(0)} µs` : 'n/a'} — on an idle core, the floor of its added latency before the fsync; the one-record fsync below is the rest. ${pct(full, 50) > 2 ? `The fsync alone (p50 ${f2(pct(full, 50))} ms on this disk) exceeds 2 ms, so the p50 target cannot be met here with durable records; the issue's rule applies: durability wins.` : ''}`,
+  Number.isFinite(cpuUs) ? `- Estimate for an idle machine (not a measurement): the gateway's CPU per request plus the one-record fsync p50 = ${f2(cpuUs / 1000 + pct(full, 50))} ms — ${cpuUs / 1000 + pct(full, 50) <= 2 ? 'within' : 'over'} the 2 ms target. The loaded figures above are dominated by waiting for a core, not by the gateway's work.` : '',
+  `- Load average ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end, on ${cpus().length} cores shared with other sessions: any figure above 1 per core means requests queue for a CPU at each of the gateway's two extra hops, which inflates the "through gateway" columns far more than the direct one.`,
+].join('\n');
 const md = `<!-- bench:gateway:start -->
 ## Access gateway: added latency (simulated upstream, no upstream latency)
 
 Command: \`npm run bench\` (gateway part: \`node dist-bench/bench/gateway.js\`) · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB · load average ${loadAtStart.toFixed(1)} at the start (other work on the machine inflates every figure below)
 
-Open-loop load at **${RATE} requests/s**, ${ROUNDS} × ${PHASE_S} s per side, alternating direct / through the gateway (${direct.length} + ${via.length} requests, ${errors} errors). Requests: OpenAI chat completions with logprobs (grey-box grant), distinct prompts. Direct = straight to the simulated target; gateway = the same requests with a grant's access key through \`startGateway\` (credential, rate, budget, strict parse, allow-list, proxy, commitments, hash-chained SQLite log). Target, gateway and client are separate processes on the same machine.
+Open-loop load at **${RATE} requests/s**, ${ROUNDS} × ${PHASE_S} s per side, alternating direct / through the gateway / through the tmpfs gateway (${direct.length} + ${via.length} + ${viaShm.length} requests, ${errors} errors). Requests: OpenAI chat completions with logprobs (grey-box grant), distinct prompts. Direct = straight to the simulated target; gateway = the same requests with a grant's access key through \`startGateway\` (credential, rate, budget, strict parse, allow-list, proxy, commitments, hash-chained SQLite log). Target, gateway and client are separate processes on the same machine.
 
-| percentile | direct ms | through gateway ms | added ms |
-|---|---|---|---|
-${rows.map((r) => `| p${r.p} | ${f2(r.direct)} | ${f2(r.via)} | **${f2(r.via - r.direct)}** |`).join('\n')}
+| percentile | direct ms | through gateway ms | added ms | gateway, store on tmpfs (no fsync) ms | added ms |
+|---|---|---|---|---|---|
+${rows.map((r) => `| p${r.p} | ${f2(r.direct)} | ${f2(r.via)} | **${f2(r.via - r.direct)}** | ${f2(r.shm)} | ${f2(r.shm - r.direct)} |`).join('\n')}
 
 CPU time per request (user + system, from /proc): gateway process **${Number.isFinite(gwCpu) ? ((gwCpu / via.length) * 1000).toFixed(0) : 'n/a'} µs**; for scale, the simulated target's own per request in the direct phases ${Number.isFinite(targetCpu) ? ((targetCpu / direct.length) * 1000).toFixed(0) : 'n/a'} µs (an HTTP server doing almost nothing). On a busy machine latency also includes waiting for a core at each of the gateway's two extra process hops.
 
 Durability (issue 17): an answer is released only after its record's transaction has committed with the WAL fsynced (SQLite \`synchronous=FULL\`, group commit: records that complete while a commit runs share the next). What the fsync costs, one-record commits on this machine's disk (${quick ? 50 : 200} each): FULL p50 **${f2(pct(full, 50))} ms** / p90 ${f2(pct(full, 90))} ms; without the fsync (NORMAL) p50 ${f2(pct(normal, 50))} ms / p90 ${f2(pct(normal, 90))} ms. Where the p50 target and durability conflict, durability wins.
 
-Target (issue 10): ≤ 2 ms added at p50 — ${added50 <= 2 ? 'met' : 'not met'} on this run.
+Target (issues 10 and 17): ≤ 2 ms added at p50 at 200 requests/s.
+${verdict}
+
+Reproduce: \`npx tsc -p tsconfig.bench.json && node dist-bench/bench/gateway.js\` (\`--quick\` prints a short run without writing this file; \`--rate N\` changes the request rate). Run it on an otherwise idle machine for figures that speak to the target.
 <!-- bench:gateway:end -->`;
 
 process.stdout.write(`${md}\n`);

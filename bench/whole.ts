@@ -4,12 +4,12 @@
  * same way, against the simulated target at 50 ms latency. Wall time is spawn to exit; peak RSS is
  * from /usr/bin/time; start-up is spawn to the first request the target sees (through a
  * pass-through proxy used only for that measurement).
- *   node dist-bench/bench/whole.js [--quick]
+ *   node dist-bench/bench/whole.js [--quick] [--n 2000,10000,100000] [--reps 3]
  */
 import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -17,9 +17,13 @@ import { createInterface } from 'node:readline';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '../src/cli/main.js');
 const quick = process.argv.includes('--quick');
-const N = quick ? 500 : 2000;
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const NS = (arg('--n') ?? (quick ? '500' : '2000,10000')).split(',').map(Number);
 const C = 64;
-const REPS = quick ? 1 : 3;
+const REPS = Number(arg('--reps') ?? (quick ? 1 : 3));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function target(): Promise<{ url: string; stop: () => void }> {
@@ -90,7 +94,9 @@ async function startupMs(args: (url: string) => string[], upstream: string, env:
 }
 
 const t = await target();
+console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 try {
+ for (const N of NS) {
   const dir = mkdtempSync(join(tmpdir(), 'assay-whole-'));
   const suite = makeSuite(dir, N);
   const bare = join(HERE, 'bare.js');
@@ -118,7 +124,9 @@ try {
     assayStartupMs: median(ups), bareStartupMs: median(bareUps),
   };
   console.log(JSON.stringify(row));
+  console.log(`load average now: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`| ${N} | ${C} | ${row.bareWallMs.toFixed(0)} | ${row.assayWallMs.toFixed(0)} | **${row.ratio.toFixed(2)}×** | ${row.bareStartupMs.toFixed(0)} | ${row.assayStartupMs.toFixed(0)} | ${row.barePeakRssMB.toFixed(0)} | ${row.assayPeakRssMB.toFixed(0)} |`);
+  }
 } finally {
   t.stop();
 }

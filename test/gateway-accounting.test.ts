@@ -24,6 +24,8 @@ interface Rig {
   gw: RunningGateway;
   store: GatewayStore;
   grant(over?: Partial<Grant>): Promise<{ key: string; jti: string }>;
+  /** Re-issues a grant under the same jti with a new token, as the admin API's extend does. */
+  reissue(jti: string): Promise<{ key: string }>;
   records(): Promise<AccessRecord[]>;
   close(): Promise<void>;
 }
@@ -46,6 +48,12 @@ async function rig(handler: Handler): Promise<Rig> {
       const { token, claims } = issueGrantToken(signer, { tester: 't', audience: config.id, grant, ttlSeconds: 600 });
       await store.registerGrant(claims, tokenDigest(token));
       return { key: accessKey(token, deriveCommitKey(randomBytes(32), claims.jti)), jti: claims.jti };
+    },
+    async reissue(jti) {
+      const old = (await store.getGrant(jti))!.claims;
+      const { token, claims } = issueGrantToken(signer, { tester: old.sub, audience: config.id, grant: old.assay, ttlSeconds: 1200, jti });
+      await store.updateGrant(claims, tokenDigest(token));
+      return { key: accessKey(token, randomBytes(32)) };
     },
     async records() {
       await gw.flush();
@@ -210,5 +218,77 @@ describe('reservations', () => {
     await r.gw.flush();
     const uc = await r.store.usageOf(c.jti);
     assert.ok(uc.requests > 0 && uc.costUsd <= 0.003 + 1e-12, `spent $${uc.costUsd} of $0.003`);
+  });
+});
+
+describe('budgets under concurrent cut streams', () => {
+  // An upstream that honours max_tokens (one word = one token) but ends every stream before its
+  // final usage report: the gateway counts what it delivered. Words of 9 bytes make the bytes
+  // count (the upper bound for families without a tokenizer) 9× the real tokens.
+  const words = (n: number) => Array.from({ length: n }, (_, i) => ` word${String(i % 1000).padStart(3, '0')}`);
+  for (const format of ['anthropic', 'openai'] as const) {
+    it(`${format}: 60 parallel streams ended early, half cut by the client too, cannot spend past a 2,000-token budget by more than one request's cap`, async () => {
+      const r = await rig((b, f, res) => setTimeout(() => streamWords(res, f, words(Math.min(Number(b.max_tokens ?? 50), 50)), { final: false, input: 10 }), 10));
+      const g = await r.grant({ budget: { tokens: 2000, costUsd: null } });
+      const url = `${r.gw.url}${format === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`;
+      const headers: Record<string, string> = format === 'anthropic' ? { 'x-api-key': g.key } : { authorization: `Bearer ${g.key}` };
+      let largestReservation = 0;
+      const statuses = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const body = { model: 'demo', max_tokens: 20, stream: true, messages: [{ role: 'user', content: `question ${i}` }] };
+          largestReservation = Math.max(largestReservation, Buffer.byteLength(JSON.stringify(body)) + 20);
+          if (i % 2 === 0) {
+            const ac = new AbortController();
+            const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: ac.signal });
+            if (res.status !== 200) return (await res.text(), res.status);
+            const reader = res.body!.getReader();
+            await reader.read();
+            ac.abort();
+            return 200;
+          }
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+          await res.text();
+          return res.status;
+        }),
+      );
+      assert.ok(statuses.every((s) => s === 200 || s === 429), statuses.join());
+      assert.ok(statuses.filter((s) => s === 200).length >= 5, statuses.join());
+      // Let the aborted streams settle, then read the grant's usage.
+      for (let i = 0; i < 100 && (await r.records()).length < statuses.length; i++) await new Promise((x) => setTimeout(x, 20));
+      await r.gw.flush();
+      const u = await r.store.usageOf(g.jti);
+      const spent = u.inputTokens + u.outputTokens;
+      assert.ok(spent <= 2000 + largestReservation, `spent ${spent} of 2000 (one request's worst case: ${largestReservation})`);
+      // And the usage the grant endpoint reports is what the records charged.
+      const recs = (await r.records()).filter((x) => x.grant === g.jti && x.usage);
+      assert.equal(recs.reduce((a, x) => a + x.usage!.input + x.usage!.output, 0), spent);
+    });
+  }
+});
+
+describe('a grant re-issued while its requests are in flight', () => {
+  it('the new token does not reserve again what the old token\'s requests in flight hold (extend under load)', async () => {
+    // The upstream takes 1.5 s and writes max_tokens tokens, reported honestly.
+    const r = await rig((b, _f, res) =>
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: Number(b.max_tokens) } }));
+      }, 1500),
+    );
+    const g = await r.grant({ budget: { tokens: 2000, costUsd: null } });
+    const send = (key: string, i: number) => fetch(`${r.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'demo', max_tokens: 150, messages: [{ role: 'user', content: `q${i}` }] }) }).then(async (x) => (await x.text(), x.status));
+    const first = Array.from({ length: 15 }, (_, i) => send(g.key, i));
+    // Wait until the old token's requests hold their reservations (they reached the upstream).
+    while (r.up.bodies.length < 8) await new Promise((x) => setTimeout(x, 10));
+    // The developer extends the grant (same jti, new token) while those are in flight.
+    const next = await r.reissue(g.jti);
+    const second = Array.from({ length: 15 }, (_, i) => send(next.key, 100 + i));
+    const statuses = await Promise.all([...first, ...second]);
+    // 401: old-token requests that arrived after the re-issue (the old token stops at once).
+    assert.ok(statuses.every((s) => s === 200 || s === 429 || s === 401), statuses.join());
+    assert.ok(statuses.includes(200) && statuses.includes(429), statuses.join());
+    await r.gw.flush();
+    const u = await r.store.usageOf(g.jti);
+    assert.ok(u.inputTokens + u.outputTokens <= 2000, `spent ${u.inputTokens + u.outputTokens} of 2000 across the re-issue`);
   });
 });

@@ -124,10 +124,10 @@ export function registerAdmin(app: FastifyInstance, d: AdminDeps): void {
   const log = async (entry: Uint8Array): Promise<number | null> => (d.tlog ? (await d.tlog.append([entry])).indices[0]! : null);
 
   app.post(`${ADMIN_PREFIX}/grants`, async (req, reply) => {
-    const b = admit(req, reply, adminIssueSchema.extend({ certThumbprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional() }));
+    const b = admit(req, reply, adminIssueSchema.extend({ certThumbprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(), dpopJkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional() }));
     if (!b) return;
     for (const m of b.grant.models) if (!Object.hasOwn(d.config.models, m)) return fail(reply, 400, 'model_not_found', `model "${m}" is not served by gateway ${d.config.id}`);
-    const { token, claims } = issueGrantToken(d.signer, { tester: b.tester, audience: d.config.id, grant: b.grant, ttlSeconds: b.ttlSeconds, ...(b.certThumbprint ? { certThumbprint: b.certThumbprint } : {}) });
+    const { token, claims } = issueGrantToken(d.signer, { tester: b.tester, audience: d.config.id, grant: b.grant, ttlSeconds: b.ttlSeconds, ...(b.certThumbprint ? { certThumbprint: b.certThumbprint } : {}), ...(b.dpopJkt ? { dpopJkt: b.dpopJkt } : {}) });
     // Logged first: if the transparency log refuses, nothing is registered and no token leaves.
     let tlogIndex: number | null;
     try {
@@ -158,7 +158,7 @@ export function registerAdmin(app: FastifyInstance, d: AdminDeps): void {
     const nbf = Math.floor(Date.now() / 1000);
     const exp = old.exp + Math.ceil(b.extendSeconds ?? 0);
     if (exp <= nbf) return fail(reply, 409, 'grant_expired', 'the grant has expired; issue a new one');
-    const { token, claims } = issueGrantToken(d.signer, { tester: old.sub, audience: d.config.id, grant: next, ttlSeconds: exp - nbf, notBefore: new Date(nbf * 1000), jti: old.jti, ...(old.cnf ? { certThumbprint: old.cnf['x5t#S256'] } : {}) });
+    const { token, claims } = issueGrantToken(d.signer, { tester: old.sub, audience: d.config.id, grant: next, ttlSeconds: exp - nbf, notBefore: new Date(nbf * 1000), jti: old.jti, ...(old.cnf?.['x5t#S256'] ? { certThumbprint: old.cnf['x5t#S256'] } : {}), ...(old.cnf?.jkt ? { dpopJkt: old.cnf.jkt } : {}) });
     let tlogIndex: number | null;
     try {
       tlogIndex = await log(grantEntry(d.config.id, b.narrow ? 'narrow' : 'extend', claims, token));

@@ -70,6 +70,11 @@ export const gatewayConfigSchema = z.strictObject({
    * mutual TLS (grants bound to a client certificate need `request` or `require`).
    */
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional(), clientCertificates: z.enum(['none', 'request', 'require']).default('none') }).optional(),
+  /**
+   * DPoP-bound grants (RFC 9449): the URL testers address the gateway by (behind a reverse proxy;
+   * default: this server's scheme and the request's Host) and the clock skew accepted on a proof's iat.
+   */
+  dpop: z.strictObject({ publicUrl: httpUrl.optional(), skewSeconds: z.number().int().min(1).max(600).default(60) }).default({ skewSeconds: 60 }),
   /** The authenticated admin API for live grant management (requests signed by the gateway key). */
   adminApi: z.boolean().default(true),
 });

@@ -57,8 +57,11 @@ export interface GrantClaims {
   exp: number;
   jti: string;
   assay: Grant;
-  /** RFC 8705 certificate binding: the token works only over mutual TLS with this client certificate. */
-  cnf?: { 'x5t#S256': string };
+  /**
+   * Key binding: RFC 8705 `x5t#S256` (the token works only over mutual TLS with this client
+   * certificate) and/or RFC 9449 `jkt` (only with a DPoP proof signed by this key, dpop.ts).
+   */
+  cnf?: { 'x5t#S256'?: string; jkt?: string };
 }
 
 export const claimsSchema = z.strictObject({
@@ -70,7 +73,10 @@ export const claimsSchema = z.strictObject({
   exp: z.number().int(),
   jti: z.string().regex(/^g_[0-9a-f]{32}$/),
   assay: grantSchema,
-  cnf: z.strictObject({ 'x5t#S256': z.string().regex(/^[A-Za-z0-9_-]{43}$/) }).optional(),
+  cnf: z
+    .strictObject({ 'x5t#S256': z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(), jkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional() })
+    .refine((c) => c['x5t#S256'] !== undefined || c.jkt !== undefined, 'cnf names a certificate (x5t#S256) or a key (jkt)')
+    .optional(),
 });
 
 const b64u = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -85,6 +91,8 @@ export interface IssueOptions {
   notBefore?: Date;
   /** Bind the token to a client certificate: base64url SHA-256 of its DER (RFC 8705 x5t#S256). */
   certThumbprint?: string;
+  /** Bind the token to a key: its RFC 7638 JWK thumbprint (RFC 9449 DPoP cnf.jkt). */
+  dpopJkt?: string;
   /** Re-issue under an existing grant id (extend / narrow keep the jti, so usage and the tester's commitment key carry over). */
   jti?: string;
 }
@@ -96,7 +104,7 @@ export function issueGrantToken(signer: Signer, o: IssueOptions): { token: strin
   if (!o.tester || o.tester.length > 256) throw new AssayError('USAGE', 'tester name: 1-256 characters');
   const iat = Math.floor((o.now ?? new Date()).getTime() / 1000);
   const nbf = o.notBefore ? Math.floor(o.notBefore.getTime() / 1000) : iat;
-  const claims: GrantClaims = { iss: signer.keyId, sub: o.tester, aud: o.audience, iat, nbf, exp: nbf + Math.ceil(o.ttlSeconds), jti: o.jti ?? `g_${randomBytes(16).toString('hex')}`, assay: grant, ...(o.certThumbprint ? { cnf: { 'x5t#S256': o.certThumbprint } } : {}) };
+  const claims: GrantClaims = { iss: signer.keyId, sub: o.tester, aud: o.audience, iat, nbf, exp: nbf + Math.ceil(o.ttlSeconds), jti: o.jti ?? `g_${randomBytes(16).toString('hex')}`, assay: grant, ...(o.certThumbprint || o.dpopJkt ? { cnf: { ...(o.certThumbprint ? { 'x5t#S256': o.certThumbprint } : {}), ...(o.dpopJkt ? { jkt: o.dpopJkt } : {}) } } : {}) };
   const input = `${b64u({ alg: 'EdDSA', typ: GRANT_TYP, kid: signer.keyId })}.${b64u(claims)}`;
   return { token: `${input}.${signer.sign(Buffer.from(input, 'ascii')).toString('base64url')}`, claims };
 }

@@ -60,18 +60,28 @@ export interface Reservation {
 }
 
 export class GrantMeter {
-  private readonly bucket: TokenBucket;
+  private bucket: TokenBucket;
   /** Rate-limit refusals are chained at most 10 a second (burst 100) per grant; the rest are counted. */
   private readonly refusals: TokenBucket;
   private reservedTokens = 0;
   private reservedCost = 0;
   constructor(
-    private readonly grant: Grant,
+    private grant: Grant,
     readonly used: Usage,
     now: number,
   ) {
     this.bucket = new TokenBucket(grant.rate.perSecond, grant.rate.burst, now);
     this.refusals = new TokenBucket(10, 100, now);
+  }
+
+  /**
+   * A re-issued grant (extend, narrow) takes effect on this meter, keeping the reservations of
+   * requests still in flight under the old token: a fresh meter would not see them, and new
+   * requests could reserve the same budget again.
+   */
+  regrant(grant: Grant, now: number): void {
+    if (grant.rate.perSecond !== this.grant.rate.perSecond || grant.rate.burst !== this.grant.rate.burst) this.bucket = new TokenBucket(grant.rate.perSecond, grant.rate.burst, now);
+    this.grant = grant;
   }
 
   /** Whether a rate-limit refusal may become a record now. */

@@ -16,6 +16,7 @@ import { AccessLog } from './accesslog.js';
 import { registerAdmin } from './admin.js';
 import { commitContent, commitmentFromDigest, commitmentOf, nonceFor, type AccessRecord, type Form } from './commit.js';
 import type { GatewayConfig, UpstreamConfig } from './config.js';
+import { DpopVerifier } from './dpop.js';
 import { GrantError, splitAccessKey, tokenDigest, verifyGrantToken, type GrantClaims } from './grant.js';
 import { formatProofs, headEntry, openHead, signHeadV2 } from './head.js';
 import { GrantMeter, TokenBucket, costOf, type Reservation } from './limits.js';
@@ -250,6 +251,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   }
 
   // ---- credentials ---------------------------------------------------------------------------
+  const dpop = new DpopVerifier({ skewSeconds: cfg.dpop.skewSeconds, startedAtS: Date.now() / 1000 });
+  const publicBase = cfg.dpop.publicUrl ? cfg.dpop.publicUrl.replace(/\/+$/, '') : null;
   const verified = new Map<string, { claims: GrantClaims; digest: string }>();
   const meters = new Map<string, { digest: string; meter: Promise<GrantMeter> }>();
 
@@ -258,8 +261,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     const apiKey = header(req, 'x-api-key');
     let bearer: string | null = null;
     if (auth !== null) {
-      const m = /^Bearer +(\S+)$/i.exec(auth.trim());
-      if (!m) throw new GrantError('invalid_token', 'Authorization header must be "Bearer <access key>"');
+      const m = /^(?:Bearer|DPoP) +(\S+)$/i.exec(auth.trim());
+      if (!m) throw new GrantError('invalid_token', 'Authorization header must be "Bearer <access key>" (or "DPoP <access key>")');
       bearer = m[1]!;
     }
     if (bearer !== null && apiKey !== null && bearer !== apiKey) throw new GrantError('invalid_token', 'Authorization and x-api-key carry different credentials; send one');
@@ -295,13 +298,21 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       const thumb = cert?.raw ? createHash('sha256').update(cert.raw).digest('base64url') : null;
       if (thumb !== bound) throw new GrantError('invalid_token', thumb ? 'this grant is bound to another client certificate' : 'this grant is bound to a client certificate: connect with mutual TLS presenting it');
     }
+    // Key-bound grants (RFC 9449 DPoP): a fresh proof signed by that key, for this request, once.
+    const jkt = v.claims.cnf?.jkt;
+    if (jkt) {
+      const proof = req.headers.dpop;
+      const path = req.url.split('?')[0]!;
+      await dpop.verify({ proof: typeof proof === 'string' ? proof : null, method: req.method, url: publicBase ? `${publicBase}${path}` : `${https ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`, accessToken: split.token, jkt });
+    }
     if (!commitKey) throw new GrantError('commit_key_required', 'no commitment key: use the access key printed by "assay grant access-key" (<token>~<key>), or send x-assay-commit-key, so your requests are logged as commitments only you can open');
     let m = meters.get(v.claims.jti);
     if (!m || m.digest !== v.digest) {
-      // A re-issued token (extend, narrow) gets a meter with its own grant over the same usage.
+      // A re-issued token (extend, narrow) takes over the grant's one meter: same usage, same
+      // reservations in flight, the new limits.
       const claims = v.claims;
       const prevMeter = m?.meter;
-      m = { digest: v.digest, meter: (prevMeter ? prevMeter.then((x) => x.used) : store.usageOf(claims.jti)).then((u) => new GrantMeter(claims.assay, u, Date.now())) };
+      m = { digest: v.digest, meter: prevMeter ? prevMeter.then((x) => (x.regrant(claims.assay, Date.now()), x)) : store.usageOf(claims.jti).then((u) => new GrantMeter(claims.assay, u, Date.now())) };
       meters.set(claims.jti, m);
     }
     return { requestId: randomUUID(), arrived: new Date().toISOString(), claims: v.claims, commitKey, meter: await m.meter, format: formatOf(req.url) };
@@ -612,7 +623,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     if (reported) charged = { ...reported, reported: true };
     else {
       const input = scan.reportedInput() ?? (endpoint === 'openai.chat' ? promptTokensByTokenizer(tok, out, promptBound) : promptBound);
-      charged = { input, output: Math.max(scan.reportedOutput() ?? 0, tok.count(scan.deliveredText())), reported: false };
+      // Counted text (bytes, for families without a tokenizer) can exceed the tokens it really was;
+      // an upstream that honours the bound it was sent produced at most `bound` tokens, so the
+      // charge never exceeds what was reserved — concurrent cut streams cannot overshoot a budget.
+      const counted = Math.max(scan.reportedOutput() ?? 0, tok.count(scan.deliveredText()));
+      charged = { input, output: bound !== null ? Math.min(counted, bound) : counted, reported: false };
     }
     const s = settle(charged);
     const respCommit = { form: 'bytes' as const, commitment: commitmentFromDigest(nonceFor(ctx.commitKey, 'resp', ctx.requestId), hash.digest()) };

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { acquireLock, type Lock } from '../common/lock.js';
 import { AssayError } from '../common/errors.js';
 import { accessAtLeast, ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from '../model/types.js';
@@ -84,7 +86,24 @@ export interface RunResult {
 }
 
 /** The lock file that makes one process at a time the writer of a run log. */
-export const runLogLockPath = (logPath: string) => `${logPath}.lock`;
+/**
+ * The lock file of a run log, named after the log's real path: a symlink to the log, or the log
+ * reached through a symlinked folder, locks the same file (one writer however the log is named).
+ */
+export function runLogLockPath(logPath: string): string {
+  let real: string;
+  try {
+    real = realpathSync(logPath);
+  } catch {
+    // Not created yet: the folder's real path and the name.
+    try {
+      real = join(realpathSync(dirname(resolve(logPath))), basename(logPath));
+    } catch {
+      real = resolve(logPath);
+    }
+  }
+  return `${real}.lock`;
+}
 
 export function newRunId(now = new Date()): string {
   const ts = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -318,8 +337,8 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
     writer = await RunLogWriter.append(opts.logPath, { sync: opts.durable });
     writer.write(event('resume', { alreadyDone: done.size, droppedTornBytes: existing.tornBytes, ...(opts.budgetOverride ? { budget: opts.budgetOverride } : {}) }));
   } else {
-    writer = await RunLogWriter.create(opts.logPath, { sync: opts.durable });
-    writer.write(header);
+    // The log appears with its header already durable (no empty log for a second Ctrl-C to leave).
+    writer = await RunLogWriter.create(opts.logPath, { sync: opts.durable, header });
   }
   for (const e of probeEvents) writer.write(e);
   await writer.flush();

@@ -1,7 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { rename, stat, truncate } from 'node:fs/promises';
+import { link, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { AssayError } from '../common/errors.js';
 import { processRedactor } from '../common/secrets.js';
 import type { EndRecord, RunHeader, RunLogRecord, SampleRecord } from './types.js';
@@ -33,17 +34,54 @@ export class RunLogWriter {
     processRedactor(true); // the environment's secrets as of this log's opening
   }
 
-  static async create(path: string, opts: { sync?: boolean } = {}): Promise<RunLogWriter> {
+  /**
+   * Creates a new log. With `header`, the log appears at its path only once its header is durable
+   * (written and synced under a temporary name, then hard-linked into place, which fails if the
+   * path exists): a process killed or exited at any moment — a second Ctrl-C — leaves either no
+   * log, so the same command starts cleanly, or one with a complete header that resumes.
+   */
+  static async create(path: string, opts: { sync?: boolean; header?: RunLogRecord } = {}): Promise<RunLogWriter> {
+    const exists = () => new AssayError('RUN_LOG_EXISTS', 'a run log already exists here; use --resume to continue it or choose another --out', { file: path });
+    if (opts.header) {
+      const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.creating`);
+      const t = await open(tmp, 'w');
+      let linked = false;
+      try {
+        await t.writeFile(JSON.stringify(opts.header) + '\n');
+        await t.datasync();
+        await t.close();
+        try {
+          await link(tmp, path);
+          linked = true;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST') throw exists();
+          // A filesystem without hard links: create exclusively and write the header in place.
+          if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw e;
+        }
+      } finally {
+        await t.close().catch(() => undefined);
+        await unlink(tmp).catch(() => undefined);
+      }
+      if (linked) {
+        await syncDir(dirname(path));
+        return new RunLogWriter(await open(path, 'a'), path, opts.sync ?? true);
+      }
+    }
     // "wx": never overwrite an existing log.
     let fh: FileHandle;
     try {
       fh = await open(path, 'wx');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-        throw new AssayError('RUN_LOG_EXISTS', 'a run log already exists here; use --resume to continue it or choose another --out', { file: path });
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw exists();
       throw e;
     }
-    return new RunLogWriter(fh, path, opts.sync ?? true);
+    const w = new RunLogWriter(fh, path, opts.sync ?? true);
+    if (opts.header) {
+      w.write(opts.header);
+      await w.flush();
+    }
+    return w;
   }
 
   static async append(path: string, opts: { sync?: boolean } = {}): Promise<RunLogWriter> {
@@ -122,6 +160,19 @@ export class RunLogWriter {
     } finally {
       this.flushing = null;
     }
+  }
+}
+
+/** Makes a new directory entry durable (best effort where directories cannot be opened). */
+async function syncDir(dir: string): Promise<void> {
+  let d: FileHandle | null = null;
+  try {
+    d = await open(dir, 'r');
+    await d.sync();
+  } catch {
+    // not supported here (e.g. some network filesystems): the entry is durable at the next sync
+  } finally {
+    await d?.close().catch(() => undefined);
   }
 }
 

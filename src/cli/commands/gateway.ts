@@ -13,6 +13,8 @@ import { formatTlogProof, logSource, parseTlogProof, proveFromSource } from '../
 import { encodeEntry } from '../../tlog/entry.js';
 import { parseVkey } from '../../tlog/note.js';
 import { ADMIN_HEADER, grantEntry, signAdminRequest } from '../../gateway/admin.js';
+import { jwkThumbprint } from '../../gateway/dpop.js';
+import type { JWK } from 'jose';
 import { AppendTree, hex } from '../../gateway/tree.js';
 import { ACCESS_LEVELS, type AccessLevel } from '../../model/types.js';
 import { RECORD_SCHEMA, recordSchema, openRecord, parseOpening, verifyChain, nonceFor, commitContent, commitmentOf, type AccessRecord } from '../../gateway/commit.js';
@@ -407,8 +409,9 @@ export function register(program: Command): void {
     .option('--key <key>', 'signing key (default: the config\'s)')
     .option('-o, --out <file>', 'write the token here (mode 0600) instead of stdout')
     .option('--bind-cert <pem>', "bind the token to this client certificate (mutual TLS; RFC 8705 x5t#S256)")
+    .option('--bind-dpop <jwk>', "bind the token to this public key (a JWK JSON file): every request needs a DPoP proof signed by it (RFC 9449 cnf.jkt)")
     .option('--gateway <url>', 'issue through the running gateway (its admin API; it holds the transparency log)')
-    .action(async (f: { config: string; tester: string; model: string[]; level: AccessLevel; expires: number; rate: number; burst: number; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; topLogprobsMax?: number; param?: string[]; key?: string; out?: string; bindCert?: string; gateway?: string }) => {
+    .action(async (f: { config: string; tester: string; model: string[]; level: AccessLevel; expires: number; rate: number; burst: number; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; topLogprobsMax?: number; param?: string[]; key?: string; out?: string; bindCert?: string; bindDpop?: string; gateway?: string }) => {
       const c = loadGatewayConfig(f.config);
       for (const m of f.model) if (!Object.hasOwn(c.models, m)) throw new AssayError('USAGE', `model "${m}" is not served by gateway ${c.id} (it serves: ${Object.keys(c.models).join(', ')})`, { field: '--model' });
       const signer = gatewayKey(c, f.key);
@@ -421,6 +424,17 @@ export function register(program: Command): void {
         ...(f.topLogprobsMax !== undefined ? { topLogprobsMax: f.level === 'black-box' ? 0 : f.topLogprobsMax } : {}),
       };
       const certThumbprint = f.bindCert ? createHash('sha256').update(new X509Certificate(read(f.bindCert, 'client certificate')).raw).digest('base64url') : undefined;
+      let dpopJkt: string | undefined;
+      if (f.bindDpop) {
+        let jwk: JWK;
+        try {
+          jwk = JSON.parse(read(f.bindDpop, 'DPoP public key').toString('utf8')) as JWK;
+          dpopJkt = await jwkThumbprint(jwk);
+        } catch (err) {
+          throw new AssayError('USAGE', `--bind-dpop: not a public JWK: ${(err as Error).message}`, { file: f.bindDpop });
+        }
+      }
+      const binding = { ...(certThumbprint ? { certThumbprint } : {}), ...(dpopJkt ? { dpopJkt } : {}) };
       // The token file is created first: nothing is issued if it cannot be.
       const fd = f.out ? openOut(f.out) : null;
       let token: string;
@@ -428,11 +442,11 @@ export function register(program: Command): void {
       let logged = '';
       try {
         if (f.gateway) {
-          const r = (await adminCall(c, f.gateway, 'POST', '/v1/assay/admin/grants', { tester: f.tester, grant: g, ttlSeconds: f.expires, ...(certThumbprint ? { certThumbprint } : {}) }, f.key)) as { token: string; claims: GrantClaims; tlogIndex: number | null };
+          const r = (await adminCall(c, f.gateway, 'POST', '/v1/assay/admin/grants', { tester: f.tester, grant: g, ttlSeconds: f.expires, ...binding }, f.key)) as { token: string; claims: GrantClaims; tlogIndex: number | null };
           ({ token, claims } = r);
           if (r.tlogIndex !== null) logged = `, logged as entry ${r.tlogIndex}`;
         } else {
-          ({ token, claims } = issueGrantToken(signer, { tester: f.tester, audience: c.id, grant: g, ttlSeconds: f.expires, ...(certThumbprint ? { certThumbprint } : {}) }));
+          ({ token, claims } = issueGrantToken(signer, { tester: f.tester, audience: c.id, grant: g, ttlSeconds: f.expires, ...binding }));
           // Logged first, registered second: a failed append leaves no active, unlogged grant.
           if (c.tlog) {
             let l;
@@ -458,7 +472,7 @@ export function register(program: Command): void {
         throw err;
       }
       writeToken(fd, token);
-      const what = `grant ${claims.jti} for ${claims.sub}: ${g.level} on ${g.models.join(', ')} until ${new Date(claims.exp * 1000).toISOString()}${certThumbprint ? ' (bound to the client certificate)' : ''}`;
+      const what = `grant ${claims.jti} for ${claims.sub}: ${g.level} on ${g.models.join(', ')} until ${new Date(claims.exp * 1000).toISOString()}${certThumbprint ? ' (bound to the client certificate)' : ''}${dpopJkt ? ` (bound to DPoP key ${dpopJkt})` : ''}`;
       if (f.out) out(`${what} → ${resolve(f.out)}${logged}\n`);
       else process.stderr.write(`${what}${logged}\n`);
     });
