@@ -8,6 +8,7 @@ import { OutboxDrainer, type EventSink } from '../registry/outbox.js';
 import { inProcessVerifier } from '../registry/report-verifier.js';
 import { poolVerifier } from '../registry/verify-pool.js';
 import { registerApi } from './api.js';
+import { registerGrantApi } from './api-grants.js';
 import { newCsrfKey, openApiDocument, sendError, type Api } from './http.js';
 
 /**
@@ -79,6 +80,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
   );
 
   registerApi(api, { secureCookies: o.secureCookies ?? true, loginPerMinute: o.loginPerMinute ?? 10 });
+  registerGrantApi(api);
   const doc = openApiDocument(api, o.origin);
   app.get('/api/v1/openapi.json', async () => doc);
 
