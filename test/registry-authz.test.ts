@@ -7,7 +7,8 @@ import { signRelease } from '../src/gateway/release.js';
 import { ACCREDITATION_STATUS_PREDICATE, RECOGNITION_PREDICATE, signStatement } from '../src/registry/statements.js';
 import { RegistryClient, RegistryHttpError } from '../src/registry/client.js';
 import { runScenario, type Party, type World } from '../src/registry/scenario.js';
-import type { RegistryDB } from '../src/registry/schema.js';
+import type { Kysely } from 'kysely';
+import type { GrantDB } from '../src/registry/grant-requests.js';
 import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
 
 /**
@@ -40,6 +41,7 @@ for (const backend of await backends()) {
     let openEngagement = '';
     let devAdminTokenId = '';
     let accreditationId = '';
+    let grantRequest = '';
 
     before(async () => {
       const ts = await testStore(backend);
@@ -74,6 +76,7 @@ for (const backend of await backends()) {
       const { bundle } = await makeReport({ signer: w.testerA.signer, name: w.testerA.name });
       unpublished = (await w.testerA.client.post<{ id: string }>(`/api/v1/engagements/${eng.id}/reports`, { bundle: JSON.parse(bundle) })).id;
       openEngagement = eng.id;
+      grantRequest = (await w.testerA.client.post<{ id: string }>(`/api/v1/engagements/${eng.id}/grant-requests`, { level: 'white-box' })).id;
       accreditationId = (await w.operator.get<{ items: { id: string; testerId: string }[] }>('/api/v1/accreditations')).items.find((a) => a.testerId === w.testerA.orgId)!.id;
     });
     after(async () => {
@@ -142,13 +145,23 @@ for (const backend of await backends()) {
       'GET /api/v1/reports/{id}': { allowed: ['operator', ...anyRole('dev', 'testerA')], req: async () => ({ method: 'GET', path: `/api/v1/reports/${unpublished}` }) },
       'POST /api/v1/reports/{id}/publish': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/reports/${unpublished}/publish`, body: {} }) },
       'GET /api/v1/events': { allowed: ALL, req: async () => ({ method: 'GET', path: '/api/v1/events' }) },
+      // Grant requests (issue 23): the tester asks, the developer approves or refuses, the tester withdraws.
+      'POST /api/v1/engagements/{id}/grant-requests': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/engagements/${openEngagement}/grant-requests`, body: { level: 'grey-box' } }) },
+      'GET /api/v1/grant-requests': { allowed: AUTHED, req: async () => ({ method: 'GET', path: '/api/v1/grant-requests' }) },
+      'GET /api/v1/grant-requests/{id}': { allowed: ['operator', ...anyRole('dev', 'testerA')], req: async () => ({ method: 'GET', path: `/api/v1/grant-requests/${grantRequest}` }) },
+      'POST /api/v1/grant-requests/{id}/approve': {
+        allowed: writers('dev'),
+        req: async () => ({ method: 'POST', path: `/api/v1/grant-requests/${grantRequest}/approve`, body: { grantDigest: `sha256:${createHash('sha256').update(String(Math.random())).digest('hex')}`, level: 'grey-box', budget: { tokens: 1000, costUsd: null }, expiresAt: new Date(Date.now() + 3600e3).toISOString() } }),
+      },
+      'POST /api/v1/grant-requests/{id}/refuse': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/grant-requests/${grantRequest}/refuse`, body: { reason: 'no' } }) },
+      'POST /api/v1/grant-requests/{id}/withdraw': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/grant-requests/${grantRequest}/withdraw`, body: {} }) },
     });
 
     async function snapshot(): Promise<string> {
       const h = createHash('sha256');
-      const tables: (keyof RegistryDB)[] = ['orgs', 'org_keys', 'users', 'memberships', 'tokens', 'accreditations', 'recognitions', 'conflicts', 'models', 'engagements', 'reports', 'events'];
+      const tables: (keyof GrantDB)[] = ['orgs', 'org_keys', 'users', 'memberships', 'tokens', 'accreditations', 'recognitions', 'conflicts', 'models', 'engagements', 'reports', 'events', 'grant_requests'];
       for (const t of tables) {
-        const rows = await run.store.db.selectFrom(t).selectAll().execute();
+        const rows = await (run.store.db as unknown as Kysely<GrantDB>).selectFrom(t).selectAll().execute();
         // The outbox drain fills events.tlog_index in the background after earlier (allowed) writes.
         h.update(t + JSON.stringify(rows.map((r) => JSON.stringify(t === 'events' ? { ...r, tlog_index: null } : r)).sort()));
       }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { generateSigner } from '../src/attest/keys.js';
+import { defaultGrant, issueGrantToken, tokenDigest } from '../src/gateway/grant.js';
 import { cliEntry, tmp } from './helpers.js';
 import { writeRunLog } from './attest-fixture.js';
 import { backends, testStore } from './registry-fixture.js';
@@ -66,8 +68,20 @@ for (const backend of await backends()) {
         assert.equal(eng.state, 'proposed');
         await run('tA', ['registry', 'engagement', 'accept', eng.id]);
         const { writeFileSync } = await import('node:fs');
-        writeFileSync(join(dir, 'grant.jwt'), 'eyJhbGciOiJFZERTQSJ9.e30.sig\n');
-        assert.equal(((await run('dev', ['registry', 'engagement', 'grant', eng.id, '--grant-token-file', join(dir, 'grant.jwt'), '--level', 'black-box'])) as { state: string }).state, 'active');
+        // Accepting opened a grant request: the developer finds it in its inbox and approves it with the
+        // token its gateway issued (the gateway's own grant code); only the digest and terms are sent.
+        const inbox = (await run('dev', ['registry', 'grant', 'inbox'])) as unknown as { id: string; engagementId: string; level: string }[];
+        assert.deepEqual(inbox.map((r) => [r.engagementId, r.level]), [[eng.id, 'black-box']]);
+        assert.deepEqual(await run('tB', ['registry', 'grant', 'inbox']), [], 'another tester sees nothing');
+        const token = issueGrantToken(generateSigner(), { tester: 'tA org', audience: 'gw.dev', grant: { ...defaultGrant('black-box', ['frontier']), budget: { tokens: 50_000, costUsd: null } }, ttlSeconds: 86400 }).token;
+        writeFileSync(join(dir, 'grant.jwt'), `${token}\n`);
+        await run('tA', ['registry', 'grant', 'approve', inbox[0]!.id, '--grant-token-file', join(dir, 'grant.jwt')], undefined, 2);
+        const approved = (await run('dev', ['registry', 'grant', 'approve', inbox[0]!.id, '--grant-token-file', join(dir, 'grant.jwt')])) as { state: string; decision: { grantDigest: string; budget: unknown } };
+        assert.deepEqual([approved.state, approved.decision.grantDigest, approved.decision.budget], ['approved', tokenDigest(token), { tokens: 50_000, costUsd: null }]);
+        const active = (await run('tA', ['registry', 'engagement', 'show', eng.id])) as { state: string; grantLevel: string };
+        assert.deepEqual([active.state, active.grantLevel], ['active', 'black-box']);
+        const more = (await run('tA', ['registry', 'grant', 'request', eng.id, '--level', 'grey-box', '--max-tokens-total', '100000', '--note', 'logprobs'])) as { id: string };
+        assert.equal(((await run('dev', ['registry', 'grant', 'refuse', more.id, '--reason', 'not agreed'])) as { state: string }).state, 'refused');
         const log = writeRunLog();
         await run('tA', ['attest', log, '--key', 'org', '--out', join(dir, 'report.json')]);
         const rep = (await run('tA', ['registry', 'report', 'upload', eng.id, join(dir, 'report.json'), '--run', log])) as { id: string; verified: boolean };

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { grantRequestsMigration } from './migrations-grants.js';
 
 /**
  * One migration set for SQLite and PostgreSQL. Only the event sequence differs by dialect
@@ -140,5 +141,5 @@ function m001(dialect: Dialect): Migration {
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: async () => ({ '001_registry': m001(dialect) }) };
+  return { getMigrations: async () => ({ '001_registry': m001(dialect), '2026_12_23_grant_requests': grantRequestsMigration }) };
 }

@@ -1,4 +1,6 @@
+import type { Transaction } from 'kysely';
 import type { RegistryStore } from './db.js';
+import type { RegistryDB } from './schema.js';
 import { eventEntry } from './events.js';
 
 /**
@@ -13,13 +15,16 @@ export interface EventSink {
   append(entries: Uint8Array[]): Promise<number[]> | number[];
 }
 
-export async function drainOutbox(store: RegistryStore, sink: EventSink, batch = 500): Promise<number> {
+/** Runs a function in a write transaction (the registry's group commit, so index updates share commits with writes). */
+export type Writer = <T>(fn: (trx: Transaction<RegistryDB>) => Promise<T>) => Promise<T>;
+
+export async function drainOutbox(store: RegistryStore, sink: EventSink, batch = 500, write: Writer = (fn) => store.db.transaction().execute(fn)): Promise<number> {
   let total = 0;
   for (;;) {
     const rows = await store.db.selectFrom('events').select(['seq', 'kind', 'digest']).where('tlog_index', 'is', null).orderBy('seq').limit(batch).execute();
     if (!rows.length) return total;
     const indices = await sink.append(rows.map((r) => eventEntry(r.digest, r.kind, Number(r.seq))));
-    await store.db.transaction().execute(async (trx) => {
+    await write(async (trx) => {
       for (let i = 0; i < rows.length; i++) await trx.updateTable('events').set({ tlog_index: indices[i]! }).where('seq', '=', rows[i]!.seq).execute();
     });
     total += rows.length;
@@ -34,6 +39,7 @@ export class OutboxDrainer {
   constructor(
     private readonly store: RegistryStore,
     private readonly sink: EventSink,
+    private readonly write?: Writer,
   ) {}
 
   kick(): void {
@@ -42,7 +48,7 @@ export class OutboxDrainer {
     this.running = this.running.then(async () => {
       this.pending = false;
       try {
-        await drainOutbox(this.store, this.sink);
+        await drainOutbox(this.store, this.sink, 500, this.write);
         this.lastError = null;
       } catch (err) {
         // Left undrained: the next kick (or start-up) retries; audit reports what is missing.

@@ -1,18 +1,17 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { AssayError } from '../common/errors.js';
 import { canonicalJson } from '../common/canonical.js';
 import { keyIdOf, publicKeyFromJwk, exportPublicJwk, type PublicJwk } from '../attest/keys.js';
 import { ACCREDITATION_PREDICATE_TYPE, accreditationPredicateSchema, type TrustPolicy } from '../attest/trust.js';
-import { verifyReport, type VerifyResult } from '../attest/verify.js';
 import { parseRelease } from '../gateway/release.js';
 import { accreditationTransition, type AccreditationAction, type AccreditationState } from './accreditation.js';
 import { canPropose, engagementTransition, type EngagementAction, type EngagementState, type Party } from './engagement.js';
 import { appendEvent, newId } from './events.js';
+import { GroupCommit } from './group-commit.js';
+import { openGrantRequest, settleOnGrant } from './grant-requests.js';
+import { inProcessVerifier, type PortableTrust, type ReportVerifier } from './report-verifier.js';
 import { isRecognised, type Graph, type RecognitionAnswer } from './recognition.js';
 import type { RegistryStore } from './db.js';
 import type { OrgsTable, RegistryDB } from './schema.js';
@@ -73,6 +72,8 @@ export interface RegistryOptions {
   trustedLogs?: TrustPolicy['logs'];
   /** Where uploaded run logs are kept (by digest). */
   dataDir?: string;
+  /** Who verifies uploaded reports (default: in this thread; the server passes a worker pool). */
+  verifier?: ReportVerifier;
 }
 
 export interface TokenInfo {
@@ -105,23 +106,29 @@ export const tokenHash = (token: string) => createHash('sha256').update(token).d
  */
 export class Registry {
   readonly now: () => Date;
+  readonly verifier: ReportVerifier;
+  /** Group commit of every write (the outbox drain's index updates join it too). */
+  readonly commits: GroupCommit;
   constructor(
     readonly store: RegistryStore,
     readonly opts: RegistryOptions,
   ) {
     this.now = opts.now ?? (() => new Date());
+    this.verifier = opts.verifier ?? inProcessVerifier();
+    this.commits = new GroupCommit(store);
   }
 
   get db() {
     return this.store.db;
   }
 
-  /** A write transaction; writers are serialised (PostgreSQL: an advisory lock), so the event chain never forks. */
+  /**
+   * A write transaction; writers are serialised (PostgreSQL: an advisory lock), so the event chain
+   * never forks. Concurrent writes share one commit (group commit, each in its own savepoint: one
+   * refused write rolls back alone), so a burst pays one fsync, not one each.
+   */
   private async write<T>(fn: (trx: Transaction<RegistryDB>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(730519)`.execute(trx);
-      return fn(trx);
-    });
+    return this.commits.run(fn);
   }
 
   private event(trx: Transaction<RegistryDB>, actor: Actor | null, actorOrg: string | null, kind: string, subject: string, data: unknown) {
@@ -556,6 +563,9 @@ export class Registry {
       }
       await trx.updateTable('engagements').set(set).where('id', '=', id).execute();
       await this.event(trx, a, side === 'developer' ? e.developer_id : e.tester_id, `engagement.${action}`, `engagement/${id}`, { from: e.state, to: t.next, by: side, reason: data.reason ?? null, grantDigest: data.grantDigest ?? null, grantLevel: data.grantLevel ?? null });
+      // Accepting opens the tester's grant request; recording a grant settles it (grant-requests.ts).
+      if (action === 'accept') await openGrantRequest(trx, e, { origin: 'accept', requestedBy: side === 'tester' ? a.userId : null, actorOrg: e.tester_id, level: e.access_level, budget: null, note: null, at: this.now() });
+      if (action === 'grant') await settleOnGrant(trx, id, { userId: a.userId, orgId: e.developer_id }, { grantDigest: data.grantDigest!, grantLevel: data.grantLevel! }, this.now());
       return this.engagementView(trx, id);
     });
   }
@@ -594,7 +604,7 @@ export class Registry {
   // ───────────────────────────── reports ─────────────────────────────
 
   /** Trust for verifying a report in an engagement: the tester's registered keys, scoped to its accreditations in force. */
-  private async trustFor(testerId: string): Promise<TrustPolicy> {
+  private async trustFor(testerId: string): Promise<PortableTrust> {
     const g = await this.graph();
     const areas = [...new Set(g.accreditations.filter((a) => a.testerId === testerId && a.state === 'granted' && Date.parse(a.reassessBy) >= this.now().getTime()).flatMap((a) => a.domains))];
     const until = g.accreditations.filter((a) => a.testerId === testerId && a.state === 'granted').map((a) => a.reassessBy).sort().at(-1);
@@ -602,11 +612,12 @@ export class Registry {
     const t = await this.org(testerId);
     return {
       file: `registry:${testerId}`,
-      testers: areas.length ? keys.map((k) => ({ name: t.name, keyId: k.key_id, publicKey: publicKeyFromJwk(JSON.parse(k.public_jwk)), notAfter: until, scopes: { riskAreas: areas } })) : [],
+      // Keys stay JWKs here: the verifier (a worker thread) parses them once and caches them.
+      testers: areas.length ? keys.map((k) => ({ name: t.name, keyId: k.key_id, publicKey: JSON.parse(k.public_jwk) as PublicJwk, notAfter: until, scopes: { riskAreas: areas } })) : [],
       cosigners: [],
       bodies: [],
       accreditations: [],
-      logs: (this.opts.trustedLogs ?? []).map((l) => ({ vkey: l.vkey, witnesses: l.witnesses ?? [], witnessesRequired: l.witnessesRequired ?? 0 })) as TrustPolicy['logs'],
+      logs: (this.opts.trustedLogs ?? []).map((l) => ({ vkey: l.vkey, witnesses: l.witnesses ?? [], witnessesRequired: l.witnessesRequired ?? 0 })) as PortableTrust['logs'],
     };
   }
 
@@ -619,19 +630,7 @@ export class Registry {
     const e = await this.visibleEngagement(a, engagementId);
     if (this.side(a, e) !== 'tester') throw forbidden('only the engagement\'s tester submits reports');
     if (!['active', 'reporting'].includes(e.state)) throw conflict(`reports are accepted while the engagement is active or reporting, not ${e.state}`);
-    let dir: string | null = null;
-    let result: VerifyResult;
-    try {
-      let runLogPath: string | undefined;
-      if (runLog) {
-        dir = mkdtempSync(join(tmpdir(), 'assay-registry-'));
-        runLogPath = join(dir, 'run.jsonl');
-        writeFileSync(runLogPath, runLog);
-      }
-      result = await verifyReport(bundle, { trust: await this.trustFor(e.tester_id), source: 'report', now: this.now(), ...(runLogPath ? { runLogPath } : {}) });
-    } finally {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
+    const result = await this.verifier.verify({ bundle, trust: await this.trustFor(e.tester_id), now: this.now().toISOString(), ...(runLog ? { runLog } : {}) });
     if (!result.payloadSha256) throw new RegistryError(422, 'REPORT_UNVERIFIABLE', `the report is not signed by a key this registry knows: ${result.failures[0]?.message ?? 'no signature verified'}`, 'bundle');
     const payloadDigest = `sha256:${result.payloadSha256}`;
     const verification = { ok: result.ok, exitCode: result.exitCode, failures: result.failures, warnings: result.warnings, checkedAt: result.checkedAt, runLogChecked: Boolean(runLog), tlog: result.tlog };

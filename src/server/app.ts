@@ -5,7 +5,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry, type RegistryOptions } from '../registry/registry.js';
 import type { RegistryStore } from '../registry/db.js';
 import { OutboxDrainer, type EventSink } from '../registry/outbox.js';
+import { inProcessVerifier } from '../registry/report-verifier.js';
+import { poolVerifier } from '../registry/verify-pool.js';
 import { registerApi } from './api.js';
+import { registerGrantApi } from './api-grants.js';
 import { newCsrfKey, openApiDocument, sendError, type Api } from './http.js';
 
 /**
@@ -23,6 +26,8 @@ export interface ServerOptions extends RegistryOptions {
   trustProxy?: boolean;
   /** Sign-in attempts per client address per minute (default 10). */
   loginPerMinute?: number;
+  /** Worker threads verifying uploaded reports (default: up to 4, one per core; 0 = on the event loop). */
+  verifyThreads?: number;
 }
 
 export interface RegistryServer {
@@ -50,10 +55,15 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
     // Identifiers are short; refuse absurd URLs before routing.
     routerOptions: { maxParamLength: 200 },
   });
-  const registry = new Registry(o.store, o);
-  const drainer = new OutboxDrainer(o.store, o.sink);
+  const verifier = o.verifier ?? (o.verifyThreads === 0 ? inProcessVerifier() : poolVerifier(o.verifyThreads));
+  const registry = new Registry(o.store, { ...o, verifier });
+  const drainer = new OutboxDrainer(o.store, o.sink, (fn) => registry.commits.run(fn));
   const api: Api = { app, registry, openapi: new OpenAPIRegistry(), csrfKey: newCsrfKey() };
 
+  app.addHook('onClose', async () => {
+    await drainer.idle();
+    await verifier.close();
+  });
   await app.register(cookie);
   await app.register(rateLimit, { global: false, errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s` }) });
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -70,6 +80,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
   );
 
   registerApi(api, { secureCookies: o.secureCookies ?? true, loginPerMinute: o.loginPerMinute ?? 10 });
+  registerGrantApi(api);
   const doc = openApiDocument(api, o.origin);
   app.get('/api/v1/openapi.json', async () => doc);
 

@@ -12,6 +12,7 @@ import { RegistryClient } from '../../registry/client.js';
 import { isPostgresUrl, openStore } from '../../registry/db.js';
 import { ACCREDITATION_STATUS_PREDICATE, RECOGNITION_PREDICATE, signStatement } from '../../registry/statements.js';
 import { buildServer } from '../../server/app.js';
+import { addGrantCommands } from './registry-grants.js';
 import { logSource } from '../../tlog/client.js';
 import { hasLogConfig, initLog, openConfiguredLog, readLogConfig } from '../../tlog/config.js';
 
@@ -224,6 +225,8 @@ export function register(program: Command): void {
     );
   withConn(eng.command('list')).action(async (o: Conn) => json(await client(o).all('/api/v1/engagements')));
   withConn(eng.command('show').argument('<engagement>')).action(async (id: string, o: Conn) => json(await client(o).get(`/api/v1/engagements/${encodeURIComponent(id)}`)));
+
+  addGrantCommands(reg, { withConn, client, json });
 
   const rep = reg.command('report').description('Signed reports');
   withConn(rep.command('upload').description('As the tester: upload a signed report (verified on arrival)').argument('<engagement>').argument('<bundle>'))
