@@ -8,10 +8,14 @@ export function PlotFigure({ options, label }: { options: Plot.PlotOptions; labe
     const el = ref.current;
     if (!el) return;
     const fig = Plot.plot({ ...options, ariaLabel: label });
+    // One labelled image per chart: Plot's per-mark aria-labels on <g> are not allowed there (axe
+    // aria-prohibited-attr); the numbers are in the table beside every chart.
+    fig.setAttribute('role', 'img');
+    for (const g of fig.querySelectorAll('g[aria-label]')) g.removeAttribute('aria-label');
     el.replaceChildren(fig);
     return () => fig.remove();
   }, [options, label]);
-  return <figure className="plot" ref={ref} aria-label={label} />;
+  return <div className="plot" ref={ref} />;
 }
 
 /** Points with their intervals (horizontal), optionally against a threshold line. */

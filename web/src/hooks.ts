@@ -17,7 +17,8 @@ export function useApi<T>(path: string | null, pollMs = 0): Loaded<T> {
         .finally(() => {
           if (live && pollMs) timer = setTimeout(load, pollMs);
         });
-    setState((s) => ({ ...s, loading: true }));
+    // A new path shows nothing stale while it loads (polling reloads keep the current data).
+    setState({ data: null, error: null, loading: true });
     void load();
     return () => {
       live = false;
