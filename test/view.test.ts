@@ -14,6 +14,8 @@ import { BROWSER, CHROMIUM_ARGS, DEMO_POLICY, HOSTILE_OUTPUTS, makeViewFixture, 
  */
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const f3 = (x: number) => x.toFixed(3);
+/** The little of the DOM the page-side predicates use (the root tsconfig has no DOM library). */
+type PageGlobals = { document: { querySelector(s: string): { textContent: string | null } | null } };
 
 describe('assay view in a browser', { timeout: 240_000, ...requireService('Chromium', existsSync(BROWSER) || `${BROWSER} missing: apt-get install chromium`) }, () => {
   let fx: ViewFixture;
@@ -55,6 +57,11 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     await page.goto(`${view.url}#/${hash}`);
     await page.waitForSelector(ready, { timeout: 30_000 });
   };
+
+  /** Waits until the samples count reads `<n> of …`. */
+  // Functions run in the page (the viewer's CSP forbids eval, so no string predicates); the root tsconfig has no DOM types.
+  const countIs = (n: number, total?: number) =>
+    page.waitForFunction((want) => ((globalThis as unknown as PageGlobals).document.querySelector('[data-testid=samples-count]')?.textContent ?? '').startsWith(want), total === undefined ? `${n} of` : `${n} of ${total} records`);
 
   /** axe-core in the page: no serious or critical violation. */
   const axe = async (screen: string) => {
@@ -101,23 +108,23 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
 
     const wrong = log.filter((s) => s.scores.mcq_letter?.value === 0).length;
     await go(`run/${fx.runA}/samples?score=mcq_letter&max=0`, '[data-testid=samples-count]');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=samples-count]')?.textContent === `${n} of 200 records`, wrong);
+    await countIs(wrong, 200);
     const first = await page.locator('[data-testid=sample-row]').first().textContent();
     assert.match(first ?? '', /#1\s*0/);
 
     const hard = log.filter((s) => s.sample.metadata.difficulty === 'hard').length;
     await go(`run/${fx.runA}/samples?group=difficulty&value=hard`, '[data-testid=samples-count]');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=samples-count]')?.textContent?.startsWith(`${n} of`), hard);
+    await countIs(hard);
 
     await go(`run/${fx.runA}/samples`, '[data-testid=sample-row]');
     await page.fill('[data-testid=samples-search]', '11 + 60');
     await page.press('[data-testid=samples-search]', 'Enter');
     const hits = log.filter((s) => s.sample.input.includes('11 + 60')).length;
-    await page.waitForFunction((n) => document.querySelector('[data-testid=samples-count]')?.textContent?.startsWith(`${n} of`), hits);
+    await countIs(hits);
     assert.ok(hits >= 1);
 
     await page.check('[data-testid=samples-errored]');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=samples-count]')?.textContent?.startsWith(`${n} of`), log.filter((s) => s.error && s.sample.input.includes('11 + 60')).length);
+    await countIs(log.filter((s) => s.error && s.sample.input.includes('11 + 60')).length);
   });
 
   test('hostile outputs and inputs render as text: nothing executes, no request leaves', async () => {
@@ -157,7 +164,7 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     const v = JSON.parse((await cli(['verdict', DEMO_POLICY, fx.runA, '--json'], fx.env)).stdout) as { verdict: string; rules: { rule: string; decision: string }[] };
     await go(`verdict/${fx.runA}`, '[data-testid=verdict]');
     await page.selectOption('select >> nth=1', 'final');
-    await page.waitForFunction((s) => document.querySelector('[data-testid=verdict] strong')?.textContent === s, v.verdict.toUpperCase());
+    await page.waitForFunction((want) => (globalThis as unknown as PageGlobals).document.querySelector('[data-testid=verdict] strong')?.textContent === want, v.verdict.toUpperCase());
     const decisions = await page.$$eval('[data-testid=rules-table] [data-field=decision]', (tds) => tds.map((t) => t.textContent));
     assert.deepEqual(decisions, v.rules.map((r) => r.decision));
     await page.selectOption('select >> nth=1', 'screen');

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AssayError } from '../common/errors.js';
 import { indexFile, runsDir } from '../home.js';
@@ -68,9 +68,23 @@ export class ViewData {
     return row.logPath;
   }
 
-  /** Header facts, `assay stats` (same options as its defaults) and the run's events. */
+  private readonly details = new Map<string, { stamp: string; value: ReturnType<ViewData['computeRun']> }>();
+
+  /** Header facts, `assay stats` (same options as its defaults) and the run's events; recomputed when the log changes. */
   async run(runId: string) {
     const logPath = await this.logPath(runId);
+    const st = statSync(logPath);
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    const hit = this.details.get(logPath);
+    if (hit && hit.stamp === stamp) return hit.value;
+    const value = this.computeRun(logPath);
+    this.details.set(logPath, { stamp, value });
+    value.catch(() => this.details.delete(logPath));
+    if (this.details.size > 8) this.details.delete(this.details.keys().next().value!);
+    return value;
+  }
+
+  private async computeRun(logPath: string) {
     const header = await readRunHeader(logPath);
     const stats = await statsForRun(logPath, {});
     const events: { kind: string; at: string; detail: unknown }[] = [];
