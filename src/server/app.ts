@@ -6,6 +6,7 @@ import { Registry, type RegistryOptions } from '../registry/registry.js';
 import type { RegistryStore } from '../registry/db.js';
 import { OutboxDrainer, type EventSink } from '../registry/outbox.js';
 import { registerApi } from './api.js';
+import { registerUi } from './ui.js';
 import { newCsrfKey, openApiDocument, sendError, type Api } from './http.js';
 
 /**
@@ -72,6 +73,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
   registerApi(api, { secureCookies: o.secureCookies ?? true, loginPerMinute: o.loginPerMinute ?? 10 });
   const doc = openApiDocument(api, o.origin);
   app.get('/api/v1/openapi.json', async () => doc);
+  registerUi(app);
 
   // Start-up: drain whatever a crash left behind, before serving.
   drainer.kick();

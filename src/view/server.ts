@@ -35,7 +35,7 @@ export interface ViewServerOptions extends ViewOptions {
   uiDir?: string;
 }
 
-function loadUi(dir: string): Map<string, { body: Buffer; type: string }> {
+export function loadUi(dir: string): Map<string, { body: Buffer; type: string }> {
   if (!existsSync(join(dir, 'index.html'))) throw new AssayError('UI_MISSING', `the web UI is not built (${dir}/index.html missing): run npm run build`);
   const files = new Map<string, { body: Buffer; type: string }>();
   const walk = (d: string) => {

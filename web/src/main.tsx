@@ -8,10 +8,22 @@ import { Runs } from './Runs';
 import { Sample } from './Sample';
 import { Samples } from './Samples';
 import { Verdict } from './Verdict';
+import { Dashboard, ModelPage, RegistryHome, SignIn } from './Registry';
+import { isRegistry } from './registry-api';
 import './style.css';
+
+/** Registry screens (served by `assay server` under /ui/). A findings or inbox screen is one more route here and one component. */
+function RegistryScreen({ parts }: { parts: string[] }) {
+  const [a, b] = parts;
+  if (a === 'signin') return <SignIn />;
+  if (a === 'dashboard') return <Dashboard />;
+  if (a === 'model' && b) return <ModelPage id={b} />;
+  return <RegistryHome />;
+}
 
 function Screen() {
   const { parts, query } = useRoute();
+  if (isRegistry()) return <RegistryScreen parts={parts} />;
   const [a, b, c, d] = parts;
   if (a === 'run' && b && c === 'samples') return <Samples id={b} query={query} />;
   if (a === 'run' && b && c === 'sample' && d) return <Sample id={b} sampleKey={d} />;
@@ -27,7 +39,13 @@ function Screen() {
 function App() {
   return (
     <>
-      <header><nav aria-label="main"><strong>Assay</strong> <a href={href([])}>Runs</a> <a href={href(['compare'])}>Compare</a> <a href={href(['reports'])}>Reports</a> <a href={href(['log'])}>Transparency log</a></nav></header>
+      <header>
+        {isRegistry() ? (
+          <nav aria-label="main"><strong>Assay registry</strong> <a href={href([])}>Public</a> <a href={href(['dashboard'])}>Dashboard</a> <a href={href(['signin'])}>Sign in</a></nav>
+        ) : (
+          <nav aria-label="main"><strong>Assay</strong> <a href={href([])}>Runs</a> <a href={href(['compare'])}>Compare</a> <a href={href(['reports'])}>Reports</a> <a href={href(['log'])}>Transparency log</a></nav>
+        )}
+      </header>
       <main><Screen /></main>
     </>
   );
