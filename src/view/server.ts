@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AssayError } from '../common/errors.js';
 import { ASSAY_ROOT } from '../version.js';
 import { ViewData, type ViewOptions } from './data.js';
+import { index, logQuery, runId, sampleQuery, verdictQuery } from './api-schema.js';
 
 /**
  * `assay view`: the web UI over $ASSAY_HOME on 127.0.0.1 only. Every API call needs the per-launch
@@ -57,20 +58,6 @@ const cookieToken = (req: FastifyRequest): string | null => {
   }
   return null;
 };
-
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true').optional();
-const sampleQuery = z.object({
-  q: z.string().max(500).optional(),
-  score: z.string().max(200).optional(),
-  min: z.coerce.number().finite().optional(),
-  max: z.coerce.number().finite().optional(),
-  errored: bool,
-  unscored: bool,
-  group: z.string().max(200).optional(),
-  value: z.string().max(500).optional(),
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
-});
 
 export interface ViewServer {
   app: FastifyInstance;
@@ -128,16 +115,16 @@ export async function startViewServer(o: ViewServerOptions & { port?: number }):
     route('/api/compare/:a/:b', async (req) => data.compare((req.params as P).a!, (req.params as P).b!));
     route('/api/policies', async () => ({ policies: data.policyFiles().map((f, i) => ({ index: i, name: f.split('/').pop() })) }));
     route('/api/runs/:id/verdict/:policy', async (req) => {
-      const mode = z.enum(['screen', 'final']).default('screen').parse((req.query as P).mode);
-      return data.verdict((req.params as P).id!, z.coerce.number().int().min(0).parse((req.params as P).policy), mode);
+      const { mode } = verdictQuery.parse(req.query);
+      return data.verdict(runId.parse((req.params as P).id), index.parse((req.params as P).policy), mode);
     });
     route('/api/reports', async () => ({ reports: data.reports() }));
     route('/api/reports/:name', async (req) => data.verify((req.params as P).name!));
     route('/api/log', async (req) => {
-      const q = z.object({ from: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) }).parse(req.query);
+      const q = logQuery.parse(req.query);
       return { log: await data.tlog(q.from, q.limit) };
     });
-    route('/api/log/proof/:index', async (req) => data.tlogProof(z.coerce.number().int().min(0).parse((req.params as P).index)));
+    route('/api/log/proof/:index', async (req) => data.tlogProof(index.parse((req.params as P).index)));
   });
 
   // The UI: index.html at / (a ?token= visit sets the cookie and drops the token from the URL).
