@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { cli, requireService } from './helpers.js';
+import { startTarget } from '../src/target/server.js';
+import { cli, DEMO_SUITE, requireService } from './helpers.js';
 import { BROWSER, CHROMIUM_ARGS, DEMO_POLICY, HOSTILE_OUTPUTS, makeViewFixture, startView, type RunningView, type ViewFixture } from './view-fixture.js';
 
 /**
@@ -198,6 +199,31 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     assert.match((await page.textContent('[data-testid=proof]')) ?? '', /entry 1 in tree size 2: verified/);
     assert.equal(await page.locator('[data-testid=proof] li').count(), 1);
     await axe('log');
+  });
+
+  test('live progress: a run in flight is listed as running with a growing count, then completed', async () => {
+    const target = await startTarget({ latencyMs: 400, seed: 3 });
+    const runsDir = join(fx.home, 'runs');
+    const before = new Set(readdirSync(runsDir));
+    const child = cli(['run', DEMO_SUITE, '--limit', '40', '-c', '2', '-m', 'openai/sim-live', '--base-url', `${target.url}/v1`, '--no-progress'], fx.env);
+    try {
+      // Its log exists (with its header) before the list is opened.
+      for (let i = 0; i < 400 && !readdirSync(runsDir).some((f) => !before.has(f) && f.endsWith('.jsonl') && statSync(join(runsDir, f)).size > 200); i++) await new Promise((r) => setTimeout(r, 25));
+      await page.goto('about:blank'); // a fresh runs screen (no filter left from another test)
+      await go('', '[data-testid=runs-table] tbody tr');
+      const row = page.locator('[data-testid=runs-table] tbody tr', { hasText: 'openai/sim-live' });
+      await row.locator('[data-field=status]:text-is("running")').waitFor({ timeout: 30_000 }).catch(async (e: Error) => {
+        throw new Error(`${e.message}\nrows: ${await page.locator('[data-testid=runs-table] tbody').textContent()}`);
+      });
+      assert.ok(Number(await row.locator('[data-field=samples]').textContent()) < 40);
+      await page.waitForSelector('[role=status]:has-text("refreshing every 2 s")');
+      await row.locator('[data-field=status]:text-is("completed")').waitFor({ timeout: 60_000 });
+      assert.equal(await row.locator('[data-field=samples]').textContent(), '40');
+    } finally {
+      const r = await child;
+      await target.close();
+      assert.equal(r.code, 0, r.stderr);
+    }
   });
 
   test('no console errors (a CSP violation would be one) and no failed request', () => {

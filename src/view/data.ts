@@ -5,8 +5,8 @@ import { indexFile, runsDir } from '../home.js';
 import { readRunHeader } from '../run/log-reader.js';
 import { iterateRunLog } from '../run/log-reader.js';
 import { compareRuns, statsForRun } from '../stats/from-log.js';
-import { RunIndex, type RunRow } from '../store/runs.js';
-import { reindexRuns, runLogLive } from '../cli/commands/run.js';
+import { RunIndex, runLogsIn, type RunRow } from '../store/runs.js';
+import { reindexRuns, runLogLive, runStateFromLog } from '../cli/commands/run.js';
 import { verifyReport, EXIT, type CheckName, type VerifyResult } from '../attest/verify.js';
 import { emptyTrust, loadTrustFile, type TrustPolicy } from '../attest/trust.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
@@ -50,6 +50,21 @@ export class ViewData {
   /** The runs list (`assay runs list`), each with its index summary. Newest first. */
   async runs(): Promise<(RunRow & { logPath?: never })[]> {
     const rows = await this.index((idx) => idx.list({ limit: 1000 }));
+    // A run in flight is indexed only when it ends: list the logs the index does not know yet
+    // from the logs themselves (read-only; `assay runs reindex` would record them).
+    const known = new Set(rows.map((r) => r.logPath));
+    for (const logPath of runLogsIn(runsDir(this.opts.home))) {
+      if (known.has(logPath)) continue;
+      try {
+        const st = await runStateFromLog(logPath);
+        const h = st.header;
+        // Records so far, as the samples screen counts them (the resume scan counts only finished batches).
+        const recs = await this.samples.rows(logPath);
+        rows.unshift({ runId: h.runId, suiteId: h.suite.id, suiteVersion: h.suite.version, suiteDigest: h.suite.digest, model: h.model.name, simulated: st.simulated, logPath, status: st.status, startedAt: h.startedAt, updatedAt: h.startedAt, samples: recs.length, errored: recs.filter((r) => r.errored).length, rescoreOf: h.rescoreOf?.runId ?? null, summary: null });
+      } catch {
+        // a log still being created (no header yet) or unreadable: not listed
+      }
+    }
     const out = [];
     for (const r of rows) {
       if (r.status === 'running' && !(await runLogLive(r.logPath))) r.status = 'crashed';
@@ -64,8 +79,11 @@ export class ViewData {
   async logPath(runId: string): Promise<string> {
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(runId)) throw new AssayError('RUN_NOT_FOUND', 'not a run id');
     const row = await this.index((idx) => idx.get(runId));
-    if (!row || row.runId !== runId) throw new AssayError('RUN_NOT_FOUND', `no run ${runId}`);
-    return row.logPath;
+    if (row && row.runId === runId) return row.logPath;
+    // Not indexed yet (in flight): its log in runs/ under its own name.
+    const inFlight = join(runsDir(this.opts.home), `${runId}.jsonl`);
+    if (existsSync(inFlight) && (await readRunHeader(inFlight).then((h) => h.runId === runId, () => false))) return inFlight;
+    throw new AssayError('RUN_NOT_FOUND', `no run ${runId}`);
   }
 
   private readonly details = new Map<string, { stamp: string; value: ReturnType<ViewData['computeRun']> }>();

@@ -19,7 +19,7 @@ export function PlotFigure({ options, label }: { options: Plot.PlotOptions; labe
 }
 
 /** Points with their intervals (horizontal), optionally against a threshold line. */
-export function intervalPlot(rows: { label: string; mean: number | null; lo: number | null; hi: number | null }[], opts: { threshold?: number; x?: string } = {}): Plot.PlotOptions {
+export function intervalPlot(rows: { label: string; mean: number | null; lo: number | null; hi: number | null; threshold?: number }[], opts: { threshold?: number; x?: string } = {}): Plot.PlotOptions {
   const ok = rows.filter((r) => r.mean !== null);
   return {
     marginLeft: 200,
@@ -30,6 +30,8 @@ export function intervalPlot(rows: { label: string; mean: number | null; lo: num
       Plot.ruleY(ok.filter((r) => r.lo !== null && r.hi !== null), { y: 'label', x1: 'lo', x2: 'hi', strokeWidth: 2 }),
       Plot.dot(ok, { y: 'label', x: 'mean', r: 4, fill: 'currentColor' }),
       ...(opts.threshold !== undefined ? [Plot.ruleX([opts.threshold], { stroke: '#b00020', strokeDasharray: '4,3' })] : []),
+      // Per-row thresholds (policy rules): a red tick on each rule's own row.
+      Plot.tickX(rows.filter((r) => r.threshold !== undefined), { y: 'label', x: 'threshold', stroke: '#b00020', strokeWidth: 3 }),
     ],
   };
 }

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { RunDetail } from './api';
 import { ci, f3, pct } from './format';
 import { href, useApi } from './hooks';
@@ -6,7 +6,12 @@ import { PlotFigure, intervalPlot } from './Plot';
 
 /** Run: header facts, every metric with its headline interval on a plot, group breakdowns, epochs, exclusions. */
 export function Run({ id }: { id: string }) {
-  const { data: r, error } = useApi<RunDetail>(`/api/runs/${encodeURIComponent(id)}`);
+  const [poll, setPoll] = useState(0);
+  const { data: r, error } = useApi<RunDetail>(`/api/runs/${encodeURIComponent(id)}`, poll);
+  // Live progress: re-read every 2 s while the run is in flight.
+  useEffect(() => {
+    if (r) setPoll(r.status === 'running' ? 2000 : 0);
+  }, [r]);
   const metricPlot = useMemo(() => (r ? intervalPlot(r.stats.metrics.map((m) => ({ label: m.name, mean: m.mean, lo: m.interval.lo, hi: m.interval.hi }))) : null), [r]);
   if (error) return <p role="alert" className="error">{error}</p>;
   if (!r) return <p>Loading…</p>;
@@ -19,9 +24,9 @@ export function Run({ id }: { id: string }) {
         <dt>Suite</dt><dd>{h.suite.id}@{h.suite.version}</dd>
         <dt>Suite digest</dt><dd className="mono">{h.suite.digest}</dd>
         <dt>Model</dt><dd>{h.model.name}</dd>
-        <dt>Status</dt><dd>{r.status}</dd>
+        <dt>Status</dt><dd data-testid="run-status">{r.status}{r.status === 'running' && <span className="live" role="status"> — in progress, refreshing every 2 s</span>}</dd>
         <dt>Started</dt><dd>{h.startedAt} (assay {h.assayVersion})</dd>
-        <dt>Records</dt><dd>{r.records}</dd>
+        <dt>Records</dt><dd data-testid="run-records">{r.records}</dd>
         <dt>Settings</dt><dd className="mono">{['access', 'epochs', 'seed', 'temperature', 'maxTokens', 'maxConnections'].map((k) => `${k}=${JSON.stringify(h.config[k] ?? null)}`).join(' · ')}</dd>
       </dl>
       <p><a href={href(['run', id, 'samples'])}>Samples</a> · <a href={href(['verdict', id])}>Verdict</a></p>

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { RunRow } from './api';
 import { href, useApi } from './hooks';
 
@@ -6,7 +6,7 @@ type Key = 'startedAt' | 'suiteId' | 'model' | 'status' | 'samples';
 
 /** Runs list: search, status filter, sort; polls while a run is in flight; pick two to compare. */
 export function Runs() {
-  const [poll, setPoll] = useState(0);
+  const [poll, setPoll] = useState(10_000);
   const { data, error } = useApi<{ runs: RunRow[] }>('/api/runs', poll);
   const [q, setQ] = useState('');
   const [status, setStatus] = useState('');
@@ -14,7 +14,10 @@ export function Runs() {
   const [picked, setPicked] = useState<string[]>([]);
   const runs = data?.runs ?? [];
   const live = runs.some((r) => r.status === 'running');
-  if (live !== (poll > 0)) setPoll(live ? 2000 : 0);
+  // Every 2 s while a run is in flight, else every 10 s (new runs appear).
+  useEffect(() => {
+    if (data) setPoll(live ? 2000 : 10_000);
+  }, [data, live]);
   const shown = useMemo(() => {
     const needle = q.trim().toLowerCase();
     const rows = runs.filter((r) => (!status || r.status === status) && (!needle || `${r.runId} ${r.suiteId} ${r.model}`.toLowerCase().includes(needle)));
@@ -53,8 +56,8 @@ export function Runs() {
               <td><a href={href(['run', r.runId])}>{r.runId}</a></td>
               <td>{r.suiteId}@{r.suiteVersion}</td>
               <td>{r.model}{r.simulated && <span className="badge sim" title="the simulated target, not a real model">SIMULATED</span>}</td>
-              <td>{r.status}</td>
-              <td className="num">{r.samples}</td>
+              <td data-field="status">{r.status}</td>
+              <td className="num" data-field="samples">{r.samples}</td>
               <td className="num">{r.errored}</td>
               <td>{r.startedAt}</td>
             </tr>

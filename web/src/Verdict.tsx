@@ -15,7 +15,7 @@ export function Verdict({ id }: { id: string }) {
   const [p, setP] = useState(0);
   const [mode, setMode] = useState<'screen' | 'final'>('screen');
   const { data, error } = useApi<V>(pol?.policies.length ? `/api/runs/${encodeURIComponent(id)}/verdict/${p}?mode=${mode}` : null);
-  const plots = useMemo(() => (data ? data.verdict.rules.map((r) => ({ r, o: intervalPlot([{ label: `${r.rule}`, mean: r.value?.mean ?? null, lo: r.value?.lo ?? null, hi: r.value?.hi ?? null }], { threshold: r.threshold, x: `${r.metric} (${r.direction} ${r.threshold})` }) })) : []), [data]);
+  const plot = useMemo(() => (data ? intervalPlot(data.verdict.rules.map((r) => ({ label: r.rule, mean: r.value?.mean ?? null, lo: r.value?.lo ?? null, hi: r.value?.hi ?? null, threshold: r.threshold })), { x: 'estimate and interval; red tick: the rule\u2019s threshold' }) : null), [data]);
   if (pol && !pol.policies.length) return <section><h1>Verdict</h1><p>No policy offered: start <code>assay view --policy &lt;file&gt;</code>.</p></section>;
   return (
     <section>
@@ -32,7 +32,7 @@ export function Verdict({ id }: { id: string }) {
             <thead><tr><th scope="col">Rule</th><th scope="col">Metric</th><th scope="col">Estimate</th><th scope="col">Interval</th><th scope="col">Threshold</th><th scope="col">n</th><th scope="col">Decision</th><th scope="col">Why</th></tr></thead>
             <tbody>{data.verdict.rules.map((r) => <tr key={r.rule}><th scope="row">{r.rule}</th><td>{r.metric}</td><td className="num">{f3(r.value?.mean)}</td><td className="num">{ci(r.value)}</td><td className="num">{r.direction} {r.threshold}</td><td className="num">{r.value?.n ?? '—'}</td><td data-field="decision">{r.decision}</td><td>{r.reasons.join('; ')}</td></tr>)}</tbody>
           </table>
-          {plots.map(({ r, o }) => <PlotFigure key={r.rule} options={o} label={`${r.rule} against its threshold`} />)}
+          {plot && <PlotFigure options={plot} label="each rule's estimate and interval against its threshold" />}
           <h2>Actions</h2>
           {data.verdict.actions.length ? <ul data-testid="actions">{data.verdict.actions.map((a, i) => <li key={i}>{a.action.type}{a.action.to ? ` to ${a.action.to}` : ''} — {a.because}</li>)}</ul> : <p>None.</p>}
           {data.plan && data.plan.items.length > 0 && (<><h2>Stage-2 plan</h2><ul data-testid="plan">{data.plan.items.map((it) => <li key={it.capability}><strong>{it.title}</strong> ({it.kind}): {it.why.join('; ')}. Protocol: {it.elicitation.protocol}</li>)}</ul></>)}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { get } from './api';
 
 export type Loaded<T> = { data: T | null; error: string | null; loading: boolean };
@@ -6,6 +6,7 @@ export type Loaded<T> = { data: T | null; error: string | null; loading: boolean
 /** Fetches a path and re-fetches when it changes (or every `pollMs`, for runs in flight). */
 export function useApi<T>(path: string | null, pollMs = 0): Loaded<T> {
   const [state, setState] = useState<Loaded<T>>({ data: null, error: null, loading: true });
+  const shown = useRef<string | null>(null);
   useEffect(() => {
     if (!path) return;
     let live = true;
@@ -17,8 +18,9 @@ export function useApi<T>(path: string | null, pollMs = 0): Loaded<T> {
         .finally(() => {
           if (live && pollMs) timer = setTimeout(load, pollMs);
         });
-    // A new path shows nothing stale while it loads (polling reloads keep the current data).
-    setState({ data: null, error: null, loading: true });
+    // A new path shows nothing stale while it loads; a new polling interval keeps what is shown.
+    if (shown.current !== path) setState({ data: null, error: null, loading: true });
+    shown.current = path;
     void load();
     return () => {
       live = false;
