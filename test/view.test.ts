@@ -245,7 +245,9 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     const auth = { authorization: `Bearer ${view.token}` };
     assert.equal((await raw('/api/runs')).status, 401);
     assert.equal((await raw('/api/runs', { authorization: 'Bearer wrong' })).status, 401);
-    assert.equal((await raw('/api/runs', { cookie: 'assay_view=wrong' })).status, 401);
+    assert.equal((await raw('/api/runs', { cookie: `assay_view_${view.port}=wrong` })).status, 401);
+    assert.equal((await raw('/api/runs', { cookie: `assay_view_${view.port}=${view.token}` })).status, 200);
+    assert.equal((await raw('/api/runs', { cookie: `assay_view_1=${view.token}` })).status, 401, 'another port\u2019s cookie name');
     assert.equal((await raw('/api/runs', auth)).status, 200);
     // DNS rebinding: a foreign name resolving to 127.0.0.1 arrives with its own Host header.
     assert.equal((await raw('/api/runs', { ...auth, host: `evil.example:${view.port}` })).status, 421);

@@ -35,7 +35,7 @@ const check = z.object({ check: z.string(), status: z.enum(['passed', 'failed'])
 
 export function viewOpenApi() {
   const reg = new OpenAPIRegistry();
-  reg.registerComponent('securitySchemes', 'launchToken', { type: 'apiKey', in: 'cookie', name: 'assay_view', description: 'the per-launch token from the URL `assay view` prints (or `Authorization: Bearer <token>`)' });
+  reg.registerComponent('securitySchemes', 'launchToken', { type: 'apiKey', in: 'cookie', name: 'assay_view_<port>', description: 'the per-launch token from the URL `assay view` prints (or `Authorization: Bearer <token>`)' });
   const get = (path: string, summary: string, response: z.ZodType, req: { params?: z.ZodObject; query?: z.ZodObject } = {}) =>
     reg.registerPath({
       method: 'get', path, summary, security: [{ launchToken: [] }], request: req,

@@ -28,7 +28,8 @@ const HEADERS: Record<string, string> = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 };
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png', '.ico': 'image/x-icon' };
-const COOKIE = 'assay_view';
+/** Cookies are per host, not per port: each launch's cookie is named for its port so two viewers do not overwrite each other's. */
+const cookieName = (port: number) => `assay_view_${port}`;
 
 export interface ViewServerOptions extends ViewOptions {
   /** Per-launch token (default: 32 random bytes). */
@@ -51,10 +52,10 @@ export function loadUi(dir: string): Map<string, { body: Buffer; type: string }>
 }
 
 const eq = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-const cookieToken = (req: FastifyRequest): string | null => {
+const cookieToken = (req: FastifyRequest, name: string): string | null => {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return v.join('=');
+    if (k === name) return v.join('=');
   }
   return null;
 };
@@ -92,7 +93,7 @@ export async function startViewServer(o: ViewServerOptions & { port?: number }):
     api.addHook('onRequest', async (req, reply) => {
       reply.header('cache-control', 'no-store');
       const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
-      const given = cookieToken(req) ?? bearer;
+      const given = cookieToken(req, cookieName(port)) ?? bearer;
       if (!given || !eq(given, token)) return reply.code(401).send({ code: 'UNAUTHORISED', message: 'open the URL assay view printed (it carries this launch\u2019s token)' });
     });
     const route = (path: string, fn: (req: FastifyRequest) => Promise<unknown>) =>
@@ -132,7 +133,7 @@ export async function startViewServer(o: ViewServerOptions & { port?: number }):
     const t = (req.query as Record<string, string>).token;
     if (typeof t === 'string') {
       if (!eq(t, token)) return reply.code(401).type('text/plain').send('wrong token: open the URL assay view printed\n');
-      reply.header('set-cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+      reply.header('set-cookie', `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`);
       return reply.redirect('/');
     }
     const f = ui.get('/index.html')!;
