@@ -3,7 +3,6 @@ import { basename, join } from 'node:path';
 import { AssayError } from '../common/errors.js';
 import { indexFile, runsDir } from '../home.js';
 import { readRunHeader } from '../run/log-reader.js';
-import { iterateRunLog } from '../run/log-reader.js';
 import { compareRuns, statsForRun } from '../stats/from-log.js';
 import { RunIndex, runLogsIn, type RunRow } from '../store/runs.js';
 import { reindexRuns, runLogLive, runStateFromLog } from '../cli/commands/run.js';
@@ -104,14 +103,9 @@ export class ViewData {
 
   private async computeRun(logPath: string) {
     const header = await readRunHeader(logPath);
-    const stats = await statsForRun(logPath, {});
-    const events: { kind: string; at: string; detail: unknown }[] = [];
-    let status: string | null = null;
-    for await (const r of iterateRunLog(logPath)) {
-      if (r.type === 'event' && events.length < 200) events.push({ kind: r.kind, at: r.at, detail: r.detail });
-      if (r.type === 'end') status = (r as { status?: string }).status ?? 'completed';
-    }
-    const rows = await this.samples.rows(logPath);
+    // Two passes over the log: `assay stats`'s own, and one for rows, events and the end status.
+    const [stats, scan] = await Promise.all([statsForRun(logPath, {}), this.samples.scan(logPath)]);
+    const { rows, events, endStatus: status } = scan;
     const errors: Record<string, number> = {};
     for (const s of rows) if (s.outcome) errors[s.outcome] = (errors[s.outcome] ?? 0) + 1;
     const groupFields = [...new Set(rows.slice(0, 1000).flatMap((r) => Object.keys(r.metadata)))].sort();

@@ -75,27 +75,46 @@ function toRow(s: SampleRecord, i: number): SampleRow {
   };
 }
 
-/** The last record per key wins (a resumed or retried sample is written again). */
-async function readRows(logPath: string): Promise<SampleRow[]> {
-  const byKey = new Map<string, SampleRecord>();
-  for await (const r of iterateRunLog(logPath)) if (r.type === 'sample') byKey.set(r.key, r);
-  return [...byKey.values()].map(toRow);
+export interface LogScan {
+  rows: SampleRow[];
+  /** The first 200 events (retries, concurrency changes, interruptions…). */
+  events: { kind: string; at: string; detail: unknown }[];
+  /** The end record's status; null while the run is in flight or after a crash. */
+  endStatus: string | null;
+}
+
+/** One pass over the log. The last record per key wins (a resumed or retried sample is written again). */
+async function readLog(logPath: string): Promise<LogScan> {
+  const byKey = new Map<string, SampleRow>();
+  const events: LogScan['events'] = [];
+  let endStatus: string | null = null;
+  let i = 0;
+  for await (const r of iterateRunLog(logPath)) {
+    if (r.type === 'sample') byKey.set(r.key, toRow(r, i++));
+    else if (r.type === 'event' && events.length < 200) events.push({ kind: r.kind, at: r.at, detail: r.detail });
+    else if (r.type === 'end') endStatus = (r as { status?: string }).status ?? 'completed';
+  }
+  return { rows: [...byKey.values()].map((row, n) => ({ ...row, i: n })), events, endStatus };
 }
 
 /** Rows per log, re-read when the file changes (a run in flight grows). */
 export class SampleCache {
-  private readonly cache = new Map<string, { size: number; mtimeMs: number; rows: Promise<SampleRow[]> }>();
+  private readonly cache = new Map<string, { size: number; mtimeMs: number; scan: Promise<LogScan> }>();
   constructor(private readonly max = 4) {}
 
-  async rows(logPath: string): Promise<SampleRow[]> {
+  async scan(logPath: string): Promise<LogScan> {
     const st = await stat(logPath);
     const hit = this.cache.get(logPath);
-    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.rows;
-    const rows = readRows(logPath);
-    this.cache.set(logPath, { size: st.size, mtimeMs: st.mtimeMs, rows });
-    rows.catch(() => this.cache.delete(logPath));
+    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.scan;
+    const scan = readLog(logPath);
+    this.cache.set(logPath, { size: st.size, mtimeMs: st.mtimeMs, scan });
+    scan.catch(() => this.cache.delete(logPath));
     while (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value!);
-    return rows;
+    return scan;
+  }
+
+  async rows(logPath: string): Promise<SampleRow[]> {
+    return (await this.scan(logPath)).rows;
   }
 }
 
