@@ -22,6 +22,7 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   registry: { commands: ['server', 'registry'], load: () => import('./commands/registry.js') },
   validate: { commands: ['validate'], load: () => import('./commands/validate.js') },
   tamper: { commands: ['tamper'], load: () => import('./commands/tamper.js') },
+  view: { commands: ['view'], load: () => import('./commands/view.js') },
 };
 
 /** The groups to load for these arguments: the one that owns the command, or all (help, unknown commands). */

@@ -9,6 +9,7 @@ import { inProcessVerifier } from '../registry/report-verifier.js';
 import { poolVerifier } from '../registry/verify-pool.js';
 import { registerApi } from './api.js';
 import { registerGrantApi } from './api-grants.js';
+import { registerUi } from './ui.js';
 import { newCsrfKey, openApiDocument, sendError, type Api } from './http.js';
 
 /**
@@ -83,6 +84,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
   registerGrantApi(api);
   const doc = openApiDocument(api, o.origin);
   app.get('/api/v1/openapi.json', async () => doc);
+  registerUi(app);
 
   // Start-up: drain whatever a crash left behind, before serving.
   drainer.kick();
