@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { FINDINGS_MIGRATION, findingsMigration } from './findings-schema.js';
 
 /**
  * One migration set for SQLite and PostgreSQL. Only the event sequence differs by dialect
@@ -140,5 +141,5 @@ function m001(dialect: Dialect): Migration {
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: async () => ({ '001_registry': m001(dialect) }) };
+  return { getMigrations: async () => ({ '001_registry': m001(dialect), [FINDINGS_MIGRATION]: findingsMigration() }) };
 }
