@@ -39,11 +39,12 @@ const RULES: Record<FindingAction, { by: FindingSide; from: readonly FindingStat
   withdraw: { by: 'reporter', from: [...OPEN, ...RESOLVED], to: 'withdrawn' },
 };
 
-export type FindingTransition = { ok: true; next: FindingState } | { ok: false; reason: string };
+/** `wrongSide`: refused for who asks (an authorisation refusal), not for the state. */
+export type FindingTransition = { ok: true; next: FindingState } | { ok: false; reason: string; wrongSide?: true };
 
 export function findingTransition(state: FindingState, action: FindingAction, by: FindingSide, reason: string | undefined): FindingTransition {
   const r = RULES[action];
-  if (r.by !== by) return { ok: false, reason: `only the ${r.by === 'developer' ? 'developer' : 'reporting tester'} may ${action} a finding` };
+  if (r.by !== by) return { ok: false, wrongSide: true, reason: `only the ${r.by === 'developer' ? 'developer' : 'reporting tester'} may ${action} a finding` };
   if (!reason || !reason.trim()) return { ok: false, reason: `a reason is required to ${action} a finding` };
   if (!r.from.includes(state)) return { ok: false, reason: `cannot ${action} a finding that is ${state} (allowed from: ${r.from.join(', ')})` };
   return { ok: true, next: r.to };

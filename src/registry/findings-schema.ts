@@ -68,6 +68,8 @@ export interface VerdictsTable {
   tester_id: string;
   developer_id: string;
   model_id: string | null;
+  /** JSON: jurisdictions whose agencies oversee the follow-through (told when an obligation is overdue). */
+  jurisdictions: string;
   verdict: string;
   envelope: string;
   created_at: string;
@@ -199,6 +201,7 @@ export function findingsMigration(): Migration {
         .addColumn('tester_id', 'text', (c) => c.notNull().references('orgs.id'))
         .addColumn('developer_id', 'text', (c) => c.notNull().references('orgs.id'))
         .addColumn('model_id', 'text', (c) => c.references('models.id'))
+        .addColumn('jurisdictions', 'text', (c) => c.notNull())
         .addColumn('verdict', 'text', (c) => c.notNull())
         .addColumn('envelope', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())

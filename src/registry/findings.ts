@@ -244,7 +244,7 @@ export class Findings {
       const { r, side } = await this.forWrite(trx, a, id);
       const { f } = await this.facts(trx, id);
       const t = findingTransition(f.state, action, side, reason);
-      if (!t.ok) throw conflict(t.reason);
+      if (!t.ok) throw t.wrongSide ? forbidden(t.reason) : conflict(t.reason);
       if (action === 'duplicate') {
         if (!duplicateOf || duplicateOf === id) throw invalid('duplicateOf (the original finding) is required', 'duplicateOf');
         const orig = await this.row(trx, duplicateOf);

@@ -68,15 +68,16 @@ export class Obligations {
     return r !== undefined && (min === 'viewer' || r !== 'viewer');
   }
 
-  /** Agencies of the developer's jurisdiction: they see its obligations and are told when one is overdue. */
-  private async agenciesOf(trx: Transaction<RegistryDB> | null, developerId: string): Promise<string[]> {
-    const d = await (trx ?? this.db).selectFrom('orgs').select('jurisdiction').where('id', '=', developerId).executeTakeFirst();
-    if (!d) return [];
-    return (await (trx ?? this.db).selectFrom('orgs').select('id').where('kind', '=', 'agency').where('jurisdiction', '=', d.jurisdiction).orderBy('id').execute()).map((x) => x.id);
+  /** Agencies of the verdict's jurisdictions: they see its obligations and are told when one is overdue. */
+  private async agenciesOf(trx: Transaction<RegistryDB> | null, verdictDigest: string): Promise<string[]> {
+    const v = await (trx ?? this.db).selectFrom('verdicts').select('jurisdictions').where('digest', '=', verdictDigest).executeTakeFirst();
+    const js = v ? (JSON.parse(v.jurisdictions) as string[]) : [];
+    if (!js.length) return [];
+    return (await (trx ?? this.db).selectFrom('orgs').select('id').where('kind', '=', 'agency').where('jurisdiction', 'in', js).orderBy('id').execute()).map((x) => x.id);
   }
 
   /** The tester registers a signed verdict about one registered model release. */
-  async registerVerdict(actor: Actor | null, testerId: string, modelId: string, envelopeJson: string) {
+  async registerVerdict(actor: Actor | null, testerId: string, modelId: string, envelopeJson: string, jurisdictions?: string[]) {
     const a = this.need(actor, 'write');
     if (!this.member(a, testerId, 'member')) throw forbidden(`needs the member role in organisation ${testerId}`);
     let env;
@@ -113,7 +114,9 @@ export class Obligations {
       if (release && release !== m.release_digest) throw invalid(`the verdict concerns release ${release}, not model ${modelId} (${m.release_digest})`, 'modelId');
       if (await trx.selectFrom('verdicts').select('digest').where('digest', '=', digest).executeTakeFirst()) throw conflict(`verdict ${digest} is already registered`);
       const at = this.now();
-      await trx.insertInto('verdicts').values({ digest, tester_id: testerId, developer_id: m.developer_id, model_id: modelId, verdict, envelope: envelopeJson, created_at: at.toISOString() }).execute();
+      const dev = await trx.selectFrom('orgs').select('jurisdiction').where('id', '=', m.developer_id).executeTakeFirstOrThrow();
+      const js = [...new Set(jurisdictions?.length ? jurisdictions : [dev.jurisdiction])].sort();
+      await trx.insertInto('verdicts').values({ digest, tester_id: testerId, developer_id: m.developer_id, model_id: modelId, jurisdictions: JSON.stringify(js), verdict, envelope: envelopeJson, created_at: at.toISOString() }).execute();
       await appendEvent(trx, { actorUser: a.userId, actorOrg: testerId, kind: 'verdict.register', subject: `verdict/${digest}`, data: { verdict, model: modelId, developer: m.developer_id }, at });
       const made = verdict === 'threshold-crossed' ? obligationsFor(st.predicate?.evaluation?.actions ?? [], at, this.defaultDays) : [];
       const ids: string[] = [];
@@ -123,7 +126,7 @@ export class Obligations {
         await trx.insertInto('obligations').values({ id, verdict_digest: digest, developer_id: m.developer_id, tester_id: testerId, action: JSON.stringify({ ...o.action, because: o.because }), title: o.title, deadline: o.deadline.toISOString(), state: 'open', fulfilment: null, review: null, overdue_at: null, created_at: at.toISOString(), updated_at: at.toISOString() }).execute();
         await appendEvent(trx, { actorUser: a.userId, actorOrg: testerId, kind: 'obligation.create', subject: `obligation/${id}`, data: { verdict: digest, title: o.title, deadline: o.deadline.toISOString() }, at });
       }
-      if (ids.length) await notify(trx, [m.developer_id, testerId, ...(await this.agenciesOf(trx, m.developer_id))], { kind: 'obligation.created', subject: `verdict/${digest}`, data: { verdict: digest, obligations: ids } }, at);
+      if (ids.length) await notify(trx, [m.developer_id, testerId, ...(await this.agenciesOf(trx, digest))], { kind: 'obligation.created', subject: `verdict/${digest}`, data: { verdict: digest, obligations: ids } }, at);
       return { digest, verdict, developerId: m.developer_id, modelId, obligations: await Promise.all(ids.map((id) => this.view(trx, id))) };
     });
   }
@@ -136,7 +139,7 @@ export class Obligations {
   private async visible(trx: Transaction<RegistryDB> | null, a: Actor, id: string) {
     const r = await (trx ?? this.db).selectFrom('obligations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r) throw notFound(`obligation ${id}`);
-    const agencies = await this.agenciesOf(trx, r.developer_id);
+    const agencies = await this.agenciesOf(trx, r.verdict_digest);
     const sides = { developer: this.member(a, r.developer_id, 'viewer'), tester: this.member(a, r.tester_id, 'viewer'), agency: agencies.find((x) => this.member(a, x, 'viewer')) ?? null };
     if (!sides.developer && !sides.tester && !sides.agency) throw notFound(`obligation ${id}`);
     return { r, sides };
@@ -152,10 +155,10 @@ export class Obligations {
     const a = this.need(actor, 'read');
     const orgs = a.memberships.map((m) => m.orgId);
     if (!orgs.length) return { items: [] };
-    // Agencies see the obligations of developers in their jurisdiction.
-    const agencyJs = await this.db.selectFrom('orgs').select('jurisdiction').where('kind', '=', 'agency').where('id', 'in', orgs).execute();
-    const devs = agencyJs.length ? (await this.db.selectFrom('orgs').select('id').where('jurisdiction', 'in', agencyJs.map((x) => x.jurisdiction)).execute()).map((x) => x.id) : [];
-    let qb = this.db.selectFrom('obligations').selectAll().where((eb) => eb.or([eb('developer_id', 'in', orgs), eb('tester_id', 'in', orgs), ...(devs.length ? [eb('developer_id', 'in', devs)] : [])])).orderBy('deadline').orderBy('id').limit(500);
+    // Agencies see the obligations of verdicts registered for their jurisdiction.
+    const agencyJs = new Set((await this.db.selectFrom('orgs').select('jurisdiction').where('kind', '=', 'agency').where('id', 'in', orgs).execute()).map((x) => x.jurisdiction));
+    const verdicts = agencyJs.size ? (await this.db.selectFrom('verdicts').select(['digest', 'jurisdictions']).execute()).filter((v) => (JSON.parse(v.jurisdictions) as string[]).some((j) => agencyJs.has(j))).map((v) => v.digest) : [];
+    let qb = this.db.selectFrom('obligations').selectAll().where((eb) => eb.or([eb('developer_id', 'in', orgs), eb('tester_id', 'in', orgs), ...(verdicts.length ? [eb('verdict_digest', 'in', verdicts)] : [])])).orderBy('deadline').orderBy('id').limit(500);
     if (q.state) qb = qb.where('state', '=', q.state);
     if (q.overdue) qb = qb.where('overdue_at', 'is not', null);
     return { items: (await qb.execute()).map((r) => obligationView(r, this.now())) };
@@ -171,7 +174,7 @@ export class Obligations {
       const at = this.now();
       await trx.updateTable('obligations').set({ state: 'fulfilled', fulfilment: JSON.stringify({ ...f, at: at.toISOString(), late: at.getTime() > Date.parse(r.deadline) }), review: null, updated_at: at.toISOString() }).where('id', '=', id).execute();
       await appendEvent(trx, { actorUser: a.userId, actorOrg: r.developer_id, kind: 'obligation.fulfil', subject: `obligation/${id}`, data: { statement: f.statement, evidence: f.evidence }, at });
-      await notify(trx, [r.tester_id, ...(r.overdue_at ? await this.agenciesOf(trx, r.developer_id) : [])], { kind: 'obligation.fulfilled', subject: `obligation/${id}`, data: { obligation: id } }, at);
+      await notify(trx, [r.tester_id, ...(r.overdue_at ? await this.agenciesOf(trx, r.verdict_digest) : [])], { kind: 'obligation.fulfilled', subject: `obligation/${id}`, data: { obligation: id } }, at);
       return this.view(trx, id);
     });
   }
@@ -204,7 +207,7 @@ export class Obligations {
         const r = await trx.selectFrom('obligations').selectAll().where('id', '=', d.id).executeTakeFirstOrThrow();
         if (r.overdue_at || !['open', 'disputed'].includes(r.state)) return false;
         const at = this.now();
-        const agencies = await this.agenciesOf(trx, r.developer_id);
+        const agencies = await this.agenciesOf(trx, r.verdict_digest);
         await trx.updateTable('obligations').set({ overdue_at: at.toISOString(), updated_at: at.toISOString() }).where('id', '=', d.id).execute();
         await appendEvent(trx, { actorUser: null, actorOrg: null, kind: 'obligation.overdue', subject: `obligation/${d.id}`, data: { deadline: r.deadline, agencies }, at });
         await notify(trx, [...agencies, r.developer_id, r.tester_id], { kind: 'obligation.overdue', subject: `obligation/${d.id}`, data: { obligation: d.id, title: r.title, deadline: r.deadline, developer: r.developer_id } }, at);

@@ -142,8 +142,8 @@ export function registerFollowUp(api: Api, o: FollowUpOptions, afterWrite: () =>
   // ── verdict follow-through ──
   route(api, {
     method: 'POST', path: '/api/v1/verdicts', tag: 'obligations', auth: 'required', summary: 'A tester registers a signed verdict on a model release; threshold-crossed creates one obligation per required action', status: 201, bodyLimit: 4 * 1024 * 1024,
-    body: z.strictObject({ testerId: id('org'), modelId: id('mdl'), verdict: envelope }), response: z.object({ digest: z.string(), verdict: z.string(), developerId: z.string(), modelId: z.string(), obligations: z.array(obligation) }),
-    handler: ({ actor, body }) => obligations.registerVerdict(actor, body.testerId, body.modelId, JSON.stringify(body.verdict)),
+    body: z.strictObject({ testerId: id('org'), modelId: id('mdl'), verdict: envelope, jurisdictions: z.array(jurisdiction).max(50).optional().describe('whose agencies oversee the follow-through (default: the developer\'s)') }), response: z.object({ digest: z.string(), verdict: z.string(), developerId: z.string(), modelId: z.string(), obligations: z.array(obligation) }),
+    handler: ({ actor, body }) => obligations.registerVerdict(actor, body.testerId, body.modelId, JSON.stringify(body.verdict), body.jurisdictions),
   });
   route(api, {
     method: 'GET', path: '/api/v1/obligations', tag: 'obligations', auth: 'required', summary: 'Obligations of the caller\'s organisations (developer, tester, or agency of the developer\'s jurisdiction)',
