@@ -275,6 +275,8 @@ for (const backend of await backends()) {
       assert.equal((await as(w.testerA).post<{ obligations: unknown[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, verdict: sign(statement('below-threshold', 'b'), w.testerA) })).obligations.length, 0);
       assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, verdict: sign(statement('threshold-crossed', 'c'), w.testerB) })), 422);
       assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sign(statement('threshold-crossed', t0.toISOString()), w.testerA) })), 409);
+      // A developer cannot pose as a tester with its own key.
+      assert.equal(await status(as(w.developer).post('/api/v1/verdicts', { testerId: w.developer.orgId, modelId: w.modelId, verdict: sign(statement('threshold-crossed', 'd'), w.developer) })), 403);
       const [notifyO, kycO] = r.obligations as unknown as [{ id: string }, { id: string }];
       // Visibility: parties and the GB agencies; not tester B, not the FR agency.
       assert.equal(await status(as(w.testerB).get(`/api/v1/obligations/${notifyO.id}`)), 404);
@@ -392,5 +394,9 @@ describe('webhook SSRF address policy', () => {
     assert.notEqual(allow.refuse('::1'), null);
     assert.notEqual(allow.refuse('10.0.0.1'), null);
     assert.throws(() => new AddressPolicy(['localhost']), /not a CIDR/);
+    // The connecting socket checks again (a name that resolves to loopback at delivery time, as after DNS rebinding).
+    const viaSocket = (pol: AddressPolicy) => new Promise<string>((res) => pol.lookup()('localhost', { all: true }, (err) => res(err ? (err as NodeJS.ErrnoException).code ?? 'error' : 'ok')));
+    assert.equal(await viaSocket(p), 'ESSRF');
+    assert.equal(await viaSocket(new AddressPolicy(['127.0.0.0/8', '::1/128'])), 'ok');
   });
 });

@@ -108,6 +108,8 @@ export class Obligations {
     if (typeof verdict !== 'string') throw invalid('the verdict has no verificationResult', 'verdict.payload');
     const digest = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
     return this.findings.write(async (trx) => {
+      const t = await trx.selectFrom('orgs').select('kind').where('id', '=', testerId).executeTakeFirst();
+      if (t?.kind !== 'tester') throw forbidden('only testers register verdicts');
       const m = await trx.selectFrom('models').select(['id', 'developer_id', 'release_digest']).where('id', '=', modelId).executeTakeFirst();
       if (!m) throw invalid(`model ${modelId} is not registered`, 'modelId');
       const release = st.predicate?.model?.release;
