@@ -6,6 +6,9 @@ import { exportPublicJwk, generateSigner } from '../src/attest/keys.js';
 import { signRelease } from '../src/gateway/release.js';
 import { ACCREDITATION_STATUS_PREDICATE, RECOGNITION_PREDICATE, signStatement } from '../src/registry/statements.js';
 import { RegistryClient, RegistryHttpError } from '../src/registry/client.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
+import { STATEMENT_TYPE } from '../src/attest/statement.js';
+import { VERDICT_PREDICATE_TYPE } from '../src/attest/tlog.js';
 import { runScenario, type Party, type World } from '../src/registry/scenario.js';
 import type { Kysely } from 'kysely';
 import type { GrantDB } from '../src/registry/grant-requests.js';
@@ -29,6 +32,8 @@ interface Case {
   allowed: Who[];
   /** Builds the request anew for each caller (fresh signatures, fresh bodies). */
   req: () => Promise<{ method: 'GET' | 'POST' | 'DELETE'; path: string; body?: unknown; query?: Record<string, string> }>;
+  /** A 200 whose body withholds the resource (e.g. an embargoed finding's bare existence) is a refusal. */
+  withheld?: (body: unknown) => boolean;
 }
 
 for (const backend of await backends()) {
@@ -42,6 +47,13 @@ for (const backend of await backends()) {
     let devAdminTokenId = '';
     let accreditationId = '';
     let grantRequest = '';
+    // Findings and follow-through (issue 24).
+    let embargoed = '';
+    let closedFinding = '';
+    let wildFinding = '';
+    let obligationId = '';
+    let devMessage = '';
+    let hookId = '';
 
     before(async () => {
       const ts = await testStore(backend);
@@ -78,6 +90,18 @@ for (const backend of await backends()) {
       openEngagement = eng.id;
       grantRequest = (await w.testerA.client.post<{ id: string }>(`/api/v1/engagements/${eng.id}/grant-requests`, { level: 'white-box' })).id;
       accreditationId = (await w.operator.get<{ items: { id: string; testerId: string }[] }>('/api/v1/accreditations')).items.find((a) => a.testerId === w.testerA.orgId)!.id;
+      const fileFinding = async (o: Record<string, unknown> = {}) =>
+        (await w.testerA.client.post<{ id: string }>('/api/v1/findings', { reporterId: w.testerA.orgId, modelIds: [w.modelId], title: 'flaw', riskDomain: 'cyber', severity: 'high', jurisdictions: ['GB'], details: { description: 'd', reproduction: 'r', evidence: [] }, ...o })).id;
+      embargoed = await fileFinding();
+      closedFinding = await fileFinding();
+      await w.testerA.client.post(`/api/v1/findings/${closedFinding}/transition`, { action: 'withdraw', reason: 'test' });
+      // In the wild: pre-notified (the GB agency) at filing.
+      wildFinding = await fileFinding({ inTheWild: true });
+      await run.server.followUp.scheduler.tick();
+      obligationId = (await w.testerA.client.post<{ obligations: { id: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: verdict('setup') })).obligations[0]!.id;
+      devMessage = (await w.developer.client.get<{ items: { id: string }[] }>(`/api/v1/orgs/${w.developer.orgId}/inbox`)).items[0]!.id;
+      hookId = (await w.developer.client.post<{ id: string }>(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: 'https://93.184.216.34/hook' })).id;
+      await run.server.followUp.scheduler.stop();
     });
     after(async () => {
       await run?.close();
@@ -90,6 +114,8 @@ for (const backend of await backends()) {
       const { kid: _k, ...jwk } = exportPublicJwk(s.publicKey);
       return jwk;
     };
+    const verdict = (nonce: string) =>
+      signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify({ _type: STATEMENT_TYPE, subject: [], predicateType: VERDICT_PREDICATE_TYPE, predicate: { verificationResult: 'threshold-crossed', nonce, evaluation: { actions: [{ action: { type: 'kyc-gating' }, because: 'x' }] } } })), [w.testerA.signer]);
     const window = () => ({ windowStart: new Date().toISOString(), windowEnd: new Date(Date.now() + 86400e3).toISOString() });
     const cases = (): Record<string, Case> => ({
       'GET /api/v1/openapi.json': { allowed: ALL, req: async () => ({ method: 'GET', path: '/api/v1/openapi.json' }) },
@@ -155,11 +181,36 @@ for (const backend of await backends()) {
       },
       'POST /api/v1/grant-requests/{id}/refuse': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/grant-requests/${grantRequest}/refuse`, body: { reason: 'no' } }) },
       'POST /api/v1/grant-requests/{id}/withdraw': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/grant-requests/${grantRequest}/withdraw`, body: {} }) },
+      // ── findings: an embargoed finding exists for everyone, and is visible only to its parties ──
+      'POST /api/v1/finding-ids': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: '/api/v1/finding-ids', body: { testerId: w.testerA.orgId, count: 1 } }) },
+      'POST /api/v1/findings': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: '/api/v1/findings', body: { reporterId: w.testerA.orgId, modelIds: [w.modelId], title: 't', riskDomain: 'cyber', severity: 'low', details: { description: 'd', reproduction: 'r', evidence: [] } } }) },
+      'GET /api/v1/findings': { allowed: ALL, req: async () => ({ method: 'GET', path: '/api/v1/findings' }) },
+      'GET /api/v1/findings/{id}': { allowed: anyRole('dev', 'testerA'), withheld: (b) => !(b as { state?: string }).state, req: async () => ({ method: 'GET', path: `/api/v1/findings/${embargoed}` }) },
+      'POST /api/v1/findings/{id}/transition': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/findings/${closedFinding}/transition`, body: { action: 'acknowledge', reason: 'r' } }) },
+      'POST /api/v1/findings/{id}/grace': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/findings/${closedFinding}/grace`, body: { reason: 'r' } }) },
+      'POST /api/v1/findings/{id}/in-the-wild': { allowed: writers('dev', 'testerA'), req: async () => ({ method: 'POST', path: `/api/v1/findings/${closedFinding}/in-the-wild`, body: { reason: 'r' } }) },
+      'POST /api/v1/findings/{id}/publish': { allowed: writers('dev', 'testerA'), req: async () => ({ method: 'POST', path: `/api/v1/findings/${closedFinding}/publish`, body: { reason: 'r' } }) },
+      'POST /api/v1/findings/{id}/acknowledge-notice': { allowed: writers('agency'), req: async () => ({ method: 'POST', path: `/api/v1/findings/${wildFinding}/acknowledge-notice`, body: { agencyId: w.agency.orgId } }) },
+      'POST /api/v1/findings/{id}/reveal': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/findings/${closedFinding}/reveal`, body: { orgId: w.agency.orgId, reason: 'r' } }) },
+      'POST /api/v1/orgs/{id}/agency-domains': { allowed: ['agency-admin'], req: async () => ({ method: 'POST', path: `/api/v1/orgs/${w.agency.orgId}/agency-domains`, body: { domains: [] } }) },
+      // ── verdict follow-through: parties and the agencies of the verdict's jurisdictions ──
+      'POST /api/v1/verdicts': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: '/api/v1/verdicts', body: { testerId: w.testerA.orgId, modelId: w.modelId, verdict: verdict(String(Math.random())) } }) },
+      'GET /api/v1/obligations': { allowed: AUTHED, req: async () => ({ method: 'GET', path: '/api/v1/obligations' }) },
+      'GET /api/v1/obligations/{id}': { allowed: anyRole('dev', 'testerA', 'agency'), req: async () => ({ method: 'GET', path: `/api/v1/obligations/${obligationId}` }) },
+      'POST /api/v1/obligations/{id}/fulfil': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/obligations/${obligationId}/fulfil`, body: { statement: 's', evidence: [] } }) },
+      'POST /api/v1/obligations/{id}/{review}': { allowed: writers('testerA', 'agency'), req: async () => ({ method: 'POST', path: `/api/v1/obligations/${obligationId}/confirm`, body: { reason: 'r' } }) },
+      // ── notifications: an organisation's own ──
+      'GET /api/v1/orgs/{id}/inbox': { allowed: anyRole('dev'), req: async () => ({ method: 'GET', path: `/api/v1/orgs/${w.developer.orgId}/inbox` }) },
+      'POST /api/v1/orgs/{id}/inbox/{messageId}/read': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/orgs/${w.developer.orgId}/inbox/${devMessage}/read`, body: {} }) },
+      'POST /api/v1/orgs/{id}/webhooks': { allowed: ['dev-admin'], req: async () => ({ method: 'POST', path: `/api/v1/orgs/${w.developer.orgId}/webhooks`, body: { url: 'https://93.184.216.34/other' } }) },
+      'GET /api/v1/orgs/{id}/webhooks': { allowed: ['dev-admin', 'dev-admin-readonly'], req: async () => ({ method: 'GET', path: `/api/v1/orgs/${w.developer.orgId}/webhooks` }) },
+      'DELETE /api/v1/orgs/{id}/webhooks/{hookId}': { allowed: ['dev-admin'], req: async () => ({ method: 'DELETE', path: `/api/v1/orgs/${w.developer.orgId}/webhooks/${hookId}` }) },
     });
 
     async function snapshot(): Promise<string> {
       const h = createHash('sha256');
-      const tables: (keyof GrantDB)[] = ['orgs', 'org_keys', 'users', 'memberships', 'tokens', 'accreditations', 'recognitions', 'conflicts', 'models', 'engagements', 'reports', 'events', 'grant_requests'];
+      // Deliveries excluded: their attempt columns change in the background by design.
+      const tables: (keyof GrantDB)[] = ['orgs', 'org_keys', 'users', 'memberships', 'tokens', 'accreditations', 'recognitions', 'conflicts', 'models', 'engagements', 'reports', 'events', 'grant_requests', 'findings', 'finding_ids', 'finding_parties', 'agency_domains', 'verdicts', 'obligations', 'inbox', 'webhooks'];
       for (const t of tables) {
         const rows = await (run.store.db as unknown as Kysely<GrantDB>).selectFrom(t).selectAll().execute();
         // The outbox drain fills events.tlog_index in the background after earlier (allowed) writes.
@@ -183,7 +234,8 @@ for (const backend of await backends()) {
           const before = await snapshot();
           let status = 200;
           try {
-            await clients.get(who)!.call(r.method, r.path, r.body, r.query);
+            const out = await clients.get(who)!.call(r.method, r.path, r.body, r.query);
+            if (c.withheld?.(out)) status = 404;
           } catch (err) {
             if (!(err instanceof RegistryHttpError)) throw err;
             status = err.status;

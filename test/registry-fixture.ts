@@ -5,7 +5,7 @@ import { attestRun } from '../src/attest/bundle.js';
 import { bundleText } from '../src/attest/bundle.js';
 import type { Signer } from '../src/attest/keys.js';
 import { openStore, type RegistryStore } from '../src/registry/db.js';
-import { buildServer, type RegistryServer } from '../src/server/app.js';
+import { buildServer, type RegistryServer, type ServerOptions } from '../src/server/app.js';
 import { LocalLog } from '../src/tlog/storage.js';
 import { ed25519Signer } from '../src/tlog/note.js';
 import { tmp } from './helpers.js';
@@ -89,12 +89,12 @@ export interface Running {
 }
 
 /** A registry server on loopback over `store`, with a fresh transparency log. */
-export async function startRegistry(store: RegistryStore, opts: { logDir?: string; logKeyPem?: string; now?: () => Date; loginPerMinute?: number; operatorToken?: string } = {}): Promise<Running> {
+export async function startRegistry(store: RegistryStore, opts: { logDir?: string; logKeyPem?: string; now?: () => Date; loginPerMinute?: number; operatorToken?: string; server?: Partial<ServerOptions> } = {}): Promise<Running> {
   const logDir = opts.logDir ?? tmp('assay-registry-log-');
   const key = opts.logKeyPem ? (await import('node:crypto')).createPrivateKey(opts.logKeyPem) : generateKeyPairSync('ed25519').privateKey;
   const origin = 'registry.test/log';
   const log = await LocalLog.open(logDir, { origin, signerKey: key });
-  const server = await buildServer({ store, origin: 'registry.test', sink: { append: async (e) => (await log.append(e)).indices }, secureCookies: false, loginPerMinute: opts.loginPerMinute ?? 1000, ...(opts.now ? { now: opts.now } : {}) });
+  const server = await buildServer({ store, origin: 'registry.test', sink: { append: async (e) => (await log.append(e)).indices }, secureCookies: false, loginPerMinute: opts.loginPerMinute ?? 1000, ...(opts.now ? { now: opts.now } : {}), ...opts.server });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = server.app.server.address() as { port: number };
   const boot = await server.registry.bootstrap('operator@registry.test');

@@ -20,6 +20,7 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   policy: { commands: ['policy', 'verdict', 'screen', 'elicit'], load: () => import('./commands/policy.js') },
   agent: { commands: ['agent'], load: () => import('./commands/agent.js') },
   registry: { commands: ['server', 'registry'], load: () => import('./commands/registry.js') },
+  findings: { commands: ['finding', 'obligation', 'inbox'], load: () => import('./commands/findings.js') },
   validate: { commands: ['validate'], load: () => import('./commands/validate.js') },
   tamper: { commands: ['tamper'], load: () => import('./commands/tamper.js') },
   view: { commands: ['view'], load: () => import('./commands/view.js') },

@@ -10,6 +10,7 @@ import { poolVerifier } from '../registry/verify-pool.js';
 import { registerApi } from './api.js';
 import { registerGrantApi } from './api-grants.js';
 import { registerUi } from './ui.js';
+import { registerFollowUp, type FollowUp, type FollowUpOptions } from './routes/findings.js';
 import { newCsrfKey, openApiDocument, sendError, type Api } from './http.js';
 
 /**
@@ -17,7 +18,7 @@ import { newCsrfKey, openApiDocument, sendError, type Api } from './http.js';
  * wires HTTP to it: credentials, limits, security headers, problem+json errors, the OpenAPI
  * document, and a drain of the transparency-log outbox after every write and at start-up.
  */
-export interface ServerOptions extends RegistryOptions {
+export interface ServerOptions extends RegistryOptions, FollowUpOptions {
   store: RegistryStore;
   sink: EventSink;
   /** Cookies marked Secure (default true; false only for plain-HTTP development on loopback). */
@@ -35,6 +36,8 @@ export interface RegistryServer {
   app: FastifyInstance;
   registry: Registry;
   drainer: OutboxDrainer;
+  /** Findings, obligations, notifications and their deadline scheduler (issue 24). */
+  followUp: FollowUp;
 }
 
 /** Security headers for an API that also serves pages: no framing, no sniffing, no referrer, no inline anything. */
@@ -82,6 +85,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
 
   registerApi(api, { secureCookies: o.secureCookies ?? true, loginPerMinute: o.loginPerMinute ?? 10 });
   registerGrantApi(api);
+  const followUp = registerFollowUp(api, o, () => drainer.kick());
   const doc = openApiDocument(api, o.origin);
   app.get('/api/v1/openapi.json', async () => doc);
   registerUi(app);
@@ -90,5 +94,9 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
   drainer.kick();
   await drainer.idle();
   if (drainer.lastError) throw drainer.lastError;
-  return { app, registry, drainer };
+  // Deadlines that passed while the server was down are acted on before serving, then on a timer.
+  await followUp.scheduler.tick();
+  await drainer.idle();
+  followUp.scheduler.start(o.schedulerIntervalMs ?? 30_000);
+  return { app, registry, drainer, followUp };
 }

@@ -29,7 +29,7 @@ export const registryDir = (home = assayHome()) => join(home, 'registry');
 const tokenFile = (home = assayHome()) => join(home, 'registry-token');
 const DEFAULT_URL = 'http://127.0.0.1:8780';
 
-function client(o: { url?: string; token?: string }): RegistryClient {
+export function client(o: { url?: string; token?: string }): RegistryClient {
   const url = o.url ?? process.env.ASSAY_REGISTRY_URL ?? DEFAULT_URL;
   const token = o.token ?? process.env.ASSAY_REGISTRY_TOKEN ?? (existsSync(tokenFile()) ? readFileSync(tokenFile(), 'utf8').trim() : null);
   return new RegistryClient(url, token);
@@ -48,8 +48,8 @@ async function readStdin(): Promise<string> {
 }
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
-const withConn = (c: Command) => c.option('--url <url>', `registry URL (default $ASSAY_REGISTRY_URL or ${DEFAULT_URL})`).option('--token <token>', 'API token (default $ASSAY_REGISTRY_TOKEN or the one saved by `assay registry login`)');
-type Conn = { url?: string; token?: string };
+export const withConn = (c: Command) => c.option('--url <url>', `registry URL (default $ASSAY_REGISTRY_URL or ${DEFAULT_URL})`).option('--token <token>', 'API token (default $ASSAY_REGISTRY_TOKEN or the one saved by `assay registry login`)');
+export type Conn = { url?: string; token?: string };
 
 /** Opens the registry's transparency log (creating it, and its key, on first start). */
 async function registryLog(dir: string, origin: string) {
@@ -68,13 +68,14 @@ export function register(program: Command): void {
     .option('--log <dir>', 'the registry\'s transparency log (default $ASSAY_HOME/registry/log)')
     .option('--operator-email <email>', 'first start: the operator account', 'operator@registry.local')
     .option('--insecure-cookies', 'session cookies without Secure (plain-HTTP development on loopback only)')
-    .action(async (o: { database?: string; host: string; port: number; origin: string; log?: string; operatorEmail: string; insecureCookies?: boolean }) => {
+    .option('--webhook-allow <cidrs>', 'CIDRs webhooks may reach although private or loopback (comma-separated)', list)
+    .action(async (o: { database?: string; host: string; port: number; origin: string; log?: string; operatorEmail: string; insecureCookies?: boolean; webhookAllow?: string[] }) => {
       const database = o.database ?? join(registryDir(), 'registry.db');
       // One server per SQLite file: a second is refused by the kernel-held lock, never corrupts it.
       const lock = isPostgresUrl(database) ? null : await acquireLock(`${resolve(database)}.lock`, { timeoutMs: 0, what: `registry database ${database} (another assay server uses it)` });
       const store = await openStore(database);
       const log = await registryLog(o.log ?? join(registryDir(), 'log'), o.origin);
-      const server = await buildServer({ store, origin: o.origin, sink: { append: async (e) => (await log.append(e)).indices }, secureCookies: !o.insecureCookies, logger: false });
+      const server = await buildServer({ store, origin: o.origin, sink: { append: async (e) => (await log.append(e)).indices }, secureCookies: !o.insecureCookies, logger: false, webhookAllowList: o.webhookAllow ?? [] });
       const boot = await server.registry.bootstrap(o.operatorEmail);
       if (boot) {
         writeSecret(tokenFile(), boot.token);

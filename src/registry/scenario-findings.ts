@@ -1,0 +1,86 @@
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
+import { STATEMENT_TYPE } from '../attest/statement.js';
+import { VERDICT_PREDICATE_TYPE } from '../attest/tlog.js';
+import { DAY_MS } from './disclosure-clock.js';
+import { RegistryClient } from './client.js';
+import type { World } from './scenario.js';
+
+/**
+ * The follow-through walk-through for `assay demo --registry` (after the registry scenario): a
+ * finding filed, acknowledged, fixed, pre-notified and published on schedule by the server's
+ * scheduler; a threshold-crossed signed verdict creating obligations, one fulfilled and
+ * confirmed, one overdue and escalated to the agency. The server's clock is simulated: `advance`
+ * moves it, `tick` runs the scheduler once (the server would on its timer).
+ */
+export interface FollowUpDriver {
+  world: World;
+  now: () => Date;
+  advance: (days: number) => void;
+  tick: () => Promise<void>;
+}
+
+export interface FollowUpSummary {
+  findingId: string;
+  timeline: { day: number; kind: string; to?: string }[];
+  published: { day: number; details: boolean };
+  obligations: { id: string; title: string; deadlineDay: number; state: string; overdue: boolean }[];
+  agencyMessages: string[];
+}
+
+export async function runFollowUpScenario(d: FollowUpDriver): Promise<FollowUpSummary> {
+  const { world: w } = d;
+  const anon = new RegistryClient(w.operator.baseUrl);
+  const t0 = d.now().getTime();
+  const dayOf = (iso: string) => Math.round(((Date.parse(iso) - t0) / DAY_MS) * 100) / 100;
+  // Tokens that outlive the simulated months.
+  for (const p of [w.developer, w.testerA, w.agency]) p.client.token = (await p.client.post<{ token: string }>('/api/v1/tokens', { scopes: ['read', 'write'], ttlSeconds: 365 * 86400 })).token;
+
+  const f = await w.testerA.client.post<{ id: string }>('/api/v1/findings', {
+    reporterId: w.testerA.orgId, engagementId: w.engagementId, modelIds: [w.modelId], title: 'Indirect prompt injection exfiltrates tool credentials', riskDomain: 'cyber: prompt injection', severity: 'high', jurisdictions: ['GB'],
+    details: { description: 'A crafted web page returned by the browsing tool makes the model send stored credentials to a third party.', reproduction: 'See the disclosed transcript items.', evidence: [{ kind: 'report', ref: w.reportId }] },
+  });
+  d.advance(2);
+  await w.developer.client.post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'reproduced internally' });
+  d.advance(10);
+  await w.developer.client.post(`/api/v1/findings/${f.id}/transition`, { action: 'start-fix', reason: 'tool-output isolation under way' });
+  d.advance(28);
+  await w.developer.client.post(`/api/v1/findings/${f.id}/transition`, { action: 'fix', reason: 'release 2026-12b isolates tool output' });
+  // Day 63: the scheduler pre-notifies the GB agency; it acknowledges. Day 70: published.
+  d.advance(23);
+  await d.tick();
+  await w.agency.client.post(`/api/v1/findings/${f.id}/acknowledge-notice`, { agencyId: w.agency.orgId });
+  d.advance(7);
+  await d.tick();
+  const pub = await w.developer.client.get<{ timeline: { at: string; kind: string; to?: string }[]; clock: { publishedAt: string }; details: unknown }>(`/api/v1/findings/${f.id}`);
+  const publicView = await anon.get<{ details: unknown }>(`/api/v1/findings/${f.id}`);
+
+  // Verdict follow-through.
+  const model = await anon.get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
+  const statement = {
+    _type: STATEMENT_TYPE, subject: [{ name: 'assay/model:frontier-1', digest: { sha256: model.releaseDigest.slice(7) } }], predicateType: VERDICT_PREDICATE_TYPE,
+    predicate: {
+      verificationResult: 'threshold-crossed', timeVerified: d.now().toISOString(), model: { name: 'frontier-1', release: model.releaseDigest },
+      evaluation: { actions: [
+        { action: { type: 'notify', party: 'AI Safety Agency (demo)', within_days: 14 }, because: 'capability cyber-offence: threshold-crossed' },
+        { action: { type: 'kyc-gating', capability: 'cyber-offence' }, because: 'capability cyber-offence: threshold-crossed' },
+      ] },
+    },
+  };
+  const verdict = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), [w.testerA.signer]);
+  const v = await w.testerA.client.post<{ obligations: { id: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict });
+  const [notifyO, kycO] = v.obligations as [{ id: string }, { id: string }];
+  d.advance(5);
+  await w.developer.client.post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'notified the agency (letter ref 2026/77)', evidence: [{ kind: 'letter', ref: '2026/77' }] });
+  await w.testerA.client.post(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'the agency confirmed receipt' });
+  d.advance(26);
+  await d.tick();
+  const obligations = await Promise.all([notifyO, kycO].map((o) => w.developer.client.get<{ id: string; title: string; deadline: string; state: string; overdue: boolean }>(`/api/v1/obligations/${o.id}`)));
+  const inbox = await w.agency.client.get<{ items: { kind: string; subject: string }[] }>(`/api/v1/orgs/${w.agency.orgId}/inbox`, { limit: 200 });
+  return {
+    findingId: f.id,
+    timeline: pub.timeline.map((e) => ({ day: dayOf(e.at), kind: e.kind, ...(e.to ? { to: e.to } : {}) })),
+    published: { day: dayOf(pub.clock.publishedAt), details: publicView.details !== null },
+    obligations: obligations.map((o) => ({ id: o.id, title: o.title, deadlineDay: dayOf(o.deadline), state: o.state, overdue: o.overdue })),
+    agencyMessages: inbox.items.map((m) => `${m.kind} ${m.subject}`).reverse(),
+  };
+}

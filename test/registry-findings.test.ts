@@ -1,0 +1,402 @@
+import assert from 'node:assert/strict';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
+import { STATEMENT_TYPE } from '../src/attest/statement.js';
+import { VERDICT_PREDICATE_TYPE } from '../src/attest/tlog.js';
+import { RegistryClient, RegistryHttpError } from '../src/registry/client.js';
+import { DAY_MS } from '../src/registry/disclosure-clock.js';
+import { commitDetails } from '../src/registry/findings.js';
+import { runScenario, type Party, type World } from '../src/registry/scenario.js';
+import { AddressPolicy } from '../src/registry/webhooks.js';
+import { tmp } from './helpers.js';
+import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+
+/**
+ * Findings and coordinated disclosure end to end, over HTTP, with a controllable clock: the
+ * clock cases of the issue, embargo visibility, agency pre-notification, publication by the
+ * server's scheduler exactly once across restarts, verdict obligations and their escalation, and
+ * webhooks against a receiver that fails, times out and recovers.
+ */
+type F = { id: string; published: boolean; state?: string; details?: unknown; detailsDigest?: string; detailsNonce?: string | null; clock?: Record<string, string | null | boolean>; agencies?: { orgId: string; acknowledgedAt: string | null }[]; timeline?: { kind: string; reason: string | null }[] };
+
+async function status(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    if (err instanceof RegistryHttpError) return err.status;
+    throw err;
+  }
+}
+
+for (const backend of await backends()) {
+  describe(`findings and disclosure on ${backend}`, { timeout: 10 * 60_000 }, () => {
+    let clock = new Date();
+    const now = () => clock;
+    let run: Running;
+    let w: World;
+    let drop: () => Promise<void>;
+    const logDir = tmp('assay-findings-log-');
+    const logKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const server = { schedulerIntervalMs: 0, webhookAllowList: ['127.0.0.0/8'], webhookTimeoutMs: 400 };
+    let agencyBio: Party;
+    let agencyFR: Party;
+    /** A client for a party on the server currently running (restarts change the port). */
+    const as = (p: Party | 'public') => new RegistryClient(run.baseUrl, p === 'public' ? null : p.client.token);
+    const restart = async () => {
+      await run.close();
+      run = await startRegistry(run.store, { now, logDir, logKeyPem, server });
+    };
+    const tick = async () => {
+      // Let the tick queued by the last write's response hook be queued first (same process).
+      await new Promise((r) => setTimeout(r, 20));
+      const r = await run.server.followUp.scheduler.tick();
+      await run.server.drainer.idle();
+      assert.equal(run.server.followUp.scheduler.lastError, null);
+      return r!;
+    };
+    const eventsOf = async (subject: string, kind: string) => (await run.store.db.selectFrom('events').select(['kind', 'tlog_index']).where('subject', '=', subject).where('kind', '=', kind).execute()).length;
+
+    before(async () => {
+      const ts = await testStore(backend);
+      drop = ts.drop;
+      run = await startRegistry(await ts.open(), { now, logDir, logKeyPem, server });
+      w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, now: clock });
+      // Long-lived tokens: the clock runs for months in these tests.
+      for (const p of [w.developer, w.testerA, w.testerB, w.agency, w.accreditorGB]) p.client.token = (await p.client.post<{ token: string }>('/api/v1/tokens', { scopes: ['read', 'write'], ttlSeconds: 365 * 86400 })).token;
+      const party = async (name: string, jurisdiction: string): Promise<Party> => {
+        const org = await w.operator.post<{ id: string }>('/api/v1/orgs', { kind: 'agency', name, jurisdiction });
+        const email = `${jurisdiction.toLowerCase()}-${name.length}@agency.example`;
+        const password = 'a long agency password';
+        await w.operator.post(`/api/v1/orgs/${org.id}/members`, { email, name, role: 'admin', password });
+        const client = new RegistryClient(run.baseUrl);
+        client.token = (await client.post<{ token: string }>('/api/v1/login', { email, password, ttlSeconds: 30 * 86400 })).token;
+        client.token = (await client.post<{ token: string }>('/api/v1/tokens', { scopes: ['read', 'write'], ttlSeconds: 365 * 86400 })).token;
+        return { orgId: org.id, name, email, password, client, signer: w.agency.signer };
+      };
+      agencyBio = await party('Biosecurity Agency GB', 'GB');
+      agencyFR = await party('Agence FR', 'FR');
+      await as(agencyBio).post(`/api/v1/orgs/${agencyBio.orgId}/agency-domains`, { domains: ['bio', 'chem'] });
+      w.operator.token = (await w.operator.post<{ token: string }>('/api/v1/tokens', { scopes: ['read', 'write'], ttlSeconds: 365 * 86400 })).token;
+    });
+    after(async () => {
+      await run?.close();
+      await run?.store.close();
+      await drop?.();
+    });
+
+    const details = { description: 'the system prompt leaks via a crafted tool result', reproduction: '1. call tool X with payload Y', evidence: [{ kind: 'link' as const, ref: 'https://example.org/transcript/1' }] };
+    const file = (o: Record<string, unknown> = {}) =>
+      as(w.testerA).post<F>('/api/v1/findings', { reporterId: w.testerA.orgId, engagementId: w.engagementId, modelIds: [w.modelId], title: 'Prompt injection exfiltrates the system prompt', riskDomain: 'cyber: prompt injection', severity: 'high', jurisdictions: ['GB'], details, ...o });
+    const at = (t0: Date, days: number) => new Date(t0.getTime() + days * DAY_MS);
+
+    test('standard track: fixed on day 40 → agencies pre-notified day 63 → published day 70, once, across restarts', async () => {
+      const t0 = clock;
+      const f = await file();
+      assert.match(f.id, /^AF-\d{4}-[0-9A-F]{6}-\d{5}$/);
+      assert.notEqual(f.id.split('-')[2], '000000', 'an accredited tester numbers in its own scope');
+      assert.equal(f.clock!.disclosureAt, at(t0, 90).toISOString());
+      assert.equal(f.clock!.preNotifyAt, at(t0, 83).toISOString());
+      // Embargo: only the parties see it; everyone else learns only that the identifier exists.
+      for (const who of ['public', w.testerB, w.agency, agencyBio, agencyFR, w.accreditorGB, w.operator] as const) {
+        const c = who === w.operator ? w.operator : as(who as Party | 'public');
+        const v = await c.get<F>(`/api/v1/findings/${f.id}`);
+        assert.deepEqual(v, { id: f.id, published: false }, `visible to ${typeof who === 'string' ? who : (who as Party).name ?? 'operator'}`);
+        assert.equal(await status(c.post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'x' })), c.token ? 404 : 401);
+      }
+      assert.deepEqual((await as('public').get<{ items: F[] }>('/api/v1/findings')).items.map((x) => x.id).includes(f.id), false);
+      assert.deepEqual((await as(w.testerB).get<{ items: F[] }>('/api/v1/findings', { mine: true })).items.map((x) => x.id).includes(f.id), false);
+      assert.equal((await as(w.developer).get<{ items: F[] }>('/api/v1/findings', { mine: true })).items.some((x) => x.id === f.id), true);
+      assert.deepEqual((await as(w.developer).get<F>(`/api/v1/findings/${f.id}`)).details, details);
+
+      clock = at(t0, 1);
+      assert.equal(await status(as(w.testerA).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'mine' })), 403);
+      await as(w.developer).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'reproduced' });
+      clock = at(t0, 40);
+      const fixed = await as(w.developer).post<F>(`/api/v1/findings/${f.id}/transition`, { action: 'fix', reason: 'tool output is now sanitised in release 2026-12b' });
+      assert.equal(fixed.state, 'fixed');
+      assert.equal(fixed.clock!.disclosureAt, at(t0, 70).toISOString());
+      assert.equal(fixed.clock!.preNotifyAt, at(t0, 63).toISOString());
+
+      clock = new Date(at(t0, 63).getTime() - 1);
+      await tick();
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.prenotify'), 0);
+      clock = at(t0, 63);
+      await tick();
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.prenotify'), 1);
+      // The GB agency with no declared domains matches; the bio-only GB agency and the FR agency do not.
+      const seen = await as(w.agency).get<F>(`/api/v1/findings/${f.id}`);
+      assert.deepEqual(seen.details, details);
+      assert.deepEqual(seen.agencies!.map((a) => a.orgId), [w.agency.orgId]);
+      assert.deepEqual(await as(agencyBio).get<F>(`/api/v1/findings/${f.id}`), { id: f.id, published: false });
+      assert.deepEqual(await as(agencyFR).get<F>(`/api/v1/findings/${f.id}`), { id: f.id, published: false });
+      const inbox = await as(w.agency).get<{ items: { kind: string; data: { finding: string; embargoUntil: string } }[] }>(`/api/v1/orgs/${w.agency.orgId}/inbox`);
+      assert.deepEqual(inbox.items.filter((m) => m.kind === 'finding.prenotified').map((m) => [m.data.finding, m.data.embargoUntil]), [[f.id, at(t0, 70).toISOString()]]);
+      assert.equal(await status(as(agencyFR).post(`/api/v1/findings/${f.id}/acknowledge-notice`, { agencyId: agencyFR.orgId })), 404);
+      const acked = await as(w.agency).post<F>(`/api/v1/findings/${f.id}/acknowledge-notice`, { agencyId: w.agency.orgId });
+      assert.equal(acked.agencies![0]!.acknowledgedAt, at(t0, 63).toISOString());
+
+      // The server is down across the deadline (day 70); it publishes at start-up, once.
+      await run.close();
+      clock = at(t0, 71);
+      run = await startRegistry(run.store, { now, logDir, logKeyPem, server });
+      await run.server.drainer.idle();
+      const pub = await as('public').get<F>(`/api/v1/findings/${f.id}`);
+      assert.equal(pub.published, true);
+      assert.equal(pub.state, 'disclosed');
+      assert.equal(pub.clock!.publishedAt, at(t0, 71).toISOString());
+      assert.deepEqual(pub.details, details);
+      assert.deepEqual(pub.timeline!.map((e) => e.kind), ['file', 'transition', 'transition', 'prenotify', 'agency-ack', 'publish']);
+      clock = at(t0, 72);
+      await restart();
+      await Promise.all([tick(), tick(), run.server.followUp.findings.runDue()]);
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.publish'), 1);
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.prenotify'), 1);
+      // Every transition reached the transparency log.
+      await run.server.drainer.idle();
+      const rows = await run.store.db.selectFrom('events').select('tlog_index').where('subject', '=', `finding/${f.id}`).execute();
+      assert.equal(rows.length, 6);
+      assert.ok(rows.every((r) => r.tlog_index !== null));
+      assert.equal((await as('public').get<{ items: F[] }>('/api/v1/findings')).items.some((x) => x.id === f.id), true);
+    });
+
+    test('restricted class (bio), unfixed: published at day 90 with existence, verdict and commitment only; revealed to a named party', async () => {
+      const t0 = clock;
+      const bio = { description: 'step-by-step uplift for agent X', reproduction: 'withheld protocol', evidence: [] };
+      const f = await file({ title: 'Uplift on a controlled pathogen protocol', riskDomain: 'bio: uplift', severity: 'moderate', details: bio });
+      clock = at(t0, 83);
+      await tick();
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.prenotify'), 1);
+      const v = await as(agencyBio).get<F>(`/api/v1/findings/${f.id}`);
+      assert.deepEqual(v.agencies!.map((a) => a.orgId).sort(), [agencyBio.orgId, w.agency.orgId].sort());
+      assert.deepEqual(v.details, bio);
+      clock = at(t0, 90);
+      await tick();
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.publish'), 1);
+      for (const who of ['public', w.testerB, agencyFR] as const) {
+        const p = await as(who).get<F>(`/api/v1/findings/${f.id}`);
+        assert.equal(p.published, true);
+        assert.equal(p.details, null);
+        assert.equal(p.detailsNonce, null);
+        assert.match(p.detailsDigest!, /^sha256:[0-9a-f]{64}$/);
+        assert.ok(p.timeline!.every((e) => e.reason === null));
+      }
+      // The commitment opens with the nonce the parties hold.
+      const mine = await as(w.testerA).get<F>(`/api/v1/findings/${f.id}`);
+      assert.equal(commitDetails(Buffer.from(mine.detailsNonce!, 'base64url'), mine.details), mine.detailsDigest);
+      assert.notEqual(commitDetails(Buffer.from(mine.detailsNonce!, 'base64url'), { ...bio, description: 'x' }), mine.detailsDigest);
+      assert.equal(await status(as(w.developer).post(`/api/v1/findings/${f.id}/reveal`, { orgId: w.testerB.orgId, reason: 'r' })), 403);
+      await as(w.testerA).post(`/api/v1/findings/${f.id}/reveal`, { orgId: w.testerB.orgId, reason: 'replication by an accredited peer' });
+      assert.deepEqual((await as(w.testerB).get<F>(`/api/v1/findings/${f.id}`)).details, bio);
+      assert.equal((await as('public').get<F>(`/api/v1/findings/${f.id}`)).details, null);
+    });
+
+    test('in the wild → day 7; one grace → day 10; a second grace is refused', async () => {
+      const t0 = clock;
+      const f = await file({ inTheWild: true, title: 'Jailbreak used in the wild' });
+      assert.equal(f.clock!.disclosureAt, at(t0, 7).toISOString());
+      assert.equal(f.clock!.preNotifyAt, t0.toISOString());
+      // Due at filing: the tick that follows every write pre-notifies at once.
+      await tick();
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.prenotify'), 1);
+      assert.deepEqual((await as(w.agency).get<F>(`/api/v1/findings/${f.id}`)).agencies!.map((a) => a.orgId), [w.agency.orgId]);
+      clock = at(t0, 2);
+      await as(w.developer).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'seen' });
+      assert.equal(await status(as(w.testerA).post(`/api/v1/findings/${f.id}/grace`, { reason: 'please' })), 403);
+      const g = await as(w.developer).post<F>(`/api/v1/findings/${f.id}/grace`, { reason: 'patch rolling out, 60% of traffic' });
+      assert.equal(g.clock!.disclosureAt, at(t0, 10).toISOString());
+      assert.equal(await status(as(w.developer).post(`/api/v1/findings/${f.id}/grace`, { reason: 'again' })), 409);
+      clock = new Date(at(t0, 10).getTime() - 1000);
+      await tick();
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.publish'), 0);
+      clock = at(t0, 10);
+      await tick();
+      assert.equal(await eventsOf(`finding/${f.id}`, 'finding.publish'), 1);
+    });
+
+    test('standard grace → day 104; in the wild fixed → fix + 30; early publication needs both sides; withdrawn never publishes', async () => {
+      const t0 = clock;
+      const a = await file({ title: 'grace case' });
+      clock = at(t0, 50);
+      await as(w.developer).post(`/api/v1/findings/${a.id}/transition`, { action: 'acknowledge', reason: 'ok' });
+      assert.equal((await as(w.developer).post<F>(`/api/v1/findings/${a.id}/grace`, { reason: 'complex fix' })).clock!.disclosureAt, at(t0, 104).toISOString());
+
+      const b = await file({ title: 'wild and fixed', inTheWild: true });
+      await as(w.developer).post(`/api/v1/findings/${b.id}/transition`, { action: 'acknowledge', reason: 'ok' });
+      clock = at(t0, 53);
+      assert.equal((await as(w.developer).post<F>(`/api/v1/findings/${b.id}/transition`, { action: 'mitigate', reason: 'classifier' })).clock!.disclosureAt, at(t0, 83).toISOString());
+      // Early: the developer alone does not publish; with the reporter's consent it is published now.
+      assert.equal((await as(w.developer).post<F>(`/api/v1/findings/${b.id}/publish`, { reason: 'we agree' })).published, false);
+      assert.equal((await as(w.testerA).post<F>(`/api/v1/findings/${b.id}/publish`, { reason: 'agreed' })).published, true);
+      assert.equal(await eventsOf(`finding/${b.id}`, 'finding.publish'), 1);
+
+      const c = await file({ title: 'withdrawn' });
+      await as(w.testerA).post(`/api/v1/findings/${c.id}/transition`, { action: 'withdraw', reason: 'my mistake' });
+      assert.equal(await status(as(w.testerA).post(`/api/v1/findings/${c.id}/publish`, { reason: 'x' })), 409);
+      clock = at(t0, 120);
+      await tick();
+      assert.deepEqual(await as('public').get<F>(`/api/v1/findings/${c.id}`), { id: c.id, published: false });
+      assert.equal(await eventsOf(`finding/${c.id}`, 'finding.prenotify'), 0);
+    });
+
+    test('identifier reservation: accredited testers only; a reserved id shows only its existence; used once', async () => {
+      const { ids } = await as(w.testerA).post<{ ids: string[] }>('/api/v1/finding-ids', { testerId: w.testerA.orgId, count: 2 });
+      assert.equal(ids.length, 2);
+      assert.deepEqual(await as('public').get(`/api/v1/findings/${ids[0]}`), { id: ids[0], published: false });
+      assert.equal(await status(as(w.testerB).post('/api/v1/findings', { reporterId: w.testerB.orgId, modelIds: [w.modelId], id: ids[0], title: 't', riskDomain: 'cyber', severity: 'low', details })), 404);
+      const f = await file({ id: ids[0], engagementId: null });
+      assert.equal(f.id, ids[0]);
+      assert.equal(await status(file({ id: ids[0] })), 409);
+      assert.equal(await status(as(w.developer).post('/api/v1/finding-ids', { testerId: w.developer.orgId, count: 1 })), 403);
+      assert.equal(await status(as('public').get('/api/v1/findings/AF-2026-ABCDEF-99999')), 404);
+    });
+
+    test('a threshold-crossed signed verdict creates obligations; one fulfilled and confirmed, one overdue and escalated once', async () => {
+      const t0 = clock;
+      const model = await as('public').get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
+      const statement = (result: string, nonce: string) => ({
+        _type: STATEMENT_TYPE, subject: [{ name: 'assay/model:frontier-1', digest: { sha256: model.releaseDigest.slice(7) } }], predicateType: VERDICT_PREDICATE_TYPE,
+        predicate: {
+          verificationResult: result, timeVerified: nonce, model: { name: 'frontier-1', release: model.releaseDigest },
+          evaluation: { actions: [
+            { action: { type: 'escalate', to: 'stage-2' }, because: 'capability cyber: screen' },
+            { action: { type: 'notify', party: 'AI Safety Agency', within_days: 14 }, because: 'capability cyber: threshold-crossed' },
+            { action: { type: 'kyc-gating', capability: 'cyber-offence' }, because: 'capability cyber: threshold-crossed' },
+          ] },
+        },
+      });
+      const sign = (st: unknown, p: Party) => signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(st)), [p.signer]);
+      const r = await as(w.testerA).post<{ obligations: { id: string; title: string; deadline: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sign(statement('threshold-crossed', t0.toISOString()), w.testerA) });
+      assert.deepEqual(r.obligations.map((o) => [o.title, o.deadline]), [['notify AI Safety Agency within 14 days', at(t0, 14).toISOString()], ['require know-your-customer gating for cyber-offence', at(t0, 30).toISOString()]]);
+      // A verdict below threshold creates none; a forged signer, a replay and another release are refused.
+      assert.equal((await as(w.testerA).post<{ obligations: unknown[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, verdict: sign(statement('below-threshold', 'b'), w.testerA) })).obligations.length, 0);
+      assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, verdict: sign(statement('threshold-crossed', 'c'), w.testerB) })), 422);
+      assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sign(statement('threshold-crossed', t0.toISOString()), w.testerA) })), 409);
+      // A developer cannot pose as a tester with its own key.
+      assert.equal(await status(as(w.developer).post('/api/v1/verdicts', { testerId: w.developer.orgId, modelId: w.modelId, verdict: sign(statement('threshold-crossed', 'd'), w.developer) })), 403);
+      const [notifyO, kycO] = r.obligations as unknown as [{ id: string }, { id: string }];
+      // Visibility: parties and the GB agencies; not tester B, not the FR agency.
+      assert.equal(await status(as(w.testerB).get(`/api/v1/obligations/${notifyO.id}`)), 404);
+      assert.equal(await status(as(agencyFR).get(`/api/v1/obligations/${notifyO.id}`)), 404);
+      assert.equal((await as(agencyFR).get<{ items: unknown[] }>('/api/v1/obligations')).items.length, 0);
+      assert.equal((await as(w.agency).get<{ items: unknown[] }>('/api/v1/obligations')).items.length, 2);
+
+      clock = at(t0, 3);
+      assert.equal(await status(as(w.testerA).post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'x', evidence: [] })), 403);
+      assert.equal(await status(as(w.testerA).post(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'early' })), 409);
+      await as(w.developer).post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'notified the agency by letter ref 2026/77', evidence: [{ kind: 'letter', ref: 'ref 2026/77' }] });
+      assert.equal(await status(as(w.developer).post(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'self' })), 403);
+      const conf = await as(w.testerA).post<{ state: string }>(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'agency confirmed receipt' });
+      assert.equal(conf.state, 'confirmed');
+
+      clock = at(t0, 30);
+      await tick();
+      await tick();
+      assert.equal((await as(w.developer).get<{ overdue: boolean }>(`/api/v1/obligations/${notifyO.id}`)).overdue, false);
+      assert.equal(await eventsOf(`obligation/${kycO.id}`, 'obligation.overdue'), 1);
+      const msgs = await as(w.agency).get<{ items: { kind: string; data: { obligation?: string } }[] }>(`/api/v1/orgs/${w.agency.orgId}/inbox`);
+      assert.deepEqual(msgs.items.filter((m) => m.kind === 'obligation.overdue').map((m) => m.data.obligation), [kycO.id]);
+      assert.equal((await as(agencyFR).get<{ items: { kind: string }[] }>(`/api/v1/orgs/${agencyFR.orgId}/inbox`)).items.some((m) => m.kind === 'obligation.overdue'), false);
+      const o = await as(w.developer).get<{ overdue: boolean; state: string }>(`/api/v1/obligations/${kycO.id}`);
+      assert.deepEqual([o.overdue, o.state], [true, 'open']);
+      // A late fulfilment is recorded as late; an agency of the jurisdiction may dispute it.
+      await as(w.developer).post(`/api/v1/obligations/${kycO.id}/fulfil`, { statement: 'KYC gate live', evidence: [] });
+      assert.equal((await as(w.agency).post<{ state: string }>(`/api/v1/obligations/${kycO.id}/dispute`, { reason: 'gate bypassable' })).state, 'disputed');
+    });
+
+    test('webhooks: a receiver that fails, times out and recovers gets every message once by idempotency key; signatures verify', async () => {
+      clock = new Date();
+      const seen = new Map<string, number>();
+      const processed = new Map<string, string>();
+      const requests: { headers: Record<string, string>; body: string }[] = [];
+      const modes = ['fail', 'hang', 'process-then-fail'];
+      const receiver = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          const h = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) };
+          requests.push({ headers: h, body });
+          seen.set(h['webhook-id'], (seen.get(h['webhook-id']) ?? 0) + 1);
+          const mode = modes.shift() ?? 'ok';
+          if (mode === 'hang') return; // never answers: the sender's timeout
+          if (mode === 'fail') return res.writeHead(503).end();
+          // A correct receiver: accept each idempotency key once.
+          if (!processed.has(h['webhook-id'])) processed.set(h['webhook-id'], (JSON.parse(body) as { data: { message: string } }).data.message);
+          if (mode === 'process-then-fail') return res.writeHead(500).end();
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+      const port = (receiver.address() as { port: number }).port;
+      try {
+        assert.equal(await status(as(w.developer).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: 'http://10.1.2.3/hook' })), 400);
+        assert.equal(await status(as(w.developer).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://[::1]:${port}/hook` })), 400);
+        assert.equal(await status(as(w.testerA).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://127.0.0.1:${port}/hook` })), 403);
+        const hook = await as(w.developer).post<{ id: string; secret: string }>(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://127.0.0.1:${port}/hook` });
+        assert.match(hook.secret, /^whsec_/);
+        const f = await file({ title: 'webhook case' });
+        await as(w.developer).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'ok' });
+        await as(w.developer).post(`/api/v1/findings/${f.id}/transition`, { action: 'triage', reason: 'ok' });
+        for (let i = 0; i < 8; i++) {
+          await tick();
+          clock = new Date(clock.getTime() + 31_000);
+        }
+        const inbox = (await as(w.developer).get<{ items: { id: string; subject: string }[] }>(`/api/v1/orgs/${w.developer.orgId}/inbox`, { limit: 200 })).items.filter((m) => m.subject === `finding/${f.id}`);
+        assert.equal(inbox.length, 3);
+        // Exactly once by idempotency key: one processing per message, for every message.
+        assert.deepEqual([...processed.values()].sort(), inbox.map((m) => m.id).sort());
+        assert.ok([...seen.values()].some((n) => n > 1), 'some deliveries were retried');
+        const list = await as(w.developer).get<{ items: { deliveries: { state: string; attempts: number; lastError: string | null }[] }[] }>(`/api/v1/orgs/${w.developer.orgId}/webhooks`);
+        assert.ok(list.items[0]!.deliveries.every((d) => d.state === 'delivered'));
+        assert.ok(list.items[0]!.deliveries.some((d) => d.attempts > 1));
+        // The documented algorithm, and an independent implementation (standardwebhooks), both verify.
+        const key = Buffer.from(hook.secret.slice(6), 'base64');
+        for (const r of requests) {
+          const mac = createHmac('sha256', key).update(`${r.headers['webhook-id']}.${r.headers['webhook-timestamp']}.${r.body}`).digest('base64');
+          assert.equal(r.headers['webhook-signature'], `v1,${mac}`);
+          assert.doesNotThrow(() => new Webhook(hook.secret).verify(r.body, r.headers));
+          assert.throws(() => new Webhook(hook.secret).verify(r.body.replace('"type"', '"typo"'), r.headers));
+        }
+        // A delivery pending across a restart is sent after it, with the same id.
+        modes.push('fail');
+        await as(w.developer).post(`/api/v1/findings/${f.id}/transition`, { action: 'start-fix', reason: 'ok' });
+        await tick();
+        const pendingId = requests.at(-1)!.headers['webhook-id']!;
+        await restart();
+        clock = new Date(clock.getTime() + 6_000);
+        await tick();
+        assert.equal(requests.at(-1)!.headers['webhook-id'], pendingId);
+        assert.equal(seen.get(pendingId), 2);
+        assert.equal(processed.has(pendingId), true);
+      } finally {
+        receiver.closeAllConnections();
+        await new Promise((r) => receiver.close(r));
+      }
+    });
+  });
+}
+
+describe('webhook SSRF address policy', () => {
+  test('private, loopback, link-local, metadata and mapped addresses are refused unless allow-listed', async () => {
+    const p = new AddressPolicy();
+    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '224.0.0.1']) assert.notEqual(p.refuse(a), null, a);
+    for (const a of ['93.184.216.34', '2606:4700::1111']) assert.equal(p.refuse(a), null, a);
+    await assert.rejects(p.checkUrl('http://127.0.0.1:8080/x'), /private, loopback/);
+    await assert.rejects(p.checkUrl('http://2130706433/x'), /private, loopback/);
+    await assert.rejects(p.checkUrl('http://0x7f.1/x'), /private, loopback/);
+    await assert.rejects(p.checkUrl('ftp://example.org/x'), /https/);
+    await assert.rejects(p.checkUrl('http://user:pw@example.org/x'), /credentials/);
+    const allow = new AddressPolicy(['127.0.0.0/8']);
+    assert.equal(allow.refuse('127.0.0.1'), null);
+    assert.notEqual(allow.refuse('::1'), null);
+    assert.notEqual(allow.refuse('10.0.0.1'), null);
+    assert.throws(() => new AddressPolicy(['localhost']), /not a CIDR/);
+    // The connecting socket checks again (a name that resolves to loopback at delivery time, as after DNS rebinding).
+    const viaSocket = (pol: AddressPolicy) => new Promise<string>((res) => pol.lookup()('localhost', { all: true }, (err) => res(err ? (err as NodeJS.ErrnoException).code ?? 'error' : 'ok')));
+    assert.equal(await viaSocket(p), 'ESSRF');
+    assert.equal(await viaSocket(new AddressPolicy(['127.0.0.0/8', '::1/128'])), 'ok');
+  });
+});
