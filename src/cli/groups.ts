@@ -21,6 +21,7 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   agent: { commands: ['agent'], load: () => import('./commands/agent.js') },
   registry: { commands: ['server', 'registry'], load: () => import('./commands/registry.js') },
   validate: { commands: ['validate'], load: () => import('./commands/validate.js') },
+  worker: { commands: ['worker'], load: () => import('./commands/worker.js') },
 };
 
 /** The groups to load for these arguments: the one that owns the command, or all (help, unknown commands). */
