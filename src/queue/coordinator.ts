@@ -124,6 +124,8 @@ export class QueueCoordinator implements UnitDispatch {
   private settleCompleted(jobId: string, returnvalue: unknown): void {
     const w = this.waiting.get(jobId);
     if (!w || w.settled) return;
+    // Not readable yet (a job read while Redis is going away): the sweep looks again.
+    if (returnvalue === null || returnvalue === undefined || returnvalue === 'null') return;
     try {
       const res = parseResult(returnvalue, w.unit, w.expectedMessages);
       const events: EventRecord[] = [...res.outcome.events];
@@ -181,8 +183,7 @@ export class QueueCoordinator implements UnitDispatch {
   private async shutdown(ms: number): Promise<void> {
     this.redis.disconnect();
     await withTimeout(Promise.all([this.events.close(), this.queue.close()]), ms).catch(async () => {
-      await this.events.disconnect().catch(() => {});
-      await this.queue.disconnect().catch(() => {});
+      await withTimeout(Promise.all([this.events.disconnect(), this.queue.disconnect()]), 500).catch(() => {});
     });
   }
 }

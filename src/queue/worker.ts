@@ -141,8 +141,12 @@ export async function startWorker(opts: WorkerOptions): Promise<{ worker: Worker
   return {
     worker,
     async close(force = false) {
+      // With Redis gone a graceful close would wait for it forever: stop at once (the units in hand run again elsewhere).
+      if (redis.status !== 'ready') force = true;
       if (force) abort.abort();
-      await worker.close(force);
+      const closed = worker.close(force);
+      const t = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), force ? 2000 : 10 * 60_000).unref())]);
+      if (!t) await Promise.race([worker.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 500).unref())]);
       for (const p of runs.values()) await p.then((r) => r.close(), () => {});
       redis.disconnect();
     },
