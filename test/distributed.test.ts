@@ -28,9 +28,9 @@ function queueTarget(url = REDIS): QueueTarget {
 
 const sim = (t: RunningTarget, maxConnections = 8) => createModel('openai/sim', { baseUrl: `${t.url}/v1`, maxConnections });
 
-async function distributedRun(t: RunningTarget, q: QueueTarget, cfg: ReturnType<typeof config>, logPath: string, workers: number, extra: { lostAfterMs?: number; resume?: boolean } = {}) {
+async function distributedRun(t: RunningTarget, q: QueueTarget, cfg: ReturnType<typeof config>, logPath: string, workers: number, extra: { lostAfterMs?: number; resume?: boolean; concurrency?: number; sharedLimits?: boolean } = {}) {
   const suite = await loadSuite(DEMO_SUITE);
-  const ws = await Promise.all(Array.from({ length: workers }, () => startWorker({ target: q, concurrency: 4, baseUrl: `${t.url}/v1`, lockDurationMs: 2000 })));
+  const ws = await Promise.all(Array.from({ length: workers }, () => startWorker({ target: q, concurrency: extra.concurrency ?? 4, baseUrl: `${t.url}/v1`, lockDurationMs: 2000, ...(extra.sharedLimits === false ? { sharedLimits: false } : {}) })));
   const dispatch = await QueueCoordinator.open(q, { lostAfterMs: extra.lostAfterMs ?? 10_000, sweepMs: 200 });
   try {
     return await runSuite({ suite, model: sim(t, cfg.maxConnections), config: cfg, logPath, dispatch, simulated: true, durable: false, ...(extra.resume ? { resume: true } : {}) });
@@ -213,6 +213,46 @@ test('Redis lost for good: the run stops with QUEUE_LOST naming the resume comma
   } finally {
     await fresh?.stop();
     await redis.stop();
+    await target.close();
+  }
+});
+
+test('shared limits: 3 workers against a target that refuses (429) above 4 concurrent requests draw about as many 429s as one worker, far fewer than workers adapting alone', opts, async () => {
+  const cfg = config({ limit: 60, maxConnections: 16, maxRetries: 30, retryBaseMs: 5, retryMaxDelayMs: 50 });
+  const count429 = async (workers: number, sharedLimits: boolean) => {
+    const target = await startTarget({ latencyMs: 25, accuracy: 0.8, seed: 8, maxConcurrent: 4, retryAfterS: 0.05 });
+    try {
+      const res = await distributedRun(target, queueTarget(), cfg, join(tmp(), 'run.jsonl'), workers, { concurrency: 16, sharedLimits });
+      assert.equal(res.status, 'completed');
+      assert.equal(res.errored, 0);
+      assert.ok(target.stats().maxInFlight <= 5 + (sharedLimits ? 0 : 48));
+      return target.stats().byStatus['429'] ?? 0;
+    } finally {
+      await target.close();
+    }
+  };
+  const one = await count429(1, true);
+  const three = await count429(3, true);
+  const alone = await count429(3, false);
+  process.stderr.write(`429s: one worker ${one}, three sharing ${three}, three alone ${alone}\n`);
+  assert.ok(one > 0, 'the capacity limit was reached');
+  assert.ok(three <= 2 * one + 10, `3 workers sharing limits drew ${three} 429s; one worker ${one}`);
+  assert.ok(alone > three, `workers adapting alone drew ${alone} 429s, shared ${three}`);
+});
+
+test('--max-cost across workers: the budget stops the run once, spent no further than a local run\'s window past the limit (not multiplied by the worker count)', opts, async () => {
+  const target = await startTarget({ latencyMs: 5, accuracy: 0.8, seed: 9 });
+  try {
+    const probe = await runSuite({ suite: await loadSuite(DEMO_SUITE), model: sim(target), config: config({ limit: 1 }), logPath: join(tmp(), 'p.jsonl'), simulated: true, durable: false });
+    const perSample = probe.progress.inputTokens + probe.progress.outputTokens;
+    // Price 1e6 USD per million tokens: one token costs one dollar, so the budget is ~10 samples.
+    const cfg = config({ limit: 200, maxConnections: 4, budget: { maxTokensTotal: null, maxCost: perSample * 10, pricePerMTok: { input: 1e6, output: 1e6 } } });
+    const res = await distributedRun(target, queueTarget(), cfg, join(tmp(), 'run.jsonl'), 3, { concurrency: 8 });
+    assert.equal(res.status, 'budget_exhausted');
+    const window = cfg.maxConnections + Math.min(cfg.maxConnections, 16);
+    assert.ok(res.totalSamples >= 10 && res.totalSamples <= 10 + window, `recorded ${res.totalSamples}`);
+    assert.ok(target.stats().requests - 1 <= 10 + window, `sent ${target.stats().requests - 1}`); // less the probe run's one
+  } finally {
     await target.close();
   }
 });

@@ -8,6 +8,7 @@ import { createScorers } from '../score/registry.js';
 import { DEFAULT_RETRY_AFTER_MAX_MS } from '../run/engine.js';
 import { RUN_LOG_SCHEMA, type EventRecord, type RunHeader } from '../run/types.js';
 import { runUnit, type UnitContext } from '../run/unit.js';
+import { AdaptiveLimiter } from '../run/limiter.js';
 import { QUEUE_NAME, type QueueTarget } from './connection.js';
 import { JOB_VERSION, parseJob, specKey, type RunSpec, type UnitResult } from './protocol.js';
 import { SharedLimiter } from './shared-limiter.js';
@@ -27,11 +28,13 @@ export interface WorkerOptions {
   artefactDir?: string;
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** false: each worker adapts on its own (the behaviour the shared limiter exists to prevent; for comparison only). */
+  sharedLimits?: boolean;
 }
 
 interface WorkerRun {
   ctx: UnitContext;
-  limiter: SharedLimiter;
+  limiter: AdaptiveLimiter;
   close(): Promise<void>;
 }
 
@@ -81,7 +84,7 @@ export async function startWorker(opts: WorkerOptions): Promise<{ worker: Worker
       if (suite.digest !== h.suite.digest) throw new Error(`run ${runId}: the suite at ${h.suite.file} on this worker is ${suite.digest}, the run's is ${h.suite.digest}`);
       agentRuntime = await (await import('../agent/executor.js')).AgentRuntime.create(suite);
     }
-    const limiter = new SharedLimiter(redis, opts.target.prefix, runId, cfg.maxConnections, cfg.timeoutMs + 30_000, (e) => log(`shared limiter: ${e.message}`));
+    const limiter = opts.sharedLimits === false ? new AdaptiveLimiter(cfg.maxConnections) : new SharedLimiter(redis, opts.target.prefix, runId, cfg.maxConnections, cfg.timeoutMs + 30_000, (e) => log(`shared limiter: ${e.message}`));
     const ctx: UnitContext = {
       suiteDef: h.suite.definition, model, config: cfg, scorers, wantLogprobs, signal: abort.signal, stopped: () => abort.signal.aborted,
       agentRuntime, artefactDir: opts.artefactDir ?? spec.artefactDir, retryAfterCapMs: cfg.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS,
