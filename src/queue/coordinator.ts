@@ -105,9 +105,9 @@ export class QueueCoordinator implements UnitDispatch {
       if (signal.aborted) onAbort();
       const data: UnitJob = { v: JOB_VERSION, runId, key: unit.key, epoch: unit.epoch, sample: unit.sample };
       this.queue
+        // Added before (a resumed run), the job may already be done or have failed for good: the
+        // sweep finds it within one tick. New jobs cost no lookup (their completion event is awaited).
         .add('unit', data, { jobId, attempts: this.opts.attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: KEEP_S }, removeOnFail: { age: KEEP_S } })
-        // Added before (a resumed run): the job may already be done, or have failed for good.
-        .then(() => this.check(jobId))
         .catch((e: Error) => this.settle(jobId, (x) => x.reject(new AssayError('QUEUE_ERROR', `could not queue ${unit.key}: ${e.message}`))));
     });
   }

@@ -45,7 +45,7 @@ const sampleSchema = z.object({
   source: z.object({ file: z.string(), line: z.number().optional(), row: z.number().optional() }),
 });
 
-const jobSchema = z.object({
+export const jobSchema = z.object({
   v: z.literal(JOB_VERSION),
   runId: z.string().regex(RUN_ID),
   key: z.string().min(1).max(4096),
@@ -74,7 +74,7 @@ export interface UnitResult {
   worker: string;
 }
 
-const resultSchema = z.object({
+export const resultSchema = z.object({
   v: z.literal(JOB_VERSION),
   outcome: z.object({
     rec: z.object({ type: z.literal('sample'), key: z.string(), sampleId: z.string(), epoch: z.number(), messages: z.array(z.any()), scores: z.record(z.string(), z.any()) }).passthrough(),
@@ -105,4 +105,13 @@ export function parseResult(raw: unknown, unit: WorkUnit, expectedMessages: unkn
   if (JSON.stringify(rec.sample) !== JSON.stringify(sample)) throw new Error(`result for ${unit.key} carries a different sample than the run's`);
   if (expectedMessages !== undefined && JSON.stringify(rec.messages) !== JSON.stringify(expectedMessages)) throw new Error(`result for ${unit.key} was produced from a different prompt than the run's`);
   return res;
+}
+
+/** The published JSON Schemas (schemas/queue-job.v1.schema.json, schemas/queue-result.v1.schema.json). */
+export function queueJsonSchemas(): { job: unknown; result: unknown } {
+  const withId = (s: Record<string, unknown>, id: string, title: string) => ({ $id: `https://assay.dev/schemas/${id}`, title, ...s });
+  return {
+    job: withId(z.toJSONSchema(jobSchema) as Record<string, unknown>, 'queue-job.v1.schema.json', 'Assay queue unit job (v1): what a coordinator puts on the BullMQ queue for one (run, sample, epoch)'),
+    result: withId(z.toJSONSchema(resultSchema) as Record<string, unknown>, 'queue-result.v1.schema.json', 'Assay queue unit result (v1): a worker\'s return value for one unit job'),
+  };
 }
