@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { assayHome } from '../home.js';
 import { createModel } from '../model/registry.js';
 import { accessAtLeast, type ModelAdapter } from '../model/types.js';
 import { graderFromAdapter } from '../score/grader.js';
@@ -24,7 +26,7 @@ export interface WorkerOptions {
   graderApiKey?: string;
   /** BullMQ job lock (ms): a worker that stops renewing it (killed) loses its job to another after this. Default 30 s. */
   lockDurationMs?: number;
-  /** Where agentic episodes keep artefacts (default: the coordinator's folder named in the run spec). */
+  /** Where agentic episodes keep artefacts, per run (`<dir>/<runId>`; default $ASSAY_HOME/worker-artefacts). */
   artefactDir?: string;
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
@@ -87,7 +89,8 @@ export async function startWorker(opts: WorkerOptions): Promise<{ worker: Worker
     const limiter = opts.sharedLimits === false ? new AdaptiveLimiter(cfg.maxConnections) : new SharedLimiter(redis, opts.target.prefix, runId, cfg.maxConnections, cfg.timeoutMs + 30_000, (e) => log(`shared limiter: ${e.message}`));
     const ctx: UnitContext = {
       suiteDef: h.suite.definition, model, config: cfg, scorers, wantLogprobs, signal: abort.signal, stopped: () => abort.signal.aborted,
-      agentRuntime, artefactDir: opts.artefactDir ?? spec.artefactDir, retryAfterCapMs: cfg.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS,
+      // Never a path read from Redis: whoever can write there must not choose where a worker writes files.
+      agentRuntime, artefactDir: join(opts.artefactDir ?? join(assayHome(), 'worker-artefacts'), runId), retryAfterCapMs: cfg.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS,
     };
     log(`run ${runId}: ${h.suite.id}@${h.suite.version} against ${h.model.name}`);
     return {

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--grader-base-url <url>', 'the grader endpoint this worker may send its grader key to')
     .option('--grader-api-key <key>', 'API key of the grader model')
     .option('--lock-duration <s>', 'job lock: a killed worker\'s unit goes to another worker after about this long', num(0.5), 30)
-    .option('--artefact-dir <dir>', 'where agentic episodes keep artefacts (default: the coordinator\'s folder, on a shared file system)')
+    .option('--artefact-dir <dir>', 'where agentic episodes keep artefacts, one folder per run (default $ASSAY_HOME/worker-artefacts); point it at a shared file system to keep them beside the log')
     .action(async (flags: { queue: string; queuePrefix: string; concurrency: number; baseUrl?: string; apiKey?: string; graderBaseUrl?: string; graderApiKey?: string; lockDuration: number; artefactDir?: string }) => {
       const { parseQueueUrl } = await import('../../queue/connection.js');
       const { startWorker } = await import('../../queue/worker.js');
