@@ -256,3 +256,25 @@ test('--max-cost across workers: the budget stops the run once, spent no further
     await target.close();
   }
 });
+
+test('a worker never sends its key to an endpoint named in Redis: a run for another base URL fails with the reason, and that endpoint gets no request', opts, async () => {
+  const own = await startTarget({ latencyMs: 1, seed: 1 });
+  const other = await startTarget({ latencyMs: 1, seed: 1 });
+  const q = queueTarget();
+  const worker = await startWorker({ target: q, concurrency: 2, baseUrl: `${own.url}/v1`, apiKey: 'sk-worker-secret' });
+  const dispatch = await QueueCoordinator.open(q, { attempts: 1, sweepMs: 200 });
+  try {
+    const suite = await loadSuite(DEMO_SUITE);
+    await assert.rejects(
+      runSuite({ suite, model: sim(other), config: config({ limit: 3, maxConnections: 2 }), logPath: join(tmp(), 'run.jsonl'), dispatch, durable: false }),
+      (e: Error & { code?: string }) => e.code === 'QUEUE_JOB_FAILED' && e.message.includes(`--base-url ${other.url}/v1`) && !e.message.includes('sk-worker-secret'),
+    );
+    assert.equal(other.stats().requests, 0);
+    assert.equal(own.stats().requests, 0);
+  } finally {
+    await dispatch.close();
+    await worker.close();
+    await own.close();
+    await other.close();
+  }
+});
