@@ -56,3 +56,34 @@ test('the published queue schemas are the ones the code validates with', () => {
   assert.deepEqual(JSON.parse(readFileSync(join(ROOT, 'schemas/queue-job.v1.schema.json'), 'utf8')), s.job);
   assert.deepEqual(JSON.parse(readFileSync(join(ROOT, 'schemas/queue-result.v1.schema.json'), 'utf8')), s.result);
 });
+
+test('the coordinator recomputes each result\'s deterministic scores: a forged score, or a score on an errored record, is named and refused', async () => {
+  const { startTarget } = await import('../src/target/server.js');
+  const { loadSuite } = await import('../src/suite/load.js');
+  const { createModel } = await import('../src/model/registry.js');
+  const { runSuite } = await import('../src/run/engine.js');
+  const { createScorers } = await import('../src/score/registry.js');
+  const { verifyScores } = await import('../src/queue/coordinator.js');
+  const { config, DEMO_SUITE, tmp } = await import('./helpers.js');
+  const target = await startTarget({ latencyMs: 0, accuracy: 0.5, seed: 3 });
+  try {
+    const suite = await loadSuite(DEMO_SUITE);
+    const log = join(tmp(), 'l.jsonl');
+    await runSuite({ suite, model: createModel('openai/sim', { baseUrl: `${target.url}/v1`, maxConnections: 4 }), config: config({ limit: 6 }), logPath: log, simulated: true, durable: false });
+    const samples: Array<{ id: string; sample: Record<string, unknown> }> = [];
+    for await (const s of suite.samples()) if (samples.length < 6) samples.push(s as never);
+    const recs = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).map((l) => JSON.parse(l));
+    const scorers = createScorers(suite.def.scorers, {});
+    for (const rec of recs) {
+      const u = { key: rec.key, epoch: rec.epoch, sample: samples.find((s) => s.id === rec.sampleId)! } as unknown as WorkUnit;
+      assert.equal(await verifyScores(rec, u, scorers, true), null, `genuine ${rec.key}`);
+      const letter = rec.scores.mcq_letter as { status: string; value: number };
+      const forged = { ...rec, scores: { ...rec.scores, mcq_letter: { ...letter, value: 1 - letter.value } } };
+      assert.match((await verifyScores(forged, u, scorers, true))!, /do not follow from its answer \(mcq_letter/);
+      const erroredWithScores = { ...rec, error: { kind: 'server', message: 'x', status: 500, attempts: 1 } };
+      assert.match((await verifyScores(erroredWithScores, u, scorers, true))!, /no scorable answer/);
+    }
+  } finally {
+    await target.close();
+  }
+});

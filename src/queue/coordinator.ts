@@ -2,6 +2,11 @@ import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AssayError } from '../common/errors.js';
 import { buildPrompt } from '../run/prompt.js';
+import { accessAtLeast } from '../model/types.js';
+import { createScorers } from '../score/registry.js';
+import type { Scorer } from '../score/types.js';
+import { applyScorers } from '../run/scoring.js';
+import type { SampleRecord } from '../run/types.js';
 import type { EventRecord, RunHeader, WorkUnit } from '../run/types.js';
 import type { UnitDispatch, UnitOutcome } from '../run/unit.js';
 import { QUEUE_NAME, type QueueTarget } from './connection.js';
@@ -43,6 +48,8 @@ export class QueueCoordinator implements UnitDispatch {
   private lastError: string | null = null;
   /** The run's header as published (results' prompts are checked against it). */
   private header: RunHeader | null = null;
+  /** The run's scorers that need no grader: each result's scores are recomputed and must match. */
+  private rescorers: { scorers: Scorer[]; logprobsAllowed: boolean } | null = null;
 
   private constructor(
     private readonly target: QueueTarget,
@@ -86,6 +93,8 @@ export class QueueCoordinator implements UnitDispatch {
   async start(header: RunHeader, artefactDir: string): Promise<void> {
     this.runId = header.runId;
     this.header = header;
+    const all = createScorers(header.suite.definition.scorers, {});
+    this.rescorers = { scorers: all.filter((x) => !x.needsGrader), logprobsAllowed: accessAtLeast(header.config.access, 'grey-box') && all.some((x) => x.needsLogprobs) };
     this.agentic = header.suite.definition.solver.type === 'agent';
     const spec: RunSpec = { v: JOB_VERSION, header, artefactDir };
     await this.redis.set(specKey(this.target.prefix, header.runId), JSON.stringify(spec), 'EX', KEEP_S);
@@ -133,7 +142,19 @@ export class QueueCoordinator implements UnitDispatch {
         // The unit's job ran more than once (a worker was lost mid-sample, or failed): recorded per sample.
         events.unshift({ type: 'event', at: new Date().toISOString(), kind: 'retry', detail: { key: w.unit.key, kind: 'worker', jobAttempt: res.attempt, stalled: res.stalled, worker: res.worker } });
       const { events: _e, ...outcome } = res.outcome;
-      this.settle(jobId, (x) => x.resolve({ ...outcome, events }));
+      w.settled = true; // claimed: a second event for this job while the scores are checked is ignored
+      const check = this.agentic || !this.rescorers ? Promise.resolve(null) : verifyScores(outcome.rec, w.unit, this.rescorers.scorers, this.rescorers.logprobsAllowed);
+      check.then(
+        (bad) => {
+          this.waiting.delete(jobId);
+          if (bad) w.reject(new AssayError('QUEUE_BAD_RESULT', `refused a worker's result: ${bad}`));
+          else w.resolve({ ...outcome, events });
+        },
+        (e: unknown) => {
+          this.waiting.delete(jobId);
+          w.reject(e);
+        },
+      );
     } catch (e) {
       this.settle(jobId, (x) => x.reject(new AssayError('QUEUE_BAD_RESULT', `refused a worker's result: ${(e as Error).message}`)));
     }
@@ -186,6 +207,19 @@ export class QueueCoordinator implements UnitDispatch {
       await withTimeout(Promise.all([this.events.disconnect(), this.queue.disconnect()]), 500).catch(() => {});
     });
   }
+}
+
+/**
+ * Recomputes a result's scores with the run's deterministic scorers (those needing no grader) and
+ * names the first that differs: a worker, or anyone who can write to Redis, cannot change a score.
+ * Null when they all match.
+ */
+export async function verifyScores(rec: SampleRecord, unit: WorkUnit, scorers: Scorer[], logprobsAllowed: boolean): Promise<string | null> {
+  if (!rec.output || rec.outcome || rec.error) return Object.keys(rec.scores ?? {}).length && (rec.error || rec.outcome) ? `result for ${unit.key} has scores but no scorable answer` : null;
+  const again = await applyScorers(scorers, unit.sample, { ...rec, scores: {} }, logprobsAllowed);
+  for (const s of scorers)
+    if (JSON.stringify(again[s.name]) !== JSON.stringify(rec.scores[s.name])) return `scores of ${unit.key} do not follow from its answer (${s.name}: recorded ${JSON.stringify(rec.scores[s.name])}, recomputed ${JSON.stringify(again[s.name])})`;
+  return null;
 }
 
 function buildPromptMessages(unit: WorkUnit, header: RunHeader | null): unknown {
