@@ -24,6 +24,7 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   validate: { commands: ['validate'], load: () => import('./commands/validate.js') },
   tamper: { commands: ['tamper'], load: () => import('./commands/tamper.js') },
   view: { commands: ['view'], load: () => import('./commands/view.js') },
+  worker: { commands: ['worker'], load: () => import('./commands/worker.js') },
 };
 
 /** The groups to load for these arguments: the one that owns the command, or all (help, unknown commands). */

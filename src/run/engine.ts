@@ -4,18 +4,19 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { acquireLock, type Lock } from '../common/lock.js';
 import { AssayError } from '../common/errors.js';
-import { accessAtLeast, ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from '../model/types.js';
+import { accessAtLeast, type ModelAdapter } from '../model/types.js';
 import { createScorers } from '../score/registry.js';
-import type { GraderModel, Score, Scorer } from '../score/types.js';
-import type { LoadedSuite, Sample } from '../suite/types.js';
+import type { GraderModel, Scorer } from '../score/types.js';
+import type { LoadedSuite } from '../suite/types.js';
 import { ASSAY_VERSION } from '../version.js';
 import { AdaptiveLimiter } from './limiter.js';
-import { dropErroredRecords, dropTornTail, RunLogWriter, sampleLineParts, scanForResume } from './log-writer.js';
-import { artefactDir, putArtefact } from './artefacts.js';
-import { buildPrompt, type BuiltPrompt } from './prompt.js';
-import { sampleRecordBase } from './record.js';
-import { backoffDelay, sleep } from './retry.js';
-import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type StopReason, type RunConfig, type RunHeader, type SampleRecord, type WorkUnit } from './types.js';
+import { dropErroredRecords, dropTornTail, RunLogWriter, scanForResume } from './log-writer.js';
+import { artefactDir } from './artefacts.js';
+import { buildPrompt } from './prompt.js';
+import { RUN_LOG_SCHEMA, type EndRecord, type EventRecord, type StopReason, type RunConfig, type RunHeader, type WorkUnit } from './types.js';
+import { callModel, recordLineParts, requestFor, runUnit, type CallOutcome, type UnitContext, type UnitDispatch } from './unit.js';
+
+export { applyScorers } from './scoring.js';
 
 export interface Progress {
   total: number;
@@ -63,6 +64,8 @@ export interface RunOptions {
   breakerThreshold?: number;
   /** Responses larger than this (bytes) have their raw body stored once, as an artefact beside the log. Default 256 KiB. */
   rawInlineMaxBytes?: number;
+  /** Distributed run (src/queue): units go to workers; this process only writes the log. */
+  dispatch?: UnitDispatch;
 }
 
 export interface RunResult {
@@ -110,38 +113,6 @@ export function newRunId(now = new Date()): string {
   return `r-${ts}-${randomBytes(3).toString('hex')}`;
 }
 
-/**
- * Deferred per-sample work (scoring, the log record), released a few samples per turn of the event
- * loop: answers that arrive meanwhile are read, and their successors sent, between slices rather
- * than behind a whole batch. Eight samples is about half a millisecond of work.
- */
-const SAMPLES_PER_TURN = 8;
-const turnQueue: Array<() => void> = [];
-let turnHead = 0;
-let turnScheduled = false;
-function releaseTurn(): void {
-  for (let k = 0; k < SAMPLES_PER_TURN && turnHead < turnQueue.length; k++) turnQueue[turnHead++]!();
-  // Under constant load the queue may never empty: drop the released head now and then.
-  if (turnHead >= 1024 && turnHead * 2 >= turnQueue.length) {
-    turnQueue.splice(0, turnHead);
-    turnHead = 0;
-  }
-  if (turnHead < turnQueue.length) setImmediate(releaseTurn);
-  else {
-    turnQueue.length = turnHead = 0;
-    turnScheduled = false;
-  }
-}
-/** Resolves in a later check phase of the event loop, after the I/O callbacks already due. */
-const nextTurn = () =>
-  new Promise<void>((resolve) => {
-    turnQueue.push(resolve);
-    if (!turnScheduled) {
-      turnScheduled = true;
-      setImmediate(releaseTurn);
-    }
-  });
-
 const unitKey = (sampleId: string, epoch: number) => `${sampleId}#${epoch}`;
 
 /** Iterate the run's work units (sample × epoch) in a stable order, applying --sample-id and --limit. */
@@ -179,7 +150,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   if (config.budget.maxCost !== null && !config.budget.pricePerMTok)
     throw new AssayError('BUDGET_NEEDS_PRICE', '--max-cost needs --price <input>,<output> (USD per million tokens)');
   // Agent suites: tasks validated and the sandbox back-end checked before the log is opened (loaded only when needed).
-  const agentRuntime = suite.def.solver.type === 'agent' ? await (await import('../agent/executor.js')).AgentRuntime.create(suite) : null;
+  const agentRuntime = suite.def.solver.type === 'agent' && !opts.dispatch ? await (await import('../agent/executor.js')).AgentRuntime.create(suite) : null;
 
   // One writer per log: a kernel-released lock (common/lock.ts), taken before the log is read or
   // created and held to the end. A second `--resume` of the same run is refused, never interleaved.
@@ -260,57 +231,21 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
   const signal = runAbort.signal;
   const retryAfterCap = cfg.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
 
-  /** One model call with retries; the failure (after retries) when it did not succeed. */
-  async function call(req: GenerateRequest, key: string, limiter: AdaptiveLimiter | null, maxRetries: number, onRetry: (d: Record<string, unknown>) => void): Promise<{ result: GenerateResult | null; failure: ModelCallError | null; attempts: number }> {
-    let result: GenerateResult | null = null;
-    let failure: ModelCallError | null = null;
-    let attempts = 0;
-    for (;;) {
-      attempts++;
-      const gen = limiter ? await limiter.acquire() : 0;
-      try {
-        result = await model.generate(req, { timeoutMs: cfg.timeoutMs, signal });
-        limiter?.onSuccess();
-        break;
-      } catch (e) {
-        failure = e instanceof ModelCallError ? e : new ModelCallError('connection', (e as Error).message);
-        const retryAfter = failure.retryAfterMs === null ? null : Math.min(failure.retryAfterMs, retryAfterCap);
-        if (failure.kind === 'rate_limit') limiter?.onRateLimited(gen, retryAfter);
-      } finally {
-        limiter?.release();
-      }
-      if (!failure.retryable || attempts > maxRetries || state.stop === 'interrupted') break;
-      const retryAfter = failure.retryAfterMs === null ? null : Math.min(failure.retryAfterMs, retryAfterCap);
-      const delay = backoffDelay(attempts - 1, { baseMs: cfg.retryBaseMs, maxDelayMs: cfg.retryMaxDelayMs }, retryAfter);
-      onRetry({ key, attempt: attempts, kind: failure.kind, status: failure.status, delayMs: Math.round(delay), ...(failure.retryAfterMs !== null && failure.retryAfterMs > retryAfterCap ? { retryAfterCappedFromMs: failure.retryAfterMs } : {}) });
-      await sleep(delay, signal);
-    }
-    return { result, failure, attempts };
-  }
-
-  const requestFor = (unit: WorkUnit) => {
-    const prompt = buildPrompt(suite.def, unit.sample, cfg.seed, unit.epoch);
-    const req: GenerateRequest = { messages: prompt.messages };
-    if (cfg.maxTokens !== null) req.maxTokens = cfg.maxTokens;
-    if (cfg.temperature !== null) req.temperature = cfg.temperature;
-    if (wantLogprobs) {
-      req.logprobs = true;
-      req.topLogprobs = 10;
-    }
-    return { prompt, req };
-  };
+  const unitCtx: UnitContext = { suiteDef: suite.def, model, config: cfg, scorers, wantLogprobs, signal, stopped: () => state.stop === 'interrupted', agentRuntime, artefactDir: artefactDir(opts.logPath), retryAfterCapMs: retryAfterCap };
+  const dispatch = opts.dispatch ?? null;
 
   // Pre-flight probe: the first unit still to do is sent alone, before the log is opened. If the
   // endpoint cannot be reached or rejects the request (wrong port, key, model, missing option),
   // the run stops here with that error, having written nothing and spent at most one call. When
   // it succeeds its answer is the unit's record: the probe costs nothing extra.
-  let probe: { unit: WorkUnit; t0: number; out: Awaited<ReturnType<typeof call>> } | null = null;
+  let probe: { unit: WorkUnit; t0: number; out: CallOutcome } | null = null;
   const probeEvents: EventRecord[] = [];
-  if (!agentRuntime && total > (existing?.doneKeys.size ?? 0) && !state.stop) {
+  // Distributed (src/queue): workers make every call, the coordinator none.
+  if (!agentRuntime && !dispatch && total > (existing?.doneKeys.size ?? 0) && !state.stop) {
     for await (const unit of workUnits(suite, cfg)) {
       if (done.has(unit.key) || (existing?.doneKeys.has(unit.key) && !(opts.retryErrored && existing.erroredKeys.has(unit.key)))) continue;
       const t0 = Date.now();
-      const out = await call(requestFor(unit).req, unit.key, null, Math.min(cfg.maxRetries, 2), (d) => probeEvents.push(event('retry', { ...d, probe: true })));
+      const out = await callModel(unitCtx, requestFor(unitCtx, unit).req, unit.key, null, Math.min(cfg.maxRetries, 2), (d) => probeEvents.push(event('retry', { ...d, probe: true })));
       if (!out.result && !state.stop) {
         await model.close();
         const f = out.failure!;
@@ -343,6 +278,7 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
   for (const e of probeEvents) writer.write(e);
   await writer.flush();
   await opts.onStart?.({ runId: header.runId, logPath: opts.logPath, header, resumed: !!opts.resume });
+  await opts.dispatch?.start?.(header, artefactDir(opts.logPath));
 
   const started = Date.now();
   const progress: Progress = { total, done: done.size, startDone: done.size, errored: priorErrored, inFlight: 0, concurrency: cfg.maxConnections, ...priorUsage, cost: 0, elapsedMs: 0 };
@@ -368,77 +304,43 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
   // it is down; the run stops (resumable) instead of recording every remaining sample as errored.
   const breakerAt = opts.breakerThreshold ?? 8;
   let consecutiveDown = 0;
-  const endpointDown = (f: ModelCallError) => f.kind === 'connection' || f.kind === 'timeout' || f.kind === 'server' || f.kind === 'rate_limit';
+  const endpointDown = (f: { kind: string }) => f.kind === 'connection' || f.kind === 'timeout' || f.kind === 'server' || f.kind === 'rate_limit';
 
   let newSamples = 0;
   let skipped = 0;
   let flaggedSimulated = false;
   const report = () => {
     progress.elapsedMs = Date.now() - started;
-    progress.inFlight = limiter.active;
+    progress.inFlight = dispatch ? dispatch.inFlight : limiter.active;
     opts.onProgress?.(progress);
   };
   const rawMax = opts.rawInlineMaxBytes ?? 256 * 1024;
 
   async function execute(unit: WorkUnit, probed?: NonNullable<typeof probe>): Promise<void> {
-    if (agentRuntime) {
-      // An agentic episode: many model calls and tool calls, recorded as one sample (src/agent).
-      const out = await agentRuntime.run(unit, { model, config: cfg, limiter, signal, onRetry: (d) => writer.write(event('retry', d)), stopped: () => state.stop === 'interrupted', artefactDir: artefactDir(opts.logPath) });
-      if (!out) {
-        skipped++;
-        return;
-      }
-      if (out.simulated && !header.model.simulated && !flaggedSimulated) {
-        flaggedSimulated = true;
-        writer.write(event('simulated', { reason: 'responses carry x-assay-simulated: true' }));
-      }
-      const rec = out.record;
-      if (!rec.error) rec.scores = await applyScorers(scorers, rec.sample, rec, false);
-      writer.write(rec);
-      newSamples++;
-      progress.done++;
-      if (rec.error) progress.errored++;
-      progress.inputTokens += rec.usage?.inputTokens ?? 0;
-      progress.outputTokens += rec.usage?.outputTokens ?? 0;
-      progress.cost += costOf(rec.usage ?? { inputTokens: 0, outputTokens: 0 });
-      return;
-    }
-    const { prompt, req } = requestFor(unit);
-    const t0 = probed?.t0 ?? Date.now();
-    const startedAt = new Date(t0).toISOString();
-    const { result, failure, attempts } = probed?.out ?? (await call(req, unit.key, limiter, cfg.maxRetries, (d) => writer.write(event('retry', d))));
-    const latencyMs = Date.now() - t0;
-    // The slot is free and the next unit's request is already queued as a microtask. Score and log
-    // in a later check phase, after the answers already due have sent their successors: otherwise
-    // answers that land together wait behind each other's scoring, the slots fall into step, and
-    // each round trip grows by (connections × per-sample work).
-    await nextTurn();
-    if (!result && state.stop === 'interrupted') {
+    const onRetry = (d: Record<string, unknown>) => writer.write(event('retry', d));
+    const out = dispatch ? await dispatch.run(unit, signal) : await runUnit(unitCtx, unit, limiter, onRetry, probed);
+    if (!out) {
       skipped++; // never recorded: it will be run on resume
       return;
     }
-    if (failure && !result && endpointDown(failure)) {
-      if (++consecutiveDown >= breakerAt && !state.stop) {
-        writer.write(event('circuit_open', { consecutiveFailures: consecutiveDown, lastError: { kind: failure.kind, status: failure.status, message: failure.message } }));
-        stopWith('endpoint_down');
-      }
-    } else if (result) consecutiveDown = 0;
-    if (result?.simulated && !header.model.simulated && !flaggedSimulated) {
+    const failure = out.failure;
+    if (!agentRuntime) {
+      if (failure && !out.answered && endpointDown(failure)) {
+        if (++consecutiveDown >= breakerAt && !state.stop) {
+          writer.write(event('circuit_open', { consecutiveFailures: consecutiveDown, lastError: { kind: failure.kind, status: failure.status, message: failure.message } }));
+          stopWith('endpoint_down');
+        }
+      } else if (out.answered) consecutiveDown = 0;
+    }
+    if (out.simulated && !header.model.simulated && !flaggedSimulated) {
       // The endpoint is Assay's simulated target although the run was not started as one: say so in the log.
       flaggedSimulated = true;
       writer.write(event('simulated', { reason: 'responses carry x-assay-simulated: true' }));
     }
-    const rec = result ? await scoreRecord(unit, prompt, req, result, scorers, wantLogprobs) : errorRecord(unit, prompt, req, failure!, attempts);
-    rec.timing = { startedAt, latencyMs, attempts };
-    let wire = result?.wireText;
-    if (wire && rec.output && wire.response.length > rawMax / 3 && Buffer.byteLength(wire.response) > rawMax) {
-      // A large answer: its raw body goes into the artefact store once; the record keeps the content and a reference.
-      const ref = putArtefact(artefactDir(opts.logPath), wire.response, 'application/json');
-      rec.output.raw = ref;
-      wire = { request: wire.request, response: JSON.stringify(ref) };
-    }
+    for (const e of out.events ?? []) writer.write(e);
+    const rec = out.rec;
     if (rec.outcome) outcomes[rec.outcome]++;
-    writer.writeParts(sampleLineParts(rec, wire));
+    writer.writeParts(recordLineParts(out, artefactDir(opts.logPath), rawMax));
     newSamples++;
     progress.done++;
     if (rec.error) progress.errored++;
@@ -486,7 +388,11 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
       });
     }
     if (pending > 0) await new Promise<void>((r) => (allDone = r));
-    if (firstError) throw firstError;
+    if (firstError) {
+      // What is recorded stays durable (a lost queue, a failed write): the run resumes from the log.
+      await writer.close().catch(() => {});
+      throw firstError;
+    }
   } finally {
     clearInterval(ticker);
     if (wallTimer) clearTimeout(wallTimer);
@@ -522,60 +428,4 @@ async function validateUnits(suite: LoadedSuite, config: RunConfig): Promise<num
 
 function event(kind: EventRecord['kind'], detail: Record<string, unknown>): EventRecord {
   return { type: 'event', at: new Date().toISOString(), kind, detail };
-}
-
-/** The record of a unit before the call: the request's parameters only (messages are recorded apart). */
-const baseRecord = (unit: WorkUnit, prompt: BuiltPrompt, req: GenerateRequest): SampleRecord =>
-  sampleRecordBase(unit, prompt, (({ messages: _m, ...params }) => params)(req));
-
-function errorRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateRequest, err: ModelCallError, attempts: number): SampleRecord {
-  const rec = baseRecord(unit, prompt, req);
-  rec.error = { kind: err.kind, message: err.message, status: err.status, attempts };
-  return rec;
-}
-
-async function scoreRecord(unit: WorkUnit, prompt: BuiltPrompt, req: GenerateRequest, result: GenerateResult, scorers: Scorer[], logprobsAllowed: boolean): Promise<SampleRecord> {
-  const rec = baseRecord(unit, prompt, req);
-  rec.sent = result.sent;
-  rec.output = { content: result.content, logprobs: result.logprobs, finishReason: result.finishReason, requestId: result.requestId, model: result.model, raw: result.raw };
-  rec.usage = result.usage;
-  // No answer to score: the provider filtered it, or sent no content. Recorded under its own
-  // outcome (common/outcome.ts), excluded from metrics, never scored as wrong.
-  if (result.outcome) rec.outcome = result.outcome;
-  else rec.scores = await applyScorers(scorers, unit.sample, rec, logprobsAllowed);
-  return rec;
-}
-
-/** Scores a recorded output. Used by the engine and by `assay score` (re-scoring from the log alone). */
-export async function applyScorers(
-  scorers: Scorer[],
-  sample: Omit<Sample, 'source'> & { source?: Sample['source'] },
-  rec: Pick<SampleRecord, 'output' | 'shownChoices' | 'targetLetter' | 'agent'> & { scores?: SampleRecord['scores'] },
-  logprobsAllowed: boolean,
-): Promise<Record<string, Score>> {
-  const out: Record<string, Score> = {};
-  if (!rec.output) return out;
-  const withSource = sample.source ? (sample as Sample) : { ...sample, source: { file: '' } };
-  const output = { content: rec.output.content, logprobs: rec.output.logprobs };
-  for (const s of scorers) {
-    if (s.needsLogprobs && !logprobsAllowed) {
-      out[s.name] = { status: 'unscored', reason: 'access level does not allow logprobs' };
-      continue;
-    }
-    try {
-      out[s.name] = await s.score({
-        sample: withSource,
-        output,
-        ...(rec.shownChoices ? { shownChoices: rec.shownChoices } : {}),
-        ...(rec.targetLetter ? { targetLetter: rec.targetLetter } : {}),
-        ...(rec.agent ? { agent: rec.agent } : {}),
-        // Re-scoring: what this scorer recorded before (a grader's raw answer can be re-parsed).
-        ...(rec.scores?.[s.name] ? { recorded: rec.scores[s.name] } : {}),
-      });
-    } catch (e) {
-      // A scorer bug is not the model's fault: record it as unscored with the reason.
-      out[s.name] = { status: 'unscored', reason: `scorer error: ${(e as Error).message}` };
-    }
-  }
-  return out;
 }

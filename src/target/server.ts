@@ -39,6 +39,11 @@ export interface TargetProfile {
   faultsPerKey?: 'always' | 'first-attempt';
   /** With 'first-attempt': how many sightings of a faulty body fail. Default 1. */
   faultAttempts?: number;
+  /**
+   * Capacity: a request arriving while this many are already being handled gets 429 with
+   * Retry-After (like a provider's concurrency limit). Default: no limit.
+   */
+  maxConcurrent?: number;
   /** Every request whose sequence number is in [fromRequest, toRequest) gets 429. */
   storm?: { fromRequest: number; toRequest: number };
   /**
@@ -322,7 +327,9 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     const sightings = (stats.bodyCounts.get(key) ?? 0) + 1;
     stats.bodyCounts.set(key, sightings);
 
-    const fault = drawFault(n, keyDigest, sightings);
+    // Over capacity (this request itself counts as in flight): refused before any other draw.
+    const overCapacity = p.maxConcurrent !== undefined && inFlight > p.maxConcurrent;
+    const fault = overCapacity ? 'rate_limit' : drawFault(n, keyDigest, sightings);
     if (fault) stats.faults[fault]++;
     if (fault === 'timeout') {
       // Never answer; the socket is freed when the client gives up or the target closes.
@@ -341,7 +348,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
       send(res, 200, text, format === 'openai' ? { 'x-request-id': `simreq-${n}` } : { 'request-id': `simreq-${n}` });
     };
     const delay = p.jitterMs ? Math.max(0, p.latencyMs + (mix(p.seed, n, 2) * 2 - 1) * p.jitterMs) : p.latencyMs;
-    if (delay > 0) setTimeout(finish, delay);
+    if (delay > 0 && !overCapacity) setTimeout(finish, delay);
     else finish();
   }
 

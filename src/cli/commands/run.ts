@@ -50,6 +50,10 @@ export interface RunFlags {
   maxErrorRate?: number;
   maxDuration?: number;
   maxRetryAfter?: number;
+  /** Distributed run: the Redis URL of the BullMQ queue (src/queue); workers make the calls. */
+  queue?: string;
+  queuePrefix?: string;
+  queueTimeout?: number;
 }
 
 const warn = (m: string) => process.stderr.write(`assay: warning: ${m}\n`);
@@ -224,7 +228,9 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
     logPath = '';
   }
   const suite = await loadSuite(suiteFile);
-  const model = createModel(modelName!, { ...(baseUrl ? { baseUrl } : {}), ...(flags.apiKey ? { apiKey: flags.apiKey } : {}), maxConnections: config.maxConnections });
+  // Distributed, the coordinator never calls the model: the key lives with the workers.
+  const apiKey = flags.apiKey ?? (flags.queue && !providerKeySet(modelName!) ? 'unused-by-the-coordinator' : undefined);
+  const model = createModel(modelName!, { ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}), maxConnections: config.maxConnections });
   // Provider-required options are checked before anything is sent or written.
   if (model.provider === 'anthropic' && config.maxTokens === null)
     throw new AssayError('USAGE', 'the Anthropic Messages API requires max_tokens: pass --max-tokens <n> (Assay does not invent a value)');
@@ -239,8 +245,10 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   }
   const grader = graderFromFlags(flags);
   const reporter = progressReporter(process.stderr, { quiet: !flags.progress || !!flags.json });
+  const dispatch = flags.queue ? await openCoordinator(flags) : undefined;
   try {
     return await runSuite({
+      ...(dispatch ? { dispatch } : {}),
       suite, model, config, logPath, resume: !!flags.resume, ...(budgetOverride ? { budgetOverride } : {}), runId, simulated: flags.simulated ?? false, signal,
       onProgress: (p) => reporter.update(p), ...(grader ? { grader } : {}),
       retryErrored: flags.retryErrored ?? false,
@@ -255,7 +263,18 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   } finally {
     reporter.stop();
     await grader?.close();
+    await dispatch?.close();
   }
+}
+
+/** Whether the provider's API key variable is set (OPENAI_API_KEY / ANTHROPIC_API_KEY). */
+const providerKeySet = (name: string) => !!process.env[name.startsWith('anthropic/') ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY'];
+
+async function openCoordinator(flags: RunFlags) {
+  const { parseQueueUrl } = await import('../../queue/connection.js');
+  const { QueueCoordinator } = await import('../../queue/coordinator.js');
+  const target = parseQueueUrl(flags.queue!, flags.queuePrefix);
+  return QueueCoordinator.open(target, { lostAfterMs: Math.round((flags.queueTimeout ?? 30) * 1000) });
 }
 
 /** SIGINT/SIGTERM stop dispatching and close the log cleanly; a second signal exits at once. */
@@ -299,6 +318,9 @@ export function register(program: Command): void {
     .option('--max-error-rate <fraction>', 'exit 4 when more than this fraction of samples errored (e.g. 0.05; for CI)', num(0, 1))
     .option('--max-duration <s>', 'wall-clock limit for this invocation; the run stops resumably when it is reached', num(0.001))
     .option('--max-retry-after <s>', 'longest Retry-After obeyed; a longer one is waited this long, then retried', num(0), 60)
+    .option('--queue <url>', 'distributed: put the units on the BullMQ queue at this Redis URL (redis://host:6379/0) for `assay worker`s to run; this process writes the log')
+    .option('--queue-prefix <prefix>', 'Redis key prefix of the queue (deployments sharing a Redis use different ones)', 'assay')
+    .option('--queue-timeout <s>', 'Redis unreachable this long ends the run (resumable from the log)', num(0.1), 30)
     .option('--no-progress', 'no progress display')
     .option('--json', 'print the result summary as JSON')
     .option('--grader-model <name>', 'provider/model that grades outputs for model-graded scorers (recorded in the log)')
