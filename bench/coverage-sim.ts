@@ -20,6 +20,8 @@ export interface Cell {
   clusters: number;
   icc: number;
   epochs: number;
+  /** Cluster sizes proportional to 1, 2, …, G (every cluster ≥ 1 sample) instead of equal. */
+  unequal?: boolean;
 }
 
 export interface CellResult {
@@ -80,15 +82,36 @@ export function simulate(rng: Prng, c: Cell): { xs: Float64Array; clusters: stri
   const G = c.clusters;
   const xs = new Float64Array(c.n);
   const clusterRate = G > 0 ? Array.from({ length: G }, () => betaMeanIcc(rng, c.p, c.icc)) : null;
+  const of = clusterOf(c);
   for (let i = 0; i < c.n; i++) {
-    const pc = clusterRate ? clusterRate[i % G]! : c.p;
+    const pc = clusterRate ? clusterRate[of[i]!]! : c.p;
     // With one epoch the item's latent rate does not matter (marginally Bernoulli(pc)); draw it only when needed.
     const q = c.epochs > 1 || c.kind === 'continuous' ? betaMeanIcc(rng, pc, ITEM_ICC) : pc;
     let s = 0;
     for (let e = 0; e < c.epochs; e++) s += c.kind === 'binary' ? (rng.next() < q ? 1 : 0) : betaMeanIcc(rng, q, SCORE_ICC);
     xs[i] = s / c.epochs;
   }
-  return { xs, clusters: G > 0 ? Array.from({ length: c.n }, (_, i) => `c${i % G}`) : null };
+  return { xs, clusters: G > 0 ? Array.from({ length: c.n }, (_, i) => `c${of[i]}`) : null };
+}
+
+/** Cluster index of each sample: i mod G, or (unequal) sizes ∝ 1..G with every cluster non-empty. */
+export function clusterOf(c: Cell): Int32Array {
+  const G = c.clusters;
+  const of = new Int32Array(c.n);
+  if (G <= 0) return of;
+  if (!c.unequal) {
+    for (let i = 0; i < c.n; i++) of[i] = i % G;
+    return of;
+  }
+  const total = (G * (G + 1)) / 2;
+  const sizes = Array.from({ length: G }, (_, g) => 1 + Math.floor(((c.n - G) * (g + 1)) / total));
+  let left = c.n - sizes.reduce((a, b) => a + b, 0);
+  for (let g = G - 1; left > 0; g = (g + G - 1) % G, left--) sizes[g]!++;
+  let i = 0;
+  sizes.forEach((m, g) => {
+    for (let j = 0; j < m; j++) of[i++] = g;
+  });
+  return of;
 }
 
 /** Runs one cell: `reps` replications from `seed`. Bootstrap coverage only when bootstrapResamples > 0. */
