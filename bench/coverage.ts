@@ -11,7 +11,7 @@
  * n = 100, epochs 1, p ∈ {0.1, 0.5} (200 resamples each). Target: coverage ≥ 93% at nominal 95%
  * in every cell where an interval is reported; one-sided miss of the verdict interval ≤ 3.0%.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { groupFalsePositives, plannedPower, runCell, type Cell, type CellResult, type GroupCell } from './coverage-sim.js';
 
@@ -105,14 +105,24 @@ async function main() {
   const clusteredOnly = process.argv.includes('--clustered-only');
   const t0 = Date.now();
   const cells = grid(which);
-  const only = clusteredOnly ? cells.flatMap((c, i) => (c.clusters >= 2 ? [i] : [])) : null;
+  // --extras-only: only the group tests and planned power (no coverage cells).
+  const extrasOnly = process.argv.includes('--extras-only');
+  const only = extrasOnly ? [] : clusteredOnly ? cells.flatMap((c, i) => (c.clusters >= 2 ? [i] : [])) : null;
   const skipExtras = process.argv.includes('--no-extras');
   // --shard k/K: only cells i ≡ k (mod K), as JSON to --out (separate processes; --merge joins them).
   const shard = arg('shard', '');
   if (shard) {
     const [k, K] = shard.split('/').map(Number) as [number, number];
     const part: [number, CellResult][] = [];
-    cells.forEach((c, i) => i % K === k && (!only || only.includes(i)) && part.push([i, cellResult(c, i, reps)]));
+    // Each finished cell is also appended to <out>.partial (one JSON line), so a run cut short still
+    // leaves its finished cells (--merge accepts .partial files).
+    writeFileSync(`${out}.partial`, '');
+    cells.forEach((c, i) => {
+      if (i % K !== k || (only && !only.includes(i))) return;
+      const r = cellResult(c, i, reps);
+      part.push([i, r]);
+      appendFileSync(`${out}.partial`, JSON.stringify([i, r]) + '\n');
+    });
     writeFileSync(out, JSON.stringify({ grid: which, reps, shard, seedBase, seconds: (Date.now() - t0) / 1000, part }) + '\n');
     return;
   }
@@ -122,8 +132,13 @@ async function main() {
     results = new Array(cells.length);
     // JSON wrote NaN (no interval reported) as null.
     const revive = (_k: string, v: unknown) => (v === null ? NaN : v);
-    for (const f of merge.split(',')) for (const [i, r] of (JSON.parse(readFileSync(f, 'utf8'), revive) as { part: [number, CellResult][] }).part) results[i] = { ...r, noneReason: Number.isNaN(r.noneReason as unknown as number) ? null : r.noneReason };
-    if (!only && cells.some((_, i) => !results[i])) throw new Error('merge: some cells are missing');
+    const partial = merge.split(',').some((f) => f.endsWith('.partial'));
+    for (const f of merge.split(',')) {
+      const text = readFileSync(f, 'utf8');
+      const part = f.endsWith('.partial') ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l, revive) as [number, CellResult]) : (JSON.parse(text, revive) as { part: [number, CellResult][] }).part;
+      for (const [i, r] of part) results[i] = { ...r, noneReason: Number.isNaN(r.noneReason as unknown as number) ? null : r.noneReason };
+    }
+    if (!only && !partial && cells.some((_, i) => !results[i])) throw new Error('merge: some cells are missing');
   } else results = await runGrid(cells, reps, workers, only);
   results = results.filter((r) => r);
   const reported = results.filter((r) => !Number.isNaN(r.headline));
