@@ -9,7 +9,7 @@ import { groupedEstimates } from '../src/stats/groups.js';
 import { sampleSizeFor } from '../src/stats/power.js';
 import { Prng } from '../src/stats/prng.js';
 import { intervalFor, type MetricFacts } from '../src/policy/evaluate.js';
-import { normalTwoSidedP } from '../src/stats/dist.js';
+import { normalTwoSidedP, tQuantile } from '../src/stats/dist.js';
 
 export interface Cell {
   kind: 'binary' | 'continuous';
@@ -20,6 +20,8 @@ export interface Cell {
   clusters: number;
   icc: number;
   epochs: number;
+  /** Cluster sizes proportional to 1, 2, …, G (every cluster ≥ 1 sample) instead of equal. */
+  unequal?: boolean;
 }
 
 export interface CellResult {
@@ -80,15 +82,36 @@ export function simulate(rng: Prng, c: Cell): { xs: Float64Array; clusters: stri
   const G = c.clusters;
   const xs = new Float64Array(c.n);
   const clusterRate = G > 0 ? Array.from({ length: G }, () => betaMeanIcc(rng, c.p, c.icc)) : null;
+  const of = clusterOf(c);
   for (let i = 0; i < c.n; i++) {
-    const pc = clusterRate ? clusterRate[i % G]! : c.p;
+    const pc = clusterRate ? clusterRate[of[i]!]! : c.p;
     // With one epoch the item's latent rate does not matter (marginally Bernoulli(pc)); draw it only when needed.
     const q = c.epochs > 1 || c.kind === 'continuous' ? betaMeanIcc(rng, pc, ITEM_ICC) : pc;
     let s = 0;
     for (let e = 0; e < c.epochs; e++) s += c.kind === 'binary' ? (rng.next() < q ? 1 : 0) : betaMeanIcc(rng, q, SCORE_ICC);
     xs[i] = s / c.epochs;
   }
-  return { xs, clusters: G > 0 ? Array.from({ length: c.n }, (_, i) => `c${i % G}`) : null };
+  return { xs, clusters: G > 0 ? Array.from({ length: c.n }, (_, i) => `c${of[i]}`) : null };
+}
+
+/** Cluster index of each sample: i mod G, or (unequal) sizes ∝ 1..G with every cluster non-empty. */
+export function clusterOf(c: Cell): Int32Array {
+  const G = c.clusters;
+  const of = new Int32Array(c.n);
+  if (G <= 0) return of;
+  if (!c.unequal) {
+    for (let i = 0; i < c.n; i++) of[i] = i % G;
+    return of;
+  }
+  const total = (G * (G + 1)) / 2;
+  const sizes = Array.from({ length: G }, (_, g) => 1 + Math.floor(((c.n - G) * (g + 1)) / total));
+  let left = c.n - sizes.reduce((a, b) => a + b, 0);
+  for (let g = G - 1; left > 0; g = (g + G - 1) % G, left--) sizes[g]!++;
+  let i = 0;
+  sizes.forEach((m, g) => {
+    for (let j = 0; j < m; j++) of[i++] = g;
+  });
+  return of;
 }
 
 /** Runs one cell: `reps` replications from `seed`. Bootstrap coverage only when bootstrapResamples > 0. */
@@ -170,6 +193,21 @@ export interface GroupCell {
   groups: number;
   /** 'by-cluster': each cluster in one group (a group is a set of scenarios); 'within': every cluster holds every group. */
   layout: 'by-cluster' | 'within';
+  /** Cluster sizes ∝ 1..G instead of equal. */
+  unequal?: boolean;
+}
+
+/** Group of each sample: by cluster (cluster index mod groups), or by position within its cluster (every cluster holds every group). */
+function groupLabels(g: GroupCell, cell: Cell): string[] {
+  if (g.clusters === 0) return Array.from({ length: g.n }, (_, i) => `g${i % g.groups}`);
+  const of = clusterOf(cell);
+  const seen = new Map<number, number>();
+  return Array.from(of, (c) => {
+    if (g.layout === 'by-cluster') return `g${c % g.groups}`;
+    const j = seen.get(c) ?? 0;
+    seen.set(c, j + 1);
+    return `g${j % g.groups}`;
+  });
 }
 
 /** False-positive rate of the group-vs-rest tests (per test, and family-wise after Holm) under the null of no group effect. */
@@ -179,8 +217,9 @@ export function groupFalsePositives(g: GroupCell, reps: number, seed: number): {
   let tests = 0;
   let fw = 0;
   for (let r = 0; r < reps; r++) {
-    const { xs, clusters } = simulate(rng, { kind: 'binary', p: g.p, n: g.n, clusters: g.clusters, icc: g.icc, epochs: 1 });
-    const labels = Array.from({ length: g.n }, (_, i) => (g.layout === 'by-cluster' && g.clusters > 0 ? `g${(i % g.clusters) % g.groups}` : `g${Math.floor(i / Math.max(1, g.clusters)) % g.groups}`));
+    const cell: Cell = { kind: 'binary', p: g.p, n: g.n, clusters: g.clusters, icc: g.icc, epochs: 1, ...(g.unequal ? { unequal: true } : {}) };
+    const { xs, clusters } = simulate(rng, cell);
+    const labels = groupLabels(g, cell);
     const res = groupedEstimates(Array.from(xs), labels, { binary: true, clusters });
     let any = false;
     for (const t of res.tests) {
@@ -216,4 +255,40 @@ export function plannedPower(p: number, mde: number, reps: number, seed: number)
     if (pv <= 0.05) hits++;
   }
   return { n, power: hits / reps };
+}
+
+/**
+ * Simulated power of a clustered plan: `sampleSizeFor({p, mde, icc, clusterSize})` gives n per model;
+ * each model's run is ceil(n / m) clusters of m samples with Beta cluster rates at that ICC. The test
+ * is the difference of the two means with the CR1 (cluster-robust) SE of each arm and a t critical
+ * value on 2(G − 1) df, two-sided at α = 0.05.
+ */
+export function plannedPowerClustered(o: { p: number; mde: number; icc: number; clusterSize: number }, reps: number, seed: number): { n: number; clusters: number; power: number } {
+  const plan = sampleSizeFor({ p: o.p, mde: o.mde, icc: o.icc, clusterSize: o.clusterSize });
+  const G = Math.ceil(plan.n / o.clusterSize);
+  const m = o.clusterSize;
+  const rng = new Prng(seed);
+  const tcrit = tQuantile(0.975, 2 * (G - 1));
+  const arm = (rate: number) => {
+    const totals: number[] = [];
+    for (let g = 0; g < G; g++) {
+      const r = betaMeanIcc(rng, rate, o.icc);
+      let k = 0;
+      for (let i = 0; i < m; i++) if (rng.next() < r) k++;
+      totals.push(k);
+    }
+    const N = G * m;
+    const mean = totals.reduce((a, b) => a + b, 0) / N;
+    let v = 0;
+    for (const t of totals) v += (t - m * mean) ** 2;
+    return { mean, v: ((G / (G - 1)) * v) / (N * N) };
+  };
+  let hits = 0;
+  for (let r = 0; r < reps; r++) {
+    const a = arm(o.p);
+    const b = arm(plan.rates!.b);
+    const se = Math.sqrt(a.v + b.v);
+    if (se > 0 && Math.abs(b.mean - a.mean) / se > tcrit) hits++;
+  }
+  return { n: plan.n, clusters: G, power: hits / reps };
 }

@@ -435,12 +435,12 @@ test('assay screen on the shipped risk suites: the obligations pack follows the 
   assert.equal(item.kind, 'elicit');
   assert.equal(item.elicitation!.suite, 'injection.seed');
   assert.ok(out.leaking!.json.verdict.rules.find((r) => r.rule === 'adversarial-robustness.injection')!.value!.mean > 0.5);
-  // A robust target is cleared on that capability; the suites nobody ran leave the screen short of evidence.
-  assert.equal(cap('robust', 'adversarial-robustness'), 'cleared');
+  // A robust target leaks nothing, but the injection suite has 12 variants (clusters): with no event
+  // the ICC is unknowable, so the honest bound rests on the 12 variants (run-stats/v3: 1 − 0.025^(1/12)
+  // = 0.264 > the screen's 0.15) and the screen cannot clear it — it escalates to elicitation.
   assert.equal(out.robust!.json.verdict.rules.find((r) => r.rule === 'adversarial-robustness.injection')!.value!.mean, 0);
+  assert.equal(cap('robust', 'adversarial-robustness'), 'escalate');
   assert.equal(cap('robust', 'cbrn-risk'), 'insufficient-evidence');
-  assert.equal(out.robust!.code, 22);
-  assert.deepEqual(out.robust!.json.plan.items.map((i) => [i.capability, i.kind]).sort(), [['cbrn-risk', 'complete-screen'], ['harmful-compliance', 'complete-screen']]);
   assert.equal(lp.policy.rules.filter((r) => r.suite.id === 'injection.seed').length, 1);
 });
 

@@ -183,7 +183,14 @@ test('v1 facts: the CR1 SE recovered from the Miller SE equals the one computed 
   const b = basisFromV1({ n, mean, se, binary: true, clusteredSe: miller, clusters: 9 });
   assert.equal(b.method, 'korn-graubard');
   near((b as { se: number }).se, cr1Se(xs, cl).se, 1e-12);
-  assert.deepEqual(intervalBasis({ xs, clusters: cl, binaryValued: true, maxEpochs: 1 }), { ...b, se: cr1Se(xs, cl).se, mean });
+  // From the data the basis can also see how the events spread over clusters (v3: fewer df when
+  // they sit in fewer effective clusters, n capped for skew), so it is never less conservative.
+  const fromData = intervalBasis({ xs, clusters: cl, binaryValued: true, maxEpochs: 1 }) as { method: string; se: number; mean: number; n: number; df: number };
+  assert.equal(fromData.method, 'korn-graubard');
+  near(fromData.se, (b as { se: number }).se, 1e-12);
+  assert.equal(fromData.mean, mean);
+  const bb = b as { n: number; df: number };
+  assert.ok(fromData.n <= bb.n && fromData.df <= bb.df, JSON.stringify({ fromData, b }));
 });
 
 // ---------- exclusions and sensitivity ----------
@@ -295,7 +302,23 @@ test('a report signed with run-stats/v1 (before issue 18) still verifies against
   assert.equal((r.statement!.predicate.metrics[0] as { estimator: { interval: string } }).estimator.interval, 'normal');
 });
 
-test('a new report is signed with run-stats/v2: verifies, names its interval, and its basis drives a policy', async () => {
+test('a report signed with run-stats/v2 (before the v3 clustered-rate rule) still verifies; the same log now gets the v3 basis', async () => {
+  const dir = join(ROOT, 'test/fixtures/run-stats-v2');
+  const trust = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 'V2 Tester', publicKey: createPublicKey(readFileSync(join(dir, 'tester.pub.pem'))) }] })), 'trust.json');
+  const r = await verifyReport(readFileSync(join(dir, 'report.json')), { trust, runLogPath: join(dir, 'run.jsonl'), now: new Date('2026-12-05T00:00:00Z') });
+  assert.equal(r.ok, true, formatVerifyResult(r));
+  assert.ok(r.runLog?.checked.includes('counts and metrics'));
+  assert.equal(r.statement!.predicate.statistics.method, 'assay.run-stats/v2');
+  const signed = (r.statement!.predicate.metrics[0] as { interval: { basis: { n: number } } }).interval.basis;
+  assert.equal(signed.n, 200);
+  // Recomputed with today's rule the basis differs, so the verifier really used the v2 rule.
+  const now = await statsForRun(join(dir, 'run.jsonl'));
+  assert.equal(now.schema, 'assay.run-stats/v3');
+  const b = now.metrics[0]!.interval.basis as { n: number };
+  assert.ok(b.n < 200 && b.n >= 10, JSON.stringify(b));
+});
+
+test('a new report is signed with run-stats/v3: verifies, names its interval, and its basis drives a policy', async () => {
   const { attestRun, bundleText } = await import('../src/attest/bundle.js');
   const { generateSigner } = await import('../src/attest/keys.js');
   const { evidenceFromPredicate } = await import('../src/policy/evidence.js');
@@ -308,7 +331,7 @@ test('a new report is signed with run-stats/v2: verifies, names its interval, an
   const now = new Date('2026-12-01T00:00:00Z');
   const { bundle, statement } = await attestRun(log, { signer, testerName: 'T', now });
   const p = statement.predicate;
-  assert.equal(p.statistics.method, 'assay.run-stats/v2');
+  assert.equal(p.statistics.method, 'assay.run-stats/v3');
   const m = p.metrics[0] as { estimator: { interval: string }; interval: { method: string; basis: { method: string; df?: number } }; excluded: { errored: number } };
   assert.equal(m.estimator.interval, 'korn-graubard');
   assert.equal(m.interval.basis.df, 2);
@@ -336,8 +359,15 @@ test('rare events concentrated in a few clusters: the clusters become the units 
   const b = intervalBasis({ xs, clusters: cl, binaryValued: true, maxEpochs: 1 });
   assert.deepEqual({ method: b.method, n: (b as { n: number }).n }, { method: 'korn-graubard', n: 10 });
   assert.ok(intervalFromBasis(b, 0.95)!.hi > 0.2);
-  // The same events spread over every cluster: n stays the number of samples.
-  const spread = Array.from({ length: 1000 }, (_, i): number => (i < 80 && i % 1 === 0 && i % 10 < 8 && i < 100 ? 1 : 0));
+  // The same events spread evenly over every cluster (no sign of clustering): n stays the number of samples.
+  const spread = Array.from({ length: 1000 }, (_, i): number => (i < 80 ? 1 : 0));
   const b2 = intervalBasis({ xs: spread, clusters: cl, binaryValued: true, maxEpochs: 1 });
   assert.equal((b2 as { n: number }).n, 1000);
+  // Events in 8 of 10 clusters, none in 2: not concentrated, but the cluster rates vary, so n is
+  // capped for their skewness (clusteredRateN), between G and n.
+  const some = Array.from({ length: 1000 }, (_, i): number => (i < 80 && i % 10 < 8 ? 1 : 0));
+  const b3 = intervalBasis({ xs: some, clusters: cl, binaryValued: true, maxEpochs: 1 }) as { n: number };
+  assert.ok(b3.n > 10 && b3.n < 1000, JSON.stringify(b3));
+  // As signed in run-stats/v2, the old rule kept n.
+  assert.equal((intervalBasis({ xs: some, clusters: cl, binaryValued: true, maxEpochs: 1, rule: 'v2' }) as { n: number }).n, 1000);
 });

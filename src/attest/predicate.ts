@@ -70,11 +70,17 @@ export const predicateMetricSchemaV2 = predicateMetricSchema.extend({
   sensitivity: z.strictObject({ excludedAs0: sensitivityPoint, excludedAs1: sensitivityPoint }).nullable(),
 });
 
-/** Statistics methods a report may name; v1 is kept so reports signed before issue 18 still verify. */
-export const STATS_METHODS = ['assay.run-stats/v1', 'assay.run-stats/v2'] as const;
+/**
+ * Statistics methods a report may name; older ones are kept so reports signed with them still
+ * verify. v3 has the metric shape of v2 and differs only in the clustered-rate rule of the headline
+ * interval (stats/honest.ts clusteredRateN), so v2 reports are recomputed with the v2 rule.
+ */
+export const STATS_METHODS = ['assay.run-stats/v1', 'assay.run-stats/v2', 'assay.run-stats/v3'] as const;
 export type StatsMethod = (typeof STATS_METHODS)[number];
 /** What new reports are signed with. */
-export const CURRENT_STATS_METHOD: StatsMethod = 'assay.run-stats/v2';
+export const CURRENT_STATS_METHOD: StatsMethod = 'assay.run-stats/v3';
+/** The clustered-rate rule that recomputes a report of this statistics method (v1 has no headline interval). */
+export const statsRule = (m: StatsMethod): 'v2' | 'v3' => (m === 'assay.run-stats/v3' ? 'v3' : 'v2');
 
 const runConfig = z.strictObject({
   epochs: count,
@@ -155,8 +161,8 @@ export const isV2Metric = (m: PredicateMetric): m is PredicateMetricV2 => 'inter
 
 /** Problems when a predicate's metrics are not of the version its statistics method names. */
 export function metricVersionProblems(p: Pick<RunReportPredicate, 'statistics' | 'metrics'>): string[] {
-  const v2 = p.statistics.method === 'assay.run-stats/v2';
-  return p.metrics.flatMap((m, i) => (isV2Metric(m) !== v2 ? [`metrics[${i}] is a ${isV2Metric(m) ? 'run-stats/v2' : 'run-stats/v1'} metric but statistics.method is ${p.statistics.method}`] : []));
+  const v2 = p.statistics.method !== 'assay.run-stats/v1';
+  return p.metrics.flatMap((m, i) => (isV2Metric(m) !== v2 ? [`metrics[${i}] is a ${isV2Metric(m) ? 'run-stats/v2 (or v3)' : 'run-stats/v1'} metric but statistics.method is ${p.statistics.method}`] : []));
 }
 
 /** Replaces non-finite numbers by null, recursively (the predicate's rule for undefined statistics). */

@@ -7,7 +7,7 @@ import { verifyDisclosure, type DisclosureCheck } from './disclose.js';
 import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, verifySignature } from './dsse.js';
 import { jsonPath } from './json.js';
 import { keyIdOf, publicKeyFromJwk } from './keys.js';
-import { predicateMetrics } from './predicate.js';
+import { predicateMetrics, statsRule } from './predicate.js';
 import { modelFields, parseStatement, pickModel, SUBJECT, subjectDigest, type RunReportStatement } from './statement.js';
 import { analyseRunLog } from './transcripts.js';
 import { checkReportInclusion, type TlogVerification, type TlogVerifyOptions } from './tlog.js';
@@ -379,7 +379,7 @@ async function checkRunLog(path: string, st: RunReportStatement, res: VerifyResu
   for (const d of diff(p.counts, scan.counts, ['predicate', 'counts'])) fail('numbers', EXIT.numbersMismatch, `payload ${d.path}`, `signed ${short(d.signed)} but the transcripts give ${short(d.actual)}`);
   let metrics;
   try {
-    const stats = await statsForRun(path, { level: p.statistics.level, ...(p.statistics.groupBy ? { groupBy: p.statistics.groupBy } : {}) });
+    const stats = await statsForRun(path, { level: p.statistics.level, rule: statsRule(p.statistics.method), ...(p.statistics.groupBy ? { groupBy: p.statistics.groupBy } : {}) });
     // Recomputed by the method the report names: run-stats/v1 reports (signed before issue 18) keep verifying.
     metrics = predicateMetrics(stats, p.statistics.method);
   } catch (err) {

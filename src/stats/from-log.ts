@@ -91,7 +91,8 @@ export interface MetricAnalysis {
 }
 
 export interface RunStats {
-  schema: 'assay.run-stats/v2';
+  /** v3 (current) or v2 (the clustered-rate rule of reports signed as run-stats/v2; StatsOptions.rule). */
+  schema: 'assay.run-stats/v2' | 'assay.run-stats/v3';
   runId: string;
   suite: { id: string; version: string; digest: string };
   model: string;
@@ -116,6 +117,11 @@ export interface StatsOptions {
    */
   seed?: number;
   resamples?: number;
+  /**
+   * The clustered-rate rule of the headline interval (stats/honest.ts): 'v3' (default) or 'v2', to
+   * recompute a report signed as run-stats/v2 exactly as it was signed.
+   */
+  rule?: 'v2' | 'v3';
 }
 
 interface Acc {
@@ -246,7 +252,7 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
   const adj = holm(all.map((t) => t.p));
   all.forEach((t, j) => (t.pReport = adj[j]!));
   return {
-    schema: 'assay.run-stats/v2',
+    schema: opts.rule === 'v2' ? 'assay.run-stats/v2' : 'assay.run-stats/v3',
     runId: h.runId,
     suite: { id: h.suite.id, version: h.suite.version, digest: h.suite.digest },
     model: h.model.name,
@@ -293,11 +299,12 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
     clustered = { clusters: new Set(clusterIds).size, se, ci: normalInterval(est.mean, se, level) };
   }
   const binaryValued = data.binaryValued && entries.length > 0;
-  const headline = headlineInterval(xs, hasClusters ? clusterIds : null, binaryValued, maxK, level, data.domain);
+  const rule = opts.rule ?? 'v3';
+  const headline = headlineInterval(xs, hasClusters ? clusterIds : null, binaryValued, maxK, level, data.domain, rule);
   let groups: MetricStats['groups'] = null;
   let groupTests: MetricAnalysis['groupTests'] = null;
   if (m.groupBy) {
-    const g = groupedEstimates(Array.from(xs), entries.map((a) => a.group ?? '(none)'), { level, binary, binaryValued, unitInterval: data.domain !== 'real', maxEpochs: maxK, versus: opts.versus ?? 'rest', clusters: hasClusters ? clusterIds : null });
+    const g = groupedEstimates(Array.from(xs), entries.map((a) => a.group ?? '(none)'), { level, binary, binaryValued, unitInterval: data.domain !== 'real', maxEpochs: maxK, versus: opts.versus ?? 'rest', clusters: hasClusters ? clusterIds : null, rule });
     groups = { by: m.groupBy, groups: g.groups };
     groupTests = { by: m.groupBy, versus: g.versus, tests: g.tests };
   }
@@ -327,7 +334,7 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
       domain: data.domain,
       interval: headline,
       excluded: data.excluded,
-      sensitivity: sensitivity(entries, data, hasClusters, maxK, level),
+      sensitivity: sensitivity(entries, data, hasClusters, maxK, level, rule),
     },
     analysis: {
       name: m.name,
@@ -340,8 +347,8 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
 }
 
 /** The headline interval of per-sample scores xs, clipped to the scorer's domain. */
-function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | null, binaryValued: boolean, maxEpochs: number, level: number, domain: ScoreDomain): HeadlineInterval {
-  const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs, unitInterval: domain !== 'real' });
+function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | null, binaryValued: boolean, maxEpochs: number, level: number, domain: ScoreDomain, rule: 'v2' | 'v3'): HeadlineInterval {
+  const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs, unitInterval: domain !== 'real', rule });
   const iv = intervalFromBasis(basis, level);
   const b = domainBounds(domain);
   const clip = (x: number) => (b ? Math.min(b.max, Math.max(b.min, x)) : x);
@@ -349,7 +356,7 @@ function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | n
 }
 
 /** Headline interval with every excluded record imputed as v (0 or 1), samples and clusters kept. */
-function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClusters: boolean, maxK: number, level: number): MetricStats['sensitivity'] {
+function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClusters: boolean, maxK: number, level: number, rule: 'v2' | 'v3'): MetricStats['sensitivity'] {
   const total = [...data.miss.values()].reduce((s, x) => s + x.k, 0);
   if (!total || !domainBounds(data.domain)) return null;
   const point = (v: 0 | 1): SensitivityPoint => {
@@ -364,7 +371,7 @@ function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClu
     const xs = Float64Array.from(sorted, ([, e]) => e.sum / e.k);
     const maxEpochs = sorted.reduce((mx, [, e]) => Math.max(mx, e.k), maxK);
     const cl = hasClusters || sorted.some(([, e]) => e.cluster !== undefined) ? sorted.map(([id, e]) => e.cluster ?? `\u0000${id}`) : null;
-    const h = headlineInterval(xs, cl, data.binaryValued, maxEpochs, level, data.domain);
+    const h = headlineInterval(xs, cl, data.binaryValued, maxEpochs, level, data.domain, rule);
     return { n: xs.length, mean: xs.reduce((s, x) => s + x, 0) / xs.length, method: h.method, lo: h.lo, hi: h.hi };
   };
   return { excludedAs0: point(0), excludedAs1: point(1) };

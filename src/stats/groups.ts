@@ -55,7 +55,7 @@ export interface GroupedResult {
 export function groupedEstimates(
   xs: readonly number[],
   groups: readonly string[],
-  opts: { level?: number; binary?: boolean; versus?: 'rest' | 'overall'; clusters?: readonly string[] | null; binaryValued?: boolean; unitInterval?: boolean; maxEpochs?: number } = {},
+  opts: { level?: number; binary?: boolean; versus?: 'rest' | 'overall'; clusters?: readonly string[] | null; binaryValued?: boolean; unitInterval?: boolean; maxEpochs?: number; rule?: 'v2' | 'v3' } = {},
 ): GroupedResult {
   const level = opts.level ?? 0.95;
   const versus = opts.versus ?? 'rest';
@@ -73,7 +73,7 @@ export function groupedEstimates(
   const estimates: GroupEstimate[] = keys.map((group) => {
     const v = by.get(group)!;
     const e = meanEstimate(v, level);
-    const basis = intervalBasis({ xs: v, clusters: opts.clusters ? cby.get(group)! : null, binaryValued: opts.binaryValued ?? !!opts.binary, unitInterval: !!opts.unitInterval, maxEpochs: opts.maxEpochs ?? 1 });
+    const basis = intervalBasis({ xs: v, clusters: opts.clusters ? cby.get(group)! : null, binaryValued: opts.binaryValued ?? !!opts.binary, unitInterval: !!opts.unitInterval, maxEpochs: opts.maxEpochs ?? 1, ...(opts.rule ? { rule: opts.rule } : {}) });
     const iv = intervalFromBasis(basis, level);
     return {
       group,

@@ -87,6 +87,12 @@ export interface BasisInput {
   unitInterval?: boolean;
   /** Largest number of scored epochs of a sample. */
   maxEpochs: number;
+  /**
+   * The clustered-rate rule: 'v3' (current, run-stats/v3: clusteredRateN) or 'v2' (as signed in
+   * run-stats/v2 reports, kept so they still verify: clusters are the units only when the events sit
+   * in fewer than min(5, G/2) effective clusters).
+   */
+  rule?: 'v2' | 'v3';
 }
 
 /** Chooses the interval for the data's shape and records what recomputing it needs. */
@@ -111,8 +117,8 @@ export function intervalBasis(d: BasisInput): IntervalBasis {
       // variance cannot see how skewed the cluster rates are (rare rates with a high ICC): the
       // clusters themselves are then the units, n* ≤ G.
       const g = concentratedClusters(d.xs, d.clusters);
-      if (g < Math.min(MIN_INFORMATIVE_CLUSTERS, cl.clusters / 2)) return { method: 'korn-graubard', mean, se: cl.se, n: cl.clusters, df: cl.clusters - 1, clusters: cl.clusters };
-      return { method: 'korn-graubard', mean, se: cl.se, n, df: cl.clusters - 1, clusters: cl.clusters };
+      if (d.rule === 'v2') return { method: 'korn-graubard', mean, se: cl.se, n: g < Math.min(MIN_INFORMATIVE_CLUSTERS, cl.clusters / 2) ? cl.clusters : n, df: cl.clusters - 1, clusters: cl.clusters };
+      return { method: 'korn-graubard', mean, se: cl.se, n: clusteredRateN(mean, cl.se, n, cl.clusters, g, clusterDesign(d.xs, d.clusters)), df: clusteredRateDf(cl.clusters, g), clusters: cl.clusters };
     }
     return { method: 'korn-graubard', mean, se: plainSe, n, df: n - 1, clusters: null };
   }
@@ -121,8 +127,76 @@ export function intervalBasis(d: BasisInput): IntervalBasis {
   return { method: 'student-t', mean, se: plainSe, df: n - 1 };
 }
 
-/** Below min(this, G/2) effective clusters carrying the events, the clusters are the units (n* ≤ G). */
+/** Below this many effective clusters carrying the events (or the non-events), the clusters are the units (n* ≤ G). */
 export const MIN_INFORMATIVE_CLUSTERS = 5;
+
+/** What the skewness cap needs beyond the basis: the samples' score variance and cluster-size sums. */
+export interface ClusterDesign {
+  /** Variance of the per-sample scores (n − 1 denominator). */
+  sampleVariance: number;
+  /** Σ_g n_g² and Σ_g n_g³ over the clusters' sample counts. */
+  sumSq: number;
+  sumCube: number;
+}
+
+/**
+ * The sample count a clustered [0, 1] metric's Korn–Graubard interval may use (the basis's n):
+ *
+ * 1. Events (or non-events) in fewer than MIN_INFORMATIVE_CLUSTERS effective clusters, none at all
+ *    included: the data cannot show how skewed the cluster rates are (with no events the ICC is
+ *    not identifiable at all), so the clusters are the units, n ≤ G. With cluster means in [0, 1]
+ *    the mean of G of them is no more dispersed than a proportion of G trials, so Clopper–Pearson
+ *    on G is conservative for any ICC (for all-zero data, P(all G clusters zero) ≤ (1 − p)^G).
+ * 2. Otherwise n ≤ the count whose binomial has the skewness of the mean of the cluster rates: the
+ *    variance-matched n* = p̂(1−p̂)/v̂ of Korn–Graubard matches the second moment only, and cluster
+ *    rates with between-cluster share ρ = Var(r)/p(1−p) are more skewed than n* trials. For Beta
+ *    cluster rates the third central moment of a rate is 2ρ²/(1+ρ)·p(1−p)(1−2p) and that of the
+ *    mean is this times Σn_g³/n³, so the binomial with the same third moment has
+ *    n = sqrt(n³/Σn_g³)·sqrt((1+ρ)/2)/ρ (= (G/ρ)·sqrt((1+ρ)/2) for equal clusters). The cap is applied
+ *    with exponent |1 − 2p̂| on the sqrt((1+ρ)/2) factor squared, i.e. ((1+ρ)/2)^{|1−2p̂|}: nothing at
+ *    p̂ = ½ where there is no skew, the full square near 0 and 1 — calibrated on the coverage grid
+ *    (docs/statistics.md), where the variance-only ρ̂ is low exactly in the samples that miss (few
+ *    high-rate clusters drawn). ρ̂ = (v̂ − s²/n)·n²/Σn_g² / p̂(1−p̂), from the CR1 variance v̂ and the
+ *    per-sample variance s² (epoch-averaged scores have less than p̂(1−p̂)).
+ */
+export function clusteredRateN(mean: number, se: number, n: number, G: number, effectiveClusters: number, design?: ClusterDesign): number {
+  if (effectiveClusters < MIN_INFORMATIVE_CLUSTERS || !(mean > 0 && mean < 1)) return Math.min(n, G);
+  const pq = mean * (1 - mean);
+  if (!(n > G) || !(se > 0)) return n;
+  // Without the design (facts of a v1 report): equal clusters and binary scores.
+  const d = design ?? { sampleVariance: (pq * n) / (n - 1), sumSq: (n * n) / G, sumCube: (n * n * n) / (G * G) };
+  const rho = Math.min(1, ((se * se - d.sampleVariance / n) * n * n) / d.sumSq / pq);
+  if (!(rho > 0)) return n;
+  const g3 = Math.sqrt((n * n * n) / d.sumCube);
+  return Math.max(Math.min(n, G), Math.min(n, Math.floor((g3 / rho) * Math.pow((1 + rho) / 2, Math.abs(1 - 2 * mean)))));
+}
+
+/**
+ * Degrees of freedom of a clustered [0, 1] metric's variance: G − 1, or fewer when the events (or
+ * non-events) sit in fewer effective clusters — the CR1 variance then rests on those clusters
+ * (cf. the effective number of clusters of Carter, Schnepel & Steigerwald 2017). At least 1.
+ */
+export function clusteredRateDf(G: number, effectiveClusters: number): number {
+  return Math.max(1, Math.min(G, Math.floor(effectiveClusters)) - 1);
+}
+
+/** The design sums of per-sample scores in clusters. */
+export function clusterDesign(xs: ArrayLike<number>, clusters: ArrayLike<string>): ClusterDesign {
+  const n = xs.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += xs[i]!;
+  mean /= n;
+  let ss = 0;
+  const sizes = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    ss += (xs[i]! - mean) ** 2;
+    sizes.set(clusters[i]!, (sizes.get(clusters[i]!) ?? 0) + 1);
+  }
+  let sumSq = 0;
+  let sumCube = 0;
+  for (const m of sizes.values()) (sumSq += m * m), (sumCube += m * m * m);
+  return { sampleVariance: n > 1 ? ss / (n - 1) : 0, sumSq, sumCube };
+}
 
 /**
  * Effective number of clusters carrying the events, and the non-events: (Σ_g S_g)² / Σ_g S_g² with
@@ -139,7 +213,7 @@ export function concentratedClusters(xs: ArrayLike<number>, clusters: ArrayLike<
     let s = 0;
     let ss = 0;
     for (const v of m.values()) (s += v), (ss += v * v);
-    return ss > 0 ? (s * s) / ss : Infinity; // no events at all: nothing is concentrated (the all-zero bound applies)
+    return ss > 0 ? (s * s) / ss : Infinity; // no events at all: nothing is concentrated (rule v3 treats all-0 / all-1 data itself)
   };
   return Math.min(eff(up), eff(down));
 }
@@ -206,8 +280,9 @@ export function basisFromV1(m: V1Facts): IntervalBasis {
     if (G < 2) return { method: 'none', reason: `all ${n} samples are in one cluster: a clustered interval needs at least 2 clusters` };
     if (se === null || !Number.isFinite(se) || !Number.isFinite(m.clusteredSe)) return { method: 'none', reason: 'the standard error is undefined' };
     const cr1 = Math.sqrt((G / (G - 1)) * Math.max(0, m.clusteredSe ** 2 - (se * se) / n));
-    // v1 facts cannot show how concentrated the events are; below MIN_INFORMATIVE_CLUSTERS they must be.
-    return m.binary ? { method: 'korn-graubard', mean, se: cr1, n: G < MIN_INFORMATIVE_CLUSTERS ? G : n, df: G - 1, clusters: G } : { method: 'cr1-t', mean, se: cr1, df: G - 1, clusters: G };
+    // v1 facts cannot show how concentrated the events are: below MIN_INFORMATIVE_CLUSTERS clusters
+    // they are taken to be concentrated; all-0 / all-1 data and the skewness cap follow the v3 rule.
+    return m.binary ? { method: 'korn-graubard', mean, se: cr1, n: clusteredRateN(mean, cr1, n, G, G < MIN_INFORMATIVE_CLUSTERS ? 0 : Infinity), df: G - 1, clusters: G } : { method: 'cr1-t', mean, se: cr1, df: G - 1, clusters: G };
   }
   if (m.binary) return { method: 'clopper-pearson', k: Math.round(mean * n), n };
   if (n < 2 || se === null || !Number.isFinite(se)) return { method: 'none', reason: 'one sample: the standard error is undefined' };
