@@ -26,6 +26,10 @@ export async function openStore(location: string): Promise<RegistryStore> {
     // bigint/bigserial (event seq, tlog index) arrive as numbers: both stay far below 2^53.
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: location, max: 10 });
+    // An idle client's connection ended by the server (restart, failover, an administrator) emits
+    // 'error' on the pool; unhandled, it would crash the process. The pool drops that client and the
+    // next query connects afresh; queries in flight still get their own error.
+    pool.on('error', (err) => process.emitWarning(`registry database: an idle connection ended (${err.message}); reconnecting on next use`));
     db = new Kysely<RegistryDB>({ dialect: new PostgresDialect({ pool }) });
     dialect = 'postgres';
     const u = new URL(location);
