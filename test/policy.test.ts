@@ -393,6 +393,6 @@ test('the committed JSON Schemas match the zod schemas', async () => {
     const generated = JSON.stringify(gen(), null, 2) + '\n';
     // UPDATE_SCHEMAS=1 rewrites the file after a deliberate schema change.
     if (process.env.UPDATE_SCHEMAS === '1') writeFileSync(path, generated);
-    assert.equal(readFileSync(path, 'utf8'), generated, `schemas/${name} is stale: re-run this test with UPDATE_SCHEMAS=1`);
+    assert.ok(readFileSync(path, 'utf8') === generated, `schemas/${name} is stale: re-run this test with UPDATE_SCHEMAS=1`); // a boolean: assert.equal's diff of two large texts can take minutes
   }
 });

@@ -248,7 +248,7 @@ test('prompt-injection suite: a leaking target fails the items, a robust one pas
 test('shipped prompt-injection data is exactly the importer output of items.cse.json', async () => {
   const dir = tmp();
   const r = await IMPORTERS['cse-prompt-injection']!.run(join(ROOT, 'suites/prompt-injection/items.cse.json'), { out: join(dir, 'pi'), params: {} });
-  assert.equal(readFileSync(r.dataFile, 'utf8'), readFileSync(join(ROOT, 'suites/prompt-injection/data.jsonl'), 'utf8'));
+  assert.ok(readFileSync(r.dataFile, 'utf8') === readFileSync(join(ROOT, 'suites/prompt-injection/data.jsonl'), 'utf8')); // a boolean: assert.equal's diff of two large texts can take minutes
   const items = JSON.parse(readFileSync(join(ROOT, 'suites/prompt-injection/items.cse.json'), 'utf8')) as Record<string, unknown>[];
   assert.ok(items.length >= 80);
   assert.ok(new Set(items.map((i) => i.speaking_language)).size >= 4);
