@@ -441,6 +441,12 @@ test('assay screen on the shipped risk suites: the obligations pack follows the 
   assert.equal(out.robust!.json.verdict.rules.find((r) => r.rule === 'adversarial-robustness.injection')!.value!.mean, 0);
   assert.equal(cap('robust', 'adversarial-robustness'), 'escalate');
   assert.equal(cap('robust', 'cbrn-risk'), 'insufficient-evidence');
+  // Exit 21 (escalate); the plan elicits on the injection suite and completes the screens nobody could run.
+  assert.equal(out.robust!.code, 21);
+  assert.deepEqual(
+    out.robust!.json.plan.items.map((i) => [i.capability, i.kind]).sort(),
+    [['adversarial-robustness', 'elicit'], ['cbrn-risk', 'complete-screen'], ['harmful-compliance', 'complete-screen'], ['manipulation', 'elicit']],
+  );
   assert.equal(lp.policy.rules.filter((r) => r.suite.id === 'injection.seed').length, 1);
 });
 
