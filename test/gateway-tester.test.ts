@@ -208,6 +208,16 @@ describe('live grant management', () => {
     // A signature over another body does not authorise this one.
     const other = signAdminRequest(l.signer, 'POST', '/v1/assay/admin/grants', JSON.stringify({ ...body, tester: 'Y' }));
     assert.equal((await admin(l, 'POST', '/v1/assay/admin/grants', body, other)).status, 401);
+    // Two identical requests signed in the same second are both accepted (each has its own nonce)…
+    const now = Date.now();
+    const a = signAdminRequest(l.signer, 'POST', '/v1/assay/admin/grants', text, now);
+    const b = signAdminRequest(l.signer, 'POST', '/v1/assay/admin/grants', text, now);
+    assert.notEqual(a, b);
+    assert.equal((await admin(l, 'POST', '/v1/assay/admin/grants', body, a)).status, 201);
+    assert.equal((await admin(l, 'POST', '/v1/assay/admin/grants', body, b)).status, 201);
+    // …and the nonce is signed: another nonce with the same signature is refused.
+    const [t, , s] = signAdminRequest(l.signer, 'POST', '/v1/assay/admin/grants', text).split('.');
+    assert.equal((await admin(l, 'POST', '/v1/assay/admin/grants', body, `${t}.${'A'.repeat(22)}.${s}`)).status, 401);
   });
 
   it('a failed transparency-log append leaves no active grant', async () => {

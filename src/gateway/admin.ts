@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseStrictJson } from '../attest/json.js';
@@ -17,12 +17,15 @@ import { grantSchema, tokenDigest, type Grant, type GrantClaims } from './grant.
  * Live grant management: the admin API of a running gateway (`/v1/assay/admin/…`), used by
  * `assay grant issue|extend|narrow|revoke --gateway <url>`.
  *
- * Authentication: each request carries `x-assay-admin: <unix seconds>.<base64url Ed25519 signature>`
- * by the gateway's own key over the DSSE pre-authentication encoding (payload type
+ * Authentication: each request carries
+ * `x-assay-admin: <unix seconds>.<nonce: 22 base64url chars>.<base64url Ed25519 signature>` by the
+ * gateway's own key over the DSSE pre-authentication encoding (payload type
  * `application/vnd.assay.gateway-admin`) of
- *   "assay/gateway/admin/v1\n" METHOD "\n" PATH "\n" SECONDS "\n" hex SHA-256(body)
- * Accepted within ±60 s of the gateway's clock, each signature once (replays are refused). Whoever
- * can issue grants already holds this key, so no second secret exists to leak.
+ *   "assay/gateway/admin/v2\n" METHOD "\n" PATH "\n" SECONDS "\n" NONCE "\n" hex SHA-256(body)
+ * Accepted within ±60 s of the gateway's clock, each signature once (replays are refused). The
+ * random nonce keeps two identical requests in the same second apart (Ed25519 is deterministic:
+ * without it the second would be refused as a replay). Whoever can issue grants already holds this
+ * key, so no second secret exists to leak.
  *
  * Every change is logged in the transparency log (an `access-grant` entry, metadata `action`)
  * **before** it takes effect in the store: a failed append leaves nothing active that is not
@@ -34,12 +37,14 @@ export const ADMIN_HEADER = 'x-assay-admin';
 const ADMIN_PAYLOAD_TYPE = 'application/vnd.assay.gateway-admin';
 const WINDOW_S = 60;
 
-const message = (method: string, path: string, t: number, body: string) => Buffer.from(`assay/gateway/admin/v1\n${method.toUpperCase()}\n${path}\n${t}\n${createHash('sha256').update(body).digest('hex')}`);
+const message = (method: string, path: string, t: number, nonce: string, body: string) =>
+  Buffer.from(`assay/gateway/admin/v2\n${method.toUpperCase()}\n${path}\n${t}\n${nonce}\n${createHash('sha256').update(body).digest('hex')}`);
 
 export function signAdminRequest(signer: Signer, method: string, path: string, body: string, now = Date.now()): string {
   const t = Math.floor(now / 1000);
-  const env = signEnvelope(ADMIN_PAYLOAD_TYPE, message(method, path, t, body), [signer]);
-  return `${t}.${Buffer.from(env.signatures[0]!.sig, 'base64').toString('base64url')}`;
+  const nonce = randomBytes(16).toString('base64url');
+  const env = signEnvelope(ADMIN_PAYLOAD_TYPE, message(method, path, t, nonce, body), [signer]);
+  return `${t}.${nonce}.${Buffer.from(env.signatures[0]!.sig, 'base64').toString('base64url')}`;
 }
 
 /** Server side: checks an admin header; remembers accepted signatures for the window (no replay). */
@@ -49,15 +54,15 @@ export class AdminAuth {
 
   check(headerValue: string | null, method: string, path: string, body: string, now = Date.now()): string | null {
     if (!headerValue) return `admin requests need the ${ADMIN_HEADER} header (signed by the gateway key)`;
-    const m = /^(\d{1,12})\.([A-Za-z0-9_-]{86})$/.exec(headerValue);
+    const m = /^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{86})$/.exec(headerValue);
     if (!m) return `malformed ${ADMIN_HEADER} header`;
     const t = Number(m[1]);
     const s = Math.floor(now / 1000);
     if (Math.abs(s - t) > WINDOW_S) return `admin request signed at ${t}, ${s - t} s from the gateway's clock (window ±${WINDOW_S} s)`;
-    if (this.seen.has(m[2]!)) return 'admin request replayed';
-    if (!verifySignature(ADMIN_PAYLOAD_TYPE, message(method, path, t, body), Buffer.from(m[2]!, 'base64url'), this.key)) return "admin request is not signed by the gateway's key";
+    if (this.seen.has(m[3]!)) return 'admin request replayed';
+    if (!verifySignature(ADMIN_PAYLOAD_TYPE, message(method, path, t, m[2]!, body), Buffer.from(m[3]!, 'base64url'), this.key)) return "admin request is not signed by the gateway's key";
     for (const [k, exp] of this.seen) if (exp < s) this.seen.delete(k);
-    this.seen.set(m[2]!, t + WINDOW_S);
+    this.seen.set(m[3]!, t + WINDOW_S);
     return null;
   }
 }
