@@ -12,7 +12,10 @@ import { acquireLock } from '../../common/lock.js';
 import type { RunHeader } from '../../run/types.js';
 import type { RunConfig } from '../../run/types.js';
 import { rescoreRun } from '../../run/rescore.js';
-import { RunIndex, runLogsIn } from '../../store/runs.js';
+// The run index (kysely + SQLite, ~100 ms and ~15 MB to load) is imported when first needed, so a
+// run's first request does not wait for it (start-up target, docs/benchmarks.md).
+import type { RunIndex } from '../../store/runs.js';
+const runStore = () => import('../../store/runs.js');
 import { loadSuite } from '../../suite/load.js';
 import { graderFromAdapter } from '../../score/grader.js';
 import { collect, int, num, price } from '../options.js';
@@ -59,7 +62,8 @@ export interface RunFlags {
 const warn = (m: string) => process.stderr.write(`assay: warning: ${m}\n`);
 
 /** The run index, rebuilt from the logs (with a warning) when it is missing or corrupt. */
-export function openIndex(): Promise<RunIndex> {
+export async function openIndex(): Promise<RunIndex> {
+  const { RunIndex } = await runStore();
   // Counted for the warning: logs of finished or crashed runs (a fresh home holding only the run
   // now starting is a first use, not a lost index).
   return RunIndex.openOrRebuild(indexFile(), (idx) => reindexRuns(idx, []).then((r) => r.indexed - r.live), warn);
@@ -89,6 +93,7 @@ export async function runStateFromLog(logPath: string): Promise<{ header: RunHea
  * already names, and `extra` files or folders. A log that cannot be read is reported and skipped.
  */
 export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ indexed: number; live: number; skipped: { file: string; why: string }[] }> {
+  const { runLogsIn } = await runStore();
   const paths = new Set<string>(runLogsIn(runsDir()));
   for (const p of await idx.logPaths().catch(() => [])) paths.add(p);
   for (const e of extra) {
@@ -246,6 +251,7 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
   const grader = graderFromFlags(flags);
   const reporter = progressReporter(process.stderr, { quiet: !flags.progress || !!flags.json });
   const dispatch = flags.queue ? await openCoordinator(flags) : undefined;
+  let registration: Promise<void> | undefined;
   try {
     return await runSuite({
       ...(dispatch ? { dispatch } : {}),
@@ -257,10 +263,13 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
       // a killed run can always be found and resumed.
       onStart: async ({ runId: id, logPath: lp, header, resumed }) => {
         process.stderr.write(`assay: ${resumed ? 'resuming' : 'started'} run ${id}\n  log ${lp}\n  resume with: assay run --resume ${id}\n`);
-        await registerStart(header, lp);
+        // Not awaited: the first requests go out while the index opens; awaited below, before the
+        // end-of-run update, so the two index writes keep their order.
+        registration = registerStart(header, lp);
       },
     });
   } finally {
+    await registration;
     reporter.stop();
     await grader?.close();
     await dispatch?.close();
