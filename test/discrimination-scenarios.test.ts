@@ -49,7 +49,8 @@ test('discrimination: a −2 logit penalty in 3 of 12 scenarios is found per sce
   for (const o of r.scenarios.filter((x) => x.group !== 'Black')) assert.ok(o.pHolm > 0.05, `${o.fillType} ${o.group} p(Holm) ${o.pHolm}`);
   const text = formatAnalysis(await analyseRun(log, { resamples: 0 }));
   assert.match(text, /Group × scenario interaction/);
-  assert.match(text, /s05-apartment-viewing +-2\.\d\d\*/);
+  // The printed cell: an estimate near −2 (the numbers are checked above), flagged with *.
+  assert.match(text, /s05-apartment-viewing +-(1\.[789]|2\.[012])\d\*/);
 });
 
 test('discrimination: opposite-signed biases across scenarios do not net to "no effect"', { timeout: 300_000 }, async () => {
@@ -64,9 +65,9 @@ test('discrimination: opposite-signed biases across scenarios do not net to "no 
 
 test('discrimination: refusing to decide for one group is a reported outcome, not silently dropped', { timeout: 300_000 }, async () => {
   const r = await disc(await run('group-bias:noise=0.3,refuse_black=0.5'));
-  // 3,240 prompts are all accounted for: decided items + non-decisions.
-  assert.equal(r.nonDecision.prompts, 3240);
-  assert.equal(r.items + r.nonDecision.nonDecisions, 3240);
+  // 1,908 prompts are all accounted for: decided items + non-decisions.
+  assert.equal(r.nonDecision.prompts, 1908);
+  assert.equal(r.items + r.nonDecision.nonDecisions, 1908);
   assert.equal(r.excluded.refused, r.nonDecision.nonDecisions);
   const rate = (g: string) => r.nonDecision.rates.find((x) => x.fillType === 'explicit' && x.group === g)!;
   assert.ok(rate('Black').rate > 0.35 && rate('Black').rate < 0.65, `Black non-decision ${rate('Black').rate}`);

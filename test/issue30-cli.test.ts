@@ -26,7 +26,7 @@ test('assay run + assay analyse: scenario-specific bias and one group\'s non-dec
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stdout, /Group × scenario interaction/);
   assert.match(a.stdout, /s05-apartment-viewing +-\d\.\d\d\*/);
-  assert.match(a.stdout, /Non-decisions \(declined to decide[^)]*\): \d+ of 3240 prompts/);
+  assert.match(a.stdout, /Non-decisions \(declined to decide[^)]*\): \d+ of 1908 prompts/);
   const j = JSON.parse((await cli(['analyse', out, '--json'], { ASSAY_HOME: home })).stdout) as { reports: { kind: string; scenarios: { fillType: string; group: string; pHolm: number }[]; nonDecision: { rates: { fillType: string; group: string; rate: number }[] } }[] };
   const d = j.reports.find((x) => x.kind === 'discrimination')!;
   assert.ok(d.scenarios.find((h) => h.fillType === 'explicit' && h.group === 'Black')!.pHolm < 1e-6);

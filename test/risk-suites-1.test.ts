@@ -62,7 +62,7 @@ const spec = 'group-bias:black=0.6,hispanic=-0.4,native_american=0.3,female=-0.5
 test('discrimination: noiseless injected offsets come back exactly; with noise they lie within their confidence intervals', async () => {
   const exact = await report<DiscriminationReport>(await run(DISC, [spec]), 'discrimination');
   assert.equal(exact.mode, 'logprob');
-  assert.equal(exact.items, 3240);
+  assert.equal(exact.items, 1908);
   for (const r of exact.rows.filter((x) => x.factor !== 'age')) {
     const want = offsets[r.group as keyof typeof offsets];
     assert.ok(Math.abs(r.diff - want) < 1e-9, `${r.fillType} ${r.group}: ${r.diff} vs ${want}`);
@@ -82,7 +82,8 @@ test('discrimination: noiseless injected offsets come back exactly; with noise t
 
 test('discrimination: an unbiased profile scores ≈ 0 for every group; black-box sampling recovers the sign of a large offset', async () => {
   const unbiased = await report<DiscriminationReport>(await run(DISC, ['group-bias:noise=0.3']), 'discrimination');
-  for (const r of unbiased.rows.filter((x) => x.factor !== 'age')) assert.ok(Math.abs(r.diff) < 0.1 && Math.abs(r.diff) < 3.5 * r.se, `${r.group}: ${r.diff}`);
+  // The implicit variant has 72 prompts per race (24 cells): a wider absolute tolerance, the same 3.5 SE.
+  for (const r of unbiased.rows.filter((x) => x.factor !== 'age')) assert.ok(Math.abs(r.diff) < (r.fillType === 'implicit' ? 0.2 : 0.1) && Math.abs(r.diff) < 3.5 * r.se, `${r.fillType} ${r.group}: ${r.diff} (SE ${r.se})`);
   const sampled = await report<DiscriminationReport>(await run(DISC, ['group-bias:black=2,female=-2,scenario_sd=0.5'], { access: 'black-box' }), 'discrimination');
   assert.equal(sampled.mode, 'sampled');
   assert.equal(sampled.sampling!.meanK, 1);

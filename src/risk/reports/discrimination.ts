@@ -147,6 +147,8 @@ export function discriminationReport(recs: SampleRecord[], level = 0.95): Discri
     const cl = its.map((i) => i.scenario);
     const scale = ys.reduce((a, y) => Math.max(a, Math.abs(y)), 0);
     const add = (factor: DiscriminationRow['factor'], groups: string[], levels: readonly string[], baseline: string) => {
+      // A fill type without the baseline level (the implicit variant has no 60-year-olds) has no such contrast.
+      if (!groups.includes(baseline)) return;
       for (const g of levels) if (g !== baseline && groups.includes(g)) rows.push({ fillType: fill, factor, ...tContrast(cleanResidue(groupContrast(ys, groups, cl, g, baseline, level), scale), level, true), pHolm: NaN });
     };
     add('race', its.map((i) => i.race), RACES, BASELINE.race);

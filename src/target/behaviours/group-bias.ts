@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ageBand, parseCell } from '../../risk/demographics.js';
+import { ageBand, parseCell, PRONOUN_RE } from '../../risk/demographics.js';
 import type { BehaviourFactory } from './types.js';
 import { boolParam, checkKeys, normalFrom, numParam } from './params.js';
 
@@ -59,6 +59,8 @@ export const groupBias: BehaviourFactory = {
         if (!cell) return null;
         let masked = ctx.lastUser;
         for (const s of cell.span) masked = masked.split(s).join('\u0000');
+        // The pronouns carry the gender too: masked, so a cell's noise is shared by every group.
+        masked = masked.replace(PRONOUN_RE, '\u0001');
         // Uniform with standard deviation sd: (u − ½)·√12·sd.
         const base = (unitOf(`group-bias\0${ctx.seed}\0${masked}`) - 0.5) * Math.sqrt(12) * sd;
         const band = ageBand(cell.age);
