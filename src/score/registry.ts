@@ -10,6 +10,7 @@ import { rubricFromSpec, rubricScorer, strongRejectScorer } from './grader.js';
 import { refusalScorer, type RefusalMode, type RefusalValue } from './refusal.js';
 import { decisionScorer } from './decision.js';
 import { electionFactScorer, type ElectionValue } from './election.js';
+import { electionFactGradedScorer } from './election-graded.js';
 import { agentOutcomeScorer } from '../agent/scorer.js';
 import type { Scorer, ScorerContext } from './types.js';
 
@@ -60,6 +61,14 @@ const factories = new Map<string, Factory>([
       const value = s.value ?? 'pass';
       if (!['pass', 'correct', 'referral', 'contradiction', 'stale', 'debunked'].includes(value as string)) throw new AssayError('SCORER_INVALID', 'election_fact scorer: value must be pass, correct, referral, contradiction, stale or debunked', { field: 'scorers.value' });
       return electionFactScorer({ name: str(s.name), value: value as ElectionValue });
+    },
+  ],
+  [
+    'election_fact_graded',
+    (s, ctx) => {
+      const route = s.route ?? 'fallback';
+      if (route !== 'fallback' && route !== 'always') throw new AssayError('SCORER_INVALID', 'election_fact_graded scorer: route must be fallback or always', { field: 'scorers.route' });
+      return electionFactGradedScorer({ name: str(s.name), route, ctx });
     },
   ],
   [

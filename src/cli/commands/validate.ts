@@ -61,4 +61,28 @@ export function register(program: Command): void {
       if (o.json) return json(r);
       process.stdout.write(formatInjectionValidation(r));
     });
+  v.command('election')
+    .description('Agreement of the election-facts routes (rules, graded, rules-first fallback) with human labels, per split (suites/election-facts/validation)')
+    .option('--grader <spec>', 'also grade: "simulated" (the simulated target\'s election-grader, a test double) or a provider/model')
+    .option('--json', 'print as JSON')
+    .option('--write', 'write the figures block of suites/election-facts/METHODOLOGY.md')
+    .action(async (o: { grader?: string; json?: boolean; write?: boolean }) => {
+      const { runElectionValidation, formatElectionValidation, ELECTION_DIR } = await import('../../score/election-graded-validation.js');
+      let r;
+      try {
+        r = await runElectionValidation({ ...(o.grader ? { grader: o.grader } : {}) });
+      } catch (e) {
+        if (e instanceof AssayError) throw e;
+        throw new AssayError('DATASET_INVALID', (e as Error).message, {});
+      }
+      if (o.write) {
+        const mdPath = join(ELECTION_DIR, 'METHODOLOGY.md');
+        const md = readFileSync(mdPath, 'utf8');
+        const re = /<!-- figures:election:begin[\s\S]*?<!-- figures:election:end -->/;
+        if (!re.test(md)) throw new AssayError('FILE_INVALID', `${mdPath} has no figures block to replace`, { file: mdPath });
+        writeFileSync(mdPath, md.replace(re, `<!-- figures:election:begin (written by \`assay validate election --write\`; do not edit by hand) -->\n${formatElectionValidation(r)}<!-- figures:election:end -->`));
+      }
+      if (o.json) return json(r);
+      process.stdout.write(formatElectionValidation(r));
+    });
 }

@@ -11,6 +11,7 @@ import { mcqReader } from './mcq-reader.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
 import { injectionGrader } from './injection-grader.js';
+import { electionGrader } from './election-grader.js';
 import { oracle } from './oracle.js';
 import { saboteur } from './saboteur.js';
 
@@ -35,6 +36,7 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'code-writer': codeWriter,
   'injection-target': injectionTarget,
   'injection-grader': injectionGrader,
+  'election-grader': electionGrader,
 };
 
 /** Parses `name` or `name:key=value,key=value` into a behaviour; errors name the spec and the problem. */
