@@ -12,6 +12,7 @@ import { VERDICT_PREDICATE_TYPE } from '../src/attest/tlog.js';
 import { runScenario, type Party, type World } from '../src/registry/scenario.js';
 import type { Kysely } from 'kysely';
 import type { GrantDB } from '../src/registry/grant-requests.js';
+import type { DispatchDB } from '../src/registry/run-dispatch.js';
 import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
 
 /**
@@ -44,6 +45,7 @@ for (const backend of await backends()) {
     const clients = new Map<Who, RegistryClient>();
     let unpublished = '';
     let openEngagement = '';
+    let runEngagement = '';
     let devAdminTokenId = '';
     let accreditationId = '';
     let grantRequest = '';
@@ -88,6 +90,14 @@ for (const backend of await backends()) {
       const { bundle } = await makeReport({ signer: w.testerA.signer, name: w.testerA.name });
       unpublished = (await w.testerA.client.post<{ id: string }>(`/api/v1/engagements/${eng.id}/reports`, { bundle: JSON.parse(bundle) })).id;
       openEngagement = eng.id;
+      // Its own active engagement for run dispatch (other rows close openEngagement along the way).
+      const runEng = await w.developer.client.post<{ id: string }>('/api/v1/engagements', {
+        developerId: w.developer.orgId, testerId: w.testerA.orgId, modelId: w.modelId, suites: ['fixture.qa'], accessLevel: 'black-box',
+        windowStart: new Date().toISOString(), windowEnd: new Date(Date.now() + 86400e3).toISOString(),
+      });
+      await w.testerA.client.post(`/api/v1/engagements/${runEng.id}/accept`, {});
+      await w.developer.client.post(`/api/v1/engagements/${runEng.id}/grant`, { grantDigest: `sha256:${'f'.repeat(64)}`, grantLevel: 'black-box' });
+      runEngagement = runEng.id;
       grantRequest = (await w.testerA.client.post<{ id: string }>(`/api/v1/engagements/${eng.id}/grant-requests`, { level: 'white-box' })).id;
       accreditationId = (await w.operator.get<{ items: { id: string; testerId: string }[] }>('/api/v1/accreditations')).items.find((a) => a.testerId === w.testerA.orgId)!.id;
       const fileFinding = async (o: Record<string, unknown> = {}) =>
@@ -117,6 +127,14 @@ for (const backend of await backends()) {
     const verdict = (nonce: string) =>
       signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify({ _type: STATEMENT_TYPE, subject: [], predicateType: VERDICT_PREDICATE_TYPE, predicate: { verificationResult: 'threshold-crossed', nonce, evaluation: { actions: [{ action: { type: 'kyc-gating' }, because: 'x' }] } } })), [w.testerA.signer]);
     const window = () => ({ windowStart: new Date().toISOString(), windowEnd: new Date(Date.now() + 86400e3).toISOString() });
+    const runSuiteRef = { id: 'fixture.qa', version: '1.0.0', digest: `sha256:${'e'.repeat(64)}` };
+    const newSpec = () => w.testerA.client.post<{ id: string }>(`/api/v1/engagements/${runEngagement}/run-specs`, { suite: runSuiteRef, model: 'openai/sim' });
+    /** A spec claimed by the tester's own coordinator: its id and claim id (claims take the oldest runnable spec). */
+    const claimedSpec = async () => {
+      await newSpec();
+      const { spec } = await w.testerA.client.post<{ spec: { id: string; claimId: string } }>('/api/v1/run-specs/claim', { engagement: runEngagement });
+      return spec;
+    };
     const cases = (): Record<string, Case> => ({
       'GET /api/v1/openapi.json': { allowed: ALL, req: async () => ({ method: 'GET', path: '/api/v1/openapi.json' }) },
       'POST /api/v1/login': { allowed: ALL, req: async () => ({ method: 'POST', path: '/api/v1/login', body: { email: w.agency.email, password: w.agency.password } }) },
@@ -181,6 +199,18 @@ for (const backend of await backends()) {
       },
       'POST /api/v1/grant-requests/{id}/refuse': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/grant-requests/${grantRequest}/refuse`, body: { reason: 'no' } }) },
       'POST /api/v1/grant-requests/{id}/withdraw': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/grant-requests/${grantRequest}/withdraw`, body: {} }) },
+      // Run dispatch (issue 26): the engagement's tester plans and runs; both parties read; only the claim's holder reports.
+      'POST /api/v1/engagements/{id}/run-specs': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/engagements/${runEngagement}/run-specs`, body: { suite: runSuiteRef, model: 'openai/sim' } }) },
+      'GET /api/v1/run-specs': { allowed: AUTHED, req: async () => ({ method: 'GET', path: '/api/v1/run-specs' }) },
+      'GET /api/v1/run-specs/{id}': { allowed: ['operator', ...anyRole('dev', 'testerA')], req: async () => ({ method: 'GET', path: `/api/v1/run-specs/${(await newSpec()).id}` }) },
+      'POST /api/v1/run-specs/claim': { allowed: writers('testerA', 'testerB'), req: async () => ({ method: 'POST', path: '/api/v1/run-specs/claim', body: {} }) },
+      'POST /api/v1/run-specs/{id}/heartbeat': { allowed: writers('testerA'), req: async () => { const c = await claimedSpec(); return { method: 'POST', path: `/api/v1/run-specs/${c.id}/heartbeat`, body: { claimId: c.claimId } }; } },
+      'POST /api/v1/run-specs/{id}/complete': {
+        allowed: writers('testerA'),
+        req: async () => { const c = await claimedSpec(); return { method: 'POST', path: `/api/v1/run-specs/${c.id}/complete`, body: { claimId: c.claimId, result: { runId: 'r-20261205T000000Z-abcdef', logDigest: `sha256:${'c'.repeat(64)}`, status: 'completed', samples: 1, errored: 0, reportId: null } } }; },
+      },
+      'POST /api/v1/run-specs/{id}/fail': { allowed: writers('testerA'), req: async () => { const c = await claimedSpec(); return { method: 'POST', path: `/api/v1/run-specs/${c.id}/fail`, body: { claimId: c.claimId, reason: 'down' } }; } },
+      'POST /api/v1/run-specs/{id}/cancel': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/run-specs/${(await newSpec()).id}/cancel`, body: {} }) },
       // ── findings: an embargoed finding exists for everyone, and is visible only to its parties ──
       'POST /api/v1/finding-ids': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: '/api/v1/finding-ids', body: { testerId: w.testerA.orgId, count: 1 } }) },
       'POST /api/v1/findings': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: '/api/v1/findings', body: { reporterId: w.testerA.orgId, modelIds: [w.modelId], title: 't', riskDomain: 'cyber', severity: 'low', details: { description: 'd', reproduction: 'r', evidence: [] } } }) },
@@ -210,9 +240,9 @@ for (const backend of await backends()) {
     async function snapshot(): Promise<string> {
       const h = createHash('sha256');
       // Deliveries excluded: their attempt columns change in the background by design.
-      const tables: (keyof GrantDB)[] = ['orgs', 'org_keys', 'users', 'memberships', 'tokens', 'accreditations', 'recognitions', 'conflicts', 'models', 'engagements', 'reports', 'events', 'grant_requests', 'findings', 'finding_ids', 'finding_parties', 'agency_domains', 'verdicts', 'obligations', 'inbox', 'webhooks'];
+      const tables: (keyof (GrantDB & DispatchDB))[] = ['orgs', 'org_keys', 'users', 'memberships', 'tokens', 'accreditations', 'recognitions', 'conflicts', 'models', 'engagements', 'reports', 'events', 'grant_requests', 'run_specs', 'findings', 'finding_ids', 'finding_parties', 'agency_domains', 'verdicts', 'obligations', 'inbox', 'webhooks'];
       for (const t of tables) {
-        const rows = await (run.store.db as unknown as Kysely<GrantDB>).selectFrom(t).selectAll().execute();
+        const rows = await (run.store.db as unknown as Kysely<GrantDB & DispatchDB>).selectFrom(t).selectAll().execute();
         // The outbox drain fills events.tlog_index in the background after earlier (allowed) writes.
         h.update(t + JSON.stringify(rows.map((r) => JSON.stringify(t === 'events' ? { ...r, tlog_index: null } : r)).sort()));
       }

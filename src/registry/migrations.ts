@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { grantRequestsMigration } from './migrations-grants.js';
+import { RUN_SPECS_MIGRATION, runSpecsMigration } from './migrations-dispatch.js';
 import { FINDINGS_MIGRATION, findingsMigration } from './findings-schema.js';
 
 /**
@@ -142,5 +143,5 @@ function m001(dialect: Dialect): Migration {
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: async () => ({ '001_registry': m001(dialect), '2026_12_23_grant_requests': grantRequestsMigration, [FINDINGS_MIGRATION]: findingsMigration() }) };
+  return { getMigrations: async () => ({ '001_registry': m001(dialect), '2026_12_23_grant_requests': grantRequestsMigration, [FINDINGS_MIGRATION]: findingsMigration(), [RUN_SPECS_MIGRATION]: runSpecsMigration }) };
 }

@@ -9,6 +9,7 @@ import { inProcessVerifier } from '../registry/report-verifier.js';
 import { poolVerifier } from '../registry/verify-pool.js';
 import { registerApi } from './api.js';
 import { registerGrantApi } from './api-grants.js';
+import { registerDispatchApi } from './api-dispatch.js';
 import { registerUi } from './ui.js';
 import { registerFollowUp, type FollowUp, type FollowUpOptions } from './routes/findings.js';
 import { newCsrfKey, openApiDocument, sendError, type Api } from './http.js';
@@ -85,6 +86,7 @@ export async function buildServer(o: ServerOptions): Promise<RegistryServer> {
 
   registerApi(api, { secureCookies: o.secureCookies ?? true, loginPerMinute: o.loginPerMinute ?? 10 });
   registerGrantApi(api);
+  registerDispatchApi(api);
   const followUp = registerFollowUp(api, o, () => drainer.kick());
   const doc = openApiDocument(api, o.origin);
   app.get('/api/v1/openapi.json', async () => doc);

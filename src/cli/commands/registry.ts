@@ -13,6 +13,7 @@ import { isPostgresUrl, openStore } from '../../registry/db.js';
 import { ACCREDITATION_STATUS_PREDICATE, RECOGNITION_PREDICATE, signStatement } from '../../registry/statements.js';
 import { buildServer } from '../../server/app.js';
 import { addGrantCommands } from './registry-grants.js';
+import { addDispatchCommands } from './registry-dispatch.js';
 import { logSource } from '../../tlog/client.js';
 import { hasLogConfig, initLog, openConfiguredLog, readLogConfig } from '../../tlog/config.js';
 
@@ -228,6 +229,7 @@ export function register(program: Command): void {
   withConn(eng.command('show').argument('<engagement>')).action(async (id: string, o: Conn) => json(await client(o).get(`/api/v1/engagements/${encodeURIComponent(id)}`)));
 
   addGrantCommands(reg, { withConn, client, json });
+  addDispatchCommands(reg, { withConn, client, json });
 
   const rep = reg.command('report').description('Signed reports');
   withConn(rep.command('upload').description('As the tester: upload a signed report (verified on arrival)').argument('<engagement>').argument('<bundle>'))
