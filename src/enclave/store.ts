@@ -1,0 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { JobStatus, Receipt } from './job.js';
+
+/**
+ * The enclave's job ledger (SQLite, WAL): one row per job with its digests, status, refusal, the
+ * held outputs while a reviewer decides, and the sandbox's exit facts (developer-only). The
+ * reviewer CLI (`assay enclave review`) and a running enclave share the file.
+ */
+export interface JobRow {
+  id: string;
+  grant: string;
+  tester: string;
+  model: string;
+  submitted_at: string;
+  finished_at: string | null;
+  status: JobStatus | 'running';
+  code_digest: string;
+  request_digest: string;
+  receipt_json: string | null;
+  /** Canonical JSON texts of the outputs, name → text: held while awaiting review; kept after release so a result can be fetched again. */
+  outputs_json: string | null;
+  released_bytes: number;
+  refusal_code: string | null;
+  refusal: string | null;
+  /** Developer-only: exit status, signal, durations, stderr tail. Never sent to the tester. */
+  exec_json: string | null;
+  reviewer: string | null;
+  review_note: string | null;
+}
+
+export class EnclaveStore {
+  readonly db: Database.Database;
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.db = new Database(join(dir, 'enclave.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS jobs (
+      id TEXT PRIMARY KEY, grant TEXT NOT NULL, tester TEXT NOT NULL, model TEXT NOT NULL,
+      submitted_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+      code_digest TEXT NOT NULL, request_digest TEXT NOT NULL, receipt_json TEXT, outputs_json TEXT,
+      released_bytes INTEGER NOT NULL DEFAULT 0, refusal_code TEXT, refusal TEXT, exec_json TEXT,
+      reviewer TEXT, review_note TEXT)`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS jobs_grant ON jobs(grant)');
+  }
+
+  insert(r: Pick<JobRow, 'id' | 'grant' | 'tester' | 'model' | 'submitted_at' | 'code_digest' | 'request_digest'>): void {
+    this.db.prepare(`INSERT INTO jobs (id, grant, tester, model, submitted_at, status, code_digest, request_digest) VALUES (@id, @grant, @tester, @model, @submitted_at, 'running', @code_digest, @request_digest)`).run(r);
+  }
+
+  finish(id: string, f: { status: JobStatus; receipt: Receipt | null; outputs: Record<string, string> | null; releasedBytes: number; refusalCode: string | null; refusal: string | null; exec: unknown }): void {
+    this.db
+      .prepare(`UPDATE jobs SET finished_at = ?, status = ?, receipt_json = ?, outputs_json = ?, released_bytes = ?, refusal_code = ?, refusal = ?, exec_json = ? WHERE id = ?`)
+      .run(new Date().toISOString(), f.status, f.receipt ? JSON.stringify(f.receipt) : null, f.outputs ? JSON.stringify(f.outputs) : null, f.releasedBytes, f.refusalCode, f.refusal, JSON.stringify(f.exec ?? null), id);
+  }
+
+  /** Bytes released or held for review under a grant (held bytes count, so parallel jobs cannot overshoot the cap). */
+  grantBytes(grant: string): number {
+    return (this.db.prepare(`SELECT COALESCE(SUM(released_bytes), 0) AS n FROM jobs WHERE grant = ? AND status IN ('released', 'approved', 'awaiting_review')`).get(grant) as { n: number }).n;
+  }
+
+  get(id: string): JobRow | undefined {
+    return this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  }
+
+  list(status?: string): JobRow[] {
+    return (status ? this.db.prepare('SELECT * FROM jobs WHERE status = ? ORDER BY submitted_at').all(status) : this.db.prepare('SELECT * FROM jobs ORDER BY submitted_at').all()) as JobRow[];
+  }
+
+  /** A reviewer's decision on a job awaiting review; returns false when it is not awaiting review. A rejection drops the held outputs. */
+  decide(id: string, approve: boolean, reviewer: string, note: string | null): boolean {
+    const r = approve
+      ? this.db.prepare(`UPDATE jobs SET status = 'approved', reviewer = ?, review_note = ? WHERE id = ? AND status = 'awaiting_review'`).run(reviewer, note, id)
+      : this.db.prepare(`UPDATE jobs SET status = 'rejected', reviewer = ?, review_note = ?, outputs_json = NULL, released_bytes = 0 WHERE id = ? AND status = 'awaiting_review'`).run(reviewer, note, id);
+    return r.changes === 1;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
