@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { referenceForward, type HookValue } from '../src/enclave/reference.js';
 import { readSafetensors, tensorF32, writeSafetensors } from '../src/enclave/safetensors.js';
 import { TEST_MODEL_CONFIG, makeTestModel, writeTestModel, type Tensors } from '../src/enclave/testmodel.js';
-import { ROOT, tmp } from './helpers.js';
+import { ROOT, requireService, tmp } from './helpers.js';
 
 /**
  * The white-box runtime (python/assay_whitebox.py, numpy, float32) against the independent
@@ -17,7 +17,7 @@ import { ROOT, tmp } from './helpers.js';
  */
 const PY = '/usr/bin/python3';
 const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
-const need = process.env.ASSAY_CI === '1' ? {} : hasNumpy ? {} : { skip: `${PY} has no numpy (apt-get install python3-numpy)` };
+const need = requireService('numpy for /usr/bin/python3', hasNumpy || 'apt-get install python3-numpy');
 const RUNTIME = join(ROOT, 'python/assay_whitebox.py');
 const TOL = (ref: number) => 1e-4 + 1e-4 * Math.abs(ref);
 
