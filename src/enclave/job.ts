@@ -56,3 +56,30 @@ export interface Receipt {
 
 export const digestOf = (text: string | Uint8Array) => `sha256:${sha256Hex(text)}`;
 export const digestJsonOf = (v: unknown) => digestOf(canonicalJson(v ?? null));
+
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+export const receiptSchema = z.strictObject({
+  job: z.string().regex(/^j_[0-9a-f]{24}$/),
+  grant: z.string(),
+  model: z.string(),
+  weights: digest,
+  runtime: digest,
+  codeDigest: digest,
+  argsDigest: digest,
+  inputsDigest: digest,
+  outputsDeclared: digest,
+  outputs: z.record(z.string(), z.strictObject({ digest, bytes: z.number().int().min(0) })),
+  grantReleasedBytes: z.number().int().min(0),
+  grantReleaseCap: z.number().int().min(0),
+});
+
+/** Every enclave answer (both endpoints). `outputs` only when status is released or approved. */
+export const resultSchema = z.strictObject({
+  schema: z.literal(RESULT_SCHEMA),
+  job: z.string().nullable(),
+  status: z.enum(['released', 'awaiting_review', 'approved', 'rejected', 'refused', 'running']),
+  receipt: receiptSchema.nullable(),
+  outputs: z.record(z.string(), z.unknown()).optional(),
+  refusal: z.strictObject({ code: z.string(), message: z.string(), output: z.string().optional() }).optional(),
+  message: z.string().optional(),
+});
