@@ -1,0 +1,44 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { sha256Hex } from '../src/common/canonical.js';
+import { EnclaveStore } from '../src/enclave/store.js';
+import { cli, tmp } from './helpers.js';
+
+describe('assay enclave (CLI)', () => {
+  it('make-test-model writes the deterministic model; review list/approve/reject act on held jobs', async () => {
+    const dir = tmp('assay-enclave-cli-');
+    const a = await cli(['enclave', 'make-test-model', join(dir, 'm1')]);
+    const b = await cli(['enclave', 'make-test-model', join(dir, 'm2')]);
+    assert.equal(a.code, 0, a.stderr);
+    const digest = (d: string) => `sha256:${sha256Hex(readFileSync(join(dir, d, 'model.safetensors')))}`;
+    assert.equal(digest('m1'), digest('m2'));
+    assert.match(a.stdout, new RegExp(digest('m1').replace(':', ':')));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'm1', 'config.json'), 'utf8')).n_layer, 2);
+
+    const cfg = join(dir, 'enclave.yaml');
+    writeFileSync(cfg, `schema: assay.enclave-config/v1\nstate: ./state\napiKeyEnv: K\nmodels:\n  tiny: ./m1\n`);
+    const store = new EnclaveStore(join(dir, 'state'));
+    for (const id of ['j_000000000000000000000001', 'j_000000000000000000000002']) {
+      store.insert({ id, grant: `g_${'a'.repeat(32)}`, tester: 'lab', model: 'tiny', submitted_at: new Date().toISOString(), code_digest: `sha256:${'c'.repeat(64)}`, request_digest: `sha256:${'d'.repeat(64)}` });
+      store.finish(id, { status: 'awaiting_review', receipt: null, outputs: { x: '1.5' }, releasedBytes: 3, refusalCode: null, refusal: null, exec: null });
+    }
+    store.close();
+    const list = await cli(['enclave', 'review', 'list', '--config', cfg, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const rows = list.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((r) => [r.job, r.status, r.held]), [['j_000000000000000000000001', 'awaiting_review', { x: '1.5' }], ['j_000000000000000000000002', 'awaiting_review', { x: '1.5' }]]);
+    assert.equal((await cli(['enclave', 'review', 'approve', 'j_000000000000000000000001', '--config', cfg, '--reviewer', 'dev'])).code, 0);
+    const rej = await cli(['enclave', 'review', 'reject', 'j_000000000000000000000002', '--config', cfg, '--note', 'out of scope']);
+    assert.equal(rej.code, 0, rej.stderr);
+    const again = await cli(['enclave', 'review', 'approve', 'j_000000000000000000000002', '--config', cfg]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /j_000000000000000000000002 is rejected, not awaiting review/);
+    const s2 = new EnclaveStore(join(dir, 'state'));
+    assert.equal(s2.get('j_000000000000000000000001')!.status, 'approved');
+    assert.equal(s2.get('j_000000000000000000000001')!.reviewer, 'dev');
+    assert.equal(s2.get('j_000000000000000000000002')!.outputs_json, null, 'rejected outputs are deleted');
+    s2.close();
+  });
+});
