@@ -271,10 +271,12 @@ export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
       codeDigest: digestOf(job.program), argsDigest: digestJsonOf(job.args), inputsDigest: digestJsonOf(job.inputs ?? {}), outputsDeclared: digestJsonOf(job.outputs),
       outputs: {}, grantReleasedBytes: store.grantBytes(who.grant), grantReleaseCap: cap,
     };
-    store.insert({ id, grant: who.grant, tester: who.tester, model: m.name, submitted_at: new Date().toISOString(), code_digest: receipt.codeDigest, request_digest: digestJsonOf(parsed) });
+    const rid = req.headers['x-assay-request-id'];
+    store.insert({ id, request_id: typeof rid === 'string' ? rid.slice(0, 128) : null, grant: who.grant, tester: who.tester, model: m.name, submitted_at: new Date().toISOString(), code_digest: receipt.codeDigest, request_digest: digestJsonOf(parsed) });
     const done = (status: JobStatus, f: { refusal?: { code: string; message: string; output?: string }; outputs?: Record<string, string>; bytes?: number; exec?: unknown }) => {
       store.finish(id, { status, receipt, outputs: f.outputs ?? null, releasedBytes: f.bytes ?? 0, refusalCode: f.refusal?.code ?? null, refusal: f.refusal?.message ?? null, exec: f.exec ?? null });
-      log(`job ${id} grant ${who.grant} tester ${JSON.stringify(who.tester)} code ${receipt.codeDigest} → ${status}${f.refusal ? ` (${f.refusal.code}: ${f.refusal.message})` : ''}${f.bytes ? ` ${f.bytes} bytes` : ''}`);
+      const ms = (f.exec as { durationMs?: number } | undefined)?.durationMs;
+      log(`job ${id} request ${typeof rid === 'string' ? rid : '-'} grant ${who.grant} tester ${JSON.stringify(who.tester)} code ${receipt.codeDigest} → ${status}${f.refusal ? ` (${f.refusal.code}: ${f.refusal.message})` : ''}${f.bytes ? ` ${f.bytes} bytes` : ''}${ms !== undefined ? ` in ${ms} ms` : ''}`);
     };
 
     await slot();

@@ -10,6 +10,8 @@ import type { JobStatus, Receipt } from './job.js';
  */
 export interface JobRow {
   id: string;
+  /** The gateway's request id of the submission (its access-log record). */
+  request_id: string | null;
   grant: string;
   tester: string;
   model: string;
@@ -39,7 +41,7 @@ export class EnclaveStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`CREATE TABLE IF NOT EXISTS jobs (
-      id TEXT PRIMARY KEY, grant TEXT NOT NULL, tester TEXT NOT NULL, model TEXT NOT NULL,
+      id TEXT PRIMARY KEY, request_id TEXT, grant TEXT NOT NULL, tester TEXT NOT NULL, model TEXT NOT NULL,
       submitted_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
       code_digest TEXT NOT NULL, request_digest TEXT NOT NULL, receipt_json TEXT, outputs_json TEXT,
       released_bytes INTEGER NOT NULL DEFAULT 0, refusal_code TEXT, refusal TEXT, exec_json TEXT,
@@ -47,8 +49,8 @@ export class EnclaveStore {
     this.db.exec('CREATE INDEX IF NOT EXISTS jobs_grant ON jobs(grant)');
   }
 
-  insert(r: Pick<JobRow, 'id' | 'grant' | 'tester' | 'model' | 'submitted_at' | 'code_digest' | 'request_digest'>): void {
-    this.db.prepare(`INSERT INTO jobs (id, grant, tester, model, submitted_at, status, code_digest, request_digest) VALUES (@id, @grant, @tester, @model, @submitted_at, 'running', @code_digest, @request_digest)`).run(r);
+  insert(r: Pick<JobRow, 'id' | 'grant' | 'tester' | 'model' | 'submitted_at' | 'code_digest' | 'request_digest'> & { request_id?: string | null }): void {
+    this.db.prepare(`INSERT INTO jobs (id, request_id, grant, tester, model, submitted_at, status, code_digest, request_digest) VALUES (@id, @request_id, @grant, @tester, @model, @submitted_at, 'running', @code_digest, @request_digest)`).run({ request_id: null, ...r });
   }
 
   finish(id: string, f: { status: JobStatus; receipt: Receipt | null; outputs: Record<string, string> | null; releasedBytes: number; refusalCode: string | null; refusal: string | null; exec: unknown }): void {
