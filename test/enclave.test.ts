@@ -231,6 +231,11 @@ describe('enclave: white-box jobs through the gateway', need, () => {
     const got = await fetchResult(a.body.job);
     assert.equal(got.status, 200);
     assert.deepEqual(got.body.outputs, { x: 41.5 });
+    // Also found by the submission's gateway request id (for an answer lost to a gateway timeout).
+    const bySub = await post(rg.key, 'enclave-result', { model: 'tiny', submission: a.requestId });
+    assert.equal(bySub.status, 200);
+    assert.equal(bySub.body.job, a.body.job);
+    assert.equal((await post(g.key, 'enclave-result', { model: 'tiny', submission: a.requestId })).status, 404);
     const b = await submit('import assay_whitebox as wb\nwb.emit("x", 7)', { x: { type: 'number' } }, {}, rg.key);
     assert.equal(b.status, 202);
     assert.equal(reviewer.decide(b.body.job, false, 'dev-reviewer', 'not in the agreed scope'), true);

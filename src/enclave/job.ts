@@ -32,7 +32,10 @@ export const jobSchema = z.strictObject({
 export type Job = z.infer<typeof jobSchema>;
 
 export const submitSchema = z.strictObject({ model: z.string().min(1), job: z.unknown() });
-export const resultRequestSchema = z.strictObject({ model: z.string().min(1), job: z.string().regex(/^j_[0-9a-f]{24}$/) });
+/** A result by job id, or by the gateway request id of the submission (when its answer was lost, e.g. a gateway timeout). */
+export const resultRequestSchema = z
+  .strictObject({ model: z.string().min(1), job: z.string().regex(/^j_[0-9a-f]{24}$/).optional(), submission: z.string().min(1).max(128).optional() })
+  .refine((r) => (r.job === undefined) !== (r.submission === undefined), 'give exactly one of "job" and "submission" (the x-assay-request-id of the submission)');
 
 export type JobStatus = 'released' | 'awaiting_review' | 'approved' | 'rejected' | 'refused';
 

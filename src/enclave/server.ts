@@ -335,10 +335,11 @@ export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
       return refused(400, null, 'invalid_request', `body is not strict JSON: ${(e as Error).message}`);
     }
     const s = resultRequestSchema.safeParse(parsed);
-    if (!s.success) return refused(400, null, 'invalid_request', `request field "${s.error.issues[0]!.path.join('.') || '(root)'}": ${s.error.issues[0]!.message} (expected {"model", "job": "j_…"})`);
-    const row: JobRow | undefined = store.get(s.data.job);
+    if (!s.success) return refused(400, null, 'invalid_request', `request field "${s.error.issues[0]!.path.join('.') || '(root)'}": ${s.error.issues[0]!.message} (expected {"model", "job": "j_…"} or {"model", "submission": "<request id>"})`);
+    const row: JobRow | undefined = s.data.job !== undefined ? store.get(s.data.job) : store.byRequest(s.data.submission!);
     // Another grant's job is indistinguishable from no job.
-    if (!row || row.grant !== who.grant) return refused(404, s.data.job, 'job_not_found', `no job ${s.data.job} under this grant`);
+    const asked = s.data.job ?? `for submission ${s.data.submission}`;
+    if (!row || row.grant !== who.grant) return refused(404, s.data.job ?? null, 'job_not_found', `no job ${asked} under this grant`);
     const receipt = row.receipt_json ? (JSON.parse(row.receipt_json) as Receipt) : null;
     const base = { schema: RESULT_SCHEMA, job: row.id, receipt };
     switch (row.status) {

@@ -47,6 +47,7 @@ export class EnclaveStore {
       released_bytes INTEGER NOT NULL DEFAULT 0, refusal_code TEXT, refusal TEXT, exec_json TEXT,
       reviewer TEXT, review_note TEXT)`);
     this.db.exec('CREATE INDEX IF NOT EXISTS jobs_grant ON jobs(grant)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS jobs_request ON jobs(request_id)');
   }
 
   insert(r: Pick<JobRow, 'id' | 'grant' | 'tester' | 'model' | 'submitted_at' | 'code_digest' | 'request_digest'> & { request_id?: string | null }): void {
@@ -66,6 +67,10 @@ export class EnclaveStore {
 
   get(id: string): JobRow | undefined {
     return this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  }
+
+  byRequest(requestId: string): JobRow | undefined {
+    return this.db.prepare('SELECT * FROM jobs WHERE request_id = ?').get(requestId) as JobRow | undefined;
   }
 
   list(status?: string): JobRow[] {
