@@ -166,6 +166,9 @@ describe('enclave: white-box jobs through the gateway', need, () => {
     // Schema: a declared number that is an array; a missing output.
     refusedWith(await submit(`${W}wb.emit("x", [1, 2])`, { x: { type: 'number' } }), 'schema', /expected a number/);
     refusedWith(await submit(`${W}pass`, { x: { type: 'number' } }), 'missing_output');
+    // An output that is a symlink to the weights, or a FIFO, is never followed or read.
+    refusedWith(await submit('import os\nos.makedirs("outputs")\nos.symlink("/model/model.safetensors", "outputs/x.json")', { x: { type: 'string', maxLength: 1 << 20 } }), 'missing_output');
+    refusedWith(await submit('import os\nos.makedirs("outputs")\nos.mkfifo("outputs/x.json")', { x: { type: 'number' } }), 'missing_output');
   });
 
   it('a disguised chunked copy (rescaled values) passes each job but stops at the grant\'s cumulative cap', async () => {
