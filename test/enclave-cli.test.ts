@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sha256Hex } from '../src/common/canonical.js';
@@ -39,6 +40,17 @@ describe('assay enclave (CLI)', () => {
     assert.equal(s2.get('j_000000000000000000000001')!.status, 'approved');
     assert.equal(s2.get('j_000000000000000000000001')!.reviewer, 'dev');
     assert.equal(s2.get('j_000000000000000000000002')!.outputs_json, null, 'rejected outputs are deleted');
+    // The ledger: two finished jobs and two decisions, chained; an edit is found.
+    assert.deepEqual(s2.ledger().map((e) => [e.seq, e.event, e.job.slice(-1), e.status, e.reviewer]), [[0, 'job', '1', 'awaiting_review', null], [1, 'job', '2', 'awaiting_review', null], [2, 'review', '1', 'approved', 'dev'], [3, 'review', '2', 'rejected', userInfo().username]]);
     s2.close();
+    const ok = await cli(['enclave', 'ledger', 'verify', '--config', cfg]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /ledger ok: 4 entries, head sha256:[0-9a-f]{64}/);
+    const s3 = new EnclaveStore(join(dir, 'state'));
+    s3.db.prepare(`UPDATE ledger SET text = replace(text, '"approved"', '"rejected"') WHERE seq = 2`).run();
+    s3.close();
+    const bad = await cli(['enclave', 'ledger', 'verify', '--config', cfg]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /entry 2: text does not match its stored hash/);
   });
 });

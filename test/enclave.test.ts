@@ -291,6 +291,15 @@ describe('enclave: white-box jobs through the gateway', need, () => {
       }
     }
     assert.equal(probe, 1);
+    // The enclave's own ledger chains every finished job and decision, and verifies.
+    const v = enc.store.verifyLedger();
+    assert.deepEqual(v.problems, []);
+    const entries = enc.store.ledger();
+    assert.equal(v.size, entries.length);
+    assert.equal(entries.filter((e) => e.event === 'job').length, enc.store.list().length);
+    assert.equal(entries.filter((e) => e.event === 'review').length, 2);
+    const released = entries.filter((e) => e.event === 'job' && e.status === 'released' && e.grant === g.claims.jti);
+    assert.ok(released.every((e) => mine.some((r) => r.requestId === e.requestId && r.status === 200)), 'each release names a 200 record of the access log');
     // Refusals are logged by the enclave too, with their reason.
     assert.ok(events.some((e) => /→ refused \(network: /.test(e)));
     assert.ok(events.some((e) => /→ refused \(weight_values: /.test(e)));

@@ -1,12 +1,38 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import type { JobStatus, Receipt } from './job.js';
+
+export const LEDGER_SCHEMA = 'assay.enclave-ledger/v1';
+export const LEDGER_GENESIS = `sha256:${'0'.repeat(64)}`;
+
+/**
+ * One entry of the enclave's hash-chained ledger: a finished job (released, held, refused) or a
+ * reviewer's decision. `hash` = SHA-256 of the entry's RFC 8785 text; each names the one before.
+ */
+export interface LedgerEntry {
+  schema: typeof LEDGER_SCHEMA;
+  seq: number;
+  prev: string;
+  time: string;
+  event: 'job' | 'review';
+  job: string;
+  grant: string;
+  requestId: string | null;
+  status: string;
+  refusal: string | null;
+  receipt: Receipt | null;
+  reviewer: string | null;
+}
 
 /**
  * The enclave's job ledger (SQLite, WAL): one row per job with its digests, status, refusal, the
- * held outputs while a reviewer decides, and the sandbox's exit facts (developer-only). The
- * reviewer CLI (`assay enclave review`) and a running enclave share the file.
+ * held outputs while a reviewer decides, and the sandbox's exit facts (developer-only); and a
+ * hash-chained append-only `ledger` of every finished job and every review decision with its
+ * receipt, so the developer can show what left and a later edit is detectable against a head it
+ * published. The reviewer CLI (`assay enclave review`) and a running enclave share the file;
+ * appends are IMMEDIATE transactions, so two processes never fork the chain.
  */
 export interface JobRow {
   id: string;
@@ -46,6 +72,7 @@ export class EnclaveStore {
       code_digest TEXT NOT NULL, request_digest TEXT NOT NULL, receipt_json TEXT, outputs_json TEXT,
       released_bytes INTEGER NOT NULL DEFAULT 0, refusal_code TEXT, refusal TEXT, exec_json TEXT,
       reviewer TEXT, review_note TEXT)`);
+    this.db.exec('CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, text TEXT NOT NULL)');
     this.db.exec('CREATE INDEX IF NOT EXISTS jobs_grant ON jobs(grant)');
     this.db.exec('CREATE INDEX IF NOT EXISTS jobs_request ON jobs(request_id)');
   }
@@ -54,10 +81,51 @@ export class EnclaveStore {
     this.db.prepare(`INSERT INTO jobs (id, request_id, grant, tester, model, submitted_at, status, code_digest, request_digest) VALUES (@id, @request_id, @grant, @tester, @model, @submitted_at, 'running', @code_digest, @request_digest)`).run({ request_id: null, ...r });
   }
 
+  /** Appends a ledger entry (inside the caller's transaction). */
+  private chain(e: Omit<LedgerEntry, 'schema' | 'seq' | 'prev' | 'time'>): void {
+    const last = this.db.prepare('SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    const entry: LedgerEntry = { schema: LEDGER_SCHEMA, seq: last ? last.seq + 1 : 0, prev: last?.hash ?? LEDGER_GENESIS, time: new Date().toISOString(), ...e };
+    const text = canonicalJson(entry);
+    this.db.prepare('INSERT INTO ledger (seq, hash, text) VALUES (?, ?, ?)').run(entry.seq, `sha256:${sha256Hex(text)}`, text);
+  }
+
   finish(id: string, f: { status: JobStatus; receipt: Receipt | null; outputs: Record<string, string> | null; releasedBytes: number; refusalCode: string | null; refusal: string | null; exec: unknown }): void {
     this.db
-      .prepare(`UPDATE jobs SET finished_at = ?, status = ?, receipt_json = ?, outputs_json = ?, released_bytes = ?, refusal_code = ?, refusal = ?, exec_json = ? WHERE id = ?`)
-      .run(new Date().toISOString(), f.status, f.receipt ? JSON.stringify(f.receipt) : null, f.outputs ? JSON.stringify(f.outputs) : null, f.releasedBytes, f.refusalCode, f.refusal, JSON.stringify(f.exec ?? null), id);
+      .transaction(() => {
+        this.db
+          .prepare(`UPDATE jobs SET finished_at = ?, status = ?, receipt_json = ?, outputs_json = ?, released_bytes = ?, refusal_code = ?, refusal = ?, exec_json = ? WHERE id = ?`)
+          .run(new Date().toISOString(), f.status, f.receipt ? JSON.stringify(f.receipt) : null, f.outputs ? JSON.stringify(f.outputs) : null, f.releasedBytes, f.refusalCode, f.refusal, JSON.stringify(f.exec ?? null), id);
+        const row = this.get(id)!;
+        this.chain({ event: 'job', job: id, grant: row.grant, requestId: row.request_id, status: f.status, refusal: f.refusalCode, receipt: f.receipt, reviewer: null });
+      })
+      .immediate();
+  }
+
+  /** Recomputes the ledger's chain: its size, head and every problem (a changed, missing or reordered entry). */
+  verifyLedger(): { size: number; head: string; problems: string[] } {
+    let prev = LEDGER_GENESIS;
+    let n = 0;
+    const problems: string[] = [];
+    for (const r of this.db.prepare('SELECT seq, hash, text FROM ledger ORDER BY seq').iterate() as IterableIterator<{ seq: number; hash: string; text: string }>) {
+      let e: LedgerEntry | null = null;
+      try {
+        e = JSON.parse(r.text) as LedgerEntry;
+      } catch {
+        problems.push(`entry ${r.seq}: not JSON`);
+      }
+      const h = `sha256:${sha256Hex(r.text)}`;
+      if (r.seq !== n) problems.push(`entry ${r.seq}: expected sequence number ${n}`);
+      if (e && (e.seq !== r.seq || e.prev !== prev)) problems.push(`entry ${r.seq}: does not follow entry ${n - 1} (prev ${e.prev}, expected ${prev})`);
+      if (h !== r.hash) problems.push(`entry ${r.seq}: text does not match its stored hash`);
+      if (e && canonicalJson(e) !== r.text) problems.push(`entry ${r.seq}: not in canonical form`);
+      prev = h;
+      n = r.seq + 1;
+    }
+    return { size: n, head: prev, problems };
+  }
+
+  ledger(): LedgerEntry[] {
+    return (this.db.prepare('SELECT text FROM ledger ORDER BY seq').all() as { text: string }[]).map((r) => JSON.parse(r.text) as LedgerEntry);
   }
 
   /** Bytes released or held for review under a grant (held bytes count, so parallel jobs cannot overshoot the cap). */
@@ -79,10 +147,17 @@ export class EnclaveStore {
 
   /** A reviewer's decision on a job awaiting review; returns false when it is not awaiting review. A rejection drops the held outputs. */
   decide(id: string, approve: boolean, reviewer: string, note: string | null): boolean {
-    const r = approve
-      ? this.db.prepare(`UPDATE jobs SET status = 'approved', reviewer = ?, review_note = ? WHERE id = ? AND status = 'awaiting_review'`).run(reviewer, note, id)
-      : this.db.prepare(`UPDATE jobs SET status = 'rejected', reviewer = ?, review_note = ?, outputs_json = NULL, released_bytes = 0 WHERE id = ? AND status = 'awaiting_review'`).run(reviewer, note, id);
-    return r.changes === 1;
+    return this.db
+      .transaction(() => {
+        const r = approve
+          ? this.db.prepare(`UPDATE jobs SET status = 'approved', reviewer = ?, review_note = ? WHERE id = ? AND status = 'awaiting_review'`).run(reviewer, note, id)
+          : this.db.prepare(`UPDATE jobs SET status = 'rejected', reviewer = ?, review_note = ?, outputs_json = NULL, released_bytes = 0 WHERE id = ? AND status = 'awaiting_review'`).run(reviewer, note, id);
+        if (r.changes !== 1) return false;
+        const row = this.get(id)!;
+        this.chain({ event: 'review', job: id, grant: row.grant, requestId: row.request_id, status: row.status, refusal: approve ? null : 'review_rejected', receipt: row.receipt_json ? (JSON.parse(row.receipt_json) as Receipt) : null, reviewer });
+        return true;
+      })
+      .immediate();
   }
 
   close(): void {

@@ -82,6 +82,34 @@ export function register(program: Command): void {
           store.close();
         }
       });
+  const ledger = enclave.command('ledger').description("The enclave's hash-chained ledger of finished jobs and review decisions");
+  ledger
+    .command('verify')
+    .description('Recompute the chain; print its size and head (publish the head: a later edit then shows), exit 1 on any problem')
+    .requiredOption('--config <file>', 'enclave config')
+    .action((f: { config: string }) => {
+      const store = new EnclaveStore(loadEnclaveConfig(f.config).state);
+      try {
+        const v = store.verifyLedger();
+        if (v.problems.length) throw new AssayError('LEDGER_TAMPERED', `the enclave ledger does not verify: ${v.problems.join('; ')}`);
+        process.stdout.write(`ledger ok: ${v.size} entries, head ${v.head}\n`);
+      } finally {
+        store.close();
+      }
+    });
+  ledger
+    .command('export')
+    .description('Every ledger entry as JSON lines (what left, under which grant and gateway request, with digests)')
+    .requiredOption('--config <file>', 'enclave config')
+    .option('--grant <jti>', 'only this grant')
+    .action((f: { config: string; grant?: string }) => {
+      const store = new EnclaveStore(loadEnclaveConfig(f.config).state);
+      try {
+        for (const e of store.ledger()) if (!f.grant || e.grant === f.grant) process.stdout.write(`${JSON.stringify(e)}\n`);
+      } finally {
+        store.close();
+      }
+    });
   enclave
     .command('make-test-model <dir>')
     .description('Write the tiny GPT-2 test model (config.json + model.safetensors, deterministic weights) into a directory')
