@@ -110,12 +110,21 @@ describe('enclave: white-box jobs through the gateway', need, () => {
   };
   const job = (program: string, outputs: Record<string, unknown>, more: Record<string, unknown> = {}) => ({ schema: 'assay.enclave-job/v1', language: 'python', program, outputs, ...more });
   const submit = (program: string, outputs: Record<string, unknown>, more: Record<string, unknown> = {}, key = g.key) => post(key, 'enclave-job', { model: 'tiny', job: job(program, outputs, more) });
-  const refusedWith = (r: { status: number; body: any }, code: string, re?: RegExp) => {
+  /** `re`: the tester's message; `detail`: the developer's (ledger), which the tester must not see. */
+  const refusedWith = (r: { status: number; body: any }, code: string, re?: RegExp, detail?: RegExp) => {
     assert.equal(r.status, 422, JSON.stringify(r.body));
     assert.equal(r.body.status, 'refused');
     assert.equal(r.body.refusal.code, code, r.body.refusal.message);
     if (re) assert.match(r.body.refusal.message, re);
     assert.equal(r.body.outputs, undefined, 'nothing released');
+    assert.deepEqual(r.body.receipt.outputs, {}, 'no digest of a refused output');
+    const row = enc.store.get(r.body.job)!;
+    assert.equal(row.status, 'refused');
+    assert.equal(row.refusal_code, code);
+    if (detail) {
+      assert.match(row.refusal!, detail);
+      assert.doesNotMatch(JSON.stringify(r.body), detail, 'the detail stays with the developer');
+    }
   };
 
   it('a linear probe on layer-1 activations returns exactly its declared outputs, and they are right', async () => {
@@ -147,24 +156,24 @@ describe('enclave: white-box jobs through the gateway', need, () => {
   it('stops weight exfiltration: whole, in chunks, rounded, encoded in an allowed output', async () => {
     const W = `import numpy as np, assay_whitebox as wb\nw = wb.read_safetensors("/model/model.safetensors")\nraw = open("/model/model.safetensors", "rb").read()\n`;
     // Whole file, as one string.
-    refusedWith(await submit(`${W}import base64\nwb.emit("blob", base64.b64encode(raw).decode())`, { blob: { type: 'string', maxLength: 1 << 20 } }), 'output_too_large');
+    refusedWith(await submit(`${W}import base64\nwb.emit("blob", base64.b64encode(raw).decode())`, { blob: { type: 'string', maxLength: 1 << 20 } }), 'output_too_large', /over the cap of 8192 bytes per output/, /the file is \d+ bytes|\d+ bytes, the cap/);
     // A whole tensor, shaped as itself (rounded to 2 decimals, which no value rule matches: the shape gives it away).
-    refusedWith(await submit(`${W}wb.emit("m", [[round(float(v), 2) for v in row] for row in w["h.0.attn.c_proj.weight"]])`, { m: { type: 'array', maxItems: 64, items: { type: 'array', maxItems: 64, items: { type: 'number' } } } }), 'weight_shape', /\[32, 32\]/);
+    refusedWith(await submit(`${W}wb.emit("m", [[round(float(v), 2) for v in row] for row in w["h.0.attn.c_proj.weight"]])`, { m: { type: 'array', maxItems: 64, items: { type: 'array', maxItems: 64, items: { type: 'number' } } } }), 'weight_shape', /shaped like a weight tensor/, /\[32, 32\]/);
     // A chunk of values, flat.
-    refusedWith(await submit(`${W}wb.emit("xs", w["wte.weight"].ravel()[1000:1400].tolist())`, { xs: { type: 'array', maxItems: 512, items: { type: 'number' } } }), 'weight_values', /float32/);
+    refusedWith(await submit(`${W}wb.emit("xs", w["wte.weight"].ravel()[1000:1400].tolist())`, { xs: { type: 'array', maxItems: 512, items: { type: 'number' } } }), 'weight_values', /equal to consecutive weights/, /float32/);
     // A column, read down the matrix (column order).
     refusedWith(await submit(`${W}wb.emit("xs", w["h.1.mlp.c_fc.weight"][:, 7].tolist())`, { xs: { type: 'array', maxItems: 512, items: { type: 'number' } } }), 'weight_values');
     // Rounded to 4 decimals to dodge an exact match.
-    refusedWith(await submit(`${W}wb.emit("xs", [round(float(v), 4) for v in w["wte.weight"].ravel()[5000:5300]])`, { xs: { type: 'array', maxItems: 512, items: { type: 'number' } } }), 'weight_values', /rounded/);
+    refusedWith(await submit(`${W}wb.emit("xs", [round(float(v), 4) for v in w["wte.weight"].ravel()[5000:5300]])`, { xs: { type: 'array', maxItems: 512, items: { type: 'number' } } }), 'weight_values', undefined, /rounded to 3 decimals/);
     // Numbers written inside an allowed text output.
     refusedWith(await submit(`${W}wb.emit("note", " ".join("%.6f" % v for v in w["h.0.ln_1.weight"][:20]))`, { note: { type: 'string', maxLength: 4096 } }), 'weight_values');
     // Bytes encoded as base64 and as hex in a declared string.
-    refusedWith(await submit(`${W}import base64\nwb.emit("note", "summary: " + base64.b64encode(raw[9000:10500]).decode())`, { note: { type: 'string', maxLength: 4096 } }), 'encoded_data', /decodes to bytes of the model's weights/);
+    refusedWith(await submit(`${W}import base64\nwb.emit("note", "summary: " + base64.b64encode(raw[9000:10500]).decode())`, { note: { type: 'string', maxLength: 4096 } }), 'encoded_data', /encoded binary data/, /decodes to bytes of the model's weights/);
     refusedWith(await submit(`${W}wb.emit("note", raw[20000:21000].hex())`, { note: { type: 'string', maxLength: 4096 } }), 'encoded_data');
     // An activation that is a weight (the embedding hook returns rows of wte).
     refusedWith(await submit(`${W}m = wb.load_model()\nwb.emit("e", m.run([65, 66], capture=["embed"]).cache["embed"][0].tolist())`, { e: { type: 'array', maxItems: 32, items: { type: 'number' } } }), 'weight_values');
     // Schema: a declared number that is an array; a missing output.
-    refusedWith(await submit(`${W}wb.emit("x", [1, 2])`, { x: { type: 'number' } }), 'schema', /expected a number/);
+    refusedWith(await submit(`${W}wb.emit("x", [1, 2])`, { x: { type: 'number' } }), 'schema', /declared schema/, /\$: expected a number/);
     refusedWith(await submit(`${W}pass`, { x: { type: 'number' } }), 'missing_output');
     // An output that is a symlink to the weights, or a FIFO, is never followed or read.
     refusedWith(await submit('import os\nos.makedirs("outputs")\nos.symlink("/model/model.safetensors", "outputs/x.json")', { x: { type: 'string', maxLength: 1 << 20 } }), 'missing_output');
@@ -225,6 +234,7 @@ describe('enclave: white-box jobs through the gateway', need, () => {
     assert.equal(a.status, 202);
     assert.equal(a.body.status, 'awaiting_review');
     assert.equal(a.body.outputs, undefined);
+    assert.deepEqual(a.body.receipt.outputs, {}, 'held outputs: not even their digests leave before approval');
     const fetchResult = (id: string) => post(rg.key, 'enclave-result', { model: 'tiny', job: id });
     assert.equal((await fetchResult(a.body.job)).status, 202);
     // Another grant cannot see the job.
@@ -234,6 +244,7 @@ describe('enclave: white-box jobs through the gateway', need, () => {
     const got = await fetchResult(a.body.job);
     assert.equal(got.status, 200);
     assert.deepEqual(got.body.outputs, { x: 41.5 });
+    assert.deepEqual(got.body.receipt.outputs, { x: { digest: `sha256:${sha256Hex('41.5')}`, bytes: 4 } });
     // Also found by the submission's gateway request id (for an answer lost to a gateway timeout).
     const bySub = await post(rg.key, 'enclave-result', { model: 'tiny', submission: a.requestId });
     assert.equal(bySub.status, 200);
@@ -248,6 +259,8 @@ describe('enclave: white-box jobs through the gateway', need, () => {
     assert.equal(rej.status, 403);
     assert.match(rej.body.refusal.message, /not in the agreed scope/);
     assert.equal(rej.body.outputs, undefined);
+    assert.deepEqual(rej.body.receipt.outputs, {});
+    assert.equal(rej.body.receipt.grantReleasedBytes, 4, 'the rejected output\'s size does not show');
     assert.equal(enc.store.grantBytes(rg.claims.jti), 4, 'only the approved output counts');
   });
 

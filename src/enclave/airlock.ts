@@ -260,3 +260,24 @@ export function inspectOutputs(declared: Record<string, OutputSchema>, found: Re
   }
   return { ok: true, outputs, bytes: total };
 }
+
+/**
+ * What the tester is told about an airlock refusal: the rule, the output's name and the configured
+ * limit — never a quantity the job controls (a measured size, an index, a path in the value), which
+ * would be a channel around the cumulative cap. The detailed message stays in the enclave's ledger.
+ */
+export function publicRefusal(r: Pick<Refusal, 'code' | 'output'> | { code: 'release_cap'; output?: string }, limits: AirlockLimits & { releaseCap?: number }): string {
+  const o = r.output ? `output "${r.output}"` : 'the outputs';
+  const why: Record<string, string> = {
+    missing_output: `${o} was declared but not written as a regular file (wb.emit)`,
+    output_too_large: `${o} is over the cap of ${limits.maxOutputBytes} bytes per output`,
+    job_outputs_too_large: `the outputs are over the cap of ${limits.maxJobBytes} bytes per job`,
+    schema: `${o} is not valid JSON matching its declared schema`,
+    weight_shape: `${o} holds an array shaped like a weight tensor`,
+    weight_values: `${o} holds values equal to consecutive weights of the model`,
+    encoded_data: `${o} holds encoded binary data (base64/hex) or bytes of the weights`,
+    too_many_numbers: `the outputs hold more than ${limits.maxNumbers} numbers`,
+    release_cap: `releasing them would take this grant past its cumulative cap of ${limits.releaseCap ?? '?'} bytes`,
+  };
+  return `airlock: ${why[r.code] ?? r.code}; nothing was released`;
+}

@@ -9,7 +9,7 @@ import { AssayError } from '../common/errors.js';
 import { parseStrictJson, type JsonValue } from '../attest/json.js';
 import { BubblewrapProvider } from '../sandbox/bubblewrap.js';
 import type { ExecResult } from '../sandbox/types.js';
-import { buildWeightIndex, inspectOutputs, type Refusal, type WeightIndex } from './airlock.js';
+import { buildWeightIndex, inspectOutputs, publicRefusal, type Refusal, type WeightIndex } from './airlock.js';
 import type { EnclaveConfig } from './config.js';
 import { RESULT_SCHEMA, digestJsonOf, digestOf, jobSchema, resultRequestSchema, submitSchema, type Job, type JobStatus, type Receipt } from './job.js';
 import { readSafetensors, tensorF32 } from './safetensors.js';
@@ -94,9 +94,10 @@ export function classifyFailure(r: ExecResult, limits: { timeoutS: number; memor
   const exc = m && EXCEPTIONS.has(m[1]!) ? m[1]! : null;
   const errnoM = /\[Errno (-?\d+)\]/.exec(last) ?? (exc && /gaierror/.test(exc) ? [null, /(-?\d+)/.exec(last)?.[1] ?? '-3'] : null);
   const e = errnoM ? ERRNO[String(errnoM[1])] : undefined;
-  if (exc === 'MemoryError') return { code: 'memory_limit', message: `the job ran out of memory (limit ${limits.memoryBytes} bytes) and exited ${r.exitCode}` };
-  if (e) return { code: e[0], message: `the job exited ${r.exitCode} after ${exc ?? 'an error'} errno ${errnoM![1]}: ${e[1]}` };
-  return { code: 'job_failed', message: `the job exited ${r.exitCode}${exc ? ` after an uncaught ${exc}` : ''} (its console output stays in the enclave)` };
+  // No exit status and no text of the job's own in these messages: each would be a channel around the release cap.
+  if (exc === 'MemoryError') return { code: 'memory_limit', message: `the job ran out of memory (limit ${limits.memoryBytes} bytes)` };
+  if (e) return { code: e[0], message: `the job failed after ${exc ?? 'an error'} errno ${errnoM![1]}: ${e[1]}` };
+  return { code: 'job_failed', message: `the job failed${exc ? ` after an uncaught ${exc}` : ''} (its console output stays in the enclave)` };
 }
 
 export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
@@ -273,8 +274,9 @@ export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
     };
     const rid = req.headers['x-assay-request-id'];
     store.insert({ id, request_id: typeof rid === 'string' ? rid.slice(0, 128) : null, grant: who.grant, tester: who.tester, model: m.name, submitted_at: new Date().toISOString(), code_digest: receipt.codeDigest, request_digest: digestJsonOf(parsed) });
-    const done = (status: JobStatus, f: { refusal?: { code: string; message: string; output?: string }; outputs?: Record<string, string>; bytes?: number; exec?: unknown }) => {
-      store.finish(id, { status, receipt, outputs: f.outputs ?? null, releasedBytes: f.bytes ?? 0, refusalCode: f.refusal?.code ?? null, refusal: f.refusal?.message ?? null, exec: f.exec ?? null });
+    /** `refusal.message` is the detail (ledger, log: developer only); `publicMessage` what the tester is told. */
+    const done = (status: JobStatus, f: { refusal?: { code: string; message: string; output?: string }; publicMessage?: string; outputs?: Record<string, string>; bytes?: number; exec?: unknown }) => {
+      store.finish(id, { status, receipt, outputs: f.outputs ?? null, releasedBytes: f.bytes ?? 0, refusalCode: f.refusal?.code ?? null, refusal: f.refusal?.message ?? null, refusalPublic: f.publicMessage ?? f.refusal?.message ?? null, exec: f.exec ?? null });
       const ms = (f.exec as { durationMs?: number } | undefined)?.durationMs;
       log(`job ${id} request ${typeof rid === 'string' ? rid : '-'} grant ${who.grant} tester ${JSON.stringify(who.tester)} code ${receipt.codeDigest} → ${status}${f.refusal ? ` (${f.refusal.code}: ${f.refusal.message})` : ''}${f.bytes ? ` ${f.bytes} bytes` : ''}${ms !== undefined ? ` in ${ms} ms` : ''}`);
     };
@@ -284,8 +286,9 @@ export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
     try {
       ran = await runJob(id, job, m);
     } catch (e) {
-      done('refused', { refusal: { code: 'enclave_error', message: (e as Error).message } });
-      return refused(500, id, 'enclave_error', `the enclave could not run the job: ${(e as Error).message}`, receipt);
+      const msg = 'the enclave could not run the job (an error of the enclave, not of the job; the developer has the details)';
+      done('refused', { refusal: { code: 'enclave_error', message: (e as Error).message }, publicMessage: msg });
+      return refused(500, id, 'enclave_error', msg, receipt);
     } finally {
       unslot();
     }
@@ -297,29 +300,35 @@ export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
     }
     if (ran.unreadable) {
       const code = /far over the cap/.test(ran.unreadable.message) ? 'output_too_large' : 'schema';
-      done('refused', { refusal: { code, ...ran.unreadable }, exec: execFacts });
-      return refused(422, id, code, ran.unreadable.message, receipt, ran.unreadable.output);
+      const msg = publicRefusal({ code, output: ran.unreadable.output }, cfg.airlock);
+      done('refused', { refusal: { code, ...ran.unreadable }, publicMessage: msg, exec: execFacts });
+      return refused(422, id, code, msg, receipt, ran.unreadable.output);
     }
     const a = inspectOutputs(job.outputs, ran.found, m.index, cfg.airlock);
     if (!a.ok) {
       const f: Refusal = a.refusal;
-      done('refused', { refusal: f, exec: execFacts });
-      return refused(422, id, f.code, `airlock: ${f.message}; nothing was released`, receipt, f.output);
+      const msg = publicRefusal(f, cfg.airlock);
+      done('refused', { refusal: f, publicMessage: msg, exec: execFacts });
+      return refused(422, id, f.code, msg, receipt, f.output);
     }
-    for (const [n, out] of Object.entries(a.outputs)) receipt.outputs[n] = { digest: digestOf(out.text), bytes: out.bytes };
     // The grant's cumulative cap: checked and taken in one synchronous step (no await between).
     const used = store.grantBytes(who.grant);
     if (used + a.bytes > cap) {
       receipt.grantReleasedBytes = used;
-      done('refused', { refusal: { code: 'release_cap', message: `cap ${cap}` }, exec: execFacts });
-      return refused(422, id, 'release_cap', `airlock: releasing ${a.bytes} more bytes would take this grant to ${used + a.bytes} of its cumulative cap of ${cap} bytes; nothing was released`, receipt);
+      const msg = publicRefusal({ code: 'release_cap' }, { ...cfg.airlock, releaseCap: cap });
+      done('refused', { refusal: { code: 'release_cap', message: `releasing ${a.bytes} more bytes would take this grant to ${used + a.bytes} of its cap of ${cap}` }, publicMessage: msg, exec: execFacts });
+      return refused(422, id, 'release_cap', msg, receipt);
     }
+    // Digests of outputs enter the receipt only when they are released or held (a refused output's digest would leak it).
+    const publicReceipt = { ...receipt, outputs: {} };
+    for (const [n, out] of Object.entries(a.outputs)) receipt.outputs[n] = { digest: digestOf(out.text), bytes: out.bytes };
     receipt.grantReleasedBytes = used + a.bytes;
     const texts = Object.fromEntries(Object.entries(a.outputs).map(([n, v]) => [n, v.text]));
     const review = cfg.airlock.review === 'always' || (cfg.airlock.review === 'grant' && who.terms.review);
     if (review) {
       done('awaiting_review', { outputs: texts, bytes: a.bytes, exec: execFacts });
-      return { status: 202, body: { schema: RESULT_SCHEMA, job: id, status: 'awaiting_review', receipt, message: 'the outputs passed the airlock and wait for a developer reviewer; fetch them with enclave-result' } };
+      // Held: the tester learns nothing of the outputs (not even digests) unless they are approved.
+      return { status: 202, body: { schema: RESULT_SCHEMA, job: id, status: 'awaiting_review', receipt: { ...publicReceipt, grantReleasedBytes: used }, message: 'the outputs passed the airlock and wait for a developer reviewer; fetch them with enclave-result' } };
     }
     done('released', { outputs: texts, bytes: a.bytes, exec: execFacts });
     return { status: 200, body: { schema: RESULT_SCHEMA, job: id, status: 'released', receipt, outputs: Object.fromEntries(Object.entries(a.outputs).map(([n, v]) => [n, v.value])) } };
@@ -340,7 +349,9 @@ export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
     // Another grant's job is indistinguishable from no job.
     const asked = s.data.job ?? `for submission ${s.data.submission}`;
     if (!row || row.grant !== who.grant) return refused(404, s.data.job ?? null, 'job_not_found', `no job ${asked} under this grant`);
-    const receipt = row.receipt_json ? (JSON.parse(row.receipt_json) as Receipt) : null;
+    const full = row.receipt_json ? (JSON.parse(row.receipt_json) as Receipt) : null;
+    const shown = row.status === 'released' || row.status === 'approved';
+    const receipt = full && !shown ? { ...full, outputs: {}, grantReleasedBytes: full.grantReleasedBytes - Object.values(full.outputs).reduce((n, o) => n + o.bytes, 0) } : full;
     const base = { schema: RESULT_SCHEMA, job: row.id, receipt };
     switch (row.status) {
       case 'running':
@@ -350,7 +361,7 @@ export async function startEnclave(o: EnclaveOptions): Promise<RunningEnclave> {
       case 'rejected':
         return { status: 403, body: { ...base, status: 'rejected', refusal: { code: 'review_rejected', message: `a developer reviewer rejected the release${row.review_note ? `: ${row.review_note}` : ''}; nothing was released` } } };
       case 'refused':
-        return refused(422, row.id, row.refusal_code ?? 'refused', row.refusal ?? 'refused', receipt);
+        return refused(422, row.id, row.refusal_code ?? 'refused', row.refusal_public ?? 'refused', receipt);
       default: {
         const texts = JSON.parse(row.outputs_json ?? '{}') as Record<string, string>;
         return { status: 200, body: { ...base, status: row.status, outputs: Object.fromEntries(Object.entries(texts).map(([n, t]) => [n, JSON.parse(t) as unknown])) } };

@@ -51,7 +51,10 @@ export interface JobRow {
   outputs_json: string | null;
   released_bytes: number;
   refusal_code: string | null;
+  /** The refusal in detail (developer only). */
   refusal: string | null;
+  /** What the tester was told. */
+  refusal_public: string | null;
   /** Developer-only: exit status, signal, durations, stderr tail. Never sent to the tester. */
   exec_json: string | null;
   reviewer: string | null;
@@ -70,7 +73,7 @@ export class EnclaveStore {
       id TEXT PRIMARY KEY, request_id TEXT, grant TEXT NOT NULL, tester TEXT NOT NULL, model TEXT NOT NULL,
       submitted_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
       code_digest TEXT NOT NULL, request_digest TEXT NOT NULL, receipt_json TEXT, outputs_json TEXT,
-      released_bytes INTEGER NOT NULL DEFAULT 0, refusal_code TEXT, refusal TEXT, exec_json TEXT,
+      released_bytes INTEGER NOT NULL DEFAULT 0, refusal_code TEXT, refusal TEXT, refusal_public TEXT, exec_json TEXT,
       reviewer TEXT, review_note TEXT)`);
     this.db.exec('CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, text TEXT NOT NULL)');
     this.db.exec('CREATE INDEX IF NOT EXISTS jobs_grant ON jobs(grant)');
@@ -89,12 +92,12 @@ export class EnclaveStore {
     this.db.prepare('INSERT INTO ledger (seq, hash, text) VALUES (?, ?, ?)').run(entry.seq, `sha256:${sha256Hex(text)}`, text);
   }
 
-  finish(id: string, f: { status: JobStatus; receipt: Receipt | null; outputs: Record<string, string> | null; releasedBytes: number; refusalCode: string | null; refusal: string | null; exec: unknown }): void {
+  finish(id: string, f: { status: JobStatus; receipt: Receipt | null; outputs: Record<string, string> | null; releasedBytes: number; refusalCode: string | null; refusal: string | null; refusalPublic?: string | null; exec: unknown }): void {
     this.db
       .transaction(() => {
         this.db
-          .prepare(`UPDATE jobs SET finished_at = ?, status = ?, receipt_json = ?, outputs_json = ?, released_bytes = ?, refusal_code = ?, refusal = ?, exec_json = ? WHERE id = ?`)
-          .run(new Date().toISOString(), f.status, f.receipt ? JSON.stringify(f.receipt) : null, f.outputs ? JSON.stringify(f.outputs) : null, f.releasedBytes, f.refusalCode, f.refusal, JSON.stringify(f.exec ?? null), id);
+          .prepare(`UPDATE jobs SET finished_at = ?, status = ?, receipt_json = ?, outputs_json = ?, released_bytes = ?, refusal_code = ?, refusal = ?, refusal_public = ?, exec_json = ? WHERE id = ?`)
+          .run(new Date().toISOString(), f.status, f.receipt ? JSON.stringify(f.receipt) : null, f.outputs ? JSON.stringify(f.outputs) : null, f.releasedBytes, f.refusalCode, f.refusal, f.refusalPublic ?? f.refusal, JSON.stringify(f.exec ?? null), id);
         const row = this.get(id)!;
         this.chain({ event: 'job', job: id, grant: row.grant, requestId: row.request_id, status: f.status, refusal: f.refusalCode, receipt: f.receipt, reviewer: null });
       })
