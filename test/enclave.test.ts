@@ -8,6 +8,7 @@ import { canonicalJson, sha256Hex } from '../src/common/canonical.js';
 import { openRecord, recordSchema } from '../src/gateway/commit.js';
 import { formatExport, signHead, verifyExport, verifyOpening } from '../src/gateway/head.js';
 import { parseEnclaveConfig } from '../src/enclave/config.js';
+import { ledgerEntrySchema } from '../src/enclave/job.js';
 import { referenceForward } from '../src/enclave/reference.js';
 import { readSafetensors, tensorF32 } from '../src/enclave/safetensors.js';
 import { startEnclave, type RunningEnclave } from '../src/enclave/server.js';
@@ -308,6 +309,7 @@ describe('enclave: white-box jobs through the gateway', need, () => {
     const v = enc.store.verifyLedger();
     assert.deepEqual(v.problems, []);
     const entries = enc.store.ledger();
+    for (const e of entries) ledgerEntrySchema.parse(e);
     assert.equal(v.size, entries.length);
     assert.equal(entries.filter((e) => e.event === 'job').length, enc.store.list().length);
     assert.equal(entries.filter((e) => e.event === 'review').length, 2);

@@ -86,3 +86,19 @@ export const resultSchema = z.strictObject({
   refusal: z.strictObject({ code: z.string(), message: z.string(), output: z.string().optional() }).optional(),
   message: z.string().optional(),
 });
+
+/** An entry of the enclave's hash-chained ledger (store.ts), as `assay enclave ledger export` prints it. */
+export const ledgerEntrySchema = z.strictObject({
+  schema: z.literal('assay.enclave-ledger/v1'),
+  seq: z.number().int().min(0),
+  prev: digest,
+  time: z.string(),
+  event: z.enum(['job', 'review']),
+  job: z.string(),
+  grant: z.string(),
+  requestId: z.string().nullable(),
+  status: z.string(),
+  refusal: z.string().nullable(),
+  receipt: receiptSchema.nullable(),
+  reviewer: z.string().nullable(),
+});
