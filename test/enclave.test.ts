@@ -215,6 +215,7 @@ describe('enclave: white-box jobs through the gateway', need, () => {
     refusedWith(await submit('while True:\n    pass', { x: { type: 'number' } }, { limits: { timeoutS: 2 } }), 'time_limit', /2 s/);
     refusedWith(await submit('xs = []\nwhile True:\n    xs.append(bytearray(64 << 20))', { x: { type: 'number' } }), 'memory_limit');
     refusedWith(await submit('open("big", "wb").write(b"x" * (200 << 20))', { x: { type: 'number' } }), 'disk_limit');
+    refusedWith(await submit('import subprocess\nps = []\nwhile True:\n    ps.append(subprocess.Popen(["sleep", "100"]))', { x: { type: 'number' } }), 'process_limit', /process limit/);
     // A daemon started by a job that succeeds dies with the sandbox.
     const marker = String(70000 + Math.floor(Math.random() * 9999));
     const r = await submit(`import subprocess, assay_whitebox as wb\nsubprocess.Popen(["sleep", "${marker}"], start_new_session=True)\nwb.emit("x", 1)`, { x: { type: 'number' } });
