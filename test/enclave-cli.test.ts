@@ -54,3 +54,21 @@ describe('assay enclave (CLI)', () => {
     assert.match(bad.stderr, /entry 2: text does not match its stored hash/);
   });
 });
+
+describe('grant enclave terms (assay.grant/v1 enclave)', () => {
+  it('are optional, closed, and can only be narrowed', async () => {
+    const { defaultGrant, GRANT_SCHEMA } = await import('../src/gateway/grant.js');
+    const { widening } = await import('../src/gateway/admin.js');
+    const { grantSchema } = await import('../src/gateway/grant.js');
+    const base = defaultGrant('white-box', ['tiny']);
+    assert.equal(base.schema, GRANT_SCHEMA);
+    assert.ok(grantSchema.safeParse(base).success, 'old grants without terms stay valid');
+    assert.ok(!grantSchema.safeParse({ ...base, enclave: { releaseBytes: 10, review: true, extra: 1 } }).success);
+    const withTerms = { ...base, enclave: { releaseBytes: 1000, review: true } };
+    assert.equal(widening(withTerms, { ...withTerms, enclave: { releaseBytes: 500, review: true } }), null);
+    assert.equal(widening(base, withTerms), null, 'adding terms narrows the enclave defaults');
+    assert.equal(widening(withTerms, { ...withTerms, enclave: { releaseBytes: 2000, review: true } }), 'enclave terms are looser');
+    assert.equal(widening(withTerms, { ...withTerms, enclave: { releaseBytes: 1000, review: false } }), 'enclave terms are looser');
+    assert.equal(widening(withTerms, base), 'enclave terms are looser');
+  });
+});
