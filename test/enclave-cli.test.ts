@@ -46,12 +46,33 @@ describe('assay enclave (CLI)', () => {
     const ok = await cli(['enclave', 'ledger', 'verify', '--config', cfg]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /ledger ok: 4 entries, head sha256:[0-9a-f]{64}/);
+    // A signed head binds the developer: erasing the last entries (a prefix still chains) is found against it.
+    const home = { ASSAY_HOME: join(dir, 'home') };
+    assert.equal((await cli(['keys', 'generate', '--name', 'dev'], home)).code, 0);
+    assert.equal((await cli(['keys', 'generate', '--name', 'other'], home)).code, 0);
+    for (const k of ['dev', 'other']) writeFileSync(join(dir, `${k}.pem`), (await cli(['keys', 'export-public', k], home)).stdout);
+    const sign = await cli(['enclave', 'ledger', 'sign', '--config', cfg, '--key', 'dev', '-o', join(dir, 'head.json')], home);
+    assert.equal(sign.code, 0, sign.stderr);
+    const withHead = (key: string) => cli(['enclave', 'ledger', 'verify', '--config', cfg, '--signed-head', join(dir, 'head.json'), '--public-key', join(dir, `${key}.pem`)]);
+    const good = await withHead('dev');
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /signed head ok: assay-enclave held 4 entries/);
+    const wrongKey = await withHead('other');
+    assert.notEqual(wrongKey.code, 0);
+    assert.match(wrongKey.stderr, /not signed by the trusted key/);
     const s3 = new EnclaveStore(join(dir, 'state'));
-    s3.db.prepare(`UPDATE ledger SET text = replace(text, '"approved"', '"rejected"') WHERE seq = 2`).run();
+    s3.db.prepare('DELETE FROM ledger WHERE seq >= 2').run();
     s3.close();
+    assert.equal((await cli(['enclave', 'ledger', 'verify', '--config', cfg])).code, 0, 'a shortened chain is still a chain');
+    const erased = await withHead('dev');
+    assert.notEqual(erased.code, 0);
+    assert.match(erased.stderr, /covers 4 entries but the ledger holds 2: entries were removed/);
+    const s4 = new EnclaveStore(join(dir, 'state'));
+    s4.db.prepare(`UPDATE ledger SET text = replace(text, '"awaiting_review"', '"released"') WHERE seq = 1`).run();
+    s4.close();
     const bad = await cli(['enclave', 'ledger', 'verify', '--config', cfg]);
     assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /entry 2: text does not match its stored hash/);
+    assert.match(bad.stderr, /entry 1: text does not match its stored hash/);
   });
 });
 

@@ -12,6 +12,8 @@ export const ENCLAVE_CONFIG_SCHEMA = 'assay.enclave-config/v1';
 
 export const enclaveConfigSchema = z.strictObject({
   schema: z.literal(ENCLAVE_CONFIG_SCHEMA),
+  /** The enclave's name in signed ledger heads. */
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/).default('assay-enclave'),
   listen: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8790) }).default({ host: '127.0.0.1', port: 8790 }),
   /** Directory for the enclave's job database. */
   state: z.string().min(1),

@@ -127,6 +127,13 @@ export class EnclaveStore {
     return { size: n, head: prev, problems };
   }
 
+  /** The stored hash of entry `size - 1` (the genesis value for 0), or null when the ledger is shorter. */
+  hashAt(size: number): string | null {
+    if (size === 0) return LEDGER_GENESIS;
+    const r = this.db.prepare('SELECT hash FROM ledger WHERE seq = ?').get(size - 1) as { hash: string } | undefined;
+    return r?.hash ?? null;
+  }
+
   ledger(): LedgerEntry[] {
     return (this.db.prepare('SELECT text FROM ledger ORDER BY seq').all() as { text: string }[]).map((r) => JSON.parse(r.text) as LedgerEntry);
   }

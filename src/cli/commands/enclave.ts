@@ -1,6 +1,10 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { AssayError } from '../../common/errors.js';
+import { parseEnvelope } from '../../attest/dsse.js';
+import { loadSigner, parsePublicKey } from '../../attest/keys.js';
+import { openLedgerHead, signLedgerHead } from '../../enclave/ledger-head.js';
 import { loadEnclaveConfig } from '../../enclave/config.js';
 import { startEnclave } from '../../enclave/server.js';
 import { EnclaveStore } from '../../enclave/store.js';
@@ -85,14 +89,43 @@ export function register(program: Command): void {
   const ledger = enclave.command('ledger').description("The enclave's hash-chained ledger of finished jobs and review decisions");
   ledger
     .command('verify')
-    .description('Recompute the chain; print its size and head (publish the head: a later edit then shows), exit 1 on any problem')
+    .description('Recompute the chain; print its size and head, exit 1 on any problem; with --signed-head, also check the ledger still holds that signed head')
     .requiredOption('--config <file>', 'enclave config')
-    .action((f: { config: string }) => {
+    .option('--signed-head <file>', 'a head written by `assay enclave ledger sign`')
+    .option('--public-key <file>', 'the key that signed it (PEM or JWK)')
+    .action((f: { config: string; signedHead?: string; publicKey?: string }) => {
       const store = new EnclaveStore(loadEnclaveConfig(f.config).state);
       try {
         const v = store.verifyLedger();
         if (v.problems.length) throw new AssayError('LEDGER_TAMPERED', `the enclave ledger does not verify: ${v.problems.join('; ')}`);
+        if (f.signedHead) {
+          if (!f.publicKey) throw new AssayError('USAGE', '--signed-head needs --public-key (the key it must be signed by)', { field: '--public-key' });
+          const h = openLedgerHead(parseEnvelope(readFileSync(f.signedHead), f.signedHead), parsePublicKey(readFileSync(f.publicKey, 'utf8'), { file: f.publicKey }));
+          const at = store.hashAt(h.size);
+          if (at === null) throw new AssayError('LEDGER_TAMPERED', `the signed head covers ${h.size} entries but the ledger holds ${v.size}: entries were removed`, { file: f.signedHead });
+          if (at !== h.head) throw new AssayError('LEDGER_TAMPERED', `entry ${h.size - 1} no longer hashes to the signed head ${h.head}: the first ${h.size} entries were changed`, { file: f.signedHead });
+          process.stdout.write(`signed head ok: ${h.enclave} held ${h.size} entries at ${h.time}; they are unchanged\n`);
+        }
         process.stdout.write(`ledger ok: ${v.size} entries, head ${v.head}\n`);
+      } finally {
+        store.close();
+      }
+    });
+  ledger
+    .command('sign')
+    .description("Sign the ledger's current head with a keyring key (publish it: later removals or edits then show)")
+    .requiredOption('--config <file>', 'enclave config')
+    .option('--key <key>', 'keyring key (id, prefix or name; default: the only key)')
+    .option('-o, --out <file>', 'write the signed head here (default stdout)')
+    .action((f: { config: string; key?: string; out?: string }) => {
+      const cfg = loadEnclaveConfig(f.config);
+      const store = new EnclaveStore(cfg.state);
+      try {
+        const v = store.verifyLedger();
+        if (v.problems.length) throw new AssayError('LEDGER_TAMPERED', `refusing to sign a ledger that does not verify: ${v.problems.join('; ')}`);
+        const text = `${JSON.stringify(signLedgerHead(loadSigner(f.key), { enclave: cfg.id, size: v.size, head: v.head, time: new Date().toISOString() }))}\n`;
+        if (f.out) writeFileSync(f.out, text);
+        else process.stdout.write(text);
       } finally {
         store.close();
       }
