@@ -17,6 +17,7 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   log: { commands: ['log'], load: () => import('./commands/log.js') },
   analyse: { commands: ['analyse', 'refusal-validate'], load: () => import('./commands/analyse.js') },
   gateway: { commands: ['gateway', 'grant', 'release'], load: () => import('./commands/gateway.js') },
+  enclave: { commands: ['enclave'], load: () => import('./commands/enclave.js') },
   policy: { commands: ['policy', 'verdict', 'screen', 'elicit'], load: () => import('./commands/policy.js') },
   agent: { commands: ['agent'], load: () => import('./commands/agent.js') },
   registry: { commands: ['server', 'registry'], load: () => import('./commands/registry.js') },

@@ -79,6 +79,8 @@ export function widening(old: Grant, next: Grant): string | null {
   if (!le(next.budget.costUsd, old.budget.costUsd)) return 'cost budget is larger';
   if (!le(next.maxTokensPerRequest, old.maxTokensPerRequest)) return 'per-request cap is larger';
   if (next.topLogprobsMax > old.topLogprobsMax) return 'topLogprobsMax is larger';
+  // Enclave terms: absent means the enclave's defaults, so a grant that has terms cannot drop them, raise the cap or drop review.
+  if (old.enclave && (!next.enclave || next.enclave.releaseBytes > old.enclave.releaseBytes || (old.enclave.review && !next.enclave.review))) return 'enclave terms are looser';
   return null;
 }
 

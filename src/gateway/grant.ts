@@ -45,6 +45,12 @@ export const grantSchema = z.strictObject({
   maxTokensPerRequest: z.number().int().min(1).nullable(),
   /** Grey-box and above: largest top_logprobs. */
   topLogprobsMax: z.number().int().min(0).max(20),
+  /**
+   * Optional (white-box): terms for enclave jobs (docs/enclave.md) — the cumulative bytes the
+   * enclave's airlock may release under this grant (the enclave's own cap still applies), and
+   * whether each release needs a developer reviewer's approval. Absent: the enclave's defaults.
+   */
+  enclave: z.strictObject({ releaseBytes: z.number().int().min(0).max(1 << 30), review: z.boolean() }).optional(),
 });
 export type Grant = z.infer<typeof grantSchema>;
 

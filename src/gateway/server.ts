@@ -682,7 +682,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     let up;
     let text: string;
     try {
-      up = await undiciRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify({ ...p, model: route.upstreamModel }), dispatcher: pools.get(route.name)!, headersTimeout: route.up.timeoutS * 1000, bodyTimeout: route.up.timeoutS * 1000 });
+      // The upstream learns whose request this is (an enclave keeps per-grant release caps) and the grant's enclave terms.
+      const who = { 'x-assay-request-id': ctx.requestId, 'x-assay-grant': ctx.claims.jti, 'x-assay-tester': encodeURIComponent(ctx.claims.sub), 'x-assay-grant-enclave': JSON.stringify(ctx.claims.assay.enclave ?? null) };
+      up = await undiciRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...who, ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify({ ...p, model: route.upstreamModel }), dispatcher: pools.get(route.name)!, headersTimeout: route.up.timeoutS * 1000, bodyTimeout: route.up.timeoutS * 1000 });
       text = await up.body.text();
     } catch (err) {
       ctx.meter.settle(res.reservation, null);

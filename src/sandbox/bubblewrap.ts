@@ -219,8 +219,16 @@ export class BubblewrapProvider implements SandboxProvider {
     // The disk quota: the workspace is a tmpfs of fixed size (a write past it fails with ENOSPC).
     if (this.features.wsTmpfs) mountTmpfs(ws, limits.workspaceBytes, this.drop);
     if (this.drop) await chown(ws, this.drop.uid, this.drop.gid);
+    const ro: string[] = [];
+    for (const b of spec.readOnly ?? []) {
+      if (!/^\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/.test(b.path) || b.path.split('/').includes('..') || [WORKDIR, '/tmp', '/dev', '/proc', ...SYSTEM_PATHS].some((s) => b.path === s || b.path.startsWith(`${s}/`) || s.startsWith(`${b.path}/`)))
+        throw new AssayError('SANDBOX_PATH', `read-only bind target "${b.path}" must be a plain absolute path outside the workspace and the system directories`);
+      const st = await stat(b.host).catch(() => null);
+      if (!st?.isDirectory()) throw new AssayError('SANDBOX_PATH', `read-only bind source ${b.host} is not a directory`);
+      ro.push('--ro-bind', b.host, b.path);
+    }
     const cg = this.features.cgroups ? createCgroup(`assay-${id}`, { memoryBytes: limits.memoryBytes, pids: limits.maxProcesses, cpus: limits.cpus }) : null;
-    const sbx = new BubblewrapSandbox(id, dir, new Workspace(ws, WORKDIR, this.drop), limits, [...joinPrefix(cg?.procs ?? []), ...this.prefix], this.drop, cg, this.features.seccomp, () => this.live.delete(sbx));
+    const sbx = new BubblewrapSandbox(id, dir, new Workspace(ws, WORKDIR, this.drop), limits, [...joinPrefix(cg?.procs ?? []), ...this.prefix], this.drop, cg, this.features.seccomp, () => this.live.delete(sbx), ro);
     this.live.add(sbx);
     try {
       for (const [p, content] of Object.entries(spec.files ?? {})) await sbx.writeFile(p, content);
@@ -398,6 +406,8 @@ class BubblewrapSandbox implements Sandbox {
     private readonly cgroup: CgroupGroup | null,
     private readonly seccompBpf: string | null,
     private readonly onDestroy: () => void,
+    /** `--ro-bind host path` pairs from the spec's `readOnly` (bound for exec only, never for hidden tests). */
+    private readonly roBinds: string[] = [],
   ) {}
 
   private alive(): void {
@@ -406,7 +416,7 @@ class BubblewrapSandbox implements Sandbox {
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.alive();
-    const r = await this.spawnBwrap(['--bind', this.ws.root, WORKDIR], command, opts);
+    const r = await this.spawnBwrap(['--bind', this.ws.root, WORKDIR, ...this.roBinds], command, opts);
     if (this.destroyed) return r;
     // With a tmpfs workspace the kernel enforces the quota: "hit" means it is (nearly) full; otherwise the walk measures it.
     const fs = await statfs(this.ws.root).catch(() => null);

@@ -196,6 +196,7 @@ export class ContainerProvider implements SandboxProvider {
   }
 
   async create(spec: SandboxSpec = {}): Promise<Sandbox> {
+    if (spec.readOnly?.length) throw new AssayError('SANDBOX_UNAVAILABLE', `the ${this.name} back-end does not bind host directories read-only (needed for ${spec.readOnly.map((b) => b.path).join(', ')}); use the bubblewrap back-end`);
     const limits = { ...this.limits, ...spec.limits };
     const name = `assay-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     const args = containerRunArgs({ name, image: this.o.image, limits, ...(this.o.runtime ? { runtime: this.o.runtime } : {}), owner: this.o.owner ?? String(process.pid) });

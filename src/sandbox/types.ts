@@ -154,6 +154,11 @@ export interface SandboxSpec {
   files?: Record<string, string | Buffer>;
   /** Overrides of the provider's default limits. */
   limits?: Partial<SandboxLimits>;
+  /**
+   * Host directories bound read-only at an absolute path inside (bubblewrap only), e.g. model
+   * weights for an enclave job. Never writable; the path must not be the workspace or a system path.
+   */
+  readOnly?: { host: string; path: string }[];
 }
 
 /** A sandbox back-end. */

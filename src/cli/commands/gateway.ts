@@ -411,7 +411,9 @@ export function register(program: Command): void {
     .option('--bind-cert <pem>', "bind the token to this client certificate (mutual TLS; RFC 8705 x5t#S256)")
     .option('--bind-dpop <jwk>', "bind the token to this public key (a JWK JSON file): every request needs a DPoP proof signed by it (RFC 9449 cnf.jkt)")
     .option('--gateway <url>', 'issue through the running gateway (its admin API; it holds the transparency log)')
-    .action(async (f: { config: string; tester: string; model: string[]; level: AccessLevel; expires: number; rate: number; burst: number; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; topLogprobsMax?: number; param?: string[]; key?: string; out?: string; bindCert?: string; bindDpop?: string; gateway?: string }) => {
+    .option('--enclave-release-bytes <n>', 'white-box: cumulative bytes the enclave\'s airlock may release under this grant (docs/enclave.md)', int(0))
+    .option('--enclave-review', 'white-box: every enclave release needs a developer reviewer\'s approval')
+    .action(async (f: { config: string; tester: string; model: string[]; level: AccessLevel; expires: number; rate: number; burst: number; maxTokensTotal?: number; maxCost?: number; maxTokensPerRequest?: number; topLogprobsMax?: number; param?: string[]; key?: string; out?: string; bindCert?: string; bindDpop?: string; gateway?: string; enclaveReleaseBytes?: number; enclaveReview?: boolean }) => {
       const c = loadGatewayConfig(f.config);
       for (const m of f.model) if (!Object.hasOwn(c.models, m)) throw new AssayError('USAGE', `model "${m}" is not served by gateway ${c.id} (it serves: ${Object.keys(c.models).join(', ')})`, { field: '--model' });
       const signer = gatewayKey(c, f.key);
@@ -422,7 +424,9 @@ export function register(program: Command): void {
         budget: { tokens: f.maxTokensTotal ?? null, costUsd: f.maxCost ?? null },
         maxTokensPerRequest: f.maxTokensPerRequest ?? null,
         ...(f.topLogprobsMax !== undefined ? { topLogprobsMax: f.level === 'black-box' ? 0 : f.topLogprobsMax } : {}),
+        ...(f.enclaveReleaseBytes !== undefined || f.enclaveReview ? { enclave: { releaseBytes: f.enclaveReleaseBytes ?? 1 << 20, review: f.enclaveReview === true } } : {}),
       };
+      if (g.enclave && f.level !== 'white-box') throw new AssayError('USAGE', 'enclave terms need --level white-box', { field: '--enclave-release-bytes' });
       const certThumbprint = f.bindCert ? createHash('sha256').update(new X509Certificate(read(f.bindCert, 'client certificate')).raw).digest('base64url') : undefined;
       let dpopJkt: string | undefined;
       if (f.bindDpop) {
