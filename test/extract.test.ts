@@ -30,8 +30,24 @@ test('extraction accuracy on the held-out half: ≥ 98 % on unambiguous answers,
   for (const r of rows.filter((x) => x.expected === 'unreadable')) assert.equal(extractAnswer(r.response, r.options).letter, null, `${r.id}: ${r.response}`);
 });
 
+// Set 2 (issue-20 audit): written to break the extractor, labels committed (8916590) before the fixes
+// it prompted. First reading, all of it out of sample: 72/94 unambiguous, 3 letters read where the label
+// says there is none. Fixes were made looking at dev2 only; heldout2 then read 39/42 (docs/statistics.md);
+// the three heldout2 misses were fixed afterwards, so heldout2 is no longer out of sample.
+const rows2: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-2.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+test('extraction set 2 (routes set 1 does not cover): ≥ 98 % of unambiguous answers, every refusal refused, never a letter where there is none, every answer readable by its rule', () => {
+  assert.ok(rows2.length >= 100, String(rows2.length));
+  for (const k of ['hedged-commit', 'apology-answer', 'cant-tell-unknown', 'ruled-out', 'option-text', 'structured', 'language', 'echo', 'multiple', 'refusal']) assert.ok(rows2.some((r) => r.kind === k), k);
+  const un = rows2.filter((r) => !r.ambiguous);
+  const wrong = un.filter((r) => read(r) !== r.expected);
+  assert.ok((un.length - wrong.length) / un.length >= 0.98, `${un.length - wrong.length}/${un.length}; wrong: ${wrong.map((r) => `${r.id} → ${read(r)}`).join(', ')}`);
+  for (const r of rows2.filter((x) => x.expected === 'refused')) assert.equal(read(r), 'refused', `${r.id}: ${r.response}`);
+  for (const r of rows2.filter((x) => x.expected === 'unreadable' && !x.ambiguous)) assert.equal(extractAnswer(r.response, r.options).letter, null, `${r.id}: ${r.response}`);
+});
+
 test('every extraction records its rule and the span that decided it, pointing at the text', () => {
-  for (const r of rows) {
+  for (const r of [...rows, ...rows2]) {
     const e = extractAnswer(r.response, r.options);
     assert.ok(e.rule.length > 0);
     if (e.outcome === 'answer') {

@@ -38,7 +38,7 @@ export type Extraction =
   | { outcome: 'refused' | 'unreadable'; letter: null; rule: string; span: [number, number] | null; matched: string | null };
 
 /** Version of the extraction rules, recorded with every extraction (bump when a rule changes what is read). */
-export const EXTRACTOR_VERSION = 'assay.extract/2';
+export const EXTRACTOR_VERSION = 'assay.extract/3';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -50,7 +50,7 @@ const UNKNOWN_PHRASES = [
 ];
 
 /** Declining to answer, anywhere in the text (subject "I"/"we"). */
-const DECLINE = /\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok) to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b/i;
+const DECLINE = /(?:\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok) to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b|\b(?:i|we)(?:'d| would) (?:rather not|prefer not to)\s{1,4}[\w']{2,30}|\bnot (?:a question|something|one) (?:that )?(?:i|we) (?:can|could|will|should) (?:answer|respond to|choose)\b)/i;
 
 /** Spaces in place of markdown emphasis and code marks, so offsets stay those of the normalised text. */
 function unmark(t: string): string {
@@ -117,8 +117,10 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   if (textStmt) return answer(textStmt);
 
   // 4. Leading or closing letter.
-  if (leading) return answer(leading);
   const closing = closingHit(t, letters);
+  // "B. Actually, no: C." — a closing letter after a correction marker overrides the leading one.
+  if (leading && closing && closing.letter !== leading.letter && /\b(?:actually|wait|no|sorry|correction|i mean|rather|scratch that)\b/i.test(t.slice(leading.end, closing.index))) return answer({ ...closing, rule: 'closing letter (self-correction)' });
+  if (leading) return answer(leading);
   if (closing) return answer(closing);
 
   // 5. Option text or unambiguous paraphrase.
