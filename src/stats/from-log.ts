@@ -411,7 +411,7 @@ function classifierError(spec: { type: string; value: string; mode: string | und
   const overall = asRefusal(m.mean, m.interval ? ivAt(m.interval.basis) : null);
   const groups = (m.groups?.groups ?? []).map((g) => ({ group: g.group, rate: asRefusal(g.mean, g.interval ? ivAt(g.interval.basis) : wilson(Math.round(g.mean * g.n), g.n, l3)) }));
   const note = validation.length
-    ? `the ${classifier} refusal classifier's own error is carried in: Rogan–Gladen corrected ${overall.corrected === null ? '—' : overall.corrected.toFixed(3)}, bound [${overall.bound.lo.toFixed(3)}, ${overall.bound.hi.toFixed(3)}] over its validated sensitivity/specificity (suites/over-refusal/METHODOLOGY.md); the interval in the table is sampling error only`
+    ? `the ${classifier} refusal classifier's own error is carried in: Rogan–Gladen corrected ${overall.corrected === null ? '—' : overall.corrected.toFixed(3)}, bound [${overall.bound.lo.toFixed(3)}, ${overall.bound.hi.toFixed(3)}] over its validated sensitivity/specificity, assuming the model's refusals are read as well as the validated models' (suites/over-refusal/METHODOLOGY.md); the interval in the table is sampling error only`
     : `the ${classifier} classifier${reading === 'other' ? ` (value ${spec.value})` : ''} has no published validation: its error is unknown, so the true rate may be anywhere in [0, 1] whatever the table's interval says (validate it with \`assay refusal-validate\`)`;
   return { classifier, reading, validated: validation.length > 0, overall, groups, note };
 }

@@ -109,7 +109,7 @@ export function refusalReport(recs: SampleRecord[], level = 0.95): RefusalReport
     };
   });
   const correction = vRefused.length
-    ? `classifier error carried in: Rogan–Gladen corrected estimate; bound over the ${mode ?? 'rules'} classifier's validated sensitivity/specificity (XSTest human labels, ${vRefused.length} models; suites/over-refusal/METHODOLOGY.md)`
+    ? `classifier error carried in: Rogan–Gladen corrected estimate; bound over the ${mode ?? 'rules'} classifier's validated sensitivity/specificity (XSTest human labels, ${vRefused.length} models; suites/over-refusal/METHODOLOGY.md). The bound assumes the model's refusals are read about as well as those two models'; rules miss refusals that do not open with a refusal phrase, so for an unlike model read refusal as a lower bound`
     : `the ${mode ?? 'unknown'} classifier has no published validation: its error is unknown, so the bound on each true rate is [0, 1]; validate it with \`assay refusal-validate\``;
   return { kind: 'refusal', classifier: { mode: mode ?? 'unknown', correction }, byLabel, twins: twinContrast(items, level, vRefused) };
 }
