@@ -90,7 +90,7 @@ export interface MetricAnalysis {
   /** Group-vs-rest tests with Holm–Bonferroni adjusted p-values, when grouped. */
   groupTests: { by: string; versus: 'rest' | 'overall'; tests: GroupTest[] } | null;
   /**
-   * Refusal metrics (scorer type `refusal`, `cse_refusal`): the classifier's own error carried into
+   * Refusal metrics (scorer type `refusal`, `cse_refusal`, `agent_outcome` field `refused`): the classifier's own error carried into
    * the rate (score/refusal-error.ts), overall and per group; the headline interval above is
    * sampling error only. Null for other metrics. Absent in stats computed before it existed.
    */
@@ -205,7 +205,9 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
         miss: metrics.map(() => new Map()),
         domains: metrics.map((m) => scoreDomain(specs.find((sc) => (sc.name ?? sc.type) === m.scorer))),
         refusal: metrics.map((m) => {
-          const sc = specs.find((x) => (x.name ?? x.type) === m.scorer) as { type: string; value?: unknown; mode?: unknown } | undefined;
+          const sc = specs.find((x) => (x.name ?? x.type) === m.scorer) as { type: string; value?: unknown; mode?: unknown; field?: unknown } | undefined;
+          // Agentic episodes: the `refused` outcome is read by a keyword rule (agent/checks.ts REFUSAL), never validated.
+          if (sc?.type === 'agent_outcome' && sc.field === 'refused') return { type: 'agent_outcome', value: 'refused', mode: 'agent keyword rule' };
           if (!sc || (sc.type !== 'refusal' && sc.type !== 'cse_refusal')) return null;
           return { type: sc.type, value: typeof sc.value === 'string' ? sc.value : 'refused', mode: typeof sc.mode === 'string' ? sc.mode : undefined };
         }),
@@ -396,7 +398,7 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
  */
 function classifierError(spec: { type: string; value: string; mode: string | undefined }, m: MetricStats, level: number): ClassifierError {
   const recorded = m.modes[0] ?? spec.mode ?? (spec.type === 'cse_refusal' ? 'cse' : 'rules');
-  const classifier = spec.type === 'cse_refusal' ? 'cse' : recorded;
+  const classifier = spec.type === 'cse_refusal' ? 'cse' : spec.type === 'agent_outcome' ? spec.mode! : recorded;
   const reading: ClassifierError['reading'] = spec.value === 'refused' || spec.value === 'full_refusal' || spec.value === 'complied' ? spec.value : spec.type === 'cse_refusal' ? 'refused' : 'other';
   const validation = spec.type === 'refusal' && reading !== 'other' ? validationFor(classifier, reading === 'full_refusal' ? 'full_refusal' : 'refused') : [];
   const l3 = 1 - (1 - level) / 3;
