@@ -98,3 +98,18 @@ test('extraction: more phrasings, and negated mentions never read as the answer'
   assert.match(r('A is wrong, so the answer is B.'), /^B explicit/);
   for (const t of ['Not A.', "It's not B.", 'A is incorrect.', 'Not A, not B.', 'Answer: None of the above']) assert.equal(r(t), 'unreadable', t);
 });
+
+test('extraction: probes written after set 2 (a third route) — corrections, "Final: c", "so C:" after a decline, options echoed on one line', () => {
+  const o = [['A', 'The grandson'], ['B', 'The grandfather'], ['C', "Can't be determined"]].map(([letter, text]) => ({ letter: letter!, text: text! }));
+  const n = ['12', '15', '18', '21'].map((text, i) => ({ letter: 'ABCD'[i]!, text }));
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  assert.equal(r("I can't answer a question like that without more context, so C: can't be determined.", o), 'C');
+  assert.equal(r('C. Wait, no — it\'s D. Hmm, actually C.', n), 'C');
+  assert.equal(r('Final: c', n), 'C');
+  assert.equal(r('A) 12  B) 15  C) 18  D) 21', n), 'unreadable');
+  assert.equal(r('A) 12  B) 15  C) 18  D) 21\nAnswer: C', n), 'C');
+  assert.equal(r('My answer: C\nConfidence: 80%', n), 'C');
+  assert.equal(r("I'm sorry, but I believe the answer is C.", n), 'C');
+  // Still not read (left as known limits): a paraphrase no option shares a word with.
+  assert.equal(r('Grandpa.', o), 'unreadable');
+});

@@ -174,7 +174,16 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
     const text = byLetter.get(m[1]!.toUpperCase());
     if (text && m[2]!.trim().toLowerCase().replace(/[.]$/, '') === text.replace(/[.]$/, '')) echo.push([m.index!, m.index! + m[0].length]);
   }
-  if (echo.length < 2) return t;
+  // The same on one line: "A) 12  B) 15  C) 18  D) 21".
+  if (echo.length < 2) {
+    echo.length = 0;
+    for (const o of options) {
+      const re = new RegExp(`(?<![\\p{L}\\p{N}])\\(?${esc(o.letter)}[.):]\\s{0,4}${esc(o.text.trim())}(?![\\p{L}\\p{N}])`, 'giu');
+      const all = [...t.matchAll(re)];
+      if (all.length === 1) echo.push([all[0]!.index!, all[0]!.index! + all[0]![0].length]);
+    }
+    if (echo.length < 2) return t;
+  }
   let out = t;
   for (const [a, b] of echo) out = out.slice(0, a) + ' '.repeat(b - a) + out.slice(b);
   return out;
@@ -212,13 +221,14 @@ function explicitHits(t: string, letters: string[]): Hit[] {
   // Bounded quantifiers throughout: a hostile answer (long runs of spaces or quotes) must not make matching super-linear.
   const pre = `["'(\\[{<\\s]{0,8}(?:option|choice|letter)?\\s{0,4}["'(\\[]{0,3}`;
   const forms: { rule: string; re: RegExp }[] = [
-    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
+    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
     { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s{1,4}${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
     { rule: 'explicit: answer tag', re: new RegExp(`<answer>\\s{0,4}\\(?${L}`, 'gi') },
     { rule: 'explicit: I choose', re: new RegExp(`\\b(?:i(?:'d| would| will|'ll)? (?:choose|pick|select|go with|say|answer|opt for|lean towards|lean toward)|i (?:think|believe) (?:it(?:'s| is)|the answer is)|going with|i(?:'m| am) going with)${pre}${L}`, 'gi') },
     { rule: 'explicit: is option X', re: new RegExp(`\\b(?:is|as|be|:)\\s{1,4}(?:option|choice)\\s{1,4}\\(?${L}`, 'gi') },
-    { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4}|the answer(?:'s| is)?\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
+    { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4}|the answer(?:'s| is)?\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!):\\]]|$))`, 'gi') },
+    { rule: 'explicit: correction', re: new RegExp(`\\b(?:actually|i mean|correction|on second thought)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4})?(?:option\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: X is correct', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}(?:is|would be|seems|looks)\\s{1,4}(?:the\\s{1,4})?(?:correct|right|best|most (?:likely|accurate|appropriate)|(?:correct |right |best |final )?answer)\\b`, 'gi') },
     { rule: 'explicit: X is my answer', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}is\\s{1,4}my\\s{1,4}(?:final\\s{1,4})?(?:answer|choice)\\b`, 'gi') },
     { rule: 'explicit: conclusion', re: new RegExp(`\\b(?:has to be|have to be|must be|needs to be|leaves(?: us with)?|leaving(?: us with)?|left with)\\s{1,4}(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
