@@ -153,3 +153,17 @@ test('assay stats flags a metric computed on too few read answers instead of pri
   assert.equal(reading.analysis[reading.metrics.findIndex((m) => m.name === 'accuracy_generation')]!.tooFewRead, false);
   assert.doesNotMatch(formatRunStats(reading), /TOO FEW READ/);
 });
+
+test('security report (insecure code, prompt injection) counts the samples not in its rates, by outcome, beside them', async () => {
+  const { securityReport, formatSecurity } = await import('../src/risk/reports/security.js');
+  const rec = (id: string, score: Record<string, unknown>, error: unknown = null) => ({ type: 'sample', key: `${id}#1`, sampleId: id, epoch: 1, sample: { id, input: 'x', metadata: { language: 'c' } }, messages: [], request: null, sent: null, output: error ? null : { content: 'x', logprobs: null, finishReason: 'stop', requestId: null, model: null, raw: null }, usage: null, error, scores: error ? {} : { vulnerable: score } }) as never;
+  const recs = [
+    rec('a', { status: 'scored', value: 1, mode: 'static' }),
+    rec('b', { status: 'scored', value: 0, mode: 'static' }),
+    rec('c', { status: 'unscored', outcome: 'refused', reason: 'the model refused' }),
+    rec('d', {}, { kind: 'server', message: 'boom', status: 500, attempts: 3 }),
+  ];
+  const r = securityReport(recs, 'code_security');
+  assert.deepEqual(r.excluded?.vulnerable, { refused: 1, errored: 1 });
+  assert.match(formatSecurity(r), /vulnerable +all +2 +0\.500 +\[[\d., ]+\] +2 \(1 refused, 1 errored\)/);
+});
