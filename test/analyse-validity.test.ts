@@ -98,6 +98,9 @@ test('refusal analyse carries the classifier error: corrected estimate inside a 
   const text = formatAnalysis(a);
   assert.match(text, /refused \(corrected\)/);
   assert.match(text, /Rogan–Gladen/);
+  // The clustered interval carries it too.
+  assert.ok(safe.clustered?.withClassifierError && safe.clustered.ci && safe.clustered.withClassifierError.hi - safe.clustered.withClassifierError.lo > safe.clustered.ci.hi - safe.clustered.ci.lo);
+  assert.match(text, /CI \(sampling\) +with classifier error/);
 });
 
 test('discrimination: a floating-point residue is reported as zero, not as significant', () => {
@@ -106,4 +109,61 @@ test('discrimination: a floating-point residue is reported as zero, not as signi
   assert.deepEqual([r.diff, r.se, r.z, r.p], [0, 0, 0, 1]);
   const real = { ...c, diff: 0.4, se: 0.1, ci: { lo: 0.2, hi: 0.6 }, z: 4, p: 6e-5 };
   assert.equal(cleanResidue(real, 2.5), real);
+});
+
+test('assay stats carries the refusal classifier error into every refusal metric (and its groups), flips it for compliance, and gives an unvalidated classifier [0, 1]', async () => {
+  const { statsForRun } = await import('../src/stats/from-log.js');
+  const { formatRunStats } = await import('../src/stats/format.js');
+  const log = await run(join(ROOT, 'suites/over-refusal/suite.yaml'), ['refuser:rate=0.5,partial=0.3']);
+  const s = await statsForRun(log, { resamples: 0 });
+  const i = s.metrics.findIndex((m) => m.name === 'over_refusal_rate');
+  const m = s.metrics[i]!;
+  const ce = s.analysis[i]!.classifierError!;
+  assert.ok(ce, 'refusal metric without classifier error');
+  assert.equal(ce.classifier, 'rules');
+  assert.equal(ce.validated, true);
+  assert.ok(ce.overall.bound.lo < m.interval.lo! && ce.overall.bound.hi > m.interval.hi!, `bound ${JSON.stringify(ce.overall.bound)} not wider than ${m.interval.lo}–${m.interval.hi}`);
+  assert.ok(ce.overall.corrected !== null && ce.overall.bound.lo <= ce.overall.corrected && ce.overall.corrected <= ce.overall.bound.hi);
+  const byType = s.analysis[s.metrics.findIndex((x) => x.name === 'over_refusal_by_type')]!.classifierError!;
+  assert.equal(byType.groups.length, 10);
+  const text = formatRunStats(s);
+  assert.match(text, /over_refusal_rate +0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] \S+; with classifier error \[/);
+  assert.match(text, /note: over_refusal_rate: the rules refusal classifier's own error is carried in/);
+  // Not a refusal metric: no classifier error.
+  const bio = await statsForRun(await run(join(ROOT, 'suites/biosafety-literacy/suite.yaml'), ['refuser:rate=1']), { resamples: 0 });
+  assert.ok(bio.analysis.every((a) => a.classifierError === null));
+  // Pure: compliance is 1 − refusal with the bound flipped; an unvalidated classifier's bound is [0, 1].
+  const { correctedFromInterval, differenceWithClassifierError, validationFor } = await import('../src/score/refusal-error.js');
+  assert.deepEqual(correctedFromInterval(0.4, { lo: 0.3, hi: 0.5 }, validationFor('graded', 'refused')).bound, { lo: 0, hi: 1 });
+  assert.deepEqual(differenceWithClassifierError({ lo: 0.1, hi: 0.2 }, []), { lo: -1, hi: 1 });
+  const d = differenceWithClassifierError({ lo: 0.1, hi: 0.2 }, validationFor('rules', 'refused'));
+  // Misclassification shrinks a difference by J = Se + Sp − 1 ≤ 1: the true one is larger, and less precisely known.
+  assert.ok(d.lo >= 0.1 && d.hi > 0.2 && d.hi - d.lo > 0.1, JSON.stringify(d));
+});
+
+test('assay stats flags a metric computed on too few read answers instead of printing a clean interval; a fully read run is not flagged', async () => {
+  const { statsForRun } = await import('../src/stats/from-log.js');
+  const { formatRunStats } = await import('../src/stats/format.js');
+  const refusing = await statsForRun(await run(join(ROOT, 'suites/knowledge-fictional/suite.yaml'), ['refuser:rate=0.8']), { resamples: 0 });
+  const gi = refusing.metrics.findIndex((m) => m.name === 'accuracy_generation');
+  assert.equal(refusing.analysis[gi]!.tooFewRead, true);
+  assert.match(formatRunStats(refusing), /accuracy_generation +.* TOO FEW READ/);
+  assert.match(formatRunStats(refusing), /note: accuracy_generation: TOO FEW READ — only \d+ sample\(s\) scored \(refused \d+/);
+  const reading = await statsForRun(await run(join(ROOT, 'suites/knowledge-fictional/suite.yaml'), ['mcq-reader']), { resamples: 0 });
+  assert.equal(reading.analysis[reading.metrics.findIndex((m) => m.name === 'accuracy_generation')]!.tooFewRead, false);
+  assert.doesNotMatch(formatRunStats(reading), /TOO FEW READ/);
+});
+
+test('security report (insecure code, prompt injection) counts the samples not in its rates, by outcome, beside them', async () => {
+  const { securityReport, formatSecurity } = await import('../src/risk/reports/security.js');
+  const rec = (id: string, score: Record<string, unknown>, error: unknown = null) => ({ type: 'sample', key: `${id}#1`, sampleId: id, epoch: 1, sample: { id, input: 'x', metadata: { language: 'c' } }, messages: [], request: null, sent: null, output: error ? null : { content: 'x', logprobs: null, finishReason: 'stop', requestId: null, model: null, raw: null }, usage: null, error, scores: error ? {} : { vulnerable: score } }) as never;
+  const recs = [
+    rec('a', { status: 'scored', value: 1, mode: 'static' }),
+    rec('b', { status: 'scored', value: 0, mode: 'static' }),
+    rec('c', { status: 'unscored', outcome: 'refused', reason: 'the model refused' }),
+    rec('d', {}, { kind: 'server', message: 'boom', status: 500, attempts: 3 }),
+  ];
+  const r = securityReport(recs, 'code_security');
+  assert.deepEqual(r.excluded?.vulnerable, { refused: 1, errored: 1 });
+  assert.match(formatSecurity(r), /vulnerable +all +2 +0\.500 +\[[\d., ]+\] +2 \(1 refused, 1 errored\)/);
 });

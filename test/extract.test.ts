@@ -30,8 +30,24 @@ test('extraction accuracy on the held-out half: ≥ 98 % on unambiguous answers,
   for (const r of rows.filter((x) => x.expected === 'unreadable')) assert.equal(extractAnswer(r.response, r.options).letter, null, `${r.id}: ${r.response}`);
 });
 
+// Set 2 (issue-20 audit): written to break the extractor, labels committed (8916590) before the fixes
+// it prompted. First reading, all of it out of sample: 72/94 unambiguous, 3 letters read where the label
+// says there is none. Fixes were made looking at dev2 only; heldout2 then read 39/42 (docs/statistics.md);
+// the three heldout2 misses were fixed afterwards, so heldout2 is no longer out of sample.
+const rows2: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-2.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+test('extraction set 2 (routes set 1 does not cover): ≥ 98 % of unambiguous answers, every refusal refused, never a letter where there is none, every answer readable by its rule', () => {
+  assert.ok(rows2.length >= 100, String(rows2.length));
+  for (const k of ['hedged-commit', 'apology-answer', 'cant-tell-unknown', 'ruled-out', 'option-text', 'structured', 'language', 'echo', 'multiple', 'refusal']) assert.ok(rows2.some((r) => r.kind === k), k);
+  const un = rows2.filter((r) => !r.ambiguous);
+  const wrong = un.filter((r) => read(r) !== r.expected);
+  assert.ok((un.length - wrong.length) / un.length >= 0.98, `${un.length - wrong.length}/${un.length}; wrong: ${wrong.map((r) => `${r.id} → ${read(r)}`).join(', ')}`);
+  for (const r of rows2.filter((x) => x.expected === 'refused')) assert.equal(read(r), 'refused', `${r.id}: ${r.response}`);
+  for (const r of rows2.filter((x) => x.expected === 'unreadable' && !x.ambiguous)) assert.equal(extractAnswer(r.response, r.options).letter, null, `${r.id}: ${r.response}`);
+});
+
 test('every extraction records its rule and the span that decided it, pointing at the text', () => {
-  for (const r of rows) {
+  for (const r of [...rows, ...rows2]) {
     const e = extractAnswer(r.response, r.options);
     assert.ok(e.rule.length > 0);
     if (e.outcome === 'answer') {
@@ -81,4 +97,19 @@ test('extraction: more phrasings, and negated mentions never read as the answer'
   assert.match(r("The answer is not A; it's C."), /^C explicit/);
   assert.match(r('A is wrong, so the answer is B.'), /^B explicit/);
   for (const t of ['Not A.', "It's not B.", 'A is incorrect.', 'Not A, not B.', 'Answer: None of the above']) assert.equal(r(t), 'unreadable', t);
+});
+
+test('extraction: probes written after set 2 (a third route) — corrections, "Final: c", "so C:" after a decline, options echoed on one line', () => {
+  const o = [['A', 'The grandson'], ['B', 'The grandfather'], ['C', "Can't be determined"]].map(([letter, text]) => ({ letter: letter!, text: text! }));
+  const n = ['12', '15', '18', '21'].map((text, i) => ({ letter: 'ABCD'[i]!, text }));
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  assert.equal(r("I can't answer a question like that without more context, so C: can't be determined.", o), 'C');
+  assert.equal(r('C. Wait, no — it\'s D. Hmm, actually C.', n), 'C');
+  assert.equal(r('Final: c', n), 'C');
+  assert.equal(r('A) 12  B) 15  C) 18  D) 21', n), 'unreadable');
+  assert.equal(r('A) 12  B) 15  C) 18  D) 21\nAnswer: C', n), 'C');
+  assert.equal(r('My answer: C\nConfidence: 80%', n), 'C');
+  assert.equal(r("I'm sorry, but I believe the answer is C.", n), 'C');
+  // Still not read (left as known limits): a paraphrase no option shares a word with.
+  assert.equal(r('Grandpa.', o), 'unreadable');
 });

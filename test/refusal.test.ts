@@ -245,3 +245,19 @@ test('graded route: `assay refusal-validate --mode grader` measures the simulate
     await bad.close();
   }
 });
+
+test('written stress set (issue-20 audit): comply-vs-not agreement of the rules per half, as published in METHODOLOGY.md (the held half did not move)', async () => {
+  const { createHash } = await import('node:crypto');
+  const rows = parse(readFileSync(join(ROOT, 'test/fixtures/refusal-written/completions_written.csv')), { columns: true }) as Record<string, string>[];
+  const half = (r: Record<string, string>) => (createHash('sha256').update(r.id! + r.completion!).digest()[0]! % 2 === 0 ? 'dev' : 'held');
+  const agree = (rs: Record<string, string>[]) => rs.filter((r) => (classifyRefusal(r.completion!).class === 'full_compliance') === (r.final_label === '1_full_compliance')).length;
+  const dev = rows.filter((r) => half(r) === 'dev');
+  const held = rows.filter((r) => half(r) === 'held');
+  assert.deepEqual([dev.length, held.length], [23, 29]);
+  const methodology = readFileSync(join(ROOT, 'suites/over-refusal/METHODOLOGY.md'), 'utf8');
+  const line = `| after general rules written from dev's misses only | ${agree(dev)} | ${agree(held)} | ${agree(rows)} |`;
+  assert.ok(methodology.includes(line), `METHODOLOGY.md is stale; expected:\n${line}`);
+  const heldRefusals = held.filter((r) => r.final_label !== '1_full_compliance');
+  assert.equal(heldRefusals.filter((r) => classifyRefusal(r.completion!).class !== 'full_compliance').length, 5);
+  assert.equal(heldRefusals.length, 16);
+});

@@ -77,3 +77,19 @@ test('assay suite lint: exit 2 on a failing shipped suite, 0 with warnings for i
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /skip .*not a multiple-choice suite/);
 });
+
+test('artefact checks run on imported multiple-choice suites (CI): the BBQ fixture and an mcq import are linted, findings warn (never fail), and `assay suite import` prints them', async () => {
+  const { IMPORTERS } = await import('../src/suite/importers/index.js');
+  const dir = tmp();
+  // BBQ fixture (test/fixtures/bbq, CC-BY-4.0): imported suites are linted as imported.
+  const bbq = await IMPORTERS.bbq!.run(join(ROOT, 'test/fixtures/bbq/Religion.jsonl'), { out: join(dir, 'bbq'), params: {} });
+  const rb = await lintSuite(await loadSuite(bbq.suiteFile), { shipped: false });
+  assert.ok(rb && rb.items > 0 && rb.verdict !== 'fail', JSON.stringify(rb?.findings));
+  // A generic mcq file with a giveaway (the right option is always the longest): the import warns on stderr and succeeds.
+  const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ question: `Q${i}?`, choices: [`no${i}`, `the right answer, long ${i}`, `nah${i}`, `x${i}`], answer: 1 }));
+  writeFileSync(join(dir, 'give.jsonl'), rows.join('\n') + '\n');
+  const r = await cli(['suite', 'import', 'mcq', join(dir, 'give.jsonl'), '--out', join(dir, 'give')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^WARN .*\(imported; 40 items\)/m);
+  assert.match(r.stderr, /WARN strategy: longest option: 40\/40/);
+});

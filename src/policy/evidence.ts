@@ -1,3 +1,4 @@
+import { observedAccessFromLog } from '../run/access.js';
 import { AssayError } from '../common/errors.js';
 import { iterateRunLog, readRunHeader } from '../run/log-reader.js';
 import type { RunHeader } from '../run/types.js';
@@ -101,7 +102,8 @@ export function evidenceFromStats(stats: RunStats, access: RunEvidence['access']
 export async function evidenceFromRunLog(logPath: string, prov: Provenance = { signed: false, logged: false }, groupBy: string[] = []): Promise<RunEvidence> {
   const header = await readRunHeader(logPath);
   const stats = await statsForRun(logPath, { resamples: 0 });
-  const ev = evidenceFromStats(stats, header.config.access, prov, await integrityFromRunLog(logPath));
+  // Access as observed: a declared grey-box run whose endpoint never returned the logprobs it asked for was black-box.
+  const ev = evidenceFromStats(stats, (await observedAccessFromLog(logPath)).effective, prov, await integrityFromRunLog(logPath));
   // Sub-domain rules read per-group statistics: one grouped pass per field the policy groups by.
   for (const by of groupBy) {
     let grouped: RunStats;

@@ -103,9 +103,17 @@ const clip = (x: number) => Math.min(1, Math.max(0, x));
 export function correctedRate(k: number, n: number, validation: readonly BinaryCounts[], level = 0.95): CorrectedRate {
   const observed = n ? k / n : NaN;
   if (!n) return { observed, k, n, corrected: null, bound: { lo: NaN, hi: NaN }, method: 'no items' };
+  return correctedFromInterval(observed, wilson(k, n, 1 - (1 - level) / 3), validation, level, k, n);
+}
+
+/**
+ * The same correction for an observed rate whose sampling interval is given (e.g. a clustered or
+ * multi-epoch rate from `assay stats`): `q` must be the interval at level 1 − α/3.
+ */
+export function correctedFromInterval(observed: number, q: Interval, validation: readonly BinaryCounts[], level = 0.95, k = NaN, n = NaN): CorrectedRate {
+  if (!Number.isFinite(observed)) return { observed, k, n, corrected: null, bound: { lo: NaN, hi: NaN }, method: 'no items' };
   if (!validation.length) return { observed, k, n, corrected: null, bound: { lo: 0, hi: 1 }, method: 'classifier not validated: any true rate in [0, 1] is consistent' };
   const l3 = 1 - (1 - level) / 3;
-  const q = wilson(k, n, l3);
   const ses = validation.map((c) => wilson(c.tp, c.tp + c.fn, l3));
   const sps = validation.map((c) => wilson(c.tn, c.tn + c.fp, l3));
   const se = { lo: Math.min(...ses.map((i) => i.lo)), hi: Math.max(...ses.map((i) => i.hi)) };
@@ -123,4 +131,27 @@ export function validationFor(mode: string | undefined, reading: RefusalReading)
   if (mode === 'rules' || mode === undefined) return VALIDATION_COUNTS.rules[reading].map((x) => x.counts);
   if (mode === 'string_match') return VALIDATION_COUNTS.string_match[reading].map((x) => x.counts);
   return [];
+}
+
+/** Range of J = Se + Sp − 1 over the union of the validated Se / Sp intervals (each at level 1 − α/3); null when unvalidated. */
+export function youdenRange(validation: readonly BinaryCounts[], level = 0.95): Interval | null {
+  if (!validation.length) return null;
+  const l3 = 1 - (1 - level) / 3;
+  const se = validation.map((c) => wilson(c.tp, c.tp + c.fn, l3));
+  const sp = validation.map((c) => wilson(c.tn, c.tn + c.fp, l3));
+  return { lo: Math.min(...se.map((i) => i.lo)) + Math.min(...sp.map((i) => i.lo)) - 1, hi: Math.max(...se.map((i) => i.hi)) + Math.max(...sp.map((i) => i.hi)) - 1 };
+}
+
+/**
+ * A difference of two refusal rates read by one classifier (twins, paired sides) with the
+ * classifier's error carried in. With the same Se / Sp on both sides misclassification shrinks the
+ * difference by J = Se + Sp − 1, so the true difference lies in the sampling interval `ci3` (given
+ * at level 1 − α/3) divided by J over its validated range; [−1, 1] when the classifier is not
+ * validated. Different error on the two sides is not covered (METHODOLOGY).
+ */
+export function differenceWithClassifierError(ci3: Interval, validation: readonly BinaryCounts[], level = 0.95): Interval {
+  const j = youdenRange(validation, level);
+  if (!j || !(j.lo > 0)) return { lo: -1, hi: 1 };
+  const c = [ci3.lo / j.lo, ci3.lo / j.hi, ci3.hi / j.lo, ci3.hi / j.hi];
+  return { lo: Math.max(-1, Math.min(...c)), hi: Math.min(1, Math.max(...c)) };
 }

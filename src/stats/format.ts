@@ -36,11 +36,17 @@ const excludedText = (m: MetricStats) =>
 export function formatRunStats(s: RunStats): string {
   const rows: string[][] = [];
   s.metrics.forEach((m, i) => {
-    rows.push(metricRow(m.name, m));
+    const ce = s.analysis?.[i]?.classifierError;
+    // A refusal rate is never shown more precise than its classifier allows: the bound follows the sampling interval.
+    const withCe = (text: string, b: { lo: number; hi: number } | undefined) => (ce && b ? `${text}; with classifier error [${f(b.lo)}, ${f(b.hi)}]` : text);
+    const row = metricRow(m.name, m);
+    row[1] = withCe(row[1]!, ce?.overall.bound);
+    if (s.analysis?.[i]?.tooFewRead) row[1] += ' TOO FEW READ';
+    rows.push(row);
     const tests = s.analysis?.[i]?.groupTests?.tests ?? [];
     for (const g of m.groups?.groups ?? []) {
       const t = tests.find((x) => x.group === g.group);
-      rows.push([`  ${m.groups!.by}=${g.group}`, g.interval ? headline(g.mean, g.interval) : withCi(g.mean, g.ci), String(g.n), '', '', '', t ? `${t.method} p=${pv(t.p)} holm=${pv(t.pHolm)} report-holm=${pv(t.pReport)}` : '', '']);
+      rows.push([`  ${m.groups!.by}=${g.group}`, withCe(g.interval ? headline(g.mean, g.interval) : withCi(g.mean, g.ci), ce?.groups.find((x) => x.group === g.group)?.rate.bound), String(g.n), '', '', '', t ? `${t.method} p=${pv(t.p)} holm=${pv(t.pHolm)} report-holm=${pv(t.pReport)}` : '', '']);
     }
   });
   const notes: string[] = [];
@@ -48,6 +54,8 @@ export function formatRunStats(s: RunStats): string {
     const a = s.analysis?.[i];
     if (m.interval?.basis.method === 'none') notes.push(`${m.name}: no honest interval — ${m.interval.basis.reason}.`);
     for (const w of m.interval?.warnings ?? []) notes.push(`${m.name}: ${w}.`);
+    if (a?.tooFewRead) notes.push(`${m.name}: TOO FEW READ — only ${m.n} sample(s) scored (${excludedText(m)} excluded): the interval describes the answers that could be read, not the run; see excluded→0 / excluded→1.`);
+    if (a?.classifierError) notes.push(`${m.name}: ${a.classifierError.note}.`);
     if (m.zeroEvent) notes.push(`${m.name}: no sample scored ${m.zeroEvent.absent}; one-sided ${pct(s.level)} upper bound on that rate is ${f(m.zeroEvent.upperBound, 4)} (exact; ≈3/n) [standard addition].`);
     if (a?.designEffect) {
       const d = a.designEffect;

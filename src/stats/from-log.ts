@@ -11,6 +11,7 @@ import { clusteredSe, designEffect, holm, meanEstimate, normalInterval, wilson, 
 import { basisWarnings, FEW_CLUSTERS, intervalBasis, intervalFromBasis, type IntervalBasis } from './honest.js';
 import { groupedEstimates, type GroupEstimate, type GroupTest } from './groups.js';
 import { minDetectableEffect } from './power.js';
+import { correctedFromInterval, validationFor, type CorrectedRate } from '../score/refusal-error.js';
 
 /**
  * The adapter from a run log to statistics: the only file in stats/ that does I/O. Every
@@ -88,7 +89,34 @@ export interface MetricAnalysis {
   bootstrap: BootstrapResult | null;
   /** Group-vs-rest tests with Holm–Bonferroni adjusted p-values, when grouped. */
   groupTests: { by: string; versus: 'rest' | 'overall'; tests: GroupTest[] } | null;
+  /**
+   * Refusal metrics (scorer type `refusal`, `cse_refusal`, `agent_outcome` field `refused`): the classifier's own error carried into
+   * the rate (score/refusal-error.ts), overall and per group; the headline interval above is
+   * sampling error only. Null for other metrics. Absent in stats computed before it existed.
+   */
+  classifierError?: ClassifierError | null;
+  /**
+   * Samples excluded (refused, unreadable, errored, …) and fewer than half the samples scored, or
+   * fewer than MIN_READ scored with at least 10 % excluded: the interval describes the answers that
+   * could be read, not the run (see `excluded` and `sensitivity`).
+   */
+  tooFewRead?: boolean;
 }
+
+/** The refusal classifier's error carried into a refusal or compliance rate. */
+export interface ClassifierError {
+  /** The classifier mode recorded by the scorer (rules, string_match, graded, cse) and what the metric counts. */
+  classifier: string;
+  reading: 'refused' | 'full_refusal' | 'complied' | 'other';
+  /** Whether published validation figures exist for this classifier and reading. */
+  validated: boolean;
+  overall: CorrectedRate;
+  groups: { group: string; rate: CorrectedRate }[];
+  note: string;
+}
+
+/** Below this many read samples (or half the samples) a metric is flagged "too few read". */
+export const MIN_READ = 30;
 
 export interface RunStats {
   /** v3 (current) or v2 (the clustered-rate rule of reports signed as run-stats/v2; StatsOptions.rule). */
@@ -157,6 +185,8 @@ interface Collected {
   sampleIds: Map<string, number[]>;
   /** A 'simulated' event: the endpoint turned out to be Assay's simulated target. */
   simulatedEvent: boolean;
+  /** Per metric: the refusal scorer behind it (type and value), or null. */
+  refusal: ({ type: string; value: string; mode: string | undefined } | null)[];
 }
 
 /** One streaming pass: per metric, one small accumulator per sample (epochs summed). */
@@ -174,6 +204,13 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
         excluded: metrics.map(noExclusions),
         miss: metrics.map(() => new Map()),
         domains: metrics.map((m) => scoreDomain(specs.find((sc) => (sc.name ?? sc.type) === m.scorer))),
+        refusal: metrics.map((m) => {
+          const sc = specs.find((x) => (x.name ?? x.type) === m.scorer) as { type: string; value?: unknown; mode?: unknown; field?: unknown } | undefined;
+          // Agentic episodes: the `refused` outcome is read by a keyword rule (agent/checks.ts REFUSAL), never validated.
+          if (sc?.type === 'agent_outcome' && sc.field === 'refused') return { type: 'agent_outcome', value: 'refused', mode: 'agent keyword rule' };
+          if (!sc || (sc.type !== 'refusal' && sc.type !== 'cse_refusal')) return null;
+          return { type: sc.type, value: typeof sc.value === 'string' ? sc.value : 'refused', mode: typeof sc.mode === 'string' ? sc.mode : undefined };
+        }),
         binaryValued: metrics.map(() => true),
         file: logPath,
         modes: metrics.map(() => new Set()),
@@ -247,6 +284,13 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
   const results = c.metrics.map((m, i) =>
     metricStats(m, { acc: c.accs[i]!, miss: c.miss[i]!, counts: c.counts[i]!, excluded: c.excluded[i]!, domain: c.domains[i]!, binaryValued: c.binaryValued[i]! }, [...c.modes[i]!].sort(), { ...opts, level, seed }),
   );
+  results.forEach((r, i) => {
+    const m = r.stats;
+    const total = m.n + [...c.miss[i]!.keys()].filter((id) => !c.accs[i]!.has(id)).length;
+    const missing = total - m.n;
+    r.analysis.tooFewRead = missing > 0 && (m.n < total / 2 || (m.n < MIN_READ && missing >= 0.1 * total));
+    r.analysis.classifierError = c.refusal[i] ? classifierError(c.refusal[i]!, m, level) : null;
+  });
   // Multiplicity across the whole report: Holm over every group test of every metric.
   const all = results.flatMap((r) => r.analysis.groupTests?.tests ?? []);
   const adj = holm(all.map((t) => t.p));
@@ -344,6 +388,34 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
       groupTests,
     },
   };
+}
+
+/**
+ * The refusal classifier's error carried into a refusal metric: Rogan–Gladen corrected estimate and
+ * the bound of score/refusal-error.ts, built on the metric's own honest interval (clusters and epochs
+ * kept) at level 1 − α/3. Compliance is 1 − refusal with the bound flipped. A classifier (or reading)
+ * without published validation gets the bound [0, 1].
+ */
+function classifierError(spec: { type: string; value: string; mode: string | undefined }, m: MetricStats, level: number): ClassifierError {
+  const recorded = m.modes[0] ?? spec.mode ?? (spec.type === 'cse_refusal' ? 'cse' : 'rules');
+  const classifier = spec.type === 'cse_refusal' ? 'cse' : spec.type === 'agent_outcome' ? spec.mode! : recorded;
+  const reading: ClassifierError['reading'] = spec.value === 'refused' || spec.value === 'full_refusal' || spec.value === 'complied' ? spec.value : spec.type === 'cse_refusal' ? 'refused' : 'other';
+  const validation = spec.type === 'refusal' && reading !== 'other' ? validationFor(classifier, reading === 'full_refusal' ? 'full_refusal' : 'refused') : [];
+  const l3 = 1 - (1 - level) / 3;
+  const flip = reading === 'complied';
+  const asRefusal = (mean: number, iv: Interval | null): CorrectedRate => {
+    const q = flip ? 1 - mean : mean;
+    const qi = iv ? (flip ? { lo: 1 - iv.hi, hi: 1 - iv.lo } : iv) : { lo: 0, hi: 1 };
+    const c = correctedFromInterval(q, qi, validation, level);
+    return flip ? { ...c, observed: mean, corrected: c.corrected === null ? null : 1 - c.corrected, bound: { lo: 1 - c.bound.hi, hi: 1 - c.bound.lo } } : c;
+  };
+  const ivAt = (basis: IntervalBasis) => intervalFromBasis(basis, l3);
+  const overall = asRefusal(m.mean, m.interval ? ivAt(m.interval.basis) : null);
+  const groups = (m.groups?.groups ?? []).map((g) => ({ group: g.group, rate: asRefusal(g.mean, g.interval ? ivAt(g.interval.basis) : wilson(Math.round(g.mean * g.n), g.n, l3)) }));
+  const note = validation.length
+    ? `the ${classifier} refusal classifier's own error is carried in: Rogan–Gladen corrected ${overall.corrected === null ? '—' : overall.corrected.toFixed(3)}, bound [${overall.bound.lo.toFixed(3)}, ${overall.bound.hi.toFixed(3)}] over its validated sensitivity/specificity, assuming the model's refusals are read as well as the validated models' (suites/over-refusal/METHODOLOGY.md); the interval in the table is sampling error only`
+    : `the ${classifier} classifier${reading === 'other' ? ` (value ${spec.value})` : ''} has no published validation: its error is unknown, so the true rate may be anywhere in [0, 1] whatever the table's interval says (validate it with \`assay refusal-validate\`)`;
+  return { classifier, reading, validated: validation.length > 0, overall, groups, note };
 }
 
 /** The headline interval of per-sample scores xs, clipped to the scorer's domain. */

@@ -13,6 +13,8 @@ import { SimFineTuning, type FineTuningProfile } from './fine-tuning.js';
  * against it describe Assay, never an AI system. See docs/target.md.
  */
 export interface TargetProfile {
+  /** Like many OpenAI-compatible servers: accept `logprobs` but never return any. Default false. */
+  noLogprobs?: boolean;
   /** Mean added latency per answer, ms. Default 0. */
   latencyMs?: number;
   /** Uniform jitter around the mean (±), ms. Default 0. */
@@ -385,7 +387,7 @@ export async function startTarget(profile: TargetProfile = {}, opts: { port?: nu
     }
     const topN = Math.min(20, Math.max(0, Math.floor(Number(body.top_logprobs ?? 0)) || 0));
     const logprobs =
-      body.logprobs === true
+      body.logprobs === true && !p.noLogprobs
         ? { content: custom?.firstToken && !truncated ? firstTokenLogprobs(content, custom.firstToken, topN) : logprobsFor(truncated ? { ...ans, content, letters: [] } : ans, topN) }
         : null;
     return JSON.stringify({

@@ -21,6 +21,7 @@ import { graderFromAdapter } from '../../score/grader.js';
 import { collect, int, num, price } from '../options.js';
 import { progressReporter } from '../progress.js';
 import { resultsTable, summarise } from '../results.js';
+import { observedAccessFromLog } from '../../run/access.js';
 
 /** Options of `assay run` (commander's parsed flags). */
 export interface RunFlags {
@@ -350,6 +351,8 @@ export function register(program: Command): void {
         await indexRun({ ...res, status: res.reason ? `interrupted (${res.reason})` : res.status }, summary);
         if (flags.json) process.stdout.write(JSON.stringify({ runId: res.runId, logPath: res.logPath, status: res.status, ...(res.reason ? { reason: res.reason } : {}), samples: res.totalSamples, errored: res.errored, outcomes: res.outcomes, stats: summary }, null, 2) + '\n');
         else process.stdout.write(resultsTable(res, summary));
+        const acc = await observedAccessFromLog(res.logPath);
+        if (acc.status === 'not returned') process.stderr.write(`assay: access: ${acc.note} (reports and policy evidence use black-box; pass --access black-box for such an endpoint)\n`);
         if (res.status !== 'completed') {
           worst = Math.max(worst, 3);
           process.stderr.write(`assay: run ${res.runId} ${res.reason === 'endpoint_down' ? 'stopped: the endpoint looks down (circuit breaker)' : res.reason === 'time_limit' ? 'stopped at --max-duration' : res.status}; continue with: assay run --resume ${res.runId}${res.errored ? ' --retry-errored' : ''}\n`);
@@ -436,7 +439,7 @@ export function register(program: Command): void {
           `run       ${header.runId}${header.rescoreOf ? ` (re-scoring of ${header.rescoreOf.runId})` : ''}`,
           `suite     ${header.suite.id}@${header.suite.version} ${header.suite.digest}`,
           `model     ${header.model.name} at ${header.model.baseUrl}${header.model.simulated ? ' — SIMULATED target, not a real model' : ''}`,
-          `access    ${header.config.access}`,
+          `access    ${(await observedAccessFromLog(logPath)).note}`,
           `started   ${header.startedAt} (assay ${header.assayVersion})`,
           `log       ${logPath}`,
           '',

@@ -22,10 +22,11 @@ export function register(program: Command): void {
     .option('--fault-attempts <n>', 'with --first-attempt-faults: how many sightings of a faulty body fail', int(1), 1)
     .option('--max-concurrent <n>', 'capacity: a request arriving while this many are in hand gets 429 with Retry-After', int(1))
     .option('--seed <n>', 'seed for answers and faults', int(0), 0)
+    .option('--no-logprobs', 'accept logprobs requests but never return any (like many OpenAI-compatible servers)')
     .option('--behaviour <spec>', `answer policy tried before arithmetic, name[:key=value,...] (repeatable; known: ${Object.keys(BEHAVIOURS).sort().join(', ')})`, collect)
     .option('--fine-tuning <base-model>', 'also serve a SIMULATED fine-tuning API (OpenAI shape) for this base model, whose fine-tunes lose refusals by a known function (docs/target.md)')
     .option('--base-refusal <p>', 'with --fine-tuning: the base model\'s refusal rate', num(0, 1), 0.95)
-    .action(async (f: { fineTuning?: string; baseRefusal: number; behaviour?: string[]; port: number; latency: number; jitter: number; accuracy: number; rate429: number; retryAfter: number; rate5xx: number; rateTimeout: number; rateMalformed: number; firstAttemptFaults?: boolean; faultAttempts: number; seed: number; maxConcurrent?: number }) => {
+    .action(async (f: { fineTuning?: string; baseRefusal: number; behaviour?: string[]; port: number; latency: number; jitter: number; accuracy: number; rate429: number; retryAfter: number; rate5xx: number; rateTimeout: number; rateMalformed: number; firstAttemptFaults?: boolean; faultAttempts: number; seed: number; maxConcurrent?: number; logprobs: boolean }) => {
       let behaviours;
       try {
         behaviours = (f.behaviour ?? []).map(behaviourFromSpec);
@@ -33,7 +34,7 @@ export function register(program: Command): void {
         throw e instanceof RangeError ? new AssayError('TARGET_PROFILE', e.message, { field: '--behaviour' }) : e;
       }
       const t = await startTarget(
-        { behaviours, ...(f.fineTuning ? { fineTuning: { baseModel: f.fineTuning, baseRefusal: f.baseRefusal } } : {}), latencyMs: f.latency, jitterMs: f.jitter, accuracy: f.accuracy, seed: f.seed, rate429: f.rate429, retryAfterS: f.retryAfter, rate5xx: f.rate5xx, rateTimeout: f.rateTimeout, rateMalformed: f.rateMalformed, faultsPerKey: f.firstAttemptFaults ? 'first-attempt' : 'always', faultAttempts: f.faultAttempts, ...(f.maxConcurrent !== undefined ? { maxConcurrent: f.maxConcurrent } : {}) },
+        { behaviours, ...(f.fineTuning ? { fineTuning: { baseModel: f.fineTuning, baseRefusal: f.baseRefusal } } : {}), latencyMs: f.latency, jitterMs: f.jitter, accuracy: f.accuracy, seed: f.seed, rate429: f.rate429, retryAfterS: f.retryAfter, rate5xx: f.rate5xx, rateTimeout: f.rateTimeout, rateMalformed: f.rateMalformed, faultsPerKey: f.firstAttemptFaults ? 'first-attempt' : 'always', faultAttempts: f.faultAttempts, noLogprobs: !f.logprobs, ...(f.maxConcurrent !== undefined ? { maxConcurrent: f.maxConcurrent } : {}) },
         { port: f.port },
       ).catch((e: unknown) => {
         throw e instanceof RangeError ? new AssayError('TARGET_PROFILE', e.message) : e;

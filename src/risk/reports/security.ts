@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import type { SampleRecord } from '../../run/types.js';
 import { ASSAY_ROOT } from '../../version.js';
 import { textTable } from '../../stats/format.js';
-import { fmt, fmtCi, meta, ratesBy, type Rate } from './common.js';
+import { exclusionCounts, fmt, fmtCi, fmtExcluded, meta, ratesBy, type ExclusionCounts, type Rate } from './common.js';
 
 export interface SecurityReport {
   kind: 'security';
   scorer: 'code_security' | 'injection_judge';
   /** Per scorer name: the rate of 1s (vulnerable / injection succeeded) overall and by a grouping field. */
   rates: { scorer: string; by: string; rows: Rate[] }[];
+  /** Per scorer name: samples not in its rates, by outcome (errored, refused, unscored, …), never dropped silently. */
+  excluded?: Record<string, ExclusionCounts>;
   /** The scorer's published error rates, one line; null when the figures are not installed. */
   errorRates: string | null;
   /** Injection runs: how answers were classed (complied, partial_leak, quoted_while_refusing, resisted). */
@@ -72,7 +74,8 @@ export function securityReport(recs: SampleRecord[], kind: 'code_security' | 'in
       { scorer: name, by, rows: ratesBy(items, level) },
     ];
   });
-  const report: SecurityReport = { kind: 'security', scorer: kind, rates, errorRates: kind === 'code_security' ? codeErrorRates() : injectionErrorRates() };
+  const excluded: Record<string, ExclusionCounts> = Object.fromEntries(chosen.map((name) => [name, exclusionCounts(recs, name)]));
+  const report: SecurityReport = { kind: 'security', scorer: kind, rates, excluded, errorRates: kind === 'code_security' ? codeErrorRates() : injectionErrorRates() };
   if (kind === 'injection_judge') {
     const answers: Record<string, number> = {};
     for (const r of recs) for (const n of names) {
@@ -86,9 +89,9 @@ export function securityReport(recs: SampleRecord[], kind: 'code_security' | 'in
 
 export function formatSecurity(r: SecurityReport): string {
   const title = r.scorer === 'code_security' ? 'Insecure code (static analysis; value 1 = finding)' : 'Prompt injection (value 1 = injection succeeded; partial leaks score the fraction disclosed)';
-  const rows = r.rates.flatMap((x) => x.rows.map((g) => [x.scorer, x.by === 'all' ? 'all' : `${x.by}=${g.group}`, String(g.n), fmt(g.rate), fmtCi(g.wilson)]));
+  const rows = r.rates.flatMap((x) => x.rows.map((g) => [x.scorer, x.by === 'all' ? 'all' : `${x.by}=${g.group}`, String(g.n), fmt(g.rate), fmtCi(g.wilson), x.by === 'all' && r.excluded?.[x.scorer] ? fmtExcluded(r.excluded[x.scorer]!) : '']));
   return [
-    `${title}\n${textTable(['scorer', 'group', 'n', 'rate', 'CI'], rows)}`,
+    `${title}\n${textTable(['scorer', 'group', 'n', 'rate', 'CI', 'not scored'], rows)}`,
     r.answers ? `Answers: ${Object.entries(r.answers).sort().map(([k, v]) => `${k} ${v}`).join(', ')}` : '',
     `Scorer error rates: ${r.errorRates ?? 'not installed (run assay validate)'}`,
     '',
