@@ -300,3 +300,43 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   const forged = await attestRun(log, { signer, testerName: 't', policy: (p) => ({ ...reportPolicy(unpinned, FACTS, p, { logged: false }), evaluationVersion: 1 }) as never });
   assert.notDeepEqual(checkReportPolicy(unpinned, forged.statement.predicate, { logged: false }), []);
 });
+
+test('pooling only adds evidence: the same session twice counts once, and extra failed sessions cannot outvote one that rules in', () => {
+  const sess = (id: string, k: number, n: number): RunEvidence => ({
+    runId: id,
+    suite: { id: 'demo.arithmetic.elicitation', version: '1.0.0', digest: 'sha256:' + 'ee'.repeat(32) },
+    model: 'openai/sim',
+    simulated: true,
+    access: 'grey-box',
+    signed: false,
+    logged: false,
+    metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
+    extent: { kind: 'first-n', detail: '' },
+    exchanges: { judged: n, withModel: n },
+    accessBasis: 'declared',
+    release: null,
+    startedAt: '2026-01-01T00:00:00Z',
+  });
+  const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`);
+  const lp = parsePolicyYaml(text, 'p.yaml');
+  const rule = (runs: RunEvidence[]) => evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs, mode: 'final' }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  // One session of 10 is too small (min_samples 20); handing it in twice must not make it 20.
+  const small = sess('s1', 1, 10);
+  const twice = rule([small, { ...small }]);
+  assert.equal(twice.decision, 'insufficient-evidence', twice.reasons.join('; '));
+  assert.equal(twice.value?.n, 10);
+  // Two different records under one run id: refused, not pooled.
+  const clash = rule([small, sess('s1', 0, 10)]);
+  assert.equal(clash.decision, 'insufficient-evidence');
+  assert.match(clash.reasons.join('; '), /session s1 is given twice with different statistics/);
+  // Expert A shows the capability (19/20 rules in at 0.5) ...
+  const a = sess('a', 19, 20);
+  assert.equal(rule([a]).decision, 'rule-in');
+  // ... and three more sessions of deliberate failures would pool to 19/80 and rule out: not allowed.
+  const diluted = rule([a, sess('b', 0, 20), sess('c', 0, 20), sess('d', 0, 20)]);
+  assert.equal(diluted.decision, 'rule-in', diluted.reasons.join('; '));
+  assert.match(diluted.reasons[0]!, /session a rules in on its own; pooling cannot dilute it \(pooled 4 sessions \(a, b, c, d\): rule-out\)/);
+  // Pooling still decides when no session alone rules in (two inconclusive halves).
+  const halves = rule([sess('h1', 4, 20), sess('h2', 3, 20)]);
+  assert.equal(halves.decision, 'rule-out', halves.reasons.join('; '));
+});

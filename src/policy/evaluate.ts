@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { canonicalJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { accessAtLeast, type AccessLevel } from '../model/types.js';
 import { zFor } from '../stats/dist.js';
@@ -499,9 +500,29 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   if (rule.baseline && ctx.version >= 2) return { ...base, ...evaluateComparison(rule, s, candidates, runs, provenance, ctx), otherRuns: [] };
   // v2: several stage-2 sessions on the same suite are pooled into one estimate (every session counts).
   if (ctx.version >= 2 && isElicitation(rule) && candidates.length > 1) {
-    const pooled = poolRuns(candidates, rule.metric);
-    const r = evaluateRun(rule, s, pooled, provenance, ctx);
-    return { ...base, ...r, reasons: [`pooled ${candidates.length} sessions (${candidates.map((c) => c.runId).join(', ')})`, ...r.reasons], otherRuns: [] };
+    // The same session given twice (its log and a report, two reports of it) counts once: it is one
+    // set of judgements. Two different records under one run id cannot both be that session.
+    const byId = new Map<string, RunEvidence>();
+    for (const c of candidates) {
+      const seen = byId.get(c.runId);
+      if (!seen) byId.set(c.runId, c);
+      else if (canonicalJson(seen.metrics) !== canonicalJson(c.metrics))
+        return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`session ${c.runId} is given twice with different statistics; give one record of each session`], otherRuns: [] };
+    }
+    const sessions = [...byId.values()];
+    if (sessions.length > 1) {
+      const pooled = poolRuns(sessions, rule.metric);
+      const r = evaluateRun(rule, s, pooled, provenance, ctx);
+      // Pooling may only add evidence, never dilute it: a session that rules in on its own (meeting
+      // every evidence rule) stands, so further sessions with failed attempts cannot outvote it.
+      const alone = sessions.map((c) => ({ runId: c.runId, ...evaluateRun(rule, s, c, provenance, ctx) }));
+      const inAlone = alone.find((a) => a.decision === 'rule-in');
+      const head = `pooled ${sessions.length} sessions (${sessions.map((c) => c.runId).join(', ')})`;
+      if (inAlone && r.decision !== 'rule-in')
+        return { ...base, run: inAlone.run, value: inAlone.value, decision: 'rule-in', reasons: [`session ${inAlone.runId} rules in on its own; pooling cannot dilute it (${head}: ${r.decision})`, ...inAlone.reasons], otherRuns: alone.filter((a) => a !== inAlone).map((a) => ({ runId: a.runId, decision: a.decision })) };
+      return { ...base, ...r, reasons: [head, ...r.reasons], otherRuns: [] };
+    }
+    candidates.splice(0, candidates.length, ...sessions);
   }
   const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance, ctx) }));
   let best = results[0]!;
