@@ -4,7 +4,9 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTarget, type RunningTarget } from '../src/target/server.js';
 import { attestRun, bundleText } from '../src/attest/bundle.js';
-import { exportPublicPem, generateSigner } from '../src/attest/keys.js';
+import { exportPublicPem, generateKey, generateSigner, loadSigner } from '../src/attest/keys.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
+import { canonicalJson, sha256Hex } from '../src/common/canonical.js';
 import { logReport } from '../src/attest/tlog.js';
 import { parseTrust, trustDocument } from '../src/attest/trust.js';
 import { verifyReport } from '../src/attest/verify.js';
@@ -189,27 +191,67 @@ test('a self-declared access level cannot unlock rule-out where the policy requi
   const declared = await cli(['verdict', pack, log, '--model-facts', facts], { ASSAY_HOME: home });
   assert.equal(declared.code, 22, declared.stdout);
   assert.match(declared.stdout, /needs the access level from a verified gateway grant and run \S+'s grey-box is self-declared/);
-  // A grant from the developer's gateway key at grey-box for this model: the rule-out stands.
+  // The developer's gateway key, trusted by the verifier as a co-signer; the tester's own key too.
   const gw = generateSigner();
   writeFileSync(join(dir, 'gw.pub'), exportPublicPem(gw.publicKey));
-  const grant = (level: 'black-box' | 'grey-box', name: string) => {
-    const { token } = issueGrantToken(gw, { tester: 'T', audience: 'gw-1', grant: defaultGrant(level, ['sim']), ttlSeconds: 86400, now: new Date(Date.now() - 3600_000) });
+  const key = generateKey({ name: 'tester', home });
+  const trust = join(dir, 'trust.json');
+  writeFileSync(trust, JSON.stringify(trustDocument({ testers: [{ name: 'tester', publicKey: key.publicKey }], cosigners: [{ name: 'Developer gateway', publicKey: gw.publicKey, role: 'gateway' }] })));
+  const grant = (level: 'black-box' | 'grey-box' | 'white-box', name: string, by = gw) => {
+    const { token } = issueGrantToken(by, { tester: 'T', audience: 'gw-1', grant: defaultGrant(level, ['sim']), ttlSeconds: 86400, now: new Date(Date.now() - 3600_000) });
     writeFileSync(join(dir, name), token + '\n');
     return join(dir, name);
   };
-  const withGrant = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', grant('grey-box', 'g1.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
+  const g1 = grant('grey-box', 'g1.jwt');
+  const withGrant = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', g1], { ASSAY_HOME: home });
   assert.equal(withGrant.code, 0, withGrant.stdout + withGrant.stderr);
   assert.match(withGrant.stdout, /grey-box \(gateway grant\)/);
   // A black-box grant overrides the declared grey-box: the grant, not the declaration, is the access.
-  const bb = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', grant('black-box', 'g2.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
+  const bb = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', grant('black-box', 'g2.jwt')], { ASSAY_HOME: home });
   assert.equal(bb.code, 22, bb.stdout);
   assert.match(bb.stdout, /needs grey-box access and run \S+ had black-box/);
-  // A grant signed by another key is ignored (with a warning).
-  const forged = issueGrantToken(generateSigner(), { tester: 'T', audience: 'gw-1', grant: defaultGrant('white-box', ['sim']), ttlSeconds: 86400 }).token;
-  writeFileSync(join(dir, 'g3.jwt'), forged);
-  const f = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', join(dir, 'g3.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
-  assert.equal(f.code, 22, f.stdout);
-  assert.match(f.stderr, /grant did not verify/);
+  // A grant signed by another key is ignored (with a warning), even when the tester names that key
+  // with --grant-key: the tester's own "gateway" key is not one the verifier trusts.
+  const self = generateSigner();
+  writeFileSync(join(dir, 'self.pub'), exportPublicPem(self.publicKey));
+  const g3 = grant('white-box', 'g3.jwt', self);
+  for (const extra of [[], ['--grant-key', join(dir, 'self.pub')]]) {
+    const f = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', g3, ...extra], { ASSAY_HOME: home });
+    assert.equal(f.code, 22, f.stdout);
+    assert.match(f.stderr, /does not list as a co-signer/);
+  }
+
+  // Signed: the verdict names the grant (its digest and gateway key, not the bearer token); a verifier
+  // accepts the grant's level only with the grant in hand and the gateway key trusted.
+  const signer = loadSigner(key.keyId, home);
+  const report = join(dir, 'run.report.json');
+  writeFileSync(report, bundleText((await attestRun(log, { signer, testerName: 'tester' })).bundle));
+  const vfile = join(dir, 'verdict.json');
+  const signedV = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', g1, '--report', report, '--sign', '--key', 'tester', '--out', vfile], { ASSAY_HOME: home });
+  assert.equal(signedV.code, 0, signedV.stdout + signedV.stderr);
+  const st = JSON.parse(Buffer.from(JSON.parse(readFileSync(vfile, 'utf8')).payload, 'base64').toString('utf8'));
+  assert.deepEqual(st.predicate.inputAttestations[0].access, { level: 'grey-box', basis: 'grant', grant: { sha256: sha256Hex(readFileSync(g1, 'utf8').trim()), keyId: gw.keyId } });
+  const verify = (...extra: string[]) => cli(['verify', vfile, '--trust', trust, '--policy', pack, '--model-facts', facts, '--report', report, ...extra], { ASSAY_HOME: home });
+  const ok = await verify('--grant', g1);
+  assert.equal(ok.code, 0, ok.stdout);
+  const noGrant = await verify();
+  assert.equal(noGrant.code, 14, noGrant.stdout);
+  assert.match(noGrant.stdout, /access rests on gateway grant sha256:[0-9a-f]{64} which was not given \(--grant/);
+  // Another grant (even a valid one) is not the one signed.
+  assert.equal((await verify('--grant', grant('grey-box', 'g4.jwt'))).code, 14);
+  // The gateway key no longer trusted by this verifier: the grant does not count.
+  const trust2 = join(dir, 'trust2.json');
+  writeFileSync(trust2, JSON.stringify(trustDocument({ testers: [{ name: 'tester', publicKey: key.publicKey }] })));
+  const untrusted = await cli(['verify', vfile, '--trust', trust2, '--policy', pack, '--model-facts', facts, '--report', report, '--grant', g1], { ASSAY_HOME: home });
+  assert.equal(untrusted.code, 14, untrusted.stdout);
+  assert.match(untrusted.stdout, /does not verify under a gateway key the trust file lists/);
+  // A verdict re-signed by the tester claiming grant access with no grant named: 14.
+  const forgedSt = { ...st, predicate: { ...st.predicate, inputAttestations: [{ ...st.predicate.inputAttestations[0], access: { level: 'grey-box', basis: 'grant' } }] } };
+  const env = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(forgedSt)), [signer]);
+  writeFileSync(vfile, JSON.stringify({ ...env, publicKeys: [], accreditations: [], tlog: null }));
+  const forged = await verify('--grant', g1);
+  assert.equal(forged.code, 14, forged.stdout);
+  assert.match(forged.stdout, /signed as granted, but no grant is named/);
 });
 
 test('validation enforces the false-negative bias: strictly more cautious screens, minimum levels and sample sizes', () => {
@@ -293,7 +335,7 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   // Signed today: v2, and the unpinned rule cannot clear.
   const now = await attestRun(log, { signer, testerName: 't', policy: await attestPolicyHookFor(log, unpinned, { facts: FACTS, file: 'f', digest: 'd' }, { logged: false }) });
   const slot2 = now.statement.predicate.policy as unknown as Record<string, unknown>;
-  assert.equal(slot2.evaluationVersion, 2);
+  assert.equal(slot2.evaluationVersion, 3);
   assert.equal(slot2.verdict, 'insufficient-evidence');
   assert.deepEqual(checkReportPolicy(unpinned, now.statement.predicate, { logged: false }), []);
   // Claiming v1 on a v2 evaluation (to get the laxer rules) is caught: the evaluation differs.
@@ -336,6 +378,9 @@ test('pooling only adds evidence: the same session twice counts once, and extra 
   const diluted = rule([a, sess('b', 0, 20), sess('c', 0, 20), sess('d', 0, 20)]);
   assert.equal(diluted.decision, 'rule-in', diluted.reasons.join('; '));
   assert.match(diluted.reasons[0]!, /session a rules in on its own; pooling cannot dilute it \(pooled 4 sessions \(a, b, c, d\): rule-out\)/);
+  // Evaluation v2 (verdicts signed before this change) pooled them all and recomputes as it did.
+  const v2 = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [a, sess('b', 0, 20), sess('c', 0, 20), sess('d', 0, 20)], mode: 'final', version: 2 }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(v2.decision, 'rule-out');
   // Pooling still decides when no session alone rules in (two inconclusive halves).
   const halves = rule([sess('h1', 4, 20), sess('h2', 3, 20)]);
   assert.equal(halves.decision, 'rule-out', halves.reasons.join('; '));

@@ -77,7 +77,7 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const st = JSON.parse(decodeBase64Strict(bundle.payload, 'payload').toString('utf8'));
   assert.equal(st.predicateType, VERDICT_PREDICATE_TYPE);
   assert.equal(st.predicate.verificationResult, 'threshold-crossed');
-  assert.equal(st.predicate.evaluationVersion, 2);
+  assert.equal(st.predicate.evaluationVersion, 3);
   assert.equal(st.predicate.inputAttestations.length, 2);
   assert.deepEqual(st.predicate.inputAttestations.find((c: { runId: string }) => c.runId === 'session-1').exchanges, { judged: 20, withModel: 20 });
   assert.ok(st.predicate.evaluation.rules.some((r: { rule: string; decision: string; value: { n: number } }) => r.rule === 'demo.expert-success' && r.decision === 'rule-in' && r.value.n === 20));
@@ -123,6 +123,17 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const vfg = await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env);
   assert.equal(vfg.code, 15, vfg.stdout);
   assert.match(vfg.stdout, /signed "below-threshold" but recomputed from the cited reports: "threshold-crossed"/);
+  // A trusted-key verdict whose evaluation date was moved back (to make stale evidence fresh): 15.
+  const movedSt = { ...st, predicate: { ...st.predicate, evaluatedAt: '2020-01-01T00:00:00.000Z', evaluation: { ...st.predicate.evaluation, evaluation: { ...st.predicate.evaluation.evaluation, at: '2020-01-01T00:00:00.000Z' } } } };
+  const env4 = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(movedSt)), [signer]);
+  writeFileSync(forged, JSON.stringify({ ...env4, publicKeys: [], accreditations: [], tlog: null }));
+  const vmoved = await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env);
+  assert.equal(vmoved.code, 15, vmoved.stdout);
+  assert.match(vmoved.stdout, /the evaluation date 2020-01-01T00:00:00.000Z is not the signing time/);
+  // ... and the CLI does not sign one: --at with --sign is refused.
+  const atSign = await cli(['verdict', DEMO_PACK, screenLog, sessLog, '--report', r1, '--report', r2, '--trust', trust, '--model-facts', facts, '--sign', '--key', 'tester', '--at', '2026-01-01', '--out', join(dir, 'y.json')], env);
+  assert.equal(atSign.code, 2, atSign.stderr);
+  assert.match(atSign.stderr, /--at cannot be used with --sign/);
   // Signed by a key the verifier does not trust: 11.
   const stranger = generateSigner();
   const env3 = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(st)), [stranger]);

@@ -85,6 +85,16 @@ test('sub-domain thresholds: a rule on one group of a metric', () => {
   const r = v.rules[0]!;
   assert.equal(r.decision, 'rule-in', 'the overall mean (0.45) would not cross; the virology group does');
   assert.equal(r.value?.n, 150);
+  // With the whole metric's honest interval in the statistics (run-stats/v2, as a run log gives),
+  // the group is still judged on its own numbers, not on the whole metric's interval.
+  const honest = metric('acc', 0.45, 0.03, 300, { binary: true, basis: { method: 'clopper-pearson', k: 135, n: 300 }, groups: groups.map((g) => ({ ...g, basis: { method: 'clopper-pearson' as const, k: Math.round(g.mean * g.n), n: g.n } })) });
+  const rh = final(lp, [run('s', [honest])]).rules[0]!;
+  assert.equal(rh.decision, 'rule-in', rh.reasons.join('; '));
+  assert.equal(rh.value?.method, 'normal+clopper-pearson');
+  assert.ok(rh.value!.lo! > 0.7, `the interval is the group's: [${rh.value!.lo}, ${rh.value!.hi}]`);
+  // A clustered metric whose group has no interval basis: no honest group interval, so no decision.
+  const clustered = metric('acc', 0.45, 0.03, 300, { clusteredSe: 0.04, clusters: 30, groups });
+  assert.match(final(lp, [run('s', [clustered])]).rules[0]!.reasons.join(';'), /group subdomain = virology.*clustered/);
   const none = final(lp, [run('s', [metric('acc', 0.45, 0.03, 300)])]);
   assert.match(none.rules[0]!.reasons.join(';'), /no statistics for acc in group subdomain = virology/);
 });
@@ -115,6 +125,10 @@ test('staleness, release binding and relative-compute triggers', () => {
   const stale = final(lp, [ok], facts, '2026-09-01T00:00:00Z');
   assert.equal(stale.verdict, 'insufficient-evidence');
   assert.match(stale.rules[0]!.reasons.join(';'), /is stale: started 2026-01-01T00:00:00Z, 243 days before/);
+  // A back-dated evaluation date (before the run started) does not make a run fresh.
+  const early = final(lp, [ok], facts, '2025-12-01T00:00:00Z');
+  assert.equal(early.verdict, 'insufficient-evidence');
+  assert.match(early.rules[0]!.reasons.join(';'), /started 2026-01-01T00:00:00Z, after the evaluation date 2025-12-01T00:00:00Z/);
   // No evaluation date: a staleness rule cannot be satisfied.
   assert.equal(final(lp, [ok], facts, null).verdict, 'insufficient-evidence');
   // Another release (the model was fine-tuned since): re-test.

@@ -36,7 +36,7 @@ export interface MetricFacts {
    */
   basis?: IntervalBasis | null;
   /** Per-group estimates, when the statistics were grouped (sub-domain rules, v2). */
-  groups?: { by: string; group: string; n: number; mean: number | null; se: number | null }[];
+  groups?: { by: string; group: string; n: number; mean: number | null; se: number | null; basis?: IntervalBasis | null }[];
 }
 
 /** One run as evidence: what was measured, on what, and how far it can be trusted. */
@@ -61,6 +61,8 @@ export interface RunEvidence {
   exchanges?: { judged: number; withModel: number } | null;
   /** Where `access` came from: the tester's declaration, or a verified gateway grant. */
   accessBasis?: 'declared' | 'grant';
+  /** With accessBasis 'grant': which grant (token digest and issuing gateway key). Not part of verdicts. */
+  grant?: { sha256: string; keyId: string } | null;
   /** The model-release statement the run names ("sha256:<hex>"), null when none. */
   release?: string | null;
   /** When the run started (ISO 8601), for staleness. */
@@ -73,10 +75,12 @@ export type Mode = 'final' | 'screen';
 /**
  * The policy-evaluation version. 1: the rules as first published (suite pins optional, partial runs
  * and stage-2 sessions without model exchanges counted, access as declared). 2: the integrity rules
- * of docs/formats/policy.md ("Evidence integrity"). Signed verdicts name the version they were
+ * of docs/formats/policy.md ("Evidence integrity"). 3: pooling only adds evidence (a session given
+ * twice counts once; one that rules in alone is not diluted), a sub-domain rule uses its group's own
+ * interval, and a run that started after the evaluation date is no evidence for staleness rules. Signed verdicts name the version they were
  * computed with, so a report signed under v1 recomputes under v1 and does not flip.
  */
-export const POLICY_EVALUATION_VERSION = 2;
+export const POLICY_EVALUATION_VERSION = 3;
 
 export interface EvaluateInput {
   facts: ModelFacts | null;
@@ -344,6 +348,9 @@ function integrityProblems(rule: Rule, ev: Settings['evidence'], run: RunEvidenc
     const started = run.startedAt ? Date.parse(run.startedAt) : NaN;
     if (!Number.isFinite(at)) out.push(`the rule limits evidence to ${ev.max_age_days} days but no evaluation date was given`);
     else if (!Number.isFinite(started)) out.push(`run ${run.runId}: start time unknown; the rule limits evidence to ${ev.max_age_days} days`);
+    // A run that started after the evaluation date is no evidence as of that date (a back-dated
+    // --at would otherwise make any old run look fresh).
+    else if (ctx.version >= 3 && started > at) out.push(`run ${run.runId} started ${run.startedAt}, after the evaluation date ${ctx.at}: it is no evidence as of then`);
     else if (at - started > ev.max_age_days * DAY_MS) out.push(`run ${run.runId} is stale: started ${run.startedAt}, ${Math.floor((at - started) / DAY_MS)} days before ${ctx.at} (limit ${ev.max_age_days} days)`);
   }
   return out;
@@ -365,8 +372,13 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
   if (m && rule.group) {
     const g = m.groups?.find((x) => x.by === rule.group!.by && x.group === rule.group!.value);
     if (!g) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `run ${run.runId} has no statistics for ${rule.metric} in group ${rule.group.by} = ${rule.group.value}`] };
-    // The sub-domain's own estimate; the unscored rate stays the metric's (per-group counts are not kept).
-    m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, counts: m.counts };
+    // The sub-domain's own estimate and its own honest interval (never the whole metric's); the
+    // unscored rate stays the metric's (per-group counts are not kept). A clustered metric's group
+    // without its interval basis has no honest interval here: no decision.
+    if (ctx.version >= 3) {
+      const gb: IntervalBasis | null = g.basis ?? (m.clusteredSe !== null ? { method: 'none', reason: `the statistics of group ${rule.group.by} = ${rule.group.value} carry no interval basis, and the metric is clustered` } : null);
+      m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, clusters: null, basis: gb, counts: m.counts };
+    } else m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, counts: m.counts };
   }
   if (!m) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `metric "${rule.metric}" is not in run ${run.runId} (has: ${run.metrics.map((x) => x.name).join(', ') || 'none'})`] };
   const records = m.counts.scored + m.counts.unscored + m.counts.errored;
@@ -499,7 +511,12 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   if (!candidates.length) return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`no run of suite ${rule.suite.id}`] };
   if (rule.baseline && ctx.version >= 2) return { ...base, ...evaluateComparison(rule, s, candidates, runs, provenance, ctx), otherRuns: [] };
   // v2: several stage-2 sessions on the same suite are pooled into one estimate (every session counts).
-  if (ctx.version >= 2 && isElicitation(rule) && candidates.length > 1) {
+  if (ctx.version === 2 && isElicitation(rule) && candidates.length > 1) {
+    const pooled = poolRuns(candidates, rule.metric);
+    const r = evaluateRun(rule, s, pooled, provenance, ctx);
+    return { ...base, ...r, reasons: [`pooled ${candidates.length} sessions (${candidates.map((c) => c.runId).join(', ')})`, ...r.reasons], otherRuns: [] };
+  }
+  if (ctx.version >= 3 && isElicitation(rule) && candidates.length > 1) {
     // The same session given twice (its log and a report, two reports of it) counts once: it is one
     // set of judgements. Two different records under one run id cannot both be that session.
     const byId = new Map<string, RunEvidence>();

@@ -178,8 +178,9 @@ export function register(program: Command): void {
     .option('--policy <file>', 'recompute the signed policy verdict from the signed statistics and this policy file')
     .option('--model-facts <file>', 'a signed verdict (assay verdict --sign): the model facts it was computed with')
     .option('--report <file>', 'a signed verdict: a report it cites (repeatable; every cited report is needed)', collect)
+    .option('--grant <file>', 'a signed verdict: a gateway grant token a run\'s access rests on (repeatable; its gateway key must be a trusted co-signer)', collect)
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[] }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[] }) => {
       const trust = trustFrom(f.trust);
       const bytes = read(file, 'report');
       const sv = await import('../../policy/signed-verdict.js');
@@ -191,6 +192,7 @@ export function register(program: Command): void {
           policy: f.policy ? await loadPolicy(f.policy) : null,
           facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
           reports: (f.report ?? []).map((x) => ({ bytes: read(x, 'report'), source: x })),
+          grants: (f.grant ?? []).map((x) => read(x, 'grant').toString('utf8').trim()),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
           source: file,
