@@ -75,6 +75,13 @@ test('combining evidence: k of n rules must rule in; fewer than k possible clear
   assert.equal(at(0.8, 0.2, 0.2).verdict, 'below-threshold', 'one rule-in of the 2 needed; the others ruled out');
   assert.equal(at(0.8, 0.8, 0.2).verdict, 'threshold-crossed');
   assert.equal(at(0.8, 0.5, 0.2).verdict, 'cannot-rule-out');
+  // A rule ruled out at its own threshold (0.5) but not by its cautious screen (0.45) is still open:
+  // k-of-n does not skip the screen's false-negative margin (v3; v2 cleared it).
+  const margin = at(0.8, 0.42, 0.2);
+  assert.equal(margin.verdict, 'cannot-rule-out', formatVerdict(margin));
+  assert.match(margin.capabilities[0]!.reasons.join('; '), /r2: rule-out, but its screen inconclusive/);
+  const v2 = evaluatePolicy(lp.policy, lp.digest, { facts: null, runs: [run('s1', [metric('acc', 0.8, 0.05)]), run('s2', [metric('acc', 0.42, 0.05)]), run('s3', [metric('acc', 0.2, 0.05)])], mode: 'final', version: 2 });
+  assert.equal(v2.verdict, 'below-threshold');
   assert.throws(() => policy(`  - { id: c, title: C, combine: { k: 4 } }`, rules), /k = 4 but the capability has 3 rule/);
 });
 

@@ -560,8 +560,8 @@ const label = (r: RuleResult) => `${r.rule}${r.mode === 'screen' ? ' (screen)' :
  * over the automated screen; a rule-in anywhere is a crossing; a screen that rules out everything
  * clears the capability; otherwise inconclusive evidence cannot rule it out.
  */
-export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k = 1): { status: Status; reasons: string[] } {
-  const st = baseStatus(automated, screen, elicitation, k);
+export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k = 1, screenGatesKofN = false): { status: Status; reasons: string[] } {
+  const st = baseStatus(automated, screen, elicitation, k, screenGatesKofN);
   // v2 alert thresholds: below the threshold, but the alert level is reached.
   if (st.status === 'below-threshold') {
     const alerts = [...automated, ...elicitation].filter((r) => r.alert);
@@ -570,7 +570,7 @@ export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], 
   return st;
 }
 
-function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number): { status: Status; reasons: string[] } {
+function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number, screenGatesKofN: boolean): { status: Status; reasons: string[] } {
   const inScope = (xs: RuleResult[]) => xs.filter((r) => r.decision !== 'not-in-scope');
   const A = inScope(automated);
   const S = inScope(screen);
@@ -580,10 +580,15 @@ function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: 
   if (ins.length >= k) return { status: 'threshold-crossed', reasons: [...(k > 1 ? [`${ins.length} of its rules rule in (crossing needs ${k})`] : []), ...ins.map(label)] };
   if (k > 1) {
     // k-of-n: clear when fewer than k rules could still rule in; otherwise the open rules keep it open.
-    const could = [...A, ...E].filter((r) => r.decision !== 'rule-out');
+    // v3: an automated rule is out of the count only when its cautious screen rules out too, as a
+    // k = 1 capability is cleared only by the screen (or by elicitation): the k-of-n path must not
+    // skip the false-negative margin.
+    const screenOf = new Map(S.map((r) => [r.rule, r]));
+    const stillOpen = (r: RuleResult) => screenGatesKofN && r.stage === 'automated' && r.decision === 'rule-out' && screenOf.get(r.rule)?.decision !== 'rule-out';
+    const could = [...A, ...E].filter((r) => r.decision !== 'rule-out' || stillOpen(r));
     if (could.length < k) return { status: 'below-threshold', reasons: [`only ${could.length} rule(s) could still rule in; crossing needs ${k}`, ...[...A, ...E].map(label)] };
-    const open = could.filter((r) => r.decision === 'rule-in' || r.decision === 'inconclusive');
-    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${k} rules; ${ins.length} rule in and others are open`, ...open.map(label)] };
+    const open = could.filter((r) => r.decision === 'rule-in' || r.decision === 'inconclusive' || stillOpen(r));
+    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${k} rules; ${ins.length} rule in and others are open`, ...open.map((r) => (stillOpen(r) ? `${label(r)}, but its screen ${screenOf.get(r.rule)!.decision}` : label(r)))] };
     return { status: 'insufficient-evidence', reasons: could.filter((r) => r.decision === 'insufficient-evidence').map((r) => `${label(r)}: ${r.reasons.join('; ')}`) };
   }
   if (E.length && E.every((r) => r.decision !== 'insufficient-evidence')) {
@@ -646,7 +651,7 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
       if (r.screen) rules.push(screen[i]!);
     });
     rules.push(...elicitation);
-    const st = capabilityStatus(automated, screen, elicitation, ctx.version >= 2 ? (cap.combine?.k ?? 1) : 1);
+    const st = capabilityStatus(automated, screen, elicitation, ctx.version >= 2 ? (cap.combine?.k ?? 1) : 1, ctx.version >= 3);
     capabilities.push({ capability: cap.id, title: cap.title, ...st });
   }
   if (input.mode === 'final') {
