@@ -286,8 +286,10 @@ test('several stage-2 sessions are pooled into one estimate', () => {
     release: null,
     startedAt: '2026-01-01T00:00:00Z',
   });
-  const a = sess('a', 9, 10);
-  const b = sess('b', 3, 10);
+  // Two experts on different items (--sample-id, disjoint choices).
+  const ids = (from: number) => Array.from({ length: 10 }, (_, i) => `arith-${String(from + i).padStart(4, '0')}`);
+  const a = { ...sess('a', 9, 10), extent: { kind: 'chosen' as const, detail: '', ids: ids(1) } };
+  const b = { ...sess('b', 3, 10), extent: { kind: 'chosen' as const, detail: '', ids: ids(11) } };
   const pooled = poolRuns([a, b], 'expert_success');
   const m = pooled.metrics[0]!;
   assert.equal(m.n, 20);
@@ -295,12 +297,17 @@ test('several stage-2 sessions are pooled into one estimate', () => {
   // The pooled SE is the SE of the 20 judgements taken together.
   const p = 0.6;
   assert.ok(Math.abs(m.se! - Math.sqrt((p * (1 - p) * 20) / 19 / 20)) < 1e-12);
-  const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`);
+  const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`).replace('evidence: { min_samples: 20, subsets: first-n }', 'evidence: { min_samples: 20, subsets: any }');
   const lp = parsePolicyYaml(text, 'p.yaml');
   const v = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [a, b], mode: 'final' });
   const r = v.rules.find((x) => x.rule === 'demo.expert-success')!;
   assert.equal(r.value?.n, 20, 'each session alone has 10 < 20 judged items; pooled they count');
-  assert.match(r.reasons[0]!, /pooled 2 sessions \(a, b\)/);
+  assert.match(r.reasons[0]!, /pooled 2 sessions \(a, b\)$/);
+  // The same first 10 items judged twice (--limit 10, twice) are 10 items, not 20 (v3).
+  const again = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [sess('a', 9, 10), sess('b', 3, 10)], mode: 'final' }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(again.value?.n, 10);
+  assert.equal(again.decision, 'insufficient-evidence');
+  assert.match(again.reasons[0]!, /20 judgements of at most 10 distinct items count as 10/);
   // Different suite digests never pool.
   const c = { ...sess('c', 3, 10), suite: { ...a.suite, digest: 'sha256:' + 'ff'.repeat(32) } };
   assert.equal(poolRuns([a, c], 'expert_success').metrics.length, 0);
@@ -377,11 +384,20 @@ test('pooling only adds evidence: the same session twice counts once, and extra 
   // ... and three more sessions of deliberate failures would pool to 19/80 and rule out: not allowed.
   const diluted = rule([a, sess('b', 0, 20), sess('c', 0, 20), sess('d', 0, 20)]);
   assert.equal(diluted.decision, 'rule-in', diluted.reasons.join('; '));
-  assert.match(diluted.reasons[0]!, /session a rules in on its own; pooling cannot dilute it \(pooled 4 sessions \(a, b, c, d\): rule-out\)/);
+  assert.match(diluted.reasons[0]!, /session a rules in on its own; pooling cannot dilute it \(pooled 4 sessions \(a, b, c, d\): 80 judgements of at most 20 distinct items count as 20: rule-out\)/);
   // Evaluation v2 (verdicts signed before this change) pooled them all and recomputes as it did.
   const v2 = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [a, sess('b', 0, 20), sess('c', 0, 20), sess('d', 0, 20)], mode: 'final', version: 2 }).rules.find((x) => x.rule === 'demo.expert-success')!;
   assert.equal(v2.decision, 'rule-out');
   // Pooling still decides when no session alone rules in (two inconclusive halves).
-  const halves = rule([sess('h1', 4, 20), sess('h2', 3, 20)]);
+  const chosen = (id: string, k: number, from: number) => ({ ...sess(id, k, 20), extent: { kind: 'chosen' as const, detail: '', ids: Array.from({ length: 20 }, (_, i) => `arith-${String(from + i).padStart(4, '0')}`) } });
+  const anyLp = parsePolicyYaml(text.replace('evidence: { min_samples: 20, subsets: first-n }', 'evidence: { min_samples: 20, subsets: any }'), 'p.yaml');
+  const ruleAny = (runs: RunEvidence[]) => evaluatePolicy(anyLp.policy, anyLp.digest, { facts: FACTS, runs, mode: 'final' }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(ruleAny([chosen('h1', 7, 1)]).decision, 'inconclusive');
+  const halves = ruleAny([chosen('h1', 7, 1), chosen('h2', 6, 21)]);
   assert.equal(halves.decision, 'rule-out', halves.reasons.join('; '));
+  // Pseudo-replication: the same 20 items judged three times (one expert re-running the session, or
+  // copies) is not 60 items — inconclusive alone, inconclusive pooled (v2 ruled it out).
+  const thrice = [chosen('r1', 7, 1), chosen('r2', 7, 1), chosen('r3', 7, 1)];
+  assert.equal(ruleAny(thrice).decision, 'inconclusive', ruleAny(thrice).reasons.join('; '));
+  assert.equal(evaluatePolicy(anyLp.policy, anyLp.digest, { facts: FACTS, runs: thrice, mode: 'final', version: 2 }).rules.find((x) => x.rule === 'demo.expert-success')!.decision, 'rule-out');
 });

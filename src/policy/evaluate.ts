@@ -56,7 +56,7 @@ export interface RunEvidence {
    * extent: every item (`full`), the first n in suite order (`first-n`, --limit), a chosen set
    * (`chosen`, --sample-id) or a run that stopped early (`incomplete`).
    */
-  extent?: { kind: RunExtent; detail: string };
+  extent?: { kind: RunExtent; detail: string; /** chosen: the item ids (--sample-id). */ ids?: string[] };
   /** Stage-2 sessions: items judged, and how many of them had a model exchange recorded. null: cannot tell. */
   exchanges?: { judged: number; withModel: number } | null;
   /** Where `access` came from: the tester's declaration, or a verified gateway grant. */
@@ -67,6 +67,8 @@ export interface RunEvidence {
   release?: string | null;
   /** When the run started (ISO 8601), for staleness. */
   startedAt?: string | null;
+  /** A v3 pool of sessions that may share items: judgements pooled and items certainly distinct. */
+  distinctItems?: { judged: number; distinct: number };
 }
 
 export type RunExtent = 'full' | 'first-n' | 'chosen' | 'incomplete';
@@ -463,6 +465,32 @@ export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
 }
 
 /**
+ * v3: pooled sessions that may have judged the same items are not independent evidence — an expert
+ * re-doing the same first 20 items three times has 20 items, not 60. The pooled estimate keeps its
+ * mean but counts only the items certainly distinct: the largest session (or prefix of the suite,
+ * --limit), or the union of --sample-id choices when larger; the standard error is widened by
+ * √(n / distinct), as if each item's repeated judgements were one. Disjoint --sample-id sessions
+ * keep their whole n.
+ */
+export function withDistinctItems(pooled: RunEvidence, sessions: RunEvidence[], metric: string): RunEvidence {
+  const m = pooled.metrics[0];
+  if (!m || !m.n) return pooled;
+  const nOf = (r: RunEvidence) => r.metrics.find((x) => x.name === metric)?.n ?? 0;
+  const chosen = sessions.filter((r) => r.extent?.kind === 'chosen' && r.extent.ids);
+  const others = sessions.filter((r) => !chosen.includes(r));
+  const ids = new Set(chosen.flatMap((r) => r.extent!.ids!));
+  const fromChosen = Math.min(ids.size, chosen.reduce((a, r) => a + nOf(r), 0));
+  const distinct = Math.min(m.n, Math.max(fromChosen, ...others.map(nOf), ...sessions.map(nOf)));
+  if (distinct >= m.n) return pooled;
+  const f = Math.sqrt(m.n / distinct);
+  const scale = (k: number) => Math.round((k * distinct) / m.n);
+  const scored = distinct;
+  const unscored = scale(m.counts.unscored);
+  const errored = scale(m.counts.errored);
+  return { ...pooled, metrics: [{ ...m, n: distinct, counts: { scored, unscored, errored }, se: m.se === null ? null : m.se * f, basis: null }], distinctItems: { judged: m.n, distinct } };
+}
+
+/**
  * A comparison rule: treatment (the rule's suite) minus control (the baseline suite), each from
  * exactly one run that meets the evidence rules on its own; unpaired normal interval on the
  * difference (SE = √(SE_t² + SE_c²)).
@@ -528,13 +556,13 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
     }
     const sessions = [...byId.values()];
     if (sessions.length > 1) {
-      const pooled = poolRuns(sessions, rule.metric);
+      const pooled = withDistinctItems(poolRuns(sessions, rule.metric), sessions, rule.metric);
       const r = evaluateRun(rule, s, pooled, provenance, ctx);
       // Pooling may only add evidence, never dilute it: a session that rules in on its own (meeting
       // every evidence rule) stands, so further sessions with failed attempts cannot outvote it.
       const alone = sessions.map((c) => ({ runId: c.runId, ...evaluateRun(rule, s, c, provenance, ctx) }));
       const inAlone = alone.find((a) => a.decision === 'rule-in');
-      const head = `pooled ${sessions.length} sessions (${sessions.map((c) => c.runId).join(', ')})`;
+      const head = `pooled ${sessions.length} sessions (${sessions.map((c) => c.runId).join(', ')})${pooled.distinctItems ? `: ${pooled.distinctItems.judged} judgements of at most ${pooled.distinctItems.distinct} distinct items count as ${pooled.distinctItems.distinct}` : ''}`;
       if (inAlone && r.decision !== 'rule-in')
         return { ...base, run: inAlone.run, value: inAlone.value, decision: 'rule-in', reasons: [`session ${inAlone.runId} rules in on its own; pooling cannot dilute it (${head}: ${r.decision})`, ...inAlone.reasons], otherRuns: alone.filter((a) => a !== inAlone).map((a) => ({ runId: a.runId, decision: a.decision })) };
       return { ...base, ...r, reasons: [head, ...r.reasons], otherRuns: [] };

@@ -51,7 +51,7 @@ export interface Integrity {
 
 /** How much of its suite a run covered, from its config, its end status and how many items it holds. */
 export function runExtent(cfg: { limit: number | null; sampleIds: string[] | null }, status: string | null, samples: number): Integrity['extent'] {
-  if (cfg.sampleIds !== null) return { kind: 'chosen', detail: `${cfg.sampleIds.length} chosen item(s), --sample-id` };
+  if (cfg.sampleIds !== null) return { kind: 'chosen', detail: `${cfg.sampleIds.length} chosen item(s), --sample-id`, ids: [...cfg.sampleIds] };
   if (status !== 'completed') return { kind: 'incomplete', detail: status ? `ended ${status}` : 'no end record (still running or crashed)' };
   if (cfg.limit !== null && samples >= cfg.limit) return { kind: 'first-n', detail: `the first ${cfg.limit} items, --limit` };
   return { kind: 'full', detail: `${samples} items` };
