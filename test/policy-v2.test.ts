@@ -173,4 +173,10 @@ test('uplift studies and two-run comparisons: treatment minus control against a 
   // The control arm is held to the same evidence rules (here: a hand-picked subset).
   const picked = { ...arm('trial.control', 0.6), extent: { kind: 'chosen' as const, detail: 'chosen' } };
   assert.equal(final(lp, [arm('trial.treatment', 0.62), picked]).verdict, 'insufficient-evidence');
+  // ... and to the unscored-rate limit (v3): a control whose failures were dropped as unscored
+  // (its mean computed on the easy items) cannot shrink the difference into a pass.
+  const dropped = run('trial.control', [metric('success', 0.6, 0.05, 200, { counts: { scored: 200, unscored: 100, errored: 0 } })], { runId: 'ctl' });
+  const vd = final(lp, [arm('trial.treatment', 0.62), dropped]);
+  assert.equal(vd.verdict, 'insufficient-evidence');
+  assert.match(vd.rules[0]!.reasons.join(';'), /baseline unscored or errored rate 0\.3333 exceeds 0\.1/);
 });

@@ -507,6 +507,15 @@ function evaluateComparison(rule: Rule, s: Settings, treat: RunEvidence[], runs:
   if (b.suite.digests && !b.suite.digests.includes(c.suite.digest)) problems.push(`baseline suite digest ${c.suite.digest} is not one the rule accepts`);
   if (!b.suite.digests) problems.push(`the baseline suite ${b.suite.id} is not pinned (baseline.suite.digests)`);
   if (provenance && s.evidence.signed && !c.signed) problems.push(`the baseline run ${c.runId} needs a signed report that verifies`);
+  if (ctx.version >= 3) {
+    // v3: the control arm meets the evidence rules the treatment does (a control with a high
+    // unscored rate, or from an unlogged report, could shrink the difference).
+    if (provenance && s.evidence.logged && !c.logged) problems.push(`the baseline run ${c.runId} needs its report in a trusted transparency log`);
+    const cm = c.metrics.find((m) => m.name === (b.metric ?? rule.metric));
+    const recs = cm ? cm.counts.scored + cm.counts.unscored + cm.counts.errored : 0;
+    if (cm && recs && (cm.counts.unscored + cm.counts.errored) / recs > s.evidence.max_unscored_rate)
+      problems.push(`baseline unscored or errored rate ${fmt((cm.counts.unscored + cm.counts.errored) / recs)} exceeds ${s.evidence.max_unscored_rate}`);
+  }
   const mt = t.metrics.find((m) => m.name === rule.metric);
   const mc = c.metrics.find((m) => m.name === (b.metric ?? rule.metric));
   if (!mt || !mc) return none(`metric ${!mt ? `"${rule.metric}" not in ${t.runId}` : `"${b.metric ?? rule.metric}" not in ${c.runId}`}`);
