@@ -85,6 +85,28 @@ test('combining evidence: k of n rules must rule in; fewer than k possible clear
   assert.throws(() => policy(`  - { id: c, title: C, combine: { k: 4 } }`, rules), /k = 4 but the capability has 3 rule/);
 });
 
+test('combining evidence with weights: crossed when the rules that rule in weigh at least at_least', () => {
+  // An uplift study weighs 2, each of two benchmarks 1; crossing needs weight 2: the study alone,
+  // or both benchmarks together.
+  const caps = `  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1 }, at_least: 2 } }`;
+  const rules = [rule('study', 'c', 's0', 'acc', 0.5), rule('b1', 'c', 's1', 'acc', 0.5), rule('b2', 'c', 's2', 'acc', 0.5)].join('\n');
+  const lp = policy(caps, rules);
+  const at = (a: number, b: number, c: number) => final(lp, [run('s0', [metric('acc', a, 0.05)]), run('s1', [metric('acc', b, 0.05)]), run('s2', [metric('acc', c, 0.05)])]);
+  const study = at(0.8, 0.2, 0.2);
+  assert.equal(study.verdict, 'threshold-crossed');
+  assert.match(study.capabilities[0]!.reasons[0]!, /weight 2 of its rules rule in \(crossing needs weight 2\)/);
+  assert.equal(at(0.2, 0.8, 0.8).verdict, 'threshold-crossed', 'both benchmarks weigh 2');
+  assert.equal(at(0.2, 0.8, 0.2).verdict, 'below-threshold', 'one benchmark weighs 1: the others ruled out');
+  assert.equal(at(0.2, 0.8, 0.5).verdict, 'cannot-rule-out', 'the second benchmark is open');
+  // Validation: one form at a time, every rule weighed, a reachable at_least.
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { k: 2, weights: { study: 2, b1: 1, b2: 1 }, at_least: 2 } }`, rules), /either k .* or weights with at_least, not both/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1 }, at_least: 2 } }`, rules), /every rule of the capability needs a weight; missing: b2/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1, nope: 1 }, at_least: 2 } }`, rules), /"nope" is not a rule of capability c/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1 }, at_least: 5 } }`, rules), /at_least 5 exceeds the total weight 4/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1 } } }`, rules), /weights and at_least go together/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: -1, b1: 1, b2: 1 }, at_least: 1 } }`, rules), /combine\.weights\.study/);
+});
+
 test('sub-domain thresholds: a rule on one group of a metric', () => {
   const lp = policy(`  - { id: bio, title: Bio }`, rule('bio.viro', 'bio', 's', 'acc', 0.5, 'group: { by: subdomain, value: virology }'));
   const groups = [{ by: 'subdomain', group: 'virology', n: 150, mean: 0.8, se: 0.02 }, { by: 'subdomain', group: 'general', n: 150, mean: 0.1, se: 0.02 }];

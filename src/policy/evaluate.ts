@@ -597,8 +597,27 @@ const label = (r: RuleResult) => `${r.rule}${r.mode === 'screen' ? ' (screen)' :
  * over the automated screen; a rule-in anywhere is a crossing; a screen that rules out everything
  * clears the capability; otherwise inconclusive evidence cannot rule it out.
  */
-export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k = 1, screenGatesKofN = false): { status: Status; reasons: string[] } {
-  const st = baseStatus(automated, screen, elicitation, k, screenGatesKofN);
+/** How a capability combines its rules: crossed when the rules that rule in weigh at least `need` (k of n: weight 1 each, need k). */
+export interface Combine {
+  need: number;
+  weight: (rule: string) => number;
+  /** Not the default "any one rule": the k-of-n / weighted path. */
+  explicit: boolean;
+}
+
+export function combineOf(cap: Capability | undefined, version: number): Combine {
+  const c = version >= 2 ? cap?.combine : undefined;
+  if (c?.weights && c.at_least !== undefined) {
+    const w = c.weights;
+    return { need: c.at_least, weight: (r) => w[r] ?? 0, explicit: true };
+  }
+  const k = c?.k ?? 1;
+  return { need: k, weight: () => 1, explicit: k > 1 };
+}
+
+export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number | Combine = 1, screenGatesKofN = false): { status: Status; reasons: string[] } {
+  const comb: Combine = typeof k === 'number' ? { need: k, weight: () => 1, explicit: k > 1 } : k;
+  const st = baseStatus(automated, screen, elicitation, comb, screenGatesKofN);
   // v2 alert thresholds: below the threshold, but the alert level is reached.
   if (st.status === 'below-threshold') {
     const alerts = [...automated, ...elicitation].filter((r) => r.alert);
@@ -607,15 +626,19 @@ export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], 
   return st;
 }
 
-function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number, screenGatesKofN: boolean): { status: Status; reasons: string[] } {
+function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], comb: Combine, screenGatesKofN: boolean): { status: Status; reasons: string[] } {
+  const k = comb.need;
+  const weigh = (xs: RuleResult[]) => xs.reduce((a, r) => a + comb.weight(r.rule), 0);
+  const weighted = comb.explicit && (!Number.isInteger(k) || [...automated, ...elicitation].some((r) => comb.weight(r.rule) !== 1));
+  const of = (x: number) => (weighted ? `weight ${fmt(x)}` : `${x}`);
   const inScope = (xs: RuleResult[]) => xs.filter((r) => r.decision !== 'not-in-scope');
   const A = inScope(automated);
   const S = inScope(screen);
   const E = inScope(elicitation);
   if (!A.length && !E.length) return { status: 'not-in-scope', reasons: ['no rule of this capability applies to the model'] };
   const ins = [...A, ...E].filter((r) => r.decision === 'rule-in');
-  if (ins.length >= k) return { status: 'threshold-crossed', reasons: [...(k > 1 ? [`${ins.length} of its rules rule in (crossing needs ${k})`] : []), ...ins.map(label)] };
-  if (k > 1) {
+  if (ins.length && weigh(ins) >= k) return { status: 'threshold-crossed', reasons: [...(comb.explicit ? [`${of(weighted ? weigh(ins) : ins.length)} of its rules rule in (crossing needs ${of(k)})`] : []), ...ins.map(label)] };
+  if (comb.explicit) {
     // k-of-n: clear when fewer than k rules could still rule in; otherwise the open rules keep it open.
     // v3: an automated rule is out of the count only when its cautious screen rules out too, as a
     // k = 1 capability is cleared only by the screen (or by elicitation): the k-of-n path must not
@@ -623,9 +646,9 @@ function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: 
     const screenOf = new Map(S.map((r) => [r.rule, r]));
     const stillOpen = (r: RuleResult) => screenGatesKofN && r.stage === 'automated' && r.decision === 'rule-out' && screenOf.get(r.rule)?.decision !== 'rule-out';
     const could = [...A, ...E].filter((r) => r.decision !== 'rule-out' || stillOpen(r));
-    if (could.length < k) return { status: 'below-threshold', reasons: [`only ${could.length} rule(s) could still rule in; crossing needs ${k}`, ...[...A, ...E].map(label)] };
+    if (weigh(could) < k) return { status: 'below-threshold', reasons: [`only ${weighted ? of(weigh(could)) : `${could.length} rule(s)`} could still rule in; crossing needs ${of(k)}`, ...[...A, ...E].map(label)] };
     const open = could.filter((r) => r.decision === 'rule-in' || r.decision === 'inconclusive' || stillOpen(r));
-    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${k} rules; ${ins.length} rule in and others are open`, ...open.map((r) => (stillOpen(r) ? `${label(r)}, but its screen ${screenOf.get(r.rule)!.decision}` : label(r)))] };
+    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${weighted ? of(k) : `${k} rules`}; ${weighted ? of(weigh(ins)) : ins.length} rule in and others are open`, ...open.map((r) => (stillOpen(r) ? `${label(r)}, but its screen ${screenOf.get(r.rule)!.decision}` : label(r)))] };
     return { status: 'insufficient-evidence', reasons: could.filter((r) => r.decision === 'insufficient-evidence').map((r) => `${label(r)}: ${r.reasons.join('; ')}`) };
   }
   if (E.length && E.every((r) => r.decision !== 'insufficient-evidence')) {
@@ -688,7 +711,7 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
       if (r.screen) rules.push(screen[i]!);
     });
     rules.push(...elicitation);
-    const st = capabilityStatus(automated, screen, elicitation, ctx.version >= 2 ? (cap.combine?.k ?? 1) : 1, ctx.version >= 3);
+    const st = capabilityStatus(automated, screen, elicitation, combineOf(cap, ctx.version), ctx.version >= 3);
     capabilities.push({ capability: cap.id, title: cap.title, ...st });
   }
   if (input.mode === 'final') {

@@ -300,7 +300,8 @@ function policySummary(lp: LoadedPolicy): string {
     out.push(`capability ${c.id}: ${c.title}`);
     if (c.elicitation) out.push(`  stage 2: ${c.elicitation.experts}; ${c.elicitation.protocol}; access ${c.elicitation.access}${c.elicitation.suite ? `; items from ${c.elicitation.suite}` : ''}`);
     if (c.implies) out.push(`  crossing it crosses: ${c.implies.join(', ')}`);
-    if (c.combine) out.push(`  crossed when ${c.combine.k} of its rules rule in`);
+    if (c.combine?.k !== undefined) out.push(`  crossed when ${c.combine.k} of its rules rule in`);
+    if (c.combine?.weights) out.push(`  crossed when the rules that rule in weigh at least ${c.combine.at_least} (${Object.entries(c.combine.weights).map(([r, w]) => `${r} ${w}`).join(', ')})`);
     if (c.signoff) out.push(`  sign-off by ${c.signoff.by} for: ${c.signoff.required_for.join(', ')}`);
     for (const [status, acts] of Object.entries(c.actions)) for (const a of acts ?? []) out.push(`  on ${status}: ${describeAction(a)}`);
   }
