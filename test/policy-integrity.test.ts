@@ -111,6 +111,14 @@ test('a rigged copy of a pinned suite (answer keys altered) cannot clear; an unp
   assert.match(v2.rules.map((r) => r.reasons.join('; ')).join('\n'), /pins no suite digest/);
   // A verdict shows the digest of every run it used.
   assert.equal(v.runs[0]!.suiteDigest, ev.suite.digest);
+  // `policy validate` warns about every unpinned rule (valid, exit 0, warning on stderr).
+  const unpinnedFile = join(dir, 'unpinned.yaml');
+  writeFileSync(unpinnedFile, readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, ''));
+  const val = await cli(['policy', 'validate', unpinnedFile]);
+  assert.equal(val.code, 0, val.stdout + val.stderr);
+  assert.match(val.stderr, /demo\.screen-accuracy: suite demo\.arithmetic is not pinned \(no suite\.digests\): its runs cannot rule the capability out/);
+  assert.match(val.stderr, /demo\.expert-success: suite demo\.arithmetic\.elicitation is not pinned/);
+  assert.doesNotMatch((await cli(['policy', 'validate', DEMO_PACK])).stderr, /not pinned/);
 });
 
 test('a hand-picked subset does not count unless the rule allows it; --limit counts only with subsets: first-n', async () => {
@@ -152,6 +160,19 @@ test('the screen plans a capability that only experts can decide (it is not "not
   assert.equal(plan.items[0]!.elicitation?.logSuite, 'demo.arithmetic.elicitation');
   // v1 said "not in scope" and CLEARED nothing — it planned nothing.
   assert.equal(evaluatePolicy(expertOnly.policy, expertOnly.digest, { facts: FACTS, runs: [], mode: 'screen', version: 1 }).verdict, 'not-in-scope');
+  // The command itself: `assay screen` escalates (21) and writes the stage-2 plan item (no suite to run).
+  const dir = tmp();
+  const file = join(dir, 'expert-only.yaml');
+  writeFileSync(file, text.replace(/  - id: demo\.screen-accuracy[\s\S]*?(?=  - id: demo\.expert-success)/, ''));
+  const facts = join(dir, 'facts.yaml');
+  writeFileSync(facts, 'schema: assay.model-facts/v1\nmodel: openai/sim\ntraining_compute_flop: 3.0e25\n');
+  const planFile = join(dir, 'plan.json');
+  const sc = await cli(['screen', '--policy', file, '--model', 'openai/sim', '--base-url', 'http://127.0.0.1:9/v1', '--model-facts', facts, '--plan', planFile], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(sc.code, 21, sc.stdout + sc.stderr);
+  assert.match(sc.stdout, /SCREEN: ESCALATE/);
+  assert.doesNotMatch(sc.stdout, /CLEARED|not in scope/i);
+  const written = JSON.parse(readFileSync(planFile, 'utf8'));
+  assert.deepEqual(written.items.map((i: { kind: string; capability: string }) => [i.kind, i.capability]), [['elicit', 'demo.arithmetic-uplift']]);
 });
 
 test('verify --policy: "logged" means an inclusion proof under a TRUSTED log', async () => {
