@@ -12,6 +12,8 @@ import { canonicalJson } from '../src/common/canonical.js';
 import { createModel } from '../src/model/registry.js';
 import { runElicitation } from '../src/policy/elicit.js';
 import { VERDICT_PREDICATE_TYPE } from '../src/policy/signed-verdict.js';
+import { loadModelFacts, loadPolicy } from '../src/policy/load.js';
+import { attestPolicyHookFor } from '../src/policy/report.js';
 import { runSuite } from '../src/run/engine.js';
 import { loadSuite } from '../src/suite/load.js';
 import { initLog } from '../src/tlog/config.js';
@@ -139,6 +141,30 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const env3 = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(st)), [stranger]);
   writeFileSync(forged, JSON.stringify({ ...env3, publicKeys: [], accreditations: [], tlog: null }));
   assert.equal((await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env)).code, 11);
+  // The verdict's stated model exchanges of a session must match what the session's report signed
+  // (its policy slot, from the run log at attest time): a re-signed verdict claiming more: 15.
+  const r2p = join(dir, 'session.policy.report.json');
+  const withSlot = await attestRun(sessLog, { signer, testerName: 'tester', policy: await attestPolicyHookFor(sessLog, await loadPolicy(DEMO_PACK), await loadModelFacts(facts), { logged: false }) });
+  writeFileSync(r2p, bundleText(withSlot.bundle));
+  const v2file = join(dir, 'verdict2.json');
+  const s2 = await cli(['verdict', DEMO_PACK, screenLog, sessLog, '--report', r1, '--report', r2p, '--trust', trust, '--model-facts', facts, '--sign', '--key', 'tester', '--out', v2file], env);
+  assert.equal(s2.code, 20, s2.stderr);
+  const st2 = JSON.parse(decodeBase64Strict(JSON.parse(readFileSync(v2file, 'utf8')).payload, 'payload').toString('utf8'));
+  assert.equal((await cli(['verify', v2file, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2p], env)).code, 0);
+  // (Consistently forged: the claim and the evaluation's run list both say so.)
+  const more = { judged: 20, withModel: 21 };
+  const claimsMore = {
+    ...st2,
+    predicate: {
+      ...st2.predicate,
+      inputAttestations: st2.predicate.inputAttestations.map((c: { runId: string }) => (c.runId === 'session-1' ? { ...c, exchanges: more } : c)),
+      evaluation: { ...st2.predicate.evaluation, runs: st2.predicate.evaluation.runs.map((r: { runId: string }) => (r.runId === 'session-1' ? { ...r, exchanges: more } : r)) },
+    },
+  };
+  writeFileSync(forged, JSON.stringify({ ...signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(claimsMore)), [signer]), publicKeys: [], accreditations: [], tlog: null }));
+  const vx = await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2p], env);
+  assert.equal(vx.code, 15, vx.stdout);
+  assert.match(vx.stdout, /the verdict states .* model exchanges, its report signed/);
   // --require-log on an unlogged copy: 17.
   writeFileSync(forged, JSON.stringify({ ...bundle, tlog: null }));
   assert.equal((await verify({ file: forged })).code, 17);
