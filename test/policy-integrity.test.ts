@@ -351,7 +351,8 @@ test('every shipped pack pins the digests of the shipped suites (re-pin with `as
 
 test('signed verdicts keep their evaluation version: a v1 report recomputes under v1 and does not flip', async () => {
   const dir = tmp();
-  const unpinned = parsePolicyYaml(readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, '').replace(', subsets: first-n', '').replace('schema: assay.policy/v2', 'schema: assay.policy/v1'), 'v1.yaml');
+  const v1Text = readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, '').replace(', subsets: first-n', '').replace('schema: assay.policy/v2', 'schema: assay.policy/v1');
+  const unpinned = parsePolicyYaml(v1Text, 'v1.yaml');
   const log = await run(dir, 0.5);
   const signer = generateSigner();
   // As signed before evaluation versions: no evaluationVersion, v1 semantics (unpinned rule-out counts).
@@ -366,6 +367,18 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   assert.equal(slot2.evaluationVersion, 3);
   assert.equal(slot2.verdict, 'insufficient-evidence');
   assert.deepEqual(checkReportPolicy(unpinned, now.statement.predicate, { logged: false }), []);
+  // `assay verify --policy` recomputes the old report as signed, and says it used an older version.
+  const trustFile = join(dir, 'trust.json');
+  writeFileSync(trustFile, JSON.stringify(trustDocument({ testers: [{ name: 't', publicKey: signer.publicKey }] })));
+  writeFileSync(join(dir, 'v1.yaml'), v1Text);
+  writeFileSync(join(dir, 'old.json'), bundleText(old.bundle));
+  writeFileSync(join(dir, 'now.json'), bundleText(now.bundle));
+  const vo = await cli(['verify', join(dir, 'old.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(vo.code, 0, vo.stdout + vo.stderr);
+  assert.match(vo.stdout, /evaluated under policy-evaluation version 1, not the current 3/);
+  const vn = await cli(['verify', join(dir, 'now.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(vn.code, 0, vn.stdout + vn.stderr);
+  assert.doesNotMatch(vn.stdout, /not the current/);
   // Claiming v1 on a v2 evaluation (to get the laxer rules) is caught: the evaluation differs.
   const forged = await attestRun(log, { signer, testerName: 't', policy: (p) => ({ ...reportPolicy(unpinned, FACTS, p, { logged: false }), evaluationVersion: 1 }) as never });
   assert.notDeepEqual(checkReportPolicy(unpinned, forged.statement.predicate, { logged: false }), []);

@@ -211,7 +211,12 @@ export function register(program: Command): void {
       if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
       else {
         const pol = r.statement?.predicate.policy;
-        const polLine = pol ? `signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}\n` : '';
+        const signedVer = pol ? pol['evaluationVersion'] : undefined;
+        const ver = pol ? (typeof signedVer === 'number' ? signedVer : 1) : null;
+        const { POLICY_EVALUATION_VERSION } = await import('../../policy/evaluate.js');
+        // An older evaluation version recomputes as signed (so old reports do not flip) but has fewer integrity rules: say so.
+        const verLine = ver !== null && ver < POLICY_EVALUATION_VERSION ? `note: the policy verdict was evaluated under policy-evaluation version ${ver}, not the current ${POLICY_EVALUATION_VERSION} (fewer integrity rules: docs/formats/policy.md, "Evidence integrity"); recompute it with assay verdict for a current determination\n` : '';
+        const polLine = pol ? `signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}\n${verLine}` : '';
         process.stdout.write(polLine + formatVerifyResult(r) + (r.exitCode === EXIT.untrusted && !trust.file ? 'hint: pass --trust <trust.json> listing the keys you accept (docs/formats/trust.md)\n' : ''));
       }
       process.exitCode = r.exitCode;
