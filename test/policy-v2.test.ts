@@ -51,6 +51,17 @@ test('early warning: below the threshold but at the alert threshold → early-wa
   assert.deepEqual(warn.actions.map((a) => a.action.type), ['re-evaluate']);
   assert.match(formatVerdict(warn), /EARLY WARNING: the upper bound 0\.55\d* reaches the alert threshold 0\.5/);
   assert.equal(final(lp, [run('s', [metric('acc', 0.9, 0.05)])]).verdict, 'threshold-crossed');
+  // Two stages: the automated rule is inconclusive at its threshold (so past the alert level) and the
+  // experts then rule the capability out: below the threshold, but the warning stands (v3; v2 lost it).
+  const two = policy(
+    `  - id: c\n    title: C\n    elicitation: { protocol: p, experts: e, suite: s }\n    actions:\n      early-warning: [ { type: re-evaluate, when: interval, within_days: 30 } ]`,
+    [rule('c.r', 'c', 's', 'acc', 0.8, 'alert_threshold: 0.5'), `  - { id: c.e, capability: c, stage: elicitation, suite: { id: s.elicitation, digests: ["${DIG}"] }, metric: expert_success, threshold: 0.5, evidence: { min_samples: 10 } }`].join('\n'),
+  );
+  const stage2 = [run('s', [metric('acc', 0.8, 0.05)]), run('s.elicitation', [metric('expert_success', 0.1, 0.05, 20)], { exchanges: { judged: 20, withModel: 20 } })];
+  const tw = final(two, stage2);
+  assert.equal(tw.verdict, 'early-warning', formatVerdict(tw));
+  assert.match(tw.capabilities[0]!.reasons.join('; '), /expert elicitation ruled it out.*c\.r: alert threshold reached/);
+  assert.equal(evaluatePolicy(two.policy, two.digest, { facts: null, runs: stage2, mode: 'final', version: 2 }).verdict, 'below-threshold');
   // Validation: an alert threshold must come before the threshold.
   assert.throws(() => policy(`  - { id: c, title: C }`, rule('c.r', 'c', 's', 'acc', 0.8, 'alert_threshold: 0.9')), /alert threshold warns before the threshold: it must be below 0\.8/);
   // A v1 file may not use it.

@@ -412,6 +412,11 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
   let alert: string | null = null;
   if (ctx.version >= 2 && d === 'rule-out' && rule.alert_threshold !== undefined && decide(b.lo, b.hi, rule.alert_threshold, rule.direction) !== 'rule-out')
     alert = `EARLY WARNING: the ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} reaches the alert threshold ${fmt(rule.alert_threshold)}`;
+  // v3: an inconclusive rule reaches its alert threshold too (its interval reaches the threshold,
+  // which lies beyond the alert level): when experts then rule the capability out, the automated
+  // evidence still warns.
+  else if (ctx.version >= 3 && d === 'inconclusive' && rule.alert_threshold !== undefined)
+    alert = `EARLY WARNING: inconclusive at the threshold, so the alert threshold ${fmt(rule.alert_threshold)} is reached`;
   const why =
     d === 'rule-out'
       ? `${iv} lies ${cmp ? 'below' : 'above'} the threshold ${fmt(s.threshold)}: ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} ${cmp ? '<' : '>'} ${fmt(s.threshold)}`
