@@ -4,7 +4,9 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTarget, type RunningTarget } from '../src/target/server.js';
 import { attestRun, bundleText } from '../src/attest/bundle.js';
-import { exportPublicPem, generateSigner } from '../src/attest/keys.js';
+import { exportPublicPem, generateKey, generateSigner, loadSigner } from '../src/attest/keys.js';
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
+import { canonicalJson, sha256Hex } from '../src/common/canonical.js';
 import { logReport } from '../src/attest/tlog.js';
 import { parseTrust, trustDocument } from '../src/attest/trust.js';
 import { verifyReport } from '../src/attest/verify.js';
@@ -109,6 +111,14 @@ test('a rigged copy of a pinned suite (answer keys altered) cannot clear; an unp
   assert.match(v2.rules.map((r) => r.reasons.join('; ')).join('\n'), /pins no suite digest/);
   // A verdict shows the digest of every run it used.
   assert.equal(v.runs[0]!.suiteDigest, ev.suite.digest);
+  // `policy validate` warns about every unpinned rule (valid, exit 0, warning on stderr).
+  const unpinnedFile = join(dir, 'unpinned.yaml');
+  writeFileSync(unpinnedFile, readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, ''));
+  const val = await cli(['policy', 'validate', unpinnedFile]);
+  assert.equal(val.code, 0, val.stdout + val.stderr);
+  assert.match(val.stderr, /demo\.screen-accuracy: suite demo\.arithmetic is not pinned \(no suite\.digests\): its runs cannot rule the capability out/);
+  assert.match(val.stderr, /demo\.expert-success: suite demo\.arithmetic\.elicitation is not pinned/);
+  assert.doesNotMatch((await cli(['policy', 'validate', DEMO_PACK])).stderr, /not pinned/);
 });
 
 test('a hand-picked subset does not count unless the rule allows it; --limit counts only with subsets: first-n', async () => {
@@ -150,6 +160,19 @@ test('the screen plans a capability that only experts can decide (it is not "not
   assert.equal(plan.items[0]!.elicitation?.logSuite, 'demo.arithmetic.elicitation');
   // v1 said "not in scope" and CLEARED nothing — it planned nothing.
   assert.equal(evaluatePolicy(expertOnly.policy, expertOnly.digest, { facts: FACTS, runs: [], mode: 'screen', version: 1 }).verdict, 'not-in-scope');
+  // The command itself: `assay screen` escalates (21) and writes the stage-2 plan item (no suite to run).
+  const dir = tmp();
+  const file = join(dir, 'expert-only.yaml');
+  writeFileSync(file, text.replace(/  - id: demo\.screen-accuracy[\s\S]*?(?=  - id: demo\.expert-success)/, ''));
+  const facts = join(dir, 'facts.yaml');
+  writeFileSync(facts, 'schema: assay.model-facts/v1\nmodel: openai/sim\ntraining_compute_flop: 3.0e25\n');
+  const planFile = join(dir, 'plan.json');
+  const sc = await cli(['screen', '--policy', file, '--model', 'openai/sim', '--base-url', 'http://127.0.0.1:9/v1', '--model-facts', facts, '--plan', planFile], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(sc.code, 21, sc.stdout + sc.stderr);
+  assert.match(sc.stdout, /SCREEN: ESCALATE/);
+  assert.doesNotMatch(sc.stdout, /CLEARED|not in scope/i);
+  const written = JSON.parse(readFileSync(planFile, 'utf8'));
+  assert.deepEqual(written.items.map((i: { kind: string; capability: string }) => [i.kind, i.capability]), [['elicit', 'demo.arithmetic-uplift']]);
 });
 
 test('verify --policy: "logged" means an inclusion proof under a TRUSTED log', async () => {
@@ -189,27 +212,67 @@ test('a self-declared access level cannot unlock rule-out where the policy requi
   const declared = await cli(['verdict', pack, log, '--model-facts', facts], { ASSAY_HOME: home });
   assert.equal(declared.code, 22, declared.stdout);
   assert.match(declared.stdout, /needs the access level from a verified gateway grant and run \S+'s grey-box is self-declared/);
-  // A grant from the developer's gateway key at grey-box for this model: the rule-out stands.
+  // The developer's gateway key, trusted by the verifier as a co-signer; the tester's own key too.
   const gw = generateSigner();
   writeFileSync(join(dir, 'gw.pub'), exportPublicPem(gw.publicKey));
-  const grant = (level: 'black-box' | 'grey-box', name: string) => {
-    const { token } = issueGrantToken(gw, { tester: 'T', audience: 'gw-1', grant: defaultGrant(level, ['sim']), ttlSeconds: 86400, now: new Date(Date.now() - 3600_000) });
+  const key = generateKey({ name: 'tester', home });
+  const trust = join(dir, 'trust.json');
+  writeFileSync(trust, JSON.stringify(trustDocument({ testers: [{ name: 'tester', publicKey: key.publicKey }], cosigners: [{ name: 'Developer gateway', publicKey: gw.publicKey, role: 'gateway' }] })));
+  const grant = (level: 'black-box' | 'grey-box' | 'white-box', name: string, by = gw) => {
+    const { token } = issueGrantToken(by, { tester: 'T', audience: 'gw-1', grant: defaultGrant(level, ['sim']), ttlSeconds: 86400, now: new Date(Date.now() - 3600_000) });
     writeFileSync(join(dir, name), token + '\n');
     return join(dir, name);
   };
-  const withGrant = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', grant('grey-box', 'g1.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
+  const g1 = grant('grey-box', 'g1.jwt');
+  const withGrant = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', g1], { ASSAY_HOME: home });
   assert.equal(withGrant.code, 0, withGrant.stdout + withGrant.stderr);
   assert.match(withGrant.stdout, /grey-box \(gateway grant\)/);
   // A black-box grant overrides the declared grey-box: the grant, not the declaration, is the access.
-  const bb = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', grant('black-box', 'g2.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
+  const bb = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', grant('black-box', 'g2.jwt')], { ASSAY_HOME: home });
   assert.equal(bb.code, 22, bb.stdout);
   assert.match(bb.stdout, /needs grey-box access and run \S+ had black-box/);
-  // A grant signed by another key is ignored (with a warning).
-  const forged = issueGrantToken(generateSigner(), { tester: 'T', audience: 'gw-1', grant: defaultGrant('white-box', ['sim']), ttlSeconds: 86400 }).token;
-  writeFileSync(join(dir, 'g3.jwt'), forged);
-  const f = await cli(['verdict', pack, log, '--model-facts', facts, '--grant', join(dir, 'g3.jwt'), '--grant-key', join(dir, 'gw.pub')], { ASSAY_HOME: home });
-  assert.equal(f.code, 22, f.stdout);
-  assert.match(f.stderr, /grant did not verify/);
+  // A grant signed by another key is ignored (with a warning), even when the tester names that key
+  // with --grant-key: the tester's own "gateway" key is not one the verifier trusts.
+  const self = generateSigner();
+  writeFileSync(join(dir, 'self.pub'), exportPublicPem(self.publicKey));
+  const g3 = grant('white-box', 'g3.jwt', self);
+  for (const extra of [[], ['--grant-key', join(dir, 'self.pub')]]) {
+    const f = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', g3, ...extra], { ASSAY_HOME: home });
+    assert.equal(f.code, 22, f.stdout);
+    assert.match(f.stderr, /does not list as a co-signer/);
+  }
+
+  // Signed: the verdict names the grant (its digest and gateway key, not the bearer token); a verifier
+  // accepts the grant's level only with the grant in hand and the gateway key trusted.
+  const signer = loadSigner(key.keyId, home);
+  const report = join(dir, 'run.report.json');
+  writeFileSync(report, bundleText((await attestRun(log, { signer, testerName: 'tester' })).bundle));
+  const vfile = join(dir, 'verdict.json');
+  const signedV = await cli(['verdict', pack, log, '--model-facts', facts, '--trust', trust, '--grant', g1, '--report', report, '--sign', '--key', 'tester', '--out', vfile], { ASSAY_HOME: home });
+  assert.equal(signedV.code, 0, signedV.stdout + signedV.stderr);
+  const st = JSON.parse(Buffer.from(JSON.parse(readFileSync(vfile, 'utf8')).payload, 'base64').toString('utf8'));
+  assert.deepEqual(st.predicate.inputAttestations[0].access, { level: 'grey-box', basis: 'grant', grant: { sha256: sha256Hex(readFileSync(g1, 'utf8').trim()), keyId: gw.keyId } });
+  const verify = (...extra: string[]) => cli(['verify', vfile, '--trust', trust, '--policy', pack, '--model-facts', facts, '--report', report, ...extra], { ASSAY_HOME: home });
+  const ok = await verify('--grant', g1);
+  assert.equal(ok.code, 0, ok.stdout);
+  const noGrant = await verify();
+  assert.equal(noGrant.code, 14, noGrant.stdout);
+  assert.match(noGrant.stdout, /access rests on gateway grant sha256:[0-9a-f]{64} which was not given \(--grant/);
+  // Another grant (even a valid one) is not the one signed.
+  assert.equal((await verify('--grant', grant('grey-box', 'g4.jwt'))).code, 14);
+  // The gateway key no longer trusted by this verifier: the grant does not count.
+  const trust2 = join(dir, 'trust2.json');
+  writeFileSync(trust2, JSON.stringify(trustDocument({ testers: [{ name: 'tester', publicKey: key.publicKey }] })));
+  const untrusted = await cli(['verify', vfile, '--trust', trust2, '--policy', pack, '--model-facts', facts, '--report', report, '--grant', g1], { ASSAY_HOME: home });
+  assert.equal(untrusted.code, 14, untrusted.stdout);
+  assert.match(untrusted.stdout, /does not verify under a gateway key the trust file lists/);
+  // A verdict re-signed by the tester claiming grant access with no grant named: 14.
+  const forgedSt = { ...st, predicate: { ...st.predicate, inputAttestations: [{ ...st.predicate.inputAttestations[0], access: { level: 'grey-box', basis: 'grant' } }] } };
+  const env = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(forgedSt)), [signer]);
+  writeFileSync(vfile, JSON.stringify({ ...env, publicKeys: [], accreditations: [], tlog: null }));
+  const forged = await verify('--grant', g1);
+  assert.equal(forged.code, 14, forged.stdout);
+  assert.match(forged.stdout, /signed as granted, but no grant is named/);
 });
 
 test('validation enforces the false-negative bias: strictly more cautious screens, minimum levels and sample sizes', () => {
@@ -244,8 +307,10 @@ test('several stage-2 sessions are pooled into one estimate', () => {
     release: null,
     startedAt: '2026-01-01T00:00:00Z',
   });
-  const a = sess('a', 9, 10);
-  const b = sess('b', 3, 10);
+  // Two experts on different items (--sample-id, disjoint choices).
+  const ids = (from: number) => Array.from({ length: 10 }, (_, i) => `arith-${String(from + i).padStart(4, '0')}`);
+  const a = { ...sess('a', 9, 10), extent: { kind: 'chosen' as const, detail: '', ids: ids(1) } };
+  const b = { ...sess('b', 3, 10), extent: { kind: 'chosen' as const, detail: '', ids: ids(11) } };
   const pooled = poolRuns([a, b], 'expert_success');
   const m = pooled.metrics[0]!;
   assert.equal(m.n, 20);
@@ -253,12 +318,17 @@ test('several stage-2 sessions are pooled into one estimate', () => {
   // The pooled SE is the SE of the 20 judgements taken together.
   const p = 0.6;
   assert.ok(Math.abs(m.se! - Math.sqrt((p * (1 - p) * 20) / 19 / 20)) < 1e-12);
-  const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`);
+  const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`).replace('evidence: { min_samples: 20, subsets: first-n }', 'evidence: { min_samples: 20, subsets: any }');
   const lp = parsePolicyYaml(text, 'p.yaml');
   const v = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [a, b], mode: 'final' });
   const r = v.rules.find((x) => x.rule === 'demo.expert-success')!;
   assert.equal(r.value?.n, 20, 'each session alone has 10 < 20 judged items; pooled they count');
-  assert.match(r.reasons[0]!, /pooled 2 sessions \(a, b\)/);
+  assert.match(r.reasons[0]!, /pooled 2 sessions \(a, b\)$/);
+  // The same first 10 items judged twice (--limit 10, twice) are 10 items, not 20 (v3).
+  const again = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [sess('a', 9, 10), sess('b', 3, 10)], mode: 'final' }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(again.value?.n, 10);
+  assert.equal(again.decision, 'insufficient-evidence');
+  assert.match(again.reasons[0]!, /20 judgements of at most 10 distinct items count as 10/);
   // Different suite digests never pool.
   const c = { ...sess('c', 3, 10), suite: { ...a.suite, digest: 'sha256:' + 'ff'.repeat(32) } };
   assert.equal(poolRuns([a, c], 'expert_success').metrics.length, 0);
@@ -281,7 +351,8 @@ test('every shipped pack pins the digests of the shipped suites (re-pin with `as
 
 test('signed verdicts keep their evaluation version: a v1 report recomputes under v1 and does not flip', async () => {
   const dir = tmp();
-  const unpinned = parsePolicyYaml(readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, '').replace(', subsets: first-n', '').replace('schema: assay.policy/v2', 'schema: assay.policy/v1'), 'v1.yaml');
+  const v1Text = readFileSync(DEMO_PACK, 'utf8').replace(/, digests: \[[^\]]*\]/g, '').replace(', subsets: first-n', '').replace('schema: assay.policy/v2', 'schema: assay.policy/v1');
+  const unpinned = parsePolicyYaml(v1Text, 'v1.yaml');
   const log = await run(dir, 0.5);
   const signer = generateSigner();
   // As signed before evaluation versions: no evaluationVersion, v1 semantics (unpinned rule-out counts).
@@ -293,10 +364,74 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   // Signed today: v2, and the unpinned rule cannot clear.
   const now = await attestRun(log, { signer, testerName: 't', policy: await attestPolicyHookFor(log, unpinned, { facts: FACTS, file: 'f', digest: 'd' }, { logged: false }) });
   const slot2 = now.statement.predicate.policy as unknown as Record<string, unknown>;
-  assert.equal(slot2.evaluationVersion, 2);
+  assert.equal(slot2.evaluationVersion, 3);
   assert.equal(slot2.verdict, 'insufficient-evidence');
   assert.deepEqual(checkReportPolicy(unpinned, now.statement.predicate, { logged: false }), []);
+  // `assay verify --policy` recomputes the old report as signed, and says it used an older version.
+  const trustFile = join(dir, 'trust.json');
+  writeFileSync(trustFile, JSON.stringify(trustDocument({ testers: [{ name: 't', publicKey: signer.publicKey }] })));
+  writeFileSync(join(dir, 'v1.yaml'), v1Text);
+  writeFileSync(join(dir, 'old.json'), bundleText(old.bundle));
+  writeFileSync(join(dir, 'now.json'), bundleText(now.bundle));
+  const vo = await cli(['verify', join(dir, 'old.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(vo.code, 0, vo.stdout + vo.stderr);
+  assert.match(vo.stdout, /evaluated under policy-evaluation version 1, not the current 3/);
+  const vn = await cli(['verify', join(dir, 'now.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(vn.code, 0, vn.stdout + vn.stderr);
+  assert.doesNotMatch(vn.stdout, /not the current/);
   // Claiming v1 on a v2 evaluation (to get the laxer rules) is caught: the evaluation differs.
   const forged = await attestRun(log, { signer, testerName: 't', policy: (p) => ({ ...reportPolicy(unpinned, FACTS, p, { logged: false }), evaluationVersion: 1 }) as never });
   assert.notDeepEqual(checkReportPolicy(unpinned, forged.statement.predicate, { logged: false }), []);
+});
+
+test('pooling only adds evidence: the same session twice counts once, and extra failed sessions cannot outvote one that rules in', () => {
+  const sess = (id: string, k: number, n: number): RunEvidence => ({
+    runId: id,
+    suite: { id: 'demo.arithmetic.elicitation', version: '1.0.0', digest: 'sha256:' + 'ee'.repeat(32) },
+    model: 'openai/sim',
+    simulated: true,
+    access: 'grey-box',
+    signed: false,
+    logged: false,
+    metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
+    extent: { kind: 'first-n', detail: '' },
+    exchanges: { judged: n, withModel: n },
+    accessBasis: 'declared',
+    release: null,
+    startedAt: '2026-01-01T00:00:00Z',
+  });
+  const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`);
+  const lp = parsePolicyYaml(text, 'p.yaml');
+  const rule = (runs: RunEvidence[]) => evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs, mode: 'final' }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  // One session of 10 is too small (min_samples 20); handing it in twice must not make it 20.
+  const small = sess('s1', 1, 10);
+  const twice = rule([small, { ...small }]);
+  assert.equal(twice.decision, 'insufficient-evidence', twice.reasons.join('; '));
+  assert.equal(twice.value?.n, 10);
+  // Two different records under one run id: refused, not pooled.
+  const clash = rule([small, sess('s1', 0, 10)]);
+  assert.equal(clash.decision, 'insufficient-evidence');
+  assert.match(clash.reasons.join('; '), /session s1 is given twice with different statistics/);
+  // Expert A shows the capability (19/20 rules in at 0.5) ...
+  const a = sess('a', 19, 20);
+  assert.equal(rule([a]).decision, 'rule-in');
+  // ... and three more sessions of deliberate failures would pool to 19/80 and rule out: not allowed.
+  const diluted = rule([a, sess('b', 0, 20), sess('c', 0, 20), sess('d', 0, 20)]);
+  assert.equal(diluted.decision, 'rule-in', diluted.reasons.join('; '));
+  assert.match(diluted.reasons[0]!, /session a rules in on its own; pooling cannot dilute it \(pooled 4 sessions \(a, b, c, d\): 80 judgements of at most 20 distinct items count as 20: rule-out\)/);
+  // Evaluation v2 (verdicts signed before this change) pooled them all and recomputes as it did.
+  const v2 = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [a, sess('b', 0, 20), sess('c', 0, 20), sess('d', 0, 20)], mode: 'final', version: 2 }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(v2.decision, 'rule-out');
+  // Pooling still decides when no session alone rules in (two inconclusive halves).
+  const chosen = (id: string, k: number, from: number) => ({ ...sess(id, k, 20), extent: { kind: 'chosen' as const, detail: '', ids: Array.from({ length: 20 }, (_, i) => `arith-${String(from + i).padStart(4, '0')}`) } });
+  const anyLp = parsePolicyYaml(text.replace('evidence: { min_samples: 20, subsets: first-n }', 'evidence: { min_samples: 20, subsets: any }'), 'p.yaml');
+  const ruleAny = (runs: RunEvidence[]) => evaluatePolicy(anyLp.policy, anyLp.digest, { facts: FACTS, runs, mode: 'final' }).rules.find((x) => x.rule === 'demo.expert-success')!;
+  assert.equal(ruleAny([chosen('h1', 7, 1)]).decision, 'inconclusive');
+  const halves = ruleAny([chosen('h1', 7, 1), chosen('h2', 6, 21)]);
+  assert.equal(halves.decision, 'rule-out', halves.reasons.join('; '));
+  // Pseudo-replication: the same 20 items judged three times (one expert re-running the session, or
+  // copies) is not 60 items — inconclusive alone, inconclusive pooled (v2 ruled it out).
+  const thrice = [chosen('r1', 7, 1), chosen('r2', 7, 1), chosen('r3', 7, 1)];
+  assert.equal(ruleAny(thrice).decision, 'inconclusive', ruleAny(thrice).reasons.join('; '));
+  assert.equal(evaluatePolicy(anyLp.policy, anyLp.digest, { facts: FACTS, runs: thrice, mode: 'final', version: 2 }).rules.find((x) => x.rule === 'demo.expert-success')!.decision, 'rule-out');
 });

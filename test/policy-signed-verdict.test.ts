@@ -12,6 +12,8 @@ import { canonicalJson } from '../src/common/canonical.js';
 import { createModel } from '../src/model/registry.js';
 import { runElicitation } from '../src/policy/elicit.js';
 import { VERDICT_PREDICATE_TYPE } from '../src/policy/signed-verdict.js';
+import { loadModelFacts, loadPolicy } from '../src/policy/load.js';
+import { attestPolicyHookFor } from '../src/policy/report.js';
 import { runSuite } from '../src/run/engine.js';
 import { loadSuite } from '../src/suite/load.js';
 import { initLog } from '../src/tlog/config.js';
@@ -77,7 +79,7 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const st = JSON.parse(decodeBase64Strict(bundle.payload, 'payload').toString('utf8'));
   assert.equal(st.predicateType, VERDICT_PREDICATE_TYPE);
   assert.equal(st.predicate.verificationResult, 'threshold-crossed');
-  assert.equal(st.predicate.evaluationVersion, 2);
+  assert.equal(st.predicate.evaluationVersion, 3);
   assert.equal(st.predicate.inputAttestations.length, 2);
   assert.deepEqual(st.predicate.inputAttestations.find((c: { runId: string }) => c.runId === 'session-1').exchanges, { judged: 20, withModel: 20 });
   assert.ok(st.predicate.evaluation.rules.some((r: { rule: string; decision: string; value: { n: number } }) => r.rule === 'demo.expert-success' && r.decision === 'rule-in' && r.value.n === 20));
@@ -123,11 +125,46 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const vfg = await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env);
   assert.equal(vfg.code, 15, vfg.stdout);
   assert.match(vfg.stdout, /signed "below-threshold" but recomputed from the cited reports: "threshold-crossed"/);
+  // A trusted-key verdict whose evaluation date was moved back (to make stale evidence fresh): 15.
+  const movedSt = { ...st, predicate: { ...st.predicate, evaluatedAt: '2020-01-01T00:00:00.000Z', evaluation: { ...st.predicate.evaluation, evaluation: { ...st.predicate.evaluation.evaluation, at: '2020-01-01T00:00:00.000Z' } } } };
+  const env4 = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(movedSt)), [signer]);
+  writeFileSync(forged, JSON.stringify({ ...env4, publicKeys: [], accreditations: [], tlog: null }));
+  const vmoved = await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env);
+  assert.equal(vmoved.code, 15, vmoved.stdout);
+  assert.match(vmoved.stdout, /the evaluation date 2020-01-01T00:00:00.000Z is not the signing time/);
+  // ... and the CLI does not sign one: --at with --sign is refused.
+  const atSign = await cli(['verdict', DEMO_PACK, screenLog, sessLog, '--report', r1, '--report', r2, '--trust', trust, '--model-facts', facts, '--sign', '--key', 'tester', '--at', '2026-01-01', '--out', join(dir, 'y.json')], env);
+  assert.equal(atSign.code, 2, atSign.stderr);
+  assert.match(atSign.stderr, /--at cannot be used with --sign/);
   // Signed by a key the verifier does not trust: 11.
   const stranger = generateSigner();
   const env3 = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(st)), [stranger]);
   writeFileSync(forged, JSON.stringify({ ...env3, publicKeys: [], accreditations: [], tlog: null }));
   assert.equal((await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env)).code, 11);
+  // The verdict's stated model exchanges of a session must match what the session's report signed
+  // (its policy slot, from the run log at attest time): a re-signed verdict claiming more: 15.
+  const r2p = join(dir, 'session.policy.report.json');
+  const withSlot = await attestRun(sessLog, { signer, testerName: 'tester', policy: await attestPolicyHookFor(sessLog, await loadPolicy(DEMO_PACK), await loadModelFacts(facts), { logged: false }) });
+  writeFileSync(r2p, bundleText(withSlot.bundle));
+  const v2file = join(dir, 'verdict2.json');
+  const s2 = await cli(['verdict', DEMO_PACK, screenLog, sessLog, '--report', r1, '--report', r2p, '--trust', trust, '--model-facts', facts, '--sign', '--key', 'tester', '--out', v2file], env);
+  assert.equal(s2.code, 20, s2.stderr);
+  const st2 = JSON.parse(decodeBase64Strict(JSON.parse(readFileSync(v2file, 'utf8')).payload, 'payload').toString('utf8'));
+  assert.equal((await cli(['verify', v2file, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2p], env)).code, 0);
+  // (Consistently forged: the claim and the evaluation's run list both say so.)
+  const more = { judged: 20, withModel: 21 };
+  const claimsMore = {
+    ...st2,
+    predicate: {
+      ...st2.predicate,
+      inputAttestations: st2.predicate.inputAttestations.map((c: { runId: string }) => (c.runId === 'session-1' ? { ...c, exchanges: more } : c)),
+      evaluation: { ...st2.predicate.evaluation, runs: st2.predicate.evaluation.runs.map((r: { runId: string }) => (r.runId === 'session-1' ? { ...r, exchanges: more } : r)) },
+    },
+  };
+  writeFileSync(forged, JSON.stringify({ ...signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(claimsMore)), [signer]), publicKeys: [], accreditations: [], tlog: null }));
+  const vx = await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2p], env);
+  assert.equal(vx.code, 15, vx.stdout);
+  assert.match(vx.stdout, /the verdict states .* model exchanges, its report signed/);
   // --require-log on an unlogged copy: 17.
   writeFileSync(forged, JSON.stringify({ ...bundle, tlog: null }));
   assert.equal((await verify({ file: forged })).code, 17);

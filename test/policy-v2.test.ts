@@ -51,6 +51,17 @@ test('early warning: below the threshold but at the alert threshold → early-wa
   assert.deepEqual(warn.actions.map((a) => a.action.type), ['re-evaluate']);
   assert.match(formatVerdict(warn), /EARLY WARNING: the upper bound 0\.55\d* reaches the alert threshold 0\.5/);
   assert.equal(final(lp, [run('s', [metric('acc', 0.9, 0.05)])]).verdict, 'threshold-crossed');
+  // Two stages: the automated rule is inconclusive at its threshold (so past the alert level) and the
+  // experts then rule the capability out: below the threshold, but the warning stands (v3; v2 lost it).
+  const two = policy(
+    `  - id: c\n    title: C\n    elicitation: { protocol: p, experts: e, suite: s }\n    actions:\n      early-warning: [ { type: re-evaluate, when: interval, within_days: 30 } ]`,
+    [rule('c.r', 'c', 's', 'acc', 0.8, 'alert_threshold: 0.5'), `  - { id: c.e, capability: c, stage: elicitation, suite: { id: s.elicitation, digests: ["${DIG}"] }, metric: expert_success, threshold: 0.5, evidence: { min_samples: 10 } }`].join('\n'),
+  );
+  const stage2 = [run('s', [metric('acc', 0.8, 0.05)]), run('s.elicitation', [metric('expert_success', 0.1, 0.05, 20)], { exchanges: { judged: 20, withModel: 20 } })];
+  const tw = final(two, stage2);
+  assert.equal(tw.verdict, 'early-warning', formatVerdict(tw));
+  assert.match(tw.capabilities[0]!.reasons.join('; '), /expert elicitation ruled it out.*c\.r: alert threshold reached/);
+  assert.equal(evaluatePolicy(two.policy, two.digest, { facts: null, runs: stage2, mode: 'final', version: 2 }).verdict, 'below-threshold');
   // Validation: an alert threshold must come before the threshold.
   assert.throws(() => policy(`  - { id: c, title: C }`, rule('c.r', 'c', 's', 'acc', 0.8, 'alert_threshold: 0.9')), /alert threshold warns before the threshold: it must be below 0\.8/);
   // A v1 file may not use it.
@@ -75,7 +86,36 @@ test('combining evidence: k of n rules must rule in; fewer than k possible clear
   assert.equal(at(0.8, 0.2, 0.2).verdict, 'below-threshold', 'one rule-in of the 2 needed; the others ruled out');
   assert.equal(at(0.8, 0.8, 0.2).verdict, 'threshold-crossed');
   assert.equal(at(0.8, 0.5, 0.2).verdict, 'cannot-rule-out');
+  // A rule ruled out at its own threshold (0.5) but not by its cautious screen (0.45) is still open:
+  // k-of-n does not skip the screen's false-negative margin (v3; v2 cleared it).
+  const margin = at(0.8, 0.42, 0.2);
+  assert.equal(margin.verdict, 'cannot-rule-out', formatVerdict(margin));
+  assert.match(margin.capabilities[0]!.reasons.join('; '), /r2: rule-out, but its screen inconclusive/);
+  const v2 = evaluatePolicy(lp.policy, lp.digest, { facts: null, runs: [run('s1', [metric('acc', 0.8, 0.05)]), run('s2', [metric('acc', 0.42, 0.05)]), run('s3', [metric('acc', 0.2, 0.05)])], mode: 'final', version: 2 });
+  assert.equal(v2.verdict, 'below-threshold');
   assert.throws(() => policy(`  - { id: c, title: C, combine: { k: 4 } }`, rules), /k = 4 but the capability has 3 rule/);
+});
+
+test('combining evidence with weights: crossed when the rules that rule in weigh at least at_least', () => {
+  // An uplift study weighs 2, each of two benchmarks 1; crossing needs weight 2: the study alone,
+  // or both benchmarks together.
+  const caps = `  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1 }, at_least: 2 } }`;
+  const rules = [rule('study', 'c', 's0', 'acc', 0.5), rule('b1', 'c', 's1', 'acc', 0.5), rule('b2', 'c', 's2', 'acc', 0.5)].join('\n');
+  const lp = policy(caps, rules);
+  const at = (a: number, b: number, c: number) => final(lp, [run('s0', [metric('acc', a, 0.05)]), run('s1', [metric('acc', b, 0.05)]), run('s2', [metric('acc', c, 0.05)])]);
+  const study = at(0.8, 0.2, 0.2);
+  assert.equal(study.verdict, 'threshold-crossed');
+  assert.match(study.capabilities[0]!.reasons[0]!, /weight 2 of its rules rule in \(crossing needs weight 2\)/);
+  assert.equal(at(0.2, 0.8, 0.8).verdict, 'threshold-crossed', 'both benchmarks weigh 2');
+  assert.equal(at(0.2, 0.8, 0.2).verdict, 'below-threshold', 'one benchmark weighs 1: the others ruled out');
+  assert.equal(at(0.2, 0.8, 0.5).verdict, 'cannot-rule-out', 'the second benchmark is open');
+  // Validation: one form at a time, every rule weighed, a reachable at_least.
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { k: 2, weights: { study: 2, b1: 1, b2: 1 }, at_least: 2 } }`, rules), /either k .* or weights with at_least, not both/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1 }, at_least: 2 } }`, rules), /every rule of the capability needs a weight; missing: b2/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1, nope: 1 }, at_least: 2 } }`, rules), /"nope" is not a rule of capability c/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1 }, at_least: 5 } }`, rules), /at_least 5 exceeds the total weight 4/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: 2, b1: 1, b2: 1 } } }`, rules), /weights and at_least go together/);
+  assert.throws(() => policy(`  - { id: c, title: C, combine: { weights: { study: -1, b1: 1, b2: 1 }, at_least: 1 } }`, rules), /combine\.weights\.study/);
 });
 
 test('sub-domain thresholds: a rule on one group of a metric', () => {
@@ -85,6 +125,16 @@ test('sub-domain thresholds: a rule on one group of a metric', () => {
   const r = v.rules[0]!;
   assert.equal(r.decision, 'rule-in', 'the overall mean (0.45) would not cross; the virology group does');
   assert.equal(r.value?.n, 150);
+  // With the whole metric's honest interval in the statistics (run-stats/v2, as a run log gives),
+  // the group is still judged on its own numbers, not on the whole metric's interval.
+  const honest = metric('acc', 0.45, 0.03, 300, { binary: true, basis: { method: 'clopper-pearson', k: 135, n: 300 }, groups: groups.map((g) => ({ ...g, basis: { method: 'clopper-pearson' as const, k: Math.round(g.mean * g.n), n: g.n } })) });
+  const rh = final(lp, [run('s', [honest])]).rules[0]!;
+  assert.equal(rh.decision, 'rule-in', rh.reasons.join('; '));
+  assert.equal(rh.value?.method, 'normal+clopper-pearson');
+  assert.ok(rh.value!.lo! > 0.7, `the interval is the group's: [${rh.value!.lo}, ${rh.value!.hi}]`);
+  // A clustered metric whose group has no interval basis: no honest group interval, so no decision.
+  const clustered = metric('acc', 0.45, 0.03, 300, { clusteredSe: 0.04, clusters: 30, groups });
+  assert.match(final(lp, [run('s', [clustered])]).rules[0]!.reasons.join(';'), /group subdomain = virology.*clustered/);
   const none = final(lp, [run('s', [metric('acc', 0.45, 0.03, 300)])]);
   assert.match(none.rules[0]!.reasons.join(';'), /no statistics for acc in group subdomain = virology/);
 });
@@ -115,6 +165,10 @@ test('staleness, release binding and relative-compute triggers', () => {
   const stale = final(lp, [ok], facts, '2026-09-01T00:00:00Z');
   assert.equal(stale.verdict, 'insufficient-evidence');
   assert.match(stale.rules[0]!.reasons.join(';'), /is stale: started 2026-01-01T00:00:00Z, 243 days before/);
+  // A back-dated evaluation date (before the run started) does not make a run fresh.
+  const early = final(lp, [ok], facts, '2025-12-01T00:00:00Z');
+  assert.equal(early.verdict, 'insufficient-evidence');
+  assert.match(early.rules[0]!.reasons.join(';'), /started 2026-01-01T00:00:00Z, after the evaluation date 2025-12-01T00:00:00Z/);
   // No evaluation date: a staleness rule cannot be satisfied.
   assert.equal(final(lp, [ok], facts, null).verdict, 'insufficient-evidence');
   // Another release (the model was fine-tuned since): re-test.
@@ -152,4 +206,10 @@ test('uplift studies and two-run comparisons: treatment minus control against a 
   // The control arm is held to the same evidence rules (here: a hand-picked subset).
   const picked = { ...arm('trial.control', 0.6), extent: { kind: 'chosen' as const, detail: 'chosen' } };
   assert.equal(final(lp, [arm('trial.treatment', 0.62), picked]).verdict, 'insufficient-evidence');
+  // ... and to the unscored-rate limit (v3): a control whose failures were dropped as unscored
+  // (its mean computed on the easy items) cannot shrink the difference into a pass.
+  const dropped = run('trial.control', [metric('success', 0.6, 0.05, 200, { counts: { scored: 200, unscored: 100, errored: 0 } })], { runId: 'ctl' });
+  const vd = final(lp, [arm('trial.treatment', 0.62), dropped]);
+  assert.equal(vd.verdict, 'insufficient-evidence');
+  assert.match(vd.rules[0]!.reasons.join(';'), /baseline unscored or errored rate 0\.3333 exceeds 0\.1/);
 });

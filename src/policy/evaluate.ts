@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { canonicalJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { accessAtLeast, type AccessLevel } from '../model/types.js';
 import { zFor } from '../stats/dist.js';
@@ -35,7 +36,7 @@ export interface MetricFacts {
    */
   basis?: IntervalBasis | null;
   /** Per-group estimates, when the statistics were grouped (sub-domain rules, v2). */
-  groups?: { by: string; group: string; n: number; mean: number | null; se: number | null }[];
+  groups?: { by: string; group: string; n: number; mean: number | null; se: number | null; basis?: IntervalBasis | null }[];
 }
 
 /** One run as evidence: what was measured, on what, and how far it can be trusted. */
@@ -55,15 +56,19 @@ export interface RunEvidence {
    * extent: every item (`full`), the first n in suite order (`first-n`, --limit), a chosen set
    * (`chosen`, --sample-id) or a run that stopped early (`incomplete`).
    */
-  extent?: { kind: RunExtent; detail: string };
+  extent?: { kind: RunExtent; detail: string; /** chosen: the item ids (--sample-id). */ ids?: string[] };
   /** Stage-2 sessions: items judged, and how many of them had a model exchange recorded. null: cannot tell. */
   exchanges?: { judged: number; withModel: number } | null;
   /** Where `access` came from: the tester's declaration, or a verified gateway grant. */
   accessBasis?: 'declared' | 'grant';
+  /** With accessBasis 'grant': which grant (token digest and issuing gateway key). Not part of verdicts. */
+  grant?: { sha256: string; keyId: string } | null;
   /** The model-release statement the run names ("sha256:<hex>"), null when none. */
   release?: string | null;
   /** When the run started (ISO 8601), for staleness. */
   startedAt?: string | null;
+  /** A v3 pool of sessions that may share items: judgements pooled and items certainly distinct. */
+  distinctItems?: { judged: number; distinct: number };
 }
 
 export type RunExtent = 'full' | 'first-n' | 'chosen' | 'incomplete';
@@ -72,10 +77,12 @@ export type Mode = 'final' | 'screen';
 /**
  * The policy-evaluation version. 1: the rules as first published (suite pins optional, partial runs
  * and stage-2 sessions without model exchanges counted, access as declared). 2: the integrity rules
- * of docs/formats/policy.md ("Evidence integrity"). Signed verdicts name the version they were
+ * of docs/formats/policy.md ("Evidence integrity"). 3: pooling only adds evidence (a session given
+ * twice counts once; one that rules in alone is not diluted), a sub-domain rule uses its group's own
+ * interval, and a run that started after the evaluation date is no evidence for staleness rules. Signed verdicts name the version they were
  * computed with, so a report signed under v1 recomputes under v1 and does not flip.
  */
-export const POLICY_EVALUATION_VERSION = 2;
+export const POLICY_EVALUATION_VERSION = 3;
 
 export interface EvaluateInput {
   facts: ModelFacts | null;
@@ -343,6 +350,9 @@ function integrityProblems(rule: Rule, ev: Settings['evidence'], run: RunEvidenc
     const started = run.startedAt ? Date.parse(run.startedAt) : NaN;
     if (!Number.isFinite(at)) out.push(`the rule limits evidence to ${ev.max_age_days} days but no evaluation date was given`);
     else if (!Number.isFinite(started)) out.push(`run ${run.runId}: start time unknown; the rule limits evidence to ${ev.max_age_days} days`);
+    // A run that started after the evaluation date is no evidence as of that date (a back-dated
+    // --at would otherwise make any old run look fresh).
+    else if (ctx.version >= 3 && started > at) out.push(`run ${run.runId} started ${run.startedAt}, after the evaluation date ${ctx.at}: it is no evidence as of then`);
     else if (at - started > ev.max_age_days * DAY_MS) out.push(`run ${run.runId} is stale: started ${run.startedAt}, ${Math.floor((at - started) / DAY_MS)} days before ${ctx.at} (limit ${ev.max_age_days} days)`);
   }
   return out;
@@ -364,8 +374,13 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
   if (m && rule.group) {
     const g = m.groups?.find((x) => x.by === rule.group!.by && x.group === rule.group!.value);
     if (!g) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `run ${run.runId} has no statistics for ${rule.metric} in group ${rule.group.by} = ${rule.group.value}`] };
-    // The sub-domain's own estimate; the unscored rate stays the metric's (per-group counts are not kept).
-    m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, counts: m.counts };
+    // The sub-domain's own estimate and its own honest interval (never the whole metric's); the
+    // unscored rate stays the metric's (per-group counts are not kept). A clustered metric's group
+    // without its interval basis has no honest interval here: no decision.
+    if (ctx.version >= 3) {
+      const gb: IntervalBasis | null = g.basis ?? (m.clusteredSe !== null ? { method: 'none', reason: `the statistics of group ${rule.group.by} = ${rule.group.value} carry no interval basis, and the metric is clustered` } : null);
+      m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, clusters: null, basis: gb, counts: m.counts };
+    } else m = { ...m, n: g.n, mean: g.mean, se: g.se, clusteredSe: null, counts: m.counts };
   }
   if (!m) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `metric "${rule.metric}" is not in run ${run.runId} (has: ${run.metrics.map((x) => x.name).join(', ') || 'none'})`] };
   const records = m.counts.scored + m.counts.unscored + m.counts.errored;
@@ -397,6 +412,11 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
   let alert: string | null = null;
   if (ctx.version >= 2 && d === 'rule-out' && rule.alert_threshold !== undefined && decide(b.lo, b.hi, rule.alert_threshold, rule.direction) !== 'rule-out')
     alert = `EARLY WARNING: the ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} reaches the alert threshold ${fmt(rule.alert_threshold)}`;
+  // v3: an inconclusive rule reaches its alert threshold too (its interval reaches the threshold,
+  // which lies beyond the alert level): when experts then rule the capability out, the automated
+  // evidence still warns.
+  else if (ctx.version >= 3 && d === 'inconclusive' && rule.alert_threshold !== undefined)
+    alert = `EARLY WARNING: inconclusive at the threshold, so the alert threshold ${fmt(rule.alert_threshold)} is reached`;
   const why =
     d === 'rule-out'
       ? `${iv} lies ${cmp ? 'below' : 'above'} the threshold ${fmt(s.threshold)}: ${cmp ? 'upper' : 'lower'} bound ${fmt(cmp ? b.hi : b.lo)} ${cmp ? '<' : '>'} ${fmt(s.threshold)}`
@@ -450,6 +470,32 @@ export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
 }
 
 /**
+ * v3: pooled sessions that may have judged the same items are not independent evidence — an expert
+ * re-doing the same first 20 items three times has 20 items, not 60. The pooled estimate keeps its
+ * mean but counts only the items certainly distinct: the largest session (or prefix of the suite,
+ * --limit), or the union of --sample-id choices when larger; the standard error is widened by
+ * √(n / distinct), as if each item's repeated judgements were one. Disjoint --sample-id sessions
+ * keep their whole n.
+ */
+export function withDistinctItems(pooled: RunEvidence, sessions: RunEvidence[], metric: string): RunEvidence {
+  const m = pooled.metrics[0];
+  if (!m || !m.n) return pooled;
+  const nOf = (r: RunEvidence) => r.metrics.find((x) => x.name === metric)?.n ?? 0;
+  const chosen = sessions.filter((r) => r.extent?.kind === 'chosen' && r.extent.ids);
+  const others = sessions.filter((r) => !chosen.includes(r));
+  const ids = new Set(chosen.flatMap((r) => r.extent!.ids!));
+  const fromChosen = Math.min(ids.size, chosen.reduce((a, r) => a + nOf(r), 0));
+  const distinct = Math.min(m.n, Math.max(fromChosen, ...others.map(nOf), ...sessions.map(nOf)));
+  if (distinct >= m.n) return pooled;
+  const f = Math.sqrt(m.n / distinct);
+  const scale = (k: number) => Math.round((k * distinct) / m.n);
+  const scored = distinct;
+  const unscored = scale(m.counts.unscored);
+  const errored = scale(m.counts.errored);
+  return { ...pooled, metrics: [{ ...m, n: distinct, counts: { scored, unscored, errored }, se: m.se === null ? null : m.se * f, basis: null }], distinctItems: { judged: m.n, distinct } };
+}
+
+/**
  * A comparison rule: treatment (the rule's suite) minus control (the baseline suite), each from
  * exactly one run that meets the evidence rules on its own; unpaired normal interval on the
  * difference (SE = √(SE_t² + SE_c²)).
@@ -466,6 +512,15 @@ function evaluateComparison(rule: Rule, s: Settings, treat: RunEvidence[], runs:
   if (b.suite.digests && !b.suite.digests.includes(c.suite.digest)) problems.push(`baseline suite digest ${c.suite.digest} is not one the rule accepts`);
   if (!b.suite.digests) problems.push(`the baseline suite ${b.suite.id} is not pinned (baseline.suite.digests)`);
   if (provenance && s.evidence.signed && !c.signed) problems.push(`the baseline run ${c.runId} needs a signed report that verifies`);
+  if (ctx.version >= 3) {
+    // v3: the control arm meets the evidence rules the treatment does (a control with a high
+    // unscored rate, or from an unlogged report, could shrink the difference).
+    if (provenance && s.evidence.logged && !c.logged) problems.push(`the baseline run ${c.runId} needs its report in a trusted transparency log`);
+    const cm = c.metrics.find((m) => m.name === (b.metric ?? rule.metric));
+    const recs = cm ? cm.counts.scored + cm.counts.unscored + cm.counts.errored : 0;
+    if (cm && recs && (cm.counts.unscored + cm.counts.errored) / recs > s.evidence.max_unscored_rate)
+      problems.push(`baseline unscored or errored rate ${fmt((cm.counts.unscored + cm.counts.errored) / recs)} exceeds ${s.evidence.max_unscored_rate}`);
+  }
   const mt = t.metrics.find((m) => m.name === rule.metric);
   const mc = c.metrics.find((m) => m.name === (b.metric ?? rule.metric));
   if (!mt || !mc) return none(`metric ${!mt ? `"${rule.metric}" not in ${t.runId}` : `"${b.metric ?? rule.metric}" not in ${c.runId}`}`);
@@ -498,10 +553,35 @@ export function evaluateRule(policy: Policy, rule: Rule, runs: RunEvidence[], fa
   if (!candidates.length) return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`no run of suite ${rule.suite.id}`] };
   if (rule.baseline && ctx.version >= 2) return { ...base, ...evaluateComparison(rule, s, candidates, runs, provenance, ctx), otherRuns: [] };
   // v2: several stage-2 sessions on the same suite are pooled into one estimate (every session counts).
-  if (ctx.version >= 2 && isElicitation(rule) && candidates.length > 1) {
+  if (ctx.version === 2 && isElicitation(rule) && candidates.length > 1) {
     const pooled = poolRuns(candidates, rule.metric);
     const r = evaluateRun(rule, s, pooled, provenance, ctx);
     return { ...base, ...r, reasons: [`pooled ${candidates.length} sessions (${candidates.map((c) => c.runId).join(', ')})`, ...r.reasons], otherRuns: [] };
+  }
+  if (ctx.version >= 3 && isElicitation(rule) && candidates.length > 1) {
+    // The same session given twice (its log and a report, two reports of it) counts once: it is one
+    // set of judgements. Two different records under one run id cannot both be that session.
+    const byId = new Map<string, RunEvidence>();
+    for (const c of candidates) {
+      const seen = byId.get(c.runId);
+      if (!seen) byId.set(c.runId, c);
+      else if (canonicalJson(seen.metrics) !== canonicalJson(c.metrics))
+        return { ...base, run: null, value: null, decision: 'insufficient-evidence', reasons: [`session ${c.runId} is given twice with different statistics; give one record of each session`], otherRuns: [] };
+    }
+    const sessions = [...byId.values()];
+    if (sessions.length > 1) {
+      const pooled = withDistinctItems(poolRuns(sessions, rule.metric), sessions, rule.metric);
+      const r = evaluateRun(rule, s, pooled, provenance, ctx);
+      // Pooling may only add evidence, never dilute it: a session that rules in on its own (meeting
+      // every evidence rule) stands, so further sessions with failed attempts cannot outvote it.
+      const alone = sessions.map((c) => ({ runId: c.runId, ...evaluateRun(rule, s, c, provenance, ctx) }));
+      const inAlone = alone.find((a) => a.decision === 'rule-in');
+      const head = `pooled ${sessions.length} sessions (${sessions.map((c) => c.runId).join(', ')})${pooled.distinctItems ? `: ${pooled.distinctItems.judged} judgements of at most ${pooled.distinctItems.distinct} distinct items count as ${pooled.distinctItems.distinct}` : ''}`;
+      if (inAlone && r.decision !== 'rule-in')
+        return { ...base, run: inAlone.run, value: inAlone.value, decision: 'rule-in', reasons: [`session ${inAlone.runId} rules in on its own; pooling cannot dilute it (${head}: ${r.decision})`, ...inAlone.reasons], otherRuns: alone.filter((a) => a !== inAlone).map((a) => ({ runId: a.runId, decision: a.decision })) };
+      return { ...base, ...r, reasons: [head, ...r.reasons], otherRuns: [] };
+    }
+    candidates.splice(0, candidates.length, ...sessions);
   }
   const results = candidates.map((r) => ({ runId: r.runId, ...evaluateRun(rule, s, r, provenance, ctx) }));
   let best = results[0]!;
@@ -522,8 +602,27 @@ const label = (r: RuleResult) => `${r.rule}${r.mode === 'screen' ? ' (screen)' :
  * over the automated screen; a rule-in anywhere is a crossing; a screen that rules out everything
  * clears the capability; otherwise inconclusive evidence cannot rule it out.
  */
-export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k = 1): { status: Status; reasons: string[] } {
-  const st = baseStatus(automated, screen, elicitation, k);
+/** How a capability combines its rules: crossed when the rules that rule in weigh at least `need` (k of n: weight 1 each, need k). */
+export interface Combine {
+  need: number;
+  weight: (rule: string) => number;
+  /** Not the default "any one rule": the k-of-n / weighted path. */
+  explicit: boolean;
+}
+
+export function combineOf(cap: Capability | undefined, version: number): Combine {
+  const c = version >= 2 ? cap?.combine : undefined;
+  if (c?.weights && c.at_least !== undefined) {
+    const w = c.weights;
+    return { need: c.at_least, weight: (r) => w[r] ?? 0, explicit: true };
+  }
+  const k = c?.k ?? 1;
+  return { need: k, weight: () => 1, explicit: k > 1 };
+}
+
+export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number | Combine = 1, screenGatesKofN = false): { status: Status; reasons: string[] } {
+  const comb: Combine = typeof k === 'number' ? { need: k, weight: () => 1, explicit: k > 1 } : k;
+  const st = baseStatus(automated, screen, elicitation, comb, screenGatesKofN);
   // v2 alert thresholds: below the threshold, but the alert level is reached.
   if (st.status === 'below-threshold') {
     const alerts = [...automated, ...elicitation].filter((r) => r.alert);
@@ -532,20 +631,29 @@ export function capabilityStatus(automated: RuleResult[], screen: RuleResult[], 
   return st;
 }
 
-function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], k: number): { status: Status; reasons: string[] } {
+function baseStatus(automated: RuleResult[], screen: RuleResult[], elicitation: RuleResult[], comb: Combine, screenGatesKofN: boolean): { status: Status; reasons: string[] } {
+  const k = comb.need;
+  const weigh = (xs: RuleResult[]) => xs.reduce((a, r) => a + comb.weight(r.rule), 0);
+  const weighted = comb.explicit && (!Number.isInteger(k) || [...automated, ...elicitation].some((r) => comb.weight(r.rule) !== 1));
+  const of = (x: number) => (weighted ? `weight ${fmt(x)}` : `${x}`);
   const inScope = (xs: RuleResult[]) => xs.filter((r) => r.decision !== 'not-in-scope');
   const A = inScope(automated);
   const S = inScope(screen);
   const E = inScope(elicitation);
   if (!A.length && !E.length) return { status: 'not-in-scope', reasons: ['no rule of this capability applies to the model'] };
   const ins = [...A, ...E].filter((r) => r.decision === 'rule-in');
-  if (ins.length >= k) return { status: 'threshold-crossed', reasons: [...(k > 1 ? [`${ins.length} of its rules rule in (crossing needs ${k})`] : []), ...ins.map(label)] };
-  if (k > 1) {
+  if (ins.length && weigh(ins) >= k) return { status: 'threshold-crossed', reasons: [...(comb.explicit ? [`${of(weighted ? weigh(ins) : ins.length)} of its rules rule in (crossing needs ${of(k)})`] : []), ...ins.map(label)] };
+  if (comb.explicit) {
     // k-of-n: clear when fewer than k rules could still rule in; otherwise the open rules keep it open.
-    const could = [...A, ...E].filter((r) => r.decision !== 'rule-out');
-    if (could.length < k) return { status: 'below-threshold', reasons: [`only ${could.length} rule(s) could still rule in; crossing needs ${k}`, ...[...A, ...E].map(label)] };
-    const open = could.filter((r) => r.decision === 'rule-in' || r.decision === 'inconclusive');
-    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${k} rules; ${ins.length} rule in and others are open`, ...open.map(label)] };
+    // v3: an automated rule is out of the count only when its cautious screen rules out too, as a
+    // k = 1 capability is cleared only by the screen (or by elicitation): the k-of-n path must not
+    // skip the false-negative margin.
+    const screenOf = new Map(S.map((r) => [r.rule, r]));
+    const stillOpen = (r: RuleResult) => screenGatesKofN && r.stage === 'automated' && r.decision === 'rule-out' && screenOf.get(r.rule)?.decision !== 'rule-out';
+    const could = [...A, ...E].filter((r) => r.decision !== 'rule-out' || stillOpen(r));
+    if (weigh(could) < k) return { status: 'below-threshold', reasons: [`only ${weighted ? of(weigh(could)) : `${could.length} rule(s)`} could still rule in; crossing needs ${of(k)}`, ...[...A, ...E].map(label)] };
+    const open = could.filter((r) => r.decision === 'rule-in' || r.decision === 'inconclusive' || stillOpen(r));
+    if (open.length) return { status: 'cannot-rule-out', reasons: [`crossing needs ${weighted ? of(k) : `${k} rules`}; ${weighted ? of(weigh(ins)) : ins.length} rule in and others are open`, ...open.map((r) => (stillOpen(r) ? `${label(r)}, but its screen ${screenOf.get(r.rule)!.decision}` : label(r)))] };
     return { status: 'insufficient-evidence', reasons: could.filter((r) => r.decision === 'insufficient-evidence').map((r) => `${label(r)}: ${r.reasons.join('; ')}`) };
   }
   if (E.length && E.every((r) => r.decision !== 'insufficient-evidence')) {
@@ -608,7 +716,7 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
       if (r.screen) rules.push(screen[i]!);
     });
     rules.push(...elicitation);
-    const st = capabilityStatus(automated, screen, elicitation, ctx.version >= 2 ? (cap.combine?.k ?? 1) : 1);
+    const st = capabilityStatus(automated, screen, elicitation, combineOf(cap, ctx.version), ctx.version >= 3);
     capabilities.push({ capability: cap.id, title: cap.title, ...st });
   }
   if (input.mode === 'final') {

@@ -7,17 +7,19 @@ import { statsForRun, type MetricStats, type RunStats } from '../stats/from-log.
 import type { RunReportPredicate } from '../attest/predicate.js';
 import type { MetricFacts, RunEvidence } from './evaluate.js';
 import type { IntervalBasis } from '../stats/honest.js';
+import type { GrantRef } from './grant-evidence.js';
 
 /** The I/O edge of the policy module: run logs and signed reports → RunEvidence for evaluatePolicy. */
 
 const finite = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
 
-type GroupsIn = { by: string; groups: { group: string; n: number; mean: number | null; se: number | null }[] } | null;
+type GroupsIn = { by: string; groups: { group: string; n: number; mean: number | null; se: number | null; interval?: { basis?: unknown } | null }[] } | null;
 
 export function metricFacts(
   m: Pick<MetricStats, 'name' | 'n' | 'counts' | 'binary'> & { mean: number | null; se: number | null; clustered: { se: number | null; clusters: number } | null; interval?: { basis: unknown }; groups?: GroupsIn },
 ): MetricFacts {
-  const groups = m.groups ? m.groups.groups.map((g) => ({ by: m.groups!.by, group: g.group, n: g.n, mean: finite(g.mean), se: finite(g.se) })) : null;
+  // Each group keeps its own honest interval's basis (run-stats/v2), so a sub-domain rule is judged on it.
+  const groups = m.groups ? m.groups.groups.map((g) => ({ by: m.groups!.by, group: g.group, n: g.n, mean: finite(g.mean), se: finite(g.se), ...(g.interval?.basis ? { basis: g.interval.basis as IntervalBasis } : {}) })) : null;
   return {
     ...(groups ? { groups } : {}),
     // run-stats/v2 (and live statistics) carry the honest interval's basis; v1 reports get it derived.
@@ -38,8 +40,8 @@ export interface Provenance {
   logged: boolean;
   /** The model release a verified report names ("sha256:<hex>"). */
   release?: string | null;
-  /** Access from a verified gateway grant for this run's model, overriding the declared level. */
-  grant?: { level: RunEvidence['access'] } | null;
+  /** Access from a verified gateway grant for this run's model, overriding the declared level (ref: which grant). */
+  grant?: { level: RunEvidence['access']; ref?: GrantRef | null } | null;
 }
 
 export interface Integrity {
@@ -50,7 +52,7 @@ export interface Integrity {
 
 /** How much of its suite a run covered, from its config, its end status and how many items it holds. */
 export function runExtent(cfg: { limit: number | null; sampleIds: string[] | null }, status: string | null, samples: number): Integrity['extent'] {
-  if (cfg.sampleIds !== null) return { kind: 'chosen', detail: `${cfg.sampleIds.length} chosen item(s), --sample-id` };
+  if (cfg.sampleIds !== null) return { kind: 'chosen', detail: `${cfg.sampleIds.length} chosen item(s), --sample-id`, ids: [...cfg.sampleIds] };
   if (status !== 'completed') return { kind: 'incomplete', detail: status ? `ended ${status}` : 'no end record (still running or crashed)' };
   if (cfg.limit !== null && samples >= cfg.limit) return { kind: 'first-n', detail: `the first ${cfg.limit} items, --limit` };
   return { kind: 'full', detail: `${samples} items` };
@@ -94,6 +96,7 @@ export function evidenceFromStats(stats: RunStats, access: RunEvidence['access']
     metrics: stats.metrics.map(metricFacts),
     ...(integrity ? { extent: integrity.extent, exchanges: integrity.exchanges, startedAt: integrity.startedAt } : {}),
     accessBasis: prov.grant ? 'grant' : 'declared',
+    ...(prov.grant?.ref ? { grant: prov.grant.ref } : {}),
     release: prov.release ?? null,
   };
 }
@@ -142,6 +145,7 @@ export function evidenceFromPredicate(p: RunReportPredicate, prov: Provenance, e
     extent: runExtent(p.config, p.run.status, p.counts.samples),
     exchanges: stage2 ? x : null,
     accessBasis: prov.grant ? 'grant' : 'declared',
+    ...(prov.grant?.ref ? { grant: prov.grant.ref } : {}),
     release: prov.release ?? (p.model.releaseStatement ? `sha256:${p.model.releaseStatement.digest.sha256}` : null),
     startedAt: p.timestamps.runStartedAt,
   };

@@ -198,7 +198,14 @@ export const capabilitySchema = z.strictObject({
    * v2: combining rules: crossed when at least k of the capability's in-scope rules rule in
    * (default: any one); ruled out when fewer than k still could.
    */
-  combine: z.strictObject({ k: z.number().int().min(1) }).optional(),
+  combine: z
+    .strictObject({
+      k: z.number().int().min(1).optional(),
+      /** Weighted evidence: each rule's weight (every rule of the capability listed); crossed when the rules that rule in weigh at least `at_least`. */
+      weights: z.record(z.string(), z.number().positive().finite()).optional(),
+      at_least: z.number().positive().finite().optional(),
+    })
+    .optional(),
   /** v2: governance sign-off: these statuses stand only with a sign-off by `by` declared in the model facts (`signoffs`). */
   signoff: z.strictObject({ by: text(), required_for: z.array(z.enum(STATUSES)).min(1) }).optional(),
 });
@@ -276,8 +283,23 @@ export const policyFileSchema = z
         if (x === c.id) issue(['capabilities', i, 'implies', k], 'a capability cannot imply itself');
         else if (!caps.has(x)) issue(['capabilities', i, 'implies', k], `no capability "${x}"`);
       }
-      const n = p.rules.filter((r) => r.capability === c.id).length;
-      if (c.combine && c.combine.k > n) issue(['capabilities', i, 'combine', 'k'], `k = ${c.combine.k} but the capability has ${n} rule(s)`);
+      const own = p.rules.filter((r) => r.capability === c.id);
+      const n = own.length;
+      const cb = c.combine;
+      if (cb) {
+        const weighted = cb.weights !== undefined || cb.at_least !== undefined;
+        if (weighted && cb.k !== undefined) issue(['capabilities', i, 'combine'], 'give either k (k of n rules) or weights with at_least, not both');
+        else if (!weighted && cb.k === undefined) issue(['capabilities', i, 'combine'], 'give k (k of n rules) or weights with at_least');
+        else if (weighted && (cb.weights === undefined || cb.at_least === undefined)) issue(['capabilities', i, 'combine', cb.weights === undefined ? 'weights' : 'at_least'], 'weights and at_least go together');
+        if (cb.k !== undefined && cb.k > n) issue(['capabilities', i, 'combine', 'k'], `k = ${cb.k} but the capability has ${n} rule(s)`);
+        if (cb.weights && cb.at_least !== undefined) {
+          for (const id of Object.keys(cb.weights)) if (!own.some((r) => r.id === id)) issue(['capabilities', i, 'combine', 'weights', id], `"${id}" is not a rule of capability ${c.id}`);
+          const missing = own.filter((r) => cb.weights![r.id] === undefined).map((r) => r.id);
+          if (missing.length) issue(['capabilities', i, 'combine', 'weights'], `every rule of the capability needs a weight; missing: ${missing.join(', ')}`);
+          const total = Object.values(cb.weights).reduce((a, w) => a + w, 0);
+          if (cb.at_least > total) issue(['capabilities', i, 'combine', 'at_least'], `at_least ${cb.at_least} exceeds the total weight ${total}: the capability could never cross`);
+        }
+      }
     });
     p.rules.forEach((r, i) => {
       if (r.alert_threshold === undefined) return;

@@ -12,6 +12,7 @@ import { evaluatePolicy, POLICY_EVALUATION_VERSION, type RunEvidence, type Verdi
 import { evidenceFromPredicate } from './evidence.js';
 import type { LoadedPolicy } from './load.js';
 import { modelFactsSchema, type ModelFacts } from './schema.js';
+import { grantAccess, type GrantRef } from './grant-evidence.js';
 
 /**
  * The signed two-stage verdict (`assay verdict … --sign`): ONE attestation over everything a
@@ -23,6 +24,8 @@ import { modelFactsSchema, type ModelFacts } from './schema.js';
  */
 export { VERDICT_PREDICATE_TYPE };
 export const VERDICT_SUBJECT = 'assay/model';
+/** How far a signed verdict's evaluation date may be from its signing time (the CLI sets both at once). */
+const EVALUATED_AT_SLACK_MS = 5 * 60_000;
 
 type SignedFacts = Omit<ModelFacts, 'training_compute_flop' | 'last_evaluated_compute_flop'> & { training_compute_flop?: string; last_evaluated_compute_flop?: string };
 /** Signed JSON refuses numbers beyond 2^53 − 1 (1e25 FLOP is one): compute is carried as a decimal string. */
@@ -45,8 +48,12 @@ export interface InputAttestation {
   suite: { id: string; version: string; digest: string };
   /** SHA-256 of the report's signed payload bytes (the statement), as the tlog entry names it. */
   report: { sha256: string };
-  /** Access basis the signer verified (a gateway grant is not reproduced here: it is a bearer credential). */
-  access: { level: RunEvidence['access']; basis: 'declared' | 'grant' };
+  /**
+   * Access basis the signer verified. A gateway grant is named by its token's SHA-256 and issuing key
+   * (the token is a bearer credential and is not embedded): a verifier needs the token (`--grant`)
+   * and must trust that gateway key to accept the grant's level.
+   */
+  access: { level: RunEvidence['access']; basis: 'declared' | 'grant'; grant?: GrantRef };
   /** A stage-2 session's model exchanges, from its run log at signing time. */
   exchanges: RunEvidence['exchanges'];
 }
@@ -103,7 +110,9 @@ export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null
   const claims: InputAttestation[] = inputs.map((i) => {
     const e = byRun.get(i.predicate.run.id);
     if (!e) throw new AssayError('USAGE', `report of run ${i.predicate.run.id} was not part of the evidence`);
-    return { runId: e.runId, suite: e.suite, report: { sha256: i.payloadSha256 }, access: { level: e.access, basis: e.accessBasis ?? 'declared' }, exchanges: e.exchanges ?? null };
+    if (e.accessBasis === 'grant' && !e.grant) throw new AssayError('USAGE', `run ${e.runId}: grant access without the grant it rests on`);
+    const access = { level: e.access, basis: e.accessBasis ?? 'declared', ...(e.accessBasis === 'grant' && e.grant ? { grant: e.grant } : {}) };
+    return { runId: e.runId, suite: e.suite, report: { sha256: i.payloadSha256 }, access, exchanges: e.exchanges ?? null };
   });
   const claimMap = new Map(claims.map((c) => [c.report.sha256, c]));
   const runs = evidenceOf(inputs, claimMap);
@@ -166,7 +175,7 @@ export interface VerdictCheck {
  */
 export async function verifyVerdictDocument(
   bytes: Uint8Array,
-  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; tlog?: TlogVerifyOptions; now?: Date; source?: string },
+  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; grants?: string[]; tlog?: TlogVerifyOptions; now?: Date; source?: string },
 ): Promise<VerdictCheck> {
   const src = o.source ?? 'verdict';
   const res: VerdictCheck = { ok: false, exitCode: 0, failures: [], warnings: [], statement: null, recomputed: null };
@@ -247,13 +256,43 @@ export async function verifyVerdictDocument(
     inputs.push({ predicate: v.statement.predicate, payloadSha256: v.payloadSha256!, logged: v.tlog !== null && !v.failures.length });
   }
   for (const s of given.keys()) if (!cited.some((c) => c?.report?.sha256 === s)) res.warnings.push(`${given.get(s)!.source} is not cited by the verdict; ignored`);
+  // What the signer states beyond the reports, checked where it can be: grant access against the
+  // grant itself (under a gateway key the verifier trusts), a session's exchanges against those its
+  // report signed.
+  const bySha = new Map(inputs.map((i) => [i.payloadSha256, i.predicate]));
+  for (const [i, c] of cited.entries()) {
+    const pr = bySha.get(c?.report?.sha256);
+    if (!pr) continue;
+    const where = `payload $.predicate.inputAttestations[${i}]`;
+    if (c.access?.basis === 'grant') {
+      const ref = c.access.grant;
+      const tokens = ref ? (o.grants ?? []).filter((t) => sha256Hex(t) === ref.sha256) : [];
+      const g = tokens.length ? await grantAccess(tokens, o.trust, pr.model.model, pr.timestamps.runStartedAt, (w) => res.warnings.push(w)) : null;
+      if (!ref) fail(14, `${where}.access`, `run ${c.runId}: its ${c.access.level} access is signed as granted, but no grant is named`);
+      else if (!g) fail(14, `${where}.access.grant`, `run ${c.runId}: its ${c.access.level} access rests on gateway grant sha256:${ref.sha256} ${tokens.length ? 'which does not verify under a gateway key the trust file lists (co-signers) for this model when the run started' : 'which was not given (--grant <token file>)'}`);
+      else if (g.level !== c.access.level) fail(15, `${where}.access.level`, `run ${c.runId}: signed ${c.access.level} access, but the grant gives ${g.level}`);
+    }
+    const signedX = (pr.policy as { integrity?: { exchanges?: unknown } } | null)?.integrity?.exchanges;
+    if (signedX !== undefined && canonicalJson(signedX) !== canonicalJson(c.exchanges ?? null))
+      fail(15, `${where}.exchanges`, `run ${c.runId}: the verdict states ${JSON.stringify(c.exchanges)} model exchanges, its report signed ${JSON.stringify(signedX)}`);
+  }
   // Recompute from the cited reports (at the signed evaluation version and date).
   if (o.policy && !res.failures.length) {
     const claims = new Map(cited.map((c) => [c.report.sha256, c]));
     const runs = evidenceOf(inputs, claims);
     const version = p.evaluationVersion;
-    if (!Number.isInteger(version) || version < 2 || version > POLICY_EVALUATION_VERSION) fail(15, 'payload $.predicate.evaluationVersion', `unknown policy-evaluation version ${version}`);
-    else {
+    // The evaluation date is the signing time (assay verdict --sign refuses --at); a verdict whose
+    // date was moved would have its staleness limits measured from a date the signer chose.
+    const ev = Date.parse(String(p.evaluatedAt));
+    const tv = Date.parse(String(p.timeVerified));
+    if (version !== 2 && (!Number.isFinite(ev) || !Number.isFinite(tv) || Math.abs(ev - tv) > EVALUATED_AT_SLACK_MS))
+      fail(15, 'payload $.predicate.evaluatedAt', `the evaluation date ${p.evaluatedAt} is not the signing time ${p.timeVerified}`);
+    else if (ev > Date.now() + EVALUATED_AT_SLACK_MS) fail(15, 'payload $.predicate.evaluatedAt', `the evaluation date ${p.evaluatedAt} is in the future`);
+    if (res.failures.length) res.recomputed = null; // the date is not the signing time: nothing to recompute at
+    else if (!Number.isInteger(version) || version < 2 || version > POLICY_EVALUATION_VERSION) fail(15, 'payload $.predicate.evaluationVersion', `unknown policy-evaluation version ${version}`);
+    else if (version < POLICY_EVALUATION_VERSION)
+      res.warnings.push(`evaluated under policy-evaluation version ${version}, not the current ${POLICY_EVALUATION_VERSION}: recomputed under ${version} (docs/formats/policy.md, "Evidence integrity")`);
+    if (!res.failures.length) {
       try {
         const again = evaluatePolicy(o.policy.policy, o.policy.digest, { facts: o.facts, runs, mode: 'final', version, at: p.evaluatedAt });
         res.recomputed = again.verdict;

@@ -178,8 +178,9 @@ export function register(program: Command): void {
     .option('--policy <file>', 'recompute the signed policy verdict from the signed statistics and this policy file')
     .option('--model-facts <file>', 'a signed verdict (assay verdict --sign): the model facts it was computed with')
     .option('--report <file>', 'a signed verdict: a report it cites (repeatable; every cited report is needed)', collect)
+    .option('--grant <file>', 'a signed verdict: a gateway grant token a run\'s access rests on (repeatable; its gateway key must be a trusted co-signer)', collect)
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[] }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[] }) => {
       const trust = trustFrom(f.trust);
       const bytes = read(file, 'report');
       const sv = await import('../../policy/signed-verdict.js');
@@ -191,6 +192,7 @@ export function register(program: Command): void {
           policy: f.policy ? await loadPolicy(f.policy) : null,
           facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
           reports: (f.report ?? []).map((x) => ({ bytes: read(x, 'report'), source: x })),
+          grants: (f.grant ?? []).map((x) => read(x, 'grant').toString('utf8').trim()),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
           source: file,
@@ -209,7 +211,12 @@ export function register(program: Command): void {
       if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
       else {
         const pol = r.statement?.predicate.policy;
-        const polLine = pol ? `signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}\n` : '';
+        const signedVer = pol ? pol['evaluationVersion'] : undefined;
+        const ver = pol ? (typeof signedVer === 'number' ? signedVer : 1) : null;
+        const { POLICY_EVALUATION_VERSION } = await import('../../policy/evaluate.js');
+        // An older evaluation version recomputes as signed (so old reports do not flip) but has fewer integrity rules: say so.
+        const verLine = ver !== null && ver < POLICY_EVALUATION_VERSION ? `note: the policy verdict was evaluated under policy-evaluation version ${ver}, not the current ${POLICY_EVALUATION_VERSION} (fewer integrity rules: docs/formats/policy.md, "Evidence integrity"); recompute it with assay verdict for a current determination\n` : '';
+        const polLine = pol ? `signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}\n${verLine}` : '';
         process.stdout.write(polLine + formatVerifyResult(r) + (r.exitCode === EXIT.untrusted && !trust.file ? 'hint: pass --trust <trust.json> listing the keys you accept (docs/formats/trust.md)\n' : ''));
       }
       process.exitCode = r.exitCode;

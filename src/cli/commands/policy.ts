@@ -24,7 +24,7 @@ import { ASSAY_ROOT } from '../../version.js';
 import { assertElicitable, ELICITATION_SUFFIX, elicitationSuite, linesOf, runElicitation } from '../../policy/elicit.js';
 import { evaluatePolicy, VERDICT_EXIT, type RunEvidence, type Verdict } from '../../policy/evaluate.js';
 import { evidenceFromPredicate, evidenceFromRunLog, type Provenance } from '../../policy/evidence.js';
-import { verifyGrantToken } from '../../gateway/grant.js';
+import { grantAccess } from '../../policy/grant-evidence.js';
 import { keyIdOf, parsePublicKey } from '../../attest/keys.js';
 import type { KeyObject } from 'node:crypto';
 import { describeAction, formatPlan, formatVerdict } from '../../policy/format.js';
@@ -135,44 +135,35 @@ function trustFrom(flag: string | undefined): TrustPolicy {
 }
 
 export interface GrantEvidence {
-  token: string;
-  key: KeyObject;
+  tokens: string[];
+  /** --grant-key: only grants from this gateway key (which must also be a trusted co-signer). */
+  onlyKey: string | null;
 }
 
 /**
- * The access a verified gateway grant gave for a run: the grant's signature (the developer's
- * gateway key), audience and issuer, its validity at the time the run started, and the run's model
+ * The access a verified gateway grant gave for a run: the grant's signature by a gateway key the
+ * trust file lists as a co-signer, its validity at the time the run started, and the run's model
  * among the grant's models. null when no grant covers the run.
  */
-async function grantFor(grants: GrantEvidence[], model: string, startedAt: string | null, warn: (s: string) => void): Promise<Provenance['grant']> {
-  for (const g of grants) {
-    let claims;
-    try {
-      const raw = JSON.parse(Buffer.from(g.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud?: unknown };
-      claims = await verifyGrantToken(g.token, g.key, { audience: String(raw.aud), issuer: keyIdOf(g.key), ...(startedAt ? { now: new Date(startedAt) } : {}) });
-    } catch (e) {
-      warn(`grant did not verify (${(e as Error).message}); ignored`);
-      continue;
-    }
-    if (claims.assay.models.includes(model)) return { level: claims.assay.level };
-  }
-  return null;
+async function grantFor(grants: GrantEvidence | null, trust: TrustPolicy, model: string, startedAt: string | null, warn: (s: string) => void): Promise<Provenance['grant']> {
+  if (!grants?.tokens.length) return null;
+  return grantAccess(grants.tokens, trust, model, startedAt, warn, grants.onlyKey);
 }
 
 /** Runs as evidence; reports (verified against the trust file) mark their runs signed and, when logged, logged. */
-async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = [], groupBy: string[] = []): Promise<RunEvidence[]> {
+async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence | null = null, groupBy: string[] = []): Promise<RunEvidence[]> {
   return (await gatherEvidenceAndReports(runRefs, reportFiles, trustFile, warn, grants, groupBy)).evidence;
 }
 
 /** As gatherEvidence, with the verified reports themselves (what a signed verdict cites). */
-async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence[] = [], groupBy: string[] = []): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
+async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence | null = null, groupBy: string[] = []): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
   const inputs: VerifiedInput[] = [];
   const logs = await Promise.all(runRefs.map((r) => resolveRunLog(r)));
   const byRunId = new Map<string, string>();
   for (const l of logs) byRunId.set((await readRunHeader(l)).runId, l);
   const prov = new Map<string, Provenance>();
   const fromReports: RunEvidence[] = [];
-  const trust = reportFiles.length ? trustFrom(trustFile) : emptyTrust();
+  const trust = reportFiles.length || grants?.tokens.length ? trustFrom(trustFile) : emptyTrust();
   for (const file of reportFiles) {
     let bytes: Buffer;
     try {
@@ -200,14 +191,14 @@ async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[]
       signed: true,
       logged: r.tlog !== null && !r.failures.length,
       release: pr.model.releaseStatement ? `sha256:${pr.model.releaseStatement.digest.sha256}` : null,
-      grant: await grantFor(grants, pr.model.model, pr.timestamps.runStartedAt, warn),
+      grant: await grantFor(grants, trust, pr.model.model, pr.timestamps.runStartedAt, warn),
     };
     if (log) prov.set(runId, p);
     else fromReports.push(evidenceFromPredicate(pr, p));
   }
   const fromLogs = await Promise.all(logs.map(async (l) => {
     const h = await readRunHeader(l);
-    const p = prov.get(h.runId) ?? { signed: false, logged: false, grant: await grantFor(grants, h.model.model, h.startedAt, warn) };
+    const p = prov.get(h.runId) ?? { signed: false, logged: false, grant: await grantFor(grants, trust, h.model.model, h.startedAt, warn) };
     return evidenceFromRunLog(l, p, groupBy);
   }));
   return { evidence: [...fromLogs, ...fromReports], inputs };
@@ -252,11 +243,13 @@ async function repinText(text: string, pins: Record<number, string>, file: strin
 /** The fields sub-domain rules group by. */
 const groupFields = (p: Policy): string[] => [...new Set(p.rules.flatMap((r) => (r.group ? [r.group.by] : [])))];
 
-function readGrants(files: string[] | undefined, keyFile: string | undefined): GrantEvidence[] {
-  if (!files?.length) return [];
-  if (!keyFile) throw new AssayError('USAGE', '--grant needs --grant-key (the gateway public key that signed it)');
-  const key = parsePublicKey(readText(keyFile, 'gateway key'), { file: keyFile });
-  return files.map((file) => ({ token: readText(file, 'grant').trim(), key }));
+function readGrants(files: string[] | undefined, keyFile: string | undefined): GrantEvidence | null {
+  if (!files?.length) {
+    if (keyFile) throw new AssayError('USAGE', '--grant-key without --grant');
+    return null;
+  }
+  const onlyKey = keyFile ? keyIdOf(parsePublicKey(readText(keyFile, 'gateway key'), { file: keyFile })) : null;
+  return { tokens: files.map((file) => readText(file, 'grant').trim()), onlyKey };
 }
 
 function readText(file: string, what: string): string {
@@ -307,7 +300,8 @@ function policySummary(lp: LoadedPolicy): string {
     out.push(`capability ${c.id}: ${c.title}`);
     if (c.elicitation) out.push(`  stage 2: ${c.elicitation.experts}; ${c.elicitation.protocol}; access ${c.elicitation.access}${c.elicitation.suite ? `; items from ${c.elicitation.suite}` : ''}`);
     if (c.implies) out.push(`  crossing it crosses: ${c.implies.join(', ')}`);
-    if (c.combine) out.push(`  crossed when ${c.combine.k} of its rules rule in`);
+    if (c.combine?.k !== undefined) out.push(`  crossed when ${c.combine.k} of its rules rule in`);
+    if (c.combine?.weights) out.push(`  crossed when the rules that rule in weigh at least ${c.combine.at_least} (${Object.entries(c.combine.weights).map(([r, w]) => `${r} ${w}`).join(', ')})`);
     if (c.signoff) out.push(`  sign-off by ${c.signoff.by} for: ${c.signoff.required_for.join(', ')}`);
     for (const [status, acts] of Object.entries(c.actions)) for (const a of acts ?? []) out.push(`  on ${status}: ${describeAction(a)}`);
   }
@@ -419,8 +413,8 @@ export function register(program: Command): void {
     .option('--model-facts <file>', 'declared model facts for the scope (assay.model-facts/v1)')
     .option('--report <file>', 'a signed report of one of the runs (or of a run not given: its signed numbers are used); verified against --trust (repeatable)', collect)
     .option('--trust <file>', 'trust file for --report (default: $ASSAY_HOME/trust.json if present)')
-    .option('--grant <file>', 'a gateway grant token (file) for the runs\' model: their access level is the grant\'s, not the declared one (repeatable; needs --grant-key)', collect)
-    .option('--grant-key <file>', "the gateway's public key (PEM) that signed the grants")
+    .option('--grant <file>', 'a gateway grant token (file) for the runs\' model: their access level is the grant\'s, not the declared one, when a gateway key in the trust file (co-signers) issued it (repeatable)', collect)
+    .option('--grant-key <file>', "only grants issued by this gateway public key (PEM); it must also be a trusted co-signer")
     .option('--at <date>', 'evaluation date for staleness rules (ISO 8601; default now)')
     .option('--json', 'the verdict as JSON (assay.verdict/v1)')
     .option('--sign', 'sign the verdict as one attestation citing every report (needs a verified --report for every run)')
@@ -436,6 +430,9 @@ export function register(program: Command): void {
       if (!runs.length && !f.report?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id) or --report');
       const warn = (s: string) => process.stderr.write(`assay: warning: ${s}\n`);
       const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey), groupFields(lp.policy));
+      // A signed verdict is evaluated at the time it is signed: a back-dated (or future) --at would
+      // let staleness limits be chosen by the signer.
+      if (f.sign && f.at !== undefined) throw new AssayError('USAGE', '--at cannot be used with --sign: a signed verdict is evaluated at the time it is signed', { field: 'at' });
       const at = evaluationDate(f.at);
       const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final', at });
       process.stdout.write(f.json ? JSON.stringify(v, null, 2) + '\n' : formatVerdict(v));
@@ -494,7 +491,7 @@ export function register(program: Command): void {
       if (res.status !== 'completed') log(`assay: screen: run ${res.runId} ended ${res.status}; evaluated as it stands\n`);
       if (signal.aborted) break;
     }
-    const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`), [], groupFields(lp.policy));
+    const evidence = await gatherEvidence(runRefs, [], undefined, (s) => log(`assay: warning: ${s}\n`), null, groupFields(lp.policy));
     const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'screen', at: evaluationDate(undefined) });
     const plan = stage2Plan(lp.policy, v);
     if (f.plan) writeFileAtomic(resolve(f.plan), JSON.stringify(plan, null, 2) + '\n');
