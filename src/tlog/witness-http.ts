@@ -5,6 +5,7 @@ import { openCheckpoint, parseCheckpoint, type SignedCheckpoint } from './checkp
 import type { LogSource } from './client.js';
 import { ed25519Verifier, parseNote } from './note.js';
 import { TileReader } from './tiles.js';
+import { fetchBounded } from './http.js';
 import { WitnessRefusal, addCheckpoint, formatAddCheckpoint, parseAddCheckpoint, withCosignatures, type WitnessConfig } from './witness.js';
 
 /**
@@ -76,19 +77,13 @@ export async function requestCosignature(witnessUrl: string, note: string, src: 
   const cp = parseCheckpoint(parseNote(note).text);
   const post = async (old: number): Promise<{ status: number; type: string; text: string }> => {
     const proof = old > 0 && old < cp.size ? await new TileReader(src.fetch, cp.size, { file: src.target }, currentSize).consistencyProof(old) : [];
-    let res: Response;
-    try {
-      res = await fetch(new URL(ADD_CHECKPOINT_PATH.slice(1), witnessUrl.endsWith('/') ? witnessUrl : `${witnessUrl}/`), {
-        method: 'POST',
-        body: formatAddCheckpoint({ oldSize: old, proof, note }),
-        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-        redirect: 'error',
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (err) {
-      throw new AssayError('WITNESS_UNREACHABLE', `cannot reach the witness: ${(err as Error).message}`, { file: witnessUrl });
-    }
-    return { status: res.status, type: res.headers.get('content-type') ?? '', text: (await res.text()).slice(0, 8192) };
+    // One deadline and a byte cap (src/tlog/http.ts): a cosignature answer is a line or two.
+    const res = await fetchBounded(
+      new URL(ADD_CHECKPOINT_PATH.slice(1), witnessUrl.endsWith('/') ? witnessUrl : `${witnessUrl}/`),
+      { method: 'POST', body: formatAddCheckpoint({ oldSize: old, proof, note }), headers: { 'Content-Type': 'text/plain; charset=utf-8' } },
+      { maxBytes: 64 * 1024, code: 'WITNESS_UNREACHABLE', target: witnessUrl },
+    );
+    return { status: res.status, type: res.contentType, text: res.body.toString('utf8') };
   };
   let r = await post(oldSize);
   if (r.status === 409 && r.type.startsWith('text/x.tlog.size')) {
