@@ -14,6 +14,7 @@ import { logReport, refreshReportProof, retireKey } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
 import { defaultSeenFile } from '../../tlog/seen.js';
+import { MAX_CHECKPOINT_FILE, readBounded } from '../../tlog/storage.js';
 import { AssayError } from '../../common/errors.js';
 import { assayHome } from '../../home.js';
 import { collect, int, num } from '../options.js';
@@ -26,6 +27,16 @@ const read = (file: string, what: string): Buffer => {
     return readFileSync(file);
   } catch (err) {
     throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
+  }
+};
+
+/** A --checkpoint file: read with the checkpoint bound (64 KiB), refused beyond it without reading it whole. */
+const readCheckpointFile = (file: string): string => {
+  try {
+    return readBounded(file, MAX_CHECKPOINT_FILE);
+  } catch (err) {
+    if (err instanceof AssayError) throw new AssayError('USAGE', `--checkpoint: ${err.problem.replace('checkpoint file is', 'file is')}; a signed checkpoint is a few hundred bytes`, { file });
+    throw new AssayError('IO', `cannot read checkpoint: ${(err as Error).message}`, { file });
   }
 };
 
@@ -185,7 +196,7 @@ export function register(program: Command): void {
       const sv = await import('../../policy/signed-verdict.js');
       if (sv.isVerdictDocument(bytes)) {
         // A signed two-stage verdict: recomputed from the cited reports, the policy and the facts.
-        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readCheckpointFile(c), source: c }));
         const r = await sv.verifyVerdictDocument(bytes, {
           trust,
           policy: f.policy ? await loadPolicy(f.policy) : null,
@@ -201,7 +212,7 @@ export function register(program: Command): void {
       }
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
-      const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+      const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readCheckpointFile(c), source: c }));
       const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}), seenFile: f.seenState ?? defaultSeenFile() };
       const loaded = f.policy ? await loadPolicy(f.policy) : null;
       const policy = loaded ? { policy: (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(loaded, st.predicate, ctx) } : {};

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli, tmp } from './helpers.js';
+
+/**
+ * Routes the first hardening pass did not cover: `assay log witness` on a log that shrank is a
+ * rollback (exit 8, not the witness-refused 7), and checkpoint / vkey files given to `assay
+ * verify --checkpoint` and `assay log … --vkey <file>` are read with a bound, refused unread
+ * beyond it (a 50 MB planted file used to be read whole).
+ */
+test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized --checkpoint and --vkey files are refused unread', { timeout: 120_000 }, async () => {
+  const home = tmp('tlog-exits-home-');
+  const work = tmp('tlog-exits-');
+  const dir = join(work, 'log');
+  const env = { ASSAY_HOME: home };
+  const init = await cli(['log', 'init', dir, '--origin', 'exits.example/log'], env);
+  assert.equal(init.code, 0, init.stderr);
+  const vkey = init.stdout.trim();
+  writeFileSync(join(work, 'a.json'), '{"a":1}');
+  writeFileSync(join(work, 'b.json'), '{"b":1}');
+  assert.equal((await cli(['log', 'append', dir, join(work, 'a.json')], env)).code, 0);
+  const copy = join(work, 'copy'); // the log at size 1
+  cpSync(dir, copy, { recursive: true });
+  assert.equal((await cli(['log', 'append', dir, join(work, 'b.json')], env)).code, 0);
+  const w = ['--state', join(work, 'w.json'), '--key', join(work, 'w.pem'), '--log-vkey', vkey, '--name', 'w.example'];
+  const first = await cli(['log', 'witness', dir, ...w], env);
+  assert.equal(first.code, 0, first.stderr);
+  const back = await cli(['log', 'witness', copy, ...w], env);
+  assert.equal(back.code, 8, back.stdout + back.stderr);
+  assert.match(back.stderr, /WITNESS_ROLLBACK.*smaller than the size 2 this witness already cosigned/);
+
+  // A 50 MB "checkpoint" (sparse): refused by size, exit 2, before any of it is parsed.
+  const big = join(work, 'big.cp');
+  writeFileSync(big, readFileSync(join(dir, 'checkpoint')));
+  truncateSync(big, 50 * 1024 * 1024);
+  writeFileSync(join(work, 'report.json'), '{}');
+  const v = await cli(['verify', join(work, 'report.json'), '--checkpoint', big], env);
+  assert.equal(v.code, 2, v.stdout + v.stderr);
+  assert.match(v.stderr, /--checkpoint: file is larger than 65536 bytes/);
+  const bigKey = join(work, 'big.vkey');
+  writeFileSync(bigKey, vkey);
+  truncateSync(bigKey, 50 * 1024 * 1024);
+  const k = await cli(['log', 'verify', dir, '--vkey', bigKey], env);
+  assert.equal(k.code, 2, k.stdout + k.stderr);
+  assert.match(k.stderr, /larger than 4096 bytes/);
+});
