@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, tmp } from './helpers.js';
@@ -10,7 +10,7 @@ import { cli, tmp } from './helpers.js';
  * verify --checkpoint` and `assay log … --vkey <file>` are read with a bound, refused unread
  * beyond it (a 50 MB planted file used to be read whole).
  */
-test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized --checkpoint and --vkey files are refused unread', { timeout: 120_000 }, async () => {
+test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized --checkpoint and --vkey files are refused unread; an OS error on the log exits 3', { timeout: 120_000 }, async () => {
   const home = tmp('tlog-exits-home-');
   const work = tmp('tlog-exits-');
   const dir = join(work, 'log');
@@ -45,4 +45,13 @@ test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized 
   const k = await cli(['log', 'verify', dir, '--vkey', bigKey], env);
   assert.equal(k.code, 2, k.stdout + k.stderr);
   assert.match(k.stderr, /larger than 4096 bytes/);
+
+  // An operating-system error on the log (here `tile` is a file, not a directory): exit 3 in
+  // one line, not a stack trace and exit 1.
+  rmSync(join(copy, 'tile'), { recursive: true });
+  writeFileSync(join(copy, 'tile'), 'x');
+  const io = await cli(['log', 'append', copy, join(work, 'b.json')], env);
+  assert.equal(io.code, 3, io.stdout + io.stderr);
+  assert.match(io.stderr, /^assay: error \[IO\]: ENOTDIR/);
+  assert.doesNotMatch(io.stderr, /\n\s+at /);
 });

@@ -101,6 +101,12 @@ function guarded<A extends unknown[]>(fn: (...a: A) => unknown): (...a: A) => Pr
     try {
       await fn(...a);
     } catch (e) {
+      // An operating-system error (EACCES, ENOTDIR, ENOSPC, EIO …) on the log or a state file: exit 3, one line.
+      const errno = (e as NodeJS.ErrnoException | null)?.code;
+      if (!(e instanceof AssayError) && typeof errno === 'string' && /^E[A-Z]+$/.test(errno) && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+        err(`assay: error [IO]: ${(e as Error).message}\n`);
+        process.exit(LOG_EXIT.io);
+      }
       if (!(e instanceof AssayError)) throw e;
       err(`assay: error [${e.code}]: ${e.message}\n`);
       process.exit(logExitCode(e.code));
