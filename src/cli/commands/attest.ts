@@ -9,7 +9,7 @@ import { defaultReportPath } from '../../attest/index.js';
 import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, listKeys, loadSigner, parsePublicKey } from '../../attest/keys.js';
 import { renderReport } from '../../attest/render.js';
 import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
-import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
+import { EXIT, formatVerifyResult, oneLine, verifyReport } from '../../attest/verify.js';
 import { logReport, refreshReportProof, retireKey } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
@@ -220,7 +220,7 @@ export function register(program: Command): void {
       if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
       else {
         const pol = r.statement?.predicate.policy;
-        const polLine = pol ? `signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}\n` : '';
+        const polLine = pol ? `${oneLine(`signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}`)}\n` : '';
         process.stdout.write(polLine + formatVerifyResult(r) + (r.exitCode === EXIT.untrusted && !trust.file ? 'hint: pass --trust <trust.json> listing the keys you accept (docs/formats/trust.md)\n' : ''));
       }
       process.exitCode = r.exitCode;
