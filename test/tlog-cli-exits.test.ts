@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { defaultRecords, header, writeRunLog } from './attest-fixture.js';
 import { cli, tmp } from './helpers.js';
 
 /**
@@ -54,4 +55,21 @@ test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized 
   assert.equal(io.code, 3, io.stdout + io.stderr);
   assert.match(io.stderr, /^assay: error \[IO\]: ENOTDIR/);
   assert.doesNotMatch(io.stderr, /\n\s+at /);
+});
+
+test('CLI: concurrent `assay attest --log` processes on one log all wait their turn and succeed; the log audits clean', { timeout: 180_000 }, async () => {
+  const home = tmp('tlog-conc-attest-');
+  const env = { ASSAY_HOME: home };
+  const logDir = join(home, 'pub');
+  const init = await cli(['log', 'init', logDir, '--origin', 'conc-attest.example/log'], env);
+  assert.equal(init.code, 0, init.stderr);
+  assert.equal((await cli(['keys', 'generate', '--name', 'lab'], env)).code, 0);
+  const runs = Array.from({ length: 4 }, (_, i) => writeRunLog(defaultRecords(), { header: header({ runId: `r-conc-attest-${i}` }) }));
+  const res = await Promise.all(runs.map((r, i) => cli(['attest', r, '--log', logDir, '--out', join(home, `r${i}.json`)], env)));
+  res.forEach((r, i) => assert.equal(r.code, 0, `attest ${i}: ${r.stdout}${r.stderr}`));
+  const indices = res.map((r) => Number(/logged as entry (\d+) /.exec(r.stdout)![1])).sort((a, b) => a - b);
+  assert.deepEqual(indices, [0, 1, 2, 3]);
+  const audit = await cli(['log', 'audit', logDir, '--vkey', init.stdout.trim()], env);
+  assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+  assert.match(audit.stdout, /4 entries/);
 });
