@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -138,4 +139,21 @@ test('a witness or a submission endpoint that never answers fails after the dead
   } finally {
     await s.close();
   }
+});
+
+test("the verifier's own checkpoint state unreadable is an I/O failure (exit 2) naming the state file, not evidence against the log (17)", async () => {
+  const tester = generateSigner();
+  const home = tmp('assay-seen-io-');
+  const { config } = initLog(join(home, 'log'), 'seen-io.example/log', join(home, 'log.pem'));
+  const run = writeRunLog(defaultRecords(), { header: header({ runId: 'r-seen-io' }) });
+  const now = new Date('2026-06-01T00:00:00Z');
+  const bundle = (await logReport((await attestRun(run, { signer: tester, testerName: 'Lab', now })).bundle, { target: join(home, 'log') })).bundle;
+  const trust = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 'Lab', publicKey: tester.publicKey }], logs: [{ vkey: config.vkey }] })), 'trust.json');
+  const seenFile = join(home, 'seen.json');
+  writeFileSync(seenFile, '{"schema": "assay.tlog-seen/v1", "logs": '); // cut short (disk full, crash of another tool)
+  const r = await verifyReport(Buffer.from(bundleText(bundle)), { trust, now, source: 'report.json', tlog: { require: true, log: join(home, 'log'), seenFile } });
+  assert.equal(r.exitCode, EXIT.usage, formatVerifyResult(r));
+  const f = r.failures.find((x) => x.check === 'tlog')!;
+  assert.equal(f.where, seenFile, formatVerifyResult(r));
+  assert.match(f.message, /not JSON/);
 });

@@ -304,7 +304,11 @@ export async function checkReportInclusion(
         last = await observeCheckpoint(opts.seenFile, log.vkey, n.cp, { current: n.current, src: source, ...(current ? { srcSize: current.cp.size } : {}), source: n.source });
         if (last.status === 'unproven') warnings.push(`${n.source}: checkpoint of size ${n.cp.size} not checked against the largest this verifier has seen (size ${last.seenSize}): ${last.why}`);
       } catch (err) {
-        failures.push({ where: n.source, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
+        // The verifier's own state file unreadable, locked too long or not writable is an I/O
+        // problem here (exit 2), not evidence against the log (17).
+        const code = err instanceof AssayError ? err.code : null;
+        const local = code === null || code === 'SEEN_STATE' || code === 'LOCKED' || code === 'LOCK_FAILED';
+        failures.push({ where: local ? opts.seenFile : n.source, message: local && code === null ? `checkpoint state: ${(err as Error).message}` : problemOf(err), io: local || code === 'LOG_FETCH' });
       }
     }
     if (last) result.seen = { size: Math.max(last.size, 'seenSize' in last ? last.seenSize : 0), proven: last.status !== 'unproven' };
