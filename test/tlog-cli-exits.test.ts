@@ -11,7 +11,7 @@ import { cli, tmp } from './helpers.js';
  * verify --checkpoint` and `assay log … --vkey <file>` are read with a bound, refused unread
  * beyond it (a 50 MB planted file used to be read whole).
  */
-test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized --checkpoint and --vkey files are refused unread; an OS error on the log exits 3', { timeout: 120_000 }, async () => {
+test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized --checkpoint, --vkey and report files are refused unread; an OS error on the log exits 3', { timeout: 120_000 }, async () => {
   const home = tmp('tlog-exits-home-');
   const work = tmp('tlog-exits-');
   const dir = join(work, 'log');
@@ -40,6 +40,13 @@ test('CLI: log witness on a rolled-back copy exits 8 (fork/rollback); oversized 
   const v = await cli(['verify', join(work, 'report.json'), '--checkpoint', big], env);
   assert.equal(v.code, 2, v.stdout + v.stderr);
   assert.match(v.stderr, /--checkpoint: file is larger than 65536 bytes/);
+  // A 50 MB report: refused unchecked (13) after reading just past the 16 MiB cap.
+  const bigReport = join(work, 'big-report.json');
+  writeFileSync(bigReport, '{"payload":"');
+  truncateSync(bigReport, 50 * 1024 * 1024);
+  const rep = await cli(['verify', bigReport], env);
+  assert.equal(rep.code, 13, rep.stdout + rep.stderr);
+  assert.match(rep.stdout, /report is larger than 16777216 bytes; refused unchecked/);
   const bigKey = join(work, 'big.vkey');
   writeFileSync(bigKey, vkey);
   truncateSync(bigKey, 50 * 1024 * 1024);

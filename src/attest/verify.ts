@@ -107,7 +107,7 @@ export interface VerifyOptions {
  * need a tester signature and a few co-signatures; anything beyond these is refused as malformed
  * (exit 13) before any signature is checked, so verification cost stays linear and small.
  */
-export const LIMITS = { signatures: 16, publicKeys: 16, accreditations: 16 } as const;
+export const LIMITS = { signatures: 16, publicKeys: 16, accreditations: 16, reportBytes: 16 * 1024 * 1024 } as const;
 
 const ORDER: CheckName[] = ['envelope', 'signature', 'trust', 'statement', 'run-log', 'transcripts', 'numbers', 'policy', 'disclosure', 'tlog'];
 
@@ -136,7 +136,12 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
     return res;
   };
 
-  // 1. Envelope shape and payload bytes.
+  // 1. Envelope shape and payload bytes, after the size cap (nothing larger is parsed).
+  const size = typeof envelopeBytes === 'string' ? Buffer.byteLength(envelopeBytes) : envelopeBytes.length;
+  if (size > LIMITS.reportBytes) {
+    fail('envelope', EXIT.malformed, src, `report is larger than ${LIMITS.reportBytes} bytes; refused unchecked`);
+    return finish();
+  }
   let env: ReturnType<typeof parseEnvelope>;
   let payload: Buffer;
   try {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseEnvelope, type Envelope } from '../../attest/dsse.js';
@@ -9,7 +9,7 @@ import { defaultReportPath } from '../../attest/index.js';
 import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, listKeys, loadSigner, parsePublicKey } from '../../attest/keys.js';
 import { renderReport } from '../../attest/render.js';
 import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
-import { EXIT, formatVerifyResult, oneLine, verifyReport } from '../../attest/verify.js';
+import { EXIT, LIMITS, formatVerifyResult, oneLine, verifyReport } from '../../attest/verify.js';
 import { logReport, refreshReportProof, retireKey } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
@@ -27,6 +27,31 @@ const read = (file: string, what: string): Buffer => {
     return readFileSync(file);
   } catch (err) {
     throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
+  }
+};
+
+/**
+ * A report file, read up to one byte past the verifier's cap (LIMITS.reportBytes): a larger file
+ * is refused by verifyReport (13) without being read whole. Works for pipes too.
+ */
+const readReport = (file: string): Buffer => {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new AssayError('IO', `cannot read report: ${(err as Error).message}`, { file });
+  }
+  try {
+    const max = LIMITS.reportBytes + 1;
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(1 << 20);
+    let n = 0;
+    for (let r; n < max && (r = readSync(fd, buf, 0, Math.min(buf.length, max - n), null)) > 0; n += r) chunks.push(Buffer.from(buf.subarray(0, r)));
+    return Buffer.concat(chunks, n);
+  } catch (err) {
+    throw new AssayError('IO', `cannot read report: ${(err as Error).message}`, { file });
+  } finally {
+    closeSync(fd);
   }
 };
 
@@ -62,7 +87,12 @@ function publicKeyArg(ref: string) {
 /** A log verifier key: vkey text, a file holding one, or a local log directory (its own key). */
 function vkeyText(v: string): string {
   if (existsSync(v) && hasLogConfig(v)) return readLogConfig(v).vkey;
-  const text = existsSync(v) ? read(v, 'verifier key').toString('utf8').trim() : v.trim();
+  let text: string;
+  try {
+    text = existsSync(v) ? readBounded(v, 4096).trim() : v.trim();
+  } catch (err) {
+    throw new AssayError('USAGE', `verifier key file: ${err instanceof AssayError ? err.problem.replace('checkpoint file is', 'file is') : (err as Error).message}`, { file: v });
+  }
   parseVkey(text, existsSync(v) ? { file: v } : { field: 'vkey' });
   return text;
 }
@@ -192,7 +222,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable result')
     .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[] }) => {
       const trust = trustFrom(f.trust);
-      const bytes = read(file, 'report');
+      const bytes = readReport(file);
       const sv = await import('../../policy/signed-verdict.js');
       if (sv.isVerdictDocument(bytes)) {
         // A signed two-stage verdict: recomputed from the cited reports, the policy and the facts.
@@ -201,7 +231,7 @@ export function register(program: Command): void {
           trust,
           policy: f.policy ? await loadPolicy(f.policy) : null,
           facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
-          reports: (f.report ?? []).map((x) => ({ bytes: read(x, 'report'), source: x })),
+          reports: (f.report ?? []).map((x) => ({ bytes: readReport(x), source: x })),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
           source: file,
@@ -252,7 +282,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write here (default: stdout)')
     .action(async (file: string, f: { format: 'md' | 'html'; trust?: string; run?: string; out?: string }) => {
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
-      const r = await verifyReport(read(file, 'report'), { trust: trustFrom(f.trust), ...(runLogPath ? { runLogPath } : {}), source: file });
+      const r = await verifyReport(readReport(file), { trust: trustFrom(f.trust), ...(runLogPath ? { runLogPath } : {}), source: file });
       const text = renderReport(r, f.format);
       if (f.out) writeFileAtomic(resolve(f.out), text);
       else process.stdout.write(text);
