@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultRecords, header, writeRunLog } from './attest-fixture.js';
 import { cli, tmp } from './helpers.js';
+import { ed25519Signer } from '../src/tlog/note.js';
 
 /**
  * Routes the first hardening pass did not cover: `assay log witness` on a log that shrank is a
@@ -79,4 +81,24 @@ test('CLI: concurrent `assay attest --log` processes on one log all wait their t
   const audit = await cli(['log', 'audit', logDir, '--vkey', init.stdout.trim()], env);
   assert.equal(audit.code, 0, audit.stdout + audit.stderr);
   assert.match(audit.stdout, /4 entries/);
+});
+
+test('CLI: concurrent `assay trust add-log` / `trust add` edits of one trust file all land (read-modify-write under the shared lock)', { timeout: 120_000 }, async () => {
+  const home = tmp('trust-conc-');
+  const env = { ASSAY_HOME: home };
+  const file = join(home, 'trust.json');
+  const vkeys = Array.from({ length: 4 }, (_, i) => ed25519Signer(`log${i}.example/log`, generateKeyPairSync('ed25519').privateKey).vkey);
+  const pems = Array.from({ length: 2 }, (_, i) => {
+    const f = join(home, `t${i}.pem`);
+    writeFileSync(f, generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }));
+    return f;
+  });
+  const res = await Promise.all([
+    ...vkeys.map((v) => cli(['trust', 'add-log', v, '--file', file], env)),
+    ...pems.map((p, i) => cli(['trust', 'add', p, '--name', `Lab ${i}`, '--file', file], env)),
+  ]);
+  res.forEach((r, i) => assert.equal(r.code, 0, `edit ${i}: ${r.stdout}${r.stderr}`));
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { logs: { vkey: string }[]; testers: unknown[] };
+  assert.deepEqual(doc.logs.map((l) => l.vkey).sort(), [...vkeys].sort());
+  assert.equal(doc.testers.length, 2);
 });

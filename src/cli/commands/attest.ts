@@ -16,6 +16,7 @@ import { parseVkey } from '../../tlog/note.js';
 import { defaultSeenFile } from '../../tlog/seen.js';
 import { MAX_CHECKPOINT_FILE, readBounded } from '../../tlog/storage.js';
 import { AssayError } from '../../common/errors.js';
+import { withLock } from '../../common/lock.js';
 import { assayHome } from '../../home.js';
 import { collect, int, num } from '../options.js';
 import { resolveRunLog } from './run.js';
@@ -344,18 +345,21 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'who the key belongs to')
     .addOption(new Option('--as <role>', 'what the key is trusted as').choices(['tester', 'cosigner', 'body']).default('tester'))
     .option('--file <file>', 'trust file', join(assayHome(), 'trust.json'))
-    .action((ref: string, f: { name: string; as: 'tester' | 'cosigner' | 'body'; file: string }) => {
+    .action(async (ref: string, f: { name: string; as: 'tester' | 'cosigner' | 'body'; file: string }) => {
       const publicKey = publicKeyArg(ref);
       const file = resolve(f.file);
-      const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
-      if (existsSync(file)) parseTrust(read(file, 'trust file'), file); // validate before editing
-      const [entry] = trustDocument({ testers: [{ name: f.name, publicKey }] }).testers;
-      const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' ? 'cosigners' : 'accreditationBodies';
-      const list = (doc[section] ?? []) as (typeof entry)[];
-      if (!list.some((e) => e!.keyId === entry!.keyId)) list.push(entry);
-      doc[section] = list as never;
-      writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
-      process.stdout.write(`${file}: ${entry!.keyId} trusted as ${f.as} "${f.name}"\n`);
+      // Read-modify-write under the shared lock: two concurrent edits must not lose one.
+      await withLock(`${file}.lock`, () => {
+        const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+        if (existsSync(file)) parseTrust(read(file, 'trust file'), file); // validate before editing
+        const [entry] = trustDocument({ testers: [{ name: f.name, publicKey }] }).testers;
+        const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' ? 'cosigners' : 'accreditationBodies';
+        const list = (doc[section] ?? []) as (typeof entry)[];
+        if (!list.some((e) => e!.keyId === entry!.keyId)) list.push(entry);
+        doc[section] = list as never;
+        writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
+        process.stdout.write(`${file}: ${entry!.keyId} trusted as ${f.as} "${f.name}"\n`);
+      }, { what: `trust file ${file}` });
     });
 
   trust
@@ -365,17 +369,19 @@ export function register(program: Command): void {
     .option('--witness <vkey>', 'a witness whose cosignature is required on the checkpoint (repeatable)', collect)
     .option('--witnesses-required <k>', 'how many of the --witness keys must cosign (default: all)', (v) => Number(v))
     .option('--file <file>', 'trust file', join(assayHome(), 'trust.json'))
-    .action((ref: string, f: { witness?: string[]; witnessesRequired?: number; file: string }) => {
+    .action(async (ref: string, f: { witness?: string[]; witnessesRequired?: number; file: string }) => {
       const vkey = vkeyText(ref);
       const witnesses = (f.witness ?? []).map(vkeyText);
       const file = resolve(f.file);
-      const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
-      if (existsSync(file)) parseTrust(read(file, 'trust file'), file);
-      const [entry] = trustDocument({ logs: [{ vkey, witnesses, ...(f.witnessesRequired !== undefined ? { witnessesRequired: f.witnessesRequired } : {}) }] }).logs;
-      const origin = parseVkey(vkey).name;
-      doc.logs = [...(doc.logs ?? []).filter((l) => parseVkey(l.vkey).name !== origin), entry!];
-      parseTrust(JSON.stringify(doc), file); // the result must be a valid trust file
-      writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
-      process.stdout.write(`${file}: log ${origin} trusted${witnesses.length ? ` with ${f.witnessesRequired ?? witnesses.length} of ${witnesses.length} witnesses required` : ''}\n`);
+      await withLock(`${file}.lock`, () => {
+        const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+        if (existsSync(file)) parseTrust(read(file, 'trust file'), file);
+        const [entry] = trustDocument({ logs: [{ vkey, witnesses, ...(f.witnessesRequired !== undefined ? { witnessesRequired: f.witnessesRequired } : {}) }] }).logs;
+        const origin = parseVkey(vkey).name;
+        doc.logs = [...(doc.logs ?? []).filter((l) => parseVkey(l.vkey).name !== origin), entry!];
+        parseTrust(JSON.stringify(doc), file); // the result must be a valid trust file
+        writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
+        process.stdout.write(`${file}: log ${origin} trusted${witnesses.length ? ` with ${f.witnessesRequired ?? witnesses.length} of ${witnesses.length} witnesses required` : ''}\n`);
+      }, { what: `trust file ${file}` });
     });
 }
