@@ -100,3 +100,26 @@ test('witness endpoint: status codes per tlog-witness (409 with text/x.tlog.size
     await s.close();
   }
 });
+
+test('concurrent attests with a 2-of-2 witness quorum: each waits for a cosigned checkpoint covering its entry, none fails because another one was cosigned first', { timeout: 120_000 }, async () => {
+  const s = await setup();
+  try {
+    const reports = await Promise.all(Array.from({ length: 12 }, () => report()));
+    // Staggered starts, so appends, proofs and cosignature requests interleave.
+    const settled = await Promise.allSettled(
+      reports.map(async (b, i) => {
+        await new Promise((ok) => setTimeout(ok, (i * 7) % 40));
+        return logReport(b, { target: s.dir, witnesses: { urls: s.urls, required: 2 } });
+      }),
+    );
+    const failed = settled.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    assert.deepEqual(failed, []);
+    for (const r of settled) {
+      const v = await verify((r as PromiseFulfilledResult<Awaited<ReturnType<typeof logReport>>>).value.bundle, s.trust, s.dir);
+      assert.equal(v.ok, true, formatVerifyResult(v));
+      assert.deepEqual(v.tlog?.witnesses.sort(), ['w1.example', 'w2.example']);
+    }
+  } finally {
+    await s.close();
+  }
+});

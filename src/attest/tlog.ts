@@ -6,7 +6,7 @@ import {
 import { openConfiguredLog } from '../tlog/config.js';
 import { attachCosignatures } from '../tlog/storage.js';
 import { TileReader } from '../tlog/tiles.js';
-import { gatherCosignatures } from '../tlog/witness-http.js';
+import { QuorumNotMet, gatherCosignatures } from '../tlog/witness-http.js';
 import { attestationEntry } from '../tlog/entry.js';
 import { ed25519Verifier, parseNote, parseVkey } from '../tlog/note.js';
 import type { Signer } from './keys.js';
@@ -85,22 +85,46 @@ export async function logReport(bundle: ReportBundle, t: LogTarget): Promise<{ b
   let { proof, checkpoint } = await proveFromSource(src, vkey, index);
   if (t.witnesses?.urls.length) {
     const w = await cosignForProof(src, t.target, vkey, checkpoint, t.witnesses);
+    // The quorum may have cosigned a later checkpoint (another writer's): prove against that one.
+    const hashes = w.size === checkpoint.size ? proof.hashes : await new TileReader(src.fetch, w.size, { file: t.target }).inclusionProof(index);
     checkpoint = w;
-    proof = { index, hashes: proof.hashes, checkpoint: w.noteText };
+    proof = { index, hashes, checkpoint: w.noteText };
   }
   const text = formatTlogProof(proof);
   verifyTlogProof(text, entry, { logVkey: vkey });
   return { bundle: { ...bundle, tlog: { proof: text } }, index, checkpoint };
 }
 
+/** Rounds of "a witness already cosigned a later checkpoint: move to the log's current one". */
+const COSIGN_ROUNDS = 8;
+
 /**
- * Gets `cp` cosigned by a quorum of witnesses and, for a local log, attaches the cosignatures to
- * its published checkpoint (when it is still the current one). Returns the cosigned checkpoint.
+ * Gets `cp` — or, when writers race, a later checkpoint of the same log proven to extend it — cosigned
+ * by a quorum of witnesses and, for a local log, attaches the cosignatures to its published
+ * checkpoint (when it is still the current one). Returns the cosigned checkpoint.
+ *
+ * A witness only moves forward: once another writer's later checkpoint has been cosigned, this
+ * one can no longer be (409 naming the larger size). Then the log's current checkpoint is
+ * fetched, proven to extend `cp` from the tiles, and offered instead; the caller rebuilds its
+ * inclusion proof against it. A log whose current checkpoint is not beyond what the witness
+ * names has rolled back or forked, and the refusal stands.
  */
 async function cosignForProof(src: LogSource, target: string, vkey: string, cp: SignedCheckpoint, w: { urls: string[]; required: number }): Promise<SignedCheckpoint> {
-  const g = await gatherCosignatures(cp.noteText, vkey, src, w.urls, w.required, cp.size);
-  if (!isUrl(target)) await attachCosignatures(target, g.note);
-  return g.checkpoint;
+  for (let round = 1; ; round++) {
+    let g;
+    try {
+      g = await gatherCosignatures(cp.noteText, vkey, src, w.urls, w.required, cp.size);
+    } catch (err) {
+      if (!(err instanceof QuorumNotMet) || err.aheadSize === null || round >= COSIGN_ROUNDS) throw err;
+      const next = await fetchCheckpoint(src, vkey, { origin: cp.origin });
+      if (next.size < err.aheadSize) throw err;
+      await verifyCheckpointConsistency(src, cp, next);
+      cp = next;
+      continue;
+    }
+    if (!isUrl(target)) await attachCosignatures(target, g.note);
+    return g.checkpoint;
+  }
 }
 
 /**
@@ -280,7 +304,11 @@ export async function checkReportInclusion(
         last = await observeCheckpoint(opts.seenFile, log.vkey, n.cp, { current: n.current, src: source, ...(current ? { srcSize: current.cp.size } : {}), source: n.source });
         if (last.status === 'unproven') warnings.push(`${n.source}: checkpoint of size ${n.cp.size} not checked against the largest this verifier has seen (size ${last.seenSize}): ${last.why}`);
       } catch (err) {
-        failures.push({ where: n.source, message: problemOf(err), io: (err as AssayError).code === 'LOG_FETCH' });
+        // The verifier's own state file unreadable, locked too long or not writable is an I/O
+        // problem here (exit 2), not evidence against the log (17).
+        const code = err instanceof AssayError ? err.code : null;
+        const local = code === null || code === 'SEEN_STATE' || code === 'LOCKED' || code === 'LOCK_FAILED';
+        failures.push({ where: local ? opts.seenFile : n.source, message: local && code === null ? `checkpoint state: ${(err as Error).message}` : problemOf(err), io: local || code === 'LOG_FETCH' });
       }
     }
     if (last) result.seen = { size: Math.max(last.size, 'seenSize' in last ? last.seenSize : 0), proven: last.status !== 'unproven' };

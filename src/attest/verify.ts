@@ -107,7 +107,7 @@ export interface VerifyOptions {
  * need a tester signature and a few co-signatures; anything beyond these is refused as malformed
  * (exit 13) before any signature is checked, so verification cost stays linear and small.
  */
-export const LIMITS = { signatures: 16, publicKeys: 16, accreditations: 16 } as const;
+export const LIMITS = { signatures: 16, publicKeys: 16, accreditations: 16, reportBytes: 16 * 1024 * 1024 } as const;
 
 const ORDER: CheckName[] = ['envelope', 'signature', 'trust', 'statement', 'run-log', 'transcripts', 'numbers', 'policy', 'disclosure', 'tlog'];
 
@@ -136,7 +136,12 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
     return res;
   };
 
-  // 1. Envelope shape and payload bytes.
+  // 1. Envelope shape and payload bytes, after the size cap (nothing larger is parsed).
+  const size = typeof envelopeBytes === 'string' ? Buffer.byteLength(envelopeBytes) : envelopeBytes.length;
+  if (size > LIMITS.reportBytes) {
+    fail('envelope', EXIT.malformed, src, `report is larger than ${LIMITS.reportBytes} bytes; refused unchecked`);
+    return finish();
+  }
   let env: ReturnType<typeof parseEnvelope>;
   let payload: Buffer;
   try {
@@ -208,12 +213,12 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
         where,
         message: hinted
           ? `signature ${i} does not verify under key ${s.keyid} over the payload (payload, payloadType or signature altered)`
-          : `signature ${i} (keyid hint "${s.keyid}") verifies under no known key: not in the trust file, not accredited, and no matching public key in "publicKeys"`,
+          : `signature ${i} (keyid hint "${hintText(s.keyid)}") verifies under no known key: not in the trust file, not accredited, and no matching public key in "publicKeys"`,
       });
     }
     check.keyId = hit[0];
     check.valid = true;
-    if (s.keyid && s.keyid !== hit[0]) res.warnings.push(`${src}: signatures[${i}].keyid hint "${s.keyid}" differs from the key that verified it (${hit[0]})`);
+    if (s.keyid && s.keyid !== hit[0]) res.warnings.push(`${src}: signatures[${i}].keyid hint "${hintText(s.keyid)}" differs from the key that verified it (${hit[0]})`);
   });
   const failUnverified = () => unverified.forEach((u) => fail('signature', EXIT.badSignature, u.where, u.message));
   if (!res.signatures.some((s) => s.valid)) {
@@ -426,6 +431,22 @@ function diff(signed: unknown, actual: unknown, path: (string | number)[]): { pa
   return out;
 }
 
+/**
+ * One logical line of the summary made safe for a terminal: every control character — line
+ * breaks and tabs included — DEL, C1 controls, bidi overrides and U+2028/2029 are shown escaped.
+ * Key id hints come from the unauthenticated bundle and names from a payload that may be signed
+ * by an untrusted key: neither may add lines (a fake "VERIFIED") or act on the terminal.
+ */
+export function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n === 0x0a ? '\\n' : n === 0x09 ? '\\t' : n === 0x0d ? '\\r' : n === 0x1b ? '\\e' : n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A key id hint as shown in messages: at most 80 characters (the bundle can put anything there). */
+const hintText = (k: string): string => (k.length > 80 ? `${k.slice(0, 77)}...` : k);
+
 /** One-screen human summary of a verification. */
 export function formatVerifyResult(r: VerifyResult): string {
   const lines: string[] = [];
@@ -436,7 +457,7 @@ export function formatVerifyResult(r: VerifyResult): string {
     lines.push(`payload sha256 ${r.payloadSha256}`);
   }
   for (const s of r.signatures) {
-    const who = s.keyId ?? `keyid hint "${s.keyidHint}"`;
+    const who = s.keyId ?? `keyid hint "${hintText(s.keyidHint)}"`;
     const how = !s.valid
       ? 'INVALID'
       : !s.trust
@@ -458,5 +479,5 @@ export function formatVerifyResult(r: VerifyResult): string {
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   for (const f of r.failures) lines.push(`FAIL [${f.check}, exit ${f.exit}] ${f.where}: ${f.message}`);
   lines.push(r.ok ? 'VERIFIED' : `NOT VERIFIED (exit ${r.exitCode})`);
-  return lines.join('\n') + '\n';
+  return lines.map(oneLine).join('\n') + '\n';
 }

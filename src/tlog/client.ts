@@ -12,6 +12,7 @@ import { decodeBase64, ed25519Verifier } from './note.js';
 import { MAX_ENTRY_SIZE, SERVABLE_PATH, TileReader, type TileFetch } from './tiles.js';
 import { decodeEntry } from './entry.js';
 import type { LocalLog } from './storage.js';
+import { fetchBounded } from './http.js';
 
 /**
  * Reading and verifying a tiles log from a directory or an http(s) base URL, using nothing but
@@ -27,23 +28,18 @@ export interface LogSource {
 }
 
 /** A directory path or an http(s):// base URL. */
-export function logSource(target: string): LogSource {
+export function logSource(target: string, opts: { timeoutMs?: number } = {}): LogSource {
   if (/^https?:\/\//i.test(target)) {
     const base = target.endsWith('/') ? target : `${target}/`;
     return {
       target,
       async fetch(path) {
-        let res: Response;
-        try {
-          res = await fetch(new URL(path, base), { redirect: 'error' });
-        } catch (err) {
-          throw new AssayError('LOG_FETCH', `cannot fetch ${path}: ${(err as Error).message}`, { file: target });
-        }
+        // One deadline and a byte cap per request (src/tlog/http.ts): a log that never answers,
+        // trickles or sends without end cannot stall or exhaust a verifier.
+        const res = await fetchBounded(new URL(path, base), {}, { maxBytes: MAX_FILE, code: 'LOG_FETCH', target, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
         if (res.status === 404) return null;
-        if (!res.ok) throw new AssayError('LOG_FETCH', `GET ${path} answered HTTP ${res.status}`, { file: target });
-        const body = new Uint8Array(await res.arrayBuffer());
-        if (body.length > MAX_FILE) throw new AssayError('LOG_FETCH', `${path} is larger than ${MAX_FILE} bytes`, { file: target });
-        return body;
+        if (res.status < 200 || res.status > 299) throw new AssayError('LOG_FETCH', `GET ${path} answered HTTP ${res.status}`, { file: target });
+        return new Uint8Array(res.body);
       },
     };
   }
@@ -343,14 +339,9 @@ async function handleSubmit(req: IncomingMessage, opts: SubmitOptions): Promise<
 /** Submits entry bytes to a served log; returns the entry's index. */
 export async function submitEntry(baseUrl: string, entry: Uint8Array, token: string): Promise<{ index: number; size: number }> {
   const url = new URL(SUBMIT_PATH.slice(1), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-  let res: Response;
-  try {
-    res = await fetch(url, { method: 'POST', body: entry, headers: { 'Content-Type': 'application/octet-stream', Authorization: `Bearer ${token}` }, redirect: 'error' });
-  } catch (err) {
-    throw new AssayError('LOG_SUBMIT', `cannot reach the log: ${(err as Error).message}`, { file: baseUrl });
-  }
-  const text = (await res.text()).slice(0, 2000);
-  if (!res.ok) throw new AssayError('LOG_SUBMIT', `log refused the entry: HTTP ${res.status}: ${text.trim()}`, { file: baseUrl });
+  const res = await fetchBounded(url, { method: 'POST', body: entry, headers: { 'Content-Type': 'application/octet-stream', Authorization: `Bearer ${token}` } }, { maxBytes: 4096, code: 'LOG_SUBMIT', target: baseUrl });
+  const text = res.body.toString('utf8').slice(0, 2000);
+  if (res.status < 200 || res.status > 299) throw new AssayError('LOG_SUBMIT', `log refused the entry: HTTP ${res.status}: ${text.trim()}`, { file: baseUrl });
   let body: { index?: unknown; size?: unknown };
   try {
     body = JSON.parse(text) as typeof body;

@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AssayError } from '../common/errors.js';
+import { AssayError, type Location } from '../common/errors.js';
 import { openCheckpoint, parseCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import type { LogSource } from './client.js';
 import { ed25519Verifier, parseNote } from './note.js';
 import { TileReader } from './tiles.js';
+import { fetchBounded } from './http.js';
 import { WitnessRefusal, addCheckpoint, formatAddCheckpoint, parseAddCheckpoint, withCosignatures, type WitnessConfig } from './witness.js';
 
 /**
@@ -67,6 +68,27 @@ export async function serveWitness(cfg: WitnessConfig, opts: { port?: number; ho
   return { server, url: `http://${host}:${addr.port}/`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
 }
 
+/** A witness answered 409 naming a size larger than the checkpoint offered. */
+export class WitnessAhead extends AssayError {
+  constructor(
+    readonly knownSize: number,
+    problem: string,
+    location: Location,
+  ) {
+    super('WITNESS_REFUSED', problem, location);
+  }
+}
+
+/** Quorum not met; `aheadSize`: the largest size a refusing witness had already cosigned beyond the offered checkpoint. */
+export class QuorumNotMet extends AssayError {
+  constructor(
+    problem: string,
+    readonly aheadSize: number | null,
+  ) {
+    super('WITNESS_QUORUM', problem);
+  }
+}
+
 /**
  * Asks one witness to cosign `note` (a checkpoint of the log at `src`), first claiming `oldSize`
  * (0 when unknown); on 409 retries once with a consistency proof from the size the witness
@@ -76,25 +98,20 @@ export async function requestCosignature(witnessUrl: string, note: string, src: 
   const cp = parseCheckpoint(parseNote(note).text);
   const post = async (old: number): Promise<{ status: number; type: string; text: string }> => {
     const proof = old > 0 && old < cp.size ? await new TileReader(src.fetch, cp.size, { file: src.target }, currentSize).consistencyProof(old) : [];
-    let res: Response;
-    try {
-      res = await fetch(new URL(ADD_CHECKPOINT_PATH.slice(1), witnessUrl.endsWith('/') ? witnessUrl : `${witnessUrl}/`), {
-        method: 'POST',
-        body: formatAddCheckpoint({ oldSize: old, proof, note }),
-        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-        redirect: 'error',
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (err) {
-      throw new AssayError('WITNESS_UNREACHABLE', `cannot reach the witness: ${(err as Error).message}`, { file: witnessUrl });
-    }
-    return { status: res.status, type: res.headers.get('content-type') ?? '', text: (await res.text()).slice(0, 8192) };
+    // One deadline and a byte cap (src/tlog/http.ts): a cosignature answer is a line or two.
+    const res = await fetchBounded(
+      new URL(ADD_CHECKPOINT_PATH.slice(1), witnessUrl.endsWith('/') ? witnessUrl : `${witnessUrl}/`),
+      { method: 'POST', body: formatAddCheckpoint({ oldSize: old, proof, note }), headers: { 'Content-Type': 'text/plain; charset=utf-8' } },
+      { maxBytes: 64 * 1024, code: 'WITNESS_UNREACHABLE', target: witnessUrl },
+    );
+    return { status: res.status, type: res.contentType, text: res.body.toString('utf8') };
   };
   let r = await post(oldSize);
-  if (r.status === 409 && r.type.startsWith('text/x.tlog.size')) {
+  // Another client may advance the witness between our two requests: follow it a few times.
+  for (let tries = 0; r.status === 409 && r.type.startsWith('text/x.tlog.size') && tries < 8; tries++) {
     const known = Number(r.text.trim());
     if (!Number.isSafeInteger(known) || known < 0) throw new AssayError('WITNESS_REFUSED', `witness answered 409 with a size that is not a number: ${JSON.stringify(r.text.slice(0, 40))}`, { file: witnessUrl });
-    if (known > cp.size) throw new AssayError('WITNESS_REFUSED', `witness has already cosigned size ${known} of this log, larger than ${cp.size}: the log rolled back or forked`, { file: witnessUrl });
+    if (known > cp.size) throw new WitnessAhead(known, `witness has already cosigned size ${known} of this log, larger than ${cp.size}: a newer checkpoint was cosigned meanwhile (or the log rolled back or forked)`, { file: witnessUrl });
     r = await post(known);
   }
   if (r.status !== 200) throw new AssayError('WITNESS_REFUSED', `witness refused to cosign (HTTP ${r.status}): ${r.text.trim()}`, { file: witnessUrl });
@@ -111,13 +128,18 @@ export async function gatherCosignatures(note: string, logVkey: string, src: Log
   const lines: string[] = [];
   const ok: string[] = [];
   const refused: string[] = [];
+  let ahead: number | null = null;
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') {
       lines.push(r.value);
       ok.push(witnessUrls[i]!);
-    } else refused.push(`${witnessUrls[i]}: ${(r.reason as Error).message}`);
+    } else {
+      const e = r.reason as Error;
+      refused.push(e instanceof AssayError && e.location?.file === witnessUrls[i] ? e.message : `${witnessUrls[i]}: ${e.message}`);
+      if (e instanceof WitnessAhead) ahead = Math.max(ahead ?? 0, e.knownSize);
+    }
   });
-  if (ok.length < required) throw new AssayError('WITNESS_QUORUM', `${ok.length} of the required ${required} witnesses cosigned the checkpoint; ${refused.join('; ')}`);
+  if (ok.length < required) throw new QuorumNotMet(`${ok.length} of the required ${required} witnesses cosigned the checkpoint; ${refused.join('; ')}`, ahead);
   const cosigned = withCosignatures(note, lines);
   return { note: cosigned, checkpoint: openCheckpoint(cosigned, [ed25519Verifier(logVkey)]), witnesses: ok };
 }

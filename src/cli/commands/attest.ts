@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseEnvelope, type Envelope } from '../../attest/dsse.js';
@@ -9,12 +9,14 @@ import { defaultReportPath } from '../../attest/index.js';
 import { exportPublicJwk, exportPublicPem, findKey, generateKey, keyringDir, listKeys, loadSigner, parsePublicKey } from '../../attest/keys.js';
 import { renderReport } from '../../attest/render.js';
 import { emptyTrust, issueAccreditation, loadTrustFile, parseTrust, trustDocument, type TrustPolicy } from '../../attest/trust.js';
-import { EXIT, formatVerifyResult, verifyReport } from '../../attest/verify.js';
+import { EXIT, LIMITS, formatVerifyResult, oneLine, verifyReport } from '../../attest/verify.js';
 import { logReport, refreshReportProof, retireKey } from '../../attest/tlog.js';
 import { hasLogConfig, readLogConfig } from '../../tlog/config.js';
 import { parseVkey } from '../../tlog/note.js';
 import { defaultSeenFile } from '../../tlog/seen.js';
+import { MAX_CHECKPOINT_FILE, readBounded } from '../../tlog/storage.js';
 import { AssayError } from '../../common/errors.js';
+import { withLock } from '../../common/lock.js';
 import { assayHome } from '../../home.js';
 import { collect, int, num } from '../options.js';
 import { resolveRunLog } from './run.js';
@@ -26,6 +28,41 @@ const read = (file: string, what: string): Buffer => {
     return readFileSync(file);
   } catch (err) {
     throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
+  }
+};
+
+/**
+ * A report file, read up to one byte past the verifier's cap (LIMITS.reportBytes): a larger file
+ * is refused by verifyReport (13) without being read whole. Works for pipes too.
+ */
+const readReport = (file: string): Buffer => {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new AssayError('IO', `cannot read report: ${(err as Error).message}`, { file });
+  }
+  try {
+    const max = LIMITS.reportBytes + 1;
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(1 << 20);
+    let n = 0;
+    for (let r; n < max && (r = readSync(fd, buf, 0, Math.min(buf.length, max - n), null)) > 0; n += r) chunks.push(Buffer.from(buf.subarray(0, r)));
+    return Buffer.concat(chunks, n);
+  } catch (err) {
+    throw new AssayError('IO', `cannot read report: ${(err as Error).message}`, { file });
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/** A --checkpoint file: read with the checkpoint bound (64 KiB), refused beyond it without reading it whole. */
+const readCheckpointFile = (file: string): string => {
+  try {
+    return readBounded(file, MAX_CHECKPOINT_FILE);
+  } catch (err) {
+    if (err instanceof AssayError) throw new AssayError('USAGE', `--checkpoint: ${err.problem.replace('checkpoint file is', 'file is')}; a signed checkpoint is a few hundred bytes`, { file });
+    throw new AssayError('IO', `cannot read checkpoint: ${(err as Error).message}`, { file });
   }
 };
 
@@ -51,7 +88,12 @@ function publicKeyArg(ref: string) {
 /** A log verifier key: vkey text, a file holding one, or a local log directory (its own key). */
 function vkeyText(v: string): string {
   if (existsSync(v) && hasLogConfig(v)) return readLogConfig(v).vkey;
-  const text = existsSync(v) ? read(v, 'verifier key').toString('utf8').trim() : v.trim();
+  let text: string;
+  try {
+    text = existsSync(v) ? readBounded(v, 4096).trim() : v.trim();
+  } catch (err) {
+    throw new AssayError('USAGE', `verifier key file: ${err instanceof AssayError ? err.problem.replace('checkpoint file is', 'file is') : (err as Error).message}`, { file: v });
+  }
   parseVkey(text, existsSync(v) ? { file: v } : { field: 'vkey' });
   return text;
 }
@@ -182,16 +224,16 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable result')
     .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[] }) => {
       const trust = trustFrom(f.trust);
-      const bytes = read(file, 'report');
+      const bytes = readReport(file);
       const sv = await import('../../policy/signed-verdict.js');
       if (sv.isVerdictDocument(bytes)) {
         // A signed two-stage verdict: recomputed from the cited reports, the policy and the facts.
-        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readCheckpointFile(c), source: c }));
         const r = await sv.verifyVerdictDocument(bytes, {
           trust,
           policy: f.policy ? await loadPolicy(f.policy) : null,
           facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
-          reports: (f.report ?? []).map((x) => ({ bytes: read(x, 'report'), source: x })),
+          reports: (f.report ?? []).map((x) => ({ bytes: readReport(x), source: x })),
           grants: (f.grant ?? []).map((x) => read(x, 'grant').toString('utf8').trim()),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
@@ -203,7 +245,7 @@ export function register(program: Command): void {
       }
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
-      const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+      const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readCheckpointFile(c), source: c }));
       const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}), seenFile: f.seenState ?? defaultSeenFile() };
       const loaded = f.policy ? await loadPolicy(f.policy) : null;
       const policy = loaded ? { policy: (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(loaded, st.predicate, ctx) } : {};
@@ -216,7 +258,7 @@ export function register(program: Command): void {
         const { POLICY_EVALUATION_VERSION } = await import('../../policy/evaluate.js');
         // An older evaluation version recomputes as signed (so old reports do not flip) but has fewer integrity rules: say so.
         const verLine = ver !== null && ver < POLICY_EVALUATION_VERSION ? `note: the policy verdict was evaluated under policy-evaluation version ${ver}, not the current ${POLICY_EVALUATION_VERSION} (fewer integrity rules: docs/formats/policy.md, "Evidence integrity"); recompute it with assay verdict for a current determination\n` : '';
-        const polLine = pol ? `signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}\n${verLine}` : '';
+        const polLine = pol ? `${oneLine(`signed policy verdict: ${pol.id} sha256:${pol.digest.sha256}: ${pol.verdict} (from this run alone)${loaded ? (r.failures.some((x) => x.check === 'policy') ? '' : '; recomputed from the signed statistics: same') : '; pass --policy <file> to recompute it'}`)}\n${verLine}` : '';
         process.stdout.write(polLine + formatVerifyResult(r) + (r.exitCode === EXIT.untrusted && !trust.file ? 'hint: pass --trust <trust.json> listing the keys you accept (docs/formats/trust.md)\n' : ''));
       }
       process.exitCode = r.exitCode;
@@ -248,7 +290,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write here (default: stdout)')
     .action(async (file: string, f: { format: 'md' | 'html'; trust?: string; run?: string; out?: string }) => {
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
-      const r = await verifyReport(read(file, 'report'), { trust: trustFrom(f.trust), ...(runLogPath ? { runLogPath } : {}), source: file });
+      const r = await verifyReport(readReport(file), { trust: trustFrom(f.trust), ...(runLogPath ? { runLogPath } : {}), source: file });
       const text = renderReport(r, f.format);
       if (f.out) writeFileAtomic(resolve(f.out), text);
       else process.stdout.write(text);
@@ -310,18 +352,21 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'who the key belongs to')
     .addOption(new Option('--as <role>', 'what the key is trusted as').choices(['tester', 'cosigner', 'body']).default('tester'))
     .option('--file <file>', 'trust file', join(assayHome(), 'trust.json'))
-    .action((ref: string, f: { name: string; as: 'tester' | 'cosigner' | 'body'; file: string }) => {
+    .action(async (ref: string, f: { name: string; as: 'tester' | 'cosigner' | 'body'; file: string }) => {
       const publicKey = publicKeyArg(ref);
       const file = resolve(f.file);
-      const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
-      if (existsSync(file)) parseTrust(read(file, 'trust file'), file); // validate before editing
-      const [entry] = trustDocument({ testers: [{ name: f.name, publicKey }] }).testers;
-      const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' ? 'cosigners' : 'accreditationBodies';
-      const list = (doc[section] ?? []) as (typeof entry)[];
-      if (!list.some((e) => e!.keyId === entry!.keyId)) list.push(entry);
-      doc[section] = list as never;
-      writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
-      process.stdout.write(`${file}: ${entry!.keyId} trusted as ${f.as} "${f.name}"\n`);
+      // Read-modify-write under the shared lock: two concurrent edits must not lose one.
+      await withLock(`${file}.lock`, () => {
+        const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+        if (existsSync(file)) parseTrust(read(file, 'trust file'), file); // validate before editing
+        const [entry] = trustDocument({ testers: [{ name: f.name, publicKey }] }).testers;
+        const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' ? 'cosigners' : 'accreditationBodies';
+        const list = (doc[section] ?? []) as (typeof entry)[];
+        if (!list.some((e) => e!.keyId === entry!.keyId)) list.push(entry);
+        doc[section] = list as never;
+        writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
+        process.stdout.write(`${file}: ${entry!.keyId} trusted as ${f.as} "${f.name}"\n`);
+      }, { what: `trust file ${file}` });
     });
 
   trust
@@ -331,17 +376,19 @@ export function register(program: Command): void {
     .option('--witness <vkey>', 'a witness whose cosignature is required on the checkpoint (repeatable)', collect)
     .option('--witnesses-required <k>', 'how many of the --witness keys must cosign (default: all)', (v) => Number(v))
     .option('--file <file>', 'trust file', join(assayHome(), 'trust.json'))
-    .action((ref: string, f: { witness?: string[]; witnessesRequired?: number; file: string }) => {
+    .action(async (ref: string, f: { witness?: string[]; witnessesRequired?: number; file: string }) => {
       const vkey = vkeyText(ref);
       const witnesses = (f.witness ?? []).map(vkeyText);
       const file = resolve(f.file);
-      const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
-      if (existsSync(file)) parseTrust(read(file, 'trust file'), file);
-      const [entry] = trustDocument({ logs: [{ vkey, witnesses, ...(f.witnessesRequired !== undefined ? { witnessesRequired: f.witnessesRequired } : {}) }] }).logs;
-      const origin = parseVkey(vkey).name;
-      doc.logs = [...(doc.logs ?? []).filter((l) => parseVkey(l.vkey).name !== origin), entry!];
-      parseTrust(JSON.stringify(doc), file); // the result must be a valid trust file
-      writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
-      process.stdout.write(`${file}: log ${origin} trusted${witnesses.length ? ` with ${f.witnessesRequired ?? witnesses.length} of ${witnesses.length} witnesses required` : ''}\n`);
+      await withLock(`${file}.lock`, () => {
+        const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+        if (existsSync(file)) parseTrust(read(file, 'trust file'), file);
+        const [entry] = trustDocument({ logs: [{ vkey, witnesses, ...(f.witnessesRequired !== undefined ? { witnessesRequired: f.witnessesRequired } : {}) }] }).logs;
+        const origin = parseVkey(vkey).name;
+        doc.logs = [...(doc.logs ?? []).filter((l) => parseVkey(l.vkey).name !== origin), entry!];
+        parseTrust(JSON.stringify(doc), file); // the result must be a valid trust file
+        writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
+        process.stdout.write(`${file}: log ${origin} trusted${witnesses.length ? ` with ${f.witnessesRequired ?? witnesses.length} of ${witnesses.length} witnesses required` : ''}\n`);
+      }, { what: `trust file ${file}` });
     });
 }

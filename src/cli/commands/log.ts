@@ -53,7 +53,7 @@ const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 
 /** A vkey given inline or as a file holding one. */
 function vkeyArg(v: string): string {
-  const text = existsSync(v) ? readFileSync(v, 'utf8').trim() : v.trim();
+  const text = existsSync(v) ? readText(v, 4096).trim() : v.trim();
   parseVkey(text, existsSync(v) ? { file: v } : { field: '--vkey' });
   return text;
 }
@@ -83,7 +83,9 @@ export const LOG_EXIT = {
 
 export function logExitCode(code: string): number {
   if (code === 'USAGE' || code === 'LOG_EXISTS' || code.startsWith('KEY_')) return LOG_EXIT.usage;
-  if (code === 'LOG_FETCH' || code === 'LOG_MISSING' || code === 'LOG_CONFIG' || code === 'FILE_READ' || code === 'LOG_SUBMIT' || code === 'SEEN_STATE' || code === 'WITNESS_STATE') return LOG_EXIT.io;
+  if (code === 'LOG_FETCH' || code === 'LOG_MISSING' || code === 'LOG_CONFIG' || code === 'FILE_READ' || code === 'LOG_SUBMIT' || code === 'SEEN_STATE' || code === 'WITNESS_STATE' || code === 'LOCK_FAILED') return LOG_EXIT.io;
+  // Before the WITNESS_ prefix: a witness refusing because the log shrank is a rollback.
+  if (code === 'WITNESS_ROLLBACK') return LOG_EXIT.fork;
   if (code.startsWith('NOTE_') || code.startsWith('CHECKPOINT_') || code === 'LOG_ORIGIN' || code === 'PROOF_FORMAT') return LOG_EXIT.signature;
   if (code === 'LOG_CORRUPT' || code.startsWith('TILE_') || code === 'ENTRY_FORMAT' || code === 'AUDIT_CORRUPT') return LOG_EXIT.corrupt;
   if (code === 'NOT_IN_LOG' || code === 'INCLUSION_INVALID') return LOG_EXIT.notIncluded;
@@ -99,6 +101,12 @@ function guarded<A extends unknown[]>(fn: (...a: A) => unknown): (...a: A) => Pr
     try {
       await fn(...a);
     } catch (e) {
+      // An operating-system error (EACCES, ENOTDIR, ENOSPC, EIO …) on the log or a state file: exit 3, one line.
+      const errno = (e as NodeJS.ErrnoException | null)?.code;
+      if (!(e instanceof AssayError) && typeof errno === 'string' && /^E[A-Z]+$/.test(errno) && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+        err(`assay: error [IO]: ${(e as Error).message}\n`);
+        process.exit(LOG_EXIT.io);
+      }
       if (!(e instanceof AssayError)) throw e;
       err(`assay: error [${e.code}]: ${e.message}\n`);
       process.exit(logExitCode(e.code));
