@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTarget } from '../src/target/server.js';
 import type { Behaviour } from '../src/target/behaviours/index.js';
+import { readLogConfig } from '../src/tlog/config.js';
 import { cli, cliEntry, ROOT, tmp } from './helpers.js';
 
 /**
@@ -17,6 +18,8 @@ export const HOSTILE_OUTPUTS = [
   '![tracker](http://outside.example/pixel.png) <img src="http://outside.example/x.png">',
 ];
 
+/** Name of the witness that cosigns the fixture log's checkpoint. */
+export const WITNESS = 'witness.view.test';
 export const DEMO_POLICY = join(ROOT, 'policies/examples/demo-two-stage.yaml');
 export const BROWSER = '/usr/bin/chromium';
 
@@ -46,6 +49,15 @@ export async function makeViewFixture(): Promise<ViewFixture> {
   const env = { ASSAY_HOME: home };
   const runA = runIdOf(await ok(['demo', '--latency', '1', '--accuracy', '0.8'], env));
   const runB = runIdOf(await ok(['demo', '--latency', '1', '--accuracy', '0.6'], env));
+
+  // A witness cosigns the log's checkpoint (attached to the published checkpoint), and the trust
+  // file lists it for this log with none required (report verification is unchanged).
+  const logDir = join(home, 'log');
+  const wdir = tmp('assay-view-witness-');
+  const w = await cli(['log', 'witness', logDir, '--state', join(wdir, 'state.json'), '--key', join(wdir, 'witness.pem'), '--log-vkey', readLogConfig(logDir).vkey, '--name', WITNESS, '--attach'], env);
+  const witnessVkey = /witness verifier key:\n(\S+)/.exec(w.stderr)?.[1];
+  if (w.code !== 0 || !witnessVkey) throw new Error(`assay log witness exited ${w.code}: ${w.stderr}`);
+  await ok(['trust', 'add-log', logDir, '--witness', witnessVkey, '--witnesses-required', '0', '--file', join(home, 'demo-trust.json')], env);
 
   // A run whose every output is hostile markup, and whose inputs are too.
   const dir = join(home, 'hostile-suite');

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTarget } from '../src/target/server.js';
 import { cli, DEMO_SUITE, requireService } from './helpers.js';
-import { BROWSER, CHROMIUM_ARGS, DEMO_POLICY, HOSTILE_OUTPUTS, makeViewFixture, startView, type RunningView, type ViewFixture } from './view-fixture.js';
+import { BROWSER, CHROMIUM_ARGS, DEMO_POLICY, HOSTILE_OUTPUTS, WITNESS, makeViewFixture, startView, type RunningView, type ViewFixture } from './view-fixture.js';
 
 /**
  * The web UI in a real browser (Debian's Chromium through playwright-core), on data made by real
@@ -190,9 +190,18 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     assert.match((await sig.textContent()) ?? '', /signature/i);
   });
 
-  test('transparency log: checkpoint, both logged reports, a verified inclusion proof', async () => {
+  test('transparency log: checkpoint, its log signature and witness cosignature, both logged reports, a verified inclusion proof', async () => {
     await go('log', '[data-testid=checkpoint]');
     assert.equal(await page.textContent('[data-testid=checkpoint] [data-field=size]'), '2');
+    // The signatures the checkpoint file carries: the log's and the witness's (attached by `assay log witness --attach`).
+    const note = readFileSync(join(fx.home, 'log', 'checkpoint'), 'utf8');
+    const lines = note.split('\n\n')[1]!.split('\n').filter((l) => l.startsWith('— ')).map((l) => l.slice(2).split(' ')[0]);
+    assert.deepEqual(await page.$$eval('[data-testid=cosignatures] tbody tr', (trs) => trs.map((t) => t.getAttribute('data-signer'))), lines);
+    const cos = page.locator(`[data-testid=cosignatures] tr[data-signer="${WITNESS}"]`);
+    assert.equal(await cos.getAttribute('data-kind'), 'cosignature');
+    assert.equal(await cos.locator('[data-field=verified]').textContent(), 'verified');
+    const at = Date.parse((await cos.locator('td').nth(2).textContent()) ?? '');
+    assert.ok(Math.abs(at - Date.now()) < 30 * 60_000, 'cosigned during this test run');
     assert.equal(await page.locator('[data-testid=entries] tbody tr').count(), 2);
     await page.click('text=Prove inclusion of entry 1');
     await page.waitForSelector('[data-testid=proof]');
