@@ -5,13 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
-import { STATEMENT_TYPE } from '../src/attest/statement.js';
-import { VERDICT_PREDICATE_TYPE } from '../src/attest/tlog.js';
 import { RegistryClient } from '../src/registry/client.js';
-import { runScenario, type Party, type World } from '../src/registry/scenario.js';
+import type { Party, World } from '../src/registry/scenario.js';
 import { cli, requireService, tmp } from './helpers.js';
-import { makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+import type { Running } from './registry-fixture.js';
+import { HOSTILE_DESCRIPTION, HOSTILE_TITLE, makeRegistryUiFixture, type RegistryUiFixture, type UiFinding } from './view-registry-fixture.js';
 import { BROWSER, CHROMIUM_ARGS } from './view-fixture.js';
 
 /**
@@ -22,64 +20,29 @@ import { BROWSER, CHROMIUM_ARGS } from './view-fixture.js';
  * One server and one browser for the file; one browser context per signed-in party. SQLite.
  */
 type PageGlobals = { document: { querySelector(s: string): { textContent: string | null } | null } };
-/** Hostile finding text: testers quote model outputs; none of it may become markup or a link. */
-const HOSTILE_TITLE = '<script>window.__pwned="title"</script> Tool output <img src=x onerror="window.__pwned=\'img\'"> leaks the prompt';
-const HOSTILE_DESCRIPTION = '[click me](javascript:window.__pwned=\'md\') <a href="javascript:window.__pwned=\'a\'">a</a> ![tracker](http://outside.example/pixel.png) <iframe src="http://outside.example/"></iframe>';
 /** Seconds in a countdown's text ("in 89 d 23 h 59 min 58 s"). */
 const seconds = (t: string): number => {
   const m = /^in (?:(\d+) d )?(?:(\d+) h )?(?:(\d+) min )?(\d+) s$/.exec(t.trim());
   if (!m) throw new Error(`not a countdown: ${t}`);
   return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4]);
 };
-type Finding = { id: string; title: string; state: string; severity: string; clock: { disclosureAt: string | null; publishedAt: string | null; fixDeadline: string | null } };
+type Finding = UiFinding;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('registry screens in a browser', { timeout: 240_000, ...requireService('Chromium', existsSync(BROWSER) || `${BROWSER} missing: apt-get install chromium`) }, () => {
+  let fx: RegistryUiFixture;
   let run: Running;
   let w: World;
-  let drop: () => Promise<void>;
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
-  /** Run logs of the reports the scenario uploaded (to compare the public page with `assay stats`). */
-  const runLogs: Buffer[] = [];
-  const f: Record<'hostile' | 'wild' | 'published' | 'low', Finding> = {} as never;
-  const obligations: { id: string; title: string }[] = [];
+  let runLogs: Buffer[];
+  let f: RegistryUiFixture['f'];
+  let obligations: { id: string; title: string }[];
 
   before(async () => {
-    const ts = await testStore('sqlite');
-    drop = ts.drop;
-    run = await startRegistry(await ts.open(), { server: { schedulerIntervalMs: 0 } });
-    w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport: async (t) => {
-      const r = await makeReport(t);
-      runLogs.push(r.runLog);
-      return r;
-    } });
-    // Follow-up data, each step by the party it belongs to.
-    const file = (o: Record<string, unknown>) => w.testerA.client.post<Finding>('/api/v1/findings', { reporterId: w.testerA.orgId, engagementId: w.engagementId, modelIds: [w.modelId], riskDomain: 'cyber: prompt injection', severity: 'high', jurisdictions: ['GB'], details: { description: 'the system prompt leaks via a crafted tool result', reproduction: '1. call the tool with the payload', evidence: [{ kind: 'report', ref: w.reportId }] }, ...o });
-    f.hostile = await file({ title: HOSTILE_TITLE, details: { description: HOSTILE_DESCRIPTION, reproduction: '<script>window.__pwned="repro"</script>', evidence: [{ kind: 'link', ref: 'javascript:window.__pwned=\'evidence\'' }] } });
-    await w.developer.client.post(`/api/v1/findings/${f.hostile.id}/transition`, { action: 'acknowledge', reason: 'reproduced' });
-    f.wild = await file({ title: 'Credentials exfiltrated through the browsing tool', severity: 'moderate', inTheWild: true });
-    f.low = await file({ title: 'Refusal bypass with role-play framing', severity: 'low' });
-    f.published = await file({ title: 'Unsafe code suggestions under time pressure', severity: 'moderate', jurisdictions: ['US'] });
-    await w.testerA.client.post(`/api/v1/findings/${f.published.id}/publish`, { reason: 'fixed upstream; publish now' });
-    await w.developer.client.post(`/api/v1/findings/${f.published.id}/publish`, { reason: 'agreed' });
-    // The scheduler (on a timer in production) pre-notifies the GB agency of the in-the-wild finding at once.
-    await run.server.followUp.scheduler.tick();
-    await run.server.drainer.idle();
-    // A threshold-crossed verdict signed by the tester: two obligations; the developer fulfils one.
-    const model = await w.developer.client.get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
-    const statement = {
-      _type: STATEMENT_TYPE, subject: [{ name: 'assay/model:frontier-1', digest: { sha256: model.releaseDigest.slice(7) } }], predicateType: VERDICT_PREDICATE_TYPE,
-      predicate: { verificationResult: 'threshold-crossed', timeVerified: new Date().toISOString(), model: { name: 'frontier-1', release: model.releaseDigest }, evaluation: { actions: [
-        { action: { type: 'notify', party: 'AI Safety Agency (demo)', within_days: 14 }, because: 'capability cyber-offence: threshold-crossed' },
-        { action: { type: 'kyc-gating', capability: 'cyber-offence' }, because: 'capability cyber-offence: threshold-crossed' },
-      ] } },
-    };
-    const v = await w.testerA.client.post<{ obligations: { id: string; title: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), [w.testerA.signer]) });
-    obligations.push(...v.obligations);
-    await w.developer.client.post(`/api/v1/obligations/${v.obligations[0]!.id}/fulfil`, { statement: 'notified the agency (letter ref 2026/77)', evidence: [{ kind: 'letter', ref: '2026/77' }] });
-
+    fx = await makeRegistryUiFixture();
+    ({ run, w, runLogs, f, obligations } = fx);
     browser = await chromium.launch({ executablePath: BROWSER, args: CHROMIUM_ARGS, headless: true });
     page = await watch(await browser.newContext());
   });
@@ -110,8 +73,7 @@ describe('registry screens in a browser', { timeout: 240_000, ...requireService(
   const text = async (p: Page, sel: string) => ((await p.textContent(sel)) ?? '').trim();
   after(async () => {
     await browser?.close();
-    await run?.close();
-    await drop?.();
+    await fx?.close();
   });
 
   const axe = async (screen: string, p: Page = page) => {

@@ -46,8 +46,8 @@ export function RegistryHome() {
       <table data-testid="models"><thead><tr><th scope="col">Model</th><th scope="col">Developer</th><th scope="col">In scope</th><th scope="col">Release digest</th></tr></thead>
         <tbody>{(models.data?.items ?? []).map((m) => <tr key={m.id}><td><a href={href(['model', m.id])}>{m.name}</a></td><td>{orgName(orgs, m.developerId)}</td><td>{m.scopeDecision ? (m.scopeDecision.inScope ? 'yes' : 'no') : 'undecided'}</td><td className="mono">{m.releaseDigest}</td></tr>)}</tbody></table>
       <h2>Published reports</h2>
-      <table data-testid="published"><thead><tr><th scope="col">Report</th><th scope="col">Tester</th><th scope="col">Published</th><th scope="col">Verification</th></tr></thead>
-        <tbody>{(reports.data?.items ?? []).map((r) => <tr key={r.id}><td className="mono">{r.id}</td><td>{orgName(orgs, r.testerId)}</td><td>{r.publishedAt}</td><td><Badge r={r} /></td></tr>)}</tbody></table>
+      <table data-testid="published"><thead><tr><th scope="col">Report</th><th scope="col">Model</th><th scope="col">Tester</th><th scope="col">Published</th><th scope="col">Verification</th></tr></thead>
+        <tbody>{(reports.data?.items ?? []).map((r) => <tr key={r.id}><td className="mono">{r.id}</td><td>{r.modelId ? <a href={href(['model', r.modelId])}>{models.data?.items.find((m) => m.id === r.modelId)?.name ?? r.modelId}</a> : '—'}</td><td>{orgName(orgs, r.testerId)}</td><td>{r.publishedAt}</td><td><Badge r={r} /></td></tr>)}</tbody></table>
       <Accreditations orgs={orgs} />
     </section>
   );

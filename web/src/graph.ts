@@ -14,11 +14,11 @@ export function recognitionGraph(edges: { from: string; to: string; label: strin
   const nodes = names.map((name) => ({ name, ...at.get(name)! }));
   const arrows = edges.map((e) => ({ ...e, x1: at.get(e.from)!.x, y1: at.get(e.from)!.y, x2: at.get(e.to)!.x, y2: at.get(e.to)!.y }));
   return {
-    height: 260,
+    height: 200,
     marginLeft: 40,
     marginRight: 40,
     x: { axis: null, domain: [-1.6, 1.6] },
-    y: { axis: null, domain: [-1, 1] },
+    y: { axis: null, domain: [-0.8, 0.8] },
     marks: [
       Plot.arrow(arrows, { x1: 'x1', y1: 'y1', x2: 'x2', y2: 'y2', bend: 22, inset: 14, className: 'recognition-edge', stroke: (d: { active: boolean }) => (d.active ? '#1d3557' : '#999'), strokeWidth: 2 }),
       Plot.text(arrows, { x: (d: { x1: number; x2: number }) => (d.x1 + d.x2) / 2, y: (d: { y1: number; y2: number; x1: number; x2: number }) => (d.y1 + d.y2) / 2 + (d.x2 > d.x1 ? 0.22 : -0.22), text: 'label', fill: '#333' }),
