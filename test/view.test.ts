@@ -93,6 +93,18 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
       assert.equal(await row.locator('[data-field=interval]').textContent(), `[${f3(m.interval.lo)}, ${f3(m.interval.hi)}]`, m.name);
       assert.equal(await row.locator('[data-field=n]').textContent(), String(m.n), m.name);
     }
+    // Per-group breakdowns: the groups `assay stats` gives (the suite groups accuracy_by_difficulty).
+    const grouped = (stats.metrics as unknown as { name: string; groups: { groups: { group: string; n: number; mean: number; interval: { lo: number | null; hi: number | null } | null; ci: { lo: number; hi: number } }[] } | null }[]).filter((m) => m.groups);
+    assert.ok(grouped.length >= 1, 'the demo suite has a grouped metric');
+    for (const m of grouped)
+      for (const g of m.groups!.groups) {
+        const row = page.locator(`[data-testid="groups-${m.name}"] tr[data-group="${g.group}"]`);
+        const iv = g.interval ?? g.ci;
+        const fmt = (x: number | null) => (x === null ? '—' : f3(x));
+        assert.equal(await row.locator('[data-field=mean]').textContent(), f3(g.mean), `${m.name} ${g.group}`);
+        assert.equal(await row.locator('[data-field=interval]').textContent(), `[${fmt(iv.lo)}, ${fmt(iv.hi)}]`, `${m.name} ${g.group}`);
+        assert.equal(await row.locator('[data-field=n]').textContent(), String(g.n));
+      }
     // The plot is the charting library's SVG, one point per metric.
     assert.ok((await page.locator('div.plot svg circle').count()) >= stats.metrics.length);
     assert.match((await page.textContent('[data-testid=run-facts]')) ?? '', /sha256:[0-9a-f]{64}/);
