@@ -81,6 +81,18 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     await page.fill('[data-testid=runs-search]', '');
     await page.selectOption('[data-testid=runs-status]', 'completed');
     assert.equal(await page.locator('[data-testid=runs-table] tbody tr').count(), 3);
+    // Each run's headline metrics with their intervals, as `assay stats` gives them.
+    const stats = JSON.parse((await cli(['stats', fx.runA, '--json'], fx.env)).stdout) as { metrics: { name: string; mean: number; interval: { lo: number; hi: number } }[] };
+    for (const m of stats.metrics)
+      assert.equal(await page.locator(`[data-testid=runs-table] tr[data-run="${fx.runA}"] [data-field=metrics] [data-metric="${m.name}"]`).textContent(), `${m.name} ${f3(m.mean)} [${f3(m.interval.lo)}, ${f3(m.interval.hi)}]`);
+    // Sort by samples, ascending then descending.
+    const samplesCol = async () => (await page.$$eval('[data-testid=runs-table] tbody [data-field=samples]', (tds) => tds.map((t) => Number(t.textContent))));
+    await page.click('[data-testid=runs-table] th button:text-is("Samples")');
+    const asc = await samplesCol();
+    assert.deepEqual(asc, [...asc].sort((a, b) => a - b));
+    assert.ok(asc[0]! < asc[asc.length - 1]!, 'runs of different sizes');
+    await page.click('[data-testid=runs-table] th button:text-is("Samples")');
+    assert.deepEqual(await samplesCol(), [...asc].reverse());
     await axe('runs');
   });
 
