@@ -194,6 +194,15 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     assert.deepEqual(decisions, v.rules.map((r) => r.decision));
     await page.selectOption('select >> nth=1', 'screen');
     await page.waitForSelector('[data-testid=actions], [data-testid=plan]');
+    // Stage 1 as `assay screen --run` gives it: the screen's verdict and its stage-2 plan, capability by capability.
+    const sc = await cli(['screen', '--policy', DEMO_POLICY, '--run', fx.runA, '--json'], fx.env);
+    assert.ok(sc.stdout.startsWith('{'), `assay screen exited ${sc.code}: ${sc.stderr}`);
+    const s = JSON.parse(sc.stdout) as { verdict: { verdict: string }; plan: { items: { title: string }[] } | null };
+    await page.waitForFunction((want) => (globalThis as unknown as PageGlobals).document.querySelector('[data-testid=verdict] strong')?.textContent === want, s.verdict.verdict.toUpperCase());
+    const planned = await page.$$eval('[data-testid=plan] li strong', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(planned, (s.plan?.items ?? []).map((i) => i.title));
+    assert.equal(s.verdict.verdict, 'escalate', 'the demo run escalates under the demo policy');
+    assert.ok(planned.length >= 1, 'an escalating screen has a stage-2 plan');
     await axe('verdict');
   });
 
