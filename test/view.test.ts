@@ -75,12 +75,12 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
   test('runs: every run listed; search and status filter narrow the list', async () => {
     await go('', '[data-testid=runs-table] tbody tr');
     const ids = await page.$$eval('[data-testid=runs-table] tbody tr', (trs) => trs.map((t) => t.getAttribute('data-run')));
-    assert.deepEqual(new Set(ids), new Set([fx.runA, fx.runB, fx.hostileRun]));
+    assert.deepEqual(new Set(ids), new Set([fx.runA, fx.runB, fx.hostileRun, fx.gradedRun]));
     await page.fill('[data-testid=runs-search]', 'hostile');
     assert.deepEqual(await page.$$eval('[data-testid=runs-table] tbody tr', (trs) => trs.map((t) => t.getAttribute('data-run'))), [fx.hostileRun]);
     await page.fill('[data-testid=runs-search]', '');
     await page.selectOption('[data-testid=runs-status]', 'completed');
-    assert.equal(await page.locator('[data-testid=runs-table] tbody tr').count(), 3);
+    assert.equal(await page.locator('[data-testid=runs-table] tbody tr').count(), 4);
     // Each run's headline metrics with their intervals, as `assay stats` gives them.
     const stats = JSON.parse((await cli(['stats', fx.runA, '--json'], fx.env)).stdout) as { metrics: { name: string; mean: number; interval: { lo: number; hi: number } }[] };
     for (const m of stats.metrics)
@@ -168,6 +168,29 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     const outside = requests.slice(before).filter((u) => !u.startsWith(view.url));
     assert.deepEqual(outside, [], 'requests to anywhere but the viewer');
     await axe('sample');
+  });
+
+  test('model-graded run: unscored counts equal `assay stats`; a sample shows why it is unscored and its grader\'s verbatim answer', async () => {
+    const stats = JSON.parse((await cli(['stats', fx.gradedRun, '--json'], fx.env)).stdout) as { metrics: { name: string; counts: { scored: number; unscored: number; errored: number } }[] };
+    const m = stats.metrics[0]!;
+    assert.ok(m.counts.unscored >= 1 && m.counts.scored >= 1, `the fixture has both: ${JSON.stringify(m.counts)}`);
+    await go(`run/${fx.gradedRun}`, '[data-testid=metrics-table] tbody tr');
+    const cells = await page.$$eval(`[data-testid=metrics-table] tr[data-metric="${m.name}"] td`, (tds) => tds.map((t) => t.textContent));
+    // Columns: mean, interval, method, n, scored, unscored, errored.
+    assert.deepEqual(cells.slice(4, 7), [String(m.counts.scored), String(m.counts.unscored), String(m.counts.errored)]);
+    await axe('run (graded)');
+    type G = { sampleId: string; epoch: number; scores: { strongreject: { status: string; reason?: string; grader?: { raw: string | null; rubric: string } } } };
+    const recs = readFileSync(join(fx.home, 'runs', `${fx.gradedRun}.jsonl`), 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).map((l) => JSON.parse(l) as G);
+    for (const want of ['unscored', 'scored']) {
+      const r = recs.find((x) => x.scores.strongreject.status === want && x.scores.strongreject.grader?.raw)!;
+      assert.ok(r, `a ${want} record with a grader answer`);
+      await go(`run/${fx.gradedRun}/sample/${encodeURIComponent(`${r.sampleId}#${r.epoch}`)}`, '[data-testid=grader-raw]');
+      assert.equal(await page.textContent('[data-testid=scores] tr[data-scorer=strongreject] [data-field=status]'), want);
+      assert.equal(await page.textContent('[data-testid=grader-raw]'), r.scores.strongreject.grader!.raw);
+      assert.match((await page.textContent('[data-testid=grader]')) ?? '', new RegExp(r.scores.strongreject.grader!.rubric.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      if (want === 'unscored') assert.match((await page.textContent('[data-testid=scores] [data-field=why]')) ?? '', new RegExp(r.scores.strongreject.reason!.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    }
+    await axe('sample (graded)');
   });
 
   test('compare: the paired difference and its interval equal `assay compare`; per-item changes add up', async () => {
