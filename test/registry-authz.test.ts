@@ -139,6 +139,8 @@ for (const backend of await backends()) {
       'GET /api/v1/openapi.json': { allowed: ALL, req: async () => ({ method: 'GET', path: '/api/v1/openapi.json' }) },
       'POST /api/v1/login': { allowed: ALL, req: async () => ({ method: 'POST', path: '/api/v1/login', body: { email: w.agency.email, password: w.agency.password } }) },
       'POST /api/v1/session': { allowed: ALL, req: async () => ({ method: 'POST', path: '/api/v1/session', body: { email: w.agency.email, password: w.agency.password } }) },
+      // Bearer-token callers have no browser session: 400 (allowed, nothing to return); the public 401.
+      'GET /api/v1/session': { allowed: AUTHED, req: async () => ({ method: 'GET', path: '/api/v1/session' }) },
       'GET /api/v1/me': { allowed: AUTHED, req: async () => ({ method: 'GET', path: '/api/v1/me' }) },
       'POST /api/v1/tokens': { allowed: AUTHED.filter((x) => x !== 'dev-admin-readonly'), req: async () => ({ method: 'POST', path: '/api/v1/tokens', body: { scopes: ['read'], ttlSeconds: 600 } }) },
       'DELETE /api/v1/tokens/{id}': { allowed: ['operator', 'dev-admin'], req: async () => ({ method: 'DELETE', path: `/api/v1/tokens/${devAdminTokenId}` }) },

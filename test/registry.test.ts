@@ -34,6 +34,10 @@ for (const backend of await backends()) {
       const pub = new RegistryClient(run.baseUrl);
       const reports = await pub.get<{ items: { id: string; verified: boolean; publishedAt: string | null }[] }>('/api/v1/reports');
       assert.deepEqual(reports.items.map((r) => [r.id, r.verified, Boolean(r.publishedAt)]), [[world.reportId, true, true]]);
+      // Each published report names the release its engagement tested; `model` filters on it (with the cursor).
+      const byModel = await pub.get<{ items: { id: string; modelId: string }[]; next: string | null }>('/api/v1/reports', { model: world.modelId, limit: 1 });
+      assert.deepEqual([byModel.items.map((r) => [r.id, r.modelId]), byModel.next], [[[world.reportId, world.modelId]], null]);
+      assert.deepEqual((await pub.get<{ items: unknown[] }>('/api/v1/reports', { model: 'mdl_nosuchmodel00' })).items, []);
       const eng = await world.developer.client.get<{ state: string; grantLevel: string }>(`/api/v1/engagements/${world.engagementId}`);
       assert.equal(eng.state, 'closed');
       assert.equal(eng.grantLevel, 'black-box');

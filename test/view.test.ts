@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTarget } from '../src/target/server.js';
 import { cli, DEMO_SUITE, requireService } from './helpers.js';
-import { BROWSER, CHROMIUM_ARGS, DEMO_POLICY, HOSTILE_OUTPUTS, makeViewFixture, startView, type RunningView, type ViewFixture } from './view-fixture.js';
+import { BROWSER, CHROMIUM_ARGS, DEMO_POLICY, HOSTILE_OUTPUTS, WITNESS, makeViewFixture, startView, type RunningView, type ViewFixture } from './view-fixture.js';
 
 /**
  * The web UI in a real browser (Debian's Chromium through playwright-core), on data made by real
@@ -75,12 +75,24 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
   test('runs: every run listed; search and status filter narrow the list', async () => {
     await go('', '[data-testid=runs-table] tbody tr');
     const ids = await page.$$eval('[data-testid=runs-table] tbody tr', (trs) => trs.map((t) => t.getAttribute('data-run')));
-    assert.deepEqual(new Set(ids), new Set([fx.runA, fx.runB, fx.hostileRun]));
+    assert.deepEqual(new Set(ids), new Set([fx.runA, fx.runB, fx.hostileRun, fx.gradedRun]));
     await page.fill('[data-testid=runs-search]', 'hostile');
     assert.deepEqual(await page.$$eval('[data-testid=runs-table] tbody tr', (trs) => trs.map((t) => t.getAttribute('data-run'))), [fx.hostileRun]);
     await page.fill('[data-testid=runs-search]', '');
     await page.selectOption('[data-testid=runs-status]', 'completed');
-    assert.equal(await page.locator('[data-testid=runs-table] tbody tr').count(), 3);
+    assert.equal(await page.locator('[data-testid=runs-table] tbody tr').count(), 4);
+    // Each run's headline metrics with their intervals, as `assay stats` gives them.
+    const stats = JSON.parse((await cli(['stats', fx.runA, '--json'], fx.env)).stdout) as { metrics: { name: string; mean: number; interval: { lo: number; hi: number } }[] };
+    for (const m of stats.metrics)
+      assert.equal(await page.locator(`[data-testid=runs-table] tr[data-run="${fx.runA}"] [data-field=metrics] [data-metric="${m.name}"]`).textContent(), `${m.name} ${f3(m.mean)} [${f3(m.interval.lo)}, ${f3(m.interval.hi)}]`);
+    // Sort by samples, ascending then descending.
+    const samplesCol = async () => (await page.$$eval('[data-testid=runs-table] tbody [data-field=samples]', (tds) => tds.map((t) => Number(t.textContent))));
+    await page.click('[data-testid=runs-table] th button:text-is("Samples")');
+    const asc = await samplesCol();
+    assert.deepEqual(asc, [...asc].sort((a, b) => a - b));
+    assert.ok(asc[0]! < asc[asc.length - 1]!, 'runs of different sizes');
+    await page.click('[data-testid=runs-table] th button:text-is("Samples")');
+    assert.deepEqual(await samplesCol(), [...asc].reverse());
     await axe('runs');
   });
 
@@ -93,6 +105,18 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
       assert.equal(await row.locator('[data-field=interval]').textContent(), `[${f3(m.interval.lo)}, ${f3(m.interval.hi)}]`, m.name);
       assert.equal(await row.locator('[data-field=n]').textContent(), String(m.n), m.name);
     }
+    // Per-group breakdowns: the groups `assay stats` gives (the suite groups accuracy_by_difficulty).
+    const grouped = (stats.metrics as unknown as { name: string; groups: { groups: { group: string; n: number; mean: number; interval: { lo: number | null; hi: number | null } | null; ci: { lo: number; hi: number } }[] } | null }[]).filter((m) => m.groups);
+    assert.ok(grouped.length >= 1, 'the demo suite has a grouped metric');
+    for (const m of grouped)
+      for (const g of m.groups!.groups) {
+        const row = page.locator(`[data-testid="groups-${m.name}"] tr[data-group="${g.group}"]`);
+        const iv = g.interval ?? g.ci;
+        const fmt = (x: number | null) => (x === null ? '—' : f3(x));
+        assert.equal(await row.locator('[data-field=mean]').textContent(), f3(g.mean), `${m.name} ${g.group}`);
+        assert.equal(await row.locator('[data-field=interval]').textContent(), `[${fmt(iv.lo)}, ${fmt(iv.hi)}]`, `${m.name} ${g.group}`);
+        assert.equal(await row.locator('[data-field=n]').textContent(), String(g.n));
+      }
     // The plot is the charting library's SVG, one point per metric.
     assert.ok((await page.locator('div.plot svg circle').count()) >= stats.metrics.length);
     assert.match((await page.textContent('[data-testid=run-facts]')) ?? '', /sha256:[0-9a-f]{64}/);
@@ -146,6 +170,29 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     await axe('sample');
   });
 
+  test('model-graded run: unscored counts equal `assay stats`; a sample shows why it is unscored and its grader\'s verbatim answer', async () => {
+    const stats = JSON.parse((await cli(['stats', fx.gradedRun, '--json'], fx.env)).stdout) as { metrics: { name: string; counts: { scored: number; unscored: number; errored: number } }[] };
+    const m = stats.metrics[0]!;
+    assert.ok(m.counts.unscored >= 1 && m.counts.scored >= 1, `the fixture has both: ${JSON.stringify(m.counts)}`);
+    await go(`run/${fx.gradedRun}`, '[data-testid=metrics-table] tbody tr');
+    const cells = await page.$$eval(`[data-testid=metrics-table] tr[data-metric="${m.name}"] td`, (tds) => tds.map((t) => t.textContent));
+    // Columns: mean, interval, method, n, scored, unscored, errored.
+    assert.deepEqual(cells.slice(4, 7), [String(m.counts.scored), String(m.counts.unscored), String(m.counts.errored)]);
+    await axe('run (graded)');
+    type G = { sampleId: string; epoch: number; scores: { strongreject: { status: string; reason?: string; grader?: { raw: string | null; rubric: string } } } };
+    const recs = readFileSync(join(fx.home, 'runs', `${fx.gradedRun}.jsonl`), 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).map((l) => JSON.parse(l) as G);
+    for (const want of ['unscored', 'scored']) {
+      const r = recs.find((x) => x.scores.strongreject.status === want && x.scores.strongreject.grader?.raw)!;
+      assert.ok(r, `a ${want} record with a grader answer`);
+      await go(`run/${fx.gradedRun}/sample/${encodeURIComponent(`${r.sampleId}#${r.epoch}`)}`, '[data-testid=grader-raw]');
+      assert.equal(await page.textContent('[data-testid=scores] tr[data-scorer=strongreject] [data-field=status]'), want);
+      assert.equal(await page.textContent('[data-testid=grader-raw]'), r.scores.strongreject.grader!.raw);
+      assert.match((await page.textContent('[data-testid=grader]')) ?? '', new RegExp(r.scores.strongreject.grader!.rubric.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      if (want === 'unscored') assert.match((await page.textContent('[data-testid=scores] [data-field=why]')) ?? '', new RegExp(r.scores.strongreject.reason!.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    }
+    await axe('sample (graded)');
+  });
+
   test('compare: the paired difference and its interval equal `assay compare`; per-item changes add up', async () => {
     const c = JSON.parse((await cli(['compare', fx.runA, fx.runB, '--json'], fx.env)).stdout) as { metrics: { name: string; n: number; diff: number; ci: { lo: number; hi: number } }[] };
     await go(`compare/${fx.runA}/${fx.runB}`, '[data-testid=compare-table] tbody tr');
@@ -170,6 +217,15 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     assert.deepEqual(decisions, v.rules.map((r) => r.decision));
     await page.selectOption('select >> nth=1', 'screen');
     await page.waitForSelector('[data-testid=actions], [data-testid=plan]');
+    // Stage 1 as `assay screen --run` gives it: the screen's verdict and its stage-2 plan, capability by capability.
+    const sc = await cli(['screen', '--policy', DEMO_POLICY, '--run', fx.runA, '--json'], fx.env);
+    assert.ok(sc.stdout.startsWith('{'), `assay screen exited ${sc.code}: ${sc.stderr}`);
+    const s = JSON.parse(sc.stdout) as { verdict: { verdict: string }; plan: { items: { title: string }[] } | null };
+    await page.waitForFunction((want) => (globalThis as unknown as PageGlobals).document.querySelector('[data-testid=verdict] strong')?.textContent === want, s.verdict.verdict.toUpperCase());
+    const planned = await page.$$eval('[data-testid=plan] li strong', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(planned, (s.plan?.items ?? []).map((i) => i.title));
+    assert.equal(s.verdict.verdict, 'escalate', 'the demo run escalates under the demo policy');
+    assert.ok(planned.length >= 1, 'an escalating screen has a stage-2 plan');
     await axe('verdict');
   });
 
@@ -190,9 +246,18 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     assert.match((await sig.textContent()) ?? '', /signature/i);
   });
 
-  test('transparency log: checkpoint, both logged reports, a verified inclusion proof', async () => {
+  test('transparency log: checkpoint, its log signature and witness cosignature, both logged reports, a verified inclusion proof', async () => {
     await go('log', '[data-testid=checkpoint]');
     assert.equal(await page.textContent('[data-testid=checkpoint] [data-field=size]'), '2');
+    // The signatures the checkpoint file carries: the log's and the witness's (attached by `assay log witness --attach`).
+    const note = readFileSync(join(fx.home, 'log', 'checkpoint'), 'utf8');
+    const lines = note.split('\n\n')[1]!.split('\n').filter((l) => l.startsWith('— ')).map((l) => l.slice(2).split(' ')[0]);
+    assert.deepEqual(await page.$$eval('[data-testid=cosignatures] tbody tr', (trs) => trs.map((t) => t.getAttribute('data-signer'))), lines);
+    const cos = page.locator(`[data-testid=cosignatures] tr[data-signer="${WITNESS}"]`);
+    assert.equal(await cos.getAttribute('data-kind'), 'cosignature');
+    assert.equal(await cos.locator('[data-field=verified]').textContent(), 'verified');
+    const at = Date.parse((await cos.locator('td').nth(2).textContent()) ?? '');
+    assert.ok(Math.abs(at - Date.now()) < 30 * 60_000, 'cosigned during this test run');
     assert.equal(await page.locator('[data-testid=entries] tbody tr').count(), 2);
     await page.click('text=Prove inclusion of entry 1');
     await page.waitForSelector('[data-testid=proof]');
@@ -262,7 +327,8 @@ describe('assay view in a browser', { timeout: 240_000, ...requireService('Chrom
     const home = await raw('/', {});
     const csp = String(home.headers['content-security-policy']);
     assert.match(csp, /script-src 'self'(;|$)/);
-    assert.doesNotMatch(csp, /https?:|\*|unsafe-eval|script-src[^;]*unsafe-inline/);
+    assert.doesNotMatch(csp, /https?:|\*|unsafe-eval|unsafe-inline/);
+    assert.match(csp, /style-src 'self';/);
     assert.equal(home.headers['x-frame-options'], 'DENY');
     assert.doesNotMatch(home.body, /<script>(?!<\/script>)|<script(?![^>]*src=)/, 'no inline script in index.html');
     const api = await raw(`/api/runs/${fx.runA}`, auth);

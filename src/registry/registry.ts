@@ -684,18 +684,27 @@ export class Registry {
   }
 
   /** Published reports, newest first (cursor: publication time and id). */
-  async listPublishedReports(q: { testerId?: string; cursor?: string; limit?: number }) {
+  async listPublishedReports(q: { testerId?: string; modelId?: string; cursor?: string; limit?: number }) {
     const limit = q.limit ?? 50;
-    let qb = this.db.selectFrom('reports').select(['id', 'engagement_id', 'tester_id', 'payload_digest', 'run_log_digest', 'verification', 'verified', 'published_at', 'created_at']).where('published_at', 'is not', null).orderBy('published_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
-    if (q.testerId) qb = qb.where('tester_id', '=', q.testerId);
+    // A published report names the model release its engagement tested (public once published).
+    let qb = this.db
+      .selectFrom('reports')
+      .innerJoin('engagements', 'engagements.id', 'reports.engagement_id')
+      .select(['reports.id', 'reports.engagement_id', 'reports.tester_id', 'reports.payload_digest', 'reports.run_log_digest', 'reports.verification', 'reports.verified', 'reports.published_at', 'reports.created_at', 'engagements.model_id'])
+      .where('reports.published_at', 'is not', null)
+      .orderBy('reports.published_at', 'desc')
+      .orderBy('reports.id', 'desc')
+      .limit(limit + 1);
+    if (q.testerId) qb = qb.where('reports.tester_id', '=', q.testerId);
+    if (q.modelId) qb = qb.where('engagements.model_id', '=', q.modelId);
     const after = decodeCursor(q.cursor);
     if (after) {
       const [at, id] = after.split('|');
       if (!at || !id) throw invalid('malformed cursor', 'cursor');
-      qb = qb.where((eb) => eb.or([eb('published_at', '<', at), eb.and([eb('published_at', '=', at), eb('id', '<', id)])]));
+      qb = qb.where((eb) => eb.or([eb('reports.published_at', '<', at), eb.and([eb('reports.published_at', '=', at), eb('reports.id', '<', id)])]));
     }
     const rows = await qb.execute();
-    return paged(rows.map((r) => this.reportView(r)), limit, (r) => `${r.publishedAt}|${r.id}`);
+    return paged(rows.map((r) => ({ ...this.reportView(r), modelId: r.model_id })), limit, (r) => `${r.publishedAt}|${r.id}`);
   }
 
   /** Reports of one engagement (its parties). */

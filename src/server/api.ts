@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ACCREDITATION_ACTIONS } from '../registry/accreditation.js';
 import { ENGAGEMENT_ACTIONS } from '../registry/engagement.js';
-import { ORG_KINDS, TESTER_SUB_KINDS } from '../registry/registry.js';
+import { ORG_KINDS, RegistryError, TESTER_SUB_KINDS } from '../registry/registry.js';
 import { ACCESS_LEVELS } from '../model/types.js';
 import { CSRF_HEADER, SESSION_COOKIE, csrfFor, route, type Api } from './http.js';
 
@@ -51,6 +51,15 @@ export function registerApi(api: Api, opts: { secureCookies: boolean; loginPerMi
       const t = await r.login(body.email, body.password);
       reply.setCookie(SESSION_COOKIE, t.token, { httpOnly: true, secure: opts.secureCookies, sameSite: 'strict', path: '/', expires: new Date(t.expiresAt) });
       return { csrfToken: csrfFor(api.csrfKey, t.token), csrfHeader: CSRF_HEADER, expiresAt: t.expiresAt };
+    },
+  });
+  route(api, {
+    method: 'GET', path: '/api/v1/session', tag: 'auth', auth: 'required', summary: 'The CSRF token of the browser session (a page reload forgets it; same-origin only: no CORS)',
+    response: z.object({ csrfToken: z.string(), csrfHeader: z.string() }),
+    handler: async ({ req }) => {
+      const s = req.cookies[SESSION_COOKIE];
+      if (!s) throw new RegistryError(400, 'NO_SESSION', 'no browser session: sign in with POST /api/v1/session (API tokens need no CSRF token)');
+      return { csrfToken: csrfFor(api.csrfKey, s), csrfHeader: CSRF_HEADER };
     },
   });
   route(api, {
@@ -192,8 +201,8 @@ export function registerApi(api: Api, opts: { secureCookies: boolean; loginPerMi
     handler: ({ actor, params }) => r.listEngagementReports(actor, params.id),
   });
   route(api, {
-    method: 'GET', path: '/api/v1/reports', tag: 'reports', auth: 'public', summary: 'Published, verified reports, newest first', query: z.strictObject({ tester: id('org').optional(), cursor, limit }), response: page(report),
-    handler: ({ query }) => r.listPublishedReports({ testerId: query.tester, cursor: query.cursor, limit: query.limit }),
+    method: 'GET', path: '/api/v1/reports', tag: 'reports', auth: 'public', summary: 'Published, verified reports, newest first, each with the model release its engagement tested (filter: tester, model)', query: z.strictObject({ tester: id('org').optional(), model: id('mdl').optional(), cursor, limit }), response: page(report.extend({ modelId: z.string() })),
+    handler: ({ query }) => r.listPublishedReports({ testerId: query.tester, modelId: query.model, cursor: query.cursor, limit: query.limit }),
   });
   route(api, {
     method: 'GET', path: '/api/v1/reports/:id', tag: 'reports', auth: 'public', summary: 'A report with its verification (public once published; parties before)',

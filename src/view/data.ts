@@ -16,6 +16,8 @@ import { hasLogConfig, readLogConfig } from '../tlog/config.js';
 import { fetchCheckpoint, logSource } from '../tlog/client.js';
 import { TileReader } from '../tlog/tiles.js';
 import { decodeEntry } from '../tlog/entry.js';
+import { cosignatureTime, cosignatureVerifier } from '../tlog/cosignature.js';
+import { parseNote, parseVkey } from '../tlog/note.js';
 import { SampleCache, filterRows, perSampleMean, sampleRecord, type SampleFilter } from './samples.js';
 
 /**
@@ -222,7 +224,25 @@ export class ViewData {
       entries.push({ index: i, entry: decodeEntry(bytes) });
     }
     const signers = cp.noteText.split('\n\n')[1]?.split('\n').filter((l) => l.startsWith('— ')).map((l) => l.slice(2).split(' ')[0]!) ?? [];
-    return { origin: cp.origin, vkey: cfg.vkey, size: cp.size, root: Buffer.from(cp.root).toString('base64'), note: cp.noteText, signers, entries };
+    return { origin: cp.origin, vkey: cfg.vkey, size: cp.size, root: Buffer.from(cp.root).toString('base64'), note: cp.noteText, signers, signatures: this.checkpointSignatures(cp.noteText, cfg.vkey), entries };
+  }
+
+  /**
+   * Every signature line of the checkpoint: the log's own (verified by fetchCheckpoint), and witness
+   * cosignatures with their time, each verified against the witness keys the trust file lists for
+   * this log (a witness it does not list is shown as unverified, as signed-note verifiers ignore it).
+   */
+  private checkpointSignatures(noteText: string, logVkey: string) {
+    const note = parseNote(noteText);
+    const log = parseVkey(logVkey);
+    const trusted = this.trust().logs.find((l) => l.origin === log.name)?.witnesses ?? [];
+    const text = new TextEncoder().encode(note.text);
+    return note.sigs.map((sg) => {
+      if (sg.name === log.name && sg.keyId === log.keyId) return { name: sg.name, keyId: sg.keyId, kind: 'log' as const, time: null, verified: true as boolean | null };
+      const t = cosignatureTime(sg.sig);
+      const v = trusted.map((w) => cosignatureVerifier(w)).find((w) => w.name === sg.name && w.keyId === sg.keyId);
+      return { name: sg.name, keyId: sg.keyId, kind: 'cosignature' as const, time: t === null ? null : new Date(t * 1000).toISOString(), verified: v ? v.verify(text, sg.sig) : null };
+    });
   }
 
   async tlogProof(index: number) {

@@ -17,7 +17,7 @@ import { index, logQuery, runId, sampleQuery, verdictQuery } from './api-schema.
 export const UI_DIR = join(ASSAY_ROOT, 'dist-web');
 
 /** No inline or remote script, no remote anything; styles allow inline attributes for the chart library's SVG (its <style> and style=""). */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const HEADERS: Record<string, string> = {
   'content-security-policy': CSP,
   'x-content-type-options': 'nosniff',

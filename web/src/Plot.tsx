@@ -7,7 +7,10 @@ export function PlotFigure({ options, label }: { options: Plot.PlotOptions; labe
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const fig = Plot.plot({ ...options, ariaLabel: label });
+    const fig = Plot.plot({ className: 'plot-chart', ...options, ariaLabel: label });
+    // Plot puts its default styles in a <style> element; the registry's CSP (style-src 'self')
+    // refuses inline styles, so they live in style.css (.plot-chart) and the element goes.
+    for (const st of fig.querySelectorAll('style')) st.remove();
     // One labelled image per chart: Plot's per-mark aria-labels on <g> are not allowed there (axe
     // aria-prohibited-attr); the numbers are in the table beside every chart.
     fig.setAttribute('role', 'img');

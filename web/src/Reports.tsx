@@ -48,6 +48,17 @@ export function Log() {
     <section>
       <h1>Transparency log {l.origin}</h1>
       <dl className="facts" data-testid="checkpoint"><dt>Size</dt><dd data-field="size">{l.size}</dd><dt>Root</dt><dd className="mono">{l.root}</dd><dt>Signed by</dt><dd>{l.signers.join(', ')}</dd><dt>Verifier key</dt><dd className="mono">{l.vkey}</dd></dl>
+      <h2>Signatures on the checkpoint</h2>
+      <table data-testid="cosignatures">
+        <thead><tr><th scope="col">Signer</th><th scope="col">Kind</th><th scope="col">Key ID</th><th scope="col">Cosigned at</th><th scope="col">Verification</th></tr></thead>
+        <tbody>{l.signatures.map((s) => (
+          <tr key={`${s.name}+${s.keyId}`} data-signer={s.name} data-kind={s.kind}>
+            <th scope="row">{s.name}</th><td>{s.kind === 'log' ? 'log signature' : 'witness cosignature'}</td><td className="mono">{s.keyId}</td><td>{s.time ?? '—'}</td>
+            <td data-field="verified">{s.verified === null ? 'not verified: witness not in the trust file for this log' : s.verified ? 'verified' : 'INVALID'}</td>
+          </tr>
+        ))}</tbody>
+      </table>
+      {!l.signatures.some((s) => s.kind === 'cosignature') && <p className="muted">No witness has cosigned this checkpoint (assay log witness --attach, or attest --witness-url).</p>}
       <h2>Checkpoint</h2><pre>{l.note}</pre>
       <h2>Entries</h2>
       <table data-testid="entries"><thead><tr><th scope="col">#</th><th scope="col">Type</th><th scope="col">Digest</th><th scope="col">Metadata</th><th scope="col">Proof</th></tr></thead>

@@ -56,7 +56,7 @@ export function Run({ id }: { id: string }) {
           <h3>{m.name} by {m.groups!.by}</h3>
           <table data-testid={`groups-${m.name}`}>
             <thead><tr><th scope="col">{m.groups!.by}</th><th scope="col">Mean</th><th scope="col">Interval</th><th scope="col">n</th></tr></thead>
-            <tbody>{m.groups!.groups.map((g) => <tr key={g.group}><th scope="row">{g.group}</th><td className="num">{f3(g.mean)}</td><td className="num">{ci(g.interval ?? g.ci)}</td><td className="num">{g.n}</td></tr>)}</tbody>
+            <tbody>{m.groups!.groups.map((g) => <tr key={g.group} data-group={g.group}><th scope="row">{g.group}</th><td className="num" data-field="mean">{f3(g.mean)}</td><td className="num" data-field="interval">{ci(g.interval ?? g.ci)}</td><td className="num" data-field="n">{g.n}</td></tr>)}</tbody>
           </table>
           <PlotFigure options={intervalPlot(m.groups!.groups.map((g) => ({ label: `${m.groups!.by}=${g.group}`, mean: g.mean, lo: (g.interval ?? g.ci).lo, hi: (g.interval ?? g.ci).hi })))} label={`${m.name} by ${m.groups!.by}`} />
         </div>

@@ -1,8 +1,15 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { RunRow } from './api';
+import { ci, f3 } from './format';
 import { href, useApi } from './hooks';
 
 type Key = 'startedAt' | 'suiteId' | 'model' | 'status' | 'samples';
+
+/** The headline metrics the index recorded when the run ended (`assay stats` of the run then); none while in flight. */
+function headline(summary: unknown): { name: string; mean: number; interval: { lo: number | null; hi: number | null } }[] {
+  const ms = (summary as { metrics?: unknown } | null)?.metrics;
+  return Array.isArray(ms) ? (ms as { name: string; mean: number; interval?: { lo: number | null; hi: number | null }; ci: { lo: number; hi: number } }[]).map((m) => ({ name: m.name, mean: m.mean, interval: m.interval ?? m.ci })) : [];
+}
 
 /** Runs list: search, status filter, sort; polls while a run is in flight; pick two to compare. */
 export function Runs() {
@@ -48,7 +55,7 @@ export function Runs() {
         {live && <span className="live" role="status">a run is in progress: refreshing every 2 s</span>}
       </div>
       <table data-testid="runs-table">
-        <thead><tr><th scope="col"><span className="sr-only">select</span></th><th scope="col">Run</th>{th('suiteId', 'Suite')}{th('model', 'Model')}{th('status', 'Status')}{th('samples', 'Samples')}<th scope="col">Errored</th>{th('startedAt', 'Started')}</tr></thead>
+        <thead><tr><th scope="col"><span className="sr-only">select</span></th><th scope="col">Run</th>{th('suiteId', 'Suite')}{th('model', 'Model')}{th('status', 'Status')}{th('samples', 'Samples')}<th scope="col">Errored</th><th scope="col">Metrics (95% interval)</th>{th('startedAt', 'Started')}</tr></thead>
         <tbody>
           {shown.map((r) => (
             <tr key={r.runId} data-run={r.runId}>
@@ -59,6 +66,7 @@ export function Runs() {
               <td data-field="status">{r.status}</td>
               <td className="num" data-field="samples">{r.samples}</td>
               <td className="num">{r.errored}</td>
+              <td data-field="metrics">{headline(r.summary).map((m) => <div key={m.name} data-metric={m.name}>{m.name} <span className="num">{f3(m.mean)} {ci(m.interval)}</span></div>)}</td>
               <td>{r.startedAt}</td>
             </tr>
           ))}

@@ -1,10 +1,12 @@
 import { useApi, href } from './hooks';
 
+/** A model grader's identity and verbatim answer, as the run log keeps them (src/score/types.ts GraderRecord). */
+interface Grader { model: { name: string } | null; rubric: string; promptDigest: string; raw: string | null; error?: string; reparsedFrom?: string }
 interface Msg { role: string; content: unknown; tool_calls?: unknown; toolCalls?: unknown }
 interface Rec {
   key: string; sampleId: string; epoch: number; sample: { input?: unknown; target?: unknown; metadata?: unknown };
   messages: Msg[]; output: { content: string; finishReason: string | null } | null; usage: { inputTokens: number; outputTokens: number } | null;
-  timing: { startedAt: string; latencyMs: number; attempts: number }; scores: Record<string, { status?: string; value?: unknown; answer?: unknown; explanation?: string; grader?: unknown; detail?: unknown }>;
+  timing: { startedAt: string; latencyMs: number; attempts: number }; scores: Record<string, { status?: string; value?: unknown; answer?: unknown; explanation?: string; reason?: string; outcome?: string; grader?: Grader; detail?: unknown }>;
   error: { kind: string; message: string } | null; outcome?: string; agent?: unknown;
 }
 
@@ -32,10 +34,22 @@ export function Sample({ id, sampleKey }: { id: string; sampleKey: string }) {
         <li><span className="role">output</span><pre data-testid="sample-output">{r.output?.content ?? '(no output)'}</pre></li>
       </ol>
       <h2>Scores</h2>
-      <table>
-        <thead><tr><th scope="col">Scorer</th><th scope="col">Status</th><th scope="col">Value</th><th scope="col">Answer</th><th scope="col">Explanation</th></tr></thead>
-        <tbody>{Object.entries(r.scores).map(([k, s]) => <tr key={k}><th scope="row">{k}</th><td>{s.status ?? ''}</td><td className="num">{text(s.value ?? null)}</td><td>{text(s.answer ?? '')}</td><td>{s.explanation ?? ''}{s.grader ? <pre>{text(s.grader)}</pre> : null}</td></tr>)}</tbody>
+      <table data-testid="scores">
+        <thead><tr><th scope="col">Scorer</th><th scope="col">Status</th><th scope="col">Value</th><th scope="col">Answer</th><th scope="col">Explanation, or why unscored</th></tr></thead>
+        <tbody>{Object.entries(r.scores).map(([k, s]) => <tr key={k} data-scorer={k}><th scope="row">{k}</th><td data-field="status">{s.status ?? ''}</td><td className="num">{text(s.value ?? null)}</td><td>{text(s.answer ?? '')}</td><td data-field="why">{s.explanation ?? ''}{s.reason ? `${s.outcome ? `${s.outcome}: ` : ''}${s.reason}` : ''}</td></tr>)}</tbody>
       </table>
+      {Object.entries(r.scores).filter(([, s]) => s.grader).map(([k, s]) => (
+        <div key={k} data-testid="grader" data-scorer={k}>
+          <h3>Grader transcript ({k})</h3>
+          <dl className="facts">
+            <dt>Grader</dt><dd>{s.grader!.model?.name ?? '(re-parsed from an earlier record)'}{s.grader!.reparsedFrom ? ` — re-parsed from the ${s.grader!.reparsedFrom} answer` : ''}</dd>
+            <dt>Rubric</dt><dd>{s.grader!.rubric}</dd>
+            <dt>Prompt digest</dt><dd className="mono">{s.grader!.promptDigest}</dd>
+            {s.grader!.error && (<><dt>Error</dt><dd>{s.grader!.error}</dd></>)}
+          </dl>
+          <pre data-testid="grader-raw">{s.grader!.raw ?? '(no answer)'}</pre>
+        </div>
+      ))}
       {r.agent ? (<><h2>Agent steps and sandbox commands</h2><pre data-testid="agent">{text(r.agent)}</pre></>) : null}
     </section>
   );
