@@ -42,10 +42,11 @@ export class Program {
   readonly calls: CallSite[] = [];
   /** Names declared as function parameters anywhere (values that come from the caller). */
   readonly params = new Set<string>();
-  /** C: buffers written with non-constant data (strcat, sprintf, fgets …). */
-  readonly written = new Set<string>();
+  /** C: buffers written with non-constant data (strcat, sprintf, fgets …), by name → the enclosing functions' start offsets (-1: file scope). */
+  readonly written = new Map<string, Set<number>>();
   /** C: `#define NAME "text"` constants. */
   readonly macros = new Map<string, string>();
+  private macroPos = new Map<string, number>();
 
   constructor(root: SgRoot, lang: CodeLanguage) {
     this.lang = lang;
@@ -71,13 +72,45 @@ export class Program {
     this.tokenText = blank(this.codeText, contents);
     for (const c of this.pendingCalls) this.calls.push(this.callSite(c));
     // C: a buffer that strcat/sprintf/memcpy/fgets … write data into is no longer a constant
+    // (the destination may be written through pointer arithmetic or a cast: `fgets(data + len, …)`, `strncat(&buf[n], …)`)
     if (lang === 'c')
       for (const c of this.calls) {
-        const dst = c.args[0];
-        if (!dst || dst.kind().toString() !== 'identifier') continue;
-        if (/^(?:strn?cat|strn?cpy|v?s(?:n)?printf|memcpy|memmove|strlcat|strlcpy)$/.test(c.callee) && c.args.slice(1).some((a) => this.isNonConstant(a))) this.written.add(dst.text());
-        if (/^(?:fgets|gets|read|recv|fread|scanf)$/.test(c.callee)) this.written.add(dst.text());
+        const dst = c.callee === 'recv' || c.callee === 'read' ? c.args[1] : c.callee === 'fread' ? c.args[0] : c.args[0];
+        const base = dst ? this.bufferBase(dst) : null;
+        if (!base) continue;
+        const writes =
+          (/^(?:strn?cat|strn?cpy|v?s(?:n)?printf|memcpy|memmove|strlcat|strlcpy|wcsn?cat|wcsn?cpy)$/.test(c.callee) && c.args.slice(1).some((a) => this.isNonConstant(a) && !/^(?:number_literal|binary_expression|sizeof_expression)$/.test(a.kind().toString()))) ||
+          /^(?:fgets|fgetws|gets|read|recv|recvfrom|fread|scanf|fscanf|getline|getdelim)$/.test(c.callee);
+        if (!writes) continue;
+        const fn = this.enclosingFunction(c.node);
+        const set = this.written.get(base) ?? new Set<number>();
+        set.add(fn ? fn.range().start.index : -1);
+        this.written.set(base, set);
       }
+  }
+
+  /** C: the buffer a destination expression writes into (`data`, `data + n`, `&data[n]`, `(char *)data`), or null. */
+  private bufferBase(n: SgNode): string | null {
+    let cur: SgNode | null = n;
+    for (let i = 0; cur && i < 6; i++) {
+      const k = cur.kind().toString();
+      if (k === 'identifier') return cur.text();
+      if (k === 'binary_expression') cur = cur.field('left');
+      else if (k === 'pointer_expression' || k === 'cast_expression') cur = cur.field('argument') ?? cur.field('value');
+      else if (k === 'subscript_expression') cur = cur.field('argument');
+      else if (k === 'parenthesized_expression') cur = cur.children().find((c) => c.isNamed()) ?? null;
+      else return null;
+    }
+    return null;
+  }
+
+  /** C: whether a buffer name is written with data in the function enclosing `at` (or at file scope). */
+  isWritten(name: string, at: SgNode): boolean {
+    const set = this.written.get(name);
+    if (!set) return false;
+    if (set.has(-1)) return true;
+    const fn = this.enclosingFunction(at);
+    return fn ? set.has(fn.range().start.index) : false;
   }
 
   private pendingCalls: SgNode[] = [];
@@ -118,8 +151,17 @@ export class Program {
         const name = n.field('name')?.text();
         const value = n.field('value')?.text().trim();
         if (name && value) {
-          if (/^"(?:[^"\\]|\\.)*"$/.test(value)) this.macros.set(name, value.slice(1, -1));
-          else if (/^[A-Za-z_]\w*$/.test(value)) this.alias(n, name, value);
+          // several definitions (#ifdef _WIN32 … #else …): the last in the source wins (usually the POSIX branch)
+          const at = n.range().start.index;
+          if ((this.macroPos.get(name) ?? -1) > at) return;
+          this.macroPos.set(name, at);
+          if (/^"(?:[^"\\]|\\.)*"$/.test(value)) {
+            this.macros.set(name, value.slice(1, -1));
+            this.aliases.delete(name);
+          } else if (/^[A-Za-z_]\w*$/.test(value)) {
+            this.macros.delete(name);
+            this.alias(n, name, value);
+          }
         }
       }
       else if (k === 'init_declarator') {
@@ -264,7 +306,11 @@ export class Program {
     if (!node) return null;
     const k = node.kind().toString();
     if (k === 'identifier' && this.macros.has(node.text())) return this.macros.get(node.text())!;
-    if (k === 'identifier' && this.written.has(node.text())) return null;
+    if (k === 'identifier' && this.isWritten(node.text(), node)) return null;
+    if (k === 'identifier' && this.lang === 'c' && depth > 0 && /^[A-Za-z_]\w*$/.test(this.aliases.get(node.text()) ?? '') && this.macroPos.has(node.text())) {
+      // `#define COMMAND_ARG3 data`: the macro stands for that name at the point of use
+      return this.stringValueOfName(this.aliases.get(node.text())!, node, depth);
+    }
     if (k === 'identifier' && depth > 0) {
       const v = this.valueOf(node);
       return v === node ? null : this.stringValue(v, depth - 1);
@@ -290,6 +336,18 @@ export class Program {
       return l !== null && r !== null ? l + r : null;
     }
     return null;
+  }
+
+  /** The literal string value a name has at a node (C macros standing for a variable), or null. */
+  private stringValueOfName(name: string, at: SgNode, depth: number): string | null {
+    if (this.macros.has(name)) return this.macros.get(name)!;
+    if (this.isWritten(name, at)) return null;
+    const a = this.assignmentsOf(name);
+    if (!a) return null;
+    const pos = at.range().start.index;
+    let v: SgNode | null = null;
+    for (let i = 0; i < a.pos.length && a.pos[i]! < pos; i++) v = a.vals[i]!;
+    return v ? this.stringValue(v, depth - 1) : null;
   }
 
   /** Literal text pieces a value is built from (strings, following identifiers), for "does this look like SQL". */
@@ -322,7 +380,7 @@ export class Program {
       return v !== node && this.isBuilt(v, depth - 1);
     }
     if (k === 'parenthesized_expression') return node.children().some((c) => c.isNamed() && this.isBuilt(c, depth));
-    if (k === 'string' || k === 'template_string') return this.hasInterpolation(node);
+    if (k === 'string' || k === 'template_string') return this.hasDataInterpolation(node);
     if (k === 'binary_operator' || k === 'binary_expression') {
       const op = node.field('operator')?.text();
       if (op !== '+' && op !== '%') return false;
@@ -357,6 +415,22 @@ export class Program {
     return node.find({ rule: { kind: this.lang === 'python' ? 'interpolation' : 'template_substitution' } }) !== null;
   }
 
+  /**
+   * A string with an interpolated part that is data: not a constant (`table = 'users'; f"… {table} …"`)
+   * nor an escaping or numeric-conversion call (`${conn.escape(x)}`, `{int(n)}`).
+   */
+  hasDataInterpolation(node: SgNode): boolean {
+    if (this.lang === 'c') return false;
+    const kind = this.lang === 'python' ? 'interpolation' : 'template_substitution';
+    return node.findAll({ rule: { kind } }).some((i) => {
+      const e = i.children().find((c) => c.isNamed() && !/^(?:format_specifier|type_conversion)$/.test(c.kind().toString()));
+      if (!e) return false;
+      if (!this.isNonConstant(e)) return false;
+      if (/^(?:call|call_expression)$/.test(e.kind().toString()) && SANITISER.test(e.field('function')?.text() ?? '')) return false;
+      return true;
+    });
+  }
+
   private looksStringy(n: SgNode | undefined): boolean {
     return !!n && /^(string|template_string|string_literal|concatenated_string)$/.test(n.kind().toString());
   }
@@ -377,6 +451,9 @@ export class Program {
     return null;
   }
 }
+
+/** Calls whose result is safe to place in SQL or a command line: escaping and numeric conversion. */
+const SANITISER = /(?:^|\.)(?:escape|escapeId|escapeLiteral|escapeIdentifier|quote_ident|quote_literal|quote|int|float|parseInt|parseFloat|Number|shlex\.quote|shellescape|shell-quote\.quote)$/;
 
 function blank(text: string, ranges: [number, number][]): string {
   if (!ranges.length) return text;
