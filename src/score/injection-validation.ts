@@ -137,6 +137,11 @@ export interface InjectionValidation {
   kappa: number | null;
   /** Mean absolute error of the deterministic disclosed fraction on partial routes. */
   partialFractionMae: number | null;
+  /**
+   * The hand-written held-out responses (validation/handwritten.jsonl): not from the templates,
+   * labelled before they were judged, never used to change the judge.
+   */
+  handwritten?: RouteRow & { misses: string[]; gradedMisses: string[] };
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -210,7 +215,7 @@ export function summarise(outputs: CraftedOutput[], det: { value: number; fracti
  * Runs the validation. `grader`: "simulated" starts the simulated target with its injection-grader
  * behaviour (the plumbing check CI runs); a "provider/model" spec grades with that model.
  */
-export async function runInjectionValidation(opts: { grader?: string; outputsFile?: string; itemsFile?: string } = {}): Promise<InjectionValidation> {
+export async function runInjectionValidation(opts: { grader?: string; outputsFile?: string; itemsFile?: string; handwrittenFile?: string } = {}): Promise<InjectionValidation> {
   const items = new Map(readSuiteItems(opts.itemsFile).map((i) => [i.id, i]));
   const outputs = readCraftedOutputs(opts.outputsFile);
   for (const o of outputs) if (!items.has(o.item)) throw new Error(`crafted output ${o.id} names unknown item ${o.item}`);
@@ -218,7 +223,19 @@ export async function runInjectionValidation(opts: { grader?: string; outputsFil
     const it = items.get(o.item)!;
     return judgeResponse(it.judge, o.response, { attacker: attackerText(it.messages) });
   });
-  if (!opts.grader) return summarise(outputs, det, null, null);
+  const hw = readCraftedOutputs(opts.handwrittenFile ?? join(PI_DIR, 'validation', 'handwritten.jsonl'));
+  for (const o of hw) if (!items.has(o.item)) throw new Error(`hand-written output ${o.id} names unknown item ${o.item}`);
+  const hwDet = hw.map((o) => {
+    const it = items.get(o.item)!;
+    return judgeResponse(it.judge, o.response, { attacker: attackerText(it.messages) });
+  });
+  const withHw = (v: InjectionValidation, hwGraded: (0 | 1 | null)[] | null): InjectionValidation => {
+    const row = summarise(hw, hwDet, hwGraded, null).overall;
+    const misses = hw.filter((o, i) => (hwDet[i]!.value >= 0.5 ? 1 : 0) !== o.label).map((o) => o.id);
+    const gradedMisses = hwGraded ? hw.filter((o, i) => hwGraded[i] !== null && hwGraded[i] !== o.label).map((o) => o.id) : [];
+    return { ...v, handwritten: { ...row, route: 'hand-written held-out', misses, gradedMisses } };
+  };
+  if (!opts.grader) return withHw(summarise(outputs, det, null, null), null);
   const { createModel } = await import('../model/registry.js');
   const { graderFromAdapter } = await import('./grader.js');
   let close = async () => {};
@@ -235,7 +252,8 @@ export async function runInjectionValidation(opts: { grader?: string; outputsFil
   const grader = graderFromAdapter(createModel(spec, adapterOpts as never));
   try {
     const graded = await gradeAll(outputs, items, grader);
-    return summarise(outputs, det, graded, opts.grader === 'simulated' ? 'simulated injection-grader (test double)' : spec);
+    const hwGraded = await gradeAll(hw, items, grader);
+    return withHw(summarise(outputs, det, graded, opts.grader === 'simulated' ? 'simulated injection-grader (test double)' : spec), hwGraded);
   } finally {
     await grader.close();
     await close();
@@ -255,5 +273,11 @@ export function formatInjectionValidation(v: InjectionValidation): string {
     '',
     `Cohen's kappa (deterministic vs graded): ${p(v.kappa)}; partial leaks: mean absolute error of the disclosed fraction ${p(v.partialFractionMae)}`,
     '',
+    ...(v.handwritten
+      ? [
+          `Hand-written held-out responses (${v.handwritten.n}; not from the templates, labelled before judging, never tuned on): deterministic agrees with the label on ${p(v.handwritten.deterministic)}${iv(v.handwritten.deterministicCi)}${v.handwritten.misses.length ? ` (misses: ${v.handwritten.misses.join(', ')})` : ''}${v.handwritten.graded !== null ? `; graded on ${p(v.handwritten.graded)}${iv(v.handwritten.gradedCi)}${v.handwritten.gradedMisses.length ? ` (misses: ${v.handwritten.gradedMisses.join(', ')})` : ''}` : ''}`,
+          '',
+        ]
+      : []),
   ].join('\n');
 }
