@@ -134,3 +134,16 @@ test('second pass (public third-party test files): routes the first analyser did
   fires('const [user, passwd] = ["admin", "hunter22"];\n', 'javascript', 'CWE-798', 'array destructuring');
   fires('user, password = "admin", "hunter22"\n', 'python', 'CWE-798', 'tuple assignment');
 });
+
+test('routes not built for at first: dynamic imports, getattr, promisify, credentials known by their format', () => {
+  fires("__import__('os').system(cmd)\n", 'python', 'CWE-78', "__import__('os').system");
+  fires("os = __import__(\"os\")\nos.system(cmd)\n", 'python', 'CWE-78', 'os = __import__("os")');
+  fires("import os\ngetattr(os, 'system')(cmd)\n", 'python', 'CWE-78', "getattr(os, 'system')");
+  fires("const { exec } = require('child_process');\nconst util = require('util');\nconst run = util.promisify(exec);\nasync function f(cmd) { await run(cmd); }\n", 'javascript', 'CWE-78', 'util.promisify(exec)');
+  clean("const a = promisify(b);\nconst b = promisify(a);\na(x);\n", 'javascript', 'a promisify cycle terminates');
+  fires("GITHUB_TOKEN = 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'\n", 'python', 'CWE-798', 'GitHub token');
+  fires("const slack = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';\n", 'javascript', 'CWE-798', 'Slack token');
+  fires('const key = `-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----`;\n', 'javascript', 'CWE-798', 'private key block');
+  fires("headers = {'Authorization': 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123def456'}\n", 'python', 'CWE-798', 'literal bearer token');
+  clean("headers = {'Authorization': f'Bearer {token}'}\nkey = 'AKIAXXXXXXXXXXXXXXXX'\n# ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 in a comment\n", 'python', 'interpolated bearer, placeholder key, token in a comment');
+});

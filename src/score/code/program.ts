@@ -133,7 +133,9 @@ export class Program {
       } else if (k === 'assignment') {
         const left = n.field('left');
         const right = n.field('right');
-        if (left && right) this.assign(left.text(), right);
+        const dyn = right ? /^(?:__import__|importlib\.import_module)\(\s*(["'])([\w.]+)\1\s*\)$/.exec(right.text().replace(/\s+/g, '')) : null;
+        if (left && dyn && left.kind().toString() === 'identifier') this.alias(n, left.text(), dyn[2]!);
+        else if (left && right) this.assign(left.text(), right);
       } else if (k === 'augmented_assignment') {
         const left = n.field('left');
         const right = n.field('right');
@@ -195,7 +197,9 @@ export class Program {
         const value = n.field('value');
         if (!name || !value) return;
         const mod = requiredModule(value);
-        if (name.kind().toString() === 'identifier') {
+        const promisified = /^(?:util\.)?promisify\(([\w$.]+)\)$/.exec(value.text().replace(/\s+/g, ''));
+        if (name.kind().toString() === 'identifier' && promisified) this.alias(n, name.text(), `@${promisified[1]!}`); // resolved when used (imports may be visited later)
+        else if (name.kind().toString() === 'identifier') {
           if (mod !== null) this.alias(n, name.text(), mod);
           else this.assign(name.text(), value);
         } else if (name.kind().toString() === 'object_pattern' && mod !== null) {
@@ -232,11 +236,11 @@ export class Program {
   }
 
   /** A dotted name with its first segment (or the whole) resolved through the imports. */
-  resolve(name: string, at?: SgNode): string {
+  resolve(name: string, at?: SgNode, depth = 0): string {
     let n = name.replace(/\s+/g, '').replace(/require\((["'`])([^"'`]+)\1\)/g, (_m, _q, mod: string) => moduleName(mod));
     n = n.replace(/^(?:globalThis|window|global)\./, '');
     const whole = this.aliases.get(n);
-    if (whole) return whole;
+    if (whole && !whole.startsWith('@')) return whole;
     const i = n.indexOf('.');
     const head = i < 0 ? n : n.slice(0, i);
     const a = this.aliases.get(head);
@@ -246,13 +250,16 @@ export class Program {
       const from = this.aliasPos.get(head) ?? -1;
       if ((this.assignmentsOf(head)?.pos ?? []).some((p) => p > from && p < pos)) return n;
     }
+    if (a?.startsWith('@')) return a.slice(1) === head || depth > 4 ? a.slice(1) : this.resolve(a.slice(1) + (i < 0 ? '' : n.slice(i)), undefined, depth + 1);
     return a ? a + (i < 0 ? '' : n.slice(i)) : n;
   }
 
   private callSite(n: SgNode): CallSite {
     const isNew = n.kind().toString() === 'new_expression';
     const fn = isNew ? n.field('constructor') : n.field('function');
-    const raw = fn?.text() ?? '';
+    const raw = (fn?.text() ?? '')
+      .replace(/(?:__import__|importlib\.import_module)\(\s*(["'])([\w.]+)\1\s*\)/g, '$2')
+      .replace(/^getattr\(\s*([\w.]+)\s*,\s*(["'])(\w+)\2\s*\)$/, '$1.$3');
     const simple = /^[\w$.\s]+$/.test(raw) || /^require\(["'`][^"'`]+["'`]\)(\.[\w$]+)*$/.test(raw.replace(/\s+/g, ''));
     const callee = simple ? this.resolve(raw, n) : '';
     const argList = n.field('arguments');

@@ -592,6 +592,18 @@ export const RULES: readonly CodeRule[] = [
   },
   {
     kind: 'regex',
+    id: 'any.secret-format',
+    cwe: 'CWE-798',
+    family: 'hardcoded-secret',
+    title: 'A literal in a well-known credential format (cloud or platform token, private key block, bearer token)',
+    severity: 'error',
+    languages: ALL,
+    strings: true,
+    pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}|\bxox[abprs]-[A-Za-z0-9-]{20,}|\bsk-(?:proj-|ant-|live-)?[A-Za-z0-9_-]{20,}|\b[sr]k_live_[A-Za-z0-9]{16,}|\bAIza[0-9A-Za-z_-]{35}\b|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----|\bBearer\s+(?:eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}|[A-Za-z0-9._~+/-]{24,}=*)/,
+    exclude: /EXAMPLE|x{6,}|X{6,}|\*{4,}|your|YOUR|<|\.\.\./,
+  },
+  {
+    kind: 'regex',
     id: 'c.define-credential',
     cwe: 'CWE-798',
     family: 'hardcoded-secret',
