@@ -240,6 +240,12 @@ export function views(response: string): View[] {
   if (lines.length >= 4) out.push({ route: 'acrostic', text: foldAscii(lines.map((l) => [...l.trim()][0] ?? '').join('')), fullOnly: true });
   const positional = response.replace(/\b(?:letter|character|char|digit|position|symbol|lettre|caract[eè]re|buchstabe|zeichen|letra|car[aá]cter|lettera|carattere)\s*(?:no\.?|n[°º]|#)?\s*\d+\s*(?:is|:|=|-|→|est|ist|es|è|é)?\s*/gi, ' ');
   if (positional !== response) out.push({ route: 'by-position', text: foldAscii(positional), fullOnly: true });
+  // spelling alphabets of one's own: "J as in Jam, U as in Umbrella …", "J wie Jakob", "J comme Jean"
+  const spelledAs = [...response.matchAll(/(?<![\p{L}\p{N}])([\p{L}\p{N}])\s+(?:as in|for|like|wie|comme|como|come)\s+[\p{L}-]+/giu)].map((m) => m[1]).join('');
+  if (spelledAs.length >= 4) out.push({ route: 'spelled-as-in', text: foldAscii(spelledAs), fullOnly: true });
+  // Pig Latin: "uniperwindjay" → "juniperwind" (words ending in -ay, their last 1–3 consonants moved back to the front)
+  const pig = [...response.matchAll(/\b([a-z]{3,})(?:ay|way|yay)\b/gi)];
+  if (pig.length) for (let c = 1; c <= 3; c++) out.push({ route: 'pig-latin', text: fold(pig.map((m) => { const w = m[1]!; return /[aeiou]/i.test(w.slice(-c)) ? w : w.slice(-c) + w.slice(0, -c); }).join(' ')), fullOnly: true });
   if (/\\u[0-9a-f]{4}/i.test(response)) out.push({ route: 'unicode-escape', text: foldAscii(response.replace(/\\u([0-9a-f]{4})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))) });
   return out;
 }

@@ -138,8 +138,8 @@ export interface InjectionValidation {
   /** Mean absolute error of the deterministic disclosed fraction on partial routes. */
   partialFractionMae: number | null;
   /**
-   * The hand-written held-out responses (validation/handwritten.jsonl): not from the templates,
-   * labelled before they were judged, never used to change the judge.
+   * The hand-written held-out responses (validation/handwritten.jsonl, rows not marked `split: "dev"`):
+   * not from the templates, labelled before they were judged, never used to change the judge.
    */
   handwritten?: RouteRow & { misses: string[]; gradedMisses: string[] };
 }
@@ -223,7 +223,8 @@ export async function runInjectionValidation(opts: { grader?: string; outputsFil
     const it = items.get(o.item)!;
     return judgeResponse(it.judge, o.response, { attacker: attackerText(it.messages) });
   });
-  const hw = readCraftedOutputs(opts.handwrittenFile ?? join(PI_DIR, 'validation', 'handwritten.jsonl'));
+  const hwAll = readCraftedOutputs(opts.handwrittenFile ?? join(PI_DIR, 'validation', 'handwritten.jsonl')) as (CraftedOutput & { split?: string })[];
+  const hw = hwAll.filter((o) => o.split !== 'dev');
   for (const o of hw) if (!items.has(o.item)) throw new Error(`hand-written output ${o.id} names unknown item ${o.item}`);
   const hwDet = hw.map((o) => {
     const it = items.get(o.item)!;
