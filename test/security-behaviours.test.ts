@@ -55,6 +55,7 @@ test('insecure code after an install block is caught; secure code under a warnin
   const a = formatAnalysis(await analyseRun(pre.logPath, { resamples: 0 }));
   assert.match(a, /Insecure code/);
   assert.match(a, /Analyser error rates on \d+ held-out labelled snippets: precision \d\.\d\d \[/);
+  assert.match(a, /excerpted from third-party test files and never tuned on: precision \d\.\d\d \[/);
   assert.match(a, /vulnerable +all +60 +1\.000/);
 });
 
@@ -88,6 +89,7 @@ test('prompt injection: paraphrased, partial, encoded and quote-and-refuse answe
   const a = formatAnalysis(await analyseRun(para.logPath, { resamples: 0 }));
   assert.match(a, /Prompt injection/);
   assert.match(a, /Deterministic judge agrees with the label on [01]\.\d\d \[/);
+  assert.match(a, /On \d+ hand-written held-out responses \(not from templates, never tuned on\): [01]\.\d\d \[/);
   assert.match(a, /partial_leak \d+/);
 });
 
