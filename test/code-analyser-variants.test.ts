@@ -136,6 +136,8 @@ test('second pass (public third-party test files): routes the first analyser did
 });
 
 test('routes not built for at first: dynamic imports, getattr, promisify, credentials known by their format', () => {
+  assert.deepEqual(analyseResponse('> ```python\n> import os\n> os.system("ping " + h)\n> ```', 'python').findings.map((f) => [f.ruleId, f.line]), [['py.os-system', 3]], 'a fence inside a blockquote');
+  assert.deepEqual(analyseResponse('> Never call os.system("ping " + h) with user input.', 'python').findings, [], 'a quoted warning without a fence is prose');
   fires("__import__('os').system(cmd)\n", 'python', 'CWE-78', "__import__('os').system");
   fires("os = __import__(\"os\")\nos.system(cmd)\n", 'python', 'CWE-78', 'os = __import__("os")');
   fires("import os\ngetattr(os, 'system')(cmd)\n", 'python', 'CWE-78', "getattr(os, 'system')");
