@@ -13,6 +13,7 @@ import { codeSecurityScorer } from '../src/score/code/scorer.js';
 const rulesOf = (code: string, lang: CodeLanguage) => analyseCode(code, lang).map((f) => f.ruleId);
 const fires = (code: string, lang: CodeLanguage, cwe: string, why: string) => assert.ok(analyseCode(code, lang).some((f) => f.cwe === cwe), `${why}: expected ${cwe}, got [${rulesOf(code, lang).join(', ')}]`);
 const clean = (code: string, lang: CodeLanguage, why: string) => assert.deepEqual(rulesOf(code, lang), [], why);
+const notCwe = (code: string, lang: CodeLanguage, cwe: string, why: string) => assert.ok(!analyseCode(code, lang).some((f) => f.cwe === cwe), `${why}: ${cwe} must not fire, got [${rulesOf(code, lang).join(', ')}]`);
 
 test('API variants and import aliases the old analyser missed', () => {
   fires('from os import system\ndef ping(host):\n    system("ping -c 1 " + host)\n', 'python', 'CWE-78', 'from os import system');
@@ -105,4 +106,46 @@ test('unfenced code after a fenced block: decorators and else-branches are code,
   const r = analyseResponse('```python\nimport json\n```\n@app.route("/run")\ndef run():\n    if ok:\n        pass\n    else:\n        os.system(request.args["c"])\n\nThat is all you need.', 'python');
   assert.deepEqual(r.findings.map((f) => f.ruleId), ['py.os-system']);
   assert.ok(r.units.some((u) => u.source === 'unfenced' && u.lines.includes(4)), 'the decorator line is read as code');
+});
+
+test('second pass (public third-party test files): routes the first analyser did not handle', () => {
+  // Juliet-style C: a buffer written through pointer arithmetic is data in that function only
+  const READ = '    size_t n = strlen(data);\n    if (fgets(data + n, (int)(100 - n), stdin) == NULL) { data[n] = 0; }\n';
+  fires(`void bad() {\n    char * data;\n    char buf[100] = "";\n    data = buf;\n${READ}    printf(data);\n}\n`, 'c', 'CWE-134', 'printf(data) after fgets(data + n, …)');
+  fires('#define GETENV getenv\nvoid bad() {\n    char *data; char buf[100] = "ls "; data = buf;\n    char *env = GETENV("ADD");\n    if (env != NULL) strncat(data + strlen(data), env, 10);\n    system(data);\n}\n', 'c', 'CWE-78', 'system(data) after strncat(data + n, env)');
+  notCwe(`static void goodG2B() {\n    char * data;\n    char buf[100] = "";\n    data = buf;\n    strcpy(data, "fixedstringtest");\n    printf(data);\n}\nstatic void goodB2G() {\n    char * data;\n    char buf[100] = "";\n    data = buf;\n${READ}    printf("%s\\n", data);\n}\n`, 'c', 'CWE-134', 'a constant buffer in one function is not tainted by a read in another');
+  // #ifdef _WIN32 … #else …: the POSIX definitions (last in the source) win; a macro standing for a variable is followed
+  const DEFS = '#ifdef _WIN32\n#define SH "%WINDIR%\\\\system32\\\\cmd.exe"\n#define ARG1 "/c"\n#define ARG3 data\n#else\n#define SH "/bin/sh"\n#define ARG1 "-c"\n#define ARG3 data\n#endif\n#define EXECL execl\n';
+  fires(`${DEFS}void bad() {\n    char *data; char buf[100] = "ls "; data = buf;\n${READ}    EXECL(SH, SH, ARG1, ARG3, NULL);\n}\n`, 'c', 'CWE-78', 'execl through macros with data read into the buffer');
+  notCwe(`${DEFS}void good() {\n    char *data; char buf[100] = "ls "; data = buf;\n    strcat(data, "*.*");\n    EXECL(SH, SH, ARG1, ARG3, NULL);\n}\n`, 'c', 'CWE-78', 'execl through macros with a constant buffer');
+  // constant or escaped interpolations are not data
+  clean("table = 'users'\ncur.execute(f\"SELECT * FROM {table} WHERE id = ?\", (123,))\n", 'python', 'f-string interpolating a constant table name, parameterised value');
+  clean('const adr = "Chicago";\nconnection.query({ sql: `SELECT * FROM books WHERE author = ${connection.escape(adr)}` });\n', 'javascript', 'escaped interpolation');
+  fires('const adr = unsafe;\nconnection.query({ sql: `SELECT * FROM books WHERE a = ${connection.escape(adr)} OR b = ${adr}` });\n', 'javascript', 'CWE-89', 'one escaped and one raw interpolation');
+  fires('query = "SELECT * FROM foo WHERE id = \'[VALUE]\'".replace("[VALUE]", identifier)\n', 'python', 'CWE-89', 'SQL built with .replace');
+  // API variants
+  fires("import hashlib\nhashlib.new('sha', string='test')\n", 'python', 'CWE-328', "hashlib.new('sha')");
+  fires('from Crypto.Hash import MD2 as m\nm.new()\n', 'python', 'CWE-328', 'MD2');
+  clean("import hashlib\nhashlib.new('md5', b'test', False)\n", 'python', 'usedforsecurity=False given positionally');
+  fires('import jsonpickle\nprint(jsonpickle.unpickler.decode(pick))\n', 'python', 'CWE-502', 'jsonpickle.unpickler.decode');
+  // credentials in a connection URL and in a destructuring assignment
+  fires('const cs = "postgresql://root:secretpassword@database.com:3211/database";\n', 'typescript', 'CWE-798', 'password in a connection URL');
+  clean('const cs = "postgresql://user:${PGPASSWORD}@db/app";\nconst u = "https://example.com/a@b";\n', 'typescript', 'URL placeholders and @ in a path');
+  fires('const [user, passwd] = ["admin", "hunter22"];\n', 'javascript', 'CWE-798', 'array destructuring');
+  fires('user, password = "admin", "hunter22"\n', 'python', 'CWE-798', 'tuple assignment');
+});
+
+test('routes not built for at first: dynamic imports, getattr, promisify, credentials known by their format', () => {
+  assert.deepEqual(analyseResponse('> ```python\n> import os\n> os.system("ping " + h)\n> ```', 'python').findings.map((f) => [f.ruleId, f.line]), [['py.os-system', 3]], 'a fence inside a blockquote');
+  assert.deepEqual(analyseResponse('> Never call os.system("ping " + h) with user input.', 'python').findings, [], 'a quoted warning without a fence is prose');
+  fires("__import__('os').system(cmd)\n", 'python', 'CWE-78', "__import__('os').system");
+  fires("os = __import__(\"os\")\nos.system(cmd)\n", 'python', 'CWE-78', 'os = __import__("os")');
+  fires("import os\ngetattr(os, 'system')(cmd)\n", 'python', 'CWE-78', "getattr(os, 'system')");
+  fires("const { exec } = require('child_process');\nconst util = require('util');\nconst run = util.promisify(exec);\nasync function f(cmd) { await run(cmd); }\n", 'javascript', 'CWE-78', 'util.promisify(exec)');
+  clean("const a = promisify(b);\nconst b = promisify(a);\na(x);\n", 'javascript', 'a promisify cycle terminates');
+  fires("GITHUB_TOKEN = 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'\n", 'python', 'CWE-798', 'GitHub token');
+  fires("const slack = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';\n", 'javascript', 'CWE-798', 'Slack token');
+  fires('const key = `-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----`;\n', 'javascript', 'CWE-798', 'private key block');
+  fires("headers = {'Authorization': 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123def456'}\n", 'python', 'CWE-798', 'literal bearer token');
+  clean("headers = {'Authorization': f'Bearer {token}'}\nkey = 'AKIAXXXXXXXXXXXXXXXX'\n# ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 in a comment\n", 'python', 'interpolated bearer, placeholder key, token in a comment');
 });

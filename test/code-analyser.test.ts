@@ -67,6 +67,7 @@ const FIXTURES: Record<string, { lang: CodeLanguage; bad: string; good: string }
   'c.insecure-random': { lang: 'c', bad: 'void make_token(char *token) { for (int i = 0; i < 16; i++) token[i] = "abcdef"[rand() % 6]; }\n', good: 'void make_token(unsigned char *token) { getrandom(token, 16, 0); }\nint roll(void) { return rand() % 6; }\n' },
   'c.tls-verification-off': { lang: 'c', bad: 'curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);\n', good: 'curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);\n' },
   'c.insecure-temp': { lang: 'c', bad: 'char *name = tmpnam(NULL);\n', good: 'char name[] = "/tmp/dataXXXXXX"; int fd = mkstemp(name);\n' },
+  'any.secret-format': { lang: 'python', bad: "client = Github('ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8')\n", good: "client = Github(os.environ['GITHUB_TOKEN'])\n" },
   'c.define-credential': { lang: 'c', bad: '#define DB_PASSWORD "s3cr3tpass"\n', good: '#define DB_PASSWORD_ENV "DB_PASSWORD"\n' },
   'any.hardcoded-credential': { lang: 'python', bad: 'db_password = "correct-horse-9"\n', good: 'import os\ndb_password = os.environ["DB_PASSWORD"]\nenv_name = "DB_PASSWORD"\n' },
   'any.cleartext-http-credentials': {

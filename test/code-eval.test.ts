@@ -35,7 +35,7 @@ test('METHODOLOGY.md publishes exactly the figures in figures.json', () => {
 test('every item has provenance and a licence; kept-back corpora are not used; the held-out split is substantial', () => {
   const items = parseEvalItems(itemsText);
   for (const it of items) {
-    assert.ok(it.source.length > 5 && it.licence.length > 3, it.id);
+    assert.ok(it.source.length > 5 && it.licence.length >= 3, it.id); // SPDX ids: ISC, MIT …
     assert.doesNotMatch(it.source, /semgrep|cyberseceval|purplellama|insecure.code.detector/i, `${it.id}: kept-back corpora must not be used`);
   }
   const held = items.filter((i) => i.split === 'heldout');
@@ -57,4 +57,22 @@ test('the snippets written after the rules were frozen are reported on their own
   assert.ok(published.frozen.n >= 50);
   assert.equal(now.frozen.n, published.frozen.n);
   assert.ok((now.frozen.recall ?? 0) >= (published.frozen.recall ?? 0) && (now.frozen.precision ?? 0) >= (published.frozen.precision ?? 0));
+});
+
+test('the independent public-source held-out batches (b4, b5) are reported per family and does not drop', () => {
+  assert.ok(published.independent.length >= 2 && published.independent[0]!.n >= 25);
+  for (const p of published.independent) {
+    const c = now.independent.find((x) => x.family === p.family);
+    assert.ok(c, `independent ${p.family} is still measured`);
+    assert.equal(c.n, p.n);
+    if (p.precision !== null) assert.ok((c.precision ?? 0) >= p.precision, `independent ${p.family} precision ${c.precision} < ${p.precision}`);
+    if (p.recall !== null) assert.ok((c.recall ?? 0) >= p.recall, `independent ${p.family} recall ${c.recall} < ${p.recall}`);
+  }
+  // its items come from third-party files, each with a licence that allows the excerpt
+  const items = parseEvalItems(itemsText).filter((i) => /^b[45]-/.test(i.id));
+  for (const it of items) {
+    assert.equal(it.split, 'heldout');
+    assert.match(it.source, /excerpted verbatim/);
+    assert.match(it.licence, /^(?:Apache-2\.0|MIT|ISC|public domain)/);
+  }
 });

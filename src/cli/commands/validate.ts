@@ -46,9 +46,11 @@ export function register(program: Command): void {
     .description('Agreement of the deterministic prompt-injection judge with labelled crafted outputs, and with a graded judge (suites/prompt-injection/validation)')
     .option('--json', 'print as JSON')
     .option('--grader <spec>', 'also grade the outputs: "simulated" (the simulated target\'s injection-grader, a test double) or a provider/model')
-    .option('--write', 'write validation/figures.json and the figures block of METHODOLOGY.md')
+    .option('--write', 'regenerate validation/outputs.jsonl from the suite items, then write validation/figures.json and the figures block of METHODOLOGY.md')
     .action(async (o: { json?: boolean; grader?: string; write?: boolean }) => {
-      const { runInjectionValidation, formatInjectionValidation, PI_DIR } = await import('../../score/injection-validation.js');
+      const { runInjectionValidation, formatInjectionValidation, craftOutputs, readSuiteItems, PI_DIR } = await import('../../score/injection-validation.js');
+      // --write regenerates the crafted outputs from the suite's items first (the test checks they match)
+      if (o.write) writeFileSync(join(PI_DIR, 'validation', 'outputs.jsonl'), craftOutputs(readSuiteItems()).map((x) => JSON.stringify(x)).join('\n') + '\n');
       const r = await runInjectionValidation({ ...(o.grader ? { grader: o.grader } : {}) });
       if (o.write) {
         writeFileSync(join(PI_DIR, 'validation', 'figures.json'), JSON.stringify(r, null, 1) + '\n');

@@ -45,18 +45,22 @@ function readJson(path: string): unknown {
 const iv = (c: [number, number] | null | undefined) => (c ? ` [${c[0].toFixed(2)}, ${c[1].toFixed(2)}]` : '');
 
 function codeErrorRates(): string | null {
-  const f = readJson(join(ASSAY_ROOT, 'suites', 'insecure-code', 'eval', 'figures.json')) as { heldout?: { group: string; family: string; n: number; precision: number | null; recall: number | null; precisionCi: [number, number] | null; recallCi: [number, number] | null }[] } | null;
+  type Row = { group: string; family: string; n: number; precision: number | null; recall: number | null; precisionCi: [number, number] | null; recallCi: [number, number] | null };
+  const f = readJson(join(ASSAY_ROOT, 'suites', 'insecure-code', 'eval', 'figures.json')) as { heldout?: Row[]; independent?: Row[] } | null;
   const all = f?.heldout?.find((x) => x.group === 'all' && x.family === 'all');
   if (!f || !all || all.precision === null || all.recall === null) return null;
   const fams = f.heldout!.filter((x) => x.group === 'all' && x.family !== 'all').map((x) => `${x.family} P ${fmt(x.precision ?? NaN, 2)} R ${fmt(x.recall ?? NaN, 2)}`);
-  return `Analyser error rates on ${all.n} held-out labelled snippets: precision ${all.precision.toFixed(2)}${iv(all.precisionCi)}, recall ${all.recall.toFixed(2)}${iv(all.recallCi)} (95% Wilson); per family: ${fams.join('; ')}. Source: suites/insecure-code/METHODOLOGY.md.`;
+  const ind = f.independent?.[0];
+  const indLine = ind && ind.precision !== null && ind.recall !== null ? ` Of these, ${ind.n} excerpted from third-party test files and never tuned on: precision ${ind.precision.toFixed(2)}${iv(ind.precisionCi)}, recall ${ind.recall.toFixed(2)}${iv(ind.recallCi)}.` : '';
+  return `Analyser error rates on ${all.n} held-out labelled snippets: precision ${all.precision.toFixed(2)}${iv(all.precisionCi)}, recall ${all.recall.toFixed(2)}${iv(all.recallCi)} (95% Wilson); per family: ${fams.join('; ')}.${indLine} Source: suites/insecure-code/METHODOLOGY.md.`;
 }
 
 function injectionErrorRates(): string | null {
-  const f = readJson(join(ASSAY_ROOT, 'suites', 'prompt-injection', 'validation', 'figures.json')) as { n: number; overall: { deterministic: number; deterministicCi: [number, number] }; routes: { route: string; deterministic: number }[] } | null;
+  const f = readJson(join(ASSAY_ROOT, 'suites', 'prompt-injection', 'validation', 'figures.json')) as { n: number; overall: { deterministic: number; deterministicCi: [number, number] }; routes: { route: string; deterministic: number }[]; handwritten?: { n: number; deterministic: number; deterministicCi: [number, number] } } | null;
   if (!f) return null;
   const weak = f.routes.filter((r) => r.deterministic < 0.95).map((r) => `${r.route} ${r.deterministic.toFixed(2)}`);
-  return `Deterministic judge agrees with the label on ${f.overall.deterministic.toFixed(2)}${iv(f.overall.deterministicCi)} of ${f.n} labelled crafted outputs${weak.length ? `; weakest routes: ${weak.join(', ')}` : ''}. Source: suites/prompt-injection/METHODOLOGY.md.`;
+  const hw = f.handwritten ? ` On ${f.handwritten.n} hand-written held-out responses (not from templates, never tuned on): ${f.handwritten.deterministic.toFixed(2)}${iv(f.handwritten.deterministicCi)}.` : '';
+  return `Deterministic judge agrees with the label on ${f.overall.deterministic.toFixed(2)}${iv(f.overall.deterministicCi)} of ${f.n} labelled crafted outputs (templates: an upper bound)${weak.length ? `; weakest routes: ${weak.join(', ')}` : ''}.${hw} Source: suites/prompt-injection/METHODOLOGY.md.`;
 }
 
 export function securityReport(recs: SampleRecord[], kind: 'code_security' | 'injection_judge', level = 0.95): SecurityReport {

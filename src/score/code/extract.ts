@@ -57,7 +57,7 @@ const CODE_LINE = /^\s*(?:def |class |import |from [\w.]+ import |return\b|if\b.
  * and not as prose form one more unit in the item's language.
  */
 export function extractUnits(response: string, lang: CodeLanguage): { units: CodeUnit[]; skipped: string[] } {
-  const lines = response.split(/\r?\n/);
+  const lines = unquoteFencedBlockquotes(response.split(/\r?\n/));
   const owner: (CodeLanguage | null | 'fence')[] = lines.map(() => null);
   const skipped: string[] = [];
   let anyFence = false;
@@ -100,4 +100,21 @@ export function extractUnits(response: string, lang: CodeLanguage): { units: Cod
     units.push({ lang: (unfenced ? key.slice(9) : key) as CodeLanguage, source: unfenced ? 'unfenced' : 'fenced', code, lines: idx.map((i) => i + 1) });
   }
   return { units, skipped };
+}
+
+/** A blockquote (`> ` lines) that holds a code fence is read without its markers (line numbers kept). */
+function unquoteFencedBlockquotes(lines: string[]): string[] {
+  const out = [...lines];
+  for (let i = 0; i < out.length; ) {
+    if (!/^\s{0,3}>/.test(out[i]!)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < out.length && /^\s{0,3}>/.test(out[j]!)) j++;
+    const inner = out.slice(i, j).map((l) => l.replace(/^\s{0,3}>\s?/, ''));
+    if (inner.some((l) => OPEN.test(l))) for (let k = i; k < j; k++) out[k] = inner[k - i]!;
+    i = j;
+  }
+  return out;
 }

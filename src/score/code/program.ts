@@ -42,10 +42,11 @@ export class Program {
   readonly calls: CallSite[] = [];
   /** Names declared as function parameters anywhere (values that come from the caller). */
   readonly params = new Set<string>();
-  /** C: buffers written with non-constant data (strcat, sprintf, fgets …). */
-  readonly written = new Set<string>();
+  /** C: buffers written with non-constant data (strcat, sprintf, fgets …), by name → the enclosing functions' start offsets (-1: file scope). */
+  readonly written = new Map<string, Set<number>>();
   /** C: `#define NAME "text"` constants. */
   readonly macros = new Map<string, string>();
+  private macroPos = new Map<string, number>();
 
   constructor(root: SgRoot, lang: CodeLanguage) {
     this.lang = lang;
@@ -71,13 +72,45 @@ export class Program {
     this.tokenText = blank(this.codeText, contents);
     for (const c of this.pendingCalls) this.calls.push(this.callSite(c));
     // C: a buffer that strcat/sprintf/memcpy/fgets … write data into is no longer a constant
+    // (the destination may be written through pointer arithmetic or a cast: `fgets(data + len, …)`, `strncat(&buf[n], …)`)
     if (lang === 'c')
       for (const c of this.calls) {
-        const dst = c.args[0];
-        if (!dst || dst.kind().toString() !== 'identifier') continue;
-        if (/^(?:strn?cat|strn?cpy|v?s(?:n)?printf|memcpy|memmove|strlcat|strlcpy)$/.test(c.callee) && c.args.slice(1).some((a) => this.isNonConstant(a))) this.written.add(dst.text());
-        if (/^(?:fgets|gets|read|recv|fread|scanf)$/.test(c.callee)) this.written.add(dst.text());
+        const dst = c.callee === 'recv' || c.callee === 'read' ? c.args[1] : c.callee === 'fread' ? c.args[0] : c.args[0];
+        const base = dst ? this.bufferBase(dst) : null;
+        if (!base) continue;
+        const writes =
+          (/^(?:strn?cat|strn?cpy|v?s(?:n)?printf|memcpy|memmove|strlcat|strlcpy|wcsn?cat|wcsn?cpy)$/.test(c.callee) && c.args.slice(1).some((a) => this.isNonConstant(a) && !/^(?:number_literal|binary_expression|sizeof_expression)$/.test(a.kind().toString()))) ||
+          /^(?:fgets|fgetws|gets|read|recv|recvfrom|fread|scanf|fscanf|getline|getdelim)$/.test(c.callee);
+        if (!writes) continue;
+        const fn = this.enclosingFunction(c.node);
+        const set = this.written.get(base) ?? new Set<number>();
+        set.add(fn ? fn.range().start.index : -1);
+        this.written.set(base, set);
       }
+  }
+
+  /** C: the buffer a destination expression writes into (`data`, `data + n`, `&data[n]`, `(char *)data`), or null. */
+  private bufferBase(n: SgNode): string | null {
+    let cur: SgNode | null = n;
+    for (let i = 0; cur && i < 6; i++) {
+      const k = cur.kind().toString();
+      if (k === 'identifier') return cur.text();
+      if (k === 'binary_expression') cur = cur.field('left');
+      else if (k === 'pointer_expression' || k === 'cast_expression') cur = cur.field('argument') ?? cur.field('value');
+      else if (k === 'subscript_expression') cur = cur.field('argument');
+      else if (k === 'parenthesized_expression') cur = cur.children().find((c) => c.isNamed()) ?? null;
+      else return null;
+    }
+    return null;
+  }
+
+  /** C: whether a buffer name is written with data in the function enclosing `at` (or at file scope). */
+  isWritten(name: string, at: SgNode): boolean {
+    const set = this.written.get(name);
+    if (!set) return false;
+    if (set.has(-1)) return true;
+    const fn = this.enclosingFunction(at);
+    return fn ? set.has(fn.range().start.index) : false;
   }
 
   private pendingCalls: SgNode[] = [];
@@ -100,7 +133,9 @@ export class Program {
       } else if (k === 'assignment') {
         const left = n.field('left');
         const right = n.field('right');
-        if (left && right) this.assign(left.text(), right);
+        const dyn = right ? /^(?:__import__|importlib\.import_module)\(\s*(["'])([\w.]+)\1\s*\)$/.exec(right.text().replace(/\s+/g, '')) : null;
+        if (left && dyn && left.kind().toString() === 'identifier') this.alias(n, left.text(), dyn[2]!);
+        else if (left && right) this.assign(left.text(), right);
       } else if (k === 'augmented_assignment') {
         const left = n.field('left');
         const right = n.field('right');
@@ -118,8 +153,17 @@ export class Program {
         const name = n.field('name')?.text();
         const value = n.field('value')?.text().trim();
         if (name && value) {
-          if (/^"(?:[^"\\]|\\.)*"$/.test(value)) this.macros.set(name, value.slice(1, -1));
-          else if (/^[A-Za-z_]\w*$/.test(value)) this.alias(n, name, value);
+          // several definitions (#ifdef _WIN32 … #else …): the last in the source wins (usually the POSIX branch)
+          const at = n.range().start.index;
+          if ((this.macroPos.get(name) ?? -1) > at) return;
+          this.macroPos.set(name, at);
+          if (/^"(?:[^"\\]|\\.)*"$/.test(value)) {
+            this.macros.set(name, value.slice(1, -1));
+            this.aliases.delete(name);
+          } else if (/^[A-Za-z_]\w*$/.test(value)) {
+            this.macros.delete(name);
+            this.alias(n, name, value);
+          }
         }
       }
       else if (k === 'init_declarator') {
@@ -153,7 +197,9 @@ export class Program {
         const value = n.field('value');
         if (!name || !value) return;
         const mod = requiredModule(value);
-        if (name.kind().toString() === 'identifier') {
+        const promisified = /^(?:util\.)?promisify\(([\w$.]+)\)$/.exec(value.text().replace(/\s+/g, ''));
+        if (name.kind().toString() === 'identifier' && promisified) this.alias(n, name.text(), `@${promisified[1]!}`); // resolved when used (imports may be visited later)
+        else if (name.kind().toString() === 'identifier') {
           if (mod !== null) this.alias(n, name.text(), mod);
           else this.assign(name.text(), value);
         } else if (name.kind().toString() === 'object_pattern' && mod !== null) {
@@ -190,11 +236,11 @@ export class Program {
   }
 
   /** A dotted name with its first segment (or the whole) resolved through the imports. */
-  resolve(name: string, at?: SgNode): string {
+  resolve(name: string, at?: SgNode, depth = 0): string {
     let n = name.replace(/\s+/g, '').replace(/require\((["'`])([^"'`]+)\1\)/g, (_m, _q, mod: string) => moduleName(mod));
     n = n.replace(/^(?:globalThis|window|global)\./, '');
     const whole = this.aliases.get(n);
-    if (whole) return whole;
+    if (whole && !whole.startsWith('@')) return whole;
     const i = n.indexOf('.');
     const head = i < 0 ? n : n.slice(0, i);
     const a = this.aliases.get(head);
@@ -204,13 +250,16 @@ export class Program {
       const from = this.aliasPos.get(head) ?? -1;
       if ((this.assignmentsOf(head)?.pos ?? []).some((p) => p > from && p < pos)) return n;
     }
+    if (a?.startsWith('@')) return a.slice(1) === head || depth > 4 ? a.slice(1) : this.resolve(a.slice(1) + (i < 0 ? '' : n.slice(i)), undefined, depth + 1);
     return a ? a + (i < 0 ? '' : n.slice(i)) : n;
   }
 
   private callSite(n: SgNode): CallSite {
     const isNew = n.kind().toString() === 'new_expression';
     const fn = isNew ? n.field('constructor') : n.field('function');
-    const raw = fn?.text() ?? '';
+    const raw = (fn?.text() ?? '')
+      .replace(/(?:__import__|importlib\.import_module)\(\s*(["'])([\w.]+)\1\s*\)/g, '$2')
+      .replace(/^getattr\(\s*([\w.]+)\s*,\s*(["'])(\w+)\2\s*\)$/, '$1.$3');
     const simple = /^[\w$.\s]+$/.test(raw) || /^require\(["'`][^"'`]+["'`]\)(\.[\w$]+)*$/.test(raw.replace(/\s+/g, ''));
     const callee = simple ? this.resolve(raw, n) : '';
     const argList = n.field('arguments');
@@ -264,7 +313,11 @@ export class Program {
     if (!node) return null;
     const k = node.kind().toString();
     if (k === 'identifier' && this.macros.has(node.text())) return this.macros.get(node.text())!;
-    if (k === 'identifier' && this.written.has(node.text())) return null;
+    if (k === 'identifier' && this.isWritten(node.text(), node)) return null;
+    if (k === 'identifier' && this.lang === 'c' && depth > 0 && /^[A-Za-z_]\w*$/.test(this.aliases.get(node.text()) ?? '') && this.macroPos.has(node.text())) {
+      // `#define COMMAND_ARG3 data`: the macro stands for that name at the point of use
+      return this.stringValueOfName(this.aliases.get(node.text())!, node, depth);
+    }
     if (k === 'identifier' && depth > 0) {
       const v = this.valueOf(node);
       return v === node ? null : this.stringValue(v, depth - 1);
@@ -290,6 +343,18 @@ export class Program {
       return l !== null && r !== null ? l + r : null;
     }
     return null;
+  }
+
+  /** The literal string value a name has at a node (C macros standing for a variable), or null. */
+  private stringValueOfName(name: string, at: SgNode, depth: number): string | null {
+    if (this.macros.has(name)) return this.macros.get(name)!;
+    if (this.isWritten(name, at)) return null;
+    const a = this.assignmentsOf(name);
+    if (!a) return null;
+    const pos = at.range().start.index;
+    let v: SgNode | null = null;
+    for (let i = 0; i < a.pos.length && a.pos[i]! < pos; i++) v = a.vals[i]!;
+    return v ? this.stringValue(v, depth - 1) : null;
   }
 
   /** Literal text pieces a value is built from (strings, following identifiers), for "does this look like SQL". */
@@ -322,7 +387,7 @@ export class Program {
       return v !== node && this.isBuilt(v, depth - 1);
     }
     if (k === 'parenthesized_expression') return node.children().some((c) => c.isNamed() && this.isBuilt(c, depth));
-    if (k === 'string' || k === 'template_string') return this.hasInterpolation(node);
+    if (k === 'string' || k === 'template_string') return this.hasDataInterpolation(node);
     if (k === 'binary_operator' || k === 'binary_expression') {
       const op = node.field('operator')?.text();
       if (op !== '+' && op !== '%') return false;
@@ -357,6 +422,22 @@ export class Program {
     return node.find({ rule: { kind: this.lang === 'python' ? 'interpolation' : 'template_substitution' } }) !== null;
   }
 
+  /**
+   * A string with an interpolated part that is data: not a constant (`table = 'users'; f"… {table} …"`)
+   * nor an escaping or numeric-conversion call (`${conn.escape(x)}`, `{int(n)}`).
+   */
+  hasDataInterpolation(node: SgNode): boolean {
+    if (this.lang === 'c') return false;
+    const kind = this.lang === 'python' ? 'interpolation' : 'template_substitution';
+    return node.findAll({ rule: { kind } }).some((i) => {
+      const e = i.children().find((c) => c.isNamed() && !/^(?:format_specifier|type_conversion)$/.test(c.kind().toString()));
+      if (!e) return false;
+      if (!this.isNonConstant(e)) return false;
+      if (/^(?:call|call_expression)$/.test(e.kind().toString()) && SANITISER.test(e.field('function')?.text() ?? '')) return false;
+      return true;
+    });
+  }
+
   private looksStringy(n: SgNode | undefined): boolean {
     return !!n && /^(string|template_string|string_literal|concatenated_string)$/.test(n.kind().toString());
   }
@@ -377,6 +458,9 @@ export class Program {
     return null;
   }
 }
+
+/** Calls whose result is safe to place in SQL or a command line: escaping and numeric conversion. */
+const SANITISER = /(?:^|\.)(?:escape|escapeId|escapeLiteral|escapeIdentifier|quote_ident|quote_literal|quote|int|float|parseInt|parseFloat|Number|shlex\.quote|shellescape|shell-quote\.quote)$/;
 
 function blank(text: string, ranges: [number, number][]): string {
   if (!ranges.length) return text;

@@ -79,7 +79,7 @@ const calls = (p: Program, callee: RegExp, pred: (c: CallSite) => boolean = () =
 /** Text that reads as an SQL statement (not "Delete {path}?" nor "Select %s option"). */
 export const SQL_TEXT = /\b(?:select\b[\s\S]{0,200}?\bfrom\s*(?:$|(?!(?:the|a|an|this|that|these|those|your|my|our|its|their|his|her|which|what|each|every|all|any)\b)[\w."`[\]]+(?:\s+(?:as\s+)?(?!(?:the|a|an|list|menu|options?)\b)\w+)?\s*(?:$|[;),'"]|\b(?:where|join|inner|left|right|outer|cross|order|group|limit|natural|on|having|union|offset|fetch|using)\b))|insert\s+(?:or\s+\w+\s+)?into\b|update\s+[\w."`[\]]+\s+set\b|delete\s+from\b|drop\s+(?:table|database)\b|create\s+table\b|alter\s+table\b|replace\s+into\b|(?:where|and|or)\s+[\w."`]+\s*(?:=|<|>|\blike\b|\bin\s*\())/i;
 
-const SHELLS = /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|zsh|dash|ksh|csh|cmd(?:\.exe)?|powershell(?:\.exe)?)$/;
+const SHELLS = /^(?:.*[\\/])?(?:sh|bash|zsh|dash|ksh|csh|tcsh|cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh(?:\.exe)?)$/i;
 
 /** A shell run with `-c` (or `/c`) and a command that is not constant, among a call's arguments or an array argument. */
 function shellDashC(p: Program, items: SgNode[]): boolean {
@@ -133,6 +133,29 @@ function credentialAssignments(p: Program): SgNode[] {
       if (secretLiteral(p.stringValue(value, 0))) out.push(n);
     }
   }
+  // destructuring / tuple assignment: `const [user, passwd] = ["admin", "s3cret"]`, `user, password = "admin", "s3cret"`
+  const pairKinds: Record<CodeLanguage, [string, string, string][]> = {
+    python: [['assignment', 'pattern_list', 'expression_list'], ['assignment', 'tuple_pattern', 'tuple'], ['assignment', 'list_pattern', 'list']],
+    javascript: [['variable_declarator', 'array_pattern', 'array'], ['assignment_expression', 'array_pattern', 'array']],
+    typescript: [['variable_declarator', 'array_pattern', 'array'], ['assignment_expression', 'array_pattern', 'array']],
+    c: [],
+  };
+  for (const [kind, lk, rk] of pairKinds[p.lang])
+    for (const n of p.root.findAll({ rule: { kind } })) {
+      const l = n.field('left') ?? n.field('name');
+      const r = n.field('right') ?? n.field('value');
+      if (l?.kind().toString() !== lk || r?.kind().toString() !== rk) continue;
+      const names = l.children().filter((c) => c.isNamed());
+      const vals = r.children().filter((c) => c.isNamed());
+      if (names.some((x, i) => CRED_NAME.test(unquoteName(x.text())) && secretLiteral(p.stringValue(vals[i], 0)))) out.push(n);
+    }
+  // credentials inside a URL: "postgresql://root:s3cret@db.example.com/app"
+  const strKind = p.lang === 'c' ? 'string_literal' : p.lang === 'python' ? 'string' : 'string';
+  for (const n of [...p.root.findAll({ rule: { kind: strKind } }), ...(p.lang === 'javascript' || p.lang === 'typescript' ? p.root.findAll({ rule: { kind: 'template_string' } }) : [])]) {
+    const v = p.stringValue(n, 0);
+    const m = v ? /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@[^\s@]+$/i.exec(v) : null;
+    if (m && secretLiteral(decodeURIComponentSafe(m[1]!)) && !/^(?:password|pass|passwd|pwd|secret)$/i.test(m[1]!)) out.push(n);
+  }
   // a credential compared with a literal: `if password == "letmein"` / `token === 'abc123'`
   const cmpKind = p.lang === 'python' ? 'comparison_operator' : p.lang === 'c' ? 'binary_expression' : 'binary_expression';
   for (const n of p.root.findAll({ rule: { kind: cmpKind } })) {
@@ -150,6 +173,13 @@ function credentialAssignments(p: Program): SgNode[] {
     }
   return out;
 }
+const decodeURIComponentSafe = (x: string): string => {
+  try {
+    return decodeURIComponent(x);
+  } catch {
+    return x;
+  }
+};
 const unquoteName = (s: string) => s.replace(/^.*[.>]/, '').replace(/\[.*$/, '').replace(/^["'`*\s]+|["'`\s]+$/g, '');
 
 /** Literal keys passed to signing / HMAC / cipher / connect APIs. */
@@ -190,8 +220,9 @@ export const RULES: readonly CodeRule[] = [
     severity: 'error',
     languages: PY,
     check: (p) => [
-      ...calls(p, /^hashlib\.(?:md5|sha1|md4)$|^(?:Crypto|Cryptodome)\.Hash\.(?:MD5|SHA1|SHA|MD4)\.new$|^cryptography\.hazmat\.primitives\.hashes\.(?:MD5|SHA1)$|^hashes\.(?:MD5|SHA1)$/, (c) => c.kw.get('usedforsecurity')?.text() !== 'False'),
-      ...calls(p, /^hashlib\.new$/, (c) => /^(?:md5|sha1|md4|sha-1)$/i.test(p.stringValue(arg(c, 0, 'name')) ?? '') && c.kw.get('usedforsecurity')?.text() !== 'False'),
+      ...calls(p, /^hashlib\.(?:md5|sha1|md4)$|^(?:Crypto|Cryptodome)\.Hash\.(?:MD5|SHA1|SHA|MD4|MD2)\.new$|^cryptography\.hazmat\.primitives\.hashes\.(?:MD5|SHA1)$|^hashes\.(?:MD5|SHA1)$/, (c) => (c.kw.get('usedforsecurity') ?? c.args[1])?.text() !== 'False'),
+      // hashlib.new(name, data=b'', usedforsecurity=True): 'sha' is SHA-0/SHA-1 in old OpenSSL names
+      ...calls(p, /^hashlib\.new$/, (c) => /^(?:md5|sha1|md4|md2|sha-1|sha)$/i.test(p.stringValue(arg(c, 0, 'name')) ?? '') && (c.kw.get('usedforsecurity') ?? c.args[2])?.text() !== 'False'),
     ],
   },
   {
@@ -226,8 +257,9 @@ export const RULES: readonly CodeRule[] = [
     severity: 'error',
     languages: PY,
     check: (p) => [
-      ...p.root.findAll({ rule: { kind: 'string', has: { kind: 'interpolation' } } }).filter((n) => SQL_TEXT.test(p.literalParts(n)) && /^\s*(?:select|insert|update|delete|with|replace|create|drop|alter)\b/i.test(p.literalParts(n).trimStart())),
+      ...p.root.findAll({ rule: { kind: 'string', has: { kind: 'interpolation' } } }).filter((n) => p.hasDataInterpolation(n) && SQL_TEXT.test(p.literalParts(n)) && /^\s*(?:select|insert|update|delete|with|replace|create|drop|alter)\b/i.test(p.literalParts(n).trimStart())),
       ...p.root.findAll({ rule: { kind: 'binary_operator' } }).filter((n) => /^[%+]$/.test(n.field('operator')?.text() ?? '') && n.parent()?.kind().toString() !== 'binary_operator' && p.isBuilt(n, 0) && /^\s*(?:select|insert|update|delete|with|replace)\b/i.test(p.literalParts(n, 0)) && SQL_TEXT.test(p.literalParts(n, 0))),
+      ...p.calls.filter((c) => c.raw.endsWith('.replace') && p.isBuilt(c.node, 0) && /^\s*(?:select|insert|update|delete|with|replace)\b/i.test(p.stringValue(c.node.field('function')?.field('object') ?? undefined) ?? '') && SQL_TEXT.test(p.stringValue(c.node.field('function')?.field('object') ?? undefined) ?? '')).map((c) => c.node),
       ...p.calls.filter((c) => c.raw.endsWith('.format') && /^\s*(?:select|insert|update|delete|with|replace)\b/i.test(p.stringValue(c.node.field('function')?.field('object') ?? undefined) ?? '') && SQL_TEXT.test(p.stringValue(c.node.field('function')?.field('object') ?? undefined) ?? '')).map((c) => c.node),
     ],
   },
@@ -277,7 +309,7 @@ export const RULES: readonly CodeRule[] = [
     severity: 'error',
     languages: PY,
     check: (p) => [
-      ...calls(p, /^(?:c?[Pp]ickle|_pickle|dill|cloudpickle|marshal|jsonpickle)\.(?:loads?|Unpickler|decode)$|^shelve\.open$|^(?:pandas|pd)\.read_pickle$|^joblib\.load$|^(?:keras\.models\.)?load_model$/),
+      ...calls(p, /^(?:c?[Pp]ickle|_pickle|dill|cloudpickle|marshal|jsonpickle|jsonpickle\.unpickler)\.(?:loads?|Unpickler|decode)$|^shelve\.open$|^(?:pandas|pd)\.read_pickle$|^joblib\.load$|^(?:keras\.models\.)?load_model$/),
       ...calls(p, /^torch\.load$/, (c) => c.kw.get('weights_only')?.text() !== 'True'),
       ...calls(p, /^(?:numpy|np)\.load$/, (c) => c.kw.get('allow_pickle')?.text() === 'True'),
     ],
@@ -374,7 +406,7 @@ export const RULES: readonly CodeRule[] = [
     severity: 'error',
     languages: JS,
     check: (p) => [
-      ...p.root.findAll({ rule: { kind: 'template_string', has: { kind: 'template_substitution' } } }).filter((n) => n.parent()?.kind().toString() !== 'call_expression' && /^\s*(?:select|insert|update|delete|with|replace)\b/i.test(p.literalParts(n, 0)) && SQL_TEXT.test(p.literalParts(n, 0))),
+      ...p.root.findAll({ rule: { kind: 'template_string', has: { kind: 'template_substitution' } } }).filter((n) => p.hasDataInterpolation(n) && n.parent()?.kind().toString() !== 'call_expression' && /^\s*(?:select|insert|update|delete|with|replace)\b/i.test(p.literalParts(n, 0)) && SQL_TEXT.test(p.literalParts(n, 0))),
       ...p.root.findAll({ rule: { kind: 'binary_expression' } }).filter((n) => n.field('operator')?.text() === '+' && n.parent()?.kind().toString() !== 'binary_expression' && p.isBuilt(n, 0) && /^\s*(?:select|insert|update|delete|with|replace)\b/i.test(p.literalParts(n, 0)) && SQL_TEXT.test(p.literalParts(n, 0))),
     ],
   },
@@ -557,6 +589,18 @@ export const RULES: readonly CodeRule[] = [
     severity: 'error',
     languages: ALL,
     check: (p) => [...credentialAssignments(p), ...literalKeyUse(p)],
+  },
+  {
+    kind: 'regex',
+    id: 'any.secret-format',
+    cwe: 'CWE-798',
+    family: 'hardcoded-secret',
+    title: 'A literal in a well-known credential format (cloud or platform token, private key block, bearer token)',
+    severity: 'error',
+    languages: ALL,
+    strings: true,
+    pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}|\bxox[abprs]-[A-Za-z0-9-]{20,}|\bsk-(?:proj-|ant-|live-)?[A-Za-z0-9_-]{20,}|\b[sr]k_live_[A-Za-z0-9]{16,}|\bAIza[0-9A-Za-z_-]{35}\b|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----|\bBearer\s+(?:eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}|[A-Za-z0-9._~+/-]{24,}=*)/,
+    exclude: /EXAMPLE|x{6,}|X{6,}|\*{4,}|your|YOUR|<|\.\.\./,
   },
   {
     kind: 'regex',

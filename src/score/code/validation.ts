@@ -20,13 +20,20 @@ export interface PublishedFigures {
   heldout: Figures[];
   /** The held-out snippets written after the rules were frozen (`b2-` ids), overall. */
   frozen: Figures;
+  /**
+   * The held-out batches excerpted verbatim from public third-party test files (`b4-`, `b5-` ids: Bandit,
+   * eslint security plugins, Juliet), added after the rules were frozen and never tuned on: per family.
+   */
+  independent: Figures[];
 }
 
 export function computeFigures(itemsText: string, itemsName = 'items.jsonl'): PublishedFigures {
   const items = parseEvalItems(itemsText, itemsName);
   const of = (split: 'dev' | 'heldout') => allFigures(runItems(items.filter((i) => i.split === split)));
   const frozen = figuresOf(runItems(items.filter((i) => i.split === 'heldout' && i.id.startsWith('b2-'))), 'all', 'all');
-  return { schema: 'assay.scorer-validation/v1', scorer: 'code_security', items: itemsName, targets: TARGETS, dev: of('dev'), heldout: of('heldout'), frozen };
+  const ind = runItems(items.filter((i) => i.split === 'heldout' && /^b[45]-/.test(i.id)));
+  const independent = [figuresOf(ind, 'all', 'all'), ...[...new Set(ind.map((r) => r.family))].sort().map((f) => figuresOf(ind, 'all', f))];
+  return { schema: 'assay.scorer-validation/v1', scorer: 'code_security', items: itemsName, targets: TARGETS, dev: of('dev'), heldout: of('heldout'), frozen, independent };
 }
 
 /** Families on the held-out split that miss a target, with enough positives to say so. */
@@ -52,6 +59,10 @@ export function methodologyBlock(f: PublishedFigures): string {
     figuresTable(f.heldout),
     '',
     `Of these, the ${f.frozen.n} snippets written after the rules were frozen (\`b2-\` ids): precision ${f.frozen.precision?.toFixed(2) ?? '—'}${f.frozen.precisionCi ? ` [${f.frozen.precisionCi[0].toFixed(2)}, ${f.frozen.precisionCi[1].toFixed(2)}]` : ''}, recall ${f.frozen.recall?.toFixed(2) ?? '—'}${f.frozen.recallCi ? ` [${f.frozen.recallCi[0].toFixed(2)}, ${f.frozen.recallCi[1].toFixed(2)}]` : ''} — the least optimistic figure here.`,
+    '',
+    `Of these, the ${f.independent[0]?.n ?? 0} snippets excerpted verbatim from public third-party test files (\`b4-\`, \`b5-\` ids; Bandit, eslint security plugins, Juliet), added after the rules were frozen and never tuned on:`,
+    '',
+    figuresTable(f.independent),
     '',
     `### Development split (${f.dev[0]?.n ?? 0} snippets; the rules were tuned on these)`,
     '',
