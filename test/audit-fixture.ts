@@ -97,12 +97,9 @@ export async function auditWorld(): Promise<AuditWorld> {
   const ws = ['w1.example', 'w2.example'].map((name) => cosigner(name, generateKeyPairSync('ed25519').privateKey));
   const served: ServedWitness[] = [];
   for (const [i, w] of ws.entries()) served.push(await serveWitness({ stateFile: join(home, `w${i}.json`), cosigner: w, logs: new Map([[origin, lc.vkey]]) }));
-  const trust = parseTrust(
-    JSON.stringify({
-      ...trustDocument({ testers: [{ name: 'Audit Lab', publicKey: auditor.publicKey }], cosigners: [{ name: 'Frontier Dev', publicKey: developer.publicKey, role: 'developer' }], logs: [{ vkey: lc.vkey, witnesses: ws.map((w) => w.vkey), witnessesRequired: 2 }] }),
-    }),
-    join(home, 'trust.json'),
-  );
+  const doc = trustDocument({ testers: [{ name: 'Audit Lab', publicKey: auditor.publicKey }], cosigners: [{ name: 'Frontier Dev', publicKey: developer.publicKey, role: 'developer' }], logs: [{ vkey: lc.vkey, witnesses: ws.map((w) => w.vkey), witnessesRequired: 2 }] });
+  writeFileSync(join(home, 'trust.json'), JSON.stringify(doc, null, 2) + '\n');
+  const trust = parseTrust(JSON.stringify(doc), join(home, 'trust.json'));
   const urls = served.map((s) => s.url);
   return {
     home,

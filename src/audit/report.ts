@@ -14,6 +14,7 @@ import { perSampleScores } from '../stats/from-log.js';
 import { ASSAY_VERSION } from '../version.js';
 import { compareClaim, type AuditComparison } from './compare.js';
 import { designAudit, type AuditPlan } from './plan.js';
+import { auditPredicateProblems } from './schema.js';
 import { auditSeed, drawItems } from './seed.js';
 
 /**
@@ -177,6 +178,11 @@ export async function verifyAuditDocument(
   }
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE || st?._type !== STATEMENT_TYPE || st.predicateType !== AUDIT_PREDICATE_TYPE || !st.predicate || typeof st.predicate !== 'object' || !st.predicate.claim || !st.predicate.seed || !st.predicate.design) {
     fail(13, 'payload $.predicateType', `not an audit report (${AUDIT_PREDICATE_TYPE})`);
+    return finish();
+  }
+  const problems = auditPredicateProblems(st.predicate);
+  if (problems.length) {
+    for (const x of problems) fail(13, `payload ${x.field}`, x.message);
     return finish();
   }
   res.statement = st;
