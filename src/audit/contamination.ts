@@ -1,5 +1,6 @@
 import { AssayError } from '../common/errors.js';
 import { normalCdf, normalQuantile } from '../stats/dist.js';
+import { readRunHeader } from '../run/log-reader.js';
 import { perSampleScores } from '../stats/from-log.js';
 
 /**
@@ -33,8 +34,10 @@ export interface ContaminationResult {
 
 export async function contaminationTest(publicRun: string, heldOutRun: string, o: { metric?: string; by?: string; alpha?: number } = {}): Promise<ContaminationResult> {
   const alpha = o.alpha ?? 0.05;
-  const A = await perSampleScores(publicRun, o.by ? { groupBy: o.by } : {});
-  const B = await perSampleScores(heldOutRun, o.by ? { groupBy: o.by } : {});
+  // Default stratification: the pairing field the sealed suite declares (held_out.pair_by).
+  const by = o.by ?? (await readRunHeader(publicRun)).suite.definition.heldOut?.pairBy;
+  const A = await perSampleScores(publicRun, by ? { groupBy: by } : {});
+  const B = await perSampleScores(heldOutRun, by ? { groupBy: by } : {});
   const pick = (s: typeof A, file: string) => {
     const m = o.metric ? s.metrics.find((x) => x.name === o.metric) : s.metrics[0];
     if (!m) throw new AssayError('UNKNOWN_METRIC', `no metric "${o.metric}" (has: ${s.metrics.map((x) => x.name).join(', ')})`, { file, field: 'metric' });
@@ -48,7 +51,7 @@ export async function contaminationTest(publicRun: string, heldOutRun: string, o
   const strataOf = (m: typeof ma) => {
     const g = new Map<string, number[]>();
     for (const [id, v] of m.values) {
-      const k = o.by ? (m.groups.get(id) ?? '(none)') : 'all';
+      const k = by ? (m.groups.get(id) ?? '(none)') : 'all';
       (g.get(k) ?? g.set(k, []).get(k)!).push(v);
     }
     return g;
@@ -81,7 +84,7 @@ export async function contaminationTest(publicRun: string, heldOutRun: string, o
     swv += w * w * v;
   }
   const unmatched = [...new Set([...ga.keys(), ...gb.keys()])].filter((k) => !(ga.has(k) && gb.has(k))).sort();
-  if (!strata.length) throw new AssayError('NO_STRATA', `no ${o.by ?? 'stratum'} value occurs in both runs`, { file: heldOutRun });
+  if (!strata.length) throw new AssayError('NO_STRATA', `no ${by ?? 'stratum'} value occurs in both runs`, { file: heldOutRun });
   const difference = swd / sw;
   const se = Math.sqrt(swv) / sw;
   const z = se > 0 ? difference / se : difference > 0 ? Infinity : difference < 0 ? -Infinity : 0;
@@ -91,7 +94,7 @@ export async function contaminationTest(publicRun: string, heldOutRun: string, o
   return {
     schema: CONTAMINATION_SCHEMA,
     metric: ma.name,
-    by: o.by ?? null,
+    by: by ?? null,
     strata,
     unmatched,
     difference,
