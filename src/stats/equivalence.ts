@@ -221,8 +221,8 @@ export interface BinaryAuditPlan {
 
 /**
  * Items to re-run for a binary metric at claimed rate p. The normal formula under-plans the
- * Newcombe decision rule when few items are discordant (measured: 43% power instead of 80% at
- * q = 0.02, Δ = 0.1), so n is raised until the exact power of the rule used at analysis time
+ * Newcombe decision rule when few items are discordant (computed: 9% power at the normal formula's
+ * n = 18 and 43% at the all-agree floor of 22, instead of 80%, at q = 0.02, Δ = 0.1, p = 0.8), so n is raised until the exact power of the rule used at analysis time
  * reaches the target (test/audit-stats.test.ts checks it by simulation).
  */
 export function binaryAuditSampleSize(o: { p: number; discordance: number; margin: number; alpha?: number; power?: number; deff?: number; max?: number }): BinaryAuditPlan {
