@@ -220,3 +220,33 @@ test('the replication must come from the claimed model release: answers stamped 
     await target.close();
   }
 });
+
+test('through a real gateway grant: the replication carries the claimed release stamp on every answer → CONSISTENT', async () => {
+  const { signRelease } = await import('../src/gateway/release.js');
+  const { startFixture } = await import('./gateway-fixture.js');
+  const { generateSigner } = await import('../src/attest/keys.js');
+  const gwSigner = generateSigner();
+  const dir = tmp('assay-audit-gw-');
+  const rel = signRelease(gwSigner, { model: 'demo', version: '2026-11', weightsDigest: `sha256:${'cd'.repeat(32)}`, developer: 'Frontier Dev' });
+  writeFileSync(join(dir, 'release.json'), rel.text);
+  const f = await startFixture({ signer: gwSigner, dir, profile: { accuracy: 0.9, seed: 11, latencyMs: 0 }, config: { models: { demo: { upstream: 'sim', release: join(dir, 'release.json') } } } });
+  try {
+    // The developer's claim names the release its gateway stamps.
+    const c = await makeClaim(world, claimLog, { seedDelay: 1, release: { sha256: rel.digest.slice('sha256:'.length) } });
+    await world.grow(1);
+    const p = await planAudit({ claim: { bytes: c.bytes, source: 'gw-claim.json' }, claimRunLog: claimLog, trust: world.trust, checkpoint: { text: await world.cosigned(c.bundle), source: 'cp' }, log: world.logDir, margin: 0.1, discordance: 0.02, now: NOW });
+    const { key } = await f.grant({ level: 'black-box' });
+    const model = createModel('openai/demo', { baseUrl: `${f.gw.url}/v1`, apiKey: key, maxConnections: 4 });
+    const logPath = join(tmp('assay-audit-gwrun-'), 'r.jsonl');
+    const r = await runAudit({ plan: p, claimHeader: await readRunHeader(claimLog), suite: await loadSuite(suiteFile), model, logPath });
+    assert.deepEqual(r.record.releases, { [rel.digest]: p.items.length });
+    assert.equal(r.record.releaseMatches, true);
+    const st = await buildAuditStatement({ plan: p, claimRunLog: claimLog, replicationLog: logPath, runRecord: r.record, auditor: { name: 'Audit Lab', keyId: auditor.keyId }, now: NOW });
+    assert.equal(st.predicate.conclusion, 'consistent', formatAudit(st.predicate));
+    assert.equal(st.predicate.replication.releaseMatches, true);
+    // Without the run record, a claim naming a release cannot be audited (the stamps are unchecked).
+    await assert.rejects(buildAuditStatement({ plan: p, claimRunLog: claimLog, replicationLog: logPath, runRecord: null, auditor: { name: 'Audit Lab', keyId: auditor.keyId } }), /RELEASE_UNCHECKED|release stamps are checked/);
+  } finally {
+    await f.close();
+  }
+});
