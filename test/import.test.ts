@@ -103,3 +103,45 @@ test('CLI: assay import prints the harness figures next to the imported ones; a 
   assert.equal(r2.code, 4, r2.stdout + r2.stderr);
   assert.match(r2.stdout, /match: harness reported 0\.9 .*DIFFERENT/);
 });
+
+test('a policy can name an imported suite (imported.<harness>.<task>) and decide on the imported run', async () => {
+  const dir = tmp('assay-import-policy-');
+  const log = join(dir, 'run.jsonl');
+  writeFileSync(log, importedRunLog(parseLmEval({ bytes: readFileSync(LM_RESULTS), file: LM_RESULTS }, { bytes: readFileSync(LM_SAMPLES), file: LM_SAMPLES })));
+  const h = await readRunHeader(log);
+  assert.equal(h.suite.id, 'imported.lm-evaluation-harness.copa');
+  const policy = (threshold: number) =>
+    [
+      'schema: assay.policy/v2',
+      'id: examples.imported-copa',
+      'version: 1.0.0',
+      'title: Policy over an imported lm-eval run (test)',
+      'example: true',
+      'disclaimer: Test only.',
+      'description: A rule over a suite imported from lm-evaluation-harness.',
+      'defaults:',
+      '  interval: { method: auto, level: 0.95, sided: two }',
+      '  evidence: { min_samples: 10, max_unscored_rate: 0.05, access: { rule_in: black-box, rule_out: black-box } }',
+      'capabilities:',
+      '  - id: test.copa',
+      '    title: COPA (stand-in)',
+      '    actions:',
+      '      threshold-crossed: [ { type: notify, party: test, within_days: 1, subject: crossed } ]',
+      '      below-threshold: [ { type: re-evaluate, when: model-change } ]',
+      'rules:',
+      '  - id: test.copa-acc',
+      '    capability: test.copa',
+      '    title: COPA accuracy',
+      `    suite: { id: imported.lm-evaluation-harness.copa, digests: [${h.suite.digest}] }`,
+      '    metric: acc,none',
+      `    threshold: ${threshold}`,
+      '    rationale: test',
+      '',
+    ].join('\n');
+  writeFileSync(join(dir, 'p.yaml'), policy(0.9));
+  const below = await cli(['verdict', join(dir, 'p.yaml'), log]);
+  assert.equal(below.code, 0, below.stdout + below.stderr); // 0.6 [0.36, 0.82] is below 0.9
+  writeFileSync(join(dir, 'p.yaml'), policy(0.3));
+  const crossed = await cli(['verdict', join(dir, 'p.yaml'), log]);
+  assert.equal(crossed.code, 20, crossed.stdout + crossed.stderr); // and above 0.3
+});

@@ -56,6 +56,9 @@ export const IMPORTED_SCORER = 'imported';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** A lowercase dotted-slug part (suite and policy ids are slugs): runs of other characters become '-'. */
+export const slugPart = (s: string): string => s.toLowerCase().replace(/[^a-z0-9_]+/g, '-').replace(/^[-_]+|[-_]+$/g, '').replace(/([-_])[-_]+/g, '$1') || 'task';
+
 /** The run log lines (JSONL) of an imported run. Deterministic: the run id derives from the sources. */
 export function importedRunLog(r: ImportedRun): string {
   if (!r.samples.length) throw new AssayError('IMPORT_EMPTY', `no samples to import from ${r.provenance.sources.map((s) => s.file).join(', ')}`);
@@ -63,7 +66,8 @@ export function importedRunLog(r: ImportedRun): string {
   const harness = r.provenance.harness.name;
   const definition: SuiteDefinition = {
     schema: 'assay.suite/v1',
-    id: `${harness}/${r.provenance.task.name}`,
+    // imported.<harness>.<task>: a slug, so policies can name imported suites.
+    id: `imported.${slugPart(harness)}.${slugPart(r.provenance.task.name)}`,
     version: r.provenance.task.version ?? '0',
     title: `${r.provenance.task.name} (imported from ${harness})`,
     riskArea: 'imported',
