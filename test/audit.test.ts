@@ -15,7 +15,7 @@ import { readRunHeader } from '../src/run/log-reader.js';
 import { perSampleScores } from '../src/stats/from-log.js';
 import { loadSuite } from '../src/suite/load.js';
 import { startTarget } from '../src/target/server.js';
-import { arithmeticSuite, auditor, auditWorld, makeClaim, NOW, runAgainst, type AuditWorld } from './audit-fixture.js';
+import { arithmeticSuite, auditor, auditWorld, developer, makeClaim, NOW, runAgainst, type AuditWorld } from './audit-fixture.js';
 import { tmp } from './helpers.js';
 
 let world: AuditWorld;
@@ -136,6 +136,18 @@ test('a model worse than claimed (accuracy 0.9 claimed, 0.6 served) → INCONSIS
   assert.match(formatAudit(pr), /CONCLUSION: INCONSISTENT/);
   const v = await verifyAuditDocument(a.bytes, { trust: world.trust, claim: { bytes: claim.bytes, source: 'claim.json' }, claimRunLog: claimLog, replicationLog: a.logPath, now: NOW });
   assert.equal(v.ok, true, formatAuditCheck(v));
+  // A trusted auditor signing a false conclusion is caught by recomputation (15).
+  const forged = structuredClone(a.st);
+  forged.predicate.conclusion = 'consistent';
+  forged.predicate.comparison.conclusion = 'consistent';
+  const fv = await verifyAuditDocument(Buffer.from(bundleText(signAudit(forged, auditor))), { trust: world.trust, claim: { bytes: claim.bytes, source: 'claim.json' }, claimRunLog: claimLog, replicationLog: a.logPath, now: NOW });
+  assert.equal(fv.exitCode, 15, formatAuditCheck(fv));
+  // The developer cannot audit its own claim: an audit signed with the developer key fails (11).
+  const own = structuredClone(a.st);
+  own.predicate.auditor = { name: 'Frontier Dev', keyId: developer.keyId, role: 'auditor' };
+  const ov = await verifyAuditDocument(Buffer.from(bundleText(signAudit(own, developer))), { trust: world.trust, now: NOW });
+  assert.equal(ov.exitCode, 11, formatAuditCheck(ov));
+  assert.match(formatAuditCheck(ov), /must be independent/);
 });
 
 test('a claim whose run log was edited after signing is rejected before any sampling', async () => {
