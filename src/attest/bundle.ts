@@ -24,6 +24,8 @@ export interface ReportBundle extends Envelope {
 export interface AttestOptions {
   signer: Signer;
   testerName: string;
+  /** A developer's claim (issue 27): signed in the developer role, with the audit seed delay D. */
+  claim?: { seedDelay: number };
   level?: number;
   groupBy?: string;
   releaseStatement?: DigestSet | null;
@@ -41,7 +43,7 @@ const hintFor = (s: Signer) => {
 /** Builds the run report statement from a run log and signs it as the tester. */
 export async function attestRun(logPath: string, opts: AttestOptions): Promise<{ bundle: ReportBundle; statement: RunReportStatement }> {
   const statement = await buildRunReport(logPath, {
-    tester: { name: opts.testerName, keyId: opts.signer.keyId },
+    tester: { name: opts.testerName, keyId: opts.signer.keyId, ...(opts.claim ? { role: 'developer' as const, seedDelay: opts.claim.seedDelay } : {}) },
     ...(opts.level !== undefined ? { level: opts.level } : {}),
     ...(opts.groupBy ? { groupBy: opts.groupBy } : {}),
     releaseStatement: opts.releaseStatement ?? null,

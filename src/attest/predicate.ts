@@ -145,7 +145,14 @@ export const runReportPredicateSchema = z.strictObject({
   }),
   /** A policy verdict (policy module, later); null when no policy was applied. */
   policy: z.looseObject({ id: z.string(), digest: digestSet, verdict: z.string() }).nullable(),
-  tester: z.strictObject({ name: z.string().min(1), keyId: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
+  /**
+   * Who signs. `role` absent: a tester's report. `role: "developer"` (issue 27): a claim, the
+   * developer's own run, self-reported; `seedDelay` D fixes which later checkpoint of the log seeds a
+   * replication audit's sample (docs/formats/audit.md).
+   */
+  tester: z
+    .strictObject({ name: z.string().min(1), keyId: z.string().regex(/^sha256:[0-9a-f]{64}$/), role: z.literal('developer').optional(), seedDelay: z.number().int().min(1).max(1_000_000).optional() })
+    .refine((t) => (t.role === 'developer') === (t.seedDelay !== undefined), { message: 'a developer claim (role "developer") carries seedDelay, and only a claim does' }),
   timestamps: z.strictObject({ runStartedAt: isoTime, runFinishedAt: isoTime.nullable(), attestedAt: isoTime }),
   assay: z.strictObject({ version: z.string(), runLogWrittenBy: z.string() }),
 }).superRefine((p, ctx) => {

@@ -24,7 +24,7 @@ function reportBlocks(r: VerifyResult): Block[] {
     throw new AssayError('NOT_VERIFIED', `refusing to render: the report did not verify (${fatal[0]?.message ?? 'no signed statement'})`);
   const st = r.statement;
   const p = st.predicate;
-  const tester = r.signatures.find((s) => s.role === 'tester');
+  const tester = r.signatures.find((s) => s.role === 'tester' || s.role === 'developer');
   const trustLine = !tester?.trust
     ? 'signer trust not evaluated'
     : tester.trust.trusted

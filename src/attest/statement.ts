@@ -27,7 +27,7 @@ export interface RunReportStatement {
 }
 
 export interface BuildOptions {
-  tester: { name: string; keyId: string };
+  tester: { name: string; keyId: string; role?: 'developer'; seedDelay?: number };
   /** Confidence level of every interval (default 0.95). */
   level?: number;
   groupBy?: string;

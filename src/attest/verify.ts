@@ -63,8 +63,8 @@ export interface SignatureCheck {
   /** The key that verified this signature; null when none did. */
   keyId: string | null;
   valid: boolean;
-  role: 'tester' | 'co-signer' | null;
-  trust: TrustDecision | { trusted: true; how: 'direct-cosigner'; entry: string; role: string | null } | null;
+  role: 'tester' | 'developer' | 'co-signer' | null;
+  trust: TrustDecision | { trusted: true; how: 'direct-cosigner'; entry: string; role: string | null } | { trusted: true; how: 'developer'; entry: string } | null;
 }
 
 export interface VerifyResult {
@@ -251,6 +251,20 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
   if (!testerSig) fail('signature', EXIT.badSignature, 'payload $.predicate.tester.keyId', `the tester key ${p.tester.keyId} named in the statement did not sign it`);
   for (const s of res.signatures) {
     if (!s.valid || !s.keyId) continue;
+    if (s.keyId === p.tester.keyId && p.tester.role === 'developer') {
+      // A claim (issue 27): the developer's own run. Its key must be listed as a developer
+      // (cosigners with role "developer"); trusting it says who made the claim, not that it is true.
+      s.role = 'developer';
+      const dev = opts.trust.cosigners.find((c) => c.keyId === s.keyId && c.role === 'developer');
+      const why = dev ? outsideValidity(dev, now) : null;
+      if (dev && !why) s.trust = { trusted: true, how: 'developer', entry: dev.name };
+      else {
+        s.trust = { trusted: false, exit: dev ? EXIT.accreditation : EXIT.untrusted, reason: dev ? `developer entry "${dev.name}": ${why}` : `key ${s.keyId} is not listed as a developer in the trust file${opts.trust.file ? ` ${opts.trust.file}` : ''} (assay trust add <key> --as developer)` };
+        fail('trust', s.trust.exit, `${src}: signatures[${s.index}]`, `developer "${p.tester.name}": ${s.trust.reason}`);
+      }
+      res.warnings.push(`SELF-REPORTED: this is a claim signed by the developer "${p.tester.name}" about its own model, not an independent test; a replication audit (assay audit plan) checks it`);
+      continue;
+    }
     if (s.keyId === p.tester.keyId) {
       s.role = 'tester';
       s.trust = decideTesterTrust(s.keyId, suite, opts.trust, acc.valid, now);
@@ -303,7 +317,7 @@ export async function verifyReport(envelopeBytes: Uint8Array | string, opts: Ver
             continue;
           }
           const why = res.tlog ? `${what}, before this report's entry ${res.tlog.index}` : `${what}, and this report is not in that log, so it cannot be shown to precede the retirement`;
-          if (s.role === 'tester') {
+          if (s.role === 'tester' || s.role === 'developer') {
             s.trust = { trusted: false, exit: EXIT.untrusted, reason: why };
             fail('trust', EXIT.untrusted, `${src.target}: entry ${ret.index}`, `tester signature ${s.index}: ${why}`);
           } else {
@@ -453,7 +467,8 @@ export function formatVerifyResult(r: VerifyResult): string {
   const st = r.statement;
   if (st) {
     const p = st.predicate;
-    lines.push(`report: ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED target)' : ''}, run ${p.run.id}, by ${p.tester.name}`);
+    if (p.tester.role === 'developer') lines.push(`SELF-REPORTED CLAIM by the developer ${p.tester.name}: the developer ran this itself; not an independent test (audit seed delay D = ${p.tester.seedDelay})`);
+    lines.push(`report: ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED target)' : ''}, run ${p.run.id}, by ${p.tester.name}${p.tester.role === 'developer' ? ' (developer)' : ''}`);
     lines.push(`payload sha256 ${r.payloadSha256}`);
   }
   for (const s of r.signatures) {
@@ -465,7 +480,7 @@ export function formatVerifyResult(r: VerifyResult): string {
         : s.trust.trusted
           ? s.trust.how === 'accredited'
             ? `valid, trusted: accredited by ${s.trust.body} until ${s.trust.notAfter}`
-            : `valid, trusted: ${s.trust.how === 'direct' ? 'tester' : 'co-signer'} "${s.trust.entry}" in the trust file`
+            : `valid, trusted: ${s.trust.how === 'direct' ? 'tester' : s.trust.how === 'developer' ? 'developer' : 'co-signer'} "${s.trust.entry}" in the trust file`
           : `valid, NOT trusted: ${s.trust.reason}`;
     lines.push(`signature ${s.index}${s.role ? ` (${s.role})` : ''}: ${who}: ${how}`);
   }

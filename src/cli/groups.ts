@@ -24,6 +24,8 @@ export const COMMAND_GROUPS: Record<string, { commands: string[]; load: Group }>
   findings: { commands: ['finding', 'obligation', 'inbox'], load: () => import('./commands/findings.js') },
   validate: { commands: ['validate'], load: () => import('./commands/validate.js') },
   tamper: { commands: ['tamper'], load: () => import('./commands/tamper.js') },
+  audit: { commands: ['audit'], load: () => import('./commands/audit.js') },
+  import: { commands: ['import'], load: () => import('./commands/import.js') },
   view: { commands: ['view'], load: () => import('./commands/view.js') },
   worker: { commands: ['worker'], load: () => import('./commands/worker.js') },
 };

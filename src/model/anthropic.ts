@@ -70,6 +70,7 @@ export class AnthropicAdapter implements ModelAdapter {
       raw: j,
       wireText: { request: sentText, response: res.text },
       ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
+      ...(headerValue(res.headers, 'x-assay-model-release') ? { modelRelease: headerValue(res.headers, 'x-assay-model-release')! } : {}),
       ...(toolCalls ? { toolCalls } : {}),
     };
   }

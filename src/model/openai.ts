@@ -93,6 +93,7 @@ export class OpenAIChatAdapter implements ModelAdapter {
       raw: j,
       wireText: { request: sentText, response: res.text },
       ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
+      ...(headerValue(res.headers, 'x-assay-model-release') ? { modelRelease: headerValue(res.headers, 'x-assay-model-release')! } : {}),
       ...(toolCalls ? { toolCalls } : {}),
     };
   }

@@ -90,6 +90,8 @@ export interface GenerateResult {
   wireText?: { request: string; response: string };
   /** Set when the answer came from Assay's SIMULATED target (response header `x-assay-simulated: true`). */
   simulated?: true;
+  /** The `x-assay-model-release` stamp an Assay gateway puts on every answer (sha256:<hex> of the signed release statement). */
+  modelRelease?: string;
   /** The tools the model called in this turn, in order (absent when it called none). */
   toolCalls?: ToolCall[];
 }

@@ -18,6 +18,8 @@ const UNIT = new Set(['strongreject', 'agent_outcome', 'cse_injection_graded', '
 
 export function scoreDomain(spec: ScorerSpec | undefined): ScoreDomain {
   if (!spec) return 'real';
+  // Results imported from another harness (src/external): the importer declares the domain it saw.
+  if ((spec.type as string) === 'imported') return (spec as unknown as { domain?: ScoreDomain }).domain ?? 'real';
   if (BINARY.has(spec.type)) return 'binary';
   if (UNIT.has(spec.type)) return 'unit';
   if (spec.type === 'rubric' && spec.normalise === true) return 'unit';

@@ -549,3 +549,31 @@ export function planFromStats(s: RunStats, opts: { alpha?: number; power?: numbe
 export async function planForRun(logPath: string, opts: { alpha?: number; power?: number; correlation?: number } = {}): Promise<RunPlan> {
   return planFromStats(await statsForRun(logPath, { resamples: 0 }), opts);
 }
+
+/** One metric's per-sample values (epochs averaged), for item-by-item comparisons (replication audits). */
+export interface PerSampleMetric {
+  name: string;
+  scorer: string;
+  /** Every scored value is 0 or 1 with one epoch per sample. */
+  binary: boolean;
+  values: Map<string, number>;
+  /** The sample's value of `groupBy` (when given), e.g. its difficulty. */
+  groups: Map<string, string>;
+}
+
+/** Per-sample scores of every metric of a run, from its log (one streaming pass, first record per key). */
+export async function perSampleScores(logPath: string, opts: { groupBy?: string } = {}): Promise<{ header: RunHeader; metrics: PerSampleMetric[]; sampleIds: string[] }> {
+  const c = await collect(logPath, opts.groupBy);
+  const metrics = c.metrics.map((m, i) => {
+    const values = new Map<string, number>();
+    const groups = new Map<string, string>();
+    let oneEpoch = true;
+    for (const [id, a] of byKey(c.accs[i]!)) {
+      values.set(id, a.sum / a.k);
+      if (a.k !== 1) oneEpoch = false;
+      if (a.group !== undefined) groups.set(id, a.group);
+    }
+    return { name: m.name, scorer: m.scorer, binary: c.binaryValued[i]! && oneEpoch, values, groups };
+  });
+  return { header: c.header, metrics, sampleIds: [...c.sampleIds.keys()].sort() };
+}

@@ -89,6 +89,19 @@ export const suiteFileSchema = z
       })
       .optional()
       .describe('Source files an importer read (digests and row counts): recorded in the definition, hence in every run header and the suite digest'),
+    held_out: z
+      .strictObject({
+        path: text().describe('Encrypted held-out items (assay.held-out/v1 JSONL, AES-256-GCM), relative to the suite file'),
+        cipher: z.literal('aes-256-gcm'),
+        key_id: z.string().regex(/^sha256:[0-9a-f]{16}$/, 'must be "sha256:" + 16 lowercase hex digits (the start of SHA-256 of the key)'),
+        pair_by: text().optional().describe('Sample field (metadata key) pairing public and held-out items for the contamination test, e.g. difficulty'),
+        commitments: z
+          .array(z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" + 64 lowercase hex digits'))
+          .min(1, 'needs at least one held-out item')
+          .describe('Salted commitment to each held-out item, in file order: SHA-256("assay.held-out-commitment/v1" NUL salt item) (docs/formats/audit.md)'),
+      })
+      .optional()
+      .describe('A held-out split (issue 27): items encrypted at rest, committed here so they cannot be swapped; the tester holds the key'),
   })
   .superRefine((s, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -239,6 +252,7 @@ function fromFile(f: z.output<typeof suiteFileSchema>): SuiteDefinition {
     metrics: f.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, groupBy: m.group_by })),
     epochs: f.epochs,
     ...(f.provenance !== undefined ? { provenance: stripUndefined({ ...f.provenance, files: f.provenance.files.map((x) => ({ ...x })) }) } : {}),
+    ...(f.held_out !== undefined ? { heldOut: stripUndefined({ path: f.held_out.path, cipher: f.held_out.cipher, keyId: f.held_out.key_id, pairBy: f.held_out.pair_by, commitments: [...f.held_out.commitments] }) } : {}),
   };
 }
 
@@ -263,6 +277,7 @@ export function toSuiteFile(def: SuiteDefinition): SuiteFile {
     metrics: def.metrics.map((m) => stripUndefined({ name: m.name, scorer: m.scorer, aggregate: m.aggregate, group_by: m.groupBy })),
     epochs: def.epochs,
     provenance: def.provenance,
+    held_out: def.heldOut ? stripUndefined({ path: def.heldOut.path, cipher: def.heldOut.cipher, key_id: def.heldOut.keyId, pair_by: def.heldOut.pairBy, commitments: [...def.heldOut.commitments] }) : undefined,
   }) as SuiteFile;
 }
 

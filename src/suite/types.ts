@@ -82,6 +82,8 @@ export interface SuiteDefinition {
   epochs: number;
   /** Source files an importer read: their digests and row counts (the dataset version). */
   provenance?: SuiteProvenance;
+  /** A held-out split (issue 27): encrypted items and their salted commitments (src/suite/heldout.ts). */
+  heldOut?: { path: string; cipher: 'aes-256-gcm'; keyId: string; pairBy?: string; commitments: string[] };
 }
 
 export interface SuiteProvenance {

@@ -161,7 +161,9 @@ export function register(program: Command): void {
     .option('--witnesses-required <k>', 'with --witness-url: wait for k cosignatures (default: all)', int(1))
     .option('--policy <file>', "sign this policy's verdict on the run into the report (docs/formats/policy.md)")
     .option('--model-facts <file>', 'declared model facts for the policy scope (assay.model-facts/v1)')
-    .action(async (ref: string, f: { key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string; witnessUrl?: string[]; witnessesRequired?: number; policy?: string; modelFacts?: string }) => {
+    .addOption(new Option('--as <role>', 'sign as a tester (a report) or as the developer of the model (a self-reported claim, auditable with assay audit)').choices(['tester', 'developer']).default('tester'))
+    .option('--seed-delay <D>', 'a claim: the audit seed comes from the first checkpoint of size ≥ this entry\'s index + D (docs/formats/audit.md)', int(1), 16)
+    .action(async (ref: string, f: { as: 'tester' | 'developer'; seedDelay: number; key?: string; tester?: string; out?: string; accreditation?: string[]; modelRelease?: string; level: number; log?: string; logVkey?: string; logTokenFile?: string; witnessUrl?: string[]; witnessesRequired?: number; policy?: string; modelFacts?: string }) => {
       const logPath = await resolveRunLog(ref);
       const signer = loadSigner(f.key);
       let release: DigestSet | null = null;
@@ -169,7 +171,8 @@ export function register(program: Command): void {
       const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(read(file, 'accreditation'), file));
       if (f.modelFacts && !f.policy) throw new AssayError('USAGE', '--model-facts needs --policy');
       const policy = f.policy ? await attestPolicyHookFor(logPath, await loadPolicy(f.policy), f.modelFacts ? await loadModelFacts(f.modelFacts) : null, { logged: !!f.log }) : undefined;
-      const signed = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations, ...(policy ? { policy } : {}) });
+      if (f.as === 'developer' && !f.log) process.stderr.write('assay: note: a claim is auditable only once it is in a transparency log (--log)\n');
+      const signed = await attestRun(logPath, { signer, testerName: f.tester ?? signer.name, level: f.level, releaseStatement: release, accreditations, ...(policy ? { policy } : {}), ...(f.as === 'developer' ? { claim: { seedDelay: f.seedDelay } } : {}) });
       const statement = signed.statement;
       let bundle = signed.bundle;
       const out = resolve(f.out ?? defaultReportPath(logPath));
@@ -185,7 +188,7 @@ export function register(program: Command): void {
       const p = statement.predicate;
       if (p.run.status !== 'completed') process.stderr.write(`assay: note: the run's status is ${p.run.status ?? 'unknown (no end record)'}; the report says so\n`);
       const pv = p.policy ? `  policy ${p.policy.id} sha256:${p.policy.digest.sha256}: verdict ${p.policy.verdict} (from this run alone)\n` : '';
-      process.stdout.write(`signed report ${out}\n  ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED)' : ''}, ${p.counts.records} records, transcript root ${p.transcripts.root}\n  tester ${p.tester.name} ${signer.keyId}\n${pv}${logged}`);
+      process.stdout.write(`${p.tester.role === 'developer' ? `signed CLAIM (self-reported, developer role, seed delay D = ${p.tester.seedDelay})` : 'signed report'} ${out}\n  ${p.suite.id}@${p.suite.version} on ${p.model.name}${p.model.simulated ? ' (SIMULATED)' : ''}, ${p.counts.records} records, transcript root ${p.transcripts.root}\n  tester ${p.tester.name} ${signer.keyId}\n${pv}${logged}`);
     });
 
   program
@@ -221,10 +224,30 @@ export function register(program: Command): void {
     .option('--model-facts <file>', 'a signed verdict (assay verdict --sign): the model facts it was computed with')
     .option('--report <file>', 'a signed verdict: a report it cites (repeatable; every cited report is needed)', collect)
     .option('--grant <file>', 'a signed verdict: a gateway grant token a run\'s access rests on (repeatable; its gateway key must be a trusted co-signer)', collect)
+    .option('--claim <file>', 'an audit report: the claim it audits (with --claim-run and --run, everything is recomputed)')
+    .option('--claim-run <log>', "an audit report: the developer's run log")
     .option('--json', 'machine-readable result')
     .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[] }) => {
       const trust = trustFrom(f.trust);
       const bytes = readReport(file);
+      const au = await import('../../audit/report.js');
+      if (au.isAuditDocument(bytes)) {
+        const claimF = (f as { claim?: string }).claim;
+        const claimRun = (f as { claimRun?: string }).claimRun;
+        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+        const r = await au.verifyAuditDocument(bytes, {
+          trust,
+          ...(claimF ? { claim: { bytes: read(claimF, 'claim'), source: claimF } } : {}),
+          ...(claimRun ? { claimRunLog: await resolveRunLog(claimRun) } : {}),
+          ...(f.run ? { replicationLog: await resolveRunLog(f.run) } : {}),
+          tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
+          ...(f.at ? { now: date(f.at) } : {}),
+          source: file,
+        });
+        process.stdout.write(f.json ? JSON.stringify(r, null, 2) + '\n' : au.formatAuditCheck(r));
+        process.exitCode = r.exitCode;
+        return;
+      }
       const sv = await import('../../policy/signed-verdict.js');
       if (sv.isVerdictDocument(bytes)) {
         // A signed two-stage verdict: recomputed from the cited reports, the policy and the facts.
@@ -350,9 +373,9 @@ export function register(program: Command): void {
     .description('Add a key to a trust file (created if missing)')
     .argument('<key>', 'public key: keyring reference or PEM/JWK file')
     .requiredOption('--name <name>', 'who the key belongs to')
-    .addOption(new Option('--as <role>', 'what the key is trusted as').choices(['tester', 'cosigner', 'body']).default('tester'))
+    .addOption(new Option('--as <role>', 'what the key is trusted as (developer: its claims verify as self-reported)').choices(['tester', 'cosigner', 'body', 'developer']).default('tester'))
     .option('--file <file>', 'trust file', join(assayHome(), 'trust.json'))
-    .action(async (ref: string, f: { name: string; as: 'tester' | 'cosigner' | 'body'; file: string }) => {
+    .action(async (ref: string, f: { name: string; as: 'tester' | 'cosigner' | 'body' | 'developer'; file: string }) => {
       const publicKey = publicKeyArg(ref);
       const file = resolve(f.file);
       // Read-modify-write under the shared lock: two concurrent edits must not lose one.
@@ -360,9 +383,9 @@ export function register(program: Command): void {
         const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
         if (existsSync(file)) parseTrust(read(file, 'trust file'), file); // validate before editing
         const [entry] = trustDocument({ testers: [{ name: f.name, publicKey }] }).testers;
-        const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' ? 'cosigners' : 'accreditationBodies';
+        const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' || f.as === 'developer' ? 'cosigners' : 'accreditationBodies';
         const list = (doc[section] ?? []) as (typeof entry)[];
-        if (!list.some((e) => e!.keyId === entry!.keyId)) list.push(entry);
+        if (!list.some((e) => e!.keyId === entry!.keyId)) list.push(f.as === 'developer' ? ({ ...entry!, role: 'developer' } as typeof entry) : entry);
         doc[section] = list as never;
         writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
         process.stdout.write(`${file}: ${entry!.keyId} trusted as ${f.as} "${f.name}"\n`);

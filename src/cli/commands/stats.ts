@@ -57,8 +57,31 @@ export function register(program: Command): void {
     .option('--cluster-size <m>', 'samples per cluster (with --icc)', num(1))
     .option('--epochs <k>', 'epochs per sample (with --within-variance)', int(1))
     .option('--within-variance <v>', 'residual within-sample variance E[σ²] (Miller R3; from `assay stats`)', num(0))
+    .option('--equivalence <margin>', 'equivalence (TOST) instead: items needed to show the difference is within ±margin (replication audits); --alpha is then per one-sided test', num(0))
+    .option('--discordance <q>', 'with --equivalence, binary scores: share of items two runs disagree on (exact power of the Newcombe TOST rule)', num(0, 1))
+    .option('--true-difference <d>', 'with --equivalence and --sigma2: the true difference planned for (default 0)', num(-1, 1))
     .option('--json', 'print the plan as JSON')
-    .action(async (o: { mde?: number; n?: number; run?: string; alpha: number; power: number; p?: number; sigma2?: number; paired?: boolean; correlation?: number; deff?: number; icc?: number; clusterSize?: number; epochs?: number; withinVariance?: number; json?: boolean }) => {
+    .action(async (o: { equivalence?: number; discordance?: number; trueDifference?: number; mde?: number; n?: number; run?: string; alpha: number; power: number; p?: number; sigma2?: number; paired?: boolean; correlation?: number; deff?: number; icc?: number; clusterSize?: number; epochs?: number; withinVariance?: number; json?: boolean }) => {
+      if (o.equivalence !== undefined) {
+        const eq = await import('../../stats/equivalence.js');
+        try {
+          if (o.discordance !== undefined) {
+            const b = eq.binaryAuditSampleSize({ p: o.p ?? 0.5, discordance: o.discordance, margin: o.equivalence, alpha: o.alpha, power: o.power, ...(o.deff !== undefined ? { deff: o.deff } : {}) });
+            if (o.json) return json(b);
+            return void process.stdout.write(
+              `equivalence (TOST, paired binary, Newcombe interval) within ±${o.equivalence} at α = ${o.alpha} per side, power ${o.power}, discordance ${o.discordance}, rate ${o.p ?? 0.5}${o.p === undefined ? ' (assumed; give --p)' : ''}\n` +
+                `  n = ${b.n} items (exact power ${b.power.toFixed(3)}); normal formula ${b.normal.formula}: ${b.normal.n}; all-agree floor ${b.floor}\n`,
+            );
+          }
+          if (o.sigma2 === undefined) throw new AssayError('BAD_OPTIONS', '--equivalence needs --sigma2 (variance of one item\'s paired difference) or, for binary scores, --discordance');
+          const e = eq.equivalenceSampleSize({ margin: o.equivalence, sigma2: o.sigma2, alpha: o.alpha, power: o.power, ...(o.trueDifference !== undefined ? { trueDifference: o.trueDifference } : {}), ...(o.deff !== undefined ? { deff: o.deff } : {}) });
+          if (o.json) return json(e);
+          return void process.stdout.write(`equivalence (TOST) within ±${e.margin} at α = ${e.alpha} per side, power ${e.power}, σ_d² = ${e.sigma2}, true difference ${e.trueDifference}\n  ${e.formula} = ${e.nExact.toFixed(2)} → n = ${e.n}${e.deff !== 1 ? ` (× design effect ${e.deff})` : ''}\n`);
+        } catch (err) {
+          if (err instanceof RangeError) throw new AssayError('BAD_OPTIONS', err.message);
+          throw err;
+        }
+      }
       if (o.run) {
         const plan = await planForRun(await resolveRunLog(o.run), { alpha: o.alpha, power: o.power, ...(o.correlation !== undefined ? { correlation: o.correlation } : {}) });
         return o.json ? json(plan) : void process.stdout.write(formatRunPlan(plan));

@@ -1,3 +1,4 @@
+import { registerHeldOut } from './suite-heldout.js';
 import { stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
@@ -35,6 +36,7 @@ const describeError = (e: unknown) => (e instanceof AssayError ? `[${e.code}] ${
 export function register(program: Command): void {
   const suite = program.command('suite').description('Check, digest, list, import and derive test suites');
   registerImport(suite);
+  registerHeldOut(suite);
 
   suite
     .command('validate')
