@@ -237,7 +237,7 @@ ${extra}`;
     assert.equal(rep.code, 0, rep.stderr);
     assert.match(rep.stdout, /grid stopped: budget — max_jobs 2 reached before harmful@100/);
     const json = JSON.parse((await cli(['tamper', 'report', join(dir, 'out'), '--json', '--resamples', '200'])).stdout);
-    assert.equal(json.schema, 'assay.tamper-report/v1');
+    assert.equal(json.schema, 'assay.tamper-report/v2');
     // Signed through the CLI with a key from $ASSAY_HOME; verified offline; an edited log fails with exit 14.
     const env = { ASSAY_HOME: join(dir, 'home') };
     assert.equal((await cli(['keys', 'generate', '--name', 'me'], env)).code, 0);
@@ -248,6 +248,34 @@ ${extra}`;
     const v = await cli(['tamper', 'verify', signed, '--log', join(dir, 'out')], env);
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /^verified: signed by /);
+    // Logged in a transparency log like other reports; verify checks the inclusion proof against a trusted log.
+    const pub = join(dir, 'pub');
+    const init = await cli(['log', 'init', pub, '--origin', 'tamper.example/log'], env);
+    assert.equal(init.code, 0, init.stderr);
+    const logged = join(dir, 'logged.json');
+    const sl = await cli(['tamper', 'report', join(dir, 'out'), '--sign', '--out', logged, '--resamples', '200', '--log', pub], env);
+    assert.equal(sl.code, 0, sl.stderr);
+    assert.match(sl.stderr, /logged as entry 0 of tamper\.example\/log \(checkpoint size 1\)/);
+    assert.equal(typeof (JSON.parse(readFileSync(logged, 'utf8')) as { tlog: { proof: string } }).tlog.proof, 'string');
+    let lv = await cli(['tamper', 'verify', logged, '--log', join(dir, 'out'), '--require-log'], env);
+    assert.equal(lv.code, 17, lv.stdout + lv.stderr);
+    assert.match(lv.stdout, /does not list/);
+    // Without --require-log a proof from an unknown log is a warning, not a pass of the log check.
+    lv = await cli(['tamper', 'verify', logged, '--log', join(dir, 'out')], env);
+    assert.equal(lv.code, 0, lv.stdout + lv.stderr);
+    assert.match(lv.stderr, /does not list/);
+    assert.equal((await cli(['trust', 'add-log', init.stdout.trim()], env)).code, 0);
+    lv = await cli(['tamper', 'verify', logged, '--log', join(dir, 'out'), '--require-log', '--tlog', pub], env);
+    assert.equal(lv.code, 0, lv.stdout + lv.stderr);
+    assert.match(lv.stdout, /included as entry 0 of tamper\.example\/log \(checkpoint size 1, extended by .*pub \(1\)\)/);
+    // The unlogged signed report fails --require-log; a proof moved to another index fails.
+    assert.equal((await cli(['tamper', 'verify', signed, '--log', join(dir, 'out'), '--require-log'], env)).code, 17);
+    const doc = JSON.parse(readFileSync(logged, 'utf8')) as { tlog: { proof: string } };
+    doc.tlog.proof = doc.tlog.proof.replace(/\nindex 0\n/, '\nindex 3\n');
+    writeFileSync(join(dir, 'bad-proof.json'), JSON.stringify(doc));
+    lv = await cli(['tamper', 'verify', join(dir, 'bad-proof.json'), '--log', join(dir, 'out')], env);
+    assert.equal(lv.code, 17, lv.stdout + lv.stderr);
+    assert.match(lv.stdout, /tlog\.proof: entry is not proven included at index 3/);
     const logFile = join(dir, 'out', 'tamper.jsonl');
     writeFileSync(logFile, readFileSync(logFile, 'utf8').replace('"reason":"budget"', '"reason":"complete"'));
     const bad = await cli(['tamper', 'verify', signed, '--log', join(dir, 'out')], env);

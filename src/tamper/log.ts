@@ -16,6 +16,8 @@ export interface TamperHeader {
   gridDigest: string;
   grid: TamperGrid;
   startedAt: string;
+  /** Whether the endpoints were Assay's simulated target (absent in logs written before report v2). */
+  simulated?: boolean;
 }
 
 export interface JobRecord {
@@ -32,6 +34,8 @@ export interface JobRecord {
   model?: string;
   endpoint?: string;
   trainedTokens?: number;
+  /** GPU-hours the trainer reported for the job (command back-end: result.json "gpu_hours"); absent when not reported. */
+  gpuHours?: number;
   /** Estimated before training (budget check) or reported after. */
   cost?: number;
   error?: string;
