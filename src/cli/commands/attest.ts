@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseEnvelope, type Envelope } from '../../attest/dsse.js';
@@ -178,8 +178,10 @@ export function register(program: Command): void {
     .option('--policy <file>', 'recompute the signed policy verdict from the signed statistics and this policy file')
     .option('--model-facts <file>', 'a signed verdict (assay verdict --sign): the model facts it was computed with')
     .option('--report <file>', 'a signed verdict: a report it cites (repeatable; every cited report is needed)', collect)
+    .option('--tamper <file>', 'a signed verdict: a signed tamper report it cites (repeatable; with its --tamper-log)', collect)
+    .option('--tamper-log <dir|file>', 'a signed verdict: the tamper log a cited tamper report is over (repeatable)', collect)
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[] }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; tamper?: string[]; tamperLog?: string[] }) => {
       const trust = trustFrom(f.trust);
       const bytes = read(file, 'report');
       const sv = await import('../../policy/signed-verdict.js');
@@ -191,6 +193,7 @@ export function register(program: Command): void {
           policy: f.policy ? await loadPolicy(f.policy) : null,
           facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
           reports: (f.report ?? []).map((x) => ({ bytes: read(x, 'report'), source: x })),
+          tamper: tamperGiven(sv, f.tamper ?? [], f.tamperLog ?? []),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
           source: file,
@@ -199,6 +202,7 @@ export function register(program: Command): void {
         process.exitCode = r.exitCode;
         return;
       }
+      if (f.tamper?.length || f.tamperLog?.length) throw new AssayError('USAGE', '--tamper and --tamper-log are for a signed verdict; verify a signed tamper report with `assay tamper verify`');
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
       const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
@@ -337,4 +341,12 @@ export function register(program: Command): void {
       writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
       process.stdout.write(`${file}: log ${origin} trusted${witnesses.length ? ` with ${f.witnessesRequired ?? witnesses.length} of ${witnesses.length} witnesses required` : ''}\n`);
     });
+}
+
+/** Signed tamper reports and their logs for verifying a signed verdict (a folder stands for its tamper.jsonl). */
+function tamperGiven(sv: typeof import('../../policy/signed-verdict.js'), signed: string[], logs: string[]) {
+  const logFile = (a: string) => (existsSync(a) && statSync(a).isDirectory() ? join(a, 'tamper.jsonl') : a);
+  const { given, unpaired } = sv.pairTamperFiles(signed.map((s) => ({ bytes: read(s, 'tamper report'), source: s })), logs.map((l) => ({ bytes: read(logFile(l), 'tamper log'), source: l })));
+  for (const u of unpaired) process.stderr.write(`assay: warning: ${u}: no --tamper-log given is the tamper log it signs\n`);
+  return given;
 }
