@@ -11,7 +11,14 @@ import { DAY_MS } from '../src/registry/disclosure-clock.js';
 import { commitDetails } from '../src/registry/findings.js';
 import { runScenario, type Party, type World } from '../src/registry/scenario.js';
 import { AddressPolicy } from '../src/registry/webhooks.js';
-import { tmp } from './helpers.js';
+import { cli, config, DEMO_SUITE, tmp } from './helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportPublicJwk, loadSigner } from '../src/attest/keys.js';
+import { createModel } from '../src/model/registry.js';
+import { runSuite } from '../src/run/engine.js';
+import { loadSuite } from '../src/suite/load.js';
+import { startTarget } from '../src/target/server.js';
 import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
 
 /**
@@ -29,6 +36,67 @@ async function status(p: Promise<unknown>): Promise<number> {
   } catch (err) {
     if (err instanceof RegistryHttpError) return err.status;
     throw err;
+  }
+}
+
+const DEMO_RISK_AREA = 'none (engine smoke test)';
+const DEMO_DIGEST = 'sha256:1618e55bb1611fdd0bbb21bad92b27e9efddb6a533ecb4e84c6cfbdbbf1d2c96';
+/** A v2 policy on the demo suite: accuracy ≥ `threshold` crosses (the simulated target answers ~90% right). */
+const verdictPolicy = (threshold: number) => `schema: assay.policy/v2
+id: test.registry-verdicts
+version: 1.0.0
+title: Registry verdict test (arithmetic stands in for a cyber capability)
+example: true
+disclaimer: a test policy; arithmetic accuracy stands in for a dangerous capability
+defaults:
+  evidence: { min_samples: 50, access: { rule_in: black-box, rule_out: black-box } }
+capabilities:
+  - id: cyber-offence
+    title: Cyber offence (stand-in)
+    actions:
+      threshold-crossed:
+        - { type: escalate }
+        - { type: notify, party: AI Safety Agency, within_days: 14 }
+        - { type: kyc-gating }
+rules:
+  - { id: accuracy, capability: cyber-offence, suite: { id: demo.arithmetic, digests: [${DEMO_DIGEST}] }, metric: accuracy, threshold: ${threshold} }
+`;
+
+let verdictsOnce: Promise<Awaited<ReturnType<typeof makeVerdicts>>> | null = null;
+/** Real signed verdicts, made once per file: run, `assay attest`, `assay verdict --sign` (crossed and below); the key is registered to the tester's org of this world. */
+async function realVerdicts(tester: Party, client: RegistryClient) {
+  verdictsOnce ??= makeVerdicts();
+  const v = await verdictsOnce;
+  const { kid: _kid, ...jwk } = exportPublicJwk(v.signer.publicKey);
+  await client.post(`/api/v1/orgs/${tester.orgId}/keys`, { publicKey: jwk });
+  return v;
+}
+async function makeVerdicts() {
+  const dir = tmp('assay-findings-verdict-');
+  const home = join(dir, 'home');
+  const env = { ASSAY_HOME: home };
+  assert.equal((await cli(['keys', 'generate', '--name', 'lab'], env)).code, 0);
+  assert.equal((await cli(['trust', 'add', 'lab', '--name', 'Lab'], env)).code, 0);
+  const signer = loadSigner('lab', home);
+  const target = await startTarget({ accuracy: 0.9, seed: 3 });
+  try {
+    const runLog = join(dir, 'run.jsonl');
+    await runSuite({ suite: await loadSuite(DEMO_SUITE), model: createModel('openai/sim', { baseUrl: `${target.url}/v1`, maxConnections: 8 }), config: config({ maxTokens: 5 }), logPath: runLog, simulated: true });
+    const reportFile = join(dir, 'report.json');
+    const a = await cli(['attest', runLog, '--key', 'lab', '--out', reportFile], env);
+    assert.equal(a.code, 0, a.stderr);
+    const out: Record<string, unknown> = { signer, report: JSON.parse(readFileSync(reportFile, 'utf8')) };
+    for (const [name, threshold, exit] of [['crossed', 0.5, 20], ['below', 0.99, 0]] as const) {
+      const pol = join(dir, `${name}.yaml`);
+      writeFileSync(pol, verdictPolicy(threshold));
+      const v = await cli(['verdict', pol, runLog, '--report', reportFile, '--sign', '--key', 'lab', '--out', join(dir, `${name}.json`), '--at', '2026-12-05T00:00:00Z'], env);
+      assert.equal(v.code, exit, v.stdout + v.stderr);
+      out[name] = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
+      out[`${name}Policy`] = verdictPolicy(threshold);
+    }
+    return out as { signer: Party['signer']; report: unknown; crossed: { payload: string }; below: { payload: string }; crossedPolicy: string; belowPolicy: string };
+  } finally {
+    await target.close();
   }
 }
 
@@ -64,7 +132,8 @@ for (const backend of await backends()) {
       const ts = await testStore(backend);
       drop = ts.drop;
       run = await startRegistry(await ts.open(), { now, logDir, logKeyPem, server });
-      w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, now: clock });
+      // Tester A is also accredited for the demo suite's risk area: its verdict evidence is a demo run.
+      w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, now: clock, riskAreas: ['cyber', 'bio', DEMO_RISK_AREA] });
       // Long-lived tokens: the clock runs for months in these tests.
       for (const p of [w.developer, w.testerA, w.testerB, w.agency, w.accreditorGB]) p.client.token = (await p.client.post<{ token: string }>('/api/v1/tokens', { scopes: ['read', 'write'], ttlSeconds: 365 * 86400 })).token;
       const party = async (name: string, jurisdiction: string): Promise<Party> => {
@@ -254,29 +323,48 @@ for (const backend of await backends()) {
       assert.equal(await status(as('public').get('/api/v1/findings/AF-2026-ABCDEF-99999')), 404);
     });
 
-    test('a threshold-crossed signed verdict creates obligations; one fulfilled and confirmed, one overdue and escalated once', async () => {
+    test('a threshold-crossed signed verdict (assay verdict --sign against the simulated target) is recomputed and creates obligations; one fulfilled and confirmed, one overdue and escalated once', async () => {
+      // Real evidence: the demo suite run against the simulated target, attested and turned into a
+      // signed verdict by the CLI with a key registered to tester A.
+      const v = await realVerdicts(w.testerA, as(w.testerA));
       const t0 = clock;
-      const model = await as('public').get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
-      const statement = (result: string, nonce: string) => ({
-        _type: STATEMENT_TYPE, subject: [{ name: 'assay/model:frontier-1', digest: { sha256: model.releaseDigest.slice(7) } }], predicateType: VERDICT_PREDICATE_TYPE,
-        predicate: {
-          verificationResult: result, timeVerified: nonce, model: { name: 'frontier-1', release: model.releaseDigest },
-          evaluation: { actions: [
-            { action: { type: 'escalate', to: 'stage-2' }, because: 'capability cyber: screen' },
-            { action: { type: 'notify', party: 'AI Safety Agency', within_days: 14 }, because: 'capability cyber: threshold-crossed' },
-            { action: { type: 'kyc-gating', capability: 'cyber-offence' }, because: 'capability cyber: threshold-crossed' },
-          ] },
-        },
-      });
-      const sign = (st: unknown, p: Party) => signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(st)), [p.signer]);
-      const r = await as(w.testerA).post<{ obligations: { id: string; title: string; deadline: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sign(statement('threshold-crossed', t0.toISOString()), w.testerA) });
+      const post = (p: Party, o: Record<string, unknown>) => as(p).post<{ verdict: string; recomputed: boolean; obligations: { id: string; title: string; deadline: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, ...o });
+      const r = await post(w.testerA, { jurisdictions: ['GB'], verdict: v.crossed, policy: v.crossedPolicy, reports: [v.report] });
+      assert.equal(r.verdict, 'threshold-crossed');
+      assert.equal(r.recomputed, true);
       assert.deepEqual(r.obligations.map((o) => [o.title, o.deadline]), [['notify AI Safety Agency within 14 days', at(t0, 14).toISOString()], ['require know-your-customer gating for cyber-offence', at(t0, 30).toISOString()]]);
-      // A verdict below threshold creates none; a forged signer, a replay and another release are refused.
-      assert.equal((await as(w.testerA).post<{ obligations: unknown[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, verdict: sign(statement('below-threshold', 'b'), w.testerA) })).obligations.length, 0);
-      assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, verdict: sign(statement('threshold-crossed', 'c'), w.testerB) })), 422);
-      assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sign(statement('threshold-crossed', t0.toISOString()), w.testerA) })), 409);
-      // A developer cannot pose as a tester with its own key.
-      assert.equal(await status(as(w.developer).post('/api/v1/verdicts', { testerId: w.developer.orgId, modelId: w.modelId, verdict: sign(statement('threshold-crossed', 'd'), w.developer) })), 403);
+      // A verdict below threshold creates none.
+      assert.equal((await post(w.testerA, { verdict: v.below, policy: v.belowPolicy, reports: [v.report] })).obligations.length, 0);
+      // Never trusted as stated: a hand-built statement, a signed verdict whose result was edited and
+      // re-signed, a verdict without its cited report or with another policy are all refused (422).
+      const model = await as('public').get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
+      const handBuilt = {
+        _type: STATEMENT_TYPE, subject: [{ name: 'assay/model:frontier-1', digest: { sha256: model.releaseDigest.slice(7) } }], predicateType: VERDICT_PREDICATE_TYPE,
+        predicate: { verificationResult: 'threshold-crossed', timeVerified: t0.toISOString(), model: { name: 'frontier-1', release: model.releaseDigest }, evaluation: { actions: [{ action: { type: 'notify', party: 'X', within_days: 1 }, because: 'made up' }] } },
+      };
+      const sign = (st: unknown, signer: Party['signer']) => signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(st)), [signer]);
+      const refused = async (o: Record<string, unknown>, re: RegExp, code = 422, p: Party = w.testerA) => {
+        try {
+          await post(p, o);
+          assert.fail('accepted');
+        } catch (err) {
+          assert.ok(err instanceof RegistryHttpError, String(err));
+          assert.equal(err.status, code, err.message);
+          assert.match(err.message, re);
+        }
+      };
+      await refused({ verdict: sign(handBuilt, v.signer), policy: v.crossedPolicy, reports: [v.report] }, /VERDICT_NOT_RECOMPUTED|does not verify or recompute/);
+      const lied = JSON.parse(Buffer.from(v.below.payload, 'base64').toString()) as { predicate: { verificationResult: string; evaluation: { verdict: string } } };
+      lied.predicate.verificationResult = 'threshold-crossed';
+      lied.predicate.evaluation.verdict = 'threshold-crossed';
+      await refused({ verdict: sign(lied, v.signer), policy: v.belowPolicy, reports: [v.report] }, /exit 15.*recomputed from the cited reports: "below-threshold"/);
+      await refused({ verdict: v.crossed, policy: v.crossedPolicy, reports: [] }, /exit 14.*was not given or has changed/);
+      await refused({ verdict: v.crossed, policy: v.belowPolicy, reports: [v.report] }, /exit 14.*the verdict is for policy/);
+      await refused({ verdict: v.crossed, policy: 'schema: nope', reports: [v.report] }, /the policy does not load: policy:1, field "schema"/, 400);
+      // A forged signer (tester B's key), a replay, a developer posing as a tester.
+      assert.equal(await status(post(w.testerA, { verdict: sign(handBuilt, w.testerB.signer), policy: v.crossedPolicy, reports: [v.report] })), 422);
+      assert.equal(await status(post(w.testerA, { jurisdictions: ['GB'], verdict: v.crossed, policy: v.crossedPolicy, reports: [v.report] })), 409);
+      assert.equal(await status(as(w.developer).post('/api/v1/verdicts', { testerId: w.developer.orgId, modelId: w.modelId, verdict: sign(handBuilt, w.developer.signer), policy: v.crossedPolicy, reports: [] })), 403);
       const [notifyO, kycO] = r.obligations as unknown as [{ id: string }, { id: string }];
       // Visibility: parties and the GB agencies; not tester B, not the FR agency.
       assert.equal(await status(as(w.testerB).get(`/api/v1/obligations/${notifyO.id}`)), 404);

@@ -13,6 +13,9 @@ import { notify } from './notify.js';
 import { RegistryError, type Actor } from './registry.js';
 import type { RegistryDB } from './schema.js';
 import type { ObligationsTable } from './findings-schema.js';
+import { liveTrust, type PortableTrust } from './report-verifier.js';
+import { parseModelFactsYaml, parsePolicyYaml } from '../policy/load.js';
+import { verifyVerdictDocument } from '../policy/signed-verdict.js';
 
 /**
  * Verdict follow-through. A tester registers a SIGNED VERDICT (the two-stage verdict document,
@@ -36,6 +39,16 @@ const forbidden = (why: string) => new RegistryError(403, 'FORBIDDEN', why);
 const invalid = (why: string, field?: string) => new RegistryError(400, 'INVALID', why, field);
 const conflict = (why: string) => new RegistryError(409, 'CONFLICT', why);
 
+/** What a signed verdict rests on, sent with it so the registry recomputes it. */
+export interface VerdictEvidence {
+  /** The policy file's YAML text (its digest must be the verdict's). */
+  policy: string;
+  /** Every cited signed run report (bundle JSON). */
+  reports: string[];
+  /** The model facts file's YAML text, when the verdict used facts. */
+  modelFacts?: string;
+}
+
 /** Which required actions become obligations, with their deadlines (pure). */
 export function obligationsFor(actions: { action: Action; because: string }[], registeredAt: Date, defaultDays: number): { action: Action; because: string; title: string; deadline: Date }[] {
   return actions
@@ -50,7 +63,38 @@ export class Obligations {
   constructor(
     private readonly findings: Findings,
     private readonly defaultDays = 30,
+    /** The registry's trust for a tester's signatures (its registered keys, scoped to its accreditations in force). */
+    private readonly trustFor: ((testerId: string) => Promise<PortableTrust>) | null = null,
   ) {}
+
+  /**
+   * Recomputes a signed verdict as `assay verify <verdict> --policy --report…` does: the verdict
+   * and every cited report signed by the tester's registered keys (the reports within its
+   * accredited risk areas), the policy (and facts) the signed ones, and the verdict and every
+   * per-rule number equal to those recomputed from the reports. Any failure is a 422 naming it.
+   */
+  private async recompute(testerId: string, envelopeJson: string, e: VerdictEvidence): Promise<void> {
+    if (!this.trustFor) throw new RegistryError(422, 'VERDICT_UNVERIFIABLE', 'this registry has no trust source to recompute verdicts with', 'verdict');
+    let policy, facts;
+    try {
+      policy = parsePolicyYaml(e.policy, 'policy');
+    } catch (err) {
+      throw invalid(`the policy does not load: ${(err as Error).message}`, 'policy');
+    }
+    try {
+      facts = e.modelFacts ? parseModelFactsYaml(e.modelFacts, 'modelFacts').facts : null;
+    } catch (err) {
+      throw invalid(`the model facts do not load: ${(err as Error).message}`, 'modelFacts');
+    }
+    const t = await this.trustFor(testerId);
+    // An accredited tester (any risk area in force) may sign verdicts; the cited reports stay bound to its areas.
+    const trust = liveTrust({ ...t, testers: t.testers.map((k) => ({ ...k, scopes: { ...k.scopes, riskAreas: [...(k.scopes?.riskAreas ?? []), 'policy-verdict'] } })) });
+    const r = await verifyVerdictDocument(Buffer.from(envelopeJson), { trust, policy, facts, reports: e.reports.map((b, i) => ({ bytes: Buffer.from(b), source: `reports[${i}]` })), now: this.now(), source: 'verdict' });
+    if (!r.ok) {
+      const f = r.failures[0]!;
+      throw new RegistryError(422, 'VERDICT_NOT_RECOMPUTED', `the verdict does not verify or recompute (exit ${f.exit}): ${f.where}: ${f.message}${r.failures.length > 1 ? ` (and ${r.failures.length - 1} more)` : ''}`, 'verdict');
+    }
+  }
 
   private get db() {
     return this.findings.db;
@@ -77,7 +121,7 @@ export class Obligations {
   }
 
   /** The tester registers a signed verdict about one registered model release. */
-  async registerVerdict(actor: Actor | null, testerId: string, modelId: string, envelopeJson: string, jurisdictions?: string[]) {
+  async registerVerdict(actor: Actor | null, testerId: string, modelId: string, envelopeJson: string, jurisdictions: string[] | undefined, evidence: VerdictEvidence) {
     const a = this.need(actor, 'write');
     if (!this.member(a, testerId, 'member')) throw forbidden(`needs the member role in organisation ${testerId}`);
     let env;
@@ -107,6 +151,9 @@ export class Obligations {
     const verdict = st.predicate?.verificationResult;
     if (typeof verdict !== 'string') throw invalid('the verdict has no verificationResult', 'verdict.payload');
     const digest = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
+    // Never trusted as stated: recomputed from the cited reports and the policy before anything is created.
+    if ((await this.db.selectFrom('orgs').select('kind').where('id', '=', testerId).executeTakeFirst())?.kind !== 'tester') throw forbidden('only testers register verdicts');
+    await this.recompute(testerId, envelopeJson, evidence);
     return this.findings.write(async (trx) => {
       const t = await trx.selectFrom('orgs').select('kind').where('id', '=', testerId).executeTakeFirst();
       if (t?.kind !== 'tester') throw forbidden('only testers register verdicts');
@@ -129,7 +176,7 @@ export class Obligations {
         await appendEvent(trx, { actorUser: a.userId, actorOrg: testerId, kind: 'obligation.create', subject: `obligation/${id}`, data: { verdict: digest, title: o.title, deadline: o.deadline.toISOString() }, at });
       }
       if (ids.length) await notify(trx, [m.developer_id, testerId, ...(await this.agenciesOf(trx, digest))], { kind: 'obligation.created', subject: `verdict/${digest}`, data: { verdict: digest, obligations: ids } }, at);
-      return { digest, verdict, developerId: m.developer_id, modelId, obligations: await Promise.all(ids.map((id) => this.view(trx, id))) };
+      return { digest, verdict, recomputed: true as const, developerId: m.developer_id, modelId, obligations: await Promise.all(ids.map((id) => this.view(trx, id))) };
     });
   }
 
