@@ -112,6 +112,8 @@ for (const backend of await backends()) {
     const server = { schedulerIntervalMs: 0, webhookAllowList: ['127.0.0.0/8'], webhookTimeoutMs: 400 };
     let agencyBio: Party;
     let agencyFR: Party;
+    let agencyEU: Party;
+    let agencyDE: Party;
     /** A client for a party on the server currently running (restarts change the port). */
     const as = (p: Party | 'public') => new RegistryClient(run.baseUrl, p === 'public' ? null : p.client.token);
     const restart = async () => {
@@ -148,6 +150,8 @@ for (const backend of await backends()) {
       };
       agencyBio = await party('Biosecurity Agency GB', 'GB');
       agencyFR = await party('Agence FR', 'FR');
+      agencyEU = await party('EU AI Office (test)', 'EU');
+      agencyDE = await party('Bundesagentur DE', 'DE');
       await as(agencyBio).post(`/api/v1/orgs/${agencyBio.orgId}/agency-domains`, { domains: ['bio', 'chem'] });
       w.operator.token = (await w.operator.post<{ token: string }>('/api/v1/tokens', { scopes: ['read', 'write'], ttlSeconds: 365 * 86400 })).token;
     });
@@ -261,6 +265,24 @@ for (const backend of await backends()) {
       await as(w.testerA).post(`/api/v1/findings/${f.id}/reveal`, { orgId: w.testerB.orgId, reason: 'replication by an accredited peer' });
       assert.deepEqual((await as(w.testerB).get<F>(`/api/v1/findings/${f.id}`)).details, bio);
       assert.equal((await as('public').get<F>(`/api/v1/findings/${f.id}`)).details, null);
+    });
+
+    test('agency matching across EU levels: a member-state finding reaches that state and the EU agency; an EU-wide one every member state\'s; GB stays apart', async () => {
+      const fr = await file({ inTheWild: true, title: 'Jailbreak sold in France', jurisdictions: ['FR'] });
+      const eu = await file({ inTheWild: true, title: 'Jailbreak across the Union', jurisdictions: ['EU'] });
+      await tick();
+      const agenciesOf = async (id: string) => (await as(w.developer).get<F>(`/api/v1/findings/${id}`)).agencies!.map((a) => a.orgId).sort();
+      assert.deepEqual(await agenciesOf(fr.id), [agencyFR.orgId, agencyEU.orgId].sort());
+      assert.deepEqual(await agenciesOf(eu.id), [agencyFR.orgId, agencyEU.orgId, agencyDE.orgId].sort());
+      // Under embargo: the matching agencies see it; another member state's and the GB agencies see only that it exists.
+      assert.equal((await as(agencyEU).get<F>(`/api/v1/findings/${fr.id}`)).state, 'reported');
+      for (const who of [agencyDE, w.agency, agencyBio]) assert.deepEqual(await as(who).get<F>(`/api/v1/findings/${fr.id}`), { id: fr.id, published: false });
+      assert.equal((await as(agencyDE).get<F>(`/api/v1/findings/${eu.id}`)).state, 'reported');
+      assert.deepEqual(await as(w.agency).get<F>(`/api/v1/findings/${eu.id}`), { id: eu.id, published: false });
+      const inbox = async (p: Party) => (await as(p).get<{ items: { kind: string; subject: string }[] }>(`/api/v1/orgs/${p.orgId}/inbox`, { limit: 200 })).items.filter((m) => m.kind === 'finding.prenotified').map((m) => m.subject);
+      assert.ok((await inbox(agencyEU)).includes(`finding/${fr.id}`));
+      assert.ok(!(await inbox(agencyDE)).includes(`finding/${fr.id}`));
+      assert.ok((await inbox(agencyDE)).includes(`finding/${eu.id}`));
     });
 
     test('in the wild → day 7; one grace → day 10; a second grace is refused', async () => {

@@ -10,6 +10,7 @@ import { DAY_MS } from './disclosure-clock.js';
 import { appendEvent, newId } from './events.js';
 import type { Findings } from './findings.js';
 import { notify } from './notify.js';
+import { agencyCovers, agencyJurisdictionsFor } from './jurisdiction.js';
 import { RegistryError, type Actor } from './registry.js';
 import type { RegistryDB } from './schema.js';
 import type { ObligationsTable } from './findings-schema.js';
@@ -117,7 +118,7 @@ export class Obligations {
     const v = await (trx ?? this.db).selectFrom('verdicts').select('jurisdictions').where('digest', '=', verdictDigest).executeTakeFirst();
     const js = v ? (JSON.parse(v.jurisdictions) as string[]) : [];
     if (!js.length) return [];
-    return (await (trx ?? this.db).selectFrom('orgs').select('id').where('kind', '=', 'agency').where('jurisdiction', 'in', js).orderBy('id').execute()).map((x) => x.id);
+    return (await (trx ?? this.db).selectFrom('orgs').select('id').where('kind', '=', 'agency').where('jurisdiction', 'in', agencyJurisdictionsFor(js)).orderBy('id').execute()).map((x) => x.id);
   }
 
   /** The tester registers a signed verdict about one registered model release. */
@@ -206,7 +207,7 @@ export class Obligations {
     if (!orgs.length) return { items: [] };
     // Agencies see the obligations of verdicts registered for their jurisdiction.
     const agencyJs = new Set((await this.db.selectFrom('orgs').select('jurisdiction').where('kind', '=', 'agency').where('id', 'in', orgs).execute()).map((x) => x.jurisdiction));
-    const verdicts = agencyJs.size ? (await this.db.selectFrom('verdicts').select(['digest', 'jurisdictions']).execute()).filter((v) => (JSON.parse(v.jurisdictions) as string[]).some((j) => agencyJs.has(j))).map((v) => v.digest) : [];
+    const verdicts = agencyJs.size ? (await this.db.selectFrom('verdicts').select(['digest', 'jurisdictions']).execute()).filter((v) => [...agencyJs].some((aj) => agencyCovers(aj, JSON.parse(v.jurisdictions) as string[]))).map((v) => v.digest) : [];
     let qb = this.db.selectFrom('obligations').selectAll().where((eb) => eb.or([eb('developer_id', 'in', orgs), eb('tester_id', 'in', orgs), ...(verdicts.length ? [eb('verdict_digest', 'in', verdicts)] : [])])).orderBy('deadline').orderBy('id').limit(500);
     if (q.state) qb = qb.where('state', '=', q.state);
     if (q.overdue) qb = qb.where('overdue_at', 'is not', null);
