@@ -13,7 +13,7 @@ import { Prng } from '../src/stats/prng.js';
 import { signTamperReport, tamperBundle } from '../src/tamper/attest.js';
 import { parseGridYaml } from '../src/tamper/grid.js';
 import type { TamperRecord } from '../src/tamper/log.js';
-import { buildTamperReport } from '../src/tamper/report.js';
+import { buildTamperReport, formatTamperReport } from '../src/tamper/report.js';
 import { cli } from './helpers.js';
 
 /**
@@ -149,6 +149,9 @@ describe('tamper rules in policies (v3)', () => {
     assert.equal(w.costToBreak!.ci.lo, Math.min(h.ci.lo, b.ci.lo));
     assert.equal(w.costToBreak!.ci.hi, Math.min(h.ci.hi, b.ci.hi));
     assert.equal(w.observedBreak!.attack, 'harmful');
+    const text = formatTamperReport(rep);
+    assert.match(text, /worst case over attacks — refused on test\.suite \(< 0\.5\):\n  cost to break: [\d.]+ examples \[[\d.]+, [\d.]+\] \(least over 2 attacks; weakest: harmful/);
+    assert.match(formatTamperReport(ev.report), /cost to break in GPU-hours: [\d.]+ \[[\d.]+, [\d.]+\] \(0\.01 per unit of examples, from 6 jobs\)/);
     // Any attack: benign LoRA survives 60 examples easily, harmful does too; at 300 harmful breaks → the rule breaks.
     const e2 = evidence(two);
     const any = (survive: string) => evaluatePolicy(policy(rule(survive, '{}')).policy, 'sha256:x', { facts: null, runs: [], mode: 'final', tamper: [e2] }).rules[0]!;
