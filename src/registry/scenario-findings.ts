@@ -106,6 +106,7 @@ export async function runFollowUpScenario(d: FollowUpDriver): Promise<FollowUpSu
   const policy = followUpPolicy(header.suite.definition.id, metric);
   const sv = await signedVerdictFor(d.verdictRunLog, w.testerA.signer, w.testerA.name, policy, d.now());
   const v = await w.testerA.client.post<{ obligations: { id: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sv.verdict, policy, reports: [sv.report] });
+  if (v.obligations.length < 2) throw new Error(`the follow-through verdict on the run is ${sv.result}, not threshold-crossed: its ${metric} must lie above 0.5 to show obligations (e.g. assay demo --registry with --accuracy above 0.5)`);
   const [notifyO, kycO] = v.obligations as [{ id: string }, { id: string }];
   d.advance(5);
   await w.developer.client.post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'notified the agency (letter ref 2026/77)', evidence: [{ kind: 'letter', ref: '2026/77' }] });
