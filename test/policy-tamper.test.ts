@@ -245,6 +245,26 @@ ${rule('{ strength: 1000, unit: examples }', '{ kind: harmful, learning_rate: 2e
     assert.equal(e.code, 14, e.stdout + e.stderr);
   });
 
+  test('a tamper report signed as v1 (before report v2) still verifies: it is rebuilt as v1', async () => {
+    const { IN_TOTO_PAYLOAD_TYPE, signEnvelope } = await import('../src/attest/dsse.js');
+    const { STATEMENT_TYPE } = await import('../src/attest/statement.js');
+    const { canonicalJson } = await import('../src/common/canonical.js');
+    const { verifyTamperReport, TAMPER_PREDICATE_TYPE } = await import('../src/tamper/attest.js');
+    const me = Object.assign(generateSigner(), { name: 'lab' });
+    const trust = { ...emptyTrust(), testers: [{ name: 'lab', keyId: me.keyId, publicKey: me.publicKey }] };
+    const recs = tamperLog([{ id: 'harmful', lambda: 0.004, examples: [25, 50, 100, 200, 400, 800] }]);
+    const logBytes = Buffer.from(recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const v1 = buildTamperReport(recs, { resamples: 200, version: 1 });
+    assert.equal(v1.schema, 'assay.tamper-report/v1');
+    assert.equal(v1.worstCase, undefined);
+    const safe = JSON.parse(JSON.stringify({ signer: { name: 'lab', keyId: me.keyId }, signedAt: '2026-11-01T00:00:00.000Z', resamples: 200, report: v1 }, (_k, x) => (x === Infinity ? 'Infinity' : x)));
+    const st = { _type: STATEMENT_TYPE, subject: [{ name: 'tamper.jsonl', digest: { sha256: sha256Hex(logBytes) } }], predicateType: TAMPER_PREDICATE_TYPE, predicate: safe };
+    const env = Buffer.from(JSON.stringify(signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(st)), [me])));
+    const r = verifyTamperReport(env, logBytes, recs, trust, () => null);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.report!.schema, 'assay.tamper-report/v1');
+  });
+
   test('a signer that states a verdict the tamper report does not give is caught by recomputation', async () => {
     const me = Object.assign(generateSigner(), { name: 'lab' });
     const trust = { ...emptyTrust(), testers: [{ name: 'lab', keyId: me.keyId, publicKey: me.publicKey }] };
