@@ -48,6 +48,8 @@ export interface VerdictEvidence {
   reports: string[];
   /** The model facts file's YAML text, when the verdict used facts. */
   modelFacts?: string;
+  /** Every cited signed tamper report (bundle JSON) with the text of its tamper log. */
+  tamper?: { report: string; log: string }[];
 }
 
 /** Which required actions become obligations, with their deadlines (pure). */
@@ -90,7 +92,7 @@ export class Obligations {
     const t = await this.trustFor(testerId);
     // An accredited tester (any risk area in force) may sign verdicts; the cited reports stay bound to its areas.
     const trust = liveTrust({ ...t, testers: t.testers.map((k) => ({ ...k, scopes: { ...k.scopes, riskAreas: [...(k.scopes?.riskAreas ?? []), 'policy-verdict'] } })) });
-    const r = await verifyVerdictDocument(Buffer.from(envelopeJson), { trust, policy, facts, reports: e.reports.map((b, i) => ({ bytes: Buffer.from(b), source: `reports[${i}]` })), now: this.now(), source: 'verdict' });
+    const r = await verifyVerdictDocument(Buffer.from(envelopeJson), { trust, policy, facts, reports: e.reports.map((b, i) => ({ bytes: Buffer.from(b), source: `reports[${i}]` })), tamper: (e.tamper ?? []).map((t, i) => ({ bytes: Buffer.from(t.report), logBytes: Buffer.from(t.log), source: `tamper[${i}]` })), now: this.now(), source: 'verdict' });
     if (!r.ok) {
       const f = r.failures[0]!;
       throw new RegistryError(422, 'VERDICT_NOT_RECOMPUTED', `the verdict does not verify or recompute (exit ${f.exit}): ${f.where}: ${f.message}${r.failures.length > 1 ? ` (and ${r.failures.length - 1} more)` : ''}`, 'verdict');
