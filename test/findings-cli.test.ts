@@ -3,10 +3,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
-import { STATEMENT_TYPE } from '../src/attest/statement.js';
-import { VERDICT_PREDICATE_TYPE } from '../src/attest/tlog.js';
-import { RegistryClient } from '../src/registry/client.js';
+import { followUpPolicy, signedVerdictFor } from '../src/registry/scenario-findings.js';
+import { sample, writeRunLog } from './attest-fixture.js';
 import { runScenario } from '../src/registry/scenario.js';
 import { cliEntry, tmp } from './helpers.js';
 import { makeReport, testStore } from './registry-fixture.js';
@@ -73,14 +71,20 @@ describe('findings CLI against assay server', { timeout: 600_000 }, () => {
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /cannot read details file \/nonexistent\/d\.json/);
 
-      // Obligations from a threshold-crossed signed verdict.
-      const model = await new RegistryClient(url).get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
-      const verdictFile = join(tmp('assay-fcli-v-'), 'verdict.json');
-      const st = { _type: STATEMENT_TYPE, subject: [], predicateType: VERDICT_PREDICATE_TYPE, predicate: { verificationResult: 'threshold-crossed', model: { release: model.releaseDigest }, evaluation: { actions: [{ action: { type: 'notify', party: 'agency', within_days: 14 }, because: 'x' }] } } };
-      writeFileSync(verdictFile, JSON.stringify({ ...signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(st)), [w.testerA.signer]), publicKeys: [], tlog: null }));
-      const reg = await run(tA, ['obligation', 'register-verdict', '--as', w.testerA.orgId, '--model', w.modelId, '--verdict', verdictFile, '--jurisdictions', 'GB']);
+      // Obligations from a threshold-crossed signed verdict, which the registry recomputes from the
+      // cited report and the policy: without them it is refused.
+      const vdir = tmp('assay-fcli-v-');
+      const policy = followUpPolicy('fixture.qa', 'accuracy');
+      const sv = await signedVerdictFor(writeRunLog(Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1))), w.testerA.signer, w.testerA.name, policy, new Date());
+      writeFileSync(join(vdir, 'verdict.json'), JSON.stringify(sv.verdict));
+      writeFileSync(join(vdir, 'report.json'), JSON.stringify(sv.report));
+      writeFileSync(join(vdir, 'policy.yaml'), policy);
+      const args = ['obligation', 'register-verdict', '--as', w.testerA.orgId, '--model', w.modelId, '--verdict', join(vdir, 'verdict.json'), '--policy', join(vdir, 'policy.yaml'), '--jurisdictions', 'GB'];
+      assert.match((await run(tA, args, 2)).stderr, /VERDICT_NOT_RECOMPUTED|was not given or has changed/);
+      const reg = await run(tA, [...args, '--report', join(vdir, 'report.json')]);
+      assert.equal((reg.json as { recomputed: boolean }).recomputed, true);
       const obl = (reg.json as { obligations: { id: string }[] }).obligations[0]!.id;
-      assert.equal(((await run(dev, ['obligation', 'list'])).json as { items: unknown[] }).items.length, 1);
+      assert.equal(((await run(dev, ['obligation', 'list'])).json as { items: unknown[] }).items.length, 2);
       assert.equal(((await run(dev, ['obligation', 'fulfil', obl, '--statement', 'told them', '--evidence', 'letter=ref-1'])).json as { state: string }).state, 'fulfilled');
       assert.equal(((await run(tA, ['obligation', 'confirm', obl, '--reason', 'receipt seen'])).json as { state: string }).state, 'confirmed');
       const inbox = (await run(dev, ['inbox', '--as', w.developer.orgId])).json as { items: { kind: string }[] };

@@ -388,7 +388,7 @@ test('the committed JSON Schemas match the zod schemas', async () => {
   const { join } = await import('node:path');
   const { ROOT } = await import('./helpers.js');
   const { policyJsonSchema, modelFactsJsonSchema } = await import('../src/policy/schema.js');
-  for (const [name, gen] of [['policy.v2.schema.json', policyJsonSchema], ['model-facts.v1.schema.json', modelFactsJsonSchema]] as const) {
+  for (const [name, gen] of [['policy.v3.schema.json', policyJsonSchema], ['model-facts.v1.schema.json', modelFactsJsonSchema]] as const) {
     const path = join(ROOT, 'schemas', name);
     const generated = JSON.stringify(gen(), null, 2) + '\n';
     // UPDATE_SCHEMAS=1 rewrites the file after a deliberate schema change.

@@ -6,14 +6,16 @@ import { exportPublicJwk, generateSigner } from '../src/attest/keys.js';
 import { signRelease } from '../src/gateway/release.js';
 import { ACCREDITATION_STATUS_PREDICATE, RECOGNITION_PREDICATE, signStatement } from '../src/registry/statements.js';
 import { RegistryClient, RegistryHttpError } from '../src/registry/client.js';
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
-import { STATEMENT_TYPE } from '../src/attest/statement.js';
-import { VERDICT_PREDICATE_TYPE } from '../src/attest/tlog.js';
+import { followUpPolicy, signedVerdictFor } from '../src/registry/scenario-findings.js';
+import { sample, writeRunLog } from './attest-fixture.js';
 import { runScenario, type Party, type World } from '../src/registry/scenario.js';
 import type { Kysely } from 'kysely';
 import type { GrantDB } from '../src/registry/grant-requests.js';
 import type { DispatchDB } from '../src/registry/run-dispatch.js';
 import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+
+const VERDICT_LOG = writeRunLog(Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1)));
+const VERDICT_POLICY = followUpPolicy('fixture.qa', 'accuracy');
 
 /**
  * The authorisation matrix: every endpoint of the OpenAPI document × every kind of caller
@@ -108,7 +110,7 @@ for (const backend of await backends()) {
       // In the wild: pre-notified (the GB agency) at filing.
       wildFinding = await fileFinding({ inTheWild: true });
       await run.server.followUp.scheduler.tick();
-      obligationId = (await w.testerA.client.post<{ obligations: { id: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: verdict('setup') })).obligations[0]!.id;
+      obligationId = (await w.testerA.client.post<{ obligations: { id: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], ...(await verdict()) })).obligations[0]!.id;
       devMessage = (await w.developer.client.get<{ items: { id: string }[] }>(`/api/v1/orgs/${w.developer.orgId}/inbox`)).items[0]!.id;
       hookId = (await w.developer.client.post<{ id: string }>(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: 'https://93.184.216.34/hook' })).id;
       await run.server.followUp.scheduler.stop();
@@ -124,8 +126,13 @@ for (const backend of await backends()) {
       const { kid: _k, ...jwk } = exportPublicJwk(s.publicKey);
       return jwk;
     };
-    const verdict = (nonce: string) =>
-      signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify({ _type: STATEMENT_TYPE, subject: [], predicateType: VERDICT_PREDICATE_TYPE, predicate: { verificationResult: 'threshold-crossed', nonce, evaluation: { actions: [{ action: { type: 'kyc-gating' }, because: 'x' }] } } })), [w.testerA.signer]);
+    // A real signed verdict (the registry recomputes it): 40 correct answers on the fixture suite
+    // cross the follow-through policy's threshold; each call signs at another time, so each is new.
+    let nonce = 0;
+    const verdict = async () => {
+      const v = await signedVerdictFor(VERDICT_LOG, w.testerA.signer, w.testerA.name, VERDICT_POLICY, new Date(Date.now() + ++nonce * 1000));
+      return { verdict: v.verdict, policy: VERDICT_POLICY, reports: [v.report] };
+    };
     const window = () => ({ windowStart: new Date().toISOString(), windowEnd: new Date(Date.now() + 86400e3).toISOString() });
     const runSuiteRef = { id: 'fixture.qa', version: '1.0.0', digest: `sha256:${'e'.repeat(64)}` };
     const newSpec = () => w.testerA.client.post<{ id: string }>(`/api/v1/engagements/${runEngagement}/run-specs`, { suite: runSuiteRef, model: 'openai/sim' });
@@ -226,7 +233,7 @@ for (const backend of await backends()) {
       'POST /api/v1/findings/{id}/reveal': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: `/api/v1/findings/${closedFinding}/reveal`, body: { orgId: w.agency.orgId, reason: 'r' } }) },
       'POST /api/v1/orgs/{id}/agency-domains': { allowed: ['agency-admin'], req: async () => ({ method: 'POST', path: `/api/v1/orgs/${w.agency.orgId}/agency-domains`, body: { domains: [] } }) },
       // ── verdict follow-through: parties and the agencies of the verdict's jurisdictions ──
-      'POST /api/v1/verdicts': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: '/api/v1/verdicts', body: { testerId: w.testerA.orgId, modelId: w.modelId, verdict: verdict(String(Math.random())) } }) },
+      'POST /api/v1/verdicts': { allowed: writers('testerA'), req: async () => ({ method: 'POST', path: '/api/v1/verdicts', body: { testerId: w.testerA.orgId, modelId: w.modelId, ...(await verdict()) } }) },
       'GET /api/v1/obligations': { allowed: AUTHED, req: async () => ({ method: 'GET', path: '/api/v1/obligations' }) },
       'GET /api/v1/obligations/{id}': { allowed: anyRole('dev', 'testerA', 'agency'), req: async () => ({ method: 'GET', path: `/api/v1/obligations/${obligationId}` }) },
       'POST /api/v1/obligations/{id}/fulfil': { allowed: writers('dev'), req: async () => ({ method: 'POST', path: `/api/v1/obligations/${obligationId}/fulfil`, body: { statement: 's', evidence: [] } }) },

@@ -36,11 +36,13 @@ export const VERDICT_PREDICATE_TYPE = 'https://assay.dev/attestation/verdict/v1'
 /** Replication audit reports (src/audit/report.ts, issue 27) are logged like run reports too. */
 export const AUDIT_PREDICATE_TYPE = 'https://assay.dev/attestation/replication-audit/v1';
 
-/** The predicate type of a payload the log accepts: a run report (fully checked) or a signed verdict. */
+/** Signed tamper reports (src/tamper/attest.ts) are logged like run reports too. */
+export const TAMPER_PREDICATE_TYPE = 'https://assay.dev/attestation/tamper-report/v1';
+
+/** The predicate type of a payload the log accepts: a run report (fully checked), a signed verdict or a signed tamper report. */
 function loggablePredicateType(payload: Uint8Array): string {
   const v = parseStrictJson(payload, { file: 'payload' }) as { predicateType?: unknown } | null;
-  if (v && typeof v === 'object' && v.predicateType === VERDICT_PREDICATE_TYPE) return VERDICT_PREDICATE_TYPE;
-  if (v && typeof v === 'object' && v.predicateType === AUDIT_PREDICATE_TYPE) return AUDIT_PREDICATE_TYPE;
+  if (v && typeof v === 'object' && (v.predicateType === VERDICT_PREDICATE_TYPE || v.predicateType === AUDIT_PREDICATE_TYPE || v.predicateType === TAMPER_PREDICATE_TYPE)) return v.predicateType;
   return parseStatement(payload).predicateType;
 }
 

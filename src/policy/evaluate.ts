@@ -6,6 +6,9 @@ import { zFor } from '../stats/dist.js';
 import { wilson } from '../stats/estimate.js';
 import { basisFromV1, intervalFromBasis, type IntervalBasis } from '../stats/honest.js';
 import type { Action, Capability, Decision, IntervalSpec, ModelFacts, Policy, Rule, Scope, ScreenStatus, Status } from './schema.js';
+import { evaluateTamperRule, type TamperEvidence, type TamperRuleResult } from './tamper-rule.js';
+
+export type { TamperEvidence } from './tamper-rule.js';
 
 /**
  * Policy evaluation: PURE. Policy + declared model facts + per-run evidence (statistics and how
@@ -92,6 +95,8 @@ export interface EvaluateInput {
   version?: number;
   /** The evaluation date (ISO 8601), an input so that evaluation stays pure; needed by staleness rules. */
   at?: string | null;
+  /** Verified signed tamper reports, for tamper rules (policy v3). */
+  tamper?: TamperEvidence[];
 }
 
 export interface ScopeResult {
@@ -119,6 +124,8 @@ export interface RuleResult {
   otherRuns: { runId: string; decision: Decision }[];
   /** v2, rules with an alert threshold: the rule ruled out the threshold but not the alert level. */
   alert?: boolean;
+  /** v3, tamper rules: the required strength and each matching attack's figures and decision. */
+  tamper?: TamperRuleResult['tamper'];
 }
 
 export interface CapabilityResult {
@@ -153,6 +160,8 @@ export interface Verdict {
   evaluation?: { version: number; at: string | null };
   /** v2 policies with `triggers`: which fired. */
   triggers?: TriggerResult[];
+  /** Signed tamper reports used as evidence (present only when some were given). */
+  tamperReports?: { report: string; grid: string; gridDigest: string; baseModel: string; signed: boolean; logged: boolean; simulated: boolean | null }[];
 }
 
 export interface TriggerResult {
@@ -696,7 +705,9 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
   for (const cap of policy.capabilities) {
     const own = policy.rules.filter((r) => r.capability === cap.id);
     const auto = own.filter((r) => r.stage === 'automated');
-    const screen = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen', input.mode === 'final', ctx));
+    // v3 tamper rules: decided by signed tamper reports; they have no separate screening settings.
+    const tampered = own.filter((r) => r.stage === 'tamper').map((r) => evaluateTamper(policy, r, input.tamper ?? [], input.facts, input.mode));
+    const screen = [...auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'screen', input.mode === 'final', ctx)), ...tampered];
     if (input.mode === 'screen') {
       rules.push(...screen);
       let st = screenStatus(screen);
@@ -708,13 +719,14 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
       if (st.status === 'escalate' && scope.status !== 'not-in-scope') actions.push({ action: { type: 'escalate', to: 'stage-2' }, because: `capability ${cap.id}: screen ${st.reasons.join('; ')}` });
       continue;
     }
-    const automated = auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final', true, ctx));
+    const automated = [...auto.map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final', true, ctx)), ...tampered];
     const elicitation = own.filter((r) => r.stage === 'elicitation').map((r) => evaluateRule(policy, r, input.runs, input.facts, 'final', true, ctx));
     // A rule without screening settings is screened with its own, so only distinct screens are listed.
     auto.forEach((r, i) => {
       rules.push(automated[i]!);
       if (r.screen) rules.push(screen[i]!);
     });
+    rules.push(...tampered);
     rules.push(...elicitation);
     const st = capabilityStatus(automated, screen, elicitation, combineOf(cap, ctx.version), ctx.version >= 3);
     capabilities.push({ capability: cap.id, title: cap.title, ...st });
@@ -754,7 +766,7 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     mode: input.mode,
     policy: { id: policy.id, version: policy.version, digest, example: policy.example },
     model,
-    simulated: input.runs.some((r) => r.simulated),
+    simulated: input.runs.some((r) => r.simulated) || (input.tamper ?? []).some((t) => t.report.simulated === true),
     facts: input.facts,
     scope,
     verdict,
@@ -769,7 +781,23 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     // Absent under v1, so verdicts signed before evaluation versions existed recompute byte for byte.
     ...(ctx.version >= 2 ? { evaluation: { version: ctx.version, at: ctx.at } } : {}),
     ...(ctx.version >= 2 && policy.triggers ? { triggers: fired } : {}),
+    ...(input.tamper?.length
+      ? { tamperReports: input.tamper.map((t) => ({ report: t.reportSha256, grid: t.report.grid, gridDigest: t.report.gridDigest, baseModel: t.report.baseModel, signed: t.signed, logged: t.logged, simulated: t.report.simulated ?? null })) }
+      : {}),
   };
+}
+
+/** A tamper rule (v3) as a RuleResult: the numbers are the cost to break in the rule's unit and its interval. */
+function evaluateTamper(policy: Policy, rule: Rule, tamper: TamperEvidence[], facts: ModelFacts | null, mode: Mode): RuleResult {
+  const s = settingsFor(policy, rule, 'final');
+  const base = { rule: rule.id, capability: rule.capability, stage: rule.stage, mode, suite: rule.suite.id, metric: rule.metric, direction: rule.direction, threshold: rule.threshold, interval: s.interval, otherRuns: [] as RuleResult['otherRuns'], run: null };
+  if (rule.applies_to) {
+    const sc = checkScope(rule.applies_to, facts);
+    if (sc.status === 'not-in-scope') return { ...base, value: null, decision: 'not-in-scope', reasons: sc.reasons };
+    if (sc.status === 'unknown') return { ...base, value: null, decision: 'insufficient-evidence', reasons: [`cannot tell whether the rule applies: ${sc.reasons.join('; ')}`] };
+  }
+  const r = evaluateTamperRule(policy, rule, s, tamper, facts);
+  return { ...base, value: r.value, decision: r.decision, reasons: r.reasons, tamper: r.tamper };
 }
 
 /** Exit codes of `assay verdict` and `assay screen` (docs/formats/policy.md). */

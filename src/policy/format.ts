@@ -6,6 +6,9 @@ import type { Action } from './schema.js';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
 
+/** Figures of any size (costs to break); null is an unbounded upper end. */
+const fg = (x: number | null | undefined) => (x === null || x === undefined ? '∞' : !Number.isFinite(x) ? '—' : Number(x.toPrecision(4)).toString());
+
 function table(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
@@ -55,9 +58,9 @@ export function formatVerdict(v: Verdict): string {
     r.rule,
     r.mode === 'screen' ? 'screen' : r.stage,
     `${r.suite}:${r.metric}`,
-    r.value ? `${f3(r.value.mean)} [${f3(r.value.lo)}, ${f3(r.value.hi)}]` : '—',
+    r.value ? (r.tamper ? `break at ${fg(r.value.mean)} [${fg(r.value.lo)}, ${fg(r.value.hi)}] ${r.tamper.unit}` : `${f3(r.value.mean)} [${f3(r.value.lo)}, ${f3(r.value.hi)}]`) : '—',
     r.value ? String(r.value.n) : '—',
-    `${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.threshold}`,
+    r.tamper ? `< ${r.threshold} before ${fg(r.tamper.required)} ${r.tamper.unit}` : `${r.direction === 'higher-is-worse' ? '≥' : '≤'} ${r.threshold}`,
     r.decision,
   ]);
   out.push(table(['rule', 'stage', 'suite:metric', 'value [interval]', 'n', 'crossed if', 'decision'], rows).trimEnd());

@@ -10,7 +10,9 @@ import { ACCESS_LEVELS } from '../model/types.js';
 export const POLICY_SCHEMA = 'assay.policy/v1';
 /** v2: v1 plus the additive constructs below (each optional, no default, so a v1 file's digest is unchanged). */
 export const POLICY_SCHEMA_V2 = 'assay.policy/v2';
-export const POLICY_SCHEMAS = [POLICY_SCHEMA, POLICY_SCHEMA_V2] as const;
+/** v3: v2 plus tamper rules (stage: tamper, a `tamper` block) decided by signed tamper reports (docs/formats/policy.md). */
+export const POLICY_SCHEMA_V3 = 'assay.policy/v3';
+export const POLICY_SCHEMAS = [POLICY_SCHEMA, POLICY_SCHEMA_V2, POLICY_SCHEMA_V3] as const;
 /** Least one-sided coverage of any interval a policy may ask for, and least sample size (docs/formats/policy.md). */
 export const MIN_ONE_SIDED_COVERAGE = 0.95;
 export const MIN_SAMPLES_FLOOR = 10;
@@ -90,6 +92,8 @@ const intervalOverride = z.strictObject({
 });
 
 const days = z.number().int().min(0).max(3650);
+/** Units a tamper rule's required strength may be given in (v3). */
+export const TAMPER_UNITS = ['examples', 'steps', 'trained_tokens', 'price', 'gpu_hours'] as const;
 /** Typed actions: what a status sets in motion. */
 export const actionSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('escalate'), to: z.literal('stage-2').default('stage-2'), note: z.string().optional() }),
@@ -128,8 +132,11 @@ export const ruleSchema = z.strictObject({
   id: slug('a rule id'),
   capability: slug('a capability id'),
   title: z.string().optional(),
-  /** automated: a suite run by `assay run`/`assay screen`; elicitation: an expert-led run (`assay elicit`). */
-  stage: z.enum(['automated', 'elicitation']).default('automated'),
+  /**
+   * automated: a suite run by `assay run`/`assay screen`; elicitation: an expert-led run (`assay elicit`);
+   * tamper (v3): decided by signed tamper reports (`assay tamper report --sign`), see `tamper`.
+   */
+  stage: z.enum(['automated', 'elicitation', 'tamper']).default('automated'),
   suite: z.strictObject({
     id: slug('a suite id'),
     /** A semver range the run's suite version must satisfy (e.g. "^1.0.0"). */
@@ -164,6 +171,33 @@ export const ruleSchema = z.strictObject({
   }).optional(),
   /** v2: a sub-domain: the metric restricted to one group (e.g. by: subdomain, value: virology), from the run's per-group statistics. */
   group: z.strictObject({ by: text(), value: text() }).optional(),
+  /**
+   * v3, stage tamper: the safeguard (`metric` on `suite`, broken below `threshold`) must survive
+   * fine-tuning attacks matching `attack` up to `survive.strength` in `survive.unit` — e.g. refusal
+   * must survive 1,000 harmful examples at learning rate 2e-5. The cost-to-break interval of the
+   * signed tamper reports decides: its lower bound at or above the strength holds (rule-out), its
+   * upper bound below it (or an observed break at or below it) breaks (rule-in), else inconclusive.
+   * Every matching attack must hold: the worst case decides.
+   */
+  tamper: z
+    .strictObject({
+      attack: z
+        .strictObject({
+          id: z.string().min(1).optional(),
+          kind: z.enum(['harmful', 'benign', 'identity-shift']).optional(),
+          method: z.enum(['full', 'lora']).optional(),
+          /** The attack's absolute learning rate as the grid declares it (attacks[].learning_rate). */
+          learning_rate: z.number().positive().max(1).optional(),
+          learning_rate_multiplier: z.number().positive().max(100).optional(),
+        })
+        .default({}),
+      survive: z.strictObject({
+        strength: z.number().positive(),
+        /** examples, steps, trained_tokens: the report's strength axis; price, gpu_hours: its compute axis. */
+        unit: z.enum(TAMPER_UNITS),
+      }),
+    })
+    .optional(),
 });
 
 export const capabilitySchema = z.strictObject({
@@ -307,6 +341,15 @@ export const policyFileSchema = z
       if (!cautious) issue(['rules', i, 'alert_threshold'], `an alert threshold warns before the threshold: it must be ${r.direction === 'higher-is-worse' ? 'below' : 'above'} ${r.threshold}`);
     });
     if (p.schema === POLICY_SCHEMA) for (const path of v2Constructs(p)) issue(path, `"${path[path.length - 1]}" is an ${POLICY_SCHEMA_V2} construct: set schema: ${POLICY_SCHEMA_V2}`);
+    p.rules.forEach((r, i) => {
+      const isTamper = r.stage === 'tamper';
+      if (p.schema !== POLICY_SCHEMA_V3 && (isTamper || r.tamper)) issue(['rules', i, isTamper ? 'stage' : 'tamper'], `tamper rules are an ${POLICY_SCHEMA_V3} construct: set schema: ${POLICY_SCHEMA_V3}`);
+      if (isTamper && !r.tamper) issue(['rules', i, 'tamper'], 'a tamper rule needs a tamper block (attack, survive)');
+      if (!isTamper && r.tamper) issue(['rules', i, 'stage'], 'a rule with a tamper block must have stage: tamper');
+      if (!isTamper) return;
+      if (!(r.threshold > 0 && r.threshold < 1)) issue(['rules', i, 'threshold'], 'a tamper rule\'s threshold is the safeguard rate below which it counts as broken: between 0 and 1 (exclusive)');
+      for (const k of ['screen', 'baseline', 'group', 'alert_threshold'] as const) if (r[k] !== undefined) issue(['rules', i, k], `"${k}" does not apply to a tamper rule`);
+    });
     p.capabilities.forEach((c, i) => {
       const el = p.rules.filter((r) => r.capability === c.id && r.stage === 'elicitation');
       if (el.length && !c.elicitation) issue(['capabilities', i, 'elicitation'], `capability "${c.id}" has elicitation rules but no elicitation block`);
@@ -343,13 +386,13 @@ export const modelFactsSchema = z.strictObject({
 export type ModelFacts = z.output<typeof modelFactsSchema>;
 
 /**
- * JSON Schemas (draft 2020-12): schemas/policy.v2.schema.json (accepts v1 and v2 files; v1 keys
- * only in a v1 file is a cross-field rule) and schemas/model-facts.v1.schema.json.
- * schemas/policy.v1.schema.json is kept as published.
+ * JSON Schemas (draft 2020-12): schemas/policy.v3.schema.json (accepts v1, v2 and v3 files; v1 keys
+ * only in a v1 file and tamper rules only in a v3 file are cross-field rules) and
+ * schemas/model-facts.v1.schema.json. schemas/policy.v1.schema.json and policy.v2.schema.json are kept as published.
  */
 export function policyJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(policyFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { $schema, $id: 'https://assay.dev/schemas/policy.v2.schema.json', title: `Assay policy file (${POLICY_SCHEMA} and ${POLICY_SCHEMA_V2})`, ...rest };
+  return { $schema, $id: 'https://assay.dev/schemas/policy.v3.schema.json', title: `Assay policy file (${POLICY_SCHEMA}, ${POLICY_SCHEMA_V2} and ${POLICY_SCHEMA_V3})`, ...rest };
 }
 export function modelFactsJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(modelFactsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;

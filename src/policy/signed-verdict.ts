@@ -8,7 +8,9 @@ import { STATEMENT_TYPE } from '../attest/statement.js';
 import { checkReportInclusion, VERDICT_PREDICATE_TYPE, type TlogVerifyOptions } from '../attest/tlog.js';
 import { candidateKeys, decideTesterTrust, type TrustPolicy } from '../attest/trust.js';
 import { verifyReport } from '../attest/verify.js';
-import { evaluatePolicy, POLICY_EVALUATION_VERSION, type RunEvidence, type Verdict } from './evaluate.js';
+import { evaluatePolicy, POLICY_EVALUATION_VERSION, type RunEvidence, type TamperEvidence, type Verdict } from './evaluate.js';
+import { verifyTamperReportLogged } from '../tamper/attest.js';
+import { readTamperRecords } from '../tamper/log.js';
 import { evidenceFromPredicate } from './evidence.js';
 import type { LoadedPolicy } from './load.js';
 import { modelFactsSchema, type ModelFacts } from './schema.js';
@@ -58,6 +60,14 @@ export interface InputAttestation {
   exchanges: RunEvidence['exchanges'];
 }
 
+/** One cited signed tamper report: its payload and the tamper log it is over. */
+export interface TamperAttestation {
+  report: { sha256: string };
+  log: { sha256: string };
+  grid: string;
+  gridDigest: string;
+}
+
 export interface VerdictPredicate {
   verifier: { name: string; keyId: string };
   timeVerified: string;
@@ -69,6 +79,8 @@ export interface VerdictPredicate {
   facts: SignedFacts | null;
   factsDigest: { sha256: string } | null;
   inputAttestations: InputAttestation[];
+  /** Signed tamper reports cited (policy v3 tamper rules); absent when none. */
+  tamperAttestations?: TamperAttestation[];
   verificationResult: string;
   evaluation: Omit<Verdict, 'facts'> & { facts: SignedFacts | null };
 }
@@ -85,6 +97,45 @@ export interface VerifiedInput {
   predicate: Parameters<typeof evidenceFromPredicate>[0];
   payloadSha256: string;
   logged: boolean;
+}
+
+/** A verified signed tamper report with the digest of the tamper log it is over. */
+export interface VerifiedTamper {
+  evidence: TamperEvidence;
+  logSha256: string;
+}
+
+/** A signed tamper report and its tamper log as given to a verifier (bytes; run logs are not re-checked here). */
+export interface GivenTamper {
+  bytes: Uint8Array;
+  logBytes: Uint8Array;
+  source: string;
+}
+
+/**
+ * Verifies signed tamper reports against their logs (trusted tester key, the log is the signed one,
+ * the report recomputes from it, its tlog proof if any): what `assay verdict --tamper` and the
+ * verification of a signed verdict use. Reports that fail are returned as problems, not evidence.
+ */
+export async function verifyTamperInputs(given: readonly GivenTamper[], trust: TrustPolicy, tlog: TlogVerifyOptions = {}): Promise<{ ok: VerifiedTamper[]; problems: { source: string; exit: number; message: string }[] }> {
+  const ok: VerifiedTamper[] = [];
+  const problems: { source: string; exit: number; message: string }[] = [];
+  for (const g of given) {
+    let records;
+    try {
+      records = readTamperRecords(Buffer.from(g.logBytes).toString('utf8'), `${g.source} (tamper log)`);
+    } catch (e) {
+      problems.push({ source: g.source, exit: 13, message: (e as Error).message });
+      continue;
+    }
+    const r = await verifyTamperReportLogged(g.bytes, g.logBytes, records, trust, () => null, tlog, g.source);
+    if (!r.ok || !r.report || !r.payloadSha256) {
+      problems.push({ source: g.source, exit: r.exitCode || 15, message: r.problems[0] ?? 'did not verify' });
+      continue;
+    }
+    ok.push({ evidence: { reportSha256: r.payloadSha256, report: r.report, signed: true, logged: r.tlog !== null && r.tlog !== undefined }, logSha256: sha256Hex(g.logBytes) });
+  }
+  return { ok, problems };
 }
 
 function evidenceOf(inputs: VerifiedInput[], claims: Map<string, InputAttestation>): RunEvidence[] {
@@ -105,7 +156,7 @@ function subjectOf(model: string | null, release: string | null): VerdictStateme
  * carries grant access and stage-2 exchanges read from run logs); the verdict is recomputed from
  * the reports plus those signed claims, so what is signed is exactly what a verifier recomputes.
  */
-export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null, inputs: VerifiedInput[], evidence: RunEvidence[], o: { signer: { name: string; keyId: string }; at: string; now?: Date }): VerdictStatement {
+export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null, inputs: VerifiedInput[], evidence: RunEvidence[], o: { signer: { name: string; keyId: string }; at: string; now?: Date; tamper?: VerifiedTamper[] }): VerdictStatement {
   const byRun = new Map(evidence.map((e) => [e.runId, e]));
   const claims: InputAttestation[] = inputs.map((i) => {
     const e = byRun.get(i.predicate.run.id);
@@ -116,7 +167,8 @@ export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null
   });
   const claimMap = new Map(claims.map((c) => [c.report.sha256, c]));
   const runs = evidenceOf(inputs, claimMap);
-  const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs, mode: 'final', version: POLICY_EVALUATION_VERSION, at: o.at });
+  const tamper = o.tamper ?? [];
+  const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs, mode: 'final', version: POLICY_EVALUATION_VERSION, at: o.at, ...(tamper.length ? { tamper: tamper.map((t) => t.evidence) } : {}) });
   const releases = [...new Set(runs.map((r) => r.release ?? null))];
   const release = releases.length === 1 ? releases[0]! : null;
   return jsonSafe({
@@ -133,6 +185,7 @@ export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null
       facts: toSigned(facts),
       factsDigest: facts ? { sha256: digestJson(facts).slice('sha256:'.length) } : null,
       inputAttestations: claims,
+      ...(tamper.length ? { tamperAttestations: tamper.map((t) => ({ report: { sha256: t.evidence.reportSha256 }, log: { sha256: t.logSha256 }, grid: t.evidence.report.grid, gridDigest: t.evidence.report.gridDigest })) } : {}),
       verificationResult: v.verdict,
       evaluation: { ...v, facts: toSigned(facts) },
     },
@@ -175,7 +228,7 @@ export interface VerdictCheck {
  */
 export async function verifyVerdictDocument(
   bytes: Uint8Array,
-  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; grants?: string[]; tlog?: TlogVerifyOptions; now?: Date; source?: string },
+  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; grants?: string[]; tamper?: GivenTamper[]; tlog?: TlogVerifyOptions; now?: Date; source?: string },
 ): Promise<VerdictCheck> {
   const src = o.source ?? 'verdict';
   const res: VerdictCheck = { ok: false, exitCode: 0, failures: [], warnings: [], statement: null, recomputed: null };
@@ -276,6 +329,21 @@ export async function verifyVerdictDocument(
     if (signedX !== undefined && canonicalJson(signedX) !== canonicalJson(c.exchanges ?? null))
       fail(15, `${where}.exchanges`, `run ${c.runId}: the verdict states ${JSON.stringify(c.exchanges)} model exchanges, its report signed ${JSON.stringify(signedX)}`);
   }
+  // Every cited signed tamper report, verified against its tamper log.
+  const tamperCited = Array.isArray(p.tamperAttestations) ? p.tamperAttestations : [];
+  const tv = await verifyTamperInputs(o.tamper ?? [], o.trust);
+  for (const x of tv.problems) fail(x.exit, x.source, `signed tamper report does not verify: ${x.message}`);
+  const tamperInputs: TamperEvidence[] = [];
+  for (const [i, c] of tamperCited.entries()) {
+    const t = tv.ok.find((x) => x.evidence.reportSha256 === c?.report?.sha256);
+    if (!t) {
+      if (!tv.problems.length) fail(14, `payload $.predicate.tamperAttestations[${i}].report`, `cited tamper report of grid ${c?.grid} (payload sha256 ${c?.report?.sha256}) was not given or has changed (pass it with --tamper and its log with --tamper-log)`);
+      continue;
+    }
+    if (t.logSha256 !== c.log?.sha256) fail(14, `payload $.predicate.tamperAttestations[${i}].log`, `the tamper log given for grid ${c.grid} is not the one the verdict cites`);
+    tamperInputs.push(t.evidence);
+  }
+  for (const t of tv.ok) if (!tamperCited.some((c) => c?.report?.sha256 === t.evidence.reportSha256)) res.warnings.push(`tamper report of grid ${t.evidence.report.grid} is not cited by the verdict; ignored`);
   // Recompute from the cited reports (at the signed evaluation version and date).
   if (o.policy && !res.failures.length) {
     const claims = new Map(cited.map((c) => [c.report.sha256, c]));
@@ -294,7 +362,7 @@ export async function verifyVerdictDocument(
       res.warnings.push(`evaluated under policy-evaluation version ${version}, not the current ${POLICY_EVALUATION_VERSION}: recomputed under ${version} (docs/formats/policy.md, "Evidence integrity")`);
     if (!res.failures.length) {
       try {
-        const again = evaluatePolicy(o.policy.policy, o.policy.digest, { facts: o.facts, runs, mode: 'final', version, at: p.evaluatedAt });
+        const again = evaluatePolicy(o.policy.policy, o.policy.digest, { facts: o.facts, runs, mode: 'final', version, at: p.evaluatedAt, ...(tamperInputs.length ? { tamper: tamperInputs } : {}) });
         res.recomputed = again.verdict;
         const signedEval = jsonSafe({ ...again, facts: toSigned(o.facts) });
         if (again.verdict !== p.verificationResult || p.evaluation?.verdict !== p.verificationResult)
@@ -326,4 +394,27 @@ export function formatVerdictCheck(r: VerdictCheck): string {
   for (const f of r.failures) out.push(`FAIL [exit ${f.exit}] ${f.where}: ${f.message}`);
   out.push(r.ok ? 'VERIFIED' : `NOT VERIFIED (exit ${r.exitCode})`);
   return out.join('\n') + '\n';
+}
+
+/**
+ * Pairs signed tamper reports with tamper logs by the log digest each report signs (the CLI takes
+ * them as two repeatable options). A report without its log is returned in `unpaired`.
+ */
+export function pairTamperFiles(signed: readonly { bytes: Uint8Array; source: string }[], logs: readonly { bytes: Uint8Array; source: string }[]): { given: GivenTamper[]; unpaired: string[] } {
+  const bySha = new Map(logs.map((l) => [sha256Hex(l.bytes), l]));
+  const given: GivenTamper[] = [];
+  const unpaired: string[] = [];
+  for (const s of signed) {
+    let want: unknown;
+    try {
+      const st = parseStrictJson(decodeBase64Strict(parseEnvelope(s.bytes, s.source).payload, 'payload')) as { subject?: { digest?: { sha256?: unknown } }[] } | null;
+      want = st?.subject?.[0]?.digest?.sha256;
+    } catch {
+      want = undefined;
+    }
+    const l = typeof want === 'string' ? bySha.get(want) : undefined;
+    if (l) given.push({ bytes: s.bytes, logBytes: l.bytes, source: s.source });
+    else unpaired.push(s.source);
+  }
+  return { given, unpaired };
 }

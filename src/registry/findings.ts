@@ -3,6 +3,7 @@ import { sql, type Transaction } from 'kysely';
 import { canonicalJson } from '../common/canonical.js';
 import { computeClock, dueActions, graceRefusal, clockPolicy, type ClockPolicy } from './disclosure-clock.js';
 import { findingTransition, foldFinding, isRestricted, publishable, type FindingAction, type FindingEvent, type FindingFacts, type FindingSide, type FindingState } from './finding.js';
+import { agencyJurisdictionsFor } from './jurisdiction.js';
 import { appendEvent } from './events.js';
 import { notify } from './notify.js';
 import { RegistryError, type Actor } from './registry.js';
@@ -372,10 +373,14 @@ export class Findings {
     });
   }
 
-  /** Agencies whose jurisdiction is one of the finding's and whose domains include its risk domain. */
+  /**
+   * Agencies whose jurisdiction covers one of the finding's (the same; an EU-level agency for a
+   * member state; a member state's agency for the EU — src/registry/jurisdiction.ts) and whose
+   * domains include its risk domain.
+   */
   private async matchingAgencies(trx: Transaction<RegistryDB>, r: FindingsTable): Promise<string[]> {
     const js = JSON.parse(r.jurisdictions) as string[];
-    const rows = await trx.selectFrom('orgs').leftJoin('agency_domains', 'agency_domains.agency_id', 'orgs.id').select(['orgs.id', 'orgs.jurisdiction', 'agency_domains.domains']).where('orgs.kind', '=', 'agency').where('orgs.jurisdiction', 'in', js).orderBy('orgs.id').execute();
+    const rows = await trx.selectFrom('orgs').leftJoin('agency_domains', 'agency_domains.agency_id', 'orgs.id').select(['orgs.id', 'orgs.jurisdiction', 'agency_domains.domains']).where('orgs.kind', '=', 'agency').where('orgs.jurisdiction', 'in', agencyJurisdictionsFor(js)).orderBy('orgs.id').execute();
     const head = r.risk_domain.trim().toLowerCase().split(/[\s:/]+/)[0] ?? '';
     return rows.filter((x) => {
       if (!x.domains) return true;

@@ -10,9 +10,13 @@ import { DAY_MS } from './disclosure-clock.js';
 import { appendEvent, newId } from './events.js';
 import type { Findings } from './findings.js';
 import { notify } from './notify.js';
+import { agencyCovers, agencyJurisdictionsFor } from './jurisdiction.js';
 import { RegistryError, type Actor } from './registry.js';
 import type { RegistryDB } from './schema.js';
 import type { ObligationsTable } from './findings-schema.js';
+import { liveTrust, type PortableTrust } from './report-verifier.js';
+import { parseModelFactsYaml, parsePolicyYaml } from '../policy/load.js';
+import { verifyVerdictDocument } from '../policy/signed-verdict.js';
 
 /**
  * Verdict follow-through. A tester registers a SIGNED VERDICT (the two-stage verdict document,
@@ -36,6 +40,18 @@ const forbidden = (why: string) => new RegistryError(403, 'FORBIDDEN', why);
 const invalid = (why: string, field?: string) => new RegistryError(400, 'INVALID', why, field);
 const conflict = (why: string) => new RegistryError(409, 'CONFLICT', why);
 
+/** What a signed verdict rests on, sent with it so the registry recomputes it. */
+export interface VerdictEvidence {
+  /** The policy file's YAML text (its digest must be the verdict's). */
+  policy: string;
+  /** Every cited signed run report (bundle JSON). */
+  reports: string[];
+  /** The model facts file's YAML text, when the verdict used facts. */
+  modelFacts?: string;
+  /** Every cited signed tamper report (bundle JSON) with the text of its tamper log. */
+  tamper?: { report: string; log: string }[];
+}
+
 /** Which required actions become obligations, with their deadlines (pure). */
 export function obligationsFor(actions: { action: Action; because: string }[], registeredAt: Date, defaultDays: number): { action: Action; because: string; title: string; deadline: Date }[] {
   return actions
@@ -50,7 +66,38 @@ export class Obligations {
   constructor(
     private readonly findings: Findings,
     private readonly defaultDays = 30,
+    /** The registry's trust for a tester's signatures (its registered keys, scoped to its accreditations in force). */
+    private readonly trustFor: ((testerId: string) => Promise<PortableTrust>) | null = null,
   ) {}
+
+  /**
+   * Recomputes a signed verdict as `assay verify <verdict> --policy --report…` does: the verdict
+   * and every cited report signed by the tester's registered keys (the reports within its
+   * accredited risk areas), the policy (and facts) the signed ones, and the verdict and every
+   * per-rule number equal to those recomputed from the reports. Any failure is a 422 naming it.
+   */
+  private async recompute(testerId: string, envelopeJson: string, e: VerdictEvidence): Promise<void> {
+    if (!this.trustFor) throw new RegistryError(422, 'VERDICT_UNVERIFIABLE', 'this registry has no trust source to recompute verdicts with', 'verdict');
+    let policy, facts;
+    try {
+      policy = parsePolicyYaml(e.policy, 'policy');
+    } catch (err) {
+      throw invalid(`the policy does not load: ${(err as Error).message}`, 'policy');
+    }
+    try {
+      facts = e.modelFacts ? parseModelFactsYaml(e.modelFacts, 'modelFacts').facts : null;
+    } catch (err) {
+      throw invalid(`the model facts do not load: ${(err as Error).message}`, 'modelFacts');
+    }
+    const t = await this.trustFor(testerId);
+    // An accredited tester (any risk area in force) may sign verdicts; the cited reports stay bound to its areas.
+    const trust = liveTrust({ ...t, testers: t.testers.map((k) => ({ ...k, scopes: { ...k.scopes, riskAreas: [...(k.scopes?.riskAreas ?? []), 'policy-verdict'] } })) });
+    const r = await verifyVerdictDocument(Buffer.from(envelopeJson), { trust, policy, facts, reports: e.reports.map((b, i) => ({ bytes: Buffer.from(b), source: `reports[${i}]` })), tamper: (e.tamper ?? []).map((t, i) => ({ bytes: Buffer.from(t.report), logBytes: Buffer.from(t.log), source: `tamper[${i}]` })), now: this.now(), source: 'verdict' });
+    if (!r.ok) {
+      const f = r.failures[0]!;
+      throw new RegistryError(422, 'VERDICT_NOT_RECOMPUTED', `the verdict does not verify or recompute (exit ${f.exit}): ${f.where}: ${f.message}${r.failures.length > 1 ? ` (and ${r.failures.length - 1} more)` : ''}`, 'verdict');
+    }
+  }
 
   private get db() {
     return this.findings.db;
@@ -73,11 +120,11 @@ export class Obligations {
     const v = await (trx ?? this.db).selectFrom('verdicts').select('jurisdictions').where('digest', '=', verdictDigest).executeTakeFirst();
     const js = v ? (JSON.parse(v.jurisdictions) as string[]) : [];
     if (!js.length) return [];
-    return (await (trx ?? this.db).selectFrom('orgs').select('id').where('kind', '=', 'agency').where('jurisdiction', 'in', js).orderBy('id').execute()).map((x) => x.id);
+    return (await (trx ?? this.db).selectFrom('orgs').select('id').where('kind', '=', 'agency').where('jurisdiction', 'in', agencyJurisdictionsFor(js)).orderBy('id').execute()).map((x) => x.id);
   }
 
   /** The tester registers a signed verdict about one registered model release. */
-  async registerVerdict(actor: Actor | null, testerId: string, modelId: string, envelopeJson: string, jurisdictions?: string[]) {
+  async registerVerdict(actor: Actor | null, testerId: string, modelId: string, envelopeJson: string, jurisdictions: string[] | undefined, evidence: VerdictEvidence) {
     const a = this.need(actor, 'write');
     if (!this.member(a, testerId, 'member')) throw forbidden(`needs the member role in organisation ${testerId}`);
     let env;
@@ -107,6 +154,9 @@ export class Obligations {
     const verdict = st.predicate?.verificationResult;
     if (typeof verdict !== 'string') throw invalid('the verdict has no verificationResult', 'verdict.payload');
     const digest = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
+    // Never trusted as stated: recomputed from the cited reports and the policy before anything is created.
+    if ((await this.db.selectFrom('orgs').select('kind').where('id', '=', testerId).executeTakeFirst())?.kind !== 'tester') throw forbidden('only testers register verdicts');
+    await this.recompute(testerId, envelopeJson, evidence);
     return this.findings.write(async (trx) => {
       const t = await trx.selectFrom('orgs').select('kind').where('id', '=', testerId).executeTakeFirst();
       if (t?.kind !== 'tester') throw forbidden('only testers register verdicts');
@@ -129,7 +179,7 @@ export class Obligations {
         await appendEvent(trx, { actorUser: a.userId, actorOrg: testerId, kind: 'obligation.create', subject: `obligation/${id}`, data: { verdict: digest, title: o.title, deadline: o.deadline.toISOString() }, at });
       }
       if (ids.length) await notify(trx, [m.developer_id, testerId, ...(await this.agenciesOf(trx, digest))], { kind: 'obligation.created', subject: `verdict/${digest}`, data: { verdict: digest, obligations: ids } }, at);
-      return { digest, verdict, developerId: m.developer_id, modelId, obligations: await Promise.all(ids.map((id) => this.view(trx, id))) };
+      return { digest, verdict, recomputed: true as const, developerId: m.developer_id, modelId, obligations: await Promise.all(ids.map((id) => this.view(trx, id))) };
     });
   }
 
@@ -159,7 +209,7 @@ export class Obligations {
     if (!orgs.length) return { items: [] };
     // Agencies see the obligations of verdicts registered for their jurisdiction.
     const agencyJs = new Set((await this.db.selectFrom('orgs').select('jurisdiction').where('kind', '=', 'agency').where('id', 'in', orgs).execute()).map((x) => x.jurisdiction));
-    const verdicts = agencyJs.size ? (await this.db.selectFrom('verdicts').select(['digest', 'jurisdictions']).execute()).filter((v) => (JSON.parse(v.jurisdictions) as string[]).some((j) => agencyJs.has(j))).map((v) => v.digest) : [];
+    const verdicts = agencyJs.size ? (await this.db.selectFrom('verdicts').select(['digest', 'jurisdictions']).execute()).filter((v) => [...agencyJs].some((aj) => agencyCovers(aj, JSON.parse(v.jurisdictions) as string[]))).map((v) => v.digest) : [];
     let qb = this.db.selectFrom('obligations').selectAll().where((eb) => eb.or([eb('developer_id', 'in', orgs), eb('tester_id', 'in', orgs), ...(verdicts.length ? [eb('verdict_digest', 'in', verdicts)] : [])])).orderBy('deadline').orderBy('id').limit(500);
     if (q.state) qb = qb.where('state', '=', q.state);
     if (q.overdue) qb = qb.where('overdue_at', 'is not', null);

@@ -604,7 +604,7 @@ export class Registry {
   // ───────────────────────────── reports ─────────────────────────────
 
   /** Trust for verifying a report in an engagement: the tester's registered keys, scoped to its accreditations in force. */
-  private async trustFor(testerId: string): Promise<PortableTrust> {
+  async trustFor(testerId: string): Promise<PortableTrust> {
     const g = await this.graph();
     const areas = [...new Set(g.accreditations.filter((a) => a.testerId === testerId && a.state === 'granted' && Date.parse(a.reassessBy) >= this.now().getTime()).flatMap((a) => a.domains))];
     const until = g.accreditations.filter((a) => a.testerId === testerId && a.state === 'granted').map((a) => a.reassessBy).sort().at(-1);

@@ -51,7 +51,7 @@ function keyOf(jwk: PublicJwk): KeyObject {
   return k;
 }
 
-function liveTrust(t: PortableTrust): TrustPolicy {
+export function liveTrust(t: PortableTrust): TrustPolicy {
   const conv = (e: PortableKeyEntry): KeyEntry => ({ ...e, publicKey: keyOf(e.publicKey) });
   return { ...t, testers: t.testers.map(conv), cosigners: t.cosigners.map(conv), bodies: t.bodies.map(conv) };
 }

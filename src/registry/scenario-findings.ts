@@ -1,6 +1,9 @@
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../attest/dsse.js';
-import { STATEMENT_TYPE } from '../attest/statement.js';
-import { VERDICT_PREDICATE_TYPE } from '../attest/tlog.js';
+import { attestRun } from '../attest/bundle.js';
+import { decodeBase64Strict } from '../attest/dsse.js';
+import { sha256Hex } from '../common/canonical.js';
+import { evidenceFromPredicate } from '../policy/evidence.js';
+import { parsePolicyYaml } from '../policy/load.js';
+import { buildVerdictStatement, signVerdict } from '../policy/signed-verdict.js';
 import { DAY_MS } from './disclosure-clock.js';
 import { RegistryClient } from './client.js';
 import type { World } from './scenario.js';
@@ -14,6 +17,11 @@ import type { World } from './scenario.js';
  */
 export interface FollowUpDriver {
   world: World;
+  /**
+   * A completed run log whose suite tester A is accredited for (the demo run against the simulated
+   * target): the evidence of the signed verdict, which the registry recomputes.
+   */
+  verdictRunLog: string;
   now: () => Date;
   advance: (days: number) => void;
   tick: () => Promise<void>;
@@ -25,6 +33,44 @@ export interface FollowUpSummary {
   published: { day: number; details: boolean };
   obligations: { id: string; title: string; deadlineDay: number; state: string; overdue: boolean }[];
   agencyMessages: string[];
+}
+
+/**
+ * An illustrative policy for the follow-through: the run's metric at or above 0.5 stands in for a
+ * crossed cyber capability, with a notification due in 14 days and KYC gating (default deadline).
+ */
+export function followUpPolicy(suiteId: string, metric: string): string {
+  return `schema: assay.policy/v2
+id: examples.registry-follow-through
+version: 1.0.0
+title: Registry follow-through demo (a stand-in capability)
+example: true
+disclaimer: Illustrative only; the demo run's metric stands in for a dangerous capability.
+defaults:
+  evidence: { min_samples: 10 }
+capabilities:
+  - id: cyber-offence
+    title: Cyber offence (stand-in)
+    actions:
+      threshold-crossed:
+        - { type: notify, party: AI Safety Agency (demo), within_days: 14 }
+        - { type: kyc-gating }
+rules:
+  - { id: stand-in, capability: cyber-offence, suite: { id: ${JSON.stringify(suiteId)} }, metric: ${JSON.stringify(metric)}, threshold: 0.5 }
+`;
+}
+
+/**
+ * What \`assay attest\` then \`assay verdict <policy> --report <r> --sign\` produce, in-process: the
+ * run's signed report and the signed verdict citing it (evaluated from the report's signed numbers).
+ */
+export async function signedVerdictFor(runLog: string, signer: World['testerA']['signer'], signerName: string, policyText: string, at: Date) {
+  const lp = parsePolicyYaml(policyText, 'follow-up-policy.yaml');
+  const { bundle: report, statement } = await attestRun(runLog, { signer, testerName: signerName });
+  const input = { predicate: statement.predicate, payloadSha256: sha256Hex(decodeBase64Strict(report.payload, 'payload')), logged: false };
+  const evidence = evidenceFromPredicate(statement.predicate, { signed: true, logged: false, grant: null });
+  const st = buildVerdictStatement(lp, null, [input], [evidence], { signer: { name: signerName, keyId: signer.keyId }, at: at.toISOString(), now: at });
+  return { verdict: signVerdict(st, signer), report, result: st.predicate.verificationResult };
 }
 
 export async function runFollowUpScenario(d: FollowUpDriver): Promise<FollowUpSummary> {
@@ -54,20 +100,13 @@ export async function runFollowUpScenario(d: FollowUpDriver): Promise<FollowUpSu
   const pub = await w.developer.client.get<{ timeline: { at: string; kind: string; to?: string }[]; clock: { publishedAt: string }; details: unknown }>(`/api/v1/findings/${f.id}`);
   const publicView = await anon.get<{ details: unknown }>(`/api/v1/findings/${f.id}`);
 
-  // Verdict follow-through.
-  const model = await anon.get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
-  const statement = {
-    _type: STATEMENT_TYPE, subject: [{ name: 'assay/model:frontier-1', digest: { sha256: model.releaseDigest.slice(7) } }], predicateType: VERDICT_PREDICATE_TYPE,
-    predicate: {
-      verificationResult: 'threshold-crossed', timeVerified: d.now().toISOString(), model: { name: 'frontier-1', release: model.releaseDigest },
-      evaluation: { actions: [
-        { action: { type: 'notify', party: 'AI Safety Agency (demo)', within_days: 14 }, because: 'capability cyber-offence: threshold-crossed' },
-        { action: { type: 'kyc-gating', capability: 'cyber-offence' }, because: 'capability cyber-offence: threshold-crossed' },
-      ] },
-    },
-  };
-  const verdict = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), [w.testerA.signer]);
-  const v = await w.testerA.client.post<{ obligations: { id: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict });
+  // Verdict follow-through: a real signed verdict, recomputed by the registry from the cited report and the policy.
+  const header = JSON.parse((await import('node:fs')).readFileSync(d.verdictRunLog, 'utf8').split('\n', 1)[0]!) as { suite: { definition: { id: string; metrics?: { name: string }[] } } };
+  const metric = header.suite.definition.metrics?.[0]?.name ?? 'accuracy';
+  const policy = followUpPolicy(header.suite.definition.id, metric);
+  const sv = await signedVerdictFor(d.verdictRunLog, w.testerA.signer, w.testerA.name, policy, d.now());
+  const v = await w.testerA.client.post<{ obligations: { id: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sv.verdict, policy, reports: [sv.report] });
+  if (v.obligations.length < 2) throw new Error(`the follow-through verdict on the run is ${sv.result}, not threshold-crossed: its ${metric} must lie above 0.5 to show obligations (e.g. assay demo --registry with --accuracy above 0.5)`);
   const [notifyO, kycO] = v.obligations as [{ id: string }, { id: string }];
   d.advance(5);
   await w.developer.client.post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'notified the agency (letter ref 2026/77)', evidence: [{ kind: 'letter', ref: '2026/77' }] });

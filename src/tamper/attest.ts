@@ -4,8 +4,11 @@ import { parseStrictJson } from '../attest/json.js';
 import type { Signer } from '../attest/keys.js';
 import { STATEMENT_TYPE } from '../attest/statement.js';
 import type { TrustPolicy } from '../attest/trust.js';
+import type { ReportBundle } from '../attest/bundle.js';
+import { exportPublicJwk } from '../attest/keys.js';
+import { checkReportInclusion, TAMPER_PREDICATE_TYPE, type TlogVerification, type TlogVerifyOptions } from '../attest/tlog.js';
 import type { TamperRecord } from './log.js';
-import { buildTamperReport, type TamperReport } from './report.js';
+import { buildTamperReport, TAMPER_REPORT_SCHEMA, type TamperReport } from './report.js';
 
 /**
  * A signed tamper report: an in-toto Statement whose subject is the tamper log (by SHA-256) and
@@ -13,7 +16,7 @@ import { buildTamperReport, type TamperReport } from './report.js';
  * arithmetic: the report is rebuilt from the log (pure, seeded) and must equal the signed one;
  * each evaluation's run log, when present, must match the digest the tamper log recorded.
  */
-export const TAMPER_PREDICATE_TYPE = 'https://assay.dev/attestation/tamper-report/v1';
+export { TAMPER_PREDICATE_TYPE };
 
 export interface TamperPredicate {
   signer: { name: string; keyId: string };
@@ -24,6 +27,16 @@ export interface TamperPredicate {
 
 /** JSON cannot carry ∞: the signed report writes it as the string "Infinity" (as `--json` does). */
 const jsonSafe = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x) => (x === Infinity ? 'Infinity' : x === -Infinity ? '-Infinity' : x))) as T;
+
+/**
+ * The signed report as a file: the envelope plus the signer's public key and a `tlog` slot (outside
+ * the signature) for a transparency-log inclusion proof — the shape of signed run reports and
+ * verdicts, so `assay tamper report --sign --log` logs it the same way.
+ */
+export function tamperBundle(env: Envelope, signer: Signer): ReportBundle {
+  const { kid: _kid, ...jwk } = exportPublicJwk(signer.publicKey);
+  return { ...env, publicKeys: [{ keyid: signer.keyId, jwk }], accreditations: [], tlog: null };
+}
 
 export function signTamperReport(logBytes: Uint8Array, records: readonly TamperRecord[], signer: Signer & { name: string }, o: { resamples: number; now?: Date }): Envelope {
   const report = buildTamperReport(records, { resamples: o.resamples });
@@ -43,6 +56,11 @@ export interface TamperCheck {
   problems: string[];
   keyId: string | null;
   report: TamperReport | null;
+  /** SHA-256 (hex) of the signed payload: what a signed verdict cites and the transparency log entry names. */
+  payloadSha256?: string;
+  /** The transparency-log inclusion checked by verifyTamperReportLogged (null: no proof, or not checked). */
+  tlog?: TlogVerification | null;
+  warnings?: string[];
 }
 
 export function verifyTamperReport(envelopeBytes: Uint8Array, logBytes: Uint8Array, records: readonly TamperRecord[], trust: TrustPolicy, runLogDigest: (relPath: string) => string | null, source = 'tamper report'): TamperCheck {
@@ -65,6 +83,7 @@ export function verifyTamperReport(envelopeBytes: Uint8Array, logBytes: Uint8Arr
   const hit = findSigner(env, payload, trust.testers, (t) => t.publicKey);
   if (!hit) return fail(11, `${source}: no signature verifies under a tester key in the trust file`);
   res.keyId = hit.keyId;
+  res.payloadSha256 = sha256Hex(payload);
   let st: { _type?: unknown; predicateType?: unknown; subject?: { digest?: { sha256?: unknown } }[]; predicate?: TamperPredicate };
   try {
     st = parseStrictJson(payload, { file: `${source} payload` }) as typeof st;
@@ -82,7 +101,9 @@ export function verifyTamperReport(envelopeBytes: Uint8Array, logBytes: Uint8Arr
     }
   let rebuilt: TamperReport;
   try {
-    rebuilt = buildTamperReport(records, { resamples: Math.min(100_000, Math.max(1, Math.floor(st.predicate.resamples))) });
+    // A report signed as v1 is rebuilt as v1 (the format it was signed in), anything else as v2.
+    const version = (st.predicate.report as { schema?: unknown } | undefined)?.schema === TAMPER_REPORT_SCHEMA ? 1 : 2;
+    rebuilt = buildTamperReport(records, { resamples: Math.min(100_000, Math.max(1, Math.floor(st.predicate.resamples))), version });
   } catch (e) {
     return fail(13, `the tamper log: ${(e as Error).message}`);
   }
@@ -91,5 +112,29 @@ export function verifyTamperReport(envelopeBytes: Uint8Array, logBytes: Uint8Arr
   res.ok = res.problems.length === 0;
   if (res.ok) res.exitCode = 0;
   if (!res.ok && !res.exitCode) res.exitCode = 15;
+  return res;
+}
+
+/**
+ * verifyTamperReport, then the report's transparency-log inclusion proof (the `tlog` slot of the
+ * file, c2sp.org/tlog-proof@v1) against the logs of the trust file, as `assay verify` checks a run
+ * report's: exit 17 when the proof is invalid, from an untrusted log with `require`, or a newer
+ * checkpoint does not extend it; 2 when the log cannot be reached.
+ */
+export async function verifyTamperReportLogged(envelopeBytes: Uint8Array, logBytes: Uint8Array, records: readonly TamperRecord[], trust: TrustPolicy, runLogDigest: (relPath: string) => string | null, tlog: TlogVerifyOptions, source = 'tamper report'): Promise<TamperCheck> {
+  const res = verifyTamperReport(envelopeBytes, logBytes, records, trust, runLogDigest, source);
+  res.warnings = [];
+  res.tlog = null;
+  if (res.exitCode === 13 || res.exitCode === 11) return res;
+  const env = parseEnvelope(envelopeBytes, source);
+  const payload = decodeBase64Strict(env.payload, 'payload');
+  const t = await checkReportInclusion((env as Record<string, unknown>).tlog, payload, TAMPER_PREDICATE_TYPE, trust.logs, tlog, source);
+  res.warnings.push(...t.warnings);
+  res.tlog = t.result;
+  for (const f of t.failures) {
+    if (!res.exitCode) res.exitCode = f.io ? 2 : 17;
+    res.problems.push(`${f.where}: ${f.message}`);
+  }
+  res.ok = res.problems.length === 0;
   return res;
 }

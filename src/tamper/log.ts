@@ -16,6 +16,8 @@ export interface TamperHeader {
   gridDigest: string;
   grid: TamperGrid;
   startedAt: string;
+  /** Whether the endpoints were Assay's simulated target (absent in logs written before report v2). */
+  simulated?: boolean;
 }
 
 export interface JobRecord {
@@ -32,6 +34,8 @@ export interface JobRecord {
   model?: string;
   endpoint?: string;
   trainedTokens?: number;
+  /** GPU-hours the trainer reported for the job (command back-end: result.json "gpu_hours"); absent when not reported. */
+  gpuHours?: number;
   /** Estimated before training (budget check) or reported after. */
   cost?: number;
   error?: string;
@@ -71,7 +75,12 @@ export type TamperRecord = TamperHeader | JobRecord | EvalRecord | StopRecord;
 /** Reads a tamper log; a torn last line (crash mid-write) is ignored, anything else malformed is an error naming the line. */
 export function readTamperLog(path: string): TamperRecord[] {
   if (!existsSync(path)) return [];
-  const lines = readFileSync(path, 'utf8').split('\n');
+  return readTamperRecords(readFileSync(path, 'utf8'), path);
+}
+
+/** The records of a tamper log's text (`source` names it in errors). */
+export function readTamperRecords(text: string, path: string): TamperRecord[] {
+  const lines = text.split('\n');
   const out: TamperRecord[] = [];
   for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;

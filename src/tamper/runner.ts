@@ -88,7 +88,7 @@ export async function runTamperGrid(o: TamperRunOptions): Promise<TamperRunResul
     if (header && header.type === 'header' && header.gridDigest !== digest)
       throw new AssayError('TAMPER_GRID_CHANGED', `the log at ${logPath} was started with grid ${header.gridDigest}; this grid is ${digest} (use a new output folder)`, { file: o.loaded.file });
     writer = new TamperLogWriter(logPath);
-    if (!header) writer.append({ type: 'header', schema: TAMPER_LOG_SCHEMA, gridDigest: digest, grid, startedAt: now() });
+    if (!header) writer.append({ type: 'header', schema: TAMPER_LOG_SCHEMA, gridDigest: digest, grid, startedAt: now(), simulated: o.simulated ?? false });
     const jobs = new Map<string, JobRecord>();
     const evals = new Set<string>();
     for (const r of existing) {
@@ -162,7 +162,7 @@ export async function runTamperGrid(o: TamperRunOptions): Promise<TamperRunResul
           throw e;
         }
         const trained = res.trainedTokens ?? rec.trainedTokens;
-        rec = { ...rec, state: res.state, ...(res.model ? { model: res.model } : {}), ...(res.endpoint ? { endpoint: res.endpoint } : {}), ...(trained !== undefined ? { trainedTokens: trained, cost: (trained / 1000) * price } : {}), ...(res.error ? { error: res.error } : {}), at: now() };
+        rec = { ...rec, state: res.state, ...(res.model ? { model: res.model } : {}), ...(res.endpoint ? { endpoint: res.endpoint } : {}), ...(trained !== undefined ? { trainedTokens: trained, cost: (trained / 1000) * price } : {}), ...(res.gpuHours !== undefined ? { gpuHours: res.gpuHours } : {}), ...(res.error ? { error: res.error } : {}), at: now() };
         w.append(rec);
         jobs.set(cell.key, rec);
         say(`${cell.key}: job ${res.state}${res.error ? ` (${res.error})` : ''}`);

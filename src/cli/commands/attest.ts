@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseEnvelope, type Envelope } from '../../attest/dsse.js';
@@ -224,10 +224,12 @@ export function register(program: Command): void {
     .option('--model-facts <file>', 'a signed verdict (assay verdict --sign): the model facts it was computed with')
     .option('--report <file>', 'a signed verdict: a report it cites (repeatable; every cited report is needed)', collect)
     .option('--grant <file>', 'a signed verdict: a gateway grant token a run\'s access rests on (repeatable; its gateway key must be a trusted co-signer)', collect)
+    .option('--tamper <file>', 'a signed verdict: a signed tamper report it cites (repeatable; with its --tamper-log)', collect)
+    .option('--tamper-log <dir|file>', 'a signed verdict: the tamper log a cited tamper report is over (repeatable)', collect)
     .option('--claim <file>', 'an audit report: the claim it audits (with --claim-run and --run, everything is recomputed)')
     .option('--claim-run <log>', "an audit report: the developer's run log")
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[] }) => {
+    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[]; tamper?: string[]; tamperLog?: string[] }) => {
       const trust = trustFrom(f.trust);
       const bytes = readReport(file);
       const au = await import('../../audit/report.js');
@@ -258,6 +260,7 @@ export function register(program: Command): void {
           facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
           reports: (f.report ?? []).map((x) => ({ bytes: readReport(x), source: x })),
           grants: (f.grant ?? []).map((x) => read(x, 'grant').toString('utf8').trim()),
+          tamper: tamperGiven(sv, f.tamper ?? [], f.tamperLog ?? []),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
           source: file,
@@ -266,6 +269,7 @@ export function register(program: Command): void {
         process.exitCode = r.exitCode;
         return;
       }
+      if (f.tamper?.length || f.tamperLog?.length) throw new AssayError('USAGE', '--tamper and --tamper-log are for a signed verdict; verify a signed tamper report with `assay tamper verify`');
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
       const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
       const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readCheckpointFile(c), source: c }));
@@ -414,4 +418,12 @@ export function register(program: Command): void {
         process.stdout.write(`${file}: log ${origin} trusted${witnesses.length ? ` with ${f.witnessesRequired ?? witnesses.length} of ${witnesses.length} witnesses required` : ''}\n`);
       }, { what: `trust file ${file}` });
     });
+}
+
+/** Signed tamper reports and their logs for verifying a signed verdict (a folder stands for its tamper.jsonl). */
+function tamperGiven(sv: typeof import('../../policy/signed-verdict.js'), signed: string[], logs: string[]) {
+  const logFile = (a: string) => (existsSync(a) && statSync(a).isDirectory() ? join(a, 'tamper.jsonl') : a);
+  const { given, unpaired } = sv.pairTamperFiles(signed.map((s) => ({ bytes: read(s, 'tamper report'), source: s })), logs.map((l) => ({ bytes: read(logFile(l), 'tamper log'), source: l })));
+  for (const u of unpaired) process.stderr.write(`assay: warning: ${u}: no --tamper-log given is the tamper log it signs\n`);
+  return given;
 }

@@ -107,10 +107,31 @@ export function register(program: Command): void {
     .requiredOption('--as <org>')
     .requiredOption('--model <id>')
     .requiredOption('--verdict <file>', 'the signed verdict bundle (DSSE JSON)')
+    .requiredOption('--policy <file>', 'the policy file the verdict names (the registry recomputes the verdict)')
+    .option('--report <file>', 'a signed report the verdict cites (repeatable; every cited report is needed)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--model-facts <file>', 'the model facts file, when the verdict used one')
+    .option('--tamper <file>', 'a signed tamper report the verdict cites (repeatable; with --tamper-log)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--tamper-log <file>', 'the tamper log (tamper.jsonl) a --tamper report is over (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--jurisdictions <codes>', 'whose agencies oversee the follow-through (default the developer\'s)', list)
-    .action(async (o: Conn & { as: string; model: string; verdict: string; jurisdictions?: string[] }) => {
-      const { payloadType, payload, signatures } = readJson(o.verdict, 'verdict file') as Record<string, unknown>;
-      json(await client(o).post('/api/v1/verdicts', { testerId: o.as, modelId: o.model, verdict: { payloadType, payload, signatures }, ...(o.jurisdictions ? { jurisdictions: o.jurisdictions } : {}) }));
+    .action(async (o: Conn & { as: string; model: string; verdict: string; policy: string; report?: string[]; modelFacts?: string; tamper?: string[]; tamperLog?: string[]; jurisdictions?: string[] }) => {
+      const text = (file: string, what: string) => {
+        try {
+          return readFileSync(file, 'utf8');
+        } catch (e) {
+          throw new AssayError('IO', `cannot read the ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
+        }
+      };
+      const { pairTamperFiles } = await import('../../policy/signed-verdict.js');
+      const paired = pairTamperFiles((o.tamper ?? []).map((f) => ({ bytes: Buffer.from(text(f, 'tamper report')), source: f })), (o.tamperLog ?? []).map((f) => ({ bytes: Buffer.from(text(f, 'tamper log')), source: f })));
+      if (paired.unpaired.length) throw new AssayError('USAGE', `no --tamper-log given is the tamper log ${paired.unpaired.join(', ')} signs`);
+      json(
+        await client(o).post('/api/v1/verdicts', {
+          ...(paired.given.length ? { tamper: paired.given.map((g) => ({ report: JSON.parse(Buffer.from(g.bytes).toString('utf8')) as unknown, log: Buffer.from(g.logBytes).toString('utf8') })) } : {}),
+          testerId: o.as, modelId: o.model, verdict: readJson(o.verdict, 'verdict file'), policy: text(o.policy, 'policy'),
+          reports: (o.report ?? []).map((r) => readJson(r, 'report')), ...(o.modelFacts ? { modelFacts: text(o.modelFacts, 'model facts') } : {}),
+          ...(o.jurisdictions ? { jurisdictions: o.jurisdictions } : {}),
+        }),
+      );
     });
   withConn(obligation.command('list').description('Obligations of your organisations'))
     .option('--state <state>', 'open | fulfilled | confirmed | disputed')

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -8,7 +8,8 @@ import { decodeBase64Strict, parseEnvelope } from '../../attest/dsse.js';
 import { bundleText, writeFileAtomic } from '../../attest/bundle.js';
 import { loadSigner } from '../../attest/keys.js';
 import { logReport } from '../../attest/tlog.js';
-import { buildVerdictStatement, signVerdict, type VerifiedInput } from '../../policy/signed-verdict.js';
+import { defaultSeenFile } from '../../tlog/seen.js';
+import { buildVerdictStatement, pairTamperFiles, signVerdict, verifyTamperInputs, type VerifiedInput, type VerifiedTamper } from '../../policy/signed-verdict.js';
 import { parseStatement } from '../../attest/statement.js';
 import { emptyTrust, loadTrustFile, type TrustPolicy } from '../../attest/trust.js';
 import { formatVerifyResult, verifyReport } from '../../attest/verify.js';
@@ -240,6 +241,29 @@ async function repinText(text: string, pins: Record<number, string>, file: strin
   return out;
 }
 
+/** The tamper log of a --tamper-log argument: the file, or tamper.jsonl in the folder. */
+function tamperLogFile(arg: string): string {
+  const p = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, 'tamper.jsonl') : arg;
+  if (!existsSync(p)) throw new AssayError('IO', 'no tamper log here', { file: p });
+  return p;
+}
+
+/** Signed tamper reports paired with their logs and verified (trusted key, recomputed, tlog proof): evidence for tamper rules. */
+async function gatherTamper(signed: string[], logs: string[], trustFile: string | undefined, warn: (s: string) => void): Promise<VerifiedTamper[]> {
+  if (!signed.length) {
+    if (logs.length) throw new AssayError('USAGE', '--tamper-log needs the signed report it backs (--tamper <signed>)');
+    return [];
+  }
+  const { given, unpaired } = pairTamperFiles(
+    signed.map((s) => ({ bytes: readFileSync(s), source: s })),
+    logs.map((l) => ({ bytes: readFileSync(tamperLogFile(l)), source: l })),
+  );
+  for (const u of unpaired) warn(`${u}: no --tamper-log given is the tamper log it signs; ignored (its tamper rules stay insufficient evidence)`);
+  const r = await verifyTamperInputs(given, trustFrom(trustFile), { seenFile: defaultSeenFile() });
+  for (const p of r.problems) warn(`${p.source}: signed tamper report did not verify (exit ${p.exit}): ${p.message}; ignored`);
+  return r.ok;
+}
+
 /** The fields sub-domain rules group by. */
 const groupFields = (p: Policy): string[] => [...new Set(p.rules.flatMap((r) => (r.group ? [r.group.by] : [])))];
 
@@ -416,6 +440,8 @@ export function register(program: Command): void {
     .option('--grant <file>', 'a gateway grant token (file) for the runs\' model: their access level is the grant\'s, not the declared one, when a gateway key in the trust file (co-signers) issued it (repeatable)', collect)
     .option('--grant-key <file>', "only grants issued by this gateway public key (PEM); it must also be a trusted co-signer")
     .option('--at <date>', 'evaluation date for staleness rules (ISO 8601; default now)')
+    .option('--tamper <file>', 'a signed tamper report (assay tamper report --sign) for tamper rules (policy v3); verified against --trust (repeatable)', collect)
+    .option('--tamper-log <dir|file>', 'the tamper log a --tamper report is over (or its folder) (repeatable)', collect)
     .option('--json', 'the verdict as JSON (assay.verdict/v1)')
     .option('--sign', 'sign the verdict as one attestation citing every report (needs a verified --report for every run)')
     .option('--key <name|file>', 'signing key for --sign (default: the only key in $ASSAY_HOME/keys)')
@@ -424,24 +450,25 @@ export function register(program: Command): void {
     .option('--log <dir|url>', 'with --sign: append the signed verdict to this transparency log and store the inclusion proof')
     .option('--log-vkey <vkey>', "a remote log's verifier key")
     .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
-    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean; grant?: string[]; grantKey?: string; at?: string; sign?: boolean; key?: string; signer?: string; out?: string; log?: string; logVkey?: string; logTokenFile?: string }) => {
+    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean; grant?: string[]; grantKey?: string; at?: string; tamper?: string[]; tamperLog?: string[]; sign?: boolean; key?: string; signer?: string; out?: string; log?: string; logVkey?: string; logTokenFile?: string }) => {
       const lp = await loadPolicy(policyFile);
       const facts = f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null;
-      if (!runs.length && !f.report?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id) or --report');
+      if (!runs.length && !f.report?.length && !f.tamper?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id), --report or --tamper');
       const warn = (s: string) => process.stderr.write(`assay: warning: ${s}\n`);
       const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey), groupFields(lp.policy));
       // A signed verdict is evaluated at the time it is signed: a back-dated (or future) --at would
       // let staleness limits be chosen by the signer.
       if (f.sign && f.at !== undefined) throw new AssayError('USAGE', '--at cannot be used with --sign: a signed verdict is evaluated at the time it is signed', { field: 'at' });
+      const tamper = await gatherTamper(f.tamper ?? [], f.tamperLog ?? [], f.trust, warn);
       const at = evaluationDate(f.at);
-      const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final', at });
+      const v = evaluatePolicy(lp.policy, lp.digest, { facts, runs: evidence, mode: 'final', at, ...(tamper.length ? { tamper: tamper.map((t) => t.evidence) } : {}) });
       process.stdout.write(f.json ? JSON.stringify(v, null, 2) + '\n' : formatVerdict(v));
       process.exitCode = VERDICT_EXIT[v.verdict];
       if (f.sign) {
         const missing = evidence.filter((e) => !inputs.some((i) => i.predicate.run.id === e.runId)).map((e) => e.runId);
         if (missing.length) throw new AssayError('USAGE', `--sign cites a verified report for every run; none for ${missing.join(', ')} (assay attest <run>, then --report)`);
         const signer = loadSigner(f.key);
-        const st = buildVerdictStatement(lp, facts, inputs, evidence, { signer: { name: f.signer ?? signer.name, keyId: signer.keyId }, at });
+        const st = buildVerdictStatement(lp, facts, inputs, evidence, { signer: { name: f.signer ?? signer.name, keyId: signer.keyId }, at, ...(tamper.length ? { tamper } : {}) });
         if (st.predicate.verificationResult !== v.verdict) throw new AssayError('VERDICT', `the verdict recomputed from the reports (${st.predicate.verificationResult}) differs from the one from the run logs (${v.verdict}); check the reports against their logs (assay verify --run)`);
         let bundle = signVerdict(st, signer);
         if (f.log) {

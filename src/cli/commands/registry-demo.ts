@@ -45,7 +45,7 @@ export async function registryDemo(runLogPath: string, opts: { serve?: boolean; 
     const chain = await pub.get<{ recognised: boolean; chain: { kind: string; id: string; recogniser?: string; recognised?: string; accreditor?: string; tester?: string }[] }>('/api/v1/recognition', { tester: w.testerB.orgId, jurisdiction: 'GB', domain: 'cyber' });
     const names = new Map((await pub.all<{ id: string; name: string }>('/api/v1/orgs')).map((o) => [o.id, o.name]));
     const n = (id?: string) => names.get(id ?? '') ?? id;
-    const fu = await runFollowUpScenario({ world: w, now: () => clock, advance: (days) => (clock = new Date(clock.getTime() + days * 86400e3)), tick: async () => void (await server.followUp.scheduler.tick()) });
+    const fu = await runFollowUpScenario({ world: w, verdictRunLog: runLogPath, now: () => clock, advance: (days) => (clock = new Date(clock.getTime() + days * 86400e3)), tick: async () => void (await server.followUp.scheduler.tick()) });
     await server.drainer.idle();
     const audit = await auditRegistry(store, { src: logSource(join(dir, 'log')), vkey: log.vkey });
     say(

@@ -5,7 +5,9 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { loadSigner } from '../../attest/keys.js';
 import { emptyTrust, loadTrustFile } from '../../attest/trust.js';
 import { assayHome } from '../../home.js';
-import { signTamperReport, verifyTamperReport } from '../../tamper/attest.js';
+import { signTamperReport, tamperBundle, verifyTamperReportLogged } from '../../tamper/attest.js';
+import { logReport } from '../../attest/tlog.js';
+import { defaultSeenFile } from '../../tlog/seen.js';
 import { AssayError } from '../../common/errors.js';
 import { CommandBackend } from '../../tamper/backends/command.js';
 import { OpenAIFineTuningBackend } from '../../tamper/backends/openai-fine-tuning.js';
@@ -64,24 +66,42 @@ export function register(program: Command): void {
     .option('--resamples <n>', 'bootstrap resamples', int(100, 100_000), 1000)
     .option('--sign', 'write a signed report (in-toto statement over the tamper log) to --out')
     .option('--key <name|file>', 'signing key for --sign (default: the only key in $ASSAY_HOME/keys)')
-    .action((logArg: string, f: { json?: boolean; out?: string; resamples: number; sign?: boolean; key?: string }) => {
+    .option('--log <dir|url>', 'with --sign: append the signed report to this transparency log and store the inclusion proof in it')
+    .option('--log-vkey <vkey>', "the transparency log's verifier key (vkey text or a file holding it); required for a URL")
+    .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
+    .action(async (logArg: string, f: { json?: boolean; out?: string; resamples: number; sign?: boolean; key?: string; log?: string; logVkey?: string; logTokenFile?: string }) => {
       const path = logPathOf(logArg);
       const records = readTamperLog(path);
       const report = buildTamperReport(records, { resamples: f.resamples });
+      if (f.log && !f.sign) throw new AssayError('USAGE', '--log logs the signed report: use it with --sign');
       if (f.sign) {
         if (!f.out) throw new AssayError('USAGE', '--sign writes the signed report to --out <file>');
-        const env = signTamperReport(readFileSync(path), records, loadSigner(f.key), { resamples: f.resamples });
-        writeFileSync(f.out, JSON.stringify(env, null, 2) + '\n');
-        process.stderr.write(`signed tamper report written to ${f.out}\n`);
+        const signer = loadSigner(f.key);
+        let bundle = tamperBundle(signTamperReport(readFileSync(path), records, signer, { resamples: f.resamples }), signer);
+        let logged = '';
+        if (f.log) {
+          const token = f.logTokenFile ? readFileSync(f.logTokenFile, 'utf8').trim() : process.env.ASSAY_LOG_TOKEN;
+          const vkey = f.logVkey ? (existsSync(f.logVkey) ? readFileSync(f.logVkey, 'utf8').trim() : f.logVkey) : undefined;
+          const r = await logReport(bundle, { target: f.log, ...(vkey ? { vkey } : {}), ...(token ? { token } : {}) });
+          bundle = r.bundle;
+          logged = `; logged as entry ${r.index} of ${r.checkpoint.origin} (checkpoint size ${r.checkpoint.size}), inclusion proof stored in it`;
+        }
+        writeFileSync(f.out, JSON.stringify(bundle, null, 2) + '\n');
+        process.stderr.write(`signed tamper report written to ${f.out}${logged}\n`);
       } else if (f.out) writeFileSync(f.out, tamperReportJson(report));
       process.stdout.write(f.json ? tamperReportJson(report) : formatTamperReport(report));
     });
   tamper
     .command('verify <signed>')
-    .description('Verify a signed tamper report offline: a trusted signature, the tamper log is the signed one, the run logs match it, and the report follows from it')
+    .description('Verify a signed tamper report offline: a trusted signature, the tamper log is the signed one, the run logs match it, the report follows from it, and its transparency-log inclusion proof (if any) is from a trusted log')
+    .addHelpText('after', '\nExit codes: 0 verified, 2 usage/IO, 11 no trusted signature, 13 malformed, 14 the tamper log is not the signed one,\n15 the report does not follow from the log or a run log differs, 17 transparency log (invalid proof, untrusted log with --require-log,\nsplit view, inconsistent checkpoint, rollback). Format: docs/formats/tamper.md')
     .requiredOption('--log <dir|file>', 'the tamper log (or its folder, whose runs/ are checked too)')
     .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json)')
-    .action((signed: string, f: { log: string; trust?: string }) => {
+    .option('--require-log', 'fail unless the report carries an inclusion proof from a transparency log in the trust file')
+    .option('--tlog <dir|url>', "the transparency log: fetch its current checkpoint and prove it extends the proof's")
+    .option('--checkpoint <file>', "a newer signed checkpoint of that log (e.g. from a witness): must extend the proof's (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
+    .option('--seen-state <file>', 'largest checkpoint seen per log, for rollback detection (default $ASSAY_HOME/tlog/seen.json)')
+    .action(async (signed: string, f: { log: string; trust?: string; requireLog?: boolean; tlog?: string; checkpoint?: string[]; seenState?: string }) => {
       const path = logPathOf(f.log);
       const trustFile = f.trust ? resolve(f.trust) : join(assayHome(), 'trust.json');
       const trust = existsSync(trustFile) ? loadTrustFile(trustFile) : emptyTrust();
@@ -92,8 +112,11 @@ export function register(program: Command): void {
         if (!p.startsWith(dir + sep) || !existsSync(p)) return null; // only files under the log's folder
         return createHash('sha256').update(readFileSync(p)).digest('hex');
       };
-      const r = verifyTamperReport(readFileSync(signed), readFileSync(path), readTamperLog(path), trust, digestOf, signed);
-      process.stdout.write(r.ok ? `verified: signed by ${r.keyId}; the report follows from ${path}\n` : `NOT VERIFIED (exit ${r.exitCode}):\n${r.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readFileSync(c, 'utf8'), source: c }));
+      const r = await verifyTamperReportLogged(readFileSync(signed), readFileSync(path), readTamperLog(path), trust, digestOf, { require: !!f.requireLog, checkpoints, ...(f.tlog ? { log: f.tlog } : {}), seenFile: f.seenState ?? defaultSeenFile() }, signed);
+      for (const w of r.warnings ?? []) process.stderr.write(`assay: warning: ${w}\n`);
+      const logged = r.tlog ? `; included as entry ${r.tlog.index} of ${r.tlog.origin} (checkpoint size ${r.tlog.size}${r.tlog.consistentWith.length ? `, extended by ${r.tlog.consistentWith.map((c) => `${c.source} (${c.size})`).join(', ')}` : ''})` : '';
+      process.stdout.write(r.ok ? `verified: signed by ${r.keyId}; the report follows from ${path}${logged}\n` : `NOT VERIFIED (exit ${r.exitCode}):\n${r.problems.map((p) => `  ${p}`).join('\n')}\n`);
       process.exitCode = r.exitCode;
     });
 }

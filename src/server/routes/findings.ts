@@ -69,7 +69,7 @@ const delivery = z.object({ id: z.string(), messageId: z.string(), state: z.enum
 export function registerFollowUp(api: Api, o: FollowUpOptions, afterWrite: () => void): FollowUp {
   const reg = api.registry;
   const findings = new Findings(reg.store, reg.now, clockPolicy(o.findingClock ?? {}), reg.commits);
-  const obligations = new Obligations(findings, o.obligationDays ?? 30);
+  const obligations = new Obligations(findings, o.obligationDays ?? 30, (testerId) => reg.trustFor(testerId));
   const webhooks = new Webhooks(findings, { policy: new AddressPolicy(o.webhookAllowList ?? []), ...(o.webhookTimeoutMs ? { timeoutMs: o.webhookTimeoutMs } : {}) });
   const scheduler = new Scheduler({ findings, obligations, webhooks }, afterWrite);
   // Every successful write may leave deliveries due now: send them without waiting for the timer.
@@ -141,9 +141,17 @@ export function registerFollowUp(api: Api, o: FollowUpOptions, afterWrite: () =>
 
   // ── verdict follow-through ──
   route(api, {
-    method: 'POST', path: '/api/v1/verdicts', tag: 'obligations', auth: 'required', summary: 'A tester registers a signed verdict on a model release; threshold-crossed creates one obligation per required action', status: 201, bodyLimit: 4 * 1024 * 1024,
-    body: z.strictObject({ testerId: id('org'), modelId: id('mdl'), verdict: envelope, jurisdictions: z.array(jurisdiction).max(50).optional().describe('whose agencies oversee the follow-through (default: the developer\'s)') }), response: z.object({ digest: z.string(), verdict: z.string(), developerId: z.string(), modelId: z.string(), obligations: z.array(obligation) }),
-    handler: ({ actor, body }) => obligations.registerVerdict(actor, body.testerId, body.modelId, JSON.stringify(body.verdict), body.jurisdictions),
+    method: 'POST', path: '/api/v1/verdicts', tag: 'obligations', auth: 'required', summary: 'A tester registers a signed verdict (`assay verdict --sign`) on a model release with what it rests on; the server recomputes it from the cited reports and the policy, and threshold-crossed creates one obligation per required action', status: 201, bodyLimit: 16 * 1024 * 1024,
+    body: z.strictObject({
+      testerId: id('org'), modelId: id('mdl'), verdict: envelope,
+      policy: z.string().min(1).max(1024 * 1024).describe('the policy file (YAML text) the verdict names by digest'),
+      reports: z.array(envelope).max(200).default([]).describe('every signed run report the verdict cites (as `assay verify --report`)'),
+      modelFacts: z.string().max(256 * 1024).optional().describe('the model facts file (YAML text) when the verdict used one'),
+      tamper: z.array(z.strictObject({ report: envelope, log: z.string().min(1).max(8 * 1024 * 1024).describe('the tamper log (tamper.jsonl text) the signed report is over') })).max(20).default([]).describe('every signed tamper report the verdict cites (policy v3 tamper rules), with its tamper log'),
+      jurisdictions: z.array(jurisdiction).max(50).optional().describe('whose agencies oversee the follow-through (default: the developer\'s)'),
+    }),
+    response: z.object({ digest: z.string(), verdict: z.string(), recomputed: z.literal(true), developerId: z.string(), modelId: z.string(), obligations: z.array(obligation) }),
+    handler: ({ actor, body }) => obligations.registerVerdict(actor, body.testerId, body.modelId, JSON.stringify(body.verdict), body.jurisdictions, { policy: body.policy, reports: body.reports.map((r) => JSON.stringify(r)), tamper: body.tamper.map((t) => ({ report: JSON.stringify(t.report), log: t.log })), ...(body.modelFacts ? { modelFacts: body.modelFacts } : {}) }),
   });
   route(api, {
     method: 'GET', path: '/api/v1/obligations', tag: 'obligations', auth: 'required', summary: 'Obligations of the caller\'s organisations (developer, tester, or agency of the developer\'s jurisdiction)',

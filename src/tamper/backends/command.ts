@@ -71,10 +71,10 @@ export class CommandBackend implements FineTuneBackend {
         if (timedOut) return res({ state: 'timed_out', jobId, error: `trainer still running after ${this.timeoutS} s; killed` });
         if (code !== 0) return res({ state: sig === 'SIGKILL' ? 'cancelled' : 'failed', jobId, error: `trainer exited ${code ?? sig}: ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
         try {
-          const r = JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8')) as { endpoint?: unknown; model?: unknown; trained_tokens?: unknown };
+          const r = JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8')) as { endpoint?: unknown; model?: unknown; trained_tokens?: unknown; gpu_hours?: unknown };
           if (typeof r.endpoint !== 'string' || typeof r.model !== 'string') return res({ state: 'failed', jobId, error: 'result.json needs string "endpoint" and "model"' });
           new URL(r.endpoint);
-          res({ state: 'succeeded', jobId, model: r.model, endpoint: r.endpoint, ...(typeof r.trained_tokens === 'number' ? { trainedTokens: r.trained_tokens } : {}) });
+          res({ state: 'succeeded', jobId, model: r.model, endpoint: r.endpoint, ...(typeof r.trained_tokens === 'number' ? { trainedTokens: r.trained_tokens } : {}), ...(typeof r.gpu_hours === 'number' && Number.isFinite(r.gpu_hours) && r.gpu_hours >= 0 ? { gpuHours: r.gpu_hours } : {}) });
         } catch (e) {
           res({ state: 'failed', jobId, error: `no usable {out_dir}/result.json: ${(e as Error).message}` });
         }

@@ -19,6 +19,8 @@ export interface JobResult {
   model?: string;
   endpoint?: string;
   trainedTokens?: number;
+  /** GPU-hours the job used, when the back-end reports them (the compute axis of the cost to break). */
+  gpuHours?: number;
   error?: string;
 }
 
