@@ -229,7 +229,8 @@ ${rule('{ strength: 1000, unit: examples }', '{ kind: harmful, learning_rate: 2e
     const { verifyTamperInputs } = await import('../src/policy/signed-verdict.js');
     const t = await verifyTamperInputs([{ bytes, logBytes, source: 't.json' }], trust);
     assert.equal(t.ok.length, 1, JSON.stringify(t.problems));
-    const st = buildVerdictStatement(lp, null, [], [], { signer: { name: 'lab', keyId: me.keyId }, at: '2026-12-05T00:00:00Z', tamper: t.ok });
+    // Evaluated now: a signed verdict's evaluation date must be its signing time (policy-evaluation v3).
+    const st = buildVerdictStatement(lp, null, [], [], { signer: { name: 'lab', keyId: me.keyId }, at: new Date().toISOString(), tamper: t.ok });
     assert.equal(st.predicate.verificationResult, 'below-threshold');
     const good = await verifyVerdictDocument(Buffer.from(JSON.stringify(signVerdict(st, me))), { trust, policy: lp, facts: null, reports: [], tamper: [{ bytes, logBytes, source: 't.json' }] });
     assert.deepEqual(good.failures, []);

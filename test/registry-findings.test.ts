@@ -94,7 +94,7 @@ async function makeVerdicts() {
     for (const [name, threshold, exit] of [['crossed', 0.5, 20], ['below', 0.99, 0]] as const) {
       const pol = join(dir, `${name}.yaml`);
       writeFileSync(pol, verdictPolicy(threshold));
-      const v = await cli(['verdict', pol, runLog, '--report', reportFile, '--sign', '--key', 'lab', '--out', join(dir, `${name}.json`), '--at', '2026-12-05T00:00:00Z'], env);
+      const v = await cli(['verdict', pol, runLog, '--report', reportFile, '--sign', '--key', 'lab', '--out', join(dir, `${name}.json`)], env);
       assert.equal(v.code, exit, v.stdout + v.stderr);
       out[name] = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
       out[`${name}Policy`] = verdictPolicy(threshold);
@@ -446,7 +446,7 @@ rules:
       // The registry's trust: tester A's registered keys (this key among them).
       const trust = { ...emptyTrust(), testers: [{ name: 'lab', keyId: v.signer.keyId, publicKey: v.signer.publicKey }] };
       const t = await verifyTamperInputs([{ bytes: Buffer.from(JSON.stringify(report)), logBytes: Buffer.from(log), source: 't' }], trust);
-      const st = buildVerdictStatement(lp, null, [], [], { signer: { name: 'lab', keyId: v.signer.keyId }, at: clock.toISOString(), tamper: t.ok });
+      const st = buildVerdictStatement(lp, null, [], [], { signer: { name: 'lab', keyId: v.signer.keyId }, at: clock.toISOString(), now: clock, tamper: t.ok });
       assert.equal(st.predicate.verificationResult, 'threshold-crossed');
       const verdict = signVerdict(st, v.signer);
       const body = { testerId: w.testerA.orgId, modelId: w.modelId, verdict, policy: policyText, reports: [] };

@@ -355,7 +355,7 @@ export async function verifyVerdictDocument(
     const tv = Date.parse(String(p.timeVerified));
     if (version !== 2 && (!Number.isFinite(ev) || !Number.isFinite(tv) || Math.abs(ev - tv) > EVALUATED_AT_SLACK_MS))
       fail(15, 'payload $.predicate.evaluatedAt', `the evaluation date ${p.evaluatedAt} is not the signing time ${p.timeVerified}`);
-    else if (ev > Date.now() + EVALUATED_AT_SLACK_MS) fail(15, 'payload $.predicate.evaluatedAt', `the evaluation date ${p.evaluatedAt} is in the future`);
+    else if (ev > (o.now ?? new Date()).getTime() + EVALUATED_AT_SLACK_MS) fail(15, 'payload $.predicate.evaluatedAt', `the evaluation date ${p.evaluatedAt} is in the future`);
     if (res.failures.length) res.recomputed = null; // the date is not the signing time: nothing to recompute at
     else if (!Number.isInteger(version) || version < 2 || version > POLICY_EVALUATION_VERSION) fail(15, 'payload $.predicate.evaluationVersion', `unknown policy-evaluation version ${version}`);
     else if (version < POLICY_EVALUATION_VERSION)
