@@ -50,11 +50,23 @@ export interface Integrity {
 }
 
 /** How much of its suite a run covered, from its config, its end status and how many items it holds. */
-export function runExtent(cfg: { limit: number | null; sampleIds: string[] | null }, status: string | null, samples: number): Integrity['extent'] {
+export function runExtent(
+  cfg: { limit: number | null; sampleIds: string[] | null; epochs?: number },
+  status: string | null,
+  samples: number,
+  /** Units (item × epoch records) the run holds, and the suite's item count (header/predicate `suite.items`; undefined: not recorded). */
+  units?: { recorded: number; items: number | undefined },
+): Integrity['extent'] {
   if (cfg.sampleIds !== null) return { kind: 'chosen', detail: `${cfg.sampleIds.length} chosen item(s), --sample-id`, ids: [...cfg.sampleIds] };
   if (status !== 'completed') return { kind: 'incomplete', detail: status ? `ended ${status}` : 'no end record (still running or crashed)' };
-  if (cfg.limit !== null && samples >= cfg.limit) return { kind: 'first-n', detail: `the first ${cfg.limit} items, --limit` };
-  return { kind: 'full', detail: `${samples} items` };
+  // Evaluation v4 compares what the run holds with what its suite defines (items × epochs, capped by --limit).
+  const epochs = cfg.epochs ?? 1;
+  const coverage = units
+    ? { recorded: units.recorded, expected: units.items === undefined ? null : (cfg.limit !== null ? Math.min(cfg.limit, units.items) : units.items) * epochs }
+    : undefined;
+  const cov = coverage ? { coverage } : {};
+  if (cfg.limit !== null && samples >= cfg.limit) return { kind: 'first-n', detail: `the first ${cfg.limit} items, --limit`, ...cov };
+  return { kind: 'full', detail: `${samples} items`, ...cov };
 }
 
 /**
@@ -65,6 +77,7 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
   let header: RunHeader | null = null;
   let status: string | null = null;
   const ids = new Set<string>();
+  const keys = new Set<string>();
   let judged = 0;
   let withModel = 0;
   for await (const rec of iterateRunLog(logPath)) {
@@ -72,6 +85,7 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
     else if (rec.type === 'end') status = rec.status;
     else if (rec.type === 'sample') {
       ids.add(rec.sampleId);
+      keys.add(rec.key);
       if (rec.scores[EXPERT_SUCCESS]?.status === 'scored') {
         judged++;
         if (rec.output !== null && rec.sent !== null && (rec.timing?.attempts ?? 0) > 0) withModel++;
@@ -80,7 +94,7 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
   }
   if (!header) throw new AssayError('RUN_LOG', 'run log has no header', { file: logPath });
   const stage2 = header.suite.id.endsWith(ELICITATION_SUFFIX);
-  return { extent: runExtent(header.config, status, ids.size), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
+  return { extent: runExtent(header.config, status, ids.size, { recorded: keys.size, items: header.suite.items }), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
 }
 
 export function evidenceFromStats(stats: RunStats, access: RunEvidence['access'], prov: Provenance, integrity?: Integrity): RunEvidence {
@@ -140,7 +154,7 @@ export function evidenceFromPredicate(p: RunReportPredicate, prov: Provenance, e
     signed: prov.signed,
     logged: prov.logged,
     metrics: p.metrics.map(metricFacts),
-    extent: runExtent(p.config, p.run.status, p.counts.samples),
+    extent: runExtent(p.config, p.run.status, p.counts.samples, { recorded: p.counts.records, items: p.suite.items }),
     exchanges: stage2 ? x : null,
     accessBasis: prov.grant ? 'grant' : 'declared',
     ...(prov.grant?.ref ? { grant: prov.grant.ref } : {}),

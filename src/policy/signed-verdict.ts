@@ -175,7 +175,7 @@ export interface VerdictCheck {
  */
 export async function verifyVerdictDocument(
   bytes: Uint8Array,
-  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; grants?: string[]; tlog?: TlogVerifyOptions; now?: Date; source?: string },
+  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; grants?: string[]; tlog?: TlogVerifyOptions; now?: Date; source?: string; /** Refuse (exit 18) a verdict evaluated under an older policy-evaluation version. */ requireEvaluationVersion?: number },
 ): Promise<VerdictCheck> {
   const src = o.source ?? 'verdict';
   const res: VerdictCheck = { ok: false, exitCode: 0, failures: [], warnings: [], statement: null, recomputed: null };
@@ -276,6 +276,11 @@ export async function verifyVerdictDocument(
     if (signedX !== undefined && canonicalJson(signedX) !== canonicalJson(c.exchanges ?? null))
       fail(15, `${where}.exchanges`, `run ${c.runId}: the verdict states ${JSON.stringify(c.exchanges)} model exchanges, its report signed ${JSON.stringify(signedX)}`);
   }
+  // A verifier may refuse verdicts evaluated under an older (laxer) policy-evaluation version: a
+  // signer can choose the version, and an older one recomputes as signed.
+  const need = o.requireEvaluationVersion;
+  if (need !== undefined && !(Number.isInteger(p.evaluationVersion) && p.evaluationVersion >= need))
+    fail(18, 'payload $.predicate.evaluationVersion', `evaluated under policy-evaluation version ${p.evaluationVersion}; this verifier requires version ${need} or later (--require-evaluation-version)`);
   // Recompute from the cited reports (at the signed evaluation version and date).
   if (o.policy && !res.failures.length) {
     const claims = new Map(cited.map((c) => [c.report.sha256, c]));
