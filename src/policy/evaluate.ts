@@ -78,6 +78,12 @@ export interface RunEvidence {
   release?: string | null;
   /** When the run started (ISO 8601), for staleness. */
   startedAt?: string | null;
+  /**
+   * Evaluation v4, stage-2 sessions whose access rests on a gateway grant: of the judged items with
+   * a model exchange, how many an opening of the gateway's committed access log shows
+   * (policy/access-records.ts). Absent: not checked, and such a session does not count.
+   */
+  accessRecords?: { of: number; opened: number } | null;
   /** A v3 pool of sessions that may share items: judgements pooled and items certainly distinct. */
   distinctItems?: { judged: number; distinct: number };
 }
@@ -162,7 +168,7 @@ export interface Verdict {
   capabilities: CapabilityResult[];
   rules: RuleResult[];
   actions: ResolvedAction[];
-  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean; extent?: RunExtent | null; accessBasis?: 'declared' | 'grant'; release?: string | null; exchanges?: { judged: number; withModel: number } | null }[];
+  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean; extent?: RunExtent | null; accessBasis?: 'declared' | 'grant'; release?: string | null; exchanges?: { judged: number; withModel: number } | null; accessRecords?: { of: number; opened: number } }[];
   /** The evaluation version and date (v2 and later; absent in v1 verdicts). */
   evaluation?: { version: number; at: string | null };
   /** v2 policies with `triggers`: which fired. */
@@ -361,6 +367,12 @@ function integrityProblems(rule: Rule, ev: Settings['evidence'], run: RunEvidenc
     const x = run.exchanges;
     if (!x) out.push(`stage-2 session ${run.runId}: cannot tell whether the judged items had model exchanges (give the session's run log)`);
     else if (x.withModel < x.judged) out.push(`stage-2 session ${run.runId}: ${x.judged - x.withModel} of ${x.judged} judged items have no model exchange recorded; judgements without the model are not evidence`);
+    // v4: a session that claims it ran through a gateway grant shows it with the gateway's access records.
+    if (ctx.version >= 4 && run.accessBasis === 'grant') {
+      const a = run.accessRecords;
+      if (!a) out.push(`stage-2 session ${run.runId} rests on a gateway grant, but its model exchanges were not checked against the gateway's access log (give --gateway-log and --opening)`);
+      else if (a.opened < (x?.judged ?? Infinity)) out.push(`stage-2 session ${run.runId}: ${a.opened} of ${x?.judged ?? a.of} judged items' model exchanges match openings of the gateway's access log; items without them are not evidence`);
+    }
   }
   if (ev.release === 'required') {
     const rel = run.release ?? null;
@@ -489,6 +501,7 @@ export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
     ...(worst.extent ? { extent: worst.extent } : {}),
     exchanges: ex.every((x) => x) ? { judged: ex.reduce((a, x) => a + x!.judged, 0), withModel: ex.reduce((a, x) => a + x!.withModel, 0) } : null,
     accessBasis: runs.every((r) => r.accessBasis === 'grant') ? 'grant' : 'declared',
+    ...(runs.every((r) => r.accessRecords) ? { accessRecords: { of: runs.reduce((a, r) => a + r.accessRecords!.of, 0), opened: runs.reduce((a, r) => a + r.accessRecords!.opened, 0) } } : {}),
     release: new Set(runs.map((r) => r.release ?? null)).size === 1 ? (first.release ?? null) : null,
     startedAt: runs.map((r) => r.startedAt ?? null).reduce((a, b) => (a === null || b === null ? null : a < b ? a : b)),
   };
@@ -789,7 +802,7 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     actions,
     runs: input.runs.map((r) => ({
       runId: r.runId, suite: r.suite.id, suiteVersion: r.suite.version, suiteDigest: r.suite.digest, access: r.access, signed: r.signed, logged: r.logged, simulated: r.simulated,
-      ...(ctx.version >= 2 ? { extent: r.extent?.kind ?? null, accessBasis: r.accessBasis ?? 'declared', release: r.release ?? null, ...(r.exchanges !== undefined ? { exchanges: r.exchanges } : {}) } : {}),
+      ...(ctx.version >= 2 ? { extent: r.extent?.kind ?? null, accessBasis: r.accessBasis ?? 'declared', release: r.release ?? null, ...(r.exchanges !== undefined ? { exchanges: r.exchanges } : {}), ...(ctx.version >= 4 && r.accessRecords ? { accessRecords: r.accessRecords } : {}) } : {}),
     })),
     // Absent under v1, so verdicts signed before evaluation versions existed recompute byte for byte.
     ...(ctx.version >= 2 ? { evaluation: { version: ctx.version, at: ctx.at } } : {}),

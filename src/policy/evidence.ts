@@ -7,6 +7,11 @@ import type { RunReportPredicate } from '../attest/predicate.js';
 import type { MetricFacts, RunEvidence } from './evaluate.js';
 import type { IntervalBasis } from '../stats/honest.js';
 import type { GrantRef } from './grant-evidence.js';
+import { sha256Hex } from '../common/canonical.js';
+import type { TrustPolicy } from '../attest/trust.js';
+import type { Opening } from '../gateway/commit.js';
+import { verifyLogFile } from '../gateway/head.js';
+import { checkSessionAccessRecords } from './access-records.js';
 
 /** The I/O edge of the policy module: run logs and signed reports → RunEvidence for evaluatePolicy. */
 
@@ -97,6 +102,18 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
   return { extent: runExtent(header.config, status, ids.size, { recorded: keys.size, items: header.suite.items }), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
 }
 
+/** A stage-2 session's judged items with a model exchange: what was sent and answered (for the gateway's access records). */
+export async function sessionExchangesFromLog(logPath: string): Promise<import('./access-records.js').SessionExchange[]> {
+  const out: import('./access-records.js').SessionExchange[] = [];
+  const seen = new Set<string>();
+  for await (const rec of iterateRunLog(logPath)) {
+    if (rec.type !== 'sample' || seen.has(rec.key)) continue;
+    seen.add(rec.key);
+    if (rec.scores[EXPERT_SUCCESS]?.status === 'scored' && rec.output !== null && rec.sent !== null && (rec.timing?.attempts ?? 0) > 0) out.push({ key: rec.key, sent: rec.sent.body, answer: rec.output.raw });
+  }
+  return out;
+}
+
 export function evidenceFromStats(stats: RunStats, access: RunEvidence['access'], prov: Provenance, integrity?: Integrity): RunEvidence {
   return {
     runId: stats.runId,
@@ -165,3 +182,42 @@ export function evidenceFromPredicate(p: RunReportPredicate, prov: Provenance, e
 
 const isExchanges = (v: unknown): v is { judged: number; withModel: number } =>
   !!v && typeof v === 'object' && Number.isInteger((v as { judged?: unknown }).judged) && Number.isInteger((v as { withModel?: unknown }).withModel);
+
+/**
+ * Evaluation v4: a grant-backed stage-2 session read from its run log, checked against the
+ * gateway's access log (export or proofs bundle, verified under the grant's gateway key from the
+ * trust file) and the tester's openings. Sets `accessRecords`; other runs are returned unchanged.
+ * Without a gateway log the session keeps no `accessRecords`, and v4 does not count it.
+ */
+export async function withAccessRecords(
+  ev: RunEvidence,
+  logPath: string,
+  o: { tokens: string[]; trust: TrustPolicy; gatewayLog: { text: string; file?: string } | null; openings: Opening[]; warn: (s: string) => void },
+): Promise<RunEvidence> {
+  if (!ev.suite.id.endsWith(ELICITATION_SUFFIX) || ev.accessBasis !== 'grant' || !ev.grant || !o.gatewayLog) return ev;
+  const exchanges = await sessionExchangesFromLog(logPath);
+  const none = (why: string): RunEvidence => {
+    o.warn(`stage-2 session ${ev.runId}: ${why}; none of its exchanges is shown by the gateway's access records`);
+    return { ...ev, accessRecords: { of: exchanges.length, opened: 0 } };
+  };
+  const token = o.tokens.find((t) => sha256Hex(t) === ev.grant!.sha256);
+  let jti: string | null = null;
+  try {
+    const j = JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
+    jti = typeof j.jti === 'string' ? j.jti : null;
+  } catch {
+    jti = null;
+  }
+  if (!jti) return none('the grant it rests on names no grant id');
+  const key = o.trust.cosigners.find((c) => c.keyId === ev.grant!.keyId)?.publicKey;
+  if (!key) return none(`its grant's gateway key ${ev.grant.keyId} is not a trusted co-signer`);
+  let log;
+  try {
+    log = verifyLogFile(o.gatewayLog.text, key, o.gatewayLog.file);
+  } catch (e) {
+    return none(`the gateway log does not verify under the grant's gateway key: ${(e as Error).message}`);
+  }
+  const check = checkSessionAccessRecords(exchanges, o.openings, log, o.trust.logs, jti);
+  for (const p of check.problems.slice(0, 10)) o.warn(`stage-2 session ${ev.runId}: ${p}`);
+  return { ...ev, accessRecords: { of: check.of, opened: check.opened } };
+}

@@ -56,6 +56,11 @@ export interface InputAttestation {
   access: { level: RunEvidence['access']; basis: 'declared' | 'grant'; grant?: GrantRef };
   /** A stage-2 session's model exchanges, from its run log at signing time. */
   exchanges: RunEvidence['exchanges'];
+  /**
+   * Evaluation v4, a grant-backed stage-2 session: judged items whose exchange matched an opening of
+   * the gateway's access log at signing time. The signer's statement: verify does not re-open.
+   */
+  accessRecords?: { of: number; opened: number };
 }
 
 export interface VerdictPredicate {
@@ -91,7 +96,8 @@ function evidenceOf(inputs: VerifiedInput[], claims: Map<string, InputAttestatio
   return inputs.map((i) => {
     const c = claims.get(i.payloadSha256);
     const grant = c?.access.basis === 'grant' ? { level: c.access.level } : null;
-    return evidenceFromPredicate(i.predicate, { signed: true, logged: i.logged, grant }, c ? c.exchanges : undefined);
+    const ev = evidenceFromPredicate(i.predicate, { signed: true, logged: i.logged, grant }, c ? c.exchanges : undefined);
+    return c?.accessRecords ? { ...ev, accessRecords: c.accessRecords } : ev;
   });
 }
 
@@ -112,7 +118,7 @@ export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null
     if (!e) throw new AssayError('USAGE', `report of run ${i.predicate.run.id} was not part of the evidence`);
     if (e.accessBasis === 'grant' && !e.grant) throw new AssayError('USAGE', `run ${e.runId}: grant access without the grant it rests on`);
     const access = { level: e.access, basis: e.accessBasis ?? 'declared', ...(e.accessBasis === 'grant' && e.grant ? { grant: e.grant } : {}) };
-    return { runId: e.runId, suite: e.suite, report: { sha256: i.payloadSha256 }, access, exchanges: e.exchanges ?? null };
+    return { runId: e.runId, suite: e.suite, report: { sha256: i.payloadSha256 }, access, exchanges: e.exchanges ?? null, ...(e.accessRecords ? { accessRecords: e.accessRecords } : {}) };
   });
   const claimMap = new Map(claims.map((c) => [c.report.sha256, c]));
   const runs = evidenceOf(inputs, claimMap);
