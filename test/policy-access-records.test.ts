@@ -18,7 +18,8 @@ import { iterateSamples } from '../src/run/log-reader.js';
 import { loadSuite } from '../src/suite/load.js';
 import { startTarget } from '../src/target/server.js';
 import { initLog, openConfiguredLog } from '../src/tlog/config.js';
-import { ROOT, DEMO_SUITE, config, tmp } from './helpers.js';
+import { ROOT, DEMO_SUITE, cli, config, tmp } from './helpers.js';
+import { writeFileSync } from 'node:fs';
 import { gatewayConfig } from './gateway-fixture.js';
 import { randomBytes } from 'node:crypto';
 
@@ -108,4 +109,30 @@ test('a grant-backed stage-2 session counts only with its exchanges opened from 
   // The gateway key is not a trusted co-signer: nothing counts.
   const noKey = parseTrust(JSON.stringify(trustDocument({ logs: [{ vkey: tlog.vkey }] })));
   assert.deepEqual((await check(openings, noKey)).accessRecords, { of: 20, opened: 0 });
+
+  // The command: assay verdict --grant … --gateway-log … --opening … (one per item).
+  const files = {
+    trust: join(dir, 'trust.json'), grant: join(dir, 'grant.jwt'), log: join(dir, 'proofs.json'), facts: join(dir, 'facts.yaml'),
+  };
+  writeFileSync(files.trust, JSON.stringify(trustDocument({ cosigners: [{ name: 'developer', publicKey: signer.publicKey, role: 'gateway' }], logs: [{ vkey: tlog.vkey }] })));
+  writeFileSync(files.grant, token);
+  writeFileSync(files.log, bundle);
+  writeFileSync(files.facts, 'schema: assay.model-facts/v1\nmodel: openai/demo\ntraining_compute_flop: 3.0e25\n');
+  const openingFiles = openings.map((o, i) => {
+    const f = join(dir, `opening-${i}.json`);
+    writeFileSync(f, JSON.stringify(o));
+    return f;
+  });
+  const verdict = async (extra: string[]) => {
+    const r = await cli(['verdict', DEMO_PACK, logPath, '--model-facts', files.facts, '--trust', files.trust, '--grant', files.grant, '--json', ...extra], { ASSAY_HOME: join(dir, 'home') });
+    return { r, rule: (JSON.parse(r.stdout) as { rules: { rule: string; decision: string; reasons: string[] }[] }).rules.find((x) => x.rule === 'demo.expert-success')! };
+  };
+  assert.equal((await verdict(['--gateway-log', files.log, ...openingFiles.flatMap((f) => ['--opening', f])])).rule.decision, 'rule-out');
+  const some = await verdict(['--gateway-log', files.log, ...openingFiles.slice(2).flatMap((f) => ['--opening', f])]);
+  assert.equal(some.rule.decision, 'insufficient-evidence');
+  assert.match(some.r.stderr, /no opening of the gateway log shows its request/);
+  assert.equal((await verdict([])).rule.decision, 'insufficient-evidence');
+  const usage = await cli(['verdict', DEMO_PACK, logPath, '--opening', openingFiles[0]!], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--opening needs --gateway-log/);
 });
