@@ -181,10 +181,19 @@ test('a log holding fewer items than its suite is partial even with a completed 
   const full = await evidenceFromRunLog(whole);
   assert.deepEqual(full.extent?.coverage, { recorded: 200, expected: 200 });
   assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [full], mode: 'final' }).verdict, 'cannot-rule-out');
-  // A log written before the suite's size was recorded: unknown, so it does not count under v4 (v3 reads it as before).
-  const old = join(dir, 'old.jsonl');
+  // The header's count is the tester's statement: lowered along with the trimming, it is overruled by
+  // the suite file the header names when that file reads the same data (its data digests).
+  const lowered = join(dir, 'lowered.jsonl');
+  writeFileSync(lowered, [JSON.stringify({ ...header, suite: { ...header.suite, items: recorded } }), ...kept.slice(1)].join('\n') + '\n');
+  assert.deepEqual((await evidenceFromRunLog(lowered)).extent?.coverage, { recorded, expected: 200 });
+  // A log written before the suite's size was recorded reads it from the suite file when that is here ...
   const { items: _items, ...oldSuite } = header.suite;
-  writeFileSync(old, [JSON.stringify({ ...header, suite: oldSuite }), ...lines.slice(1)].join('\n') + '\n');
+  const oldHere = join(dir, 'old-here.jsonl');
+  writeFileSync(oldHere, [JSON.stringify({ ...header, suite: oldSuite }), ...lines.slice(1)].join('\n') + '\n');
+  assert.deepEqual((await evidenceFromRunLog(oldHere)).extent?.coverage, { recorded: 200, expected: 200 });
+  // ... and otherwise its size is unknown, so it does not count under v4 (v3 reads it as before).
+  const old = join(dir, 'old.jsonl');
+  writeFileSync(old, [JSON.stringify({ ...header, suite: { ...oldSuite, file: join(dir, 'no-such-suite.yaml') } }), ...lines.slice(1)].join('\n') + '\n');
   const evOld = await evidenceFromRunLog(old);
   assert.deepEqual(evOld.extent?.coverage, { recorded: 200, expected: null });
   const vo = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [evOld], mode: 'final' });

@@ -7,7 +7,8 @@ import type { RunReportPredicate } from '../attest/predicate.js';
 import type { MetricFacts, RunEvidence } from './evaluate.js';
 import type { IntervalBasis } from '../stats/honest.js';
 import type { GrantRef } from './grant-evidence.js';
-import { sha256Hex } from '../common/canonical.js';
+import { canonicalJson, sha256Hex } from '../common/canonical.js';
+import { loadSuite } from '../suite/load.js';
 import type { TrustPolicy } from '../attest/trust.js';
 import type { Opening } from '../gateway/commit.js';
 import { verifyLogFile } from '../gateway/head.js';
@@ -74,6 +75,19 @@ export function runExtent(
   return { kind: 'full', detail: `${samples} items`, ...cov };
 }
 
+/** Samples in the suite file a header names, when it is readable and reads the header's data (same data digests); else null. */
+async function countSuiteItems(header: RunHeader): Promise<number | null> {
+  try {
+    const suite = await loadSuite(header.suite.file);
+    if (canonicalJson(suite.dataDigests) !== canonicalJson(header.suite.dataDigests)) return null;
+    let n = 0;
+    for await (const _ of suite.samples()) n++;
+    return n;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * One pass over a run log for the integrity facts: extent, and for a stage-2 session (suite
  * "<id>.elicitation") how many judged items had a model exchange (an answer from the model).
@@ -99,7 +113,12 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
   }
   if (!header) throw new AssayError('RUN_LOG', 'run log has no header', { file: logPath });
   const stage2 = header.suite.id.endsWith(ELICITATION_SUFFIX);
-  return { extent: runExtent(header.config, status, ids.size, { recorded: keys.size, items: header.suite.items }), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
+  // The header's item count is the tester's statement; when the suite file it names is here and reads
+  // the same data (data digests), the data is counted instead, so a header lowered along with a
+  // trimmed log does not pass for whole.
+  const counted = await countSuiteItems(header);
+  const items = counted ?? header.suite.items;
+  return { extent: runExtent(header.config, status, ids.size, { recorded: keys.size, items }), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
 }
 
 /** A stage-2 session's judged items with a model exchange: what was sent and answered (for the gateway's access records). */
