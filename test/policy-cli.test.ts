@@ -65,6 +65,7 @@ function fixtureRun(dir: string, id: string, metric: string | [string, number][]
   // The security suites (issue 21) and election facts (issue 30) are at 2.0.0: packs accept ^2.0.0 for them.
   if (id === 'cyber.insecure-code' || id === 'injection.seed' || id === 'election.facts') h.suite.version = h.suite.definition.version = '2.0.0';
   h.suite.definition.scorers = metrics.map((_, i) => ({ type: 'match', name: `m${i}` }));
+  h.suite.items = n; // the hand-built suite holds exactly the n items written (evaluation v4 reads it)
   const recs: Rec[] = Array.from({ length: n }, (_, i) => ({ id: `s${String(i).padStart(4, '0')}`, scores: Object.fromEntries(metrics.map(([, r], k) => [`m${k}`, i < Math.round(r * n) ? 1 : 0])) }));
   return writeLog(dir, `${id}-${rate}-${n}.jsonl`, h, recs);
 }

@@ -14,7 +14,8 @@ import { issueGrantToken, defaultGrant } from '../src/gateway/grant.js';
 import { createModel } from '../src/model/registry.js';
 import { runElicitation } from '../src/policy/elicit.js';
 import { evaluatePolicy, poolRuns, type RunEvidence } from '../src/policy/evaluate.js';
-import { evidenceFromRunLog } from '../src/policy/evidence.js';
+import { evidenceFromPredicate, evidenceFromRunLog } from '../src/policy/evidence.js';
+import { buildRunReport } from '../src/attest/statement.js';
 import { loadPolicy, parsePolicyYaml } from '../src/policy/load.js';
 import { stage2Plan } from '../src/policy/plan.js';
 import { attestPolicyHookFor, checkReportPolicy, reportPolicy } from '../src/policy/report.js';
@@ -142,6 +143,63 @@ test('a hand-picked subset does not count unless the rule allows it; --limit cou
   const full = await evidenceFromRunLog(await run(dir, 0.8, {}, DEMO_SUITE, 'full'));
   assert.equal(full.extent?.kind, 'full');
   assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [full], mode: 'final' }).verdict, 'cannot-rule-out');
+});
+
+test('a log holding fewer items than its suite is partial even with a completed end and no --limit (evaluation v4)', async () => {
+  const dir = tmp();
+  const lp = await loadPolicy(DEMO_PACK);
+  const whole = await run(dir, 0.8, {}, DEMO_SUITE, 'whole');
+  const lines = readFileSync(whole, 'utf8').trimEnd().split('\n');
+  const header = JSON.parse(lines[0]!);
+  assert.equal(header.suite.items, 200, 'the run header records how many items the suite holds');
+  // Keep the header, the end record ("completed") and only the passed items: a trimmed log.
+  const kept = lines.filter((l) => {
+    const r = JSON.parse(l);
+    return r.type !== 'sample' || Object.values(r.scores as Record<string, { value?: unknown }>).every((x) => x.value === 1 || x.value === true);
+  });
+  const trimmed = join(dir, 'trimmed.jsonl');
+  writeFileSync(trimmed, kept.join('\n') + '\n');
+  const recorded = kept.filter((l) => JSON.parse(l).type === 'sample').length;
+  assert.ok(recorded < 200 && recorded > 100, `kept ${recorded}`);
+  const ev = await evidenceFromRunLog(trimmed);
+  assert.equal(ev.extent?.kind, 'full', 'config and end record alone say whole');
+  assert.deepEqual(ev.extent?.coverage, { recorded, expected: 200 });
+  const v = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [ev], mode: 'final' });
+  assert.equal(v.verdict, 'insufficient-evidence');
+  assert.match(v.rules[0]!.reasons.join('; '), new RegExp(`holds ${recorded} of the 200 item records its suite defines`));
+  // Before (evaluation v3) the trimmed log counted as a whole run.
+  assert.notEqual(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [ev], mode: 'final', version: 3 }).rules[0]!.decision, 'insufficient-evidence');
+  // The report of the trimmed log carries the suite's size too, and reads the same.
+  const st = await buildRunReport(trimmed, { tester: { name: 't', keyId: `sha256:${'0'.repeat(64)}` } });
+  assert.equal(st.predicate.suite.items, 200);
+  const evp = evidenceFromPredicate(st.predicate, { signed: true, logged: false });
+  assert.deepEqual(evp.extent?.coverage, { recorded, expected: 200 });
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [evp], mode: 'final' }).verdict, 'insufficient-evidence');
+  // A rule that allows any subset counts it; the whole log counts under the default rule.
+  const any = parsePolicyYaml(readFileSync(DEMO_PACK, 'utf8').replace('max_unscored_rate: 0.05', 'max_unscored_rate: 0.05\n    subsets: any'), 'any.yaml');
+  assert.notEqual(evaluatePolicy(any.policy, any.digest, { facts: FACTS, runs: [ev], mode: 'final' }).rules[0]!.decision, 'insufficient-evidence');
+  const full = await evidenceFromRunLog(whole);
+  assert.deepEqual(full.extent?.coverage, { recorded: 200, expected: 200 });
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [full], mode: 'final' }).verdict, 'cannot-rule-out');
+  // The header's count is the tester's statement: lowered along with the trimming, it is overruled by
+  // the suite file the header names when that file reads the same data (its data digests).
+  const lowered = join(dir, 'lowered.jsonl');
+  writeFileSync(lowered, [JSON.stringify({ ...header, suite: { ...header.suite, items: recorded } }), ...kept.slice(1)].join('\n') + '\n');
+  assert.deepEqual((await evidenceFromRunLog(lowered)).extent?.coverage, { recorded, expected: 200 });
+  // A log written before the suite's size was recorded reads it from the suite file when that is here ...
+  const { items: _items, ...oldSuite } = header.suite;
+  const oldHere = join(dir, 'old-here.jsonl');
+  writeFileSync(oldHere, [JSON.stringify({ ...header, suite: oldSuite }), ...lines.slice(1)].join('\n') + '\n');
+  assert.deepEqual((await evidenceFromRunLog(oldHere)).extent?.coverage, { recorded: 200, expected: 200 });
+  // ... and otherwise its size is unknown, so it does not count under v4 (v3 reads it as before).
+  const old = join(dir, 'old.jsonl');
+  writeFileSync(old, [JSON.stringify({ ...header, suite: { ...oldSuite, file: join(dir, 'no-such-suite.yaml') } }), ...lines.slice(1)].join('\n') + '\n');
+  const evOld = await evidenceFromRunLog(old);
+  assert.deepEqual(evOld.extent?.coverage, { recorded: 200, expected: null });
+  const vo = evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [evOld], mode: 'final' });
+  assert.equal(vo.verdict, 'insufficient-evidence');
+  assert.match(vo.rules[0]!.reasons.join('; '), /suite's item count is not recorded/);
+  assert.equal(evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs: [evOld], mode: 'final', version: 3 }).verdict, 'cannot-rule-out');
 });
 
 test('the screen plans a capability that only experts can decide (it is not "not in scope")', async () => {
@@ -301,7 +359,7 @@ test('several stage-2 sessions are pooled into one estimate', () => {
     signed: false,
     logged: false,
     metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
-    extent: { kind: 'first-n', detail: '' },
+    extent: { kind: 'first-n', detail: '', coverage: { recorded: n, expected: n } },
     exchanges: { judged: n, withModel: n },
     accessBasis: 'declared',
     release: null,
@@ -364,7 +422,7 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   // Signed today: v2, and the unpinned rule cannot clear.
   const now = await attestRun(log, { signer, testerName: 't', policy: await attestPolicyHookFor(log, unpinned, { facts: FACTS, file: 'f', digest: 'd' }, { logged: false }) });
   const slot2 = now.statement.predicate.policy as unknown as Record<string, unknown>;
-  assert.equal(slot2.evaluationVersion, 3);
+  assert.equal(slot2.evaluationVersion, 4);
   assert.equal(slot2.verdict, 'insufficient-evidence');
   assert.deepEqual(checkReportPolicy(unpinned, now.statement.predicate, { logged: false }), []);
   // `assay verify --policy` recomputes the old report as signed, and says it used an older version.
@@ -375,10 +433,15 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   writeFileSync(join(dir, 'now.json'), bundleText(now.bundle));
   const vo = await cli(['verify', join(dir, 'old.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
   assert.equal(vo.code, 0, vo.stdout + vo.stderr);
-  assert.match(vo.stdout, /evaluated under policy-evaluation version 1, not the current 3/);
+  assert.match(vo.stdout, /evaluated under policy-evaluation version 1, not the current 4/);
   const vn = await cli(['verify', join(dir, 'now.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
   assert.equal(vn.code, 0, vn.stdout + vn.stderr);
   assert.doesNotMatch(vn.stdout, /not the current/);
+  // A verifier can refuse the older evaluation outright (exit 18); the current report meets it.
+  const vreq = await cli(['verify', join(dir, 'old.json'), '--trust', trustFile, '--require-evaluation-version', '4'], { ASSAY_HOME: join(dir, 'home') });
+  assert.equal(vreq.code, 18, vreq.stdout + vreq.stderr);
+  assert.match(vreq.stdout, /evaluated under policy-evaluation version 1; this verifier requires version 4 or later/);
+  assert.equal((await cli(['verify', join(dir, 'now.json'), '--trust', trustFile, '--require-evaluation-version', '4'], { ASSAY_HOME: join(dir, 'home') })).code, 0);
   // Claiming v1 on a v2 evaluation (to get the laxer rules) is caught: the evaluation differs.
   const forged = await attestRun(log, { signer, testerName: 't', policy: (p) => ({ ...reportPolicy(unpinned, FACTS, p, { logged: false }), evaluationVersion: 1 }) as never });
   assert.notDeepEqual(checkReportPolicy(unpinned, forged.statement.predicate, { logged: false }), []);
@@ -394,7 +457,7 @@ test('pooling only adds evidence: the same session twice counts once, and extra 
     signed: false,
     logged: false,
     metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
-    extent: { kind: 'first-n', detail: '' },
+    extent: { kind: 'first-n', detail: '', coverage: { recorded: n, expected: n } },
     exchanges: { judged: n, withModel: n },
     accessBasis: 'declared',
     release: null,

@@ -79,7 +79,7 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const st = JSON.parse(decodeBase64Strict(bundle.payload, 'payload').toString('utf8'));
   assert.equal(st.predicateType, VERDICT_PREDICATE_TYPE);
   assert.equal(st.predicate.verificationResult, 'threshold-crossed');
-  assert.equal(st.predicate.evaluationVersion, 3);
+  assert.equal(st.predicate.evaluationVersion, 4);
   assert.equal(st.predicate.inputAttestations.length, 2);
   assert.deepEqual(st.predicate.inputAttestations.find((c: { runId: string }) => c.runId === 'session-1').exchanges, { judged: 20, withModel: 20 });
   assert.ok(st.predicate.evaluation.rules.some((r: { rule: string; decision: string; value: { n: number } }) => r.rule === 'demo.expert-success' && r.decision === 'rule-in' && r.value.n === 20));
@@ -132,6 +132,19 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const vmoved = await cli(['verify', forged, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env);
   assert.equal(vmoved.code, 15, vmoved.stdout);
   assert.match(vmoved.stdout, /the evaluation date 2020-01-01T00:00:00.000Z is not the signing time/);
+  // The signer re-signs the same verdict as evaluated under the older, laxer v3 (it recomputes the
+  // same here): verified with a note, unless the verifier requires v4 (exit 18).
+  const oldSt = { ...st, predicate: { ...st.predicate, evaluationVersion: 3, evaluation: { ...st.predicate.evaluation, evaluation: { ...st.predicate.evaluation.evaluation, version: 3 } } } };
+  const oldFile = join(dir, 'old-version.json');
+  writeFileSync(oldFile, JSON.stringify({ ...signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(oldSt)), [signer]), publicKeys: [], accreditations: [], tlog: null }));
+  const vold = await cli(['verify', oldFile, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env);
+  assert.equal(vold.code, 0, vold.stdout);
+  assert.match(vold.stdout, /evaluated under policy-evaluation version 3, not the current 4/);
+  const vreq = await cli(['verify', oldFile, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2, '--require-evaluation-version', '4'], env);
+  assert.equal(vreq.code, 18, vreq.stdout);
+  assert.match(vreq.stdout, /evaluated under policy-evaluation version 3; this verifier requires version 4 or later/);
+  // The current verdict meets the requirement.
+  assert.equal((await cli(['verify', verdictFile, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2, '--require-evaluation-version', '4'], env)).code, 0);
   // ... and the CLI does not sign one: --at with --sign is refused.
   const atSign = await cli(['verdict', DEMO_PACK, screenLog, sessLog, '--report', r1, '--report', r2, '--trust', trust, '--model-facts', facts, '--sign', '--key', 'tester', '--at', '2026-01-01', '--out', join(dir, 'y.json')], env);
   assert.equal(atSign.code, 2, atSign.stderr);

@@ -20,7 +20,7 @@ const run = (suite: string, metrics: MetricFacts[], over: Partial<RunEvidence> =
   signed: false,
   logged: false,
   metrics,
-  extent: { kind: 'full', detail: '' },
+  extent: { kind: 'full', detail: '', coverage: { recorded: 1, expected: 1 } },
   exchanges: null,
   accessBasis: 'declared',
   release: null,

@@ -66,7 +66,7 @@ const run = (suite: string, metrics: MetricFacts[], over: Partial<RunEvidence> =
   signed: false,
   logged: false,
   metrics,
-  extent: { kind: 'full', detail: 'fixture' },
+  extent: { kind: 'full', detail: 'fixture', coverage: { recorded: 1, expected: 1 } },
   exchanges: suite.endsWith('.elicitation') ? { judged: metrics[0]?.n ?? 0, withModel: metrics[0]?.n ?? 0 } : null,
   accessBasis: 'declared',
   release: null,

@@ -118,6 +118,11 @@ export const runReportPredicateSchema = z.strictObject({
     riskArea: z.string(),
     digest: digestSet,
     dataDigests: z.record(z.string(), prefixedDigest),
+    /**
+     * Samples in the suite's dataset before --limit/--sample-id, from the run log header (a whole run
+     * holds items × epochs records). Absent in reports of logs written before it was recorded: unknown.
+     */
+    items: count.optional(),
   }),
   model: z.strictObject({
     name: z.string(),

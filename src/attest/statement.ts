@@ -55,7 +55,7 @@ export async function buildRunReport(logPath: string, opts: BuildOptions): Promi
   const modelDigest = modelIdentityDigest(h);
   const predicate: RunReportPredicate = {
     run: { id: h.runId, status: scan.status, rescoreOf: h.rescoreOf ?? null },
-    suite: { id: h.suite.id, version: h.suite.version, title: h.suite.definition.title, riskArea: h.suite.definition.riskArea, digest: suiteDigest, dataDigests: h.suite.dataDigests },
+    suite: { id: h.suite.id, version: h.suite.version, title: h.suite.definition.title, riskArea: h.suite.definition.riskArea, digest: suiteDigest, dataDigests: h.suite.dataDigests, ...(h.suite.items !== undefined ? { items: h.suite.items } : {}) },
     model: { ...pickModel(h, scan.simulatedEvent), identityDigest: modelDigest, releaseStatement: opts.releaseStatement ? { digest: opts.releaseStatement } : null },
     accessLevel: h.config.access,
     config: h.config,

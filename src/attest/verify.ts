@@ -45,6 +45,8 @@ export const EXIT = {
   numbersMismatch: 15,
   disclosure: 16,
   tlog: 17,
+  /** The verdict was evaluated under an older policy-evaluation version than the verifier requires (--require-evaluation-version). */
+  evaluationVersion: 18,
 } as const;
 
 export type CheckName = 'envelope' | 'signature' | 'trust' | 'statement' | 'run-log' | 'transcripts' | 'numbers' | 'policy' | 'disclosure' | 'tlog';

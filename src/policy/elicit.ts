@@ -115,16 +115,20 @@ export async function runElicitation(o: ElicitOptions): Promise<ElicitResult> {
     assayVersion: ASSAY_VERSION,
     startedAt: new Date().toISOString(),
   };
-  const writer = await RunLogWriter.create(o.logPath);
-  writer.write(header);
   const cfg = header.config;
   const ids = cfg.sampleIds ? new Set(cfg.sampleIds) : null;
   const items: Sample[] = [];
+  let suiteItems = 0;
   for await (const s of o.suite.samples()) {
+    suiteItems++;
     if (ids && !ids.has(s.id)) continue;
-    if (cfg.limit !== null && items.length >= cfg.limit) break;
+    if (cfg.limit !== null && items.length >= cfg.limit) continue;
     items.push(s);
   }
+  // The header records how many items the suite holds (a session that stops short is never read as whole).
+  header.suite.items = suiteItems;
+  const writer = await RunLogWriter.create(o.logPath);
+  writer.write(header);
   o.write(`expert elicitation of ${o.suite.def.id}@${o.suite.def.version} with ${o.model.name}${header.model.simulated ? ' (SIMULATED target)' : ''}; expert: ${o.expert}; ${items.length} item(s)\nlog ${o.logPath} (suite ${derived.def.id} ${derived.digest})\n${HELP}\n`);
 
   let judged = 0;

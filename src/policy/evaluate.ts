@@ -59,7 +59,18 @@ export interface RunEvidence {
    * extent: every item (`full`), the first n in suite order (`first-n`, --limit), a chosen set
    * (`chosen`, --sample-id) or a run that stopped early (`incomplete`).
    */
-  extent?: { kind: RunExtent; detail: string; /** chosen: the item ids (--sample-id). */ ids?: string[] };
+  extent?: {
+    kind: RunExtent;
+    detail: string;
+    /** chosen: the item ids (--sample-id). */
+    ids?: string[];
+    /**
+     * full / first-n (evaluation v4): item × epoch records the run holds, and how many its suite
+     * defines (items × epochs, capped by --limit); expected null when the log or report predates
+     * recording the suite's size. Absent: unknown.
+     */
+    coverage?: { recorded: number; expected: number | null };
+  };
   /** Stage-2 sessions: items judged, and how many of them had a model exchange recorded. null: cannot tell. */
   exchanges?: { judged: number; withModel: number } | null;
   /** Where `access` came from: the tester's declaration, or a verified gateway grant. */
@@ -70,6 +81,12 @@ export interface RunEvidence {
   release?: string | null;
   /** When the run started (ISO 8601), for staleness. */
   startedAt?: string | null;
+  /**
+   * Evaluation v4, stage-2 sessions whose access rests on a gateway grant: of the judged items with
+   * a model exchange, how many an opening of the gateway's committed access log shows
+   * (policy/access-records.ts). Absent: not checked, and such a session does not count.
+   */
+  accessRecords?: { of: number; opened: number } | null;
   /** A v3 pool of sessions that may share items: judgements pooled and items certainly distinct. */
   distinctItems?: { judged: number; distinct: number };
 }
@@ -82,10 +99,13 @@ export type Mode = 'final' | 'screen';
  * and stage-2 sessions without model exchanges counted, access as declared). 2: the integrity rules
  * of docs/formats/policy.md ("Evidence integrity"). 3: pooling only adds evidence (a session given
  * twice counts once; one that rules in alone is not diluted), a sub-domain rule uses its group's own
- * interval, and a run that started after the evaluation date is no evidence for staleness rules. Signed verdicts name the version they were
+ * interval, and a run that started after the evaluation date is no evidence for staleness rules. 4: a
+ * run holding fewer item records than its suite defines (the suite's size, recorded in the run header
+ * and report) is partial even with a completed end record and no --limit; a run whose suite size is
+ * not recorded does not count. Signed verdicts name the version they were
  * computed with, so a report signed under v1 recomputes under v1 and does not flip.
  */
-export const POLICY_EVALUATION_VERSION = 3;
+export const POLICY_EVALUATION_VERSION = 4;
 
 export interface EvaluateInput {
   facts: ModelFacts | null;
@@ -155,7 +175,7 @@ export interface Verdict {
   capabilities: CapabilityResult[];
   rules: RuleResult[];
   actions: ResolvedAction[];
-  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean; extent?: RunExtent | null; accessBasis?: 'declared' | 'grant'; release?: string | null; exchanges?: { judged: number; withModel: number } | null }[];
+  runs: { runId: string; suite: string; suiteVersion: string; suiteDigest: string; access: AccessLevel; signed: boolean; logged: boolean; simulated: boolean; extent?: RunExtent | null; accessBasis?: 'declared' | 'grant'; release?: string | null; exchanges?: { judged: number; withModel: number } | null; accessRecords?: { of: number; opened: number } }[];
   /** The evaluation version and date (v2 and later; absent in v1 verdicts). */
   evaluation?: { version: number; at: string | null };
   /** v2 policies with `triggers`: which fired. */
@@ -343,10 +363,25 @@ function integrityProblems(rule: Rule, ev: Settings['evidence'], run: RunEvidenc
   if (!ext) out.push(`run ${run.runId}: whether it covered the whole suite is unknown`);
   else if (ext.kind === 'first-n' ? allowed === 'none' : ext.kind !== 'full' && allowed !== 'any')
     out.push(`run ${run.runId} is partial (${ext.detail}); the rule counts ${allowed === 'none' ? 'whole-suite runs only' : 'only the first n items in suite order (subsets: first-n)'} — allow it with evidence.subsets`);
+  // v4: a run that holds fewer items than its suite defines is partial, whatever its config and end
+  // record say; a run whose suite size was not recorded cannot show it covered the suite.
+  else if (ctx.version >= 4 && (ext.kind === 'full' || ext.kind === 'first-n')) {
+    const c = ext.coverage;
+    if (!c || c.expected === null)
+      out.push(`run ${run.runId}: its suite's item count is not recorded (a log or report written before Assay recorded it), so whether it covered the whole suite is unknown — re-run or re-attest with this Assay`);
+    else if (c.recorded < c.expected && allowed !== 'any')
+      out.push(`run ${run.runId} is partial: it holds ${c.recorded} of the ${c.expected} item records its suite defines${ext.kind === 'first-n' ? ' for its --limit' : ''} (items × epochs), though it ended completed; the rule counts ${allowed === 'none' ? 'whole-suite runs only' : 'only the first n items in suite order'} — allow any subset with evidence.subsets: any`);
+  }
   if (isElicitation(rule)) {
     const x = run.exchanges;
     if (!x) out.push(`stage-2 session ${run.runId}: cannot tell whether the judged items had model exchanges (give the session's run log)`);
     else if (x.withModel < x.judged) out.push(`stage-2 session ${run.runId}: ${x.judged - x.withModel} of ${x.judged} judged items have no model exchange recorded; judgements without the model are not evidence`);
+    // v4: a session that claims it ran through a gateway grant shows it with the gateway's access records.
+    if (ctx.version >= 4 && run.accessBasis === 'grant') {
+      const a = run.accessRecords;
+      if (!a) out.push(`stage-2 session ${run.runId} rests on a gateway grant, but its model exchanges were not checked against the gateway's access log (give --gateway-log and --opening)`);
+      else if (a.opened < (x?.judged ?? Infinity)) out.push(`stage-2 session ${run.runId}: ${a.opened} of ${x?.judged ?? a.of} judged items' model exchanges match openings of the gateway's access log; items without them are not evidence`);
+    }
   }
   if (ev.release === 'required') {
     const rel = run.release ?? null;
@@ -444,8 +479,10 @@ export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
   const first = runs[0]!;
   const ms = runs.map((r) => r.metrics.find((m) => m.name === metric));
   const digests = [...new Set(runs.map((r) => r.suite.digest))];
-  const rank = (e: RunExtent | undefined) => (e === undefined ? 4 : ({ full: 0, 'first-n': 1, incomplete: 2, chosen: 3 } as const)[e]);
-  const worst = runs.reduce((a, b) => (rank(b.extent?.kind) > rank(a.extent?.kind) ? b : a));
+  // A session whose coverage is short of its suite, or unknown, ranks below a whole one of the same kind (v4 reads it).
+  const short = (x: RunEvidence['extent']) => (!x?.coverage || x.coverage.expected === null || x.coverage.recorded < x.coverage.expected ? 0.5 : 0);
+  const rank = (x: RunEvidence['extent']) => (x === undefined ? 4 : ({ full: 0, 'first-n': 1, incomplete: 2, chosen: 3 } as const)[x.kind] + (x.kind === 'full' || x.kind === 'first-n' ? short(x) : 0));
+  const worst = runs.reduce((a, b) => (rank(b.extent) > rank(a.extent) ? b : a));
   let metrics: MetricFacts[] = [];
   if (digests.length === 1 && ms.every((m) => m)) {
     const M = ms as MetricFacts[];
@@ -473,6 +510,7 @@ export function poolRuns(runs: RunEvidence[], metric: string): RunEvidence {
     ...(worst.extent ? { extent: worst.extent } : {}),
     exchanges: ex.every((x) => x) ? { judged: ex.reduce((a, x) => a + x!.judged, 0), withModel: ex.reduce((a, x) => a + x!.withModel, 0) } : null,
     accessBasis: runs.every((r) => r.accessBasis === 'grant') ? 'grant' : 'declared',
+    ...(runs.every((r) => r.accessRecords) ? { accessRecords: { of: runs.reduce((a, r) => a + r.accessRecords!.of, 0), opened: runs.reduce((a, r) => a + r.accessRecords!.opened, 0) } } : {}),
     release: new Set(runs.map((r) => r.release ?? null)).size === 1 ? (first.release ?? null) : null,
     startedAt: runs.map((r) => r.startedAt ?? null).reduce((a, b) => (a === null || b === null ? null : a < b ? a : b)),
   };
@@ -776,7 +814,7 @@ export function evaluatePolicy(policy: Policy, digest: string, input: EvaluateIn
     actions,
     runs: input.runs.map((r) => ({
       runId: r.runId, suite: r.suite.id, suiteVersion: r.suite.version, suiteDigest: r.suite.digest, access: r.access, signed: r.signed, logged: r.logged, simulated: r.simulated,
-      ...(ctx.version >= 2 ? { extent: r.extent?.kind ?? null, accessBasis: r.accessBasis ?? 'declared', release: r.release ?? null, ...(r.exchanges !== undefined ? { exchanges: r.exchanges } : {}) } : {}),
+      ...(ctx.version >= 2 ? { extent: r.extent?.kind ?? null, accessBasis: r.accessBasis ?? 'declared', release: r.release ?? null, ...(r.exchanges !== undefined ? { exchanges: r.exchanges } : {}), ...(ctx.version >= 4 && r.accessRecords ? { accessRecords: r.accessRecords } : {}) } : {}),
     })),
     // Absent under v1, so verdicts signed before evaluation versions existed recompute byte for byte.
     ...(ctx.version >= 2 ? { evaluation: { version: ctx.version, at: ctx.at } } : {}),

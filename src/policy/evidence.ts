@@ -8,6 +8,12 @@ import type { RunReportPredicate } from '../attest/predicate.js';
 import type { MetricFacts, RunEvidence } from './evaluate.js';
 import type { IntervalBasis } from '../stats/honest.js';
 import type { GrantRef } from './grant-evidence.js';
+import { canonicalJson, sha256Hex } from '../common/canonical.js';
+import { loadSuite } from '../suite/load.js';
+import type { TrustPolicy } from '../attest/trust.js';
+import type { Opening } from '../gateway/commit.js';
+import { verifyLogFile } from '../gateway/head.js';
+import { checkSessionAccessRecords } from './access-records.js';
 
 /** The I/O edge of the policy module: run logs and signed reports → RunEvidence for evaluatePolicy. */
 
@@ -51,11 +57,36 @@ export interface Integrity {
 }
 
 /** How much of its suite a run covered, from its config, its end status and how many items it holds. */
-export function runExtent(cfg: { limit: number | null; sampleIds: string[] | null }, status: string | null, samples: number): Integrity['extent'] {
+export function runExtent(
+  cfg: { limit: number | null; sampleIds: string[] | null; epochs?: number },
+  status: string | null,
+  samples: number,
+  /** Units (item × epoch records) the run holds, and the suite's item count (header/predicate `suite.items`; undefined: not recorded). */
+  units?: { recorded: number; items: number | undefined },
+): Integrity['extent'] {
   if (cfg.sampleIds !== null) return { kind: 'chosen', detail: `${cfg.sampleIds.length} chosen item(s), --sample-id`, ids: [...cfg.sampleIds] };
   if (status !== 'completed') return { kind: 'incomplete', detail: status ? `ended ${status}` : 'no end record (still running or crashed)' };
-  if (cfg.limit !== null && samples >= cfg.limit) return { kind: 'first-n', detail: `the first ${cfg.limit} items, --limit` };
-  return { kind: 'full', detail: `${samples} items` };
+  // Evaluation v4 compares what the run holds with what its suite defines (items × epochs, capped by --limit).
+  const epochs = cfg.epochs ?? 1;
+  const coverage = units
+    ? { recorded: units.recorded, expected: units.items === undefined ? null : (cfg.limit !== null ? Math.min(cfg.limit, units.items) : units.items) * epochs }
+    : undefined;
+  const cov = coverage ? { coverage } : {};
+  if (cfg.limit !== null && samples >= cfg.limit) return { kind: 'first-n', detail: `the first ${cfg.limit} items, --limit`, ...cov };
+  return { kind: 'full', detail: `${samples} items`, ...cov };
+}
+
+/** Samples in the suite file a header names, when it is readable and reads the header's data (same data digests); else null. */
+async function countSuiteItems(header: RunHeader): Promise<number | null> {
+  try {
+    const suite = await loadSuite(header.suite.file);
+    if (canonicalJson(suite.dataDigests) !== canonicalJson(header.suite.dataDigests)) return null;
+    let n = 0;
+    for await (const _ of suite.samples()) n++;
+    return n;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -66,6 +97,7 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
   let header: RunHeader | null = null;
   let status: string | null = null;
   const ids = new Set<string>();
+  const keys = new Set<string>();
   let judged = 0;
   let withModel = 0;
   for await (const rec of iterateRunLog(logPath)) {
@@ -73,6 +105,7 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
     else if (rec.type === 'end') status = rec.status;
     else if (rec.type === 'sample') {
       ids.add(rec.sampleId);
+      keys.add(rec.key);
       if (rec.scores[EXPERT_SUCCESS]?.status === 'scored') {
         judged++;
         if (rec.output !== null && rec.sent !== null && (rec.timing?.attempts ?? 0) > 0) withModel++;
@@ -81,7 +114,24 @@ export async function integrityFromRunLog(logPath: string): Promise<Integrity> {
   }
   if (!header) throw new AssayError('RUN_LOG', 'run log has no header', { file: logPath });
   const stage2 = header.suite.id.endsWith(ELICITATION_SUFFIX);
-  return { extent: runExtent(header.config, status, ids.size), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
+  // The header's item count is the tester's statement; when the suite file it names is here and reads
+  // the same data (data digests), the data is counted instead, so a header lowered along with a
+  // trimmed log does not pass for whole.
+  const counted = await countSuiteItems(header);
+  const items = counted ?? header.suite.items;
+  return { extent: runExtent(header.config, status, ids.size, { recorded: keys.size, items }), exchanges: stage2 ? { judged, withModel } : null, startedAt: header.startedAt };
+}
+
+/** A stage-2 session's judged items with a model exchange: what was sent and answered (for the gateway's access records). */
+export async function sessionExchangesFromLog(logPath: string): Promise<import('./access-records.js').SessionExchange[]> {
+  const out: import('./access-records.js').SessionExchange[] = [];
+  const seen = new Set<string>();
+  for await (const rec of iterateRunLog(logPath)) {
+    if (rec.type !== 'sample' || seen.has(rec.key)) continue;
+    seen.add(rec.key);
+    if (rec.scores[EXPERT_SUCCESS]?.status === 'scored' && rec.output !== null && rec.sent !== null && (rec.timing?.attempts ?? 0) > 0) out.push({ key: rec.key, sent: rec.sent.body, answer: rec.output.raw });
+  }
+  return out;
 }
 
 export function evidenceFromStats(stats: RunStats, access: RunEvidence['access'], prov: Provenance, integrity?: Integrity): RunEvidence {
@@ -142,7 +192,7 @@ export function evidenceFromPredicate(p: RunReportPredicate, prov: Provenance, e
     signed: prov.signed,
     logged: prov.logged,
     metrics: p.metrics.map(metricFacts),
-    extent: runExtent(p.config, p.run.status, p.counts.samples),
+    extent: runExtent(p.config, p.run.status, p.counts.samples, { recorded: p.counts.records, items: p.suite.items }),
     exchanges: stage2 ? x : null,
     accessBasis: prov.grant ? 'grant' : 'declared',
     ...(prov.grant?.ref ? { grant: prov.grant.ref } : {}),
@@ -153,3 +203,42 @@ export function evidenceFromPredicate(p: RunReportPredicate, prov: Provenance, e
 
 const isExchanges = (v: unknown): v is { judged: number; withModel: number } =>
   !!v && typeof v === 'object' && Number.isInteger((v as { judged?: unknown }).judged) && Number.isInteger((v as { withModel?: unknown }).withModel);
+
+/**
+ * Evaluation v4: a grant-backed stage-2 session read from its run log, checked against the
+ * gateway's access log (export or proofs bundle, verified under the grant's gateway key from the
+ * trust file) and the tester's openings. Sets `accessRecords`; other runs are returned unchanged.
+ * Without a gateway log the session keeps no `accessRecords`, and v4 does not count it.
+ */
+export async function withAccessRecords(
+  ev: RunEvidence,
+  logPath: string,
+  o: { tokens: string[]; trust: TrustPolicy; gatewayLog: { text: string; file?: string } | null; openings: Opening[]; warn: (s: string) => void },
+): Promise<RunEvidence> {
+  if (!ev.suite.id.endsWith(ELICITATION_SUFFIX) || ev.accessBasis !== 'grant' || !ev.grant || !o.gatewayLog) return ev;
+  const exchanges = await sessionExchangesFromLog(logPath);
+  const none = (why: string): RunEvidence => {
+    o.warn(`stage-2 session ${ev.runId}: ${why}; none of its exchanges is shown by the gateway's access records`);
+    return { ...ev, accessRecords: { of: exchanges.length, opened: 0 } };
+  };
+  const token = o.tokens.find((t) => sha256Hex(t) === ev.grant!.sha256);
+  let jti: string | null = null;
+  try {
+    const j = JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
+    jti = typeof j.jti === 'string' ? j.jti : null;
+  } catch {
+    jti = null;
+  }
+  if (!jti) return none('the grant it rests on names no grant id');
+  const key = o.trust.cosigners.find((c) => c.keyId === ev.grant!.keyId)?.publicKey;
+  if (!key) return none(`its grant's gateway key ${ev.grant.keyId} is not a trusted co-signer`);
+  let log;
+  try {
+    log = verifyLogFile(o.gatewayLog.text, key, o.gatewayLog.file);
+  } catch (e) {
+    return none(`the gateway log does not verify under the grant's gateway key: ${(e as Error).message}`);
+  }
+  const check = checkSessionAccessRecords(exchanges, o.openings, log, o.trust.logs, jti);
+  for (const p of check.problems.slice(0, 10)) o.warn(`stage-2 session ${ev.runId}: ${p}`);
+  return { ...ev, accessRecords: { of: check.of, opened: check.opened } };
+}

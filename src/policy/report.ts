@@ -103,3 +103,16 @@ export function checkReportPolicy(policy: LoadedPolicy, predicate: RunReportPred
   }
   return problems;
 }
+
+/**
+ * The policy-evaluation version a report's signed policy verdict was computed under (absent: 1,
+ * signed before versions), and a refusal when it is older than a verifier requires (exit 18,
+ * `assay verify --require-evaluation-version`). A report with no policy verdict has none to accept.
+ */
+export function evaluationVersionFailure(policySlot: Record<string, unknown> | null | undefined, required: number): { exit: 18; where: string; message: string } | null {
+  if (!policySlot) return { exit: 18, where: 'payload $.predicate.policy', message: `the report carries no signed policy verdict; this verifier requires one evaluated under policy-evaluation version ${required} or later (--require-evaluation-version)` };
+  const v = policySlot['evaluationVersion'];
+  const version = typeof v === 'number' ? v : 1;
+  if (Number.isInteger(version) && version >= required) return null;
+  return { exit: 18, where: 'payload $.predicate.policy.evaluationVersion', message: `the signed policy verdict was evaluated under policy-evaluation version ${version}; this verifier requires version ${required} or later (--require-evaluation-version)` };
+}

@@ -58,6 +58,11 @@ export interface InputAttestation {
   access: { level: RunEvidence['access']; basis: 'declared' | 'grant'; grant?: GrantRef };
   /** A stage-2 session's model exchanges, from its run log at signing time. */
   exchanges: RunEvidence['exchanges'];
+  /**
+   * Evaluation v4, a grant-backed stage-2 session: judged items whose exchange matched an opening of
+   * the gateway's access log at signing time. The signer's statement: verify does not re-open.
+   */
+  accessRecords?: { of: number; opened: number };
 }
 
 /** One cited signed tamper report: its payload and the tamper log it is over. */
@@ -142,7 +147,8 @@ function evidenceOf(inputs: VerifiedInput[], claims: Map<string, InputAttestatio
   return inputs.map((i) => {
     const c = claims.get(i.payloadSha256);
     const grant = c?.access.basis === 'grant' ? { level: c.access.level } : null;
-    return evidenceFromPredicate(i.predicate, { signed: true, logged: i.logged, grant }, c ? c.exchanges : undefined);
+    const ev = evidenceFromPredicate(i.predicate, { signed: true, logged: i.logged, grant }, c ? c.exchanges : undefined);
+    return c?.accessRecords ? { ...ev, accessRecords: c.accessRecords } : ev;
   });
 }
 
@@ -163,7 +169,7 @@ export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null
     if (!e) throw new AssayError('USAGE', `report of run ${i.predicate.run.id} was not part of the evidence`);
     if (e.accessBasis === 'grant' && !e.grant) throw new AssayError('USAGE', `run ${e.runId}: grant access without the grant it rests on`);
     const access = { level: e.access, basis: e.accessBasis ?? 'declared', ...(e.accessBasis === 'grant' && e.grant ? { grant: e.grant } : {}) };
-    return { runId: e.runId, suite: e.suite, report: { sha256: i.payloadSha256 }, access, exchanges: e.exchanges ?? null };
+    return { runId: e.runId, suite: e.suite, report: { sha256: i.payloadSha256 }, access, exchanges: e.exchanges ?? null, ...(e.accessRecords ? { accessRecords: e.accessRecords } : {}) };
   });
   const claimMap = new Map(claims.map((c) => [c.report.sha256, c]));
   const runs = evidenceOf(inputs, claimMap);
@@ -228,7 +234,7 @@ export interface VerdictCheck {
  */
 export async function verifyVerdictDocument(
   bytes: Uint8Array,
-  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; grants?: string[]; tamper?: GivenTamper[]; tlog?: TlogVerifyOptions; now?: Date; source?: string },
+  o: { trust: TrustPolicy; policy: LoadedPolicy | null; facts: ModelFacts | null; reports: { bytes: Uint8Array; source: string }[]; grants?: string[]; tamper?: GivenTamper[]; tlog?: TlogVerifyOptions; now?: Date; source?: string; /** Refuse (exit 18) a verdict evaluated under an older policy-evaluation version. */ requireEvaluationVersion?: number },
 ): Promise<VerdictCheck> {
   const src = o.source ?? 'verdict';
   const res: VerdictCheck = { ok: false, exitCode: 0, failures: [], warnings: [], statement: null, recomputed: null };
@@ -344,6 +350,11 @@ export async function verifyVerdictDocument(
     tamperInputs.push(t.evidence);
   }
   for (const t of tv.ok) if (!tamperCited.some((c) => c?.report?.sha256 === t.evidence.reportSha256)) res.warnings.push(`tamper report of grid ${t.evidence.report.grid} is not cited by the verdict; ignored`);
+  // A verifier may refuse verdicts evaluated under an older (laxer) policy-evaluation version: a
+  // signer can choose the version, and an older one recomputes as signed.
+  const need = o.requireEvaluationVersion;
+  if (need !== undefined && !(Number.isInteger(p.evaluationVersion) && p.evaluationVersion >= need))
+    fail(18, 'payload $.predicate.evaluationVersion', `evaluated under policy-evaluation version ${p.evaluationVersion}; this verifier requires version ${need} or later (--require-evaluation-version)`);
   // Recompute from the cited reports (at the signed evaluation version and date).
   if (o.policy && !res.failures.length) {
     const claims = new Map(cited.map((c) => [c.report.sha256, c]));

@@ -212,6 +212,8 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
   // Pre-flight, before any paid call and before the log is touched: the whole dataset is read and
   // checked (records, fields, encoding), so a bad line near the end costs nothing.
   const total = await validateUnits(suite, cfg);
+  // A new run records how many items its suite holds, so a log with fewer is never read as whole.
+  if (!existing) header = { ...header, suite: { ...header.suite, items: await suiteItems(suite, cfg, total) } };
 
   // Interruption, the wall-clock limit and the circuit breaker all cancel through one signal; every
   // in-flight call and every wait listens to it (hence no listener limit).
@@ -424,6 +426,14 @@ async function validateUnits(suite: LoadedSuite, config: RunConfig): Promise<num
     n++;
   }
   return n * config.epochs;
+}
+
+/** Samples in the suite's dataset, before --limit and --sample-id (re-counted only when either was given). */
+async function suiteItems(suite: LoadedSuite, config: RunConfig, total: number): Promise<number> {
+  if (config.limit === null && config.sampleIds === null) return total / config.epochs;
+  let n = 0;
+  for await (const _ of suite.samples()) n++;
+  return n;
 }
 
 function event(kind: EventRecord['kind'], detail: Record<string, unknown>): EventRecord {

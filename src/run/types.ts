@@ -13,7 +13,11 @@ export interface RunHeader {
   runId: string;
   /** When this log is a re-scoring of another: that run's id and log digest. */
   rescoreOf?: { runId: string; logDigest: string };
-  suite: { id: string; version: string; digest: string; file: string; definition: SuiteDefinition; dataDigests: Record<string, string> };
+  /**
+   * `items`: how many samples the suite's dataset holds, before --limit and --sample-id (a whole
+   * run records items × epochs units). Absent in logs written before it existed: unknown.
+   */
+  suite: { id: string; version: string; digest: string; file: string; definition: SuiteDefinition; dataDigests: Record<string, string>; items?: number };
   model: { name: string; provider: string; model: string; baseUrl: string; simulated: boolean };
   /** The grader model given for model-graded scorers (`--grader-model`), when one was. */
   grader?: { name: string; provider: string; model: string; baseUrl: string };

@@ -209,7 +209,7 @@ export function register(program: Command): void {
     .description('Verify a signed report offline: signatures, trust, and with --run every digest and number')
     .addHelpText(
       'after',
-      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root; --policy file not the signed one),\n15 numbers mismatch (metrics; with --policy, the signed verdict), 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view, inconsistent checkpoint, rollback).\nThe largest checkpoint seen of each log is kept in --seen-state (default $ASSAY_HOME/tlog/seen.json); a log presenting a smaller tree fails (17).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
+      '\nExit codes: 0 verified, 2 usage/IO, 10 bad signature, 11 untrusted key, 12 accreditation or trust entry expired/out of scope,\n13 malformed envelope or statement, 14 data mismatch (log digest, header, transcript root; --policy file not the signed one),\n15 numbers mismatch (metrics; with --policy, the signed verdict), 16 disclosure invalid,\n17 transparency log (inclusion proof invalid, untrusted log with --require-log, split view, inconsistent checkpoint, rollback),\n18 policy verdict evaluated under an older policy-evaluation version than --require-evaluation-version (or, for a report, no policy verdict).\nThe largest checkpoint seen of each log is kept in --seen-state (default $ASSAY_HOME/tlog/seen.json); a log presenting a smaller tree fails (17).\nFormat and rules: docs/formats/attestation.md, docs/formats/trust.md',
     )
     .argument('<report>', 'report file')
     .option('--trust <file>', 'trust file (default: $ASSAY_HOME/trust.json if present)')
@@ -228,8 +228,9 @@ export function register(program: Command): void {
     .option('--tamper-log <dir|file>', 'a signed verdict: the tamper log a cited tamper report is over (repeatable)', collect)
     .option('--claim <file>', 'an audit report: the claim it audits (with --claim-run and --run, everything is recomputed)')
     .option('--claim-run <log>', "an audit report: the developer's run log")
+    .option('--require-evaluation-version <n>', 'refuse (exit 18) a signed verdict, or a report\'s signed policy verdict, evaluated under an older policy-evaluation version than n', int(1))
     .option('--json', 'machine-readable result')
-    .action(async (file: string, f: { trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[]; tamper?: string[]; tamperLog?: string[] }) => {
+    .action(async (file: string, f: { requireEvaluationVersion?: number; trust?: string; run?: string; disclosure?: string[]; at?: string; json?: boolean; requireLog?: boolean; checkpoint?: string[]; log?: string; seenState?: string; policy?: string; modelFacts?: string; report?: string[]; grant?: string[]; tamper?: string[]; tamperLog?: string[] }) => {
       const trust = trustFrom(f.trust);
       const bytes = readReport(file);
       const au = await import('../../audit/report.js');
@@ -263,6 +264,7 @@ export function register(program: Command): void {
           tamper: tamperGiven(sv, f.tamper ?? [], f.tamperLog ?? []),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
+          ...(f.requireEvaluationVersion !== undefined ? { requireEvaluationVersion: f.requireEvaluationVersion } : {}),
           source: file,
         });
         process.stdout.write(f.json ? JSON.stringify(r, null, 2) + '\n' : sv.formatVerdictCheck(r));
@@ -277,6 +279,15 @@ export function register(program: Command): void {
       const loaded = f.policy ? await loadPolicy(f.policy) : null;
       const policy = loaded ? { policy: (st: { predicate: Parameters<typeof checkReportPolicy>[1] }, ctx: { logged: boolean }) => checkReportPolicy(loaded, st.predicate, ctx) } : {};
       const r = await verifyReport(bytes, { trust, ...(runLogPath ? { runLogPath } : {}), disclosures, source: file, ...(f.at ? { now: date(f.at) } : {}), tlog, ...policy });
+      if (f.requireEvaluationVersion !== undefined && r.statement) {
+        const { evaluationVersionFailure } = await import('../../policy/report.js');
+        const bad = evaluationVersionFailure(r.statement.predicate.policy as Record<string, unknown> | null, f.requireEvaluationVersion);
+        if (bad) {
+          r.failures.push({ check: 'policy', ...bad });
+          r.exitCode = r.failures[0]!.exit;
+          r.ok = false;
+        }
+      }
       if (f.json) process.stdout.write(JSON.stringify({ ...r, statement: r.statement }, null, 2) + '\n');
       else {
         const pol = r.statement?.predicate.policy;

@@ -24,7 +24,8 @@ import { findSuites, loadSuite } from '../../suite/load.js';
 import { ASSAY_ROOT } from '../../version.js';
 import { assertElicitable, ELICITATION_SUFFIX, elicitationSuite, linesOf, runElicitation } from '../../policy/elicit.js';
 import { evaluatePolicy, VERDICT_EXIT, type RunEvidence, type Verdict } from '../../policy/evaluate.js';
-import { evidenceFromPredicate, evidenceFromRunLog, type Provenance } from '../../policy/evidence.js';
+import { evidenceFromPredicate, evidenceFromRunLog, withAccessRecords, type Provenance } from '../../policy/evidence.js';
+import { parseOpening, type Opening } from '../../gateway/commit.js';
 import { grantAccess } from '../../policy/grant-evidence.js';
 import { keyIdOf, parsePublicKey } from '../../attest/keys.js';
 import type { KeyObject } from 'node:crypto';
@@ -157,7 +158,7 @@ async function gatherEvidence(runRefs: string[], reportFiles: string[], trustFil
 }
 
 /** As gatherEvidence, with the verified reports themselves (what a signed verdict cites). */
-async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence | null = null, groupBy: string[] = []): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
+async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[], trustFile: string | undefined, warn: (s: string) => void, grants: GrantEvidence | null = null, groupBy: string[] = [], access: AccessRecordFiles | null = null): Promise<{ evidence: RunEvidence[]; inputs: VerifiedInput[] }> {
   const inputs: VerifiedInput[] = [];
   const logs = await Promise.all(runRefs.map((r) => resolveRunLog(r)));
   const byRunId = new Map<string, string>();
@@ -200,7 +201,9 @@ async function gatherEvidenceAndReports(runRefs: string[], reportFiles: string[]
   const fromLogs = await Promise.all(logs.map(async (l) => {
     const h = await readRunHeader(l);
     const p = prov.get(h.runId) ?? { signed: false, logged: false, grant: await grantFor(grants, trust, h.model.model, h.startedAt, warn) };
-    return evidenceFromRunLog(l, p, groupBy);
+    const ev = await evidenceFromRunLog(l, p, groupBy);
+    // v4: a grant-backed stage-2 session is checked against the gateway's access records.
+    return access ? withAccessRecords(ev, l, { tokens: grants?.tokens ?? [], trust, gatewayLog: access.gatewayLog, openings: access.openings, warn }) : ev;
   }));
   return { evidence: [...fromLogs, ...fromReports], inputs };
 }
@@ -266,6 +269,20 @@ async function gatherTamper(signed: string[], logs: string[], trustFile: string 
 
 /** The fields sub-domain rules group by. */
 const groupFields = (p: Policy): string[] => [...new Set(p.rules.flatMap((r) => (r.group ? [r.group.by] : [])))];
+
+/** `--gateway-log` and `--opening`: the gateway's access log and the tester's openings of it. */
+interface AccessRecordFiles {
+  gatewayLog: { text: string; file: string } | null;
+  openings: Opening[];
+}
+
+function readAccessRecords(logFile: string | undefined, openingFiles: string[] | undefined): AccessRecordFiles | null {
+  if (!logFile) {
+    if (openingFiles?.length) throw new AssayError('USAGE', '--opening needs --gateway-log (the log export or proofs bundle the openings are of)');
+    return null;
+  }
+  return { gatewayLog: { text: readText(logFile, 'gateway log'), file: logFile }, openings: (openingFiles ?? []).map((f) => parseOpening(readText(f, 'opening'), f)) };
+}
 
 function readGrants(files: string[] | undefined, keyFile: string | undefined): GrantEvidence | null {
   if (!files?.length) {
@@ -439,6 +456,8 @@ export function register(program: Command): void {
     .option('--trust <file>', 'trust file for --report (default: $ASSAY_HOME/trust.json if present)')
     .option('--grant <file>', 'a gateway grant token (file) for the runs\' model: their access level is the grant\'s, not the declared one, when a gateway key in the trust file (co-signers) issued it (repeatable)', collect)
     .option('--grant-key <file>', "only grants issued by this gateway public key (PEM); it must also be a trusted co-signer")
+    .option('--gateway-log <file>', "the gateway's access log (assay gateway log export, or your proofs bundle): a stage-2 session whose access rests on a --grant counts only with its exchanges opened (v4)")
+    .option('--opening <file>', 'an opening of one access-log record (assay gateway open; repeatable): one per judged item of a grant-backed stage-2 session', collect)
     .option('--at <date>', 'evaluation date for staleness rules (ISO 8601; default now)')
     .option('--tamper <file>', 'a signed tamper report (assay tamper report --sign) for tamper rules (policy v3); verified against --trust (repeatable)', collect)
     .option('--tamper-log <dir|file>', 'the tamper log a --tamper report is over (or its folder) (repeatable)', collect)
@@ -450,12 +469,12 @@ export function register(program: Command): void {
     .option('--log <dir|url>', 'with --sign: append the signed verdict to this transparency log and store the inclusion proof')
     .option('--log-vkey <vkey>', "a remote log's verifier key")
     .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
-    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean; grant?: string[]; grantKey?: string; at?: string; tamper?: string[]; tamperLog?: string[]; sign?: boolean; key?: string; signer?: string; out?: string; log?: string; logVkey?: string; logTokenFile?: string }) => {
+    .action(async (policyFile: string, runs: string[], f: { modelFacts?: string; report?: string[]; trust?: string; json?: boolean; grant?: string[]; grantKey?: string; gatewayLog?: string; opening?: string[]; at?: string; tamper?: string[]; tamperLog?: string[]; sign?: boolean; key?: string; signer?: string; out?: string; log?: string; logVkey?: string; logTokenFile?: string }) => {
       const lp = await loadPolicy(policyFile);
       const facts = f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null;
       if (!runs.length && !f.report?.length && !f.tamper?.length) throw new AssayError('USAGE', 'give at least one run (log path or run id), --report or --tamper');
       const warn = (s: string) => process.stderr.write(`assay: warning: ${s}\n`);
-      const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey), groupFields(lp.policy));
+      const { evidence, inputs } = await gatherEvidenceAndReports(runs, f.report ?? [], f.trust, warn, readGrants(f.grant, f.grantKey), groupFields(lp.policy), readAccessRecords(f.gatewayLog, f.opening));
       // A signed verdict is evaluated at the time it is signed: a back-dated (or future) --at would
       // let staleness limits be chosen by the signer.
       if (f.sign && f.at !== undefined) throw new AssayError('USAGE', '--at cannot be used with --sign: a signed verdict is evaluated at the time it is signed', { field: 'at' });
