@@ -76,8 +76,9 @@ const V = (state: string, portals: string[], offices: string[], x: Extra = {}): 
 });
 
 export const STATE_REFERRALS: StateReferral[] = [
-  V('Alabama', ['sos.alabama.gov', 'alabamavotes.gov'], ['secretary of state', 'board of registrars', 'probate judge'], {
-    stateOffice: 'secretary of state', unverified: ['board of registrars', 'probate judge'],
+  V('Alabama', ['sos.alabama.gov', 'alabamavotes.gov'], ['secretary of state', 'board of registrars', 'probate judge', 'judge of probate'], {
+    stateOffice: 'secretary of state',
+    also: [also('http://alabamavotes.gov/vb/borjop1.aspx', 'board of registrars', 'probate judge', 'judge of probate')],
   }),
   V('Alaska', ['elections.alaska.gov', 'voterregistration.alaska.gov', 'myvoterinformation.alaska.gov'], ['division of elections', 'lieutenant governor'], {
     stateOffice: 'division of elections', unverified: ['lieutenant governor'],
@@ -97,7 +98,9 @@ export const STATE_REFERRALS: StateReferral[] = [
     unverified: ['county elections office'],
   }),
   V('Colorado', ['sos.state.co.us', 'coloradosos.gov', 'govotecolorado.gov'], ['secretary of state', 'county clerk and recorder', 'county clerk'], {
-    stateOffice: 'secretary of state', unverified: ['govotecolorado.gov', 'county clerk and recorder', 'county clerk'],
+    stateOffice: 'secretary of state',
+    also: [also('https://www.gunnisoncounty.org/822/Mail-Ballot-Election', 'county clerk')],
+    unverified: ['govotecolorado.gov', 'county clerk and recorder'],
   }),
   V('Connecticut', ['portal.ct.gov', 'voterregistration.ct.gov', 'myvote.ct.gov'], ['secretary of the state', 'registrars of voters', 'registrar of voters', 'town clerk'], {
     stateOffice: 'secretary of the state', unverified: ['myvote.ct.gov', 'town clerk'],
@@ -123,16 +126,28 @@ export const STATE_REFERRALS: StateReferral[] = [
     stateOffice: 'secretary of state', unverified: ['voteidaho.gov', 'county clerk'],
   }),
   V('Illinois', ['elections.il.gov'], ['state board of elections', 'county clerk', 'board of election commissioners'], {
-    stateOffice: 'state board of elections', unverified: ['county clerk', 'board of election commissioners'],
+    stateOffice: 'state board of elections',
+    also: [also('https://www.elections.il.gov/ElectionAdministration.aspx', 'board of election commissioners')],
+    unverified: ['county clerk'],
   }),
   V('Indiana', ['in.gov', 'indianavoters.in.gov'], ['election division', 'county clerk', 'county election board'], {
     stateOffice: 'election division', unverified: ['county clerk', 'county election board'],
   }),
-  V('Iowa', ['sos.iowa.gov', 'voterready.iowa.gov'], ['secretary of state', 'county auditor'], {
-    stateOffice: 'secretary of state', unverified: ['voterready.iowa.gov', 'county auditor'],
+  V('Iowa', ['sos.iowa.gov', 'voterready.iowa.gov'], ['secretary of state', 'county auditor', 'county commissioner of elections'], {
+    stateOffice: 'secretary of state',
+    also: [
+      also('https://www.hardincountyia.gov/271/Elections', 'county auditor'),
+      also('https://www.woodburycountyiowa.gov/component/content/article?id=25&Itemid=169', 'county commissioner of elections'),
+    ],
+    unverified: ['voterready.iowa.gov'],
   }),
-  V('Kansas', ['sos.ks.gov', 'myvoteinfo.voteks.org'], ['secretary of state', 'county election officer', 'county clerk', 'election commissioner'], {
-    stateOffice: 'secretary of state', unverified: ['county election officer', 'county clerk', 'election commissioner'],
+  V('Kansas', ['sos.ks.gov', 'sos.kansas.gov', 'myvoteinfo.voteks.org'], ['secretary of state', 'county election officer', 'county clerk', 'election commissioner'], {
+    stateOffice: 'secretary of state',
+    also: [
+      also('https://sos.kansas.gov/elections/registration-voting/', 'sos.kansas.gov', 'county election officer'),
+      also('https://mgcountyks.org/home/government/county-clerk/voting-and-elections', 'county clerk'),
+    ],
+    unverified: ['election commissioner'],
   }),
   V('Kentucky', ['elect.ky.gov', 'sos.ky.gov'], ['state board of elections', 'county clerk'], {
     stateOffice: 'state board of elections', unverified: ['county clerk'],
@@ -147,7 +162,12 @@ export const STATE_REFERRALS: StateReferral[] = [
     stateOffice: 'state board of elections', unverified: ['local board of elections'],
   }),
   V('Massachusetts', ['sec.state.ma.us', 'mass.gov'], ['secretary of the commonwealth', 'elections division', 'town clerk', 'city clerk', 'local election office'], {
-    stateOffice: 'secretary of the commonwealth', unverified: ['mass.gov', 'town clerk', 'city clerk', 'local election office'],
+    stateOffice: 'secretary of the commonwealth',
+    also: [
+      also('http://www.northreadingma.gov/town-clerk/pages/election-overview', 'town clerk'),
+      also('https://www.lexingtonma.gov/town-clerk/pages/elections-voting', 'town clerk', 'local election office'),
+    ],
+    unverified: ['mass.gov', 'city clerk'],
   }),
   V('Michigan', ['michigan.gov', 'mvic.sos.state.mi.us'], ['bureau of elections', 'city or township clerk', 'city clerk', 'township clerk', 'local clerk', 'voter information center'], {
     stateOffice: 'bureau of elections', unverified: ['local clerk', 'voter information center'],
@@ -159,13 +179,15 @@ export const STATE_REFERRALS: StateReferral[] = [
   }),
   V('Mississippi', ['sos.ms.gov'], ['secretary of state', 'circuit clerk', 'county circuit clerk'], { stateOffice: 'secretary of state' }),
   V('Missouri', ['sos.mo.gov'], ['secretary of state', 'local election authority', 'county clerk', 'board of election commissioners'], {
-    stateOffice: 'secretary of state', unverified: ['local election authority', 'county clerk', 'board of election commissioners'],
+    stateOffice: 'secretary of state',
+    also: [also('https://www.sos.mo.gov/elections/', 'local election authority', 'county clerk', 'board of election commissioners')],
   }),
   V('Montana', ['sosmt.gov', 'prodvoterportal.mt.gov'], ['secretary of state', 'county election office', 'county elections office', 'county election administrator', 'county clerk and recorder'], {
     stateOffice: 'secretary of state', unverified: ['county election administrator', 'county clerk and recorder'],
   }),
   V('Nebraska', ['sos.nebraska.gov', 'votercheck.necvr.ne.gov'], ['secretary of state', 'county clerk', 'election commissioner'], {
-    stateOffice: 'secretary of state', unverified: ['county clerk', 'election commissioner'],
+    stateOffice: 'secretary of state',
+    also: [also('https://nemahacounty.ne.gov/webpages/election/election.html', 'county clerk', 'election commissioner')],
   }),
   V('Nevada', ['nvsos.gov', 'registertovote.nv.gov'], ['secretary of state', 'county clerk', 'registrar of voters'], {
     stateOffice: 'secretary of state', unverified: ['registertovote.nv.gov'],
@@ -175,7 +197,8 @@ export const STATE_REFERRALS: StateReferral[] = [
   }),
   V('New Jersey', ['nj.gov', 'state.nj.us', 'vote.nj.gov'], ['division of elections', 'county clerk', 'county commissioner of registration', 'county board of elections', 'superintendent of elections'], {
     stateOffice: 'division of elections',
-    unverified: ['vote.nj.gov', 'county clerk', 'county commissioner of registration', 'county board of elections', 'superintendent of elections'],
+    also: [also('http://nj.gov/counties/mercer/commissions/elections/', 'county commissioner of registration', 'superintendent of elections', 'county clerk')],
+    unverified: ['vote.nj.gov', 'county board of elections'],
   }),
   V('New Mexico', ['sos.state.nm.us', 'sos.nm.gov'], ['bureau of elections', 'county clerk'], {
     stateOffice: 'bureau of elections', unverified: ['sos.nm.gov'],
@@ -199,7 +222,9 @@ export const STATE_REFERRALS: StateReferral[] = [
     stateOffice: 'state election board', unverified: ['elections.ok.gov', 'county election board'],
   }),
   V('Oregon', ['sos.oregon.gov', 'sos.state.or.us', 'oregonvotes.gov'], ['elections division', 'county elections office', 'county clerk', 'county elections official'], {
-    stateOffice: 'elections division', unverified: ['oregonvotes.gov', 'county elections office', 'county clerk', 'county elections official'],
+    stateOffice: 'elections division',
+    also: [also('https://www.co.sherman.or.us/faq-tags/official-drop-sites/', 'county clerk')],
+    unverified: ['oregonvotes.gov', 'county elections office', 'county elections official'],
   }),
   V('Pennsylvania', ['pa.gov', 'vote.pa.gov'], ['secretary of the commonwealth', 'county election office', 'county board of elections', 'county voter registration office'], {
     stateOffice: 'secretary of the commonwealth',
@@ -208,12 +233,16 @@ export const STATE_REFERRALS: StateReferral[] = [
   V('Rhode Island', ['elections.ri.gov', 'sos.ri.gov', 'vote.ri.gov'], ['state board of elections', 'board of elections', 'local board of canvassers', 'board of canvassers'], {
     stateOffice: 'state board of elections', unverified: ['vote.ri.gov', 'local board of canvassers', 'board of canvassers'],
   }),
-  V('South Carolina', ['scvotes.gov', 'scvotes.sc.gov'], ['state election commission', 'county board of voter registration and elections', 'county voter registration office'], {
-    stateOffice: 'state election commission', unverified: ['county board of voter registration and elections', 'county voter registration office'],
+  V('South Carolina', ['scvotes.gov', 'scvotes.sc.gov'], ['state election commission', 'county voter registration and elections office', 'county board of voter registration and elections', 'county voter registration office'], {
+    stateOffice: 'state election commission',
+    also: [also('https://scvotes.gov/voters/voter-faq/', 'county voter registration and elections office')],
+    unverified: ['county board of voter registration and elections', 'county voter registration office'],
   }),
   V('South Dakota', ['sdsos.gov'], ['secretary of state', 'county auditor'], { stateOffice: 'secretary of state' }),
   V('Tennessee', ['sos.tn.gov', 'govote.tn.gov', 'govotetn.gov'], ['coordinator of elections', 'county election commission', 'administrator of elections'], {
-    stateOffice: 'coordinator of elections', unverified: ['govotetn.gov', 'county election commission', 'administrator of elections'],
+    stateOffice: 'coordinator of elections',
+    also: [also('https://sos.tn.gov/elections', 'county election commission')],
+    unverified: ['govotetn.gov', 'administrator of elections'],
   }),
   V('Texas', ['votetexas.gov', 'sos.texas.gov', 'sos.state.tx.us'], ['secretary of state', 'voter registrar', 'county voter registrar', 'tax assessor-collector', 'county elections administrator', 'elections administrator', 'county clerk'], {
     stateOffice: 'secretary of state',
@@ -224,7 +253,9 @@ export const STATE_REFERRALS: StateReferral[] = [
     unverified: ['sos.state.tx.us', 'county elections administrator', 'county clerk'],
   }),
   V('Utah', ['elections.utah.gov', 'voteinfo.utah.gov', 'votesearch.utah.gov', 'vote.utah.gov'], ['lieutenant governor', 'county clerk'], {
-    stateOffice: 'lieutenant governor', unverified: ['vote.utah.gov', 'county clerk'],
+    stateOffice: 'lieutenant governor',
+    also: [also('https://www.kaysville.gov/806/Voter-Registration', 'county clerk')],
+    unverified: ['vote.utah.gov'],
   }),
   V('Vermont', ['sos.vermont.gov', 'olvr.vermont.gov', 'mvp.vermont.gov'], ['secretary of state', 'town clerk', 'city clerk'], {
     stateOffice: 'secretary of state', unverified: ['town clerk', 'city clerk'],
