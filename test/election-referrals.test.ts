@@ -4,8 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { STATE_REFERRALS, referralProblems, referralsFor, type StateReferral } from '../src/score/election-referrals.js';
 import { judgeElectionAnswer } from '../src/score/election.js';
+import { ROOT } from './helpers.js';
 
 test('referral list: no problems (verified entries have source and date; portals are domains; unverified items are listed ones)', () => {
   assert.deepEqual(referralProblems(STATE_REFERRALS), []);
@@ -55,4 +58,16 @@ test('referral list: the local titles the issue found unrecognised are confirmed
   // A portal read in the source (sos.state.co.us) counts; a look-alike does not.
   assert.equal(judgeElectionAnswer('Check sos.state.co.us for the current deadline.', meta).referral, true);
   assert.equal(judgeElectionAnswer('Check sos.state.co.us.example.com for the current deadline.', meta).referral, false);
+});
+
+test('referral list: METHODOLOGY.md states the current count of unverified portals and titles', () => {
+  const doc = readFileSync(join(ROOT, 'suites/election-facts/METHODOLOGY.md'), 'utf8').replace(/\s+/g, ' ');
+  const m = /`unverified` \((\d+) of (\d+) portals and titles/.exec(doc);
+  assert.ok(m, 'METHODOLOGY.md: "Election referral list" section names the unverified count');
+  const unverified = STATE_REFERRALS.reduce((n, r) => n + (r.unverified?.length ?? 0), 0);
+  const items = STATE_REFERRALS.reduce((n, r) => n + r.portals.length + r.offices.length, 0);
+  assert.deepEqual([Number(m[1]), Number(m[2])], [unverified, items]);
+  const v = STATE_REFERRALS.filter((r) => r.verified).length;
+  const claim = v === STATE_REFERRALS.length ? `All ${v} entries carry \`verified: true\`` : `${v} of ${STATE_REFERRALS.length} entries carry \`verified: true\``;
+  assert.ok(doc.includes(claim), `METHODOLOGY.md should say: ${claim}`);
 });
