@@ -158,8 +158,9 @@ export const STATE_REFERRALS: StateReferral[] = [
   V('Maine', ['maine.gov'], ['bureau of corporations, elections and commissions', 'municipal clerk', 'town clerk', 'city clerk', 'registrar of voters'], {
     stateOffice: 'bureau of corporations, elections and commissions', unverified: ['town clerk', 'city clerk', 'registrar of voters'],
   }),
-  V('Maryland', ['elections.maryland.gov'], ['state board of elections', 'local board of elections'], {
-    stateOffice: 'state board of elections', unverified: ['local board of elections'],
+  V('Maryland', ['elections.maryland.gov'], ['state board of elections', 'local board of elections', 'county board of elections'], {
+    stateOffice: 'state board of elections',
+    also: [also('https://2022mdmanual.msa.maryland.gov/msa/mdmanual/41electp/html/local.html', 'local board of elections', 'county board of elections')],
   }),
   V('Massachusetts', ['sec.state.ma.us', 'mass.gov'], ['secretary of the commonwealth', 'elections division', 'town clerk', 'city clerk', 'local election office'], {
     stateOffice: 'secretary of the commonwealth',
