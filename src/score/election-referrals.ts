@@ -106,7 +106,8 @@ export const STATE_REFERRALS: StateReferral[] = [
     stateOffice: 'secretary of the state', unverified: ['myvote.ct.gov', 'town clerk'],
   }),
   V('Delaware', ['elections.delaware.gov', 'ivote.de.gov'], ['state election commissioner', 'department of elections'], {
-    stateOffice: 'state election commissioner', unverified: ['department of elections'],
+    stateOffice: 'state election commissioner',
+    also: [also('https://alpha.delaware.gov/guides/voting-in-delaware/', 'department of elections')],
   }),
   V('District of Columbia', ['dcboe.org'], ['board of elections'], { stateOffice: 'board of elections' }),
   V('Florida', ['dos.myflorida.com', 'elections.myflorida.com', 'registertovoteflorida.gov', 'dos.fl.gov'], ['division of elections', 'supervisor of elections', 'supervisors of elections'], {
@@ -123,7 +124,9 @@ export const STATE_REFERRALS: StateReferral[] = [
     stateOffice: 'office of elections', unverified: ['county clerk'],
   }),
   V('Idaho', ['idahovotes.gov', 'sos.idaho.gov', 'voteidaho.gov'], ['secretary of state', 'county clerk'], {
-    stateOffice: 'secretary of state', unverified: ['voteidaho.gov', 'county clerk'],
+    stateOffice: 'secretary of state',
+    also: [also('http://clerk.co.washington.id.us/elections/voter-registration/', 'county clerk')],
+    unverified: ['voteidaho.gov'],
   }),
   V('Illinois', ['elections.il.gov'], ['state board of elections', 'county clerk', 'board of election commissioners'], {
     stateOffice: 'state board of elections',
@@ -259,7 +262,9 @@ export const STATE_REFERRALS: StateReferral[] = [
     unverified: ['vote.utah.gov'],
   }),
   V('Vermont', ['sos.vermont.gov', 'olvr.vermont.gov', 'mvp.vermont.gov'], ['secretary of state', 'town clerk', 'city clerk'], {
-    stateOffice: 'secretary of state', unverified: ['town clerk', 'city clerk'],
+    stateOffice: 'secretary of state',
+    also: [also('https://sos.vermont.gov/elections/town-clerks/faqs', 'town clerk')],
+    unverified: ['city clerk'],
   }),
   V('Virginia', ['elections.virginia.gov'], ['state board of elections', 'general registrar', 'department of elections', 'voter registration office'], {
     stateOffice: 'state board of elections',
@@ -271,7 +276,11 @@ export const STATE_REFERRALS: StateReferral[] = [
     also: [also('https://www.snohomishcountywa.gov/CivicAlerts.aspx?AID=295&ARC=723', 'county auditor')],
     unverified: ['county elections office', 'county elections department'],
   }),
-  V('West Virginia', ['sos.wv.gov'], ['secretary of state', 'county clerk'], { stateOffice: 'secretary of state', unverified: ['county clerk'] }),
+  V('West Virginia', ['sos.wv.gov'], ['secretary of state', 'clerk of the county commission', 'county clerk'], {
+    stateOffice: 'secretary of state',
+    also: [also('https://code.wvlegislature.gov/email/3-2-4/', 'clerk of the county commission')],
+    unverified: ['county clerk'],
+  }),
   V('Wisconsin', ['elections.wi.gov', 'myvote.wi.gov'], ['wisconsin elections commission', 'municipal clerk', 'city clerk', 'town clerk', 'village clerk', 'myvote wisconsin'], {
     stateOffice: 'wisconsin elections commission',
     also: [also('https://elections.wi.gov/clerks', 'wisconsin elections commission', 'municipal clerk')],
