@@ -1,3 +1,4 @@
+/**
  * Distributed-run benchmark (issue 26): `assay run` in one local process vs `assay run --queue`
  * with 1, 2 and 4 `assay worker` processes over BullMQ/Redis, against the SIMULATED target with a
  * fixed per-request latency and a capacity limit (429 above it). Per-worker concurrency and the
@@ -8,7 +9,6 @@
  *   npm run bench                          (part of the full bench; needs Redis on 127.0.0.1:6379)
  *   node dist-bench/bench/distributed.js --quick
  */
-import { loadavg } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
