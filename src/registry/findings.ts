@@ -6,7 +6,7 @@ import { findingTransition, foldFinding, isRestricted, publishable, type Finding
 import { agencyJurisdictionsFor } from './jurisdiction.js';
 import { appendEvent } from './events.js';
 import { notify } from './notify.js';
-import { RegistryError, type Actor } from './registry.js';
+import { RegistryError, type Actor, requireActor } from './registry.js';
 import type { GroupCommit } from './group-commit.js';
 import type { RegistryStore } from './db.js';
 import type { RegistryDB } from './schema.js';
@@ -87,9 +87,7 @@ export class Findings {
   }
 
   private need(actor: Actor | null, scope: 'read' | 'write'): Actor {
-    if (!actor) throw new RegistryError(401, 'UNAUTHENTICATED', 'sign in or present an API token');
-    if (!actor.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
-    return actor;
+    return requireActor(actor, scope);
   }
   private role(a: Actor | null, orgId: string) {
     return a?.memberships.find((m) => m.orgId === orgId)?.role ?? null;

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { ACCESS_LEVELS, type AccessLevel } from '../model/types.js';
 import { engagementTransition, type EngagementState } from './engagement.js';
 import { appendEvent, newId } from './events.js';
-import { RegistryError, type Actor, type Page, type Registry } from './registry.js';
+import { RegistryError, type Actor, type Page, type Registry, requireActor, hasRole, type Role } from './registry.js';
 import type { RegistryDB } from './schema.js';
 
 /**
@@ -46,7 +46,6 @@ const notFound = (id: string) => new RegistryError(404, 'NOT_FOUND', `grant requ
 const conflict = (why: string) => new RegistryError(409, 'CONFLICT', why);
 const invalid = (why: string, field?: string) => new RegistryError(400, 'INVALID', why, field);
 const forbidden = (why: string) => new RegistryError(403, 'FORBIDDEN', why);
-const RANK = { viewer: 0, member: 1, admin: 2 } as const;
 
 /** Where a request can be opened: an engagement agreed and not over. */
 const OPEN_STATES: EngagementState[] = ['accepted', 'active', 'reporting'];
@@ -99,13 +98,10 @@ export class GrantRequests {
     return this.reg.db as unknown as Kysely<GrantDB>;
   }
   private need(actor: Actor | null, scope: 'read' | 'write'): Actor {
-    if (!actor) throw new RegistryError(401, 'UNAUTHENTICATED', 'sign in or present an API token');
-    if (!actor.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
-    return actor;
+    return requireActor(actor, scope);
   }
-  private atLeast(a: Actor, orgId: string, min: keyof typeof RANK): boolean {
-    const r = a.memberships.find((m) => m.orgId === orgId)?.role;
-    return r !== undefined && RANK[r] >= RANK[min];
+  private atLeast(a: Actor, orgId: string, min: Role): boolean {
+    return hasRole(a, orgId, min);
   }
   /** A party (any role) or the operator sees it; to anyone else it does not exist. */
   private async visible(a: Actor, id: string, db: Kysely<GrantDB> | Transaction<GrantDB> = this.db) {

@@ -11,7 +11,7 @@ import { appendEvent, newId } from './events.js';
 import type { Findings } from './findings.js';
 import { notify } from './notify.js';
 import { agencyCovers, agencyJurisdictionsFor } from './jurisdiction.js';
-import { RegistryError, type Actor } from './registry.js';
+import { RegistryError, type Actor, requireActor } from './registry.js';
 import type { RegistryDB } from './schema.js';
 import type { ObligationsTable } from './findings-schema.js';
 import { liveTrust, type PortableTrust } from './report-verifier.js';
@@ -106,9 +106,7 @@ export class Obligations {
     return this.findings.now;
   }
   private need(actor: Actor | null, scope: 'read' | 'write'): Actor {
-    if (!actor) throw new RegistryError(401, 'UNAUTHENTICATED', 'sign in or present an API token');
-    if (!actor.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
-    return actor;
+    return requireActor(actor, scope);
   }
   private member(a: Actor, orgId: string, min: 'viewer' | 'member') {
     const r = a.memberships.find((m) => m.orgId === orgId)?.role;

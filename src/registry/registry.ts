@@ -47,6 +47,20 @@ export class RegistryError extends AssayError {
 }
 const notFound = (what: string) => new RegistryError(404, 'NOT_FOUND', `${what} not found`);
 const forbidden = (why: string) => new RegistryError(403, 'FORBIDDEN', why);
+
+/** Who is calling, with the token scope the operation needs (401 without a caller, 403 without the scope). */
+export function requireActor(actor: Actor | null, scope: 'read' | 'write'): Actor {
+  if (!actor) throw new RegistryError(401, 'UNAUTHENTICATED', 'sign in or present an API token');
+  if (!actor.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
+  return actor;
+}
+/** Roles in an organisation, weakest first. */
+export const ROLE_RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2 };
+/** Whether the caller holds at least `min` in the organisation. */
+export const hasRole = (a: Actor, orgId: string, min: Role): boolean => {
+  const r = a.memberships.find((m) => m.orgId === orgId)?.role;
+  return r !== undefined && ROLE_RANK[r] >= ROLE_RANK[min];
+};
 const invalid = (why: string, field?: string) => new RegistryError(400, 'INVALID', why, field);
 const conflict = (why: string) => new RegistryError(409, 'CONFLICT', why);
 
@@ -138,9 +152,7 @@ export class Registry {
   // ───────────────────────────── authorisation helpers ─────────────────────────────
 
   private need(actor: Actor | null, scope: 'read' | 'write'): Actor {
-    if (!actor) throw new RegistryError(401, 'UNAUTHENTICATED', 'sign in or present an API token');
-    if (!actor.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
-    return actor;
+    return requireActor(actor, scope);
   }
   private role(actor: Actor | null, orgId: string): Role | null {
     return actor?.memberships.find((m) => m.orgId === orgId)?.role ?? null;

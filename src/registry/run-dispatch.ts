@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { appendEvent, newId } from './events.js';
-import { RegistryError, type Actor, type Page, type Registry } from './registry.js';
+import { RegistryError, type Actor, type Page, type Registry, requireActor, hasRole, type Role, ROLE_RANK } from './registry.js';
 import type { RegistryDB } from './schema.js';
 
 /**
@@ -71,7 +71,6 @@ const notFound = (id: string) => new RegistryError(404, 'NOT_FOUND', `run spec $
 const conflict = (why: string) => new RegistryError(409, 'CONFLICT', why);
 const forbidden = (why: string) => new RegistryError(403, 'FORBIDDEN', why);
 const invalid = (why: string, field?: string) => new RegistryError(400, 'INVALID', why, field);
-const RANK = { viewer: 0, member: 1, admin: 2 } as const;
 const t = (trx: Transaction<RegistryDB>) => trx as unknown as Transaction<DispatchDB>;
 
 export function runSpecView(r: RunSpecsTable, viewer?: { claimId?: boolean }) {
@@ -107,13 +106,10 @@ export class RunDispatch {
     return this.reg.db as unknown as Kysely<DispatchDB>;
   }
   private need(actor: Actor | null, scope: 'read' | 'write'): Actor {
-    if (!actor) throw new RegistryError(401, 'UNAUTHENTICATED', 'sign in or present an API token');
-    if (!actor.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
-    return actor;
+    return requireActor(actor, scope);
   }
-  private atLeast(a: Actor, orgId: string, min: keyof typeof RANK): boolean {
-    const r = a.memberships.find((m) => m.orgId === orgId)?.role;
-    return r !== undefined && RANK[r] >= RANK[min];
+  private atLeast(a: Actor, orgId: string, min: Role): boolean {
+    return hasRole(a, orgId, min);
   }
   private async visible(a: Actor, id: string, db: Kysely<DispatchDB> | Transaction<DispatchDB> = this.db) {
     const r = await db.selectFrom('run_specs').selectAll().where('id', '=', id).executeTakeFirst();
@@ -176,7 +172,7 @@ export class RunDispatch {
     const a = this.need(actor, 'write');
     const now = this.reg.now();
     const lease = Math.min(Math.max(q.leaseSeconds ?? DEFAULT_LEASE_SECONDS, 30), 24 * 3600);
-    const orgs = a.memberships.filter((m) => m.kind === 'tester' && RANK[m.role] >= RANK.member).map((m) => m.orgId);
+    const orgs = a.memberships.filter((m) => m.kind === 'tester' && ROLE_RANK[m.role] >= ROLE_RANK.member).map((m) => m.orgId);
     if (!orgs.length) throw forbidden('only a member of a tester organisation claims runs');
     return this.reg.commits.run(async (trx) => {
       let qb = t(trx).selectFrom('run_specs').selectAll().where('tester_id', 'in', orgs)

@@ -6,6 +6,7 @@ import { judgeElectionAnswer } from './election.js';
 import { electionFactGradedScorer, type ElectionRoute } from './election-graded.js';
 import type { LabelledAnswer } from './election-validation.js';
 import type { GraderModel, ScoreInput } from './types.js';
+import { withValidationGrader } from './validation-grader.js';
 
 /**
  * `assay validate election`: agreement of each election-facts route — the rules, the graded route
@@ -98,27 +99,8 @@ export async function runElectionValidation(opts: { grader?: string; labelsFile?
       throw new Error(`labels line ${i + 1}: needs string id, item, answer, label pass|fail and split dev|heldout`);
   const items = new Map(readJsonl<Record<string, unknown>>(opts.dataFile ?? join(ELECTION_DIR, 'data.jsonl')).map((x) => [String(x.id), x]));
   if (!opts.grader) return { schema: 'assay.election-validation/v1', grader: null, labels: rows.length, routes: await validateElectionRoutes(rows, items, null) };
-  const { createModel } = await import('../model/registry.js');
-  const { graderFromAdapter } = await import('./grader.js');
-  let close = async () => {};
-  let spec = opts.grader;
-  const adapterOpts: Record<string, unknown> = { maxConnections: 4 };
-  if (opts.grader === 'simulated') {
-    const { startTarget } = await import('../target/server.js');
-    const { behaviourFromSpec } = await import('../target/behaviours/index.js');
-    const t = await startTarget({ behaviours: [behaviourFromSpec('election-grader')] });
-    close = () => t.close();
-    spec = 'openai/simulated-election-grader';
-    Object.assign(adapterOpts, { baseUrl: `${t.url}/v1`, apiKey: 'simulated' });
-  }
-  const grader = graderFromAdapter(createModel(spec, adapterOpts as never));
-  try {
-    const routes = await validateElectionRoutes(rows, items, grader);
-    return { schema: 'assay.election-validation/v1', grader: opts.grader === 'simulated' ? 'simulated election-grader (test double)' : spec, labels: rows.length, routes };
-  } finally {
-    await grader.close();
-    await close();
-  }
+  const labels = rows.length;
+  return withValidationGrader(opts.grader, 'election-grader', async (grader, label) => ({ schema: 'assay.election-validation/v1', grader: label, labels, routes: await validateElectionRoutes(rows, items, grader) }));
 }
 
 export function formatElectionValidation(v: ElectionValidation): string {

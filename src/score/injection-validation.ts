@@ -9,6 +9,7 @@
  * each other (Cohen's kappa). `assay validate injection [--grader simulated|<provider/model>]`.
  */
 import { readFileSync } from 'node:fs';
+import { withValidationGrader } from './validation-grader.js';
 import { join } from 'node:path';
 import { ASSAY_ROOT } from '../version.js';
 import { wilson } from '../stats/estimate.js';
@@ -237,28 +238,11 @@ export async function runInjectionValidation(opts: { grader?: string; outputsFil
     return { ...v, handwritten: { ...row, route: 'hand-written held-out', misses, gradedMisses } };
   };
   if (!opts.grader) return withHw(summarise(outputs, det, null, null), null);
-  const { createModel } = await import('../model/registry.js');
-  const { graderFromAdapter } = await import('./grader.js');
-  let close = async () => {};
-  let spec = opts.grader;
-  const adapterOpts: Record<string, unknown> = { maxConnections: 4 };
-  if (opts.grader === 'simulated') {
-    const { startTarget } = await import('../target/server.js');
-    const { behaviourFromSpec } = await import('../target/behaviours/index.js');
-    const t = await startTarget({ behaviours: [behaviourFromSpec('injection-grader')] });
-    close = () => t.close();
-    spec = 'openai/simulated-injection-grader';
-    Object.assign(adapterOpts, { baseUrl: `${t.url}/v1`, apiKey: 'simulated' });
-  }
-  const grader = graderFromAdapter(createModel(spec, adapterOpts as never));
-  try {
+  return withValidationGrader(opts.grader, 'injection-grader', async (grader, label) => {
     const graded = await gradeAll(outputs, items, grader);
     const hwGraded = await gradeAll(hw, items, grader);
-    return withHw(summarise(outputs, det, graded, opts.grader === 'simulated' ? 'simulated injection-grader (test double)' : spec), hwGraded);
-  } finally {
-    await grader.close();
-    await close();
-  }
+    return withHw(summarise(outputs, det, graded, label), hwGraded);
+  });
 }
 
 export function formatInjectionValidation(v: InjectionValidation): string {
