@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { followUpPolicy, signedVerdictFor } from '../src/registry/scenario-findings.js';
-import { sample, writeRunLog } from './attest-fixture.js';
+import { header, sample, writeRunLog } from './attest-fixture.js';
 import { runScenario } from '../src/registry/scenario.js';
 import { cliEntry, tmp } from './helpers.js';
 import { makeReport, testStore } from './registry-fixture.js';
@@ -75,7 +75,7 @@ describe('findings CLI against assay server', { timeout: 600_000 }, () => {
       // cited report and the policy: without them it is refused.
       const vdir = tmp('assay-fcli-v-');
       const policy = followUpPolicy('fixture.qa', 'accuracy');
-      const sv = await signedVerdictFor(writeRunLog(Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1))), w.testerA.signer, w.testerA.name, policy, new Date());
+      const sv = await signedVerdictFor(writeRunLog(Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1)), { header: header({ suite: { ...header().suite, items: 40 } }) }), w.testerA.signer, w.testerA.name, policy, new Date());
       writeFileSync(join(vdir, 'verdict.json'), JSON.stringify(sv.verdict));
       writeFileSync(join(vdir, 'report.json'), JSON.stringify(sv.report));
       writeFileSync(join(vdir, 'policy.yaml'), policy);

@@ -110,7 +110,10 @@ test('a policy can name an imported suite (imported.<harness>.<task>) and decide
   writeFileSync(log, importedRunLog(parseLmEval({ bytes: readFileSync(LM_RESULTS), file: LM_RESULTS }, { bytes: readFileSync(LM_SAMPLES), file: LM_SAMPLES })));
   const h = await readRunHeader(log);
   assert.equal(h.suite.id, 'imported.lm-evaluation-harness.copa');
-  const policy = (threshold: number) =>
+  // lm-eval ran 20 of COPA's 100 items (--limit 20, n-samples.original 100): a partial run, which
+  // counts only where a policy allows subsets.
+  assert.equal(h.suite.items, 100);
+  const policy = (threshold: number, subsets = true) =>
     [
       'schema: assay.policy/v2',
       'id: examples.imported-copa',
@@ -121,7 +124,7 @@ test('a policy can name an imported suite (imported.<harness>.<task>) and decide
       'description: A rule over a suite imported from lm-evaluation-harness.',
       'defaults:',
       '  interval: { method: auto, level: 0.95, sided: two }',
-      '  evidence: { min_samples: 10, max_unscored_rate: 0.05, access: { rule_in: black-box, rule_out: black-box } }',
+      `  evidence: { min_samples: 10, max_unscored_rate: 0.05, access: { rule_in: black-box, rule_out: black-box }${subsets ? ', subsets: any' : ''} }`,
       'capabilities:',
       '  - id: test.copa',
       '    title: COPA (stand-in)',
@@ -138,6 +141,10 @@ test('a policy can name an imported suite (imported.<harness>.<task>) and decide
       '    rationale: test',
       '',
     ].join('\n');
+  writeFileSync(join(dir, 'p.yaml'), policy(0.9, false));
+  const whole = await cli(['verdict', join(dir, 'p.yaml'), log]);
+  assert.match(whole.stdout, /insufficient-evidence/, whole.stdout + whole.stderr);
+  assert.match(whole.stdout, /partial|subset/i, whole.stdout);
   writeFileSync(join(dir, 'p.yaml'), policy(0.9));
   const below = await cli(['verdict', join(dir, 'p.yaml'), log]);
   assert.equal(below.code, 0, below.stdout + below.stderr); // 0.6 [0.36, 0.82] is below 0.9

@@ -7,14 +7,15 @@ import { signRelease } from '../src/gateway/release.js';
 import { ACCREDITATION_STATUS_PREDICATE, RECOGNITION_PREDICATE, signStatement } from '../src/registry/statements.js';
 import { RegistryClient, RegistryHttpError } from '../src/registry/client.js';
 import { followUpPolicy, signedVerdictFor } from '../src/registry/scenario-findings.js';
-import { sample, writeRunLog } from './attest-fixture.js';
+import { header, sample, writeRunLog } from './attest-fixture.js';
 import { runScenario, type Party, type World } from '../src/registry/scenario.js';
 import type { Kysely } from 'kysely';
 import type { GrantDB } from '../src/registry/grant-requests.js';
 import type { DispatchDB } from '../src/registry/run-dispatch.js';
 import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
 
-const VERDICT_LOG = writeRunLog(Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1)));
+// A whole run: its header records the suite's 40 items (policy-evaluation v4 counts only runs of known size).
+const VERDICT_LOG = writeRunLog(Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1)), { header: header({ suite: { ...header().suite, items: 40 } }) });
 const VERDICT_POLICY = followUpPolicy('fixture.qa', 'accuracy');
 
 /**

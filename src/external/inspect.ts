@@ -106,5 +106,6 @@ export function parseInspectLog(bytes: Uint8Array, file: string): ImportedRun {
     finishedAt: stats.completed_at ? isoTime(stats.completed_at, created) : null,
     status: log.status === 'success' ? 'completed' : 'interrupted',
     epochs,
+    datasetItems: typeof (ev.dataset as { samples?: unknown } | undefined)?.samples === 'number' ? ((ev.dataset as { samples: number }).samples) : null,
   };
 }

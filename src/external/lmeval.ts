@@ -76,7 +76,8 @@ export function parseLmEval(results: { bytes: Uint8Array; file: string }, sample
   });
   const notes: string[] = [];
   for (const k of skipped) notes.push(`metric "${k}" is aggregated over the corpus by lm-eval (per-sample records hold no number): not imported; lm-eval reports ${JSON.stringify(tr[k] ?? null)}`);
-  const ns = (res['n-samples'] as Record<string, { effective?: unknown }> | undefined)?.[task]?.effective;
+  const nsEntry = (res['n-samples'] as Record<string, { effective?: unknown; original?: unknown }> | undefined)?.[task];
+  const ns = nsEntry?.effective;
   if (typeof ns === 'number' && ns !== byDoc.size) notes.push(`lm-eval counted ${ns} samples for ${task}; the samples file holds ${byDoc.size}`);
   const cfg = (res.config ?? {}) as { model?: unknown; model_args?: unknown };
   const modelName = typeof res.model_name === 'string' ? res.model_name : typeof cfg.model_args === 'string' ? cfg.model_args : String((cfg.model_args as { pretrained?: unknown } | undefined)?.pretrained ?? 'unknown');
@@ -100,6 +101,7 @@ export function parseLmEval(results: { bytes: Uint8Array; file: string }, sample
     startedAt: date,
     finishedAt: date,
     status: 'completed',
+    datasetItems: typeof nsEntry?.original === 'number' ? nsEntry.original : null,
     epochs: 1,
   };
 }

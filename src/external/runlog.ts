@@ -50,6 +50,12 @@ export interface ImportedRun {
   finishedAt: string | null;
   status: 'completed' | 'interrupted';
   epochs: number;
+  /**
+   * How many items the harness's dataset holds, as the log records it (lm-eval n-samples.original,
+   * Inspect eval.dataset.samples): the run header's `suite.items`, so a harness run with a limit is
+   * a partial run to policies. Null when the log does not say (then the size is unknown).
+   */
+  datasetItems?: number | null;
 }
 
 export const IMPORTED_SCORER = 'imported';
@@ -108,7 +114,7 @@ export function importedRunLog(r: ImportedRun): string {
     type: 'header',
     schema: RUN_LOG_SCHEMA,
     runId: `import-${harness}-${sha(r.provenance.sources.map((s) => s.sha256).join(',')).slice(0, 16)}`,
-    suite: { id: definition.id, version: definition.version, digest: suiteDigest, file: r.provenance.sources[0]!.file, definition, dataDigests },
+    suite: { id: definition.id, version: definition.version, digest: suiteDigest, file: r.provenance.sources[0]!.file, definition, dataDigests, ...(typeof r.datasetItems === 'number' && Number.isInteger(r.datasetItems) && r.datasetItems > 0 ? { items: r.datasetItems } : {}) },
     model: { name: r.model.name, provider: r.model.provider, model: r.model.model, baseUrl: '', simulated: false },
     config,
     assayVersion: ASSAY_VERSION,
