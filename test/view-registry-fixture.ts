@@ -1,8 +1,7 @@
-import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../src/attest/dsse.js';
-import { STATEMENT_TYPE } from '../src/attest/statement.js';
-import { VERDICT_PREDICATE_TYPE } from '../src/attest/tlog.js';
+import { followUpPolicy, signedVerdictFor } from '../src/registry/scenario-findings.js';
 import { runScenario, type World } from '../src/registry/scenario.js';
 import { makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+import { header, sample, writeRunLog } from './attest-fixture.js';
 
 /**
  * Fixture data for the registry screens (`assay server`, /ui/), made through the registry's HTTP
@@ -51,16 +50,13 @@ export async function makeRegistryUiFixture(): Promise<RegistryUiFixture> {
   // The scheduler (on a timer in production) pre-notifies the GB agency of the in-the-wild finding at once.
   await run.server.followUp.scheduler.tick();
   await run.server.drainer.idle();
-  // A threshold-crossed verdict signed by the tester: two obligations; the developer fulfils one.
-  const model = await w.developer.client.get<{ releaseDigest: string }>(`/api/v1/models/${w.modelId}`);
-  const statement = {
-    _type: STATEMENT_TYPE, subject: [{ name: 'assay/model:frontier-1', digest: { sha256: model.releaseDigest.slice(7) } }], predicateType: VERDICT_PREDICATE_TYPE,
-    predicate: { verificationResult: 'threshold-crossed', timeVerified: new Date().toISOString(), model: { name: 'frontier-1', release: model.releaseDigest }, evaluation: { actions: [
-      { action: { type: 'notify', party: 'AI Safety Agency (demo)', within_days: 14 }, because: 'capability cyber-offence: threshold-crossed' },
-      { action: { type: 'kyc-gating', capability: 'cyber-offence' }, because: 'capability cyber-offence: threshold-crossed' },
-    ] } },
-  };
-  const v = await w.testerA.client.post<{ obligations: { id: string; title: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), [w.testerA.signer]) });
+  // A threshold-crossed verdict signed by the tester (what `assay attest` + `assay verdict --sign` produce over a
+  // whole 40-item run), which the registry recomputes from the cited report and the policy: two obligations; the
+  // developer fulfils one.
+  const policy = followUpPolicy('fixture.qa', 'accuracy');
+  const runLog = writeRunLog(Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1)), { header: header({ suite: { ...header().suite, items: 40 } }) });
+  const sv = await signedVerdictFor(runLog, w.testerA.signer, w.testerA.name, policy, new Date());
+  const v = await w.testerA.client.post<{ obligations: { id: string; title: string }[] }>('/api/v1/verdicts', { testerId: w.testerA.orgId, modelId: w.modelId, jurisdictions: ['GB'], verdict: sv.verdict, policy, reports: [sv.report] });
   const obligations = v.obligations;
   await w.developer.client.post(`/api/v1/obligations/${v.obligations[0]!.id}/fulfil`, { statement: 'notified the agency (letter ref 2026/77)', evidence: [{ kind: 'letter', ref: '2026/77' }] });
 

@@ -246,7 +246,9 @@ describe('registry screens in a browser', { timeout: 240_000, ...requireService(
     await p.selectOption('[data-testid=obligations-state]', 'open');
     await p.waitForSelector('[data-testid=obligations-count]:has-text("1 obligations")');
     assert.deepEqual(await p.$$eval('[data-testid=obligations] tbody tr', (trs) => trs.map((t) => t.getAttribute('data-obligation'))), [obligations[1]!.id]);
-    await p.check('[data-testid=obligations-overdue]');
+    // The filter lives in the URL: the box shows checked once the hash has changed (asynchronously), so click and wait.
+    await p.click('[data-testid=obligations-overdue]');
+    await p.waitForSelector('[data-testid=obligations-overdue]:checked');
     await p.waitForSelector('[data-testid=obligations-count]:has-text("0 obligations")');
     await axe('obligations', p);
     // The dashboard names the engagement and the model in scope.
@@ -273,7 +275,9 @@ describe('registry screens in a browser', { timeout: 240_000, ...requireService(
     await p.click(`tr[data-message="${pre[0]!.id}"] [data-testid=mark-read]`);
     await p.waitForSelector(`[data-testid=inbox-count]:has-text("${unread - 1} unread")`);
     assert.notEqual((await apiAs(w.agency).get<{ items: { id: string; readAt: string | null }[] }>(`/api/v1/orgs/${w.agency.orgId}/inbox`)).items.find((m) => m.id === pre[0]!.id)!.readAt, null);
-    await p.check('[data-testid=inbox-unread]');
+    // The filter lives in the URL: the box shows checked once the hash has changed (asynchronously), so click and wait.
+    await p.click('[data-testid=inbox-unread]');
+    await p.waitForSelector('[data-testid=inbox-unread]:checked');
     await p.waitForSelector(`[data-testid=inbox-count]:has-text("${unread - 1} messages, ${unread - 1} unread")`);
     // The embargoed finding, as the pre-notified agency sees it; it acknowledges the notice (after a reload: the CSRF token is fetched again).
     await p.goto(`${run.baseUrl}/ui/#/finding/${f.wild.id}`);
