@@ -1,8 +1,8 @@
 import type { ReportBundle } from '../attest/bundle.js';
 import { digestOfFile } from '../attest/digest.js';
-import { decodeBase64Strict, findSigner, IN_TOTO_PAYLOAD_TYPE, MAX_ENVELOPE_SIGNATURES, parseEnvelope, signEnvelope } from '../attest/dsse.js';
-import { parseStrictJson } from '../attest/json.js';
-import { exportPublicJwk, type Signer } from '../attest/keys.js';
+import { decodeBase64Strict, parseEnvelope } from '../attest/dsse.js';
+import { hasPredicateType, openStatement, signStatement } from '../attest/open.js';
+import type { Signer } from '../attest/keys.js';
 import { finiteOrNull } from '../attest/predicate.js';
 import { STATEMENT_TYPE } from '../attest/statement.js';
 import { AUDIT_PREDICATE_TYPE, checkReportInclusion, type TlogVerifyOptions } from '../attest/tlog.js';
@@ -104,23 +104,10 @@ export async function buildAuditStatement(o: {
   });
 }
 
-export function signAudit(st: AuditStatement, signer: Signer): ReportBundle {
-  const payload = Buffer.from(canonicalJson(st), 'utf8');
-  const env = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [signer]);
-  const { kid: _kid, ...jwk } = exportPublicJwk(signer.publicKey);
-  return { ...env, publicKeys: [{ keyid: signer.keyId, jwk }], accreditations: [], tlog: null };
-}
+export const signAudit = (st: AuditStatement, signer: Signer): ReportBundle => signStatement(st, signer);
 
 /** Whether a file holds a signed audit report (read unverified, only to route it). */
-export function isAuditDocument(bytes: Uint8Array): boolean {
-  try {
-    const env = parseEnvelope(bytes);
-    const st = parseStrictJson(decodeBase64Strict(env.payload, 'payload')) as { predicateType?: unknown } | null;
-    return !!st && typeof st === 'object' && st.predicateType === AUDIT_PREDICATE_TYPE;
-  } catch {
-    return false;
-  }
-}
+export const isAuditDocument = (bytes: Uint8Array): boolean => hasPredicateType(bytes, AUDIT_PREDICATE_TYPE);
 
 export interface AuditCheck {
   ok: boolean;
@@ -151,32 +138,13 @@ export async function verifyAuditDocument(
     res.ok = !res.failures.length;
     return res;
   };
-  let env: ReturnType<typeof parseEnvelope>;
-  let payload: Buffer;
-  try {
-    env = parseEnvelope(bytes, src);
-    payload = decodeBase64Strict(env.payload, 'payload');
-  } catch (e) {
-    fail(13, src, (e as Error).message);
+  const opened = openStatement<AuditStatement>(bytes, { source: src, predicateType: AUDIT_PREDICATE_TYPE, what: 'an audit report', keys: candidateKeys(o.trust, []) });
+  if (!opened.ok) {
+    fail(opened.exit, opened.where, opened.message);
     return finish();
   }
-  if (env.signatures.length > MAX_ENVELOPE_SIGNATURES) {
-    fail(13, `${src}: signatures`, `carries ${env.signatures.length} signatures; at most ${MAX_ENVELOPE_SIGNATURES} are checked`);
-    return finish();
-  }
-  const keyId = findSigner(env, payload, candidateKeys(o.trust, []), ([, k]) => k)?.[0] ?? null;
-  if (!keyId) {
-    fail(11, `${src}: signatures`, 'no signature verifies under a key in the trust file');
-    return finish();
-  }
-  let st: AuditStatement;
-  try {
-    st = parseStrictJson(payload, { file: 'payload' }) as unknown as AuditStatement;
-  } catch (e) {
-    fail(13, 'payload', (e as Error).message);
-    return finish();
-  }
-  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE || st?._type !== STATEMENT_TYPE || st.predicateType !== AUDIT_PREDICATE_TYPE || !st.predicate || typeof st.predicate !== 'object' || !st.predicate.claim || !st.predicate.seed || !st.predicate.design) {
+  const { keyId, env, payload, statement: st } = opened;
+  if (!st.predicate.claim || !st.predicate.seed || !st.predicate.design) {
     fail(13, 'payload $.predicateType', `not an audit report (${AUDIT_PREDICATE_TYPE})`);
     return finish();
   }

@@ -1,9 +1,10 @@
 import { canonicalJson, digestJson, sha256Hex } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import type { ReportBundle } from '../attest/bundle.js';
-import { decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, findSigner, MAX_ENVELOPE_SIGNATURES } from '../attest/dsse.js';
+import { decodeBase64Strict, parseEnvelope } from '../attest/dsse.js';
+import { hasPredicateType, openStatement, signStatement } from '../attest/open.js';
 import { parseStrictJson } from '../attest/json.js';
-import { exportPublicJwk, type Signer } from '../attest/keys.js';
+import type { Signer } from '../attest/keys.js';
 import { STATEMENT_TYPE } from '../attest/statement.js';
 import { checkReportInclusion, VERDICT_PREDICATE_TYPE, type TlogVerifyOptions } from '../attest/tlog.js';
 import { candidateKeys, decideTesterTrust, type TrustPolicy } from '../attest/trust.js';
@@ -199,23 +200,10 @@ export function buildVerdictStatement(lp: LoadedPolicy, facts: ModelFacts | null
 }
 
 /** Signs the statement (DSSE, in-toto payload type); the bundle is the run reports' file shape, loggable the same way. */
-export function signVerdict(st: VerdictStatement, signer: Signer): ReportBundle {
-  const payload = Buffer.from(canonicalJson(st), 'utf8');
-  const env = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [signer]);
-  const { kid: _kid, ...jwk } = exportPublicJwk(signer.publicKey);
-  return { ...env, publicKeys: [{ keyid: signer.keyId, jwk }], accreditations: [], tlog: null };
-}
+export const signVerdict = (st: VerdictStatement, signer: Signer): ReportBundle => signStatement(st, signer);
 
 /** Whether a report file holds a signed verdict (read unverified, only to route it). */
-export function isVerdictDocument(bytes: Uint8Array): boolean {
-  try {
-    const env = parseEnvelope(bytes);
-    const st = parseStrictJson(decodeBase64Strict(env.payload, 'payload')) as { predicateType?: unknown } | null;
-    return !!st && typeof st === 'object' && st.predicateType === VERDICT_PREDICATE_TYPE;
-  } catch {
-    return false;
-  }
-}
+export const isVerdictDocument = (bytes: Uint8Array): boolean => hasPredicateType(bytes, VERDICT_PREDICATE_TYPE);
 
 export interface VerdictCheck {
   ok: boolean;
@@ -244,35 +232,12 @@ export async function verifyVerdictDocument(
     res.ok = !res.failures.length;
     return res;
   };
-  let env: ReturnType<typeof parseEnvelope>;
-  let payload: Buffer;
-  try {
-    env = parseEnvelope(bytes, src);
-    payload = decodeBase64Strict(env.payload, 'payload');
-  } catch (e) {
-    fail(13, src, (e as Error).message);
+  const opened = openStatement<VerdictStatement>(bytes, { source: src, predicateType: VERDICT_PREDICATE_TYPE, what: 'a signed verdict', keys: candidateKeys(o.trust, []) });
+  if (!opened.ok) {
+    fail(opened.exit, opened.where, opened.message);
     return finish();
   }
-  if (env.signatures.length > MAX_ENVELOPE_SIGNATURES) {
-    fail(13, `${src}: signatures`, `carries ${env.signatures.length} signatures; a verdict may carry at most ${MAX_ENVELOPE_SIGNATURES} (refused unchecked)`);
-    return finish();
-  }
-  const keyId = findSigner(env, payload, candidateKeys(o.trust, []), ([, k]) => k)?.[0] ?? null;
-  if (!keyId) {
-    fail(11, `${src}: signatures`, 'no signature verifies under a key in the trust file');
-    return finish();
-  }
-  let st: VerdictStatement;
-  try {
-    st = parseStrictJson(payload, { file: 'payload' }) as unknown as VerdictStatement;
-  } catch (e) {
-    fail(13, 'payload', (e as Error).message);
-    return finish();
-  }
-  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE || st?._type !== STATEMENT_TYPE || st.predicateType !== VERDICT_PREDICATE_TYPE || !st.predicate || typeof st.predicate !== 'object') {
-    fail(13, 'payload $.predicateType', `not a signed verdict (${VERDICT_PREDICATE_TYPE})`);
-    return finish();
-  }
+  const { keyId, env, payload, statement: st } = opened;
   res.statement = st;
   const p = st.predicate;
   if (p.verifier?.keyId !== keyId) fail(10, 'payload $.predicate.verifier.keyId', `the verifier key ${p.verifier?.keyId} named in the verdict did not sign it`);

@@ -5,7 +5,7 @@ import type { Signer } from '../attest/keys.js';
 import { STATEMENT_TYPE } from '../attest/statement.js';
 import type { TrustPolicy } from '../attest/trust.js';
 import type { ReportBundle } from '../attest/bundle.js';
-import { exportPublicJwk } from '../attest/keys.js';
+import { bundleOf } from '../attest/open.js';
 import { checkReportInclusion, TAMPER_PREDICATE_TYPE, type TlogVerification, type TlogVerifyOptions } from '../attest/tlog.js';
 import type { TamperRecord } from './log.js';
 import { buildTamperReport, TAMPER_REPORT_SCHEMA, type TamperReport } from './report.js';
@@ -33,10 +33,7 @@ const jsonSafe = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_k, x) => (x === 
  * the signature) for a transparency-log inclusion proof — the shape of signed run reports and
  * verdicts, so `assay tamper report --sign --log` logs it the same way.
  */
-export function tamperBundle(env: Envelope, signer: Signer): ReportBundle {
-  const { kid: _kid, ...jwk } = exportPublicJwk(signer.publicKey);
-  return { ...env, publicKeys: [{ keyid: signer.keyId, jwk }], accreditations: [], tlog: null };
-}
+export const tamperBundle = (env: Envelope, signer: Signer): ReportBundle => bundleOf(env, signer);
 
 export function signTamperReport(logBytes: Uint8Array, records: readonly TamperRecord[], signer: Signer & { name: string }, o: { resamples: number; now?: Date }): Envelope {
   const report = buildTamperReport(records, { resamples: o.resamples });
