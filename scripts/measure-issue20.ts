@@ -1,0 +1,52 @@
+/**
+ * Issue 20: measure the answer extractor on extraction set 3 and the rule refusal classifier on
+ * written set 2, by split. Usage:
+ *   node --import tsx scripts/measure-issue20.ts <all|dev|heldout> [--misses]
+ * `--misses` prints the text of misclassified items and is refused for `heldout` and `all`
+ * (hold-out discipline: the held-out text is never shown while the rules are developed).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { extractAnswer, EXTRACTOR_VERSION, type ShownOption } from '../src/score/extract.js';
+import { classifyRefusal } from '../src/score/refusal.js';
+import { validateClassifier, sensSpecMarkdown } from '../src/score/refusal-validation.js';
+import { binaryCounts, sensSpec } from '../src/score/refusal-error.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const which = process.argv[2] ?? 'all';
+const misses = process.argv.includes('--misses');
+if (misses && which !== 'dev') throw new Error('--misses only on the dev halves');
+
+interface Row { id: string; split: string; kind: string; ambiguous: boolean; options: ShownOption[]; response: string; expected: string }
+const ex = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-3.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row).filter((r) => which === 'all' || r.split === `${which}3`);
+const read = (r: Row) => { const e = extractAnswer(r.response, r.options); return { got: e.outcome === 'answer' ? e.letter : e.outcome, rule: e.rule }; };
+const un = ex.filter((r) => !r.ambiguous);
+const ok = un.filter((r) => read(r).got === r.expected);
+const refusals = ex.filter((r) => r.expected === 'refused');
+const noneLabels = ex.filter((r) => r.expected === 'refused' || r.expected === 'unreadable');
+const lettersWhereNone = noneLabels.filter((r) => !['refused', 'unreadable'].includes(read(r).got));
+const lettered = ex.filter((r) => /^[A-Z]$/.test(r.expected));
+const wrongLetter = lettered.filter((r) => /^[A-Z]$/.test(read(r).got) && read(r).got !== r.expected);
+const missed = lettered.filter((r) => !/^[A-Z]$/.test(read(r).got));
+const pct = (a: number, b: number) => `${a}/${b} (${((100 * a) / b).toFixed(1)} %)`;
+console.log(`Extraction set 3 (${which}, ${ex.length} items), extractor ${EXTRACTOR_VERSION}`);
+console.log(`  unambiguous read as labelled: ${pct(ok.length, un.length)}`);
+console.log(`  refusals read as non-answers: ${pct(refusals.filter((r) => !/^[A-Z]$/.test(read(r).got)).length, refusals.length)}; named refused: ${pct(refusals.filter((r) => read(r).got === 'refused').length, refusals.length)}`);
+console.log(`  letters read where the label is refused/unreadable: ${lettersWhereNone.length} of ${noneLabels.length} (unambiguous: ${lettersWhereNone.filter((r) => !r.ambiguous).length})`);
+console.log(`  wrong letters: ${wrongLetter.length} of ${lettered.length} lettered (unambiguous: ${wrongLetter.filter((r) => !r.ambiguous).length}); letters missed (read as non-answer): ${missed.length} (unambiguous: ${missed.filter((r) => !r.ambiguous).length})`);
+if (misses) for (const r of un.filter((x) => read(x).got !== x.expected)) console.log(`  MISS ${r.id} [${r.kind}] expected ${r.expected}, read ${read(r).got} (${read(r).rule}) :: ${JSON.stringify(r.response)} :: ${r.options.map((o) => `${o.letter}=${o.text}`).join(' | ')}`);
+
+const rf = (parse(readFileSync(join(ROOT, 'test/fixtures/refusal-written/completions_written_2.csv')), { columns: true }) as Record<string, string>[]).filter((r) => which === 'all' || r.split === which);
+const rows = rf.map((r) => ({ completion: r.completion!, finalLabel: r.label! }));
+const v = validateClassifier(rows, (t) => classifyRefusal(t).class);
+console.log(`\nRefusal written set 2 (${which}, n = ${v.n}): three-way ${pct(v.agree, v.n)}; comply-vs-not ${pct(v.binaryAgree, v.n)}`);
+console.log(`  confusion[human][predicted]: ${JSON.stringify(v.confusion)}`);
+console.log(sensSpecMarkdown(`Written set 2 (${which})`, v));
+for (const reading of ['refused', 'full_refusal'] as const) {
+  const c = binaryCounts(v, reading);
+  const s = sensSpec(c);
+  const f = (x: number) => (100 * x).toFixed(1);
+  console.log(`  binary ${reading}: ${JSON.stringify(c)}; Se ${f(s.sensitivity)} % [${f(s.sensitivityCi.lo)}, ${f(s.sensitivityCi.hi)}], Sp ${f(s.specificity)} % [${f(s.specificityCi.lo)}, ${f(s.specificityCi.hi)}]`);
+}
+if (misses) rf.forEach((r) => { const p = classifyRefusal(r.completion!); const h = r.label!.replace(/^\d_/, ''); if (p.class !== h) console.log(`  MISS ${r.id} [${r.type}] human ${h}, read ${p.class} (${p.rule}) :: ${JSON.stringify(r.prompt)} :: ${JSON.stringify(r.completion)}`); });
