@@ -21,6 +21,14 @@
  *    same one. Several different letters without a commitment ("A or C", "A, B") are `unreadable`;
  *    first-mention is never used to break such a tie.
  *
+ * Before the rules (extractor /4, issue 20): an echo of the shown options is blanked, and so is
+ * everything from a new question a base model goes on to write ("Question: …\nA. …\nAnswer: C").
+ * Also in /4: "I can't determine / tell / say …" is about what can be known, not a refusal; a last
+ * line that is a letter with its option's text, and a per-option verdict list ("B – Correct ✅"),
+ * are explicit answers; a last sentence that is exactly one option's text closes like a closing
+ * letter; a reply cut off mid-sentence after some reasoning has no conclusion, so the fallbacks 5–6
+ * do not read it.
+ *
  * Letters are matched case-insensitively only where a lower-case letter cannot be an article
  * ("answer a question"); an upper-case "A" followed by a lower-case noun is read as an article.
  * Every result records its rule and the span (character offsets in the NFKC-normalised text) that
@@ -38,7 +46,7 @@ export type Extraction =
   | { outcome: 'refused' | 'unreadable'; letter: null; rule: string; span: [number, number] | null; matched: string | null };
 
 /** Version of the extraction rules, recorded with every extraction (bump when a rule changes what is read). */
-export const EXTRACTOR_VERSION = 'assay.extract/3';
+export const EXTRACTOR_VERSION = 'assay.extract/4';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -50,7 +58,7 @@ const UNKNOWN_PHRASES = [
 ];
 
 /** Declining to answer, anywhere in the text (subject "I"/"we"). */
-const DECLINE = /(?:\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok) to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b|\b(?:i|we)(?:'d| would) (?:rather not|prefer not to)\s{1,4}[\w']{2,30}|\bnot (?:a question|something|one) (?:that )?(?:i|we) (?:can|could|will|should) (?:answer|respond to|choose)\b)/i;
+const DECLINE = /(?:\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok)(?: for (?:me|us))? to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b|\b(?:i|we)(?:'d| would) (?:rather not|prefer not to)\s{1,4}[\w']{2,30}|\bnot (?:a question|something|one) (?:that )?(?:i|we) (?:can|could|will|should) (?:answer|respond to|choose)\b)/i;
 
 /** Spaces in place of markdown emphasis and code marks, so offsets stay those of the normalised text. */
 function unmark(t: string): string {
@@ -76,7 +84,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const none = (outcome: 'refused' | 'unreadable', rule: string, span: [number, number] | null = null, matched: string | null = null): Extraction => ({ outcome, letter: null, rule, span, matched });
   const text = normalise(raw ?? '');
   if (!text.trim() || !letters.length) return none('unreadable', 'empty answer');
-  const t = blankEchoedOptions(unmark(text), options);
+  const t = blankEchoedOptions(cutNewQuestion(unmark(text), options), options);
   const cls = `[${letters.map(esc).join('')}${letters.map((l) => esc(l.toLowerCase())).join('')}]`;
   const answer = (h: Hit): Extraction => ({ outcome: 'answer', letter: h.letter, rule: h.rule, span: [h.index, h.end], matched: text.slice(h.index, h.end) });
 
@@ -84,12 +92,13 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const bare = new RegExp(`^[\\s"'({\\[]*(${cls})[\\s"')}\\].:]*$`).exec(t);
   if (bare) return answer({ letter: bare[1]!.toUpperCase(), rule: 'bare letter', index: bare.index + bare[0].indexOf(bare[1]!), end: bare.index + bare[0].indexOf(bare[1]!) + 1, matched: bare[1]! });
 
-  const explicit = explicitHits(t, letters);
+  const explicit = [...explicitHits(t, letters), ...optionLineHits(t, options)].sort((a, b) => a.end - b.end);
   const leading = leadingHit(t, letters, options);
 
   // 2. Refusal before any answer.
   const decline = DECLINE.exec(t);
-  const refusalAt = opensWithRefusal(text) ? 0 : decline ? decline.index : -1;
+  // "I can't determine / tell / say …" is about what can be known, not a refusal to answer.
+  const refusalAt = opensWithRefusal(text) && !EPISTEMIC_OPENING.test(t) ? 0 : decline ? decline.index : -1;
   const firstAnswerAt = Math.min(explicit[0]?.index ?? Infinity, leading?.index ?? Infinity);
   if (refusalAt >= 0 && refusalAt < firstAnswerAt) {
     // A refusal opening ends at its clause ("Sorry, the answer is B"; "I can't be sure, but I'd pick
@@ -117,11 +126,14 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   if (textStmt) return answer(textStmt);
 
   // 4. Leading or closing letter.
-  const closing = closingHit(t, letters);
+  const closing = closingHit(t, letters) ?? closingTextHit(t, options);
   // "B. Actually, no: C." — a closing letter after a correction marker overrides the leading one.
   if (leading && closing && closing.letter !== leading.letter && /\b(?:actually|wait|no|sorry|correction|i mean|rather|scratch that)\b/i.test(t.slice(leading.end, closing.index))) return answer({ ...closing, rule: 'closing letter (self-correction)' });
   if (leading) return answer(leading);
   if (closing) return answer(closing);
+
+  // A reply cut off mid-sentence after some reasoning has reached no conclusion: mentions in it are not answers.
+  if (truncated(t)) return none('unreadable', 'cut off before a conclusion', [t.trimEnd().length, t.trimEnd().length], '');
 
   // 5. Option text or unambiguous paraphrase.
   const texts = optionTextHits(t, options).filter((h) => !negated(t, h));
@@ -141,6 +153,59 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const words = distinctiveWordHit(t, options);
   if (words) return answer(words);
   return none('unreadable', 'no option found');
+}
+
+const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)\s{1,2}(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly)\s{1,2})?(?:determine|tell|say|know|be sure|be certain|decide|infer|conclude)\b/i;
+
+/**
+ * A base model's continuation often starts a new question ("Question: …\nA. …\nB. …\nAnswer: C").
+ * Only what comes before it answers the question asked: from a line that opens a question
+ * ("Question:", "Q:", or a line ending in "?") followed by two lettered option lines, the rest is
+ * blanked (offsets kept) — unless nothing precedes it and its options are the ones shown (an echo
+ * of the question, followed by the answer to it).
+ */
+function cutNewQuestion(t: string, options: readonly ShownOption[]): string {
+  const re = /^[ \t]{0,8}(?:(?:question|q)\s{0,2}\d{0,3}\s{0,2}[:.][^\n]{0,400}|[^\n]{1,400}\?[ \t]{0,8})\n(?:[ \t]{0,8}\n)?[ \t]{0,8}\(?[A-Za-z][.):][^\n]{0,300}\n[ \t]{0,8}\(?[A-Za-z][.):]/gim;
+  for (const m of t.matchAll(re)) {
+    const before = t.slice(0, m.index!);
+    const block = t.slice(m.index!);
+    const shown = options.every((o) => new RegExp(`^[ \\t]{0,8}\\(?${esc(o.letter)}[.):][ \\t]{0,8}${esc(o.text.trim())}[ \\t.]{0,4}$`, 'im').test(block));
+    if (!before.trim() && shown) return t;
+    return before + t.slice(m.index!).replace(/[^\n]/g, ' ');
+  }
+  return t;
+}
+
+/** A last line that is a shown letter with its option's text ("C) Can't be determined"): a final answer. */
+function optionLineHits(t: string, options: readonly ShownOption[]): Hit[] {
+  const lines = [...t.matchAll(/^[^\n]*$/gm)].filter((m) => m[0].trim());
+  const last = lines[lines.length - 1];
+  if (!last || lines.length < 2) return [];
+  const m = /^[ \t]{0,8}(?:[-•][ \t]{1,4})?["'(\[]{0,2}([A-Za-z])[.):\]][ \t]{0,4}(.+?)[ \t.]*$/.exec(last[0]);
+  if (!m) return [];
+  const o = options.find((x) => x.letter.toUpperCase() === m[1]!.toUpperCase());
+  if (!o || m[2]!.trim().toLowerCase().replace(/["'\]).]+$/, '') !== o.text.trim().toLowerCase().replace(/[.]$/, '')) return [];
+  const at = last.index! + m[0].indexOf(m[1]!);
+  return [{ letter: o.letter.toUpperCase(), rule: 'explicit: closing line with a letter and its option text', index: at, end: at + 1, matched: m[1]! }];
+}
+
+/** The last sentence is exactly one option's text ("… Not enough information."): the conclusion. */
+function closingTextHit(t: string, options: readonly ShownOption[]): Hit | null {
+  const body = t.replace(/[\s.!]+$/, '');
+  const start = Math.max(...['.', '!', '?', '\n', ':'].map((c) => body.lastIndexOf(c))) + 1;
+  if (start <= 0) return null;
+  const last = body.slice(start).trim().toLowerCase();
+  const hits = options.filter((o) => { const x = o.text.trim().toLowerCase().replace(/[.]$/, ''); return x.length >= 2 && (last === x || last === x.replace(/^(?:the|a|an)\s+/, '')); });
+  if (hits.length !== 1) return null;
+  const at = start + body.slice(start).search(/\S/);
+  return { letter: hits[0]!.letter.toUpperCase(), rule: 'closing option text', index: at, end: at + last.length, matched: t.slice(at, at + last.length) };
+}
+
+/** Cut off mid-sentence after reasoning: more than 12 words and no closing punctuation. */
+function truncated(t: string): boolean {
+  const s = t.trimEnd();
+  if ((s.match(/[\p{L}\p{N}]+/gu) ?? []).length <= 12) return false;
+  return /[\p{Ll}\p{N},;]$/u.test(s) && !/\n\s*\S{1,40}$/.test(s.slice(-41)) ;
 }
 
 /** End of the clause starting at `from`: the first comma, semicolon, colon, dash, "but" or sentence end. */
@@ -230,6 +295,7 @@ function explicitHits(t: string, letters: string[]): Hit[] {
     { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4}|the answer(?:'s| is)?\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!):\\]]|$))`, 'gi') },
     { rule: 'explicit: correction', re: new RegExp(`\\b(?:actually|i mean|correction|on second thought)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4})?(?:option\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: X is correct', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}(?:is|would be|seems|looks)\\s{1,4}(?:the\\s{1,4})?(?:correct|right|best|most (?:likely|accurate|appropriate)|(?:correct |right |best |final )?answer)\\b`, 'gi') },
+    { rule: 'explicit: option marked correct', re: new RegExp(`(?:^|\\n)[ \\t]{0,8}(?:[-*•][ \\t]{1,8})?(?:option\\s{1,4})?\\(?${L}\\)?[ \\t]{0,8}[-–—:][ \\t]{0,8}(?:correct|right|true)\\b|(?:^|\\n)[ \\t]{0,8}(?:[-*•][ \\t]{1,8})?\\(?${L}\\)?[ \\t]{0,8}[-–—:]?[ \\t]{0,8}[✅✔☑]`, 'gi') },
     { rule: 'explicit: X is my answer', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}is\\s{1,4}my\\s{1,4}(?:final\\s{1,4})?(?:answer|choice)\\b`, 'gi') },
     { rule: 'explicit: conclusion', re: new RegExp(`\\b(?:has to be|have to be|must be|needs to be|leaves(?: us with)?|leaving(?: us with)?|left with)\\s{1,4}(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: it is X', re: new RegExp(`\\b(?:it(?:'s| is)|that(?:'s| is))\\s{1,4}\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
@@ -253,7 +319,7 @@ function explicitHits(t: string, letters: string[]): Hit[] {
 
 /** "The answer is A or C": an explicit statement immediately followed by an alternative is not a commitment. */
 function hedgedAfter(t: string, h: Hit, letters: string[]): boolean {
-  const m = /^\)?\s{0,4}(?:or|\/|and|,(?:\s{0,4}(?:or|and))?)\s{0,4}(?:option\s{1,4})?\(?([A-Za-z])(?![\p{L}])/u.exec(t.slice(h.end, h.end + 40));
+  const m = /^["'\])]{0,3}\s{0,4}(?:or|\/|and|,(?:\s{0,4}(?:or|and))?)\s{0,4}["'([]{0,3}(?:option\s{1,4})?\(?([A-Za-z])(?![\p{L}])/u.exec(t.slice(h.end, h.end + 40));
   if (!m || !letters.includes(m[1]!.toUpperCase()) || m[1]!.toUpperCase() === h.letter) return false;
   // After a bare comma only an upper-case letter standing alone is another option ("Answer: A, C"), not an article ("B, a bird").
   return !m[0].trimStart().startsWith(',') || m[1] === m[1]!.toUpperCase();
