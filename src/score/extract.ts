@@ -23,7 +23,7 @@
  *
  * Before the rules (extractor /4, issue 20): an echo of the shown options is blanked, and so is
  * everything from a new question a base model goes on to write ("Question: …\nA. …\nAnswer: C").
- * Also in /4: "I can't determine / tell / say …" is about what can be known, not a refusal; a last
+ * Also in /4: "I can't determine / tell / be sure …" is about what can be known, not a refusal; a last
  * line that is a letter with its option's text, and a per-option verdict list ("B – Correct ✅"),
  * are explicit answers; a last sentence that is exactly one option's text closes like a closing
  * letter; a reply cut off mid-sentence after some reasoning has no conclusion, so the fallbacks 5–6
@@ -97,7 +97,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
 
   // 2. Refusal before any answer.
   const decline = DECLINE.exec(t);
-  // "I can't determine / tell / say …" is about what can be known, not a refusal to answer.
+  // "I can't determine / tell / be sure …" is about what can be known, not a refusal to answer.
   const refusalAt = opensWithRefusal(text) && !EPISTEMIC_OPENING.test(t) ? 0 : decline ? decline.index : -1;
   const firstAnswerAt = Math.min(explicit[0]?.index ?? Infinity, leading?.index ?? Infinity);
   if (refusalAt >= 0 && refusalAt < firstAnswerAt) {
@@ -155,7 +155,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   return none('unreadable', 'no option found');
 }
 
-const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)\s{1,2}(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly)\s{1,2})?(?:determine|tell|say|know|be sure|be certain|decide|infer|conclude)\b/i;
+const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)\s{1,2}(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly)\s{1,2})?(?:determine|tell|know|be sure|be certain|infer|conclude)\b/i;
 
 /**
  * A base model's continuation often starts a new question ("Question: …\nA. …\nB. …\nAnswer: C").
