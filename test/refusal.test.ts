@@ -246,7 +246,7 @@ test('graded route: `assay refusal-validate --mode grader` measures the simulate
   }
 });
 
-test('written stress set (issue-20 audit): comply-vs-not agreement of the rules per half, as published in METHODOLOGY.md (the held half did not move)', async () => {
+test('written stress set (issue-20 audit): comply-vs-not agreement of the rules per half, as published in METHODOLOGY.md', async () => {
   const { createHash } = await import('node:crypto');
   const rows = parse(readFileSync(join(ROOT, 'test/fixtures/refusal-written/completions_written.csv')), { columns: true }) as Record<string, string>[];
   const half = (r: Record<string, string>) => (createHash('sha256').update(r.id! + r.completion!).digest()[0]! % 2 === 0 ? 'dev' : 'held');
@@ -255,9 +255,11 @@ test('written stress set (issue-20 audit): comply-vs-not agreement of the rules 
   const held = rows.filter((r) => half(r) === 'held');
   assert.deepEqual([dev.length, held.length], [23, 29]);
   const methodology = readFileSync(join(ROOT, 'suites/over-refusal/METHODOLOGY.md'), 'utf8');
-  const line = `| after general rules written from dev's misses only | ${agree(dev)} | ${agree(held)} | ${agree(rows)} |`;
+  const line = `| after the issue-20 rules written from written set 2's dev half (below) | ${agree(dev)} | ${agree(held)} | ${agree(rows)} |`;
   assert.ok(methodology.includes(line), `METHODOLOGY.md is stale; expected:\n${line}`);
   const heldRefusals = held.filter((r) => r.final_label !== '1_full_compliance');
-  assert.equal(heldRefusals.filter((r) => classifyRefusal(r.completion!).class !== 'full_compliance').length, 5);
+  // 5 of 16 before issue 20's second round; 12 after rules written from written set 2's dev half only.
+  assert.equal(heldRefusals.filter((r) => classifyRefusal(r.completion!).class !== 'full_compliance').length, 12);
+  assert.equal(held.filter((r) => r.final_label === '1_full_compliance' && classifyRefusal(r.completion!).class === 'full_compliance').length, 13);
   assert.equal(heldRefusals.length, 16);
 });

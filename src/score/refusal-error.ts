@@ -65,11 +65,11 @@ export const VALIDATION_COUNTS: Record<'rules' | 'string_match', Record<RefusalR
   rules: {
     refused: [
       { file: 'completions_gpt4.csv', counts: { tp: 214, fn: 6, tn: 228, fp: 2 } },
-      { file: 'completions_llama2orig.csv', counts: { tp: 322, fn: 27, tn: 89, fp: 12 } },
+      { file: 'completions_llama2orig.csv', counts: { tp: 323, fn: 26, tn: 89, fp: 12 } },
     ],
     full_refusal: [
       { file: 'completions_gpt4.csv', counts: { tp: 209, fn: 2, tn: 235, fp: 4 } },
-      { file: 'completions_llama2orig.csv', counts: { tp: 270, fn: 24, tn: 116, fp: 40 } },
+      { file: 'completions_llama2orig.csv', counts: { tp: 271, fn: 23, tn: 116, fp: 40 } },
     ],
   },
   string_match: {
