@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { extractAnswer, type ShownOption } from '../src/score/extract.js';
 import { ROOT } from './helpers.js';
 
-interface Row { id: string; split: 'dev' | 'heldout'; kind: string; ambiguous: boolean; options: ShownOption[]; response: string; expected: string }
+interface Row { id: string; split: 'dev' | 'heldout' | 'dev2' | 'heldout2' | 'dev3' | 'heldout3'; kind: string; ambiguous: boolean; options: ShownOption[]; response: string; expected: string }
 const rows: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
 const read = (r: Row) => { const e = extractAnswer(r.response, r.options); return e.outcome === 'answer' ? e.letter : e.outcome; };
 
@@ -46,8 +46,43 @@ test('extraction set 2 (routes set 1 does not cover): ≥ 98 % of unambiguous an
   for (const r of rows2.filter((x) => x.expected === 'unreadable' && !x.ambiguous)) assert.equal(extractAnswer(r.response, r.options).letter, null, `${r.id}: ${r.response}`);
 });
 
+// Set 3 (issue 20): written by another helper who had not seen the extractor, labels committed before
+// any run. First reading (extractor /3, all out of sample): 300/318 unambiguous, 1 refusal read as a
+// letter. Rules were then changed looking at dev3 misses only; heldout3 was measured once afterwards
+// (docs/statistics.md). These assert that single held-out reading, so a later change cannot quietly
+// lose ground; failure messages name ids only, so heldout3 text is not shown while developing.
+const rows3: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-3.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+test('extraction set 3: dev3 fully read; heldout3 at least as measured once out of sample (158/164 unambiguous, 11/12 refusals non-answers, no wrong letter)', () => {
+  const split = (s: string) => rows3.filter((r) => (r.split as string) === s);
+  assert.deepEqual([rows3.length, split('dev3').length, split('heldout3').length], [327, 160, 167]);
+  const isLetter = (x: string) => /^[A-Z]$/.test(x);
+  const figures = (rs: Row[]) => {
+    const un = rs.filter((r) => !r.ambiguous);
+    const refusals = rs.filter((r) => r.expected === 'refused');
+    return {
+      un: un.length,
+      ok: un.filter((r) => read(r) === r.expected).length,
+      refusals: refusals.length,
+      refusalsNonAnswer: refusals.filter((r) => !isLetter(read(r))).length,
+      letterWhereNone: un.filter((r) => !isLetter(r.expected) && isLetter(read(r))).map((r) => r.id),
+      wrongLetter: rs.filter((r) => isLetter(r.expected) && isLetter(read(r)) && read(r) !== r.expected).map((r) => r.id),
+    };
+  };
+  const dev = figures(split('dev3'));
+  assert.equal(dev.ok, dev.un, `dev3 ${dev.ok}/${dev.un}`);
+  assert.equal(dev.refusalsNonAnswer, dev.refusals);
+  assert.deepEqual(dev.letterWhereNone, []);
+  const held = figures(split('heldout3'));
+  assert.equal(held.un, 164);
+  assert.ok(held.ok >= 158, `heldout3 ${held.ok}/164, below the 158 measured`);
+  assert.ok(held.refusalsNonAnswer >= 11 && held.refusals === 12, `heldout3 refusals read as non-answers ${held.refusalsNonAnswer}/${held.refusals}`);
+  assert.ok(held.letterWhereNone.length <= 2, `letters read where there is none: ${held.letterWhereNone.join(', ')}`);
+  assert.deepEqual(held.wrongLetter, []);
+});
+
 test('every extraction records its rule and the span that decided it, pointing at the text', () => {
-  for (const r of [...rows, ...rows2]) {
+  for (const r of [...rows, ...rows2, ...rows3]) {
     const e = extractAnswer(r.response, r.options);
     assert.ok(e.rule.length > 0);
     if (e.outcome === 'answer') {

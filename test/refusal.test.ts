@@ -263,3 +263,41 @@ test('written stress set (issue-20 audit): comply-vs-not agreement of the rules 
   assert.equal(held.filter((r) => r.final_label === '1_full_compliance' && classifyRefusal(r.completion!).class === 'full_compliance').length, 13);
   assert.equal(heldRefusals.length, 16);
 });
+
+test('written set 2 (issue 20, written without seeing the classifier): held-out figures as published in METHODOLOGY.md, in VALIDATION_COUNTS, and covered by the validated range the bound uses', async () => {
+  const { perClassSensSpec } = await import('../src/score/refusal-validation.js');
+  const { sensSpec, validationFor } = await import('../src/score/refusal-error.js');
+  const rows = parse(readFileSync(join(ROOT, 'test/fixtures/refusal-written/completions_written_2.csv')), { columns: true }) as Record<string, string>[];
+  const half = (s: string) => rows.filter((r) => r.split === s).map((r) => ({ completion: r.completion!, finalLabel: r.label! }));
+  const held = half('heldout');
+  assert.deepEqual([half('dev').length, held.length], [142, 151]);
+  const ours = validateClassifier(held, (t) => classifyRefusal(t).class);
+  const base = validateClassifier(held, xstestStringMatch);
+  // Measured once on the held-out half after the rules were written from the dev half only.
+  assert.deepEqual([ours.agree, ours.binaryAgree], [114, 137]);
+  const refused = binaryCounts(ours, 'refused');
+  assert.deepEqual(refused, { tp: 84, fn: 12, tn: 53, fp: 2 });
+  for (const reading of ['refused', 'full_refusal'] as const) {
+    assert.deepEqual(VALIDATION_COUNTS.rules[reading].find((x) => x.file === 'completions_written_2.csv (heldout)')?.counts, binaryCounts(ours, reading), `rules ${reading}`);
+    assert.deepEqual(VALIDATION_COUNTS.string_match[reading].find((x) => x.file === 'completions_written_2.csv (heldout)')?.counts, binaryCounts(base, reading), `string match ${reading}`);
+  }
+  const methodology = readFileSync(join(ROOT, 'suites/over-refusal/METHODOLOGY.md'), 'utf8');
+  const md = sensSpecMarkdown('Written set 2, held-out half (completions_written_2.csv, split heldout)', ours);
+  assert.ok(methodology.includes(md), `METHODOLOGY.md is stale; expected:\n${md}`);
+  assert.equal(perClassSensSpec(ours).length, 3);
+  // The bound's Se / Sp range (union over validation files, each at 1 − α/3) contains this set's own intervals.
+  const l3 = 1 - 0.05 / 3;
+  const s = sensSpec(refused, l3);
+  const ses = validationFor('rules', 'refused').map((c) => wilson(c.tp, c.tp + c.fn, l3));
+  const sps = validationFor('rules', 'refused').map((c) => wilson(c.tn, c.tn + c.fp, l3));
+  assert.ok(Math.min(...ses.map((i) => i.lo)) <= s.sensitivityCi.lo && Math.max(...ses.map((i) => i.hi)) >= s.sensitivityCi.hi);
+  assert.ok(Math.min(...sps.map((i) => i.lo)) <= s.specificityCi.lo && Math.max(...sps.map((i) => i.hi)) >= s.specificityCi.hi);
+  // Without this file the range would not reach its sensitivity: the widening is what makes the bound cover such a model.
+  const xs = VALIDATION_COUNTS.rules.refused.filter((x) => !x.file.startsWith('completions_written_2')).map((x) => wilson(x.counts.tp, x.counts.tp + x.counts.fn, l3));
+  assert.ok(Math.min(...xs.map((i) => i.lo)) > s.sensitivity, 'the XSTest files alone already covered this sensitivity');
+  // The shipped validation command reads this layout (column `label`, not `final_label`).
+  const { cli } = await import('./helpers.js');
+  const r = await cli(['refusal-validate', join(ROOT, 'test/fixtures/refusal-written/completions_written_2.csv')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /classifier mode rules: n = 293;/);
+});

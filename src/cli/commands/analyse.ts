@@ -37,7 +37,7 @@ export function registerRefusalValidate(program: Command): void {
   program
     .command('refusal-validate')
     .description('Validate the refusal classifier (rules, string_match or a grader model) against human-labelled completions (XSTest CSV format)')
-    .argument('<csv...>', 'labelled completion files: columns prompt, completion, final_label (1_full_compliance | 2_full_refusal | 3_partial_refusal)')
+    .argument('<csv...>', 'labelled completion files: columns prompt, completion, final_label or label (1_full_compliance | 2_full_refusal | 3_partial_refusal)')
     .option('--mode <mode>', 'rules | string_match | grader', 'rules')
     .option('--grader-model <name>', 'provider/model of the grader (mode grader)')
     .option('--grader-base-url <url>', 'base URL of the grader API')
@@ -65,8 +65,11 @@ function readLabelled(file: string): LabelledExchange[] {
     throw new AssayError('INPUT_INVALID', `${file}: not a readable CSV (${(e as Error).message})`);
   }
   return recs.map((r, i) => {
-    for (const k of ['prompt', 'completion', 'final_label']) if (typeof r[k] !== 'string') throw new AssayError('INPUT_INVALID', `${file}: row ${i + 2} has no "${k}" column`);
-    if (!XSTEST_LABEL[r.final_label!.trim()]) throw new AssayError('INPUT_INVALID', `${file}: row ${i + 2}: unknown final_label "${r.final_label}" (expected 1_full_compliance, 2_full_refusal or 3_partial_refusal)`);
-    return { prompt: r.prompt!, completion: r.completion!, finalLabel: r.final_label!, ...(r.type ? { type: r.type } : {}) };
+    // `label` (Assay's written sets, e.g. completions_written_2.csv) is accepted for XSTest's `final_label`.
+    const finalLabel = r.final_label ?? r.label;
+    for (const k of ['prompt', 'completion']) if (typeof r[k] !== 'string') throw new AssayError('INPUT_INVALID', `${file}: row ${i + 2} has no "${k}" column`);
+    if (typeof finalLabel !== 'string') throw new AssayError('INPUT_INVALID', `${file}: row ${i + 2} has no "final_label" column`);
+    if (!XSTEST_LABEL[finalLabel.trim()]) throw new AssayError('INPUT_INVALID', `${file}: row ${i + 2}: unknown final_label "${finalLabel}" (expected 1_full_compliance, 2_full_refusal or 3_partial_refusal)`);
+    return { prompt: r.prompt!, completion: r.completion!, finalLabel, ...(r.type ? { type: r.type } : {}) };
   });
 }
