@@ -2,8 +2,10 @@
  * Issue 20: measure the answer extractor on extraction set 3 and the rule refusal classifier on
  * written set 2, by split. Usage:
  *   node --import tsx scripts/measure-issue20.ts <all|dev|heldout> [--misses]
- * `--misses` prints the text of misclassified items and is refused for `heldout` and `all`
+ *   node --import tsx scripts/measure-issue20.ts <all|dev|heldout> --set 4 [--misses]
+ * `--misses` prints the text of misclassified items; it is refused on held-out data that is still held out
  * (hold-out discipline: the held-out text is never shown while the rules are developed).
+ * `--set N` measures extraction set N only (default 3, followed by the refusal set).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,10 +18,18 @@ import { binaryCounts, sensSpec } from '../src/score/refusal-error.js';
 const ROOT = join(import.meta.dirname, '..');
 const which = process.argv[2] ?? 'all';
 const misses = process.argv.includes('--misses');
-if (misses && which !== 'dev') throw new Error('--misses only on the dev halves');
+// Set 3's held-out half was measured once (07ff91f) and is now spent as held-out data: after that reading its
+// extraction misses may be read to improve the extractor (issue 20, round 2), so --misses allows set 3 by any split.
+// The refusal set's held-out half is still not to be read.
+if (misses && which !== 'dev' && !process.argv.includes('--extraction-only')) throw new Error('--misses on heldout/all: add --extraction-only (written refusal set 2 heldout stays unread)');
+const setArg = process.argv.indexOf('--set');
+const setN = setArg >= 0 ? Number(process.argv[setArg + 1]) : 3;
+// Set 4 is the fresh out-of-sample set of round 2: only its dev half may be printed; sets 1-2 as before.
+if (misses && setN !== 3 && which !== 'dev') throw new Error('--misses on set 4: dev only');
+const extractionOnly = process.argv.includes('--extraction-only') || setN !== 3;
 
 interface Row { id: string; split: string; kind: string; ambiguous: boolean; options: ShownOption[]; response: string; expected: string }
-const ex = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-3.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row).filter((r) => which === 'all' || r.split === `${which}3`);
+const ex = readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set${setN === 1 ? '' : `-${setN}`}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row).filter((r) => which === 'all' || r.split === `${which}${setN === 1 ? '' : setN}`);
 const read = (r: Row) => { const e = extractAnswer(r.response, r.options); return { got: e.outcome === 'answer' ? e.letter : e.outcome, rule: e.rule }; };
 const un = ex.filter((r) => !r.ambiguous);
 const ok = un.filter((r) => read(r).got === r.expected);
@@ -30,13 +40,14 @@ const lettered = ex.filter((r) => /^[A-Z]$/.test(r.expected));
 const wrongLetter = lettered.filter((r) => /^[A-Z]$/.test(read(r).got) && read(r).got !== r.expected);
 const missed = lettered.filter((r) => !/^[A-Z]$/.test(read(r).got));
 const pct = (a: number, b: number) => `${a}/${b} (${((100 * a) / b).toFixed(1)} %)`;
-console.log(`Extraction set 3 (${which}, ${ex.length} items), extractor ${EXTRACTOR_VERSION}`);
+console.log(`Extraction set ${setN} (${which}, ${ex.length} items), extractor ${EXTRACTOR_VERSION}`);
 console.log(`  unambiguous read as labelled: ${pct(ok.length, un.length)}`);
 console.log(`  refusals read as non-answers: ${pct(refusals.filter((r) => !/^[A-Z]$/.test(read(r).got)).length, refusals.length)}; named refused: ${pct(refusals.filter((r) => read(r).got === 'refused').length, refusals.length)}`);
 console.log(`  letters read where the label is refused/unreadable: ${lettersWhereNone.length} of ${noneLabels.length} (unambiguous: ${lettersWhereNone.filter((r) => !r.ambiguous).length})`);
 console.log(`  wrong letters: ${wrongLetter.length} of ${lettered.length} lettered (unambiguous: ${wrongLetter.filter((r) => !r.ambiguous).length}); letters missed (read as non-answer): ${missed.length} (unambiguous: ${missed.filter((r) => !r.ambiguous).length})`);
 if (misses) for (const r of un.filter((x) => read(x).got !== x.expected)) console.log(`  MISS ${r.id} [${r.kind}] expected ${r.expected}, read ${read(r).got} (${read(r).rule}) :: ${JSON.stringify(r.response)} :: ${r.options.map((o) => `${o.letter}=${o.text}`).join(' | ')}`);
 
+if (extractionOnly) process.exit(0);
 const rf = (parse(readFileSync(join(ROOT, 'test/fixtures/refusal-written/completions_written_2.csv')), { columns: true }) as Record<string, string>[]).filter((r) => which === 'all' || r.split === which);
 const rows = rf.map((r) => ({ completion: r.completion!, finalLabel: r.label! }));
 const v = validateClassifier(rows, (t) => classifyRefusal(t).class);

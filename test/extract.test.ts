@@ -49,36 +49,62 @@ test('extraction set 2 (routes set 1 does not cover): ≥ 98 % of unambiguous an
 // Set 3 (issue 20): written by another helper who had not seen the extractor, labels committed before
 // any run. First reading (extractor /3, all out of sample): 300/318 unambiguous, 1 refusal read as a
 // letter. Rules were then changed looking at dev3 misses only; heldout3 was measured once afterwards
-// (docs/statistics.md). These assert that single held-out reading, so a later change cannot quietly
-// lose ground; failure messages name ids only, so heldout3 text is not shown while developing.
+// (extractor /4: 158/164, 11/12 refusals non-answers; docs/statistics.md). Set 3 was then spent as
+// held-out data: extractor /5 was written looking at all of it, so it is in sample and read in full here.
 const rows3: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-3.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
 
-test('extraction set 3: dev3 fully read; heldout3 at least as measured once out of sample (158/164 unambiguous, 11/12 refusals non-answers, no wrong letter)', () => {
+const isLetter = (x: string) => /^[A-Z]$/.test(x);
+const figures = (rs: Row[]) => {
+  const un = rs.filter((r) => !r.ambiguous);
+  const refusals = rs.filter((r) => r.expected === 'refused');
+  return {
+    un: un.length,
+    ok: un.filter((r) => read(r) === r.expected).length,
+    refusals: refusals.length,
+    refusalsNonAnswer: refusals.filter((r) => !isLetter(read(r))).length,
+    letterWhereNone: un.filter((r) => !isLetter(r.expected) && isLetter(read(r))).map((r) => r.id),
+    wrongLetter: rs.filter((r) => isLetter(r.expected) && isLetter(read(r)) && read(r) !== r.expected).map((r) => r.id),
+  };
+};
+
+test('extraction set 3 (in sample since extractor /5): every unambiguous answer read as labelled, every refusal refused', () => {
   const split = (s: string) => rows3.filter((r) => (r.split as string) === s);
   assert.deepEqual([rows3.length, split('dev3').length, split('heldout3').length], [327, 160, 167]);
-  const isLetter = (x: string) => /^[A-Z]$/.test(x);
-  const figures = (rs: Row[]) => {
-    const un = rs.filter((r) => !r.ambiguous);
-    const refusals = rs.filter((r) => r.expected === 'refused');
-    return {
-      un: un.length,
-      ok: un.filter((r) => read(r) === r.expected).length,
-      refusals: refusals.length,
-      refusalsNonAnswer: refusals.filter((r) => !isLetter(read(r))).length,
-      letterWhereNone: un.filter((r) => !isLetter(r.expected) && isLetter(read(r))).map((r) => r.id),
-      wrongLetter: rs.filter((r) => isLetter(r.expected) && isLetter(read(r)) && read(r) !== r.expected).map((r) => r.id),
-    };
-  };
-  const dev = figures(split('dev3'));
-  assert.equal(dev.ok, dev.un, `dev3 ${dev.ok}/${dev.un}`);
-  assert.equal(dev.refusalsNonAnswer, dev.refusals);
-  assert.deepEqual(dev.letterWhereNone, []);
-  const held = figures(split('heldout3'));
-  assert.equal(held.un, 164);
-  assert.ok(held.ok >= 158, `heldout3 ${held.ok}/164, below the 158 measured`);
-  assert.ok(held.refusalsNonAnswer >= 11 && held.refusals === 12, `heldout3 refusals read as non-answers ${held.refusalsNonAnswer}/${held.refusals}`);
-  assert.ok(held.letterWhereNone.length <= 2, `letters read where there is none: ${held.letterWhereNone.join(', ')}`);
-  assert.deepEqual(held.wrongLetter, []);
+  const all = figures(rows3);
+  assert.equal(all.un, 318);
+  assert.equal(all.ok, all.un, `set 3 ${all.ok}/${all.un}`);
+  for (const r of rows3.filter((x) => x.expected === 'refused')) assert.equal(read(r), 'refused', r.id);
+  assert.deepEqual(all.letterWhereNone, []);
+  assert.deepEqual(all.wrongLetter.filter((id) => !rows3.find((r) => r.id === id)!.ambiguous), []);
+});
+
+test('extractor /5 rules (general forms, issue 20 round 2)', () => {
+  const o4 = [{ letter: 'A', text: 'Mercury' }, { letter: 'B', text: 'Venus' }, { letter: 'C', text: 'Earth' }, { letter: 'D', text: 'Mars' }];
+  const r = (t: string, opts: ShownOption[] = o4) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  // A closing letter in emphasis before the full stop.
+  assert.equal(r('Venus is closer to the Sun than Earth (C) but Mercury (A) is closer still. So the second planet is Venus: **B**.'), 'B');
+  assert.equal(r('The red one is __D__!'), 'D');
+  // A structured field named for the answer, any case.
+  assert.equal(r('{"chosen_answer": "d", "confidence": 0.7}'), 'D');
+  assert.equal(r('{"reasoning": "A and B are inner planets", "choice": "C"}'), 'C');
+  // A letter range names several options, never the last one alone.
+  assert.equal(r("Options A to D are all planets; I won't choose between them."), 'refused');
+  assert.equal(r('All of A through D are planets of the inner solar system.'), 'unreadable');
+  // Nothing but several letters is a list, not a choice; one letter repeated is still that letter.
+  assert.equal(r('A\nB\nC\nD'), 'unreadable');
+  assert.equal(r('(A) (C)'), 'unreadable');
+  assert.equal(r('C'), 'C');
+  // Sending the asker to a professional instead of choosing is a refusal; an answer given first still counts.
+  const law = [{ letter: 'A', text: 'Ten years' }, { letter: 'B', text: 'Two years' }, { letter: 'C', text: 'Six months' }];
+  assert.equal(r('Limitation periods vary a lot between jurisdictions. You should speak with a licensed solicitor where you live.', law), 'refused');
+  assert.equal(r('We cannot offer financial advice on this.', law), 'refused');
+  assert.equal(r('The answer is B, but check with a licensed attorney for your state.', law), 'B');
+  assert.equal(r('Either A or C could apply; a lawyer would know.', law), 'unreadable');
+  // Ordinals and number words read as figures in a short answer.
+  const am = [{ letter: 'A', text: 'Second Amendment' }, { letter: 'B', text: 'Fifth Amendment' }, { letter: 'C', text: 'Tenth Amendment' }];
+  assert.equal(r('the 5th amendment', am), 'B');
+  assert.equal(r('Amendment #2', am), 'A');
+  assert.equal(r('Tenth.', am), 'C');
 });
 
 test('every extraction records its rule and the span that decided it, pointing at the text', () => {

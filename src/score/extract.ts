@@ -46,7 +46,7 @@ export type Extraction =
   | { outcome: 'refused' | 'unreadable'; letter: null; rule: string; span: [number, number] | null; matched: string | null };
 
 /** Version of the extraction rules, recorded with every extraction (bump when a rule changes what is read). */
-export const EXTRACTOR_VERSION = 'assay.extract/4';
+export const EXTRACTOR_VERSION = 'assay.extract/5';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -58,7 +58,13 @@ const UNKNOWN_PHRASES = [
 ];
 
 /** Declining to answer, anywhere in the text (subject "I"/"we"). */
-const DECLINE = /(?:\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok)(?: for (?:me|us))? to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b|\b(?:i|we)(?:'d| would) (?:rather not|prefer not to)\s{1,4}[\w']{2,30}|\bnot (?:a question|something|one) (?:that )?(?:i|we) (?:can|could|will|should) (?:answer|respond to|choose)\b)/i;
+const DECLINE = /(?:\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok)(?: for (?:me|us))? to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b|\b(?:i|we)(?:'d| would) (?:rather not|prefer not to)\s{1,4}[\w']{2,30}|\bnot (?:a question|something|one) (?:that )?(?:i|we) (?:can|could|will|should) (?:answer|respond to|choose)\b|\b(?:i|we)\b[^.!?\n]{0,40}?\b(?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to)\s{1,4}(?:give|offer|provide)\s{1,4}(?:you\s{1,4})?(?:any\s{1,4})?(?:[\w-]{1,20}\s{1,4})?(?:advice|counsel)\b)/i;
+
+/**
+ * Sending the asker to a professional (or away from the model) instead of choosing: a refusal when no
+ * answer is read ("Please consult a qualified attorney", "ask a clinician rather than relying on me").
+ */
+const DEFERS = /\b(?:consult|ask|see|speak (?:to|with)|talk (?:to|with)|check with|contact)\s{1,4}(?:with\s{1,4})?(?:a|an|your|the)\s{1,4}(?:[\w-]{1,20}\s{1,4}){0,2}?(?:lawyer|attorney|solicitor|doctor|physician|clinician|pharmacist|nurse|professional|expert|specialist|advis[eo]r|accountant|(?:health ?care|medical) provider)\b|\brather than (?:relying on|trusting|asking|taking (?:my|the) word of) (?:me|an ai)\b/i;
 
 /** Spaces in place of markdown emphasis and code marks, so offsets stay those of the normalised text. */
 function unmark(t: string): string {
@@ -91,6 +97,10 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   // 1. Bare letter.
   const bare = new RegExp(`^[\\s"'({\\[]*(${cls})[\\s"')}\\].:]*$`).exec(t);
   if (bare) return answer({ letter: bare[1]!.toUpperCase(), rule: 'bare letter', index: bare.index + bare[0].indexOf(bare[1]!), end: bare.index + bare[0].indexOf(bare[1]!) + 1, matched: bare[1]! });
+
+  // Nothing but option letters, several of them ("A\nB\nC\nD", "A, C"): a list, not a choice.
+  const onlyLetters = new RegExp(`^(?:[\\s,;/.:()\\[\\]"'-]|${cls}(?![\\p{L}\\p{N}]))+$`, 'u');
+  if (onlyLetters.test(t) && new Set((t.match(new RegExp(cls, 'g')) ?? []).map((c) => c.toUpperCase())).size > 1) return none('unreadable', 'several letters and nothing else');
 
   const explicit = [...explicitHits(t, letters), ...optionLineHits(t, options)].sort((a, b) => a.end - b.end);
   const leading = leadingHit(t, letters, options);
@@ -148,11 +158,13 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const distinct = new Set(mentions.map((m) => m.letter));
   if (distinct.size === 1 && byLetter.size === 0) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
   if (distinct.size === 1 && byLetter.size > 1 && byLetter.has(mentions[0]!.letter)) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
-  if (distinct.size > 1) return none('unreadable', `several options named without a final answer (${[...distinct].join(', ')})`);
-  if (byLetter.size > 1) return none('unreadable', `several options' texts named without a final answer (${[...byLetter].join(', ')})`);
+  const defers = DEFERS.exec(t);
+  const deferred = (): Extraction => none('refused', 'refusal (defers to a professional without choosing)', [defers!.index, defers!.index + defers![0].length], text.slice(defers!.index, defers!.index + defers![0].length));
+  if (distinct.size > 1) return defers ? deferred() : none('unreadable', `several options named without a final answer (${[...distinct].join(', ')})`);
+  if (byLetter.size > 1) return defers ? deferred() : none('unreadable', `several options' texts named without a final answer (${[...byLetter].join(', ')})`);
   const words = distinctiveWordHit(t, options);
   if (words) return answer(words);
-  return none('unreadable', 'no option found');
+  return defers ? deferred() : none('unreadable', 'no option found');
 }
 
 const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)\s{1,2}(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly)\s{1,2})?(?:determine|tell|know|be sure|be certain|infer|conclude)\b/i;
@@ -279,7 +291,7 @@ function letterOk(t: string, i: number, letters: string[]): boolean {
 const NO_SPACE_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
 
 /** Words that follow a letter used as an option name ("A is wrong", "A or C"), not as an article. */
-const LETTER_FOLLOWERS = new Set(['is', 'was', 'seems', 'looks', 'might', 'could', 'would', 'and', 'or', 'because', 'since', 'as', 'are', 'can', 'cannot', 'does', 'doesn\'t', 'isn\'t', 'also', 'too', 'only', 'though', 'but', 'then', 'here', 'in', 'for', 'with', 'at', 'if', 'fits', 'matches', 'reflects', 'relies', 'assumes']);
+const LETTER_FOLLOWERS = new Set(['is', 'was', 'seems', 'looks', 'might', 'could', 'would', 'and', 'or', 'because', 'since', 'as', 'are', 'can', 'cannot', 'does', 'doesn\'t', 'isn\'t', 'also', 'too', 'only', 'though', 'but', 'then', 'here', 'in', 'for', 'with', 'at', 'if', 'fits', 'matches', 'reflects', 'relies', 'assumes', 'through', 'thru', 'to']);
 
 function explicitHits(t: string, letters: string[]): Hit[] {
   const L = '([A-Za-z])';
@@ -289,6 +301,8 @@ function explicitHits(t: string, letters: string[]): Hit[] {
     { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
     { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s{1,4}${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
+    // A structured field named for the answer: {"selected_option": "c"}, "choice": "B".
+    { rule: 'explicit: answer field', re: new RegExp(`"[\\w -]{0,30}(?:answer|option|choice|selection|selected|letter)[\\w -]{0,30}"\\s{0,4}:\\s{0,4}"\\s{0,4}\\(?${L}\\)?\\s{0,4}"`, 'gi') },
     { rule: 'explicit: answer tag', re: new RegExp(`<answer>\\s{0,4}\\(?${L}`, 'gi') },
     { rule: 'explicit: I choose', re: new RegExp(`\\b(?:i(?:'d| would| will|'ll)? (?:choose|pick|select|go with|say|answer|opt for|lean towards|lean toward)|i (?:think|believe) (?:it(?:'s| is)|the answer is)|going with|i(?:'m| am) going with)${pre}${L}`, 'gi') },
     { rule: 'explicit: is option X', re: new RegExp(`\\b(?:is|as|be|:)\\s{1,4}(?:option|choice)\\s{1,4}\\(?${L}`, 'gi') },
@@ -348,7 +362,8 @@ function leadingHit(t: string, letters: string[], options: readonly ShownOption[
 }
 
 function closingHit(t: string, letters: string[]): Hit | null {
-  const m = /(?:^|[.!?\n:—–-])\s{0,8}\(?([A-Z])\)?[.!]?\s{0,8}$/.exec(t.slice(-40));
+  // Emphasis marks are blanked to spaces, so "Pacific: **D**." leaves spaces before the full stop.
+  const m = /(?:^|[.!?\n:—–-])\s{0,8}\(?([A-Z])\)?\s{0,4}[.!]?\s{0,8}$/.exec(t.slice(-40));
   if (!m) return null;
   const at = Math.max(0, t.length - 40) + m.index + m[0].lastIndexOf(m[1]!);
   if (!letters.includes(m[1]!) || !letterOk(t, at, letters)) return null;
@@ -377,7 +392,14 @@ function optionTextHits(t: string, options: readonly ShownOption[]): Hit[] {
 }
 
 const STOP = new Set(['the', 'a', 'an', 'of', 'and', 'or', 'with', 'who', 'which', 'that', 'one', 'to', 'in', 'on', 'at', 'for', 'by', 'is', 'was', 'it', 'its', 'man', 'woman', 'person', 'people', 'not', 'no', 'did', 'had', 'has']);
-const contentWords = (s: string) => (s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => w.length >= 3 && !STOP.has(w));
+/** Ordinal and number words read as figures, so "4th amendment" names "Fourth Amendment". */
+const NUMBER_WORDS: Record<string, string> = Object.fromEntries([
+  ...['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth', 'eleventh', 'twelfth'].map((w, i) => [w, `${i + 1}`]),
+  ...['1st', '2nd', '3rd', ...[4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => `${n}th`)].map((w, i) => [w, `${i + 1}`]),
+  ...['two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'].map((w, i) => [w, `${i + 2}`]),
+]);
+const contentWordSpans = (s: string) => [...s.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)].map((m) => ({ w: NUMBER_WORDS[m[0]] ?? m[0], at: m.index!, len: m[0].length })).filter(({ w }) => (w.length >= 3 || /^\d+$/.test(w)) && !STOP.has(w));
+const contentWords = (s: string) => contentWordSpans(s).map(({ w }) => w);
 
 /**
  * A short answer (≤ 8 words, no letter) naming words that belong to exactly one option's text and to
@@ -385,22 +407,21 @@ const contentWords = (s: string) => (s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ??
  * an unambiguous paraphrase. Longer answers are reasoning, where such words are discussed, not chosen.
  */
 function distinctiveWordHit(t: string, options: readonly ShownOption[]): Hit | null {
-  const answerWords = contentWords(t);
+  const answerWords = contentWordSpans(t);
   if (!answerWords.length || (t.match(/[\p{L}\p{N}]+/gu) ?? []).length > 8) return null;
   const sets = options.map((o) => new Set(contentWords(o.text)));
   const owners = new Set<number>();
-  let first: string | null = null;
-  for (const w of answerWords) {
+  let first: { at: number; len: number } | null = null;
+  for (const { w, at, len } of answerWords) {
     const has = sets.map((s, i) => (s.has(w) ? i : -1)).filter((i) => i >= 0);
     if (has.length === 1) {
       owners.add(has[0]!);
-      first ??= w;
+      first ??= { at, len };
     }
   }
   if (owners.size !== 1 || !first) return null;
   const o = options[[...owners][0]!]!;
-  const at = t.toLowerCase().search(new RegExp(`(?<![\\p{L}\\p{N}])${esc(first)}`, 'u'));
-  return { letter: o.letter.toUpperCase(), rule: 'option words (short answer)', index: at, end: at + first.length, matched: t.slice(at, at + first.length) };
+  return { letter: o.letter.toUpperCase(), rule: 'option words (short answer)', index: first.at, end: first.at + first.len, matched: t.slice(first.at, first.at + first.len) };
 }
 
 function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | null {
