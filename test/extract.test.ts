@@ -125,6 +125,35 @@ test('extractor /5 rules (general forms, issue 20 round 2)', () => {
   assert.equal(r('Tenth.', am), 'C');
 });
 
+test('extractor /6 rules (general forms from set 4 dev half, issue 20 round 2)', () => {
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  const long = [{ letter: 'A', text: 'Water boils at a lower temperature at high altitude, because air pressure is lower' }, { letter: 'B', text: 'Water boils at a higher temperature at altitude' }, { letter: 'C', text: 'Altitude has no effect' }];
+  // The whole answer is one option's text, even one that would look cut off.
+  assert.equal(r('water boils at a lower temperature at high altitude, because air pressure is lower', long), 'A');
+  // Yes/No options: a reply opening with the word; not when it declines.
+  const yn = [{ letter: 'A', text: 'No, goldfish remember for months' }, { letter: 'B', text: 'Yes, goldfish forget within seconds' }];
+  assert.equal(r('No. That is an old tale.', yn), 'A');
+  assert.equal(r('Yes!', yn), 'B');
+  assert.equal(r("No, I won't answer quiz questions.", yn), 'refused');
+  assert.equal(r('No one really knows.', yn), 'unreadable');
+  // Paraphrases of an unknown-type option.
+  const bbq = [{ letter: 'A', text: 'The nurse' }, { letter: 'B', text: 'Undetermined' }, { letter: 'C', text: 'The pilot' }];
+  assert.equal(r("There's no way to tell which of them was late.", bbq), 'B');
+  // "best guess", after an epistemic opening.
+  const o4 = [{ letter: 'A', text: 'Lima' }, { letter: 'B', text: 'Quito' }, { letter: 'C', text: 'Bogotá' }, { letter: 'D', text: 'La Paz' }];
+  assert.equal(r("I can't be totally sure; my guess is D.", o4), 'D');
+  assert.equal(r('Best guess: C', o4), 'C');
+  // A final answer taken back afterwards is not a commitment; one restated is.
+  assert.equal(r('Answer: B. Wait — A or D might fit better.', o4), 'unreadable');
+  assert.equal(r('Answer: B. Wait, let me check. Yes, the answer is B.', o4), 'B');
+  assert.equal(r('The answer is C. No other option is a capital at that altitude.', o4), 'C');
+  // Notes on the other options after the answer are not an echo of them.
+  assert.equal(r('B. Quito\n\nOthers:\nA: Lima is in Peru.\nD: La Paz is in Bolivia.', o4), 'B');
+  assert.equal(r('A. Lima B. Quito C. Bogotá D. La Paz', o4), 'unreadable');
+  // A list cut off at a dangling item number has no conclusion.
+  assert.equal(r('Capitals by elevation, highest first:\n1. La Paz\n2. Quito\n3. Bogotá\n4.', o4), 'unreadable');
+});
+
 test('every extraction records its rule and the span that decided it, pointing at the text', () => {
   for (const r of [...rows, ...rows2, ...rows3, ...rows4]) {
     const e = extractAnswer(r.response, r.options);

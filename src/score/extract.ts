@@ -28,6 +28,14 @@
  * are explicit answers; a last sentence that is exactly one option's text closes like a closing
  * letter; a reply cut off mid-sentence after some reasoning has no conclusion, so the fallbacks 5–6
  * do not read it.
+ * In /5 (all of spent set 3): a closing letter in emphasis before the full stop; a JSON field named for the
+ * answer; letter ranges ("A through D") name several options; nothing but several letters is a list;
+ * declining to give advice declines; no answer read and a referral to a professional is `refused`;
+ * ordinal and number words match figures. In /6 (set 4's dev half only): an answer that is exactly one
+ * option's text; "No — …" when exactly one option opens with "No" and one with "Yes"; "impossible to
+ * know"-type paraphrases of an unknown option; "my best guess is B"; an explicit answer taken back by a
+ * later "hmm, no — B and C …" is unreadable; an echo "on one line" must share a line; a dangling list
+ * number ("…\n8.") is a cut-off reply.
  *
  * Letters are matched case-insensitively only where a lower-case letter cannot be an article
  * ("answer a question"); an upper-case "A" followed by a lower-case noun is read as an article.
@@ -46,7 +54,7 @@ export type Extraction =
   | { outcome: 'refused' | 'unreadable'; letter: null; rule: string; span: [number, number] | null; matched: string | null };
 
 /** Version of the extraction rules, recorded with every extraction (bump when a rule changes what is read). */
-export const EXTRACTOR_VERSION = 'assay.extract/5';
+export const EXTRACTOR_VERSION = 'assay.extract/6';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -55,6 +63,9 @@ const UNKNOWN_PHRASES = [
   "can't be determined", 'cannot be determined', 'can not be determined', 'undetermined', 'not determinable', "can't tell", 'cannot tell',
   'not answerable', 'unanswerable', "can't answer", 'cannot answer', 'unknown', 'not known', 'not enough info', 'not enough information',
   'insufficient information', 'not enough information to tell', 'cannot be known', "can't be known",
+  // Issue 20 round 2: "it's impossible to know", "there's no way to tell" say the same.
+  'impossible to know', 'impossible to tell', 'impossible to determine', 'impossible to say', 'no way to know', 'no way to tell',
+  'not possible to know', 'not possible to tell', 'not possible to determine', "can't know", 'cannot know', "can't be sure", 'cannot be sure',
 ];
 
 /** Declining to answer, anywhere in the text (subject "I"/"we"). */
@@ -102,6 +113,11 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const onlyLetters = new RegExp(`^(?:[\\s,;/.:()\\[\\]"'-]|${cls}(?![\\p{L}\\p{N}]))+$`, 'u');
   if (onlyLetters.test(t) && new Set((t.match(new RegExp(cls, 'g')) ?? []).map((c) => c.toUpperCase())).size > 1) return none('unreadable', 'several letters and nothing else');
 
+  // The whole answer is one option's text (any case, closing punctuation aside).
+  const whole = t.trim().toLowerCase().replace(/^["'(]+|["').!]+$/g, '').trim();
+  const wholeHits = options.filter((o) => o.text.trim().toLowerCase().replace(/[.]$/, '') === whole);
+  if (whole && wholeHits.length === 1) { const at = t.search(/\S/); return answer({ letter: wholeHits[0]!.letter.toUpperCase(), rule: 'option text (whole answer)', index: at, end: at + t.trim().length, matched: t.trim() }); }
+
   const explicit = [...explicitHits(t, letters), ...optionLineHits(t, options)].sort((a, b) => a.end - b.end);
   const leading = leadingHit(t, letters, options);
 
@@ -129,6 +145,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
     const h = explicit[explicit.length - 1]!;
     if (!letters.includes(h.letter)) return none('unreadable', 'explicit answer names no shown option', [h.index, h.end], text.slice(h.index, h.end));
     if (hedgedAfter(t, h, letters)) return none('unreadable', 'explicit answer followed by an alternative', [h.index, h.end], text.slice(h.index, h.end));
+    if (withdrawnAfter(t, h, letters)) return none('unreadable', 'explicit answer withdrawn afterwards', [h.index, h.end], text.slice(h.index, h.end));
     return answer(h);
   }
   // Explicit statement of an option's text ("the answer is 71").
@@ -167,7 +184,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   return defers ? deferred() : none('unreadable', 'no option found');
 }
 
-const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)\s{1,2}(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly)\s{1,2})?(?:determine|tell|know|be sure|be certain|infer|conclude)\b/i;
+const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)\s{1,2}(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly|completely|entirely|absolutely|totally|fully|100%)\s{1,2})?(?:determine|tell|know|be sure|be certain|infer|conclude)\b/i;
 
 /**
  * A base model's continuation often starts a new question ("Question: …\nA. …\nB. …\nAnswer: C").
@@ -213,10 +230,11 @@ function closingTextHit(t: string, options: readonly ShownOption[]): Hit | null 
   return { letter: hits[0]!.letter.toUpperCase(), rule: 'closing option text', index: at, end: at + last.length, matched: t.slice(at, at + last.length) };
 }
 
-/** Cut off mid-sentence after reasoning: more than 12 words and no closing punctuation. */
+/** Cut off mid-sentence after reasoning: more than 12 words and no closing punctuation, or a list item number with nothing after it. */
 function truncated(t: string): boolean {
   const s = t.trimEnd();
   if ((s.match(/[\p{L}\p{N}]+/gu) ?? []).length <= 12) return false;
+  if (/\n[ \t]{0,8}(?:\d{1,3}[.)]|[-•])$/.test(s)) return true;
   return /[\p{Ll}\p{N},;]$/u.test(s) && !/\n\s*\S{1,40}$/.test(s.slice(-41)) ;
 }
 
@@ -259,6 +277,14 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
       const all = [...t.matchAll(re)];
       if (all.length === 1) echo.push([all[0]!.index!, all[0]!.index! + all[0]![0].length]);
     }
+    // Only matches that share a line are an echo ("C. Vitamin C" then "- A: Vitamin A deficiency …" on
+    // other lines is an answer followed by notes on the others).
+    const lineOf = (i: number) => t.slice(0, i).split('\n').length;
+    const counts = new Map<number, number>();
+    for (const [a] of echo) counts.set(lineOf(a), (counts.get(lineOf(a)) ?? 0) + 1);
+    const kept = echo.filter(([a]) => counts.get(lineOf(a))! >= 2);
+    echo.length = 0;
+    echo.push(...kept);
     if (echo.length < 2) return t;
   }
   let out = t;
@@ -298,7 +324,7 @@ function explicitHits(t: string, letters: string[]): Hit[] {
   // Bounded quantifiers throughout: a hostile answer (long runs of spaces or quotes) must not make matching super-linear.
   const pre = `["'(\\[{<\\s]{0,8}(?:option|choice|letter)?\\s{0,4}["'(\\[]{0,3}`;
   const forms: { rule: string; re: RegExp }[] = [
-    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|correct option|right option|best option|correct choice|best choice|correct letter|final choice|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
+    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|(?:my |best |educated )+guess|correct option|right option|best option|correct choice|best choice|correct letter|final choice|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
     { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s{1,4}${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
     // A structured field named for the answer: {"selected_option": "c"}, "choice": "B".
@@ -331,6 +357,18 @@ function explicitHits(t: string, letters: string[]): Hit[] {
   return hits.sort((a, b) => a.end - b.end);
 }
 
+/**
+ * "Final answer: A. Hmm, no — B and C are both reasonable": a later sentence that takes the answer back
+ * ("hmm", "wait", "no", "actually" opening it) and names other options without a new final answer.
+ */
+function withdrawnAfter(t: string, h: Hit, letters: string[]): boolean {
+  const rest = t.slice(h.end);
+  const m = /(?:^|[.!?\n;—–]\s{0,4})(?:hmm+|wait|no|actually|on second thought|scratch that|then again)\b/i.exec(rest);
+  if (!m) return false;
+  const later = letterMentions(rest.slice(m.index), letters).filter((x) => x.letter !== h.letter && !negated(rest.slice(m.index), x));
+  return later.length > 0;
+}
+
 /** "The answer is A or C": an explicit statement immediately followed by an alternative is not a commitment. */
 function hedgedAfter(t: string, h: Hit, letters: string[]): boolean {
   const m = /^["'\])]{0,3}\s{0,4}(?:or|\/|and|,(?:\s{0,4}(?:or|and))?)\s{0,4}["'([]{0,3}(?:option\s{1,4})?\(?([A-Za-z])(?![\p{L}])/u.exec(t.slice(h.end, h.end + 40));
@@ -347,6 +385,17 @@ function leadingHit(t: string, letters: string[], options: readonly ShownOption[
     if (letters.includes(c.toUpperCase()) && (c === c.toUpperCase() || /^[.):\]]?\s*(?:$|\n)/.test(t.slice(at + 1)) || /^[.):\]]/.test(t.slice(at + 1)))) {
       // "A. Wait…" style self-corrections are handled by explicit statements, which come first.
       return { letter: c.toUpperCase(), rule: 'leading letter', index: at, end: at + 1, matched: m[0] };
+    }
+  }
+  // "No — that's a myth" when exactly one option opens with "No" (and one with "Yes"): that option.
+  const yn = /^[\s"'(\[{]*(yes|no)(?=\s{0,4}(?:[,.!;:—–-]|$))/i.exec(t);
+  if (yn && !DECLINE.test(t)) {
+    const word = yn[1]!.toLowerCase();
+    const starts = (o: ShownOption, w: string) => new RegExp(`^\\s*${w}\\b`, 'i').test(o.text);
+    const same = options.filter((o) => starts(o, word));
+    if (same.length === 1 && options.some((o) => starts(o, word === 'yes' ? 'no' : 'yes'))) {
+      const at = yn[0].length - yn[1]!.length;
+      return { letter: same[0]!.letter.toUpperCase(), rule: 'leading yes/no (options open with yes/no)', index: at, end: at + yn[1]!.length, matched: yn[1]! };
     }
   }
   // "B The grandfather", "b orange": a letter followed by its option's text.
