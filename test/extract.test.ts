@@ -96,6 +96,19 @@ test('extraction set 4: at least the first out-of-sample reading (303/318 unambi
   assert.ok(all.wrongLetter.length <= 1, `wrong letters: ${all.wrongLetter.join(', ')}`);
 });
 
+test('extraction set 4: dev4 fully read (extractor /6, in sample); heldout4 at least as measured once out of sample (150/157, 8/8 refusals, no wrong letter)', () => {
+  const split = (s: string) => rows4.filter((r) => (r.split as string) === s);
+  const dev = figures(split('dev4'));
+  assert.equal(dev.ok, dev.un, `dev4 ${dev.ok}/${dev.un}`);
+  assert.equal(dev.refusalsNonAnswer, dev.refusals);
+  const held = figures(split('heldout4'));
+  assert.equal(held.un, 157);
+  assert.ok(held.ok >= 150, `heldout4 ${held.ok}/157, below the 150 measured`);
+  assert.ok(held.refusals === 8 && held.refusalsNonAnswer === 8, `heldout4 refusals read as non-answers ${held.refusalsNonAnswer}/${held.refusals}`);
+  assert.ok(held.letterWhereNone.length <= 1, `letters read where there is none: ${held.letterWhereNone.join(', ')}`);
+  assert.deepEqual(held.wrongLetter, []);
+});
+
 test('extractor /5 rules (general forms, issue 20 round 2)', () => {
   const o4 = [{ letter: 'A', text: 'Mercury' }, { letter: 'B', text: 'Venus' }, { letter: 'C', text: 'Earth' }, { letter: 'D', text: 'Mars' }];
   const r = (t: string, opts: ShownOption[] = o4) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
