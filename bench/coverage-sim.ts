@@ -12,9 +12,15 @@ import { intervalFor, type MetricFacts } from '../src/policy/evaluate.js';
 import { normalTwoSidedP, tQuantile } from '../src/stats/dist.js';
 
 export interface Cell {
-  kind: 'binary' | 'continuous';
-  /** True mean (binary: the rate). */
+  /**
+   * binary: 0/1 scores; continuous: Beta scores in [0, 1]; unbounded: scores on an open scale
+   * (logit margins, rubric totals), true mean 0, unit variance, with the `shape` of every effect.
+   */
+  kind: 'binary' | 'continuous' | 'unbounded';
+  /** True mean (binary: the rate; unbounded: 0). */
   p: number;
+  /** Unbounded only: distribution of the cluster, item and epoch effects (standardised). */
+  shape?: UnboundedShape;
   n: number;
   /** 0: the suite defines no clusters. */
   clusters: number;
@@ -77,9 +83,46 @@ const ITEM_ICC = 0.3;
 /** Precision of a continuous score around its item mean (Beta, so scores stay in [0, 1]). */
 const SCORE_ICC = 0.2;
 
+export type UnboundedShape = 'normal' | 'skewed' | 'heavy';
+
+/**
+ * A standardised draw (mean 0, variance 1): normal; skewed = (Gamma(2) − 2)/√2 (skewness 1.41, as
+ * a rubric total piled against its floor); heavy = t with 5 df scaled to unit variance (kurtosis 9).
+ */
+function standard(rng: Prng, shape: UnboundedShape): number {
+  if (shape === 'normal') return rng.normal();
+  if (shape === 'skewed') return (gamma(rng, 2) - 2) / Math.SQRT2;
+  let chi = 0;
+  for (let k = 0; k < 5; k++) chi += rng.normal() ** 2;
+  return (rng.normal() / Math.sqrt(chi / 5)) * Math.sqrt(3 / 5);
+}
+
+/**
+ * Unbounded scores: cluster effect (variance ICC), item effect (ITEM_ICC of the rest) and epoch
+ * noise, each of the cell's shape, so epochs carry both within- and between-item variance.
+ */
+function simulateUnbounded(rng: Prng, c: Cell, of: Int32Array): Float64Array {
+  const shape = c.shape ?? 'normal';
+  const G = c.clusters;
+  const rest = 1 - (G > 0 ? c.icc : 0);
+  const u = G > 0 ? Array.from({ length: G }, () => Math.sqrt(c.icc) * standard(rng, shape)) : null;
+  const xs = new Float64Array(c.n);
+  for (let i = 0; i < c.n; i++) {
+    const a = (u ? u[of[i]!]! : 0) + Math.sqrt(rest * ITEM_ICC) * standard(rng, shape);
+    let s = 0;
+    for (let e = 0; e < c.epochs; e++) s += a + Math.sqrt(rest * (1 - ITEM_ICC)) * standard(rng, shape);
+    xs[i] = c.p + s / c.epochs;
+  }
+  return xs;
+}
+
 /** One simulated run: per-sample (epoch-averaged) scores, clusters, and whether every score is 0/1. */
 export function simulate(rng: Prng, c: Cell): { xs: Float64Array; clusters: string[] | null } {
   const G = c.clusters;
+  if (c.kind === 'unbounded') {
+    const of = clusterOf(c);
+    return { xs: simulateUnbounded(rng, c, of), clusters: G > 0 ? Array.from({ length: c.n }, (_, i) => `c${of[i]}`) : null };
+  }
   const xs = new Float64Array(c.n);
   const clusterRate = G > 0 ? Array.from({ length: G }, () => betaMeanIcc(rng, c.p, c.icc)) : null;
   const of = clusterOf(c);
@@ -133,15 +176,16 @@ export function runCell(c: Cell, reps: number, seed: number, bootstrapResamples 
   for (let r = 0; r < reps; r++) {
     const { xs, clusters } = simulate(rng, c);
     const binaryValued = c.kind === 'binary';
-    const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs: c.epochs, unitInterval: true });
+    const bounded = c.kind !== 'unbounded';
+    const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs: c.epochs, unitInterval: bounded });
     methods.add(basis.method);
     const iv = intervalFromBasis(basis, 0.95);
     if (!iv) {
       none++;
       if (basis.method === 'none') noneReason = basis.reason;
     } else {
-      const lo = Math.max(0, iv.lo);
-      const hi = Math.min(1, iv.hi);
+      const lo = bounded ? Math.max(0, iv.lo) : iv.lo;
+      const hi = bounded ? Math.min(1, iv.hi) : iv.hi;
       reported++;
       if (c.p < lo) missLo++;
       else if (c.p > hi) missHi++;

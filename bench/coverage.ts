@@ -22,6 +22,8 @@ const arg = (name: string, dflt: string) => {
 
 export type GridName = 'full' | 'smoke' | 'oos';
 
+const UNBOUNDED_SHAPES = ['normal', 'skewed', 'heavy'] as const;
+
 /**
  * The out-of-sample grid: parameter values the rules were not tuned on (other rates, sizes, cluster
  * counts including 2, ICCs, 2 epochs, and unequal cluster sizes ∝ 1..G), run with other seeds.
@@ -39,6 +41,13 @@ function oosGrid(): Cell[] {
             if (G > n) continue;
             cells.push({ kind: k, p, n, clusters: G, icc, epochs, ...(unequal ? { unequal } : {}) });
           }
+  for (const shape of UNBOUNDED_SHAPES)
+    for (const n of [20, 60, 300, 700])
+      for (const [G, icc, unequal] of designs)
+        for (const epochs of [1, 2]) {
+          if (G > n) continue;
+          cells.push({ kind: 'unbounded', shape, p: 0, n, clusters: G, icc, epochs, ...(unequal ? { unequal } : {}) });
+        }
   return cells;
 }
 
@@ -57,6 +66,14 @@ export function grid(kind: GridName): Cell[] {
             if (G > n) continue;
             cells.push({ kind: k, p, n, clusters: G, icc, epochs });
           }
+  // Unbounded scores (student-t / cr1-t): true mean 0; the shape, not the rate, is what can break a t interval.
+  for (const shape of kind === 'full' ? UNBOUNDED_SHAPES : (['skewed'] as const))
+    for (const n of ns)
+      for (const [G, icc] of designs)
+        for (const epochs of [1, 3]) {
+          if (G > n) continue;
+          cells.push({ kind: 'unbounded', shape, p: 0, n, clusters: G, icc, epochs });
+        }
   return cells;
 }
 
@@ -107,7 +124,10 @@ async function main() {
   const cells = grid(which);
   // --extras-only: only the group tests and planned power (no coverage cells).
   const extrasOnly = process.argv.includes('--extras-only');
-  const only = extrasOnly ? [] : clusteredOnly ? cells.flatMap((c, i) => (c.clusters >= 2 ? [i] : [])) : null;
+  // --kind binary|continuous|unbounded: only that kind's cells (seeds keep the full grid's cell index).
+  const kindOnly = arg('kind', '');
+  const keep = (c: Cell) => (!clusteredOnly || c.clusters >= 2) && (!kindOnly || c.kind === kindOnly);
+  const only = extrasOnly ? [] : clusteredOnly || kindOnly ? cells.flatMap((c, i) => (keep(c) ? [i] : [])) : null;
   const skipExtras = process.argv.includes('--no-extras');
   // --shard k/K: only cells i ≡ k (mod K), as JSON to --out (separate processes; --merge joins them).
   const shard = arg('shard', '');
@@ -161,9 +181,9 @@ async function main() {
   lines.push(`verdict (auto) interval: max one-sided miss ${pct(Math.max(...reported.map((r) => Math.max(r.verdictMissLo, r.verdictMissHi))))}% (target ≤ 3.0%); cells over: ${oneSidedOver.length}`);
   lines.push(`no interval reported in ${none.length} cells (${[...new Set(none.map((r) => r.noneReason?.replace(/\d+ samples/, 'n samples')))].join('; ')})`);
   lines.push('lowest headline coverage: kind p n clusters icc epochs → method coverage% missLo% missHi%');
-  for (const r of worst) lines.push(`  ${r.cell.kind} ${r.cell.p} ${r.cell.n} ${r.cell.clusters}${r.cell.unequal ? 'u' : ''} ${r.cell.icc} ${r.cell.epochs} → ${r.methods.join('/')} ${pct(r.headline)} ${pct(r.missLo)} ${pct(r.missHi)}`);
+  for (const r of worst) lines.push(`  ${r.cell.kind}${r.cell.shape ? `/${r.cell.shape}` : ''} ${r.cell.p} ${r.cell.n} ${r.cell.clusters}${r.cell.unequal ? 'u' : ''} ${r.cell.icc} ${r.cell.epochs} → ${r.methods.join('/')} ${pct(r.headline)} ${pct(r.missLo)} ${pct(r.missHi)}`);
   lines.push('largest one-sided miss of the verdict interval:');
-  for (const r of worstOneSided) lines.push(`  ${r.cell.kind} ${r.cell.p} ${r.cell.n} ${r.cell.clusters}${r.cell.unequal ? 'u' : ''} ${r.cell.icc} ${r.cell.epochs} → ${r.methods.join('/')} lo ${pct(r.verdictMissLo)} hi ${pct(r.verdictMissHi)}`);
+  for (const r of worstOneSided) lines.push(`  ${r.cell.kind}${r.cell.shape ? `/${r.cell.shape}` : ''} ${r.cell.p} ${r.cell.n} ${r.cell.clusters}${r.cell.unequal ? 'u' : ''} ${r.cell.icc} ${r.cell.epochs} → ${r.methods.join('/')} lo ${pct(r.verdictMissLo)} hi ${pct(r.verdictMissHi)}`);
   // Families: kind × design × rate band; min coverage, one-sided misses, and cells whose miss is
   // significantly above the nominal 2.5% (more than 2.5 Monte Carlo SE: at exactly 2.5% about one
   // cell in 160 crosses that by chance, while 3.0% is crossed by chance in a large share of cells at few replications).
@@ -171,7 +191,7 @@ async function main() {
   for (const r of reported) {
     const c = r.cell;
     const design = c.clusters === 0 ? 'unclustered' : c.clusters < 10 ? 'clusters 2–9' : 'clusters ≥ 10';
-    const band = c.p <= 0.01 || c.p >= 0.99 ? 'p ≤ .01 or ≥ .99' : c.p <= 0.1 || c.p >= 0.9 ? 'p in (.01, .1] or [.9, .99)' : 'p in (.1, .9)';
+    const band = c.kind === 'unbounded' ? `shape ${c.shape}` : c.p <= 0.01 || c.p >= 0.99 ? 'p ≤ .01 or ≥ .99' : c.p <= 0.1 || c.p >= 0.9 ? 'p in (.01, .1] or [.9, .99)' : 'p in (.1, .9)';
     const key = `${c.kind} | ${design} | ${band}`;
     (fam.get(key) ?? fam.set(key, []).get(key)!).push(r);
   }
