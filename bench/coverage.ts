@@ -66,7 +66,7 @@ export function grid(kind: GridName): Cell[] {
             if (G > n) continue;
             cells.push({ kind: k, p, n, clusters: G, icc, epochs });
           }
-  // Unbounded scores (student-t / cr1-t): true mean 0; the shape, not the rate, is what can break a t interval.
+  // Unbounded scores (skew-t / cr1-skew-t; student-t / cr1-t before run-stats/v4): true mean 0; the shape, not the rate, is what can break a t interval.
   for (const shape of kind === 'full' ? UNBOUNDED_SHAPES : (['skewed'] as const))
     for (const n of ns)
       for (const [G, icc] of designs)

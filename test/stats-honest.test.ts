@@ -90,6 +90,14 @@ test('skew-t widens the long-tail side for skewed scores, never narrower than t;
   assert.equal(intervalBasis({ xs, clusters: cl, binaryValued: false, maxEpochs: 1 }).method, 'cr1-skew-t');
 });
 
+test('a default rubric item (normalised) is a [0, 1] score under rule v4; v3 kept it unbounded', async () => {
+  const { scoreDomain } = await import('../src/stats/domain.js');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm' }), 'unit');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm' }, 'v3'), 'real');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm', normalise: true }, 'v3'), 'unit');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm', normalise: false }), 'real');
+});
+
 test('exact McNemar, Fisher exact and Newcombe paired interval match the references', () => {
   for (const r of REF.mcnemarExact) near(mcnemarExact(r.b, r.c), r.p, 1e-10, `McNemar ${r.b},${r.c}`);
   for (const r of REF.fisherExact) near(fisherExact(r.k1, r.n1, r.k2, r.n2), r.p, 1e-9, `Fisher ${JSON.stringify(r)}`);
