@@ -291,7 +291,7 @@ export type Bounds = { lo: number; hi: number; method: IntervalMethod } | { prob
  *
  * Issue 18: a verdict never uses an interval narrower than the honest one for the data's shape
  * (stats/honest.ts: Clopper–Pearson for binary scores, Korn–Graubard with epochs or clusters,
- * t / CR1-t otherwise). auto = the honest interval, widened bound by bound to the plain normal
+ * skew-t / CR1-skew-t for unbounded scores, t / CR1-t in reports before run-stats/v4). auto = the honest interval, widened bound by bound to the plain normal
  * one where that is wider, so auto is never narrower than plain. normal / wilson / clustered = the
  * requested interval widened to the honest one. When no honest interval exists (e.g. one cluster)
  * there is no decision: insufficient evidence.
