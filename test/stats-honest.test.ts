@@ -438,6 +438,15 @@ test('a report signed with run-stats/v3 (before skew-t and the rubric domain) st
   const d = intervalFor(raw, { method: 'auto', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
   assert.match(d.method, /^cr1-skew-t/);
   assert.ok(d.lo <= n.raw!.interval.lo + 1e-12 && d.hi >= n.raw!.interval.hi - 1e-12, JSON.stringify({ d, iv: n.raw!.interval }));
+  // Policy-evaluation version 5 decides the v3 report's cr1-t basis with the assumed skewness bound:
+  // wider on both sides than the signed t interval; a v4 basis is left as signed.
+  const { assumedSkew } = await import('../src/policy/evaluate.js');
+  const oldRaw = evidenceFromPredicate(old, { signed: true, logged: false }).metrics.find((m) => m.name === 'raw')!;
+  const widened = assumedSkew(oldRaw.basis!);
+  assert.equal(widened.method, 'cr1-skew-t');
+  const w = intervalFromBasis(widened, 0.95)!;
+  assert.ok(w.lo < o.raw!.interval.lo && w.hi > o.raw!.interval.hi, JSON.stringify({ w, signed: o.raw!.interval }));
+  assert.equal(assumedSkew(raw.basis!), raw.basis);
 });
 
 test('rare events concentrated in a few clusters: the clusters become the units (n* ≤ G)', () => {
