@@ -4,7 +4,7 @@
  * full grid, outside CI) and test/stats-coverage.test.ts (a small smoke grid, in CI).
  */
 import { bootstrapMean } from '../src/stats/bootstrap.js';
-import { FEW_CLUSTERS, intervalBasis, intervalFromBasis } from '../src/stats/honest.js';
+import { FEW_CLUSTERS, intervalBasis, intervalFromBasis, type StatsRule } from '../src/stats/honest.js';
 import { groupedEstimates } from '../src/stats/groups.js';
 import { sampleSizeFor } from '../src/stats/power.js';
 import { Prng } from '../src/stats/prng.js';
@@ -157,8 +157,11 @@ export function clusterOf(c: Cell): Int32Array {
   return of;
 }
 
-/** Runs one cell: `reps` replications from `seed`. Bootstrap coverage only when bootstrapResamples > 0. */
-export function runCell(c: Cell, reps: number, seed: number, bootstrapResamples = 0): CellResult {
+/**
+ * Runs one cell: `reps` replications from `seed`. Bootstrap coverage only when bootstrapResamples > 0.
+ * `rule` picks an older headline-interval rule (stats/honest.ts), to measure what reports signed with it did.
+ */
+export function runCell(c: Cell, reps: number, seed: number, bootstrapResamples = 0, rule?: StatsRule): CellResult {
   const rng = new Prng(seed);
   let covered = 0;
   let reported = 0;
@@ -177,7 +180,7 @@ export function runCell(c: Cell, reps: number, seed: number, bootstrapResamples 
     const { xs, clusters } = simulate(rng, c);
     const binaryValued = c.kind === 'binary';
     const bounded = c.kind !== 'unbounded';
-    const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs: c.epochs, unitInterval: bounded });
+    const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs: c.epochs, unitInterval: bounded, ...(rule ? { rule } : {}) });
     methods.add(basis.method);
     const iv = intervalFromBasis(basis, 0.95);
     if (!iv) {

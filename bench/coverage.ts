@@ -66,7 +66,7 @@ export function grid(kind: GridName): Cell[] {
             if (G > n) continue;
             cells.push({ kind: k, p, n, clusters: G, icc, epochs });
           }
-  // Unbounded scores (student-t / cr1-t): true mean 0; the shape, not the rate, is what can break a t interval.
+  // Unbounded scores (skew-t / cr1-skew-t; student-t / cr1-t before run-stats/v4): true mean 0; the shape, not the rate, is what can break a t interval.
   for (const shape of kind === 'full' ? UNBOUNDED_SHAPES : (['skewed'] as const))
     for (const n of ns)
       for (const [G, icc] of designs)
@@ -176,7 +176,7 @@ async function main() {
   const plans = skipExtras ? [] : ([[0, 0.05], [0.001, 0.05], [0.01, 0.05], [0.05, 0.05], [0.1, 0.05], [0.5, 0.03], [0.5, 0.1], [0.9, 0.05], [0.99, 0.01]] as const).map(([p, d], i) => ({ p, mde: d, ...plannedPower(p, d, reps, seedBase + 8000 + i) }));
   const secs = (Date.now() - t0) / 1000;
   const lines: string[] = [];
-  lines.push(`coverage grid ${which}${only ? ' (clustered cells only)' : ''}: ${results.length} cells × ${reps} replications, seeds ${seedBase} + cell index, ${workers} worker(s), ${secs.toFixed(0)} s`);
+  lines.push(`coverage grid ${which}${only ? ` (${[clusteredOnly ? 'clustered' : '', kindOnly].filter(Boolean).join(' ')} cells only)` : ''}: ${results.length} cells × ${reps} replications, seeds ${seedBase} + cell index, ${workers} worker(s), ${secs.toFixed(0)} s`);
   lines.push(`headline interval reported in ${reported.length} cells; min coverage ${pct(Math.min(...reported.map((r) => r.headline)))}%; cells below 93%: ${below.length}`);
   lines.push(`verdict (auto) interval: max one-sided miss ${pct(Math.max(...reported.map((r) => Math.max(r.verdictMissLo, r.verdictMissHi))))}% (target ≤ 3.0%); cells over: ${oneSidedOver.length}`);
   lines.push(`no interval reported in ${none.length} cells (${[...new Set(none.map((r) => r.noneReason?.replace(/\d+ samples/, 'n samples')))].join('; ')})`);

@@ -422,7 +422,7 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   // Signed today: v2, and the unpinned rule cannot clear.
   const now = await attestRun(log, { signer, testerName: 't', policy: await attestPolicyHookFor(log, unpinned, { facts: FACTS, file: 'f', digest: 'd' }, { logged: false }) });
   const slot2 = now.statement.predicate.policy as unknown as Record<string, unknown>;
-  assert.equal(slot2.evaluationVersion, 4);
+  assert.equal(slot2.evaluationVersion, 5);
   assert.equal(slot2.verdict, 'insufficient-evidence');
   assert.deepEqual(checkReportPolicy(unpinned, now.statement.predicate, { logged: false }), []);
   // `assay verify --policy` recomputes the old report as signed, and says it used an older version.
@@ -433,7 +433,7 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
   writeFileSync(join(dir, 'now.json'), bundleText(now.bundle));
   const vo = await cli(['verify', join(dir, 'old.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
   assert.equal(vo.code, 0, vo.stdout + vo.stderr);
-  assert.match(vo.stdout, /evaluated under policy-evaluation version 1, not the current 4/);
+  assert.match(vo.stdout, /evaluated under policy-evaluation version 1, not the current 5/);
   const vn = await cli(['verify', join(dir, 'now.json'), '--trust', trustFile, '--policy', join(dir, 'v1.yaml')], { ASSAY_HOME: join(dir, 'home') });
   assert.equal(vn.code, 0, vn.stdout + vn.stderr);
   assert.doesNotMatch(vn.stdout, /not the current/);

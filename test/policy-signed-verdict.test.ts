@@ -79,7 +79,7 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   const st = JSON.parse(decodeBase64Strict(bundle.payload, 'payload').toString('utf8'));
   assert.equal(st.predicateType, VERDICT_PREDICATE_TYPE);
   assert.equal(st.predicate.verificationResult, 'threshold-crossed');
-  assert.equal(st.predicate.evaluationVersion, 4);
+  assert.equal(st.predicate.evaluationVersion, 5);
   assert.equal(st.predicate.inputAttestations.length, 2);
   assert.deepEqual(st.predicate.inputAttestations.find((c: { runId: string }) => c.runId === 'session-1').exchanges, { judged: 20, withModel: 20 });
   assert.ok(st.predicate.evaluation.rules.some((r: { rule: string; decision: string; value: { n: number } }) => r.rule === 'demo.expert-success' && r.decision === 'rule-in' && r.value.n === 20));
@@ -139,7 +139,7 @@ test('assay verdict --sign: one signed, logged two-stage verdict that verifies o
   writeFileSync(oldFile, JSON.stringify({ ...signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(oldSt)), [signer]), publicKeys: [], accreditations: [], tlog: null }));
   const vold = await cli(['verify', oldFile, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2], env);
   assert.equal(vold.code, 0, vold.stdout);
-  assert.match(vold.stdout, /evaluated under policy-evaluation version 3, not the current 4/);
+  assert.match(vold.stdout, /evaluated under policy-evaluation version 3, not the current 5/);
   const vreq = await cli(['verify', oldFile, '--trust', trust, '--policy', DEMO_PACK, '--model-facts', facts, '--report', r1, '--report', r2, '--require-evaluation-version', '4'], env);
   assert.equal(vreq.code, 18, vreq.stdout);
   assert.match(vreq.stdout, /evaluated under policy-evaluation version 3; this verifier requires version 4 or later/);

@@ -37,6 +37,29 @@ test('coverage smoke grid: every reported headline and verdict interval covers; 
   assert.deepEqual(bad, []);
 });
 
+test('unbounded skewed scores with few clusters: skew-t / cr1-skew-t keep the long-tail side; v3 student-t / cr1-t did not', () => {
+  // Standardised Gamma(2) effects (skewness 1.41), where the t interval missed the upper side 6–8% of the time.
+  const cells: Cell[] = [
+    { kind: 'unbounded', shape: 'skewed', p: 0, n: 100, clusters: 3, icc: 0.5, epochs: 1 },
+    { kind: 'unbounded', shape: 'skewed', p: 0, n: 100, clusters: 6, icc: 0.5, epochs: 1 },
+    { kind: 'unbounded', shape: 'skewed', p: 0, n: 100, clusters: 6, icc: 0.5, epochs: 3 },
+    { kind: 'unbounded', shape: 'skewed', p: 0, n: 30, clusters: 0, icc: 0, epochs: 3 },
+  ];
+  const pooled = (rule?: 'v3') => {
+    let miss = 0;
+    cells.forEach((c, i) => {
+      const r = runCell(c, 400, 500 + i, 0, rule);
+      assert.ok(r.verdict >= r.headline - 1e-12);
+      miss += Math.max(r.verdictMissLo, r.verdictMissHi) / cells.length;
+    });
+    return miss;
+  };
+  const v4 = pooled();
+  const v3 = pooled('v3');
+  assert.ok(v4 <= 0.035, `v4 pooled one-sided miss ${v4}`);
+  assert.ok(v3 >= 0.05, `v3 pooled one-sided miss ${v3} (the failure this guards against)`);
+});
+
 test('group tests under the null: false positives per test and family-wise stay near 5%', () => {
   for (const [i, g] of [
     { n: 300, clusters: 10, icc: 0.5, p: 0.3, groups: 3, layout: 'within' },

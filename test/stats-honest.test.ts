@@ -10,7 +10,7 @@ import { designEffect, holm } from '../src/stats/estimate.js';
 import { formatComparison, formatRunStats } from '../src/stats/format.js';
 import { compareRuns, statsForRun } from '../src/stats/from-log.js';
 import { fisherExact } from '../src/stats/groups.js';
-import { basisFromV1, clopperPearson, cr1Se, intervalBasis, intervalFromBasis, kornGraubardN } from '../src/stats/honest.js';
+import { basisFromV1, clopperPearson, cr1Se, intervalBasis, intervalFromBasis, kornGraubardN, SKEW_BOUND } from '../src/stats/honest.js';
 import { minDetectableEffect, sampleSizeFor } from '../src/stats/power.js';
 import { Prng } from '../src/stats/prng.js';
 import { parseTrust, trustDocument } from '../src/attest/trust.js';
@@ -49,6 +49,53 @@ test('Korn–Graubard effective n and interval match the reference formula evalu
 test('CR1 cluster-robust SE matches statsmodels OLS(cov_type="cluster"); t quantiles match scipy', () => {
   for (const r of REF.cr1) near(cr1Se(r.values, r.clusters).se, r.se, 1e-12, 'CR1');
   for (const r of REF.tQuantile) near(tQuantile(r.p, r.df), r.q, 1e-8, `t ${r.p} ${r.df}`);
+});
+
+test('skew-t / cr1-skew-t (run-stats/v4) match the published formula evaluated with scipy/statsmodels', () => {
+  assert.ok(REF.skewT.length >= 6);
+  for (const r of REF.skewT) {
+    const b = intervalBasis({ xs: r.values, clusters: r.clusters, binaryValued: false, maxEpochs: 1 }) as { method: string; mean: number; se: number; df: number; skew: number; skewLo: number; skewHi: number };
+    assert.equal(b.method, r.clusters ? 'cr1-skew-t' : 'skew-t');
+    near(b.mean, r.mean, 1e-12, 'mean');
+    near(b.se, r.se, 1e-12, 'SE');
+    assert.equal(b.df, r.df);
+    near(b.skew, r.skew, 1e-10, `skew ${r.values.length}`);
+    near(b.skewLo, r.skewLo, 1e-10, 'skewLo');
+    near(b.skewHi, r.skewHi, 1e-10, 'skewHi');
+    const iv = intervalFromBasis(b as never, r.level)!;
+    near(iv.lo, r.lo, 1e-8, `lo ${r.values.length}@${r.level}`);
+    near(iv.hi, r.hi, 1e-8, `hi ${r.values.length}@${r.level}`);
+  }
+});
+
+test('skew-t widens the long-tail side for skewed scores, never narrower than t; v3 keeps student-t / cr1-t', () => {
+  // Right-skewed: many small values, a few large ones.
+  const xs = Array.from({ length: 50 }, (_, i) => (i % 10 === 0 ? 8 : i % 3));
+  const b = intervalBasis({ xs, clusters: null, binaryValued: false, maxEpochs: 1 }) as { method: string; skew: number; skewLo: number; skewHi: number; mean: number; se: number };
+  assert.equal(b.method, 'skew-t');
+  assert.ok(b.skew > 0 && b.skewHi === b.skew && b.skewHi > b.skewLo, JSON.stringify(b));
+  const iv = intervalFromBasis(b as never, 0.95)!;
+  const t = tQuantile(0.975, 49);
+  assert.ok(iv.hi - b.mean > t * b.se * 1.2 && b.mean - iv.lo > t * b.se && iv.hi - b.mean > b.mean - iv.lo, JSON.stringify(iv));
+  // Symmetric data: both sides get the floor, capped at SKEW_BOUND/√n.
+  const sym = Array.from({ length: 50 }, (_, i) => (i % 5) - 2);
+  const s2 = intervalBasis({ xs: sym, clusters: null, binaryValued: false, maxEpochs: 1 }) as { skew: number; skewLo: number; skewHi: number };
+  near(s2.skew, 0, 1e-12);
+  near(s2.skewLo, Math.min(SKEW_BOUND / Math.sqrt(50), (3 * Math.sqrt(6)) / 50), 1e-12);
+  assert.equal(s2.skewLo, s2.skewHi);
+  // As signed under run-stats/v3: plain t intervals.
+  assert.equal(intervalBasis({ xs, clusters: null, binaryValued: false, maxEpochs: 1, rule: 'v3' }).method, 'student-t');
+  const cl = xs.map((_, i) => `c${i % 5}`);
+  assert.equal(intervalBasis({ xs, clusters: cl, binaryValued: false, maxEpochs: 1, rule: 'v3' }).method, 'cr1-t');
+  assert.equal(intervalBasis({ xs, clusters: cl, binaryValued: false, maxEpochs: 1 }).method, 'cr1-skew-t');
+});
+
+test('a default rubric item (normalised) is a [0, 1] score under rule v4; v3 kept it unbounded', async () => {
+  const { scoreDomain } = await import('../src/stats/domain.js');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm' }), 'unit');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm' }, 'v3'), 'real');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm', normalise: true }, 'v3'), 'unit');
+  assert.equal(scoreDomain({ type: 'rubric', value: 'harm', normalise: false }), 'real');
 });
 
 test('exact McNemar, Fisher exact and Newcombe paired interval match the references', () => {
@@ -313,12 +360,12 @@ test('a report signed with run-stats/v2 (before the v3 clustered-rate rule) stil
   assert.equal(signed.n, 200);
   // Recomputed with today's rule the basis differs, so the verifier really used the v2 rule.
   const now = await statsForRun(join(dir, 'run.jsonl'));
-  assert.equal(now.schema, 'assay.run-stats/v3');
+  assert.equal(now.schema, 'assay.run-stats/v4');
   const b = now.metrics[0]!.interval.basis as { n: number };
   assert.ok(b.n < 200 && b.n >= 10, JSON.stringify(b));
 });
 
-test('a new report is signed with run-stats/v3: verifies, names its interval, and its basis drives a policy', async () => {
+test('a new report is signed with run-stats/v4: verifies, names its interval, and its basis drives a policy', async () => {
   const { attestRun, bundleText } = await import('../src/attest/bundle.js');
   const { generateSigner } = await import('../src/attest/keys.js');
   const { evidenceFromPredicate } = await import('../src/policy/evidence.js');
@@ -331,7 +378,7 @@ test('a new report is signed with run-stats/v3: verifies, names its interval, an
   const now = new Date('2026-12-01T00:00:00Z');
   const { bundle, statement } = await attestRun(log, { signer, testerName: 'T', now });
   const p = statement.predicate;
-  assert.equal(p.statistics.method, 'assay.run-stats/v3');
+  assert.equal(p.statistics.method, 'assay.run-stats/v4');
   const m = p.metrics[0] as { estimator: { interval: string }; interval: { method: string; basis: { method: string; df?: number } }; excluded: { errored: number } };
   assert.equal(m.estimator.interval, 'korn-graubard');
   assert.equal(m.interval.basis.df, 2);
@@ -349,6 +396,57 @@ test('a new report is signed with run-stats/v3: verifies, names its interval, an
   const miller = intervalFor(ev.metrics[0]!, { method: 'clustered', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
   assert.equal(miller.method, 'clustered+korn-graubard');
   assert.ok(b.hi - b.lo > 0.2, JSON.stringify(b));
+});
+
+test('a report signed with run-stats/v3 (before skew-t and the rubric domain) still verifies; the same log signed now is v4', async () => {
+  const { attestRun, bundleText } = await import('../src/attest/bundle.js');
+  const { generateSigner } = await import('../src/attest/keys.js');
+  const { evidenceFromPredicate } = await import('../src/policy/evidence.js');
+  const { intervalFor } = await import('../src/policy/evaluate.js');
+  const { runReportPredicateSchema } = await import('../src/attest/predicate.js');
+  const dir = join(ROOT, 'test/fixtures/run-stats-v3');
+  const log = join(dir, 'run.jsonl');
+  const trust = parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 'V3 Tester', publicKey: createPublicKey(readFileSync(join(dir, 'tester.pub.pem'))) }] })), 'trust.json');
+  const r = await verifyReport(readFileSync(join(dir, 'report.json')), { trust, runLogPath: log, now: new Date('2026-12-06T00:00:00Z') });
+  assert.equal(r.ok, true, formatVerifyResult(r));
+  assert.ok(r.runLog?.checked.includes('counts and metrics'));
+  const old = r.statement!.predicate;
+  assert.equal(old.statistics.method, 'assay.run-stats/v3');
+  const byName = (ms: unknown[]) => Object.fromEntries((ms as { name: string; domain: string; interval: { method: string; lo: number; hi: number; basis: { mean: number; se: number } } }[]).map((m) => [m.name, m]));
+  const o = byName(old.metrics);
+  assert.deepEqual([o.raw!.interval.method, o.item!.interval.method, o.item!.domain], ['cr1-t', 'cr1-t', 'real']);
+  // Signed today: cr1-skew-t for the unbounded total (wider on its long upper side), korn-graubard for the normalised rubric item.
+  const signer = generateSigner();
+  const now = new Date('2026-12-06T00:00:00Z');
+  const { bundle, statement } = await attestRun(log, { signer, testerName: 'T', now });
+  const p = statement.predicate;
+  assert.equal(p.statistics.method, 'assay.run-stats/v4');
+  const n = byName(p.metrics);
+  assert.deepEqual([n.raw!.interval.method, n.item!.interval.method, n.item!.domain], ['cr1-skew-t', 'korn-graubard', 'unit']);
+  assert.equal(n.raw!.interval.basis.se, o.raw!.interval.basis.se);
+  assert.ok(n.raw!.interval.hi - n.raw!.interval.basis.mean > o.raw!.interval.hi - o.raw!.interval.basis.mean);
+  assert.ok(n.raw!.interval.lo <= o.raw!.interval.lo);
+  assert.ok(n.item!.interval.lo >= 0 && n.item!.interval.hi <= 1);
+  const v = await verifyReport(Buffer.from(bundleText(bundle)), { trust: parseTrust(JSON.stringify(trustDocument({ testers: [{ name: 'T', publicKey: signer.publicKey }] })), 'trust.json'), runLogPath: log, now });
+  assert.equal(v.ok, true, formatVerifyResult(v));
+  // A v4 interval under a v3 method (or the reverse) is malformed.
+  assert.equal(runReportPredicateSchema.safeParse({ ...p, statistics: { ...p.statistics, method: 'assay.run-stats/v3' } }).success, false);
+  assert.equal(runReportPredicateSchema.safeParse({ ...old, statistics: { ...old.statistics, method: 'assay.run-stats/v4' } }).success, false);
+  // The policy's auto interval decides on the same skew-corrected interval (never narrower than it).
+  const ev = evidenceFromPredicate(p, { signed: true, logged: false });
+  const raw = ev.metrics.find((m) => m.name === 'raw')!;
+  const d = intervalFor(raw, { method: 'auto', level: 0.95, sided: 'two' }) as { lo: number; hi: number; method: string };
+  assert.match(d.method, /^cr1-skew-t/);
+  assert.ok(d.lo <= n.raw!.interval.lo + 1e-12 && d.hi >= n.raw!.interval.hi - 1e-12, JSON.stringify({ d, iv: n.raw!.interval }));
+  // Policy-evaluation version 5 decides the v3 report's cr1-t basis with the assumed skewness bound:
+  // wider on both sides than the signed t interval; a v4 basis is left as signed.
+  const { assumedSkew } = await import('../src/policy/evaluate.js');
+  const oldRaw = evidenceFromPredicate(old, { signed: true, logged: false }).metrics.find((m) => m.name === 'raw')!;
+  const widened = assumedSkew(oldRaw.basis!);
+  assert.equal(widened.method, 'cr1-skew-t');
+  const w = intervalFromBasis(widened, 0.95)!;
+  assert.ok(w.lo < o.raw!.interval.lo && w.hi > o.raw!.interval.hi, JSON.stringify({ w, signed: o.raw!.interval }));
+  assert.equal(assumedSkew(raw.basis!), raw.basis);
 });
 
 test('rare events concentrated in a few clusters: the clusters become the units (n* ≤ G)', () => {

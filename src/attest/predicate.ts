@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACCESS_LEVELS } from '../model/types.js';
 import type { MetricStats, RunStats } from '../stats/from-log.js';
+import type { StatsRule } from '../stats/honest.js';
 
 /**
  * The run-report predicate, version 1 (docs/formats/attestation.md; JSON Schema:
@@ -54,9 +55,12 @@ const basisSchema = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('korn-graubard'), mean: num, se: num, n: count, df: num, clusters: count.nullable() }),
   z.strictObject({ method: z.literal('student-t'), mean: num, se: num, df: num }),
   z.strictObject({ method: z.literal('cr1-t'), mean: num, se: num, df: num, clusters: count }),
+  // run-stats/v4: unbounded scores, each side widened for skewness (stats/honest.ts skewTerms).
+  z.strictObject({ method: z.literal('skew-t'), mean: num, se: num, df: num, skew: num, skewLo: num, skewHi: num }),
+  z.strictObject({ method: z.literal('cr1-skew-t'), mean: num, se: num, df: num, clusters: count, skew: num, skewLo: num, skewHi: num }),
   z.strictObject({ method: z.literal('none'), reason: z.string() }),
 ]);
-const INTERVAL_NAMES = ['clopper-pearson', 'korn-graubard', 'student-t', 'cr1-t', 'none'] as const;
+const INTERVAL_NAMES = ['clopper-pearson', 'korn-graubard', 'student-t', 'cr1-t', 'skew-t', 'cr1-skew-t', 'none'] as const;
 const headlineSchema = z.strictObject({ method: z.enum(INTERVAL_NAMES), lo: num, hi: num, basis: basisSchema, warnings: z.array(z.string()) });
 const sensitivityPoint = z.strictObject({ n: count, mean: num, method: z.enum(INTERVAL_NAMES), lo: num, hi: num });
 const groupStatsV2 = groupStats.extend({ interval: headlineSchema });
@@ -72,15 +76,17 @@ export const predicateMetricSchemaV2 = predicateMetricSchema.extend({
 
 /**
  * Statistics methods a report may name; older ones are kept so reports signed with them still
- * verify. v3 has the metric shape of v2 and differs only in the clustered-rate rule of the headline
- * interval (stats/honest.ts clusteredRateN), so v2 reports are recomputed with the v2 rule.
+ * verify. v3 and v4 have the metric shape of v2: v3 differs in the clustered-rate rule of the
+ * headline interval (stats/honest.ts clusteredRateN); v4 adds skew-t / cr1-skew-t for unbounded
+ * scores and takes a default (normalised) rubric item as a [0, 1] score. Each report is recomputed
+ * with its own rule.
  */
-export const STATS_METHODS = ['assay.run-stats/v1', 'assay.run-stats/v2', 'assay.run-stats/v3'] as const;
+export const STATS_METHODS = ['assay.run-stats/v1', 'assay.run-stats/v2', 'assay.run-stats/v3', 'assay.run-stats/v4'] as const;
 export type StatsMethod = (typeof STATS_METHODS)[number];
 /** What new reports are signed with. */
-export const CURRENT_STATS_METHOD: StatsMethod = 'assay.run-stats/v3';
-/** The clustered-rate rule that recomputes a report of this statistics method (v1 has no headline interval). */
-export const statsRule = (m: StatsMethod): 'v2' | 'v3' => (m === 'assay.run-stats/v3' ? 'v3' : 'v2');
+export const CURRENT_STATS_METHOD: StatsMethod = 'assay.run-stats/v4';
+/** The rule that recomputes a report of this statistics method (v1 has no headline interval; it is recomputed as v2). */
+export const statsRule = (m: StatsMethod): StatsRule => (m === 'assay.run-stats/v4' ? 'v4' : m === 'assay.run-stats/v3' ? 'v3' : 'v2');
 
 const runConfig = z.strictObject({
   epochs: count,
@@ -174,7 +180,14 @@ export const isV2Metric = (m: PredicateMetric): m is PredicateMetricV2 => 'inter
 /** Problems when a predicate's metrics are not of the version its statistics method names. */
 export function metricVersionProblems(p: Pick<RunReportPredicate, 'statistics' | 'metrics'>): string[] {
   const v2 = p.statistics.method !== 'assay.run-stats/v1';
-  return p.metrics.flatMap((m, i) => (isV2Metric(m) !== v2 ? [`metrics[${i}] is a ${isV2Metric(m) ? 'run-stats/v2 (or v3)' : 'run-stats/v1'} metric but statistics.method is ${p.statistics.method}`] : []));
+  const v4 = p.statistics.method === 'assay.run-stats/v4';
+  return p.metrics.flatMap((m, i) => {
+    if (isV2Metric(m) !== v2) return [`metrics[${i}] is a ${isV2Metric(m) ? 'run-stats/v2 (or later)' : 'run-stats/v1'} metric but statistics.method is ${p.statistics.method}`];
+    // The skew-corrected intervals exist from run-stats/v4 on; student-t / cr1-t only before it.
+    const names = isV2Metric(m) ? [m.interval.method, ...(m.groups?.groups.map((g) => g.interval.method) ?? [])] : [];
+    const wrong = names.find((x) => (v4 ? x === 'student-t' || x === 'cr1-t' : x === 'skew-t' || x === 'cr1-skew-t'));
+    return wrong ? [`metrics[${i}] uses the interval ${wrong}, which run-stats ${p.statistics.method.slice(-2)} does not compute`] : [];
+  });
 }
 
 /** Replaces non-finite numbers by null, recursively (the predicate's rule for undefined statistics). */

@@ -4,7 +4,7 @@ import { AssayError } from '../common/errors.js';
 import { accessAtLeast, type AccessLevel } from '../model/types.js';
 import { zFor } from '../stats/dist.js';
 import { wilson } from '../stats/estimate.js';
-import { basisFromV1, intervalFromBasis, type IntervalBasis } from '../stats/honest.js';
+import { basisFromV1, intervalFromBasis, SKEW_BOUND, type IntervalBasis } from '../stats/honest.js';
 import type { Action, Capability, Decision, IntervalSpec, ModelFacts, Policy, Rule, Scope, ScreenStatus, Status } from './schema.js';
 import { evaluateTamperRule, type TamperEvidence, type TamperRuleResult } from './tamper-rule.js';
 
@@ -102,10 +102,25 @@ export type Mode = 'final' | 'screen';
  * interval, and a run that started after the evaluation date is no evidence for staleness rules. 4: a
  * run holding fewer item records than its suite defines (the suite's size, recorded in the run header
  * and report) is partial even with a completed end record and no --limit; a run whose suite size is
- * not recorded does not count. Signed verdicts name the version they were
+ * not recorded does not count. 5: an unbounded metric whose signed interval basis is student-t / cr1-t
+ * (run-stats/v2, v3 reports, whose facts do not hold the units' skewness) is decided on that
+ * interval widened for the assumed skewness bound (assumedSkew). Signed verdicts name the version they were
  * computed with, so a report signed under v1 recomputes under v1 and does not flip.
  */
-export const POLICY_EVALUATION_VERSION = 4;
+export const POLICY_EVALUATION_VERSION = 5;
+
+/**
+ * Version 5: a student-t / cr1-t basis (signed before run-stats/v4) becomes the skew-t / cr1-skew-t
+ * it would be with only the assumed bound (SKEW_BOUND/√(df + 1) on each side, equal cluster sizes
+ * assumed; the data's own skewness is not in those facts), so a verdict is never narrower than
+ * what run-stats/v4 calls honest for unbounded scores without evidence of symmetry.
+ */
+export function assumedSkew(b: IntervalBasis): IntervalBasis {
+  if (b.method !== 'student-t' && b.method !== 'cr1-t') return b;
+  const k = SKEW_BOUND / Math.sqrt(b.df + 1);
+  const terms = { skew: 0, skewLo: k, skewHi: k };
+  return b.method === 'student-t' ? { ...b, method: 'skew-t', ...terms } : { ...b, method: 'cr1-skew-t', ...terms };
+}
 
 export interface EvaluateInput {
   facts: ModelFacts | null;
@@ -291,7 +306,7 @@ export type Bounds = { lo: number; hi: number; method: IntervalMethod } | { prob
  *
  * Issue 18: a verdict never uses an interval narrower than the honest one for the data's shape
  * (stats/honest.ts: Clopper–Pearson for binary scores, Korn–Graubard with epochs or clusters,
- * t / CR1-t otherwise). auto = the honest interval, widened bound by bound to the plain normal
+ * skew-t / CR1-skew-t for unbounded scores, t / CR1-t in reports before run-stats/v4). auto = the honest interval, widened bound by bound to the plain normal
  * one where that is wider, so auto is never narrower than plain. normal / wilson / clustered = the
  * requested interval widened to the honest one. When no honest interval exists (e.g. one cluster)
  * there is no decision: insufficient evidence.
@@ -429,7 +444,8 @@ function evaluateRun(rule: Rule, s: Settings, run: RunEvidence, provenance: bool
   if (!m) return { run: runInfo, value: null, decision: 'insufficient-evidence', reasons: [...problems, `metric "${rule.metric}" is not in run ${run.runId} (has: ${run.metrics.map((x) => x.name).join(', ') || 'none'})`] };
   const records = m.counts.scored + m.counts.unscored + m.counts.errored;
   const unscoredRate = records ? (m.counts.unscored + m.counts.errored) / records : null;
-  const b = intervalFor(m, s.interval);
+  // v5: only a signed basis (run-stats/v2, v3) names the domain; v1 facts do not say whether a score is bounded.
+  const b = intervalFor(ctx.version >= 5 && m.basis ? { ...m, basis: assumedSkew(m.basis) } : m, s.interval);
   const value = { mean: m.mean, lo: 'lo' in b ? b.lo : null, hi: 'hi' in b ? b.hi : null, method: b.method, n: m.n, unscoredRate };
   const ev = s.evidence;
   if (m.n < ev.min_samples) problems.push(`n = ${m.n} scored samples, fewer than the ${ev.min_samples} required`);

@@ -1,5 +1,6 @@
 import { AssayError } from '../common/errors.js';
 import type { ScorerSpec } from '../suite/types.js';
+import type { StatsRule } from './honest.js';
 
 /**
  * What values a scorer may produce, so a score outside it is an error before anything is
@@ -9,6 +10,10 @@ import type { ScorerSpec } from '../suite/types.js';
  * - binary: exactly 0 or 1 (match, multiple choice, refusal classes, deterministic judges);
  * - unit: a number in [0, 1] (StrongREJECT, a normalised rubric item);
  * - real: any finite number (logits, raw rubric items, scorer types this table does not know).
+ *
+ * A rubric item is normalised to [0, 1] unless `normalise: false` (score/grader.ts rubricScorer):
+ * 'unit' under rule v4 (run-stats/v4). Rules v2/v3 took it as 'unit' only with `normalise: true`
+ * and are kept so reports signed with them recompute as signed.
  */
 export type ScoreDomain = 'binary' | 'unit' | 'real';
 
@@ -16,13 +21,13 @@ export type ScoreDomain = 'binary' | 'unit' | 'real';
 const BINARY = new Set(['exact', 'includes', 'regex', 'mcq_letter', 'mcq_logprob', 'code_security', 'cse_refusal', 'election_fact', 'refusal']);
 const UNIT = new Set(['strongreject', 'agent_outcome', 'cse_injection_graded', 'injection_judge', 'injection_graded']);
 
-export function scoreDomain(spec: ScorerSpec | undefined): ScoreDomain {
+export function scoreDomain(spec: ScorerSpec | undefined, rule: StatsRule = 'v4'): ScoreDomain {
   if (!spec) return 'real';
   // Results imported from another harness (src/external): the importer declares the domain it saw.
   if ((spec.type as string) === 'imported') return (spec as unknown as { domain?: ScoreDomain }).domain ?? 'real';
   if (BINARY.has(spec.type)) return 'binary';
   if (UNIT.has(spec.type)) return 'unit';
-  if (spec.type === 'rubric' && spec.normalise === true) return 'unit';
+  if (spec.type === 'rubric' && (rule === 'v4' ? spec.normalise !== false : spec.normalise === true)) return 'unit';
   if (spec.type === 'decision' && spec.mode === 'sample') return 'binary';
   return 'real';
 }

@@ -8,7 +8,7 @@ import { pairedComparison, type PairedComparison } from './compare.js';
 import { epochsAnalysis, type EpochsAnalysis } from './epochs.js';
 import { checkScore, domainBounds, scoreDomain, type ScoreDomain } from './domain.js';
 import { clusteredSe, designEffect, holm, meanEstimate, normalInterval, wilson, zeroEventUpperBound, type DesignEffect, type Interval } from './estimate.js';
-import { basisWarnings, FEW_CLUSTERS, intervalBasis, intervalFromBasis, type IntervalBasis } from './honest.js';
+import { basisWarnings, FEW_CLUSTERS, intervalBasis, intervalFromBasis, type IntervalBasis, type StatsRule } from './honest.js';
 import { groupedEstimates, type GroupEstimate, type GroupTest } from './groups.js';
 import { minDetectableEffect } from './power.js';
 import { correctedFromInterval, validationFor, type CorrectedRate } from '../score/refusal-error.js';
@@ -119,8 +119,8 @@ export interface ClassifierError {
 export const MIN_READ = 30;
 
 export interface RunStats {
-  /** v3 (current) or v2 (the clustered-rate rule of reports signed as run-stats/v2; StatsOptions.rule). */
-  schema: 'assay.run-stats/v2' | 'assay.run-stats/v3';
+  /** v4 (current), or v3 / v2 (the rules of reports signed as run-stats/v3 or v2; StatsOptions.rule). */
+  schema: 'assay.run-stats/v2' | 'assay.run-stats/v3' | 'assay.run-stats/v4';
   runId: string;
   suite: { id: string; version: string; digest: string };
   model: string;
@@ -146,10 +146,10 @@ export interface StatsOptions {
   seed?: number;
   resamples?: number;
   /**
-   * The clustered-rate rule of the headline interval (stats/honest.ts): 'v3' (default) or 'v2', to
-   * recompute a report signed as run-stats/v2 exactly as it was signed.
+   * The rule of the headline interval and score domains (stats/honest.ts, stats/domain.ts): 'v4'
+   * (default), or 'v3' / 'v2' to recompute a report signed as run-stats/v3 or v2 exactly as signed.
    */
-  rule?: 'v2' | 'v3';
+  rule?: StatsRule;
 }
 
 interface Acc {
@@ -190,7 +190,7 @@ interface Collected {
 }
 
 /** One streaming pass: per metric, one small accumulator per sample (epochs summed). */
-async function collect(logPath: string, groupBy: string | undefined): Promise<Collected> {
+async function collect(logPath: string, groupBy: string | undefined, rule: StatsRule = 'v4'): Promise<Collected> {
   let c: Collected | null = null;
   for await (const rec of iterateRunLog(logPath)) {
     if (rec.type === 'header') {
@@ -203,7 +203,7 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
         counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })),
         excluded: metrics.map(noExclusions),
         miss: metrics.map(() => new Map()),
-        domains: metrics.map((m) => scoreDomain(specs.find((sc) => (sc.name ?? sc.type) === m.scorer))),
+        domains: metrics.map((m) => scoreDomain(specs.find((sc) => (sc.name ?? sc.type) === m.scorer), rule)),
         refusal: metrics.map((m) => {
           const sc = specs.find((x) => (x.name ?? x.type) === m.scorer) as { type: string; value?: unknown; mode?: unknown; field?: unknown } | undefined;
           // Agentic episodes: the `refused` outcome is read by a keyword rule (agent/checks.ts REFUSAL), never validated.
@@ -279,7 +279,7 @@ const byKey = <T>(m: Map<string, T>): [string, T][] => [...m.entries()].sort((a,
 export async function statsForRun(logPath: string, opts: StatsOptions = {}): Promise<RunStats> {
   const level = opts.level ?? 0.95;
   const seed = opts.seed ?? 0;
-  const c = await collect(logPath, opts.groupBy);
+  const c = await collect(logPath, opts.groupBy, opts.rule);
   const h = c.header;
   const results = c.metrics.map((m, i) =>
     metricStats(m, { acc: c.accs[i]!, miss: c.miss[i]!, counts: c.counts[i]!, excluded: c.excluded[i]!, domain: c.domains[i]!, binaryValued: c.binaryValued[i]! }, [...c.modes[i]!].sort(), { ...opts, level, seed }),
@@ -296,7 +296,7 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
   const adj = holm(all.map((t) => t.p));
   all.forEach((t, j) => (t.pReport = adj[j]!));
   return {
-    schema: opts.rule === 'v2' ? 'assay.run-stats/v2' : 'assay.run-stats/v3',
+    schema: `assay.run-stats/${opts.rule ?? 'v4'}`,
     runId: h.runId,
     suite: { id: h.suite.id, version: h.suite.version, digest: h.suite.digest },
     model: h.model.name,
@@ -343,7 +343,7 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
     clustered = { clusters: new Set(clusterIds).size, se, ci: normalInterval(est.mean, se, level) };
   }
   const binaryValued = data.binaryValued && entries.length > 0;
-  const rule = opts.rule ?? 'v3';
+  const rule = opts.rule ?? 'v4';
   const headline = headlineInterval(xs, hasClusters ? clusterIds : null, binaryValued, maxK, level, data.domain, rule);
   let groups: MetricStats['groups'] = null;
   let groupTests: MetricAnalysis['groupTests'] = null;
@@ -419,7 +419,7 @@ function classifierError(spec: { type: string; value: string; mode: string | und
 }
 
 /** The headline interval of per-sample scores xs, clipped to the scorer's domain. */
-function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | null, binaryValued: boolean, maxEpochs: number, level: number, domain: ScoreDomain, rule: 'v2' | 'v3'): HeadlineInterval {
+function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | null, binaryValued: boolean, maxEpochs: number, level: number, domain: ScoreDomain, rule: StatsRule): HeadlineInterval {
   const basis = intervalBasis({ xs, clusters, binaryValued, maxEpochs, unitInterval: domain !== 'real', rule });
   const iv = intervalFromBasis(basis, level);
   const b = domainBounds(domain);
@@ -428,7 +428,7 @@ function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | n
 }
 
 /** Headline interval with every excluded record imputed as v (0 or 1), samples and clusters kept. */
-function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClusters: boolean, maxK: number, level: number, rule: 'v2' | 'v3'): MetricStats['sensitivity'] {
+function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClusters: boolean, maxK: number, level: number, rule: StatsRule): MetricStats['sensitivity'] {
   const total = [...data.miss.values()].reduce((s, x) => s + x.k, 0);
   if (!total || !domainBounds(data.domain)) return null;
   const point = (v: 0 | 1): SensitivityPoint => {

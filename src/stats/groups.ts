@@ -1,7 +1,7 @@
 import { groupContrast } from './contrast.js';
 import { lnGamma, tTwoSidedP } from './dist.js';
 import { holm, meanEstimate, wilson, type Interval } from './estimate.js';
-import { basisWarnings, intervalBasis, intervalFromBasis, type IntervalBasis } from './honest.js';
+import { basisWarnings, intervalBasis, intervalFromBasis, type IntervalBasis, type StatsRule } from './honest.js';
 
 export interface GroupEstimate {
   group: string;
@@ -55,7 +55,7 @@ export interface GroupedResult {
 export function groupedEstimates(
   xs: readonly number[],
   groups: readonly string[],
-  opts: { level?: number; binary?: boolean; versus?: 'rest' | 'overall'; clusters?: readonly string[] | null; binaryValued?: boolean; unitInterval?: boolean; maxEpochs?: number; rule?: 'v2' | 'v3' } = {},
+  opts: { level?: number; binary?: boolean; versus?: 'rest' | 'overall'; clusters?: readonly string[] | null; binaryValued?: boolean; unitInterval?: boolean; maxEpochs?: number; rule?: StatsRule } = {},
 ): GroupedResult {
   const level = opts.level ?? 0.95;
   const versus = opts.versus ?? 'rest';

@@ -14,20 +14,92 @@ import type { Interval } from './estimate.js';
  * - student-t: unbounded scores (logits, raw rubric items), no clusters: mean ± t_{n−1}·SE.
  * - cr1-t: other scores, clustered: mean ± t_{G−1}·SE_CR1 with SE_CR1² = G/(G−1)·Σ_c S_c²/n²
  *   (the Stata / statsmodels cluster-robust SE of a mean).
+ * - skew-t, cr1-skew-t (rule v4, run-stats/v4): what replaces student-t and cr1-t. The same SE and
+ *   df, each side widened for the skewness of the mean (skewTerms): a t interval undercovers on the
+ *   long-tail side of skewed scores (one-sided misses to 8% at nominal 2.5% on the coverage grid).
  * - none: no honest interval exists (n < 2 for non-binary data, or fewer than 2 clusters); the
  *   reason says why.
  *
  * A basis carries what is needed to recompute the interval at any level (a policy's one-sided
  * bound at level L is a bound of the two-sided interval at 2L − 1), so it is what is signed.
  */
-export type IntervalName = 'clopper-pearson' | 'korn-graubard' | 'student-t' | 'cr1-t';
+export type IntervalName = 'clopper-pearson' | 'korn-graubard' | 'student-t' | 'cr1-t' | 'skew-t' | 'cr1-skew-t';
 
 export type IntervalBasis =
   | { method: 'clopper-pearson'; k: number; n: number }
   | { method: 'korn-graubard'; mean: number; se: number; n: number; df: number; clusters: number | null }
   | { method: 'student-t'; mean: number; se: number; df: number }
   | { method: 'cr1-t'; mean: number; se: number; df: number; clusters: number }
+  | ({ method: 'skew-t'; mean: number; se: number; df: number } & SkewTerms)
+  | ({ method: 'cr1-skew-t'; mean: number; se: number; df: number; clusters: number } & SkewTerms)
   | { method: 'none'; reason: string };
+
+/**
+ * The skewness terms of a skew-t / cr1-skew-t interval (skewTerms): `skew` is the estimated
+ * skewness of the mean (κ̂, shown for the reader); `skewLo` / `skewHi` (≥ 0) are what widen each side.
+ */
+export interface SkewTerms {
+  skew: number;
+  skewLo: number;
+  skewHi: number;
+}
+
+/**
+ * Assumed bound on the skewness of the independent units (samples, or cluster totals) of unbounded
+ * scores: 2, the exponential distribution's. Bahadur & Savage (1956): no interval for a mean is
+ * valid for every distribution, so one is assumed; the data's own estimate replaces it when larger.
+ */
+export const SKEW_BOUND = 2;
+
+/**
+ * Skewness terms of a mean of unbounded scores, from the independent units' residual sums r_u
+ * (samples: x_i − x̄; clusters: Σ_{i∈c}(x_i − x̄)) and the effective number of units U_eff (n, or
+ * (Σn_c²)³/(Σn_c³)² for clusters of sizes n_c: the number of equal units with the same skewness of
+ * the mean).
+ *
+ * κ̂ = Σr³/(Σr²)^{3/2} · √(U(U−1))/(U−2) estimates the skewness of the mean (γ/√U for U iid units,
+ * with the usual small-sample correction of the sample skewness; 0 for U < 3). Each side then uses
+ *   κ_side = max(κ̂_side, min(SKEW_BOUND/√U_eff, max(κ̂_side, 0) + 3·√6/U_eff)),
+ * κ̂_hi = κ̂, κ̂_lo = −κ̂: the estimate, or an upper confidence bound on it (√6/U_eff is the SE of κ̂
+ * for symmetric units) capped at the assumed bound — few units cannot show their skewness (a
+ * sample that missed the long tail looks symmetric), many units can. The interval is
+ *   [x̄ − (c + κ_lo·h)·SE, x̄ + (c + κ_hi·h)·SE],  c = t_{df, 1−α/2},  h = (2c² + 1)/6,
+ * the one-term Edgeworth (Cornish–Fisher) correction of the studentised mean, whose α-quantile is
+ * z_α − κ(2z_α² + 1)/6 (Johnson 1978; Hall 1992), applied only to widen each side; h uses the t
+ * quantile, which the coverage grid needed for few clusters (docs/statistics.md).
+ */
+export function skewTerms(residualSums: ArrayLike<number>, effectiveUnits: number): SkewTerms {
+  const U = residualSums.length;
+  let s2 = 0;
+  let s3 = 0;
+  for (let i = 0; i < U; i++) {
+    const r = residualSums[i]!;
+    s2 += r * r;
+    s3 += r * r * r;
+  }
+  const skew = U > 2 && s2 > 0 ? (s3 / Math.pow(s2, 1.5)) * (Math.sqrt(U * (U - 1)) / (U - 2)) : 0;
+  const side = (k: number) => Math.max(k, Math.min(SKEW_BOUND / Math.sqrt(effectiveUnits), Math.max(k, 0) + (3 * Math.sqrt(6)) / effectiveUnits));
+  return { skew, skewLo: side(-skew), skewHi: side(skew) };
+}
+
+/** Residual sums and effective number of units of a mean: per sample, or per cluster (see skewTerms). */
+export function skewUnits(xs: ArrayLike<number>, clusters: ArrayLike<string> | null): { residualSums: number[]; effectiveUnits: number } {
+  const n = xs.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += xs[i]!;
+  mean /= n;
+  if (!clusters) return { residualSums: Array.from(xs, (x) => x - mean), effectiveUnits: n };
+  const sums = new Map<string, number>();
+  const sizes = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    sums.set(clusters[i]!, (sums.get(clusters[i]!) ?? 0) + (xs[i]! - mean));
+    sizes.set(clusters[i]!, (sizes.get(clusters[i]!) ?? 0) + 1);
+  }
+  let q2 = 0;
+  let q3 = 0;
+  for (const m of sizes.values()) (q2 += m * m), (q3 += m * m * m);
+  return { residualSums: [...sums.values()], effectiveUnits: (q2 * q2 * q2) / (q3 * q3) };
+}
 
 /** Below this many clusters a clustered interval is computed but carries a warning. */
 export const FEW_CLUSTERS = 10;
@@ -88,12 +160,15 @@ export interface BasisInput {
   /** Largest number of scored epochs of a sample. */
   maxEpochs: number;
   /**
-   * The clustered-rate rule: 'v3' (current, run-stats/v3: clusteredRateN) or 'v2' (as signed in
-   * run-stats/v2 reports, kept so they still verify: clusters are the units only when the events sit
-   * in fewer than min(5, G/2) effective clusters).
+   * The rule: 'v4' (current, run-stats/v4: unbounded scores get skew-t / cr1-skew-t), 'v3'
+   * (run-stats/v3: the clustered-rate rule clusteredRateN; unbounded scores student-t / cr1-t) or
+   * 'v2' (as signed in run-stats/v2 reports: clusters are the units only when the events sit in
+   * fewer than min(5, G/2) effective clusters). Older rules are kept so signed reports still verify.
    */
-  rule?: 'v2' | 'v3';
+  rule?: StatsRule;
 }
+
+export type StatsRule = 'v2' | 'v3' | 'v4';
 
 /** Chooses the interval for the data's shape and records what recomputing it needs. */
 export function intervalBasis(d: BasisInput): IntervalBasis {
@@ -122,9 +197,14 @@ export function intervalBasis(d: BasisInput): IntervalBasis {
     }
     return { method: 'korn-graubard', mean, se: plainSe, n, df: n - 1, clusters: null };
   }
-  if (cl) return { method: 'cr1-t', mean, se: cl.se, df: cl.clusters - 1, clusters: cl.clusters };
+  const skewed = (d.rule ?? 'v4') === 'v4';
+  const skew = () => {
+    const u = skewUnits(d.xs, d.clusters);
+    return skewTerms(u.residualSums, u.effectiveUnits);
+  };
+  if (cl) return skewed ? { method: 'cr1-skew-t', mean, se: cl.se, df: cl.clusters - 1, clusters: cl.clusters, ...skew() } : { method: 'cr1-t', mean, se: cl.se, df: cl.clusters - 1, clusters: cl.clusters };
   if (n < 2) return { method: 'none', reason: 'one sample: the standard error is undefined' };
-  return { method: 'student-t', mean, se: plainSe, df: n - 1 };
+  return skewed ? { method: 'skew-t', mean, se: plainSe, df: n - 1, ...skew() } : { method: 'student-t', mean, se: plainSe, df: n - 1 };
 }
 
 /** Below this many effective clusters carrying the events (or the non-events), the clusters are the units (n* ≤ G). */
@@ -242,12 +322,18 @@ export function intervalFromBasis(b: IntervalBasis, level: number): Interval | n
       const t = tFor(level, b.df);
       return { lo: b.mean - t * b.se, hi: b.mean + t * b.se };
     }
+    case 'skew-t':
+    case 'cr1-skew-t': {
+      const t = tFor(level, b.df);
+      const h = (2 * t * t + 1) / 6;
+      return { lo: b.mean - (t + b.skewLo * h) * b.se, hi: b.mean + (t + b.skewHi * h) * b.se };
+    }
   }
 }
 
 /** Warnings that go with a basis (few clusters), naming what the suite would need. */
 export function basisWarnings(b: IntervalBasis): string[] {
-  const G = b.method === 'cr1-t' || b.method === 'korn-graubard' ? b.clusters : null;
+  const G = b.method === 'cr1-t' || b.method === 'cr1-skew-t' || b.method === 'korn-graubard' ? b.clusters : null;
   if (G !== null && G < FEW_CLUSTERS)
     return [`only ${G} clusters: the interval uses t with ${G - 1} df and is wide; cluster-robust intervals are unreliable below ~${FEW_CLUSTERS} clusters — the suite would need at least ${FEW_CLUSTERS} independent clusters (scenarios/templates) for a stable clustered interval`];
   return [];
