@@ -187,7 +187,7 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
       c = {
         header: rec,
         metrics,
-        table: new SampleTable(metrics.length),
+        table: new SampleTable(metrics.length, expectedSamples(rec)),
         clusters: new Interner(),
         groups: new Interner<string>(),
         counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })),
@@ -215,6 +215,16 @@ async function collect(logPath: string, groupBy: string | undefined): Promise<Co
   }
   if (!c) throw new AssayError('RUN_LOG_EMPTY', 'run log has no header', { file: logPath });
   return c;
+}
+
+/** Samples a log's header promises (dataset size, --limit, --sample-id); 0 when it does not say. */
+function expectedSamples(h: RunHeader): number {
+  const items = h.suite.items ?? 0;
+  const ids = h.config?.sampleIds?.length;
+  const limit = h.config?.limit;
+  const n = ids ?? (typeof limit === 'number' ? Math.min(items, limit) : items);
+  // A hint only (the columns grow past it); bounded so an odd header cannot reserve much.
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1_000_000) : 0;
 }
 
 function addRecord(c: Collected, rec: SampleRecord, s: number): void {

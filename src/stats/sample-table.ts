@@ -89,8 +89,16 @@ export class SampleTable {
   private mask = new Uint32Array(0);
   private readonly otherEpochs = new Map<number, unknown[]>();
 
-  constructor(metrics: number) {
+  /** `expected`: samples the log should hold (its header says), so the columns need not grow as it is read. */
+  constructor(metrics: number, expected = 0) {
     this.metrics = Array.from({ length: metrics }, () => new MetricColumns());
+    // Index 0 is the Interner's `undefined`: one more than the samples.
+    if (expected > 0) this.resize(expected + 1);
+  }
+
+  private resize(cap: number): void {
+    this.mask = grow(this.mask, cap);
+    for (const m of this.metrics) m.resize(cap);
   }
 
   /** Distinct samples seen. */
@@ -101,11 +109,7 @@ export class SampleTable {
   /** The sample's index for this record, or -1 when its (sample, epoch) key was seen before. */
   add(sampleId: string, epoch: unknown): number {
     const i = this.ids.id(sampleId);
-    if (i >= this.mask.length) {
-      const cap = Math.max(1024, this.mask.length * 2);
-      this.mask = grow(this.mask, cap);
-      for (const m of this.metrics) m.resize(cap);
-    }
+    if (i >= this.mask.length) this.resize(Math.max(1024, this.mask.length * 2));
     if (typeof epoch === 'number' && Number.isInteger(epoch) && epoch >= 1 && epoch <= 32) {
       if ((this.mask[i]! >>> (epoch - 1)) & 1) return -1;
       this.mask[i] = this.mask[i]! | (1 << (epoch - 1));
