@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { acquireLock, type Lock } from '../common/lock.js';
 import { AssayError } from '../common/errors.js';
 import { accessAtLeast, type ModelAdapter } from '../model/types.js';
-import { createScorers } from '../score/registry.js';
+import { loadScorers } from '../score/factories.js';
 import type { GraderModel, Scorer } from '../score/types.js';
 import type { LoadedSuite } from '../suite/types.js';
 import { ASSAY_VERSION } from '../version.js';
@@ -137,7 +137,7 @@ export async function runSuite(opts: RunOptions): Promise<RunResult> {
   const { suite, model, config } = opts;
   if (!accessAtLeast(config.access, suite.def.access))
     throw new AssayError('ACCESS_INSUFFICIENT', `suite ${suite.def.id} needs ${suite.def.access} access; this run has ${config.access}`, { file: suite.file, field: 'access' });
-  const created = createScorers(suite.def.scorers, opts.grader ? { grader: opts.grader } : {});
+  const created = await loadScorers(suite.def.scorers, opts.grader ? { grader: opts.grader } : {});
   // A scorer marked `optional: true` that needs a grader is recorded as unscored when no grader is given, so the suite's grader-free measures still run (issue 30).
   const optional = new Set(suite.def.scorers.filter((s) => (s as Record<string, unknown>).optional === true).map((s) => s.name ?? s.type));
   const scorers: Scorer[] = opts.grader ? created : created.map((s): Scorer => (s.needsGrader && optional.has(s.name) ? { name: s.name, type: s.type, score: () => ({ status: 'unscored', reason: 'optional model-graded scorer: no grader was given for this run' }) } : s));

@@ -57,6 +57,7 @@ export type Extraction =
 export const EXTRACTOR_VERSION = 'assay.extract/6';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Phrasings BBQ-style "unknown" options use; any of them reads as that option when it is the only such option. */
 const UNKNOWN_PHRASES = [
@@ -272,7 +273,13 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
   // The same on one line: "A) 12  B) 15  C) 18  D) 21".
   if (echo.length < 2) {
     echo.length = 0;
+    const lower = t.toLowerCase();
     for (const o of options) {
+      // Compiling a Unicode regex per option costs ~0.1 ms a sample (issue 22); skip it when the option
+      // text cannot occur. Conservative: only ASCII texts, and only without U+017F (ſ), the one
+      // character that case-folds to ASCII under /iu (s) but lower-cases to itself.
+      const text = o.text.trim();
+      if (text && ASCII.test(text) && !t.includes('\u017f') && !lower.includes(text.toLowerCase())) continue;
       const re = new RegExp(`(?<![\\p{L}\\p{N}])\\(?${esc(o.letter)}[.):]\\s{0,4}${esc(o.text.trim())}(?![\\p{L}\\p{N}])`, 'giu');
       const all = [...t.matchAll(re)];
       if (all.length === 1) echo.push([all[0]!.index!, all[0]!.index! + all[0]![0].length]);

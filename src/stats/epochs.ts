@@ -35,17 +35,23 @@ export interface SampleEpochs {
  * Null when no sample has two epochs (σ² is then not identifiable from the log).
  */
 export function epochsAnalysis(samples: readonly SampleEpochs[], candidates: readonly number[] = [1, 2, 4, 8, 16]): EpochsAnalysis | null {
-  const n = samples.length;
+  return epochsAnalysisOf({ sum: samples.map((s) => s.sum), sumsq: samples.map((s) => s.sumsq), k: samples.map((s) => s.k) }, candidates);
+}
+
+/** epochsAnalysis over columns (sample j: sum[j], sumsq[j], k[j]), as statistics keep them. */
+export function epochsAnalysisOf(s: { sum: ArrayLike<number>; sumsq: ArrayLike<number>; k: ArrayLike<number> }, candidates: readonly number[] = [1, 2, 4, 8, 16]): EpochsAnalysis | null {
+  const n = s.k.length;
   if (n < 2) return null;
   let within = 0;
   let repeats = 0;
   let invK = 0;
   let sum = 0;
-  for (const s of samples) {
-    invK += 1 / s.k;
-    sum += s.sum / s.k;
-    if (s.k > 1) {
-      within += Math.max(0, (s.sumsq - (s.sum * s.sum) / s.k) / (s.k - 1));
+  for (let j = 0; j < n; j++) {
+    const k = s.k[j]!;
+    invK += 1 / k;
+    sum += s.sum[j]! / k;
+    if (k > 1) {
+      within += Math.max(0, (s.sumsq[j]! - (s.sum[j]! * s.sum[j]!) / k) / (k - 1));
       repeats++;
     }
   }
@@ -54,7 +60,7 @@ export function epochsAnalysis(samples: readonly SampleEpochs[], candidates: rea
   const K = n / invK;
   const mean = sum / n;
   let ss = 0;
-  for (const s of samples) ss += (s.sum / s.k - mean) ** 2;
+  for (let j = 0; j < n; j++) ss += (s.sum[j]! / s.k[j]! - mean) ** 2;
   const varMeans = ss / (n - 1);
   const between = Math.max(0, varMeans - within / K);
   const seAt = (k: number) => Math.sqrt((between + within / k) / n);

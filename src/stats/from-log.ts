@@ -5,7 +5,8 @@ import type { RunHeader, SampleRecord } from '../run/types.js';
 import type { MetricSpec } from '../suite/types.js';
 import { bootstrapMean, type BootstrapResult } from './bootstrap.js';
 import { pairedComparison, type PairedComparison } from './compare.js';
-import { epochsAnalysis, type EpochsAnalysis } from './epochs.js';
+import { epochsAnalysisOf, type EpochsAnalysis } from './epochs.js';
+import { at, Interner, SampleTable, type MetricColumns } from './sample-table.js';
 import { checkScore, domainBounds, scoreDomain, type ScoreDomain } from './domain.js';
 import { clusteredSe, designEffect, holm, meanEstimate, normalInterval, wilson, zeroEventUpperBound, type DesignEffect, type Interval } from './estimate.js';
 import { basisWarnings, FEW_CLUSTERS, intervalBasis, intervalFromBasis, type IntervalBasis, type StatsRule } from './honest.js';
@@ -152,44 +153,31 @@ export interface StatsOptions {
   rule?: StatsRule;
 }
 
-interface Acc {
-  sum: number;
-  sumsq: number;
-  k: number;
-  cluster: string | undefined;
-  group: string | undefined;
-}
-
-/** Excluded records of one sample (for the missing-data sensitivity). */
-interface Miss {
-  k: number;
-  cluster: string | undefined;
-  group: string | undefined;
-}
-
 const noExclusions = (): Record<ExcludedOutcome, number> => Object.fromEntries(OUTCOME_NAMES.filter((o) => o !== 'scored').map((o) => [o, 0])) as Record<ExcludedOutcome, number>;
 
 interface Collected {
   header: RunHeader;
   metrics: MetricSpec[];
-  accs: Map<string, Acc>[];
+  /** Per-sample accumulators of every metric (stats/sample-table.ts), and the epochs seen per sample. */
+  table: SampleTable;
+  /** Interned `sample.cluster` values (0: none). */
+  clusters: Interner;
+  /** Interned group values (0: the metric is not grouped). */
+  groups: Interner<string>;
   counts: MetricStats['counts'][];
   excluded: Record<ExcludedOutcome, number>[];
-  miss: Map<string, Miss>[];
   domains: ScoreDomain[];
   /** Every scored value of the metric so far is 0 or 1. */
   binaryValued: boolean[];
   file: string;
   modes: Set<string>[];
-  /** Epochs seen per sample: the duplicate-key check without a set of every record key. */
-  sampleIds: Map<string, number[]>;
   /** A 'simulated' event: the endpoint turned out to be Assay's simulated target. */
   simulatedEvent: boolean;
   /** Per metric: the refusal scorer behind it (type and value), or null. */
   refusal: ({ type: string; value: string; mode: string | undefined } | null)[];
 }
 
-/** One streaming pass: per metric, one small accumulator per sample (epochs summed). */
+/** One streaming pass: per metric and sample, a few numbers in typed-array columns (epochs summed). */
 async function collect(logPath: string, groupBy: string | undefined, rule: StatsRule = 'v4'): Promise<Collected> {
   let c: Collected | null = null;
   for await (const rec of iterateRunLog(logPath)) {
@@ -199,10 +187,11 @@ async function collect(logPath: string, groupBy: string | undefined, rule: Stats
       c = {
         header: rec,
         metrics,
-        accs: metrics.map(() => new Map()),
+        table: new SampleTable(metrics.length, expectedSamples(rec)),
+        clusters: new Interner(),
+        groups: new Interner<string>(),
         counts: metrics.map(() => ({ scored: 0, unscored: 0, errored: 0 })),
         excluded: metrics.map(noExclusions),
-        miss: metrics.map(() => new Map()),
         domains: metrics.map((m) => scoreDomain(specs.find((sc) => (sc.name ?? sc.type) === m.scorer), rule)),
         refusal: metrics.map((m) => {
           const sc = specs.find((x) => (x.name ?? x.type) === m.scorer) as { type: string; value?: unknown; mode?: unknown; field?: unknown } | undefined;
@@ -214,62 +203,109 @@ async function collect(logPath: string, groupBy: string | undefined, rule: Stats
         binaryValued: metrics.map(() => true),
         file: logPath,
         modes: metrics.map(() => new Set()),
-        sampleIds: new Map(),
         simulatedEvent: false,
       };
       continue;
     }
     if (rec.type === 'event' && rec.kind === 'simulated' && c) c.simulatedEvent = true;
-    // First record of a key wins, as in iterateSamples and resume.
     if (rec.type !== 'sample' || !c) continue;
-    const epochs = c.sampleIds.get(rec.sampleId);
-    if (epochs?.includes(rec.epoch)) continue;
-    if (epochs) epochs.push(rec.epoch);
-    else c.sampleIds.set(rec.sampleId, [rec.epoch]);
-    addRecord(c, rec);
+    // First record of a key wins, as in iterateSamples and resume.
+    const s = c.table.add(rec.sampleId, rec.epoch);
+    if (s >= 0) addRecord(c, rec, s);
   }
   if (!c) throw new AssayError('RUN_LOG_EMPTY', 'run log has no header', { file: logPath });
   return c;
 }
 
-function addRecord(c: Collected, rec: SampleRecord): void {
-  c.metrics.forEach((m, i) => {
-    const group = () => (m.groupBy ? groupValue(rec.sample.metadata?.[m.groupBy] ?? (rec.sample as Record<string, unknown>)[m.groupBy]) : undefined);
+/** Samples a log's header promises (dataset size, --limit, --sample-id); 0 when it does not say. */
+function expectedSamples(h: RunHeader): number {
+  const items = h.suite.items ?? 0;
+  const ids = h.config?.sampleIds?.length;
+  const limit = h.config?.limit;
+  const n = ids ?? (typeof limit === 'number' ? Math.min(items, limit) : items);
+  // A hint only (the columns grow past it); bounded so an odd header cannot reserve much.
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1_000_000) : 0;
+}
+
+function addRecord(c: Collected, rec: SampleRecord, s: number): void {
+  for (let i = 0; i < c.metrics.length; i++) {
+    const m = c.metrics[i]!;
+    const col = c.table.metrics[i]!;
+    const group = () => (m.groupBy ? c.groups.id(groupValue(rec.sample.metadata?.[m.groupBy] ?? (rec.sample as Record<string, unknown>)[m.groupBy])) : 0);
     // Errors and unscored are excluded from every estimate and counted by outcome: never a wrong answer.
-    const exclude = (o: ExcludedOutcome) => {
-      c.excluded[i]![o]++;
-      const ms = c.miss[i]!.get(rec.sampleId) ?? c.miss[i]!.set(rec.sampleId, { k: 0, cluster: rec.sample.cluster, group: group() }).get(rec.sampleId)!;
-      ms.k++;
-    };
+    let excluded: ExcludedOutcome;
     if (rec.error) {
       c.counts[i]!.errored++;
       // A later engine may record the provider's reason (empty, filtered) as the error kind.
       const k = rec.error.kind;
-      return exclude(isOutcome(k) && k !== 'scored' ? k : 'errored');
-    }
-    const sc = rec.scores[m.scorer];
-    if (!sc || sc.status !== 'scored') {
+      excluded = isOutcome(k) && k !== 'scored' ? k : 'errored';
+    } else {
+      const sc = rec.scores[m.scorer];
+      if (sc && sc.status === 'scored') {
+        const value = checkScore(sc.value, c.domains[i]!, { sampleId: rec.sampleId, epoch: rec.epoch, scorer: m.scorer, file: c.file });
+        if (value !== 0 && value !== 1) c.binaryValued[i] = false;
+        c.counts[i]!.scored++;
+        if (sc.mode) c.modes[i]!.add(sc.mode);
+        // The cluster and group of a sample are those of its first scored record.
+        if (col.k[s] === 0) {
+          const cl = c.clusters.id(rec.sample.cluster);
+          if (cl) col.writable('cluster')[s] = cl;
+          const g = group();
+          if (g) col.writable('group')[s] = g;
+        }
+        col.sum[s] = col.sum[s]! + value;
+        col.sumsq[s] = col.sumsq[s]! + value * value;
+        col.k[s] = col.k[s]! + 1;
+        continue;
+      }
       c.counts[i]!.unscored++;
       const o: unknown = sc && sc.status === 'unscored' ? sc.outcome : undefined;
-      return exclude(isOutcome(o) && o !== 'scored' ? o : 'unscored');
+      excluded = isOutcome(o) && o !== 'scored' ? o : 'unscored';
     }
-    const value = checkScore(sc.value, c.domains[i]!, { sampleId: rec.sampleId, epoch: rec.epoch, scorer: m.scorer, file: c.file });
-    if (value !== 0 && value !== 1) c.binaryValued[i] = false;
-    c.counts[i]!.scored++;
-    if (sc.mode) c.modes[i]!.add(sc.mode);
-    let acc = c.accs[i]!.get(rec.sampleId);
-    if (!acc) {
-      acc = { sum: 0, sumsq: 0, k: 0, cluster: rec.sample.cluster, group: group() };
-      c.accs[i]!.set(rec.sampleId, acc);
+    c.excluded[i]![excluded]++;
+    const missK = at(col.missK, s);
+    if (missK === 0) {
+      const cl = c.clusters.id(rec.sample.cluster);
+      if (cl) col.writable('missCluster')[s] = cl;
+      const g = group();
+      if (g) col.writable('missGroup')[s] = g;
     }
-    acc.sum += value;
-    acc.sumsq += value * value;
-    acc.k++;
-  });
+    col.writable('missK')[s] = missK + 1;
+  }
 }
 
 const groupValue = (v: unknown): string => (v === undefined || v === null ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
-const byKey = <T>(m: Map<string, T>): [string, T][] => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+
+/**
+ * One metric's scored samples in ascending id order, as columns: the order every figure is computed
+ * in, so the arithmetic (and so the output) does not depend on completion order.
+ */
+interface MetricView {
+  /** Sample indices (SampleTable) with at least one scored epoch, ascending id. */
+  idx: Uint32Array;
+  sum: Float64Array;
+  sumsq: Float64Array;
+  k: Uint32Array;
+}
+
+function metricView(col: MetricColumns, order: Uint32Array): MetricView {
+  const idx = order.filter((s) => col.k[s]! > 0);
+  const n = idx.length;
+  const v = { idx, sum: new Float64Array(n), sumsq: new Float64Array(n), k: new Uint32Array(n) };
+  for (let j = 0; j < n; j++) {
+    const s = idx[j]!;
+    v.sum[j] = col.sum[s]!;
+    v.sumsq[j] = col.sumsq[s]!;
+    v.k[j] = col.k[s]!;
+  }
+  return v;
+}
+
+/** Cluster ids of samples idx: the sample's cluster, or the sample alone (`\0id`) without one. */
+function clusterIdsOf(c: Collected, idx: ArrayLike<number>, clusterOf: (s: number) => number): string[] {
+  const ids = c.table.ids.values;
+  return Array.from({ length: idx.length }, (_, j) => (c.clusters.values[clusterOf(idx[j]!)] as string | undefined) ?? `\u0000${ids[idx[j]!]!}`);
+}
 
 /**
  * Statistics for every metric of a run, from its log alone, in one streaming pass. Epochs are
@@ -281,12 +317,13 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
   const seed = opts.seed ?? 0;
   const c = await collect(logPath, opts.groupBy, opts.rule);
   const h = c.header;
-  const results = c.metrics.map((m, i) =>
-    metricStats(m, { acc: c.accs[i]!, miss: c.miss[i]!, counts: c.counts[i]!, excluded: c.excluded[i]!, domain: c.domains[i]!, binaryValued: c.binaryValued[i]! }, [...c.modes[i]!].sort(), { ...opts, level, seed }),
-  );
+  const order = c.table.sorted();
+  const results = c.metrics.map((m, i) => metricStats(c, i, order, [...c.modes[i]!].sort(), { ...opts, level, seed }));
   results.forEach((r, i) => {
     const m = r.stats;
-    const total = m.n + [...c.miss[i]!.keys()].filter((id) => !c.accs[i]!.has(id)).length;
+    const col = c.table.metrics[i]!;
+    let total = m.n;
+    for (const s of order) if (at(col.missK, s) > 0 && col.k[s] === 0) total++;
     const missing = total - m.n;
     r.analysis.tooFewRead = missing > 0 && (m.n < total / 2 || (m.n < MIN_READ && missing >= 0.1 * total));
     r.analysis.classifierError = c.refusal[i] ? classifierError(c.refusal[i]!, m, level) : null;
@@ -308,56 +345,55 @@ export async function statsForRun(logPath: string, opts: StatsOptions = {}): Pro
   };
 }
 
-interface MetricData {
-  acc: Map<string, Acc>;
-  miss: Map<string, Miss>;
-  counts: MetricStats['counts'];
-  excluded: Record<ExcludedOutcome, number>;
-  domain: ScoreDomain;
-  binaryValued: boolean;
-}
-
-function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: StatsOptions & { level: number; seed: number }): { stats: MetricStats; analysis: MetricAnalysis } {
-  const { acc, counts } = data;
+function metricStats(c: Collected, i: number, order: Uint32Array, modes: string[], opts: StatsOptions & { level: number; seed: number }): { stats: MetricStats; analysis: MetricAnalysis } {
+  const m = c.metrics[i]!;
+  const col = c.table.metrics[i]!;
+  const counts = c.counts[i]!;
+  const domain = c.domains[i]!;
   const level = opts.level;
-  // Sorted by sample id so the arithmetic (and so the output) does not depend on completion order.
-  const entries = byKey(acc).map(([id, a]) => ({ id, ...a }));
-  const xs = Float64Array.from(entries, (a) => a.sum / a.k);
+  const v = metricView(col, order);
+  const n = v.idx.length;
+  const xs = new Float64Array(n);
+  for (let j = 0; j < n; j++) xs[j] = v.sum[j]! / v.k[j]!;
   const est = meanEstimate(xs, level);
-  const maxK = entries.reduce((mx, a) => Math.max(mx, a.k), 0);
+  let maxK = 0;
+  for (let j = 0; j < n; j++) maxK = Math.max(maxK, v.k[j]!);
   const binary = maxK === 1 && xs.every((x) => x === 0 || x === 1);
   const successes = binary ? xs.reduce((s, x) => s + x, 0) : 0;
   let within = 0;
   let repeats = 0;
-  for (const a of entries)
-    if (a.k > 1) {
-      within += (a.sumsq - (a.sum * a.sum) / a.k) / (a.k - 1);
+  for (let j = 0; j < n; j++) {
+    const k = v.k[j]!;
+    if (k > 1) {
+      within += (v.sumsq[j]! - (v.sum[j]! * v.sum[j]!) / k) / (k - 1);
       repeats++;
     }
+  }
   // A sample without a cluster value is its own cluster; clustering applies once any sample has one.
-  const hasClusters = entries.some((a) => a.cluster !== undefined);
-  const clusterIds = entries.map((a) => a.cluster ?? `\u0000${a.id}`);
+  const hasClusters = v.idx.some((s) => at(col.cluster, s) !== 0);
+  const clusterIds = hasClusters ? clusterIdsOf(c, v.idx, (s) => at(col.cluster, s)) : null;
   let clustered: MetricStats['clustered'] = null;
-  if (hasClusters && entries.length > 0) {
+  if (clusterIds && n > 0) {
     const se = clusteredSe(xs, clusterIds);
     clustered = { clusters: new Set(clusterIds).size, se, ci: normalInterval(est.mean, se, level) };
   }
-  const binaryValued = data.binaryValued && entries.length > 0;
+  const binaryValued = c.binaryValued[i]! && n > 0;
   const rule = opts.rule ?? 'v4';
-  const headline = headlineInterval(xs, hasClusters ? clusterIds : null, binaryValued, maxK, level, data.domain, rule);
+  const headline = headlineInterval(xs, clusterIds, binaryValued, maxK, level, domain, rule);
   let groups: MetricStats['groups'] = null;
   let groupTests: MetricAnalysis['groupTests'] = null;
   if (m.groupBy) {
-    const g = groupedEstimates(Array.from(xs), entries.map((a) => a.group ?? '(none)'), { level, binary, binaryValued, unitInterval: data.domain !== 'real', maxEpochs: maxK, versus: opts.versus ?? 'rest', clusters: hasClusters ? clusterIds : null, rule });
+    const gs = Array.from(v.idx, (s) => c.groups.values[at(col.group, s)] ?? '(none)');
+    const g = groupedEstimates(Array.from(xs), gs, { level, binary, binaryValued, unitInterval: domain !== 'real', maxEpochs: maxK, versus: opts.versus ?? 'rest', clusters: clusterIds, rule });
     groups = { by: m.groupBy, groups: g.groups };
     groupTests = { by: m.groupBy, versus: g.versus, tests: g.tests };
   }
   // The iid bootstrap of a mean costs O(n) per replicate and, past ~20k samples, cannot differ from
   // the CLT interval by more than its own Monte-Carlo error; by default it is skipped there.
-  const resamples = opts.resamples ?? (hasClusters || entries.length <= 20_000 ? 1000 : 0);
+  const resamples = opts.resamples ?? (hasClusters || n <= 20_000 ? 1000 : 0);
   // A cluster bootstrap with few clusters badly under-covers (docs/statistics.md: coverage); it is not shown there.
-  const nClusters = hasClusters ? new Set(clusterIds).size : Infinity;
-  const boot = resamples > 0 && entries.length > 1 && nClusters >= FEW_CLUSTERS ? bootstrapMean(xs, { seed: opts.seed, resamples, level, ...(hasClusters ? { clusters: clusterIds } : {}) }) : null;
+  const nClusters = clusterIds ? new Set(clusterIds).size : Infinity;
+  const boot = resamples > 0 && n > 1 && nClusters >= FEW_CLUSTERS ? bootstrapMean(xs, { seed: opts.seed, resamples, level, ...(clusterIds ? { clusters: clusterIds } : {}) }) : null;
   return {
     stats: {
       name: m.name,
@@ -375,15 +411,15 @@ function metricStats(m: MetricSpec, data: MetricData, modes: string[], opts: Sta
       clustered,
       epochs: { max: maxK, withinVariance: repeats ? within / repeats : null, samplesWithRepeats: repeats },
       groups,
-      domain: data.domain,
+      domain,
       interval: headline,
-      excluded: data.excluded,
-      sensitivity: sensitivity(entries, data, hasClusters, maxK, level, rule),
+      excluded: c.excluded[i]!,
+      sensitivity: sensitivity(c, i, order, hasClusters, maxK, level, rule),
     },
     analysis: {
       name: m.name,
-      designEffect: hasClusters && entries.length > 1 ? designEffect(xs, clusterIds) : null,
-      epochs: epochsAnalysis(entries),
+      designEffect: clusterIds && n > 1 ? designEffect(xs, clusterIds) : null,
+      epochs: epochsAnalysisOf(v),
       bootstrap: boot,
       groupTests,
     },
@@ -428,22 +464,31 @@ function headlineInterval(xs: ArrayLike<number>, clusters: readonly string[] | n
 }
 
 /** Headline interval with every excluded record imputed as v (0 or 1), samples and clusters kept. */
-function sensitivity(entries: ({ id: string } & Acc)[], data: MetricData, hasClusters: boolean, maxK: number, level: number, rule: StatsRule): MetricStats['sensitivity'] {
-  const total = [...data.miss.values()].reduce((s, x) => s + x.k, 0);
-  if (!total || !domainBounds(data.domain)) return null;
+function sensitivity(c: Collected, i: number, order: Uint32Array, hasClusters: boolean, maxK: number, level: number, rule: StatsRule): MetricStats['sensitivity'] {
+  const col = c.table.metrics[i]!;
+  const domain = c.domains[i]!;
+  let total = 0;
+  for (const s of order) total += at(col.missK, s);
+  if (!total || !domainBounds(domain)) return null;
+  // Every sample with a scored or an excluded record; its cluster is that of its scored records if any.
+  const idx = order.filter((s) => col.k[s]! > 0 || at(col.missK, s) > 0);
+  const clusterOf = (s: number) => (col.k[s]! > 0 ? at(col.cluster, s) : at(col.missCluster, s));
+  const cl = hasClusters || idx.some((s) => clusterOf(s) !== 0) ? clusterIdsOf(c, idx, clusterOf) : null;
   const point = (v: 0 | 1): SensitivityPoint => {
-    const per = new Map<string, { sum: number; k: number; cluster: string | undefined }>();
-    for (const a of entries) per.set(a.id, { sum: a.sum, k: a.k, cluster: a.cluster });
-    for (const [id, ms] of data.miss) {
-      const e = per.get(id) ?? per.set(id, { sum: 0, k: 0, cluster: ms.cluster }).get(id)!;
-      e.sum += v * ms.k;
-      e.k += ms.k;
+    const xs = new Float64Array(idx.length);
+    let maxEpochs = maxK;
+    for (let j = 0; j < idx.length; j++) {
+      const s = idx[j]!;
+      let sum = col.sum[s]!;
+      let k = col.k[s]!;
+      if (at(col.missK, s) > 0) {
+        sum += v * at(col.missK, s);
+        k += at(col.missK, s);
+      }
+      xs[j] = sum / k;
+      maxEpochs = Math.max(maxEpochs, k);
     }
-    const sorted = byKey(per);
-    const xs = Float64Array.from(sorted, ([, e]) => e.sum / e.k);
-    const maxEpochs = sorted.reduce((mx, [, e]) => Math.max(mx, e.k), maxK);
-    const cl = hasClusters || sorted.some(([, e]) => e.cluster !== undefined) ? sorted.map(([id, e]) => e.cluster ?? `\u0000${id}`) : null;
-    const h = headlineInterval(xs, cl, data.binaryValued, maxEpochs, level, data.domain, rule);
+    const h = headlineInterval(xs, cl, c.binaryValued[i]!, maxEpochs, level, domain, rule);
     return { n: xs.length, mean: xs.reduce((s, x) => s + x, 0) / xs.length, method: h.method, lo: h.lo, hi: h.hi };
   };
   return { excludedAs0: point(0), excludedAs1: point(1) };
@@ -483,22 +528,31 @@ export async function compareRuns(logA: string, logB: string, opts: { metric?: s
       { file: logB, field: 'suite.digest' },
     );
   let overlap = 0;
-  for (const id of A.sampleIds.keys()) if (B.sampleIds.has(id)) overlap++;
+  for (let s = 1; s < A.table.ids.values.length; s++) if (B.table.ids.find(A.table.ids.values[s]!)) overlap++;
   if (!overlap) throw new AssayError('NO_OVERLAP', `runs ${ha.runId} and ${hb.runId} have no sample in common`, { file: logB });
   const idx = A.metrics.map((m, i) => i).filter((i) => !opts.metric || A.metrics[i]!.name === opts.metric);
   if (!idx.length) throw new AssayError('UNKNOWN_METRIC', `no metric "${opts.metric}" in suite ${ha.suite.id} (has: ${A.metrics.map((m) => m.name).join(', ')})`, { field: 'metric' });
   const metrics = idx.map((i) => {
     const m = A.metrics[i]!;
-    const means = (acc: Map<string, Acc>) => new Map([...acc].map(([id, a]) => [id, a.sum / a.k]));
+    const means = (c: Collected) => {
+      const col = c.table.metrics[i]!;
+      const out = new Map<string, number>();
+      for (let s = 1; s < c.table.ids.values.length; s++) if (col.k[s]! > 0) out.set(c.table.ids.values[s]!, col.sum[s]! / col.k[s]!);
+      return out;
+    };
+    // A sample's cluster as run A recorded it, else as run B did.
     const clusters = new Map<string, string>();
-    for (const [id, a] of [...B.accs[i]!, ...A.accs[i]!]) if (a.cluster !== undefined) clusters.set(id, a.cluster);
-    const cmp = pairedComparison(means(A.accs[i]!), means(B.accs[i]!), { level, ...(clusters.size ? { clusters } : {}) });
+    for (const c of [B, A]) {
+      const col = c.table.metrics[i]!;
+      for (let s = 1; s < c.table.ids.values.length; s++) if (col.k[s]! > 0 && at(col.cluster, s) !== 0) clusters.set(c.table.ids.values[s]!, c.clusters.values[at(col.cluster, s)] as string);
+    }
+    const cmp = pairedComparison(means(A), means(B), { level, ...(clusters.size ? { clusters } : {}) });
     return { name: m.name, scorer: m.scorer, ...cmp };
   });
   // Multiplicity across the metrics compared (issue 18), on the small-n honest paired t.
   const adj = holm(metrics.map((m) => m.t.p));
   const withHolm = metrics.map((m, j) => ({ ...m, tHolm: adj[j]! }));
-  const side = (h: RunHeader, c: Collected) => ({ runId: h.runId, model: h.model.name, simulated: h.model.simulated || c.simulatedEvent, samples: c.sampleIds.size });
+  const side = (h: RunHeader, c: Collected) => ({ runId: h.runId, model: h.model.name, simulated: h.model.simulated || c.simulatedEvent, samples: c.table.size });
   return { schema: 'assay.compare/v2', suite: { id: ha.suite.id, version: ha.suite.version, digest: ha.suite.digest }, a: side(ha, A), b: side(hb, B), level, metrics: withHolm };
 }
 
@@ -564,16 +618,20 @@ export interface PerSampleMetric {
 /** Per-sample scores of every metric of a run, from its log (one streaming pass, first record per key). */
 export async function perSampleScores(logPath: string, opts: { groupBy?: string } = {}): Promise<{ header: RunHeader; metrics: PerSampleMetric[]; sampleIds: string[] }> {
   const c = await collect(logPath, opts.groupBy);
+  const order = c.table.sorted();
+  const ids = c.table.ids.values;
   const metrics = c.metrics.map((m, i) => {
+    const col = c.table.metrics[i]!;
     const values = new Map<string, number>();
     const groups = new Map<string, string>();
     let oneEpoch = true;
-    for (const [id, a] of byKey(c.accs[i]!)) {
-      values.set(id, a.sum / a.k);
-      if (a.k !== 1) oneEpoch = false;
-      if (a.group !== undefined) groups.set(id, a.group);
+    for (const s of order) {
+      if (col.k[s] === 0) continue;
+      values.set(ids[s]!, col.sum[s]! / col.k[s]!);
+      if (col.k[s] !== 1) oneEpoch = false;
+      if (at(col.group, s) !== 0) groups.set(ids[s]!, c.groups.values[at(col.group, s)]!);
     }
     return { name: m.name, scorer: m.scorer, binary: c.binaryValued[i]! && oneEpoch, values, groups };
   });
-  return { header: c.header, metrics, sampleIds: [...c.sampleIds.keys()].sort() };
+  return { header: c.header, metrics, sampleIds: Array.from(order, (s) => ids[s]!) };
 }

@@ -47,7 +47,7 @@ export function registerRefusalValidate(program: Command): void {
     .action(async (files: string[], f: { mode: string; graderModel?: string; graderBaseUrl?: string; graderApiKey?: string; maxConnections: number; json?: boolean }) => {
       if (!['rules', 'string_match', 'grader'].includes(f.mode)) throw new AssayError('USAGE', `--mode must be rules, string_match or grader, got "${f.mode}"`);
       if (f.mode === 'grader' && !f.graderModel) throw new AssayError('USAGE', '--mode grader needs --grader-model');
-      const grader = f.mode === 'grader' ? graderFromFlags(f) : undefined;
+      const grader = f.mode === 'grader' ? await graderFromFlags(f) : undefined;
       const out: { file: string; validation: ClassifierValidation }[] = [];
       for (const file of files) {
         const rows = readLabelled(file);

@@ -11,17 +11,17 @@ import { scanForResume } from '../../run/log-writer.js';
 import { acquireLock } from '../../common/lock.js';
 import type { RunHeader } from '../../run/types.js';
 import type { RunConfig } from '../../run/types.js';
-import { rescoreRun } from '../../run/rescore.js';
 // The run index (kysely + SQLite, ~100 ms and ~15 MB to load) is imported when first needed, so a
-// run's first request does not wait for it (start-up target, docs/benchmarks.md).
+// run's first request does not wait for it (start-up target, docs/benchmarks.md). Likewise what
+// only the end of a run, another command or an option uses: statistics and the results table,
+// re-scoring, the grader, the progress bar, the observed access level.
 import type { RunIndex } from '../../store/runs.js';
 const runStore = () => import('../../store/runs.js');
+const results = () => import('../results.js');
+const summarise = async (logPath: string) => (await results()).summarise(logPath);
+const observedAccessFromLog = async (logPath: string) => (await import('../../run/access.js')).observedAccessFromLog(logPath);
 import { loadSuite } from '../../suite/load.js';
-import { graderFromAdapter } from '../../score/grader.js';
 import { collect, int, num, price } from '../options.js';
-import { progressReporter } from '../progress.js';
-import { resultsTable, summarise } from '../results.js';
-import { observedAccessFromLog } from '../../run/access.js';
 
 /** Options of `assay run` (commander's parsed flags). */
 export interface RunFlags {
@@ -121,10 +121,10 @@ export async function reindexRuns(idx: RunIndex, extra: string[]): Promise<{ ind
 }
 
 /** The grader for model-graded scorers, when --grader-model is given. */
-export function graderFromFlags(flags: { graderModel?: string; graderBaseUrl?: string; graderApiKey?: string; maxConnections?: number }) {
+export async function graderFromFlags(flags: { graderModel?: string; graderBaseUrl?: string; graderApiKey?: string; maxConnections?: number }) {
   if (!flags.graderModel) return undefined;
   const adapter = createModel(flags.graderModel, { ...(flags.graderBaseUrl ? { baseUrl: flags.graderBaseUrl } : {}), ...(flags.graderApiKey ? { apiKey: flags.graderApiKey } : {}), maxConnections: flags.maxConnections ?? 16 });
-  return graderFromAdapter(adapter);
+  return (await import('../../score/grader.js')).graderFromAdapter(adapter);
 }
 
 /** Resolve a run given as a log path or a run id (or unique prefix) from the index. */
@@ -249,8 +249,8 @@ export async function executeRun(suitePath: string, flags: RunFlags, signal?: Ab
     logPath = flags.out ? resolve(flags.out) : join(runsDir(), `${runId}.jsonl`);
     mkdirSync(dirname(logPath), { recursive: true });
   }
-  const grader = graderFromFlags(flags);
-  const reporter = progressReporter(process.stderr, { quiet: !flags.progress || !!flags.json });
+  const grader = await graderFromFlags(flags);
+  const reporter = !flags.progress || flags.json ? { update: () => {}, stop: () => {} } : (await import('../progress.js')).progressReporter(process.stderr);
   const dispatch = flags.queue ? await openCoordinator(flags) : undefined;
   let registration: Promise<void> | undefined;
   try {
@@ -350,7 +350,7 @@ export function register(program: Command): void {
         const summary = await summarise(res.logPath);
         await indexRun({ ...res, status: res.reason ? `interrupted (${res.reason})` : res.status }, summary);
         if (flags.json) process.stdout.write(JSON.stringify({ runId: res.runId, logPath: res.logPath, status: res.status, ...(res.reason ? { reason: res.reason } : {}), samples: res.totalSamples, errored: res.errored, outcomes: res.outcomes, stats: summary }, null, 2) + '\n');
-        else process.stdout.write(resultsTable(res, summary));
+        else process.stdout.write((await results()).resultsTable(res, summary));
         const acc = await observedAccessFromLog(res.logPath);
         if (acc.status === 'not returned') process.stderr.write(`assay: access: ${acc.note} (reports and policy evidence use black-box; pass --access black-box for such an endpoint)\n`);
         if (res.status !== 'completed') {
@@ -379,12 +379,13 @@ export function register(program: Command): void {
     .option('--grader-api-key <key>', 'API key of the grader model; never written to logs')
     .action(async (ref: string, flags: { suite?: string; out?: string; json?: boolean; graderModel?: string; graderBaseUrl?: string; graderApiKey?: string }) => {
       const src = await resolveRunLog(ref);
-      const grader = graderFromFlags(flags);
+      const grader = await graderFromFlags(flags);
+      const { rescoreRun } = await import('../../run/rescore.js');
       const res = await rescoreRun(src, { ...(flags.suite ? { suiteFile: flags.suite } : {}), ...(flags.out ? { out: resolve(flags.out) } : {}), ...(grader ? { grader } : {}) }).finally(() => grader?.close());
       const summary = await summarise(res.logPath);
       await indexRun(res, summary);
       if (flags.json) process.stdout.write(JSON.stringify({ ...res, stats: summary }, null, 2) + '\n');
-      else process.stdout.write(`re-scored ${res.totalSamples} records of ${res.rescoreOf} → new run ${res.runId}\n` + resultsTable(res, summary));
+      else process.stdout.write(`re-scored ${res.totalSamples} records of ${res.rescoreOf} → new run ${res.runId}\n` + (await results()).resultsTable(res, summary));
     });
 
   const runs = program.command('runs').description('The run index (SQLite in $ASSAY_HOME; logs stay portable files)');
@@ -443,7 +444,7 @@ export function register(program: Command): void {
           `started   ${header.startedAt} (assay ${header.assayVersion})`,
           `log       ${logPath}`,
           '',
-        ].join('\n') + resultsTable({ status: '', totalSamples: NaN, errored: NaN }, summary),
+        ].join('\n') + (await results()).resultsTable({ status: '', totalSamples: NaN, errored: NaN }, summary),
       );
     });
 }

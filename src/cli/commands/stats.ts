@@ -4,7 +4,7 @@ import { formatComparison, formatPlan, formatRunPlan, formatRunStats } from '../
 import { compareRuns, planForRun, statsForRun } from '../../stats/from-log.js';
 import { minDetectableEffect, sampleSizeFor, type PowerInputs } from '../../stats/power.js';
 import { int, num } from '../options.js';
-import { resolveRunLog } from './run.js';
+import { resolveRunRef as resolveRunLog } from '../run-ref.js';
 
 const level = num(0.5, 0.9999);
 const json = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + '\n');
