@@ -77,7 +77,8 @@ export function formatRunStats(s: RunStats): string {
   return (
     textTable(['metric', `value [${pct(s.level)} CI] interval`, 'n', 'excluded→0', 'excluded→1', 'excluded', 'group test', 'mode'], rows) +
     (notes.length ? notes.map((n) => `note: ${n}`).join('\n') + '\n' : '') +
-    'Intervals: clopper-pearson (binary, exact), korn-graubard (binary with epochs or clusters), skew-t, cr1-skew-t (unbounded scores: t, or clustered t with G−1 df, each side widened for skewness; student-t / cr1-t in reports before run-stats/v4); docs/statistics.md gives each one\'s assumptions and measured coverage. Excluded records (errored, unscored, refused, …) are not counted wrong; excluded→0 / excluded→1 show the interval had every one scored 0 / 1.\n'
+    'Intervals: clopper-pearson (binary, exact), korn-graubard (binary with epochs or clusters), skew-t, cr1-skew-t (unbounded scores: t, or clustered t with G−1 df, each side widened for skewness; student-t / cr1-t in reports before run-stats/v4); docs/statistics.md gives each one\'s assumptions and measured coverage.\n' +
+    'Excluded records (errored, unscored, refused, …) are not counted wrong; excluded→0 / excluded→1 show the interval had every one scored 0 / 1.\n'
   );
 }
 
