@@ -64,15 +64,16 @@ function assertBuilt(): void {
   if (s) throw new Error(`${s} is newer than dist/: run \`npm run build\` (npm test does it)`);
 }
 
-/** Run the built CLI in a child process. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Run the built CLI in a child process; `input`, when given, is its standard input. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
     p.on('exit', (code) => res({ code, stdout, stderr }));
+    if (input !== undefined) p.stdin!.end(input);
   });
 }
 
