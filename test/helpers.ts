@@ -1,5 +1,5 @@
 import { test as nodeTest } from 'node:test';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -26,6 +26,15 @@ export function config(over: Partial<RunConfig> = {}): RunConfig {
     budget: { maxTokensTotal: null, maxCost: null, pricePerMTok: null },
     ...over,
   };
+}
+
+/** How many sample records a run log holds so far (0 while it does not exist yet); a torn last one counts. */
+export function sampleLines(log: string): number {
+  try {
+    return readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).length;
+  } catch {
+    return 0;
+  }
 }
 
 /**
