@@ -13,8 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
+import { startSimulatedTarget } from './harness.js';
 
 const HERE = import.meta.dirname;
 const ROOT = resolve(HERE, '../..');
@@ -49,13 +49,9 @@ function cpuWatch(child: ChildProcess): () => number {
 }
 
 async function startTarget(latency: number, capacity?: number): Promise<{ url: string; stop(): void; cpu(): number }> {
-  const child = spawn(process.execPath, [MAIN, 'target', 'serve', '--port', '0', '--latency', String(latency), '--accuracy', '0.8', '--retry-after', '0.05', ...(capacity ? ['--max-concurrent', String(capacity)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const cpu = cpuWatch(child);
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-    if (m) return { url: m[1]!, stop: () => child.kill('SIGTERM'), cpu };
-  }
-  throw new Error('target did not start');
+  const t = await startSimulatedTarget(MAIN, ['--latency', String(latency), '--accuracy', '0.8', '--retry-after', '0.05', ...(capacity ? ['--max-concurrent', String(capacity)] : [])]);
+  // CPU times in /proc are cumulative, so watching from here still counts the target's start-up.
+  return { url: t.url, stop: t.stop, cpu: cpuWatch(t.child) };
 }
 
 function startWorkers(n: number, prefix: string, baseUrl: string, concurrency: number): { children: ChildProcess[]; ready: Promise<void>; cpu(): number; stop(): Promise<void> } {

@@ -8,16 +8,15 @@
  *   npm run bench -- --quick      small settings, prints only
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import { ROOT, arithmeticSuite, median, startSimulatedTarget, writeBenchSection } from './harness.js';
 
 // Runs compiled (npm run bench builds dist-bench/): measuring under a TypeScript loader would
 // add the loader's own memory and start-up to every figure.
 const HERE = import.meta.dirname;
-const ROOT = resolve(HERE, '../..');
 const LATENCY_MS = 50;
 const quick = process.argv.includes('--quick');
 const settings: Array<{ n: number; c: number }> = quick
@@ -27,53 +26,8 @@ const settings: Array<{ n: number; c: number }> = quick
 // alternating, and the table shows median wall times and the highest peak RSS seen. Short
 // settings (about 2 s at 64 connections) get more passes, since one stall moves them most.
 const repsFor = (n: number) => (quick ? 1 : n <= 2000 ? 5 : 3);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Measure { wallMs: number; maxRssMB: number; samples: number; errors: number; heapUsedMB?: number }
-
-async function startTarget(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [join(HERE, '../src/cli/main.js'), 'target', 'serve', '--port', '0', '--latency', String(LATENCY_MS), '--accuracy', '0.8'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = createInterface({ input: child.stdout! });
-  for await (const line of rl) {
-    const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-    if (m) return { url: m[1]!, stop: () => child.kill('SIGTERM') };
-  }
-  throw new Error('target did not start');
-}
-
-/** A suite over a generated N-row dataset, so the engine streams a real file of that size. */
-function makeSuite(dir: string, n: number): string {
-  const rows: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = 10 + ((i * 7919) % 90), b = 10 + ((i * 104729) % 90);
-    const ans = a + b;
-    const opts = [ans, ans + 1, ans - 1, ans + 10];
-    const rot = i % 4;
-    const choices = opts.map((_, k) => String(opts[(k + rot) % 4]));
-    rows.push(JSON.stringify({ id: `b-${i}`, question: `What is ${a} + ${b}?`, choices, answer: (4 - rot) % 4 }));
-  }
-  writeFileSync(join(dir, 'data.jsonl'), rows.join('\n') + '\n');
-  writeFileSync(join(dir, 'METHODOLOGY.md'), '# Benchmark suite\nGenerated arithmetic items for engine benchmarks only.\n');
-  writeFileSync(
-    join(dir, 'suite.yaml'),
-    [
-      'schema: assay.suite/v1',
-      'id: bench.arithmetic',
-      'version: 1.0.0',
-      'title: Engine benchmark (generated)',
-      'risk_area: none',
-      'methodology: METHODOLOGY.md',
-      'access: grey-box',
-      'dataset: { path: data.jsonl, format: jsonl, fields: { id: id, input: question, target: answer, choices: choices } }',
-      'template: "Answer with the letter only.\\n\\nQuestion: {{input}}\\n{{choices}}\\nAnswer:"',
-      'solver: { type: multiple_choice, shuffle: true }',
-      'scorers: [ { type: mcq_letter }, { type: mcq_logprob } ]',
-      'metrics: [ { name: accuracy, scorer: mcq_letter }, { name: accuracy_logprob, scorer: mcq_logprob } ]',
-      '',
-    ].join('\n'),
-  );
-  return join(dir, 'suite.yaml');
-}
 
 function child(script: string, args: string[]): Promise<Measure> {
   return new Promise((res, rej) => {
@@ -85,7 +39,7 @@ function child(script: string, args: string[]): Promise<Measure> {
   });
 }
 
-const target = await startTarget();
+const target = await startSimulatedTarget(join(HERE, '../src/cli/main.js'), ['--latency', String(LATENCY_MS), '--accuracy', '0.8']);
 const work = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const rows: string[] = [];
 let longRun = '';
@@ -93,7 +47,7 @@ try {
   for (const { n, c } of settings) {
     const dir = join(work, `n${n}-c${c}`);
     mkdirSync(dir);
-    const suite = makeSuite(dir, n);
+    const suite = arithmeticSuite(dir, n, 'Engine benchmark (generated)');
     // Warm the target's JIT once per setting so neither side pays for it.
     await child('bare.ts', [suite, target.url, String(Math.min(n, 500)), String(c)]);
     const bares: Measure[] = [];
@@ -128,7 +82,7 @@ try {
     const n = 100_000, c = 256;
     const dir = join(work, `n${n}-c${c}`);
     mkdirSync(dir);
-    const suite = makeSuite(dir, n);
+    const suite = arithmeticSuite(dir, n, 'Engine benchmark (generated)');
     const bare = await child('bare.ts', [suite, target.url, String(n), String(c)]);
     const eng = await child('engine-child.ts', [suite, target.url, String(n), String(c), join(dir, 'run.jsonl')]);
     console.log(JSON.stringify({ longRun: true, n, c, engineWall: eng.wallMs, bareWall: bare.wallMs, engRss: eng.maxRssMB, heapUsedMB: eng.heapUsedMB, bareRss: bare.maxRssMB }));
@@ -163,12 +117,5 @@ if (!quick) {
     'Targets (issue 2): engine ÷ bare ≤ 1.15 at every setting, engine ÷ ideal ≤ 1.1 at 16 connections, peak RSS ≤ 120 MB and not growing with N.',
     '<!-- bench:engine:end -->',
   ].join('\n');
-  const file = join(ROOT, 'docs/benchmarks.md');
-  let doc = '';
-  try { doc = readFileSync(file, 'utf8'); } catch { doc = '# Benchmarks\n\nFigures come from `npm run bench` on the machine named in each section. Timings on 2 shared cores are indicative.\n\n'; }
-  doc = /<!-- bench:engine:start -->[\s\S]*<!-- bench:engine:end -->/.test(doc)
-    ? doc.replace(/<!-- bench:engine:start -->[\s\S]*<!-- bench:engine:end -->/, section)
-    : doc + section + '\n';
-  writeFileSync(file, doc);
-  console.log(`wrote ${file}`);
+  writeBenchSection('engine', section);
 }

@@ -10,18 +10,17 @@
  *   node dist-bench/bench/gateway.js --quick   short run, prints only
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
 import { GatewayStore } from '../src/gateway/store.js';
+import { ROOT, writeBenchSection } from './harness.js';
 
 const quick = process.argv.includes('--quick');
 const loadAtStart = loadavg()[0]!;
 const HERE = import.meta.dirname;
-let ROOT = resolve(HERE, '..');
-while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
 const js = (p: string) => (HERE.includes('dist-bench') ? join(HERE, p.replace(/\.ts$/, '.js')) : join(HERE, p));
 const rateArg = process.argv.indexOf('--rate');
 const RATE = rateArg > 0 ? Number(process.argv[rateArg + 1]) : 200; // requests per second, open loop
@@ -189,12 +188,5 @@ Reproduce: \`npx tsc -p tsconfig.bench.json && node dist-bench/bench/gateway.js\
 <!-- bench:gateway:end -->`;
 
 process.stdout.write(`${md}\n`);
-if (!quick) {
-  const file = join(ROOT, 'docs/benchmarks.md');
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const re = /<!-- bench:gateway:start -->[\s\S]*?<!-- bench:gateway:end -->/;
-  doc = re.test(doc) ? doc.replace(re, md) : `${doc.trimEnd()}\n\n${md}\n`;
-  writeFileSync(file, doc);
-  process.stderr.write(`wrote ${file}\n`);
-}
+if (!quick) writeBenchSection('gateway', md);
 process.exit(0);

@@ -7,9 +7,9 @@
  *   node dist-bench/bench/registry.js --quick    10,000 reports / 100,000 events, prints only
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { attestRun, bundleText } from '../src/attest/bundle.js';
 import { createModel } from '../src/model/registry.js';
@@ -20,6 +20,7 @@ import { RegistryClient } from '../src/registry/client.js';
 import { openStore, type RegistryStore } from '../src/registry/db.js';
 import { runScenario, type World } from '../src/registry/scenario.js';
 import { buildServer } from '../src/server/app.js';
+import { ROOT, writeBenchSection } from './harness.js';
 
 const quick = process.argv.includes('--quick');
 // --uploads-only: the verified-upload rate on SQLite alone (no seeding), printed, not written.
@@ -33,8 +34,6 @@ const EVENTS = argN('--events') ?? (quick ? 100_000 : 1_000_000);
 const UPLOADS = argN('--uploads') ?? (quick ? 60 : 300);
 const PG_ADMIN = process.env.ASSAY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-let ROOT = resolve(import.meta.dirname, '..');
-while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -229,12 +228,5 @@ threads and the uploading client together) is the figure that carries to an idle
 ${rows.map((r) => `| ${r.db} | ${r.uploadsPerSec === null ? '—' : r.uploadsPerSec.toFixed(0)} | ${r.cpuMsPerUpload === null ? '—' : r.cpuMsPerUpload.toFixed(1)} | ${f(r.reports)} | ${f(r.reportsDeep)} | ${f(r.events)} | ${f(r.eventsDeep)} | ${f(r.models)} |`).join('\n')}
 <!-- bench:registry:end -->`;
 process.stdout.write(`${md}\n`);
-if (!quick) {
-  const file = join(ROOT, 'docs/benchmarks.md');
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const re = /<!-- bench:registry:start -->[\s\S]*?<!-- bench:registry:end -->/;
-  doc = re.test(doc) ? doc.replace(re, md) : `${doc.trimEnd()}\n\n${md}\n`;
-  writeFileSync(file, doc);
-  process.stderr.write(`wrote ${file}\n`);
-}
+if (!quick) writeBenchSection('registry', md);
 process.exit(0);

@@ -8,21 +8,20 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { attestationEntry } from '../src/tlog/entry.js';
 import { MemoryTree, leafHash, verifyInclusion } from '../src/tlog/merkle.js';
 import { ed25519Verifier } from '../src/tlog/note.js';
 import { openCheckpoint } from '../src/tlog/checkpoint.js';
 import { LocalLog } from '../src/tlog/storage.js';
 import { formatTlogProof, verifyTlogProof } from '../src/tlog/client.js';
+import { ROOT, writeBenchSection } from './harness.js';
 
 const quick = process.argv.includes('--quick');
 
 // Works both from source (tsx) and compiled into dist-bench/.
-let ROOT = resolve(import.meta.dirname, '..');
-while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
 
 const ORIGIN = 'bench.example/log';
 const key = generateKeyPairSync('ed25519').privateKey;
@@ -112,11 +111,4 @@ Targets (issue 5): ≥ 5,000 batched appends/s, inclusion-proof verification < 1
 <!-- bench:tlog:end -->`;
 
 process.stdout.write(`${md}\n`);
-if (!quick) {
-  const file = join(ROOT, 'docs/benchmarks.md');
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const re = /<!-- bench:tlog:start -->[\s\S]*?<!-- bench:tlog:end -->/;
-  doc = re.test(doc) ? doc.replace(re, md) : `${doc.trimEnd()}\n\n${md}\n`;
-  writeFileSync(file, doc);
-  process.stderr.write(`wrote ${file}\n`);
-}
+if (!quick) writeBenchSection('tlog', md);

@@ -8,9 +8,9 @@
  *   node dist-bench/bench/view.js            full run (100,000 samples)
  *   node dist-bench/bench/view.js --quick    10,000 samples, prints only
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { createModel } from '../src/model/registry.js';
@@ -19,16 +19,14 @@ import { RunIndex } from '../src/store/runs.js';
 import { loadSuite } from '../src/suite/load.js';
 import { startTarget } from '../src/target/server.js';
 import { startViewServer } from '../src/view/server.js';
+import { ROOT, writeBenchSection, median } from './harness.js';
 
 const quick = process.argv.includes('--quick');
 const EPOCHS = quick ? 50 : 500; // × 200 samples
 const BROWSER = '/usr/bin/chromium';
 
-let ROOT = resolve(import.meta.dirname, '..');
-while ((!existsSync(join(ROOT, 'package.json')) || ROOT.endsWith('dist-bench')) && dirname(ROOT) !== ROOT) ROOT = dirname(ROOT);
 const UI = join(ROOT, 'dist-web');
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function bundleSize(): { raw: number; gzip: number } {
   let raw = 0;
@@ -121,12 +119,5 @@ Targets: first render ≤ 1,500 ms; viewer bundle ≤ 500 kB gzipped.
 | viewer bundle (dist-web, all files) | ${kb(b.raw)} raw, **${kb(b.gzip)} gzipped** |
 <!-- bench:view:end -->`;
 process.stdout.write(`${md}\n`);
-if (!quick) {
-  const file = join(ROOT, 'docs/benchmarks.md');
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const re = /<!-- bench:view:start -->[\s\S]*?<!-- bench:view:end -->/;
-  doc = re.test(doc) ? doc.replace(re, md) : `${doc.trimEnd()}\n\n${md}\n`;
-  writeFileSync(file, doc);
-  process.stderr.write(`wrote ${file}\n`);
-}
+if (!quick) writeBenchSection('view', md);
 process.exit(0);

@@ -8,11 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { arithmeticSuite, median, startSimulatedTarget } from './harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '../src/cli/main.js');
@@ -24,38 +24,7 @@ const arg = (name: string) => {
 const NS = (arg('--n') ?? (quick ? '500' : '2000,10000')).split(',').map(Number);
 const C = 64;
 const REPS = Number(arg('--reps') ?? (quick ? 1 : 3));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function target(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [CLI, 'target', 'serve', '--port', '0', '--latency', '50', '--accuracy', '0.8'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-    if (m) return { url: m[1]!, stop: () => child.kill('SIGTERM') };
-  }
-  throw new Error('target did not start');
-}
-
-function makeSuite(dir: string, n: number): string {
-  const rows: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = 10 + ((i * 7919) % 90), b = 10 + ((i * 104729) % 90);
-    const ans = a + b;
-    const opts = [ans, ans + 1, ans - 1, ans + 10];
-    const rot = i % 4;
-    rows.push(JSON.stringify({ id: `b-${i}`, question: `What is ${a} + ${b}?`, choices: opts.map((_, k) => String(opts[(k + rot) % 4])), answer: (4 - rot) % 4 }));
-  }
-  writeFileSync(join(dir, 'data.jsonl'), rows.join('\n') + '\n');
-  writeFileSync(join(dir, 'METHODOLOGY.md'), '# Benchmark suite\nGenerated arithmetic items for benchmarks only.\n');
-  writeFileSync(join(dir, 'suite.yaml'), [
-    'schema: assay.suite/v1', 'id: bench.arithmetic', 'version: 1.0.0', 'title: Whole-process benchmark (generated)', 'risk_area: none',
-    'methodology: METHODOLOGY.md', 'access: grey-box',
-    'dataset: { path: data.jsonl, format: jsonl, fields: { id: id, input: question, target: answer, choices: choices } }',
-    'template: "Answer with the letter only.\\n\\nQuestion: {{input}}\\n{{choices}}\\nAnswer:"',
-    'solver: { type: multiple_choice, shuffle: true }', 'scorers: [ { type: mcq_letter }, { type: mcq_logprob } ]',
-    'metrics: [ { name: accuracy, scorer: mcq_letter }, { name: accuracy_logprob, scorer: mcq_logprob } ]', '',
-  ].join('\n'));
-  return join(dir, 'suite.yaml');
-}
 
 /** Runs `node args…` under /usr/bin/time; wall ms (spawn → exit) and peak RSS MB. */
 function timed(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ wallMs: number; rssMB: number; code: number | null }> {
@@ -93,12 +62,12 @@ async function startupMs(args: (url: string) => string[], upstream: string, env:
   return first - t0;
 }
 
-const t = await target();
+const t = await startSimulatedTarget(CLI, ['--latency', '50', '--accuracy', '0.8']);
 console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 try {
  for (const N of NS) {
   const dir = mkdtempSync(join(tmpdir(), 'assay-whole-'));
-  const suite = makeSuite(dir, N);
+  const suite = arithmeticSuite(dir, N, 'Whole-process benchmark (generated)');
   const bare = join(HERE, 'bare.js');
   if (!existsSync(bare)) throw new Error(`${bare} missing: run tsc -p tsconfig.bench.json`);
   let k = 0;

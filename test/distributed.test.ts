@@ -9,7 +9,7 @@ import { runSuite } from '../src/run/engine.js';
 import { parseQueueUrl, type QueueTarget } from '../src/queue/connection.js';
 import { QueueCoordinator } from '../src/queue/coordinator.js';
 import { startWorker } from '../src/queue/worker.js';
-import { config, DEMO_SUITE, requireService, tmp } from './helpers.js';
+import { config, DEMO_SUITE, requireService, sampleLines, tmp } from './helpers.js';
 import { dropPrefix, freePort, redisUp, samplesOf, scanForResume, spawnCli, startOwnRedis, testPrefix, waitFor } from './distributed-fixture.js';
 
 const REDIS = 'redis://127.0.0.1:6379/0';
@@ -122,13 +122,7 @@ test('the coordinator killed with SIGKILL: `assay run --resume --queue` continue
   try {
     const args = ['--queue', REDIS, '--queue-prefix', q.prefix, '--no-progress'];
     const first = spawnCli(['run', DEMO_SUITE, '--model', 'openai/sim', '--base-url', `${target.url}/v1`, '--limit', '40', '-c', '4', '-o', log, ...args], env);
-    await waitFor('a few records', () => {
-      try {
-        return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{"type":"sample"')).length >= 6;
-      } catch {
-        return false;
-      }
-    });
+    await waitFor('a few records', () => sampleLines(log) >= 6);
     first.child.kill('SIGKILL');
     await first.exited;
     // The jobs in hand finish while no coordinator is listening.
@@ -158,13 +152,7 @@ test('Redis restarted (with AOF persistence) mid-run: the run continues and comp
   let restarted: Awaited<ReturnType<typeof startOwnRedis>> | null = null;
   try {
     const running = distributedRun(target, q, config({ limit: 40, maxConnections: 4 }), log, 1);
-    await waitFor('a few records', () => {
-      try {
-        return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{"type":"sample"')).length >= 8;
-      } catch {
-        return false;
-      }
-    });
+    await waitFor('a few records', () => sampleLines(log) >= 8);
     await redis.stop();
     await new Promise((r) => setTimeout(r, 300));
     restarted = await startOwnRedis(port, redis.dir);
@@ -191,13 +179,7 @@ test('Redis lost for good: the run stops with QUEUE_LOST naming the resume comma
   try {
     const cfg = config({ limit: 40, maxConnections: 4 });
     const running = distributedRun(target, q, cfg, log, 1, { lostAfterMs: 800 });
-    await waitFor('a few records', () => {
-      try {
-        return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{"type":"sample"')).length >= 8;
-      } catch {
-        return false;
-      }
-    });
+    await waitFor('a few records', () => sampleLines(log) >= 8);
     await redis.stop();
     await assert.rejects(running, (e: Error & { code?: string }) => e.code === 'QUEUE_LOST' && /assay run --resume/.test(e.message));
     const kept = await scanForResume(log);

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startTarget } from '../src/target/server.js';
@@ -10,7 +10,7 @@ import { runSuite } from '../src/run/engine.js';
 import { iterateRunLog } from '../src/run/log-reader.js';
 import { rescoreRun } from '../src/run/rescore.js';
 import type { RunLogRecord, SampleRecord } from '../src/run/types.js';
-import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli, faultyProxy } from './helpers.js';
+import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli, faultyProxy, sampleLines } from './helpers.js';
 
 async function records(path: string): Promise<RunLogRecord[]> {
   const out: RunLogRecord[] = [];
@@ -168,7 +168,7 @@ test('SIGKILL mid-run, then --resume: no sample lost, none duplicated', async ()
     stdio: 'ignore',
   });
   // Wait until some, but not all, samples are durable, then kill without warning.
-  const count = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).length : 0);
+  const count = () => sampleLines(log);
   const t0 = Date.now();
   while (count() < 40) {
     if (Date.now() - t0 > 30_000) throw new Error('run did not progress');
@@ -234,7 +234,7 @@ test('SIGINT stops dispatch, closes the log as interrupted, and resume finishes 
   });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const count = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).length : 0);
+  const count = () => sampleLines(log);
   while (count() < 20) await new Promise((r) => setTimeout(r, 20));
   child.kill('SIGINT');
   const code = await new Promise((r) => child.once('exit', r));

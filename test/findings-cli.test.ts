@@ -1,41 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { followUpPolicy, signedVerdictFor } from '../src/registry/scenario-findings.js';
 import { header, sample, writeRunLog } from './attest-fixture.js';
 import { runScenario } from '../src/registry/scenario.js';
-import { cliEntry, tmp } from './helpers.js';
-import { makeReport, testStore } from './registry-fixture.js';
+import { cli, tmp } from './helpers.js';
+import { makeReport, serverProcess, testStore } from './registry-fixture.js';
 
 /** `assay finding|obligation|inbox` against a running `assay server` (SQLite; the API itself is tested on both databases). */
-function assay(args: string[], home: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ASSAY_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => res({ code, stdout, stderr }));
-  });
-}
+const assay = (args: string[], home: string) => cli(args, { ASSAY_HOME: home });
 
 describe('findings CLI against assay server', { timeout: 600_000 }, () => {
   test('file, show, transition, grace, publish; obligations fulfil and confirm; inbox; errors without stack traces', { timeout: 600_000 }, async () => {
     const ts = await testStore('sqlite');
     const home = join(tmp('assay-fcli-'), '.assay');
-    const server = spawn(process.execPath, [cliEntry(), 'server', '--database', ts.location, '--port', '0', '--origin', 'registry.fcli-test', '--insecure-cookies', '--webhook-allow', '127.0.0.0/8'], { env: { ...process.env, ASSAY_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const server = serverProcess(ts.location, home, ['--origin', 'registry.fcli-test', '--insecure-cookies', '--webhook-allow', '127.0.0.0/8']);
     try {
-      const url = await new Promise<string>((res, rej) => {
-        let buf = '';
-        server.stderr!.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
-          if (m) res(m[1]!);
-        });
-        server.on('exit', (c) => rej(new Error(`server exited ${c}: ${buf}`)));
-      });
+      const url = await server.url;
       const operatorToken = readFileSync(join(home, 'registry-token'), 'utf8').trim();
       const w = await runScenario({ baseUrl: url, operatorToken, makeReport, partiesOnly: true });
       const run = async (token: string | null, args: string[], want = 0) => {
@@ -91,8 +73,7 @@ describe('findings CLI against assay server', { timeout: 600_000 }, () => {
       assert.ok(inbox.items.some((m) => m.kind === 'finding.filed'));
       assert.ok(inbox.items.some((m) => m.kind === 'obligation.confirmed'));
     } finally {
-      server.kill('SIGTERM');
-      await new Promise((r) => server.once('exit', r));
+      await server.stop('SIGTERM');
       await ts.drop();
     }
   });

@@ -1,5 +1,5 @@
 import { test as nodeTest } from 'node:test';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -26,6 +26,15 @@ export function config(over: Partial<RunConfig> = {}): RunConfig {
     budget: { maxTokensTotal: null, maxCost: null, pricePerMTok: null },
     ...over,
   };
+}
+
+/** How many sample records a run log holds so far (0 while it does not exist yet); a torn last one counts. */
+export function sampleLines(log: string): number {
+  try {
+    return readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).length;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -64,15 +73,16 @@ function assertBuilt(): void {
   if (s) throw new Error(`${s} is newer than dist/: run \`npm run build\` (npm test does it)`);
 }
 
-/** Run the built CLI in a child process. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Run the built CLI in a child process; `input`, when given, is its standard input. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
     p.on('exit', (code) => res({ code, stdout, stderr }));
+    if (input !== undefined) p.stdin!.end(input);
   });
 }
 

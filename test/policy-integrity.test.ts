@@ -349,22 +349,24 @@ test('validation enforces the false-negative bias: strictly more cautious screen
   assert.doesNotThrow(() => parsePolicyYaml(base.replace('interval: { method: auto, level: 0.95, sided: two }', 'interval: { method: auto, level: 0.95, sided: one }').replace('screen: { threshold: 0.8 }', 'screen: { threshold: 0.8 }'), 'p.yaml'));
 });
 
+/** A stage-2 expert session as run evidence: k successes in n judged items of the elicitation suite. */
+const sess = (id: string, k: number, n: number): RunEvidence => ({
+  runId: id,
+  suite: { id: 'demo.arithmetic.elicitation', version: '1.0.0', digest: 'sha256:' + 'ee'.repeat(32) },
+  model: 'openai/sim',
+  simulated: true,
+  access: 'grey-box',
+  signed: false,
+  logged: false,
+  metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
+  extent: { kind: 'first-n', detail: '', coverage: { recorded: n, expected: n } },
+  exchanges: { judged: n, withModel: n },
+  accessBasis: 'declared',
+  release: null,
+  startedAt: '2026-01-01T00:00:00Z',
+});
+
 test('several stage-2 sessions are pooled into one estimate', () => {
-  const sess = (id: string, k: number, n: number): RunEvidence => ({
-    runId: id,
-    suite: { id: 'demo.arithmetic.elicitation', version: '1.0.0', digest: 'sha256:' + 'ee'.repeat(32) },
-    model: 'openai/sim',
-    simulated: true,
-    access: 'grey-box',
-    signed: false,
-    logged: false,
-    metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
-    extent: { kind: 'first-n', detail: '', coverage: { recorded: n, expected: n } },
-    exchanges: { judged: n, withModel: n },
-    accessBasis: 'declared',
-    release: null,
-    startedAt: '2026-01-01T00:00:00Z',
-  });
   // Two experts on different items (--sample-id, disjoint choices).
   const ids = (from: number) => Array.from({ length: 10 }, (_, i) => `arith-${String(from + i).padStart(4, '0')}`);
   const a = { ...sess('a', 9, 10), extent: { kind: 'chosen' as const, detail: '', ids: ids(1) } };
@@ -448,21 +450,6 @@ test('signed verdicts keep their evaluation version: a v1 report recomputes unde
 });
 
 test('pooling only adds evidence: the same session twice counts once, and extra failed sessions cannot outvote one that rules in', () => {
-  const sess = (id: string, k: number, n: number): RunEvidence => ({
-    runId: id,
-    suite: { id: 'demo.arithmetic.elicitation', version: '1.0.0', digest: 'sha256:' + 'ee'.repeat(32) },
-    model: 'openai/sim',
-    simulated: true,
-    access: 'grey-box',
-    signed: false,
-    logged: false,
-    metrics: [{ name: 'expert_success', n, counts: { scored: n, unscored: 0, errored: 0 }, mean: k / n, se: Math.sqrt(((k / n) * (1 - k / n) * n) / (n - 1) / n), binary: true, clusteredSe: null }],
-    extent: { kind: 'first-n', detail: '', coverage: { recorded: n, expected: n } },
-    exchanges: { judged: n, withModel: n },
-    accessBasis: 'declared',
-    release: null,
-    startedAt: '2026-01-01T00:00:00Z',
-  });
   const text = readFileSync(DEMO_PACK, 'utf8').replace(/digests: \[sha256:[0-9a-f]+\] \}\n    metric: expert_success/, `digests: [sha256:${'ee'.repeat(32)}] }\n    metric: expert_success`);
   const lp = parsePolicyYaml(text, 'p.yaml');
   const rule = (runs: RunEvidence[]) => evaluatePolicy(lp.policy, lp.digest, { facts: FACTS, runs, mode: 'final' }).rules.find((x) => x.rule === 'demo.expert-success')!;

@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { generateSigner } from '../src/attest/keys.js';
 import { defaultGrant, issueGrantToken, tokenDigest } from '../src/gateway/grant.js';
-import { cliEntry, tmp } from './helpers.js';
+import { cli, tmp } from './helpers.js';
 import { writeRunLog } from './attest-fixture.js';
-import { backends, testStore } from './registry-fixture.js';
+import { backends, serverProcess, testStore } from './registry-fixture.js';
 
 /** The registry's workflows through the CLI against a running `assay server`, each party with its own $ASSAY_HOME. */
-function assay(args: string[], home: string, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ASSAY_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => res({ code, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
-}
+const assay = (args: string[], home: string, input?: string) => cli(args, { ASSAY_HOME: home }, input ?? '');
 
 for (const backend of await backends()) {
   describe(`registry CLI against assay server (${backend})`, { timeout: 900_000 }, () => {
@@ -27,17 +16,9 @@ for (const backend of await backends()) {
       const ts = await testStore(backend);
       const home = (n: string) => join(tmp(`assay-${n}-`), '.assay');
       const H = { op: home('op'), accGB: home('accgb'), accFR: home('accfr'), dev: home('dev'), tA: home('ta'), tB: home('tb') };
-      const server = spawn(process.execPath, [cliEntry(), 'server', '--database', ts.location, '--port', '0', '--origin', 'registry.cli-test', '--insecure-cookies'], { env: { ...process.env, ASSAY_HOME: H.op }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const server = serverProcess(ts.location, H.op, ['--origin', 'registry.cli-test', '--insecure-cookies']);
       try {
-        const url = await new Promise<string>((res, rej) => {
-          let buf = '';
-          server.stderr!.on('data', (d: Buffer) => {
-            buf += d.toString();
-            const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
-            if (m) res(m[1]!);
-          });
-          server.on('exit', (c) => rej(new Error(`server exited ${c}: ${buf}`)));
-        });
+        const url = await server.url;
         const run = async (who: keyof typeof H, args: string[], input?: string, want = 0) => {
           const r = await assay([...args.slice(0, 2), ...args.slice(2), ...(args[0] === 'registry' && args[1] !== 'audit' ? ['--url', url] : [])], H[who], input);
           assert.equal(r.code, want, `assay ${args.join(' ')} (as ${who}) exited ${r.code}\n${r.stderr}${r.stdout}`);
@@ -108,8 +89,7 @@ for (const backend of await backends()) {
         const audit = (await run('op', ['registry', 'audit', '--database', ts.location, '--log', join(H.op, 'registry', 'log')])) as string;
         assert.match(audit, /OK: the database history matches the transparency log/);
       } finally {
-        server.kill('SIGINT');
-        await new Promise((r) => server.on('exit', r));
+        await server.stop('SIGINT');
         await ts.drop();
       }
     });

@@ -6,12 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import { generateSigner } from '../src/attest/keys.js';
 import { defaultGrant, issueGrantToken } from '../src/gateway/grant.js';
 import { grantTerms } from '../src/cli/commands/registry-grants.js';
-import { RegistryHttpError } from '../src/registry/client.js';
 import { leaseExpired } from '../src/registry/run-dispatch.js';
-import { runScenario, type World } from '../src/registry/scenario.js';
+import type { World } from '../src/registry/scenario.js';
 import { loadSuite } from '../src/suite/load.js';
 import { startTarget } from '../src/target/server.js';
-import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+import { backends, httpStatus, registryWithParties, type Running } from './registry-fixture.js';
 import { cli, ROOT, tmp } from './helpers.js';
 
 /**
@@ -20,15 +19,6 @@ import { cli, ROOT, tmp } from './helpers.js';
  * runs them and reports the run id and log digest. On both databases; the CLI pull end to end
  * against the simulated target.
  */
-const status = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 200;
-  } catch (e) {
-    if (e instanceof RegistryHttpError) return e.status;
-    throw e;
-  }
-};
 interface Spec {
   id: string;
   state: string;
@@ -43,22 +33,17 @@ for (const backend of await backends()) {
   describe(`run dispatch on ${backend}`, { timeout: 600_000 }, () => {
     let run: Running;
     let w: World;
-    let drop: () => Promise<void>;
+    let close: (() => Promise<void>) | undefined;
     let clock = Date.now();
     let demo: { id: string; version: string; digest: string };
     const target = startTarget({ seed: 1 });
     before(async () => {
-      const ts = await testStore(backend);
-      drop = ts.drop;
-      run = await startRegistry(await ts.open(), { now: () => new Date(clock) });
-      w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, partiesOnly: true });
+      ({ run, w, close } = await registryWithParties(backend, { now: () => new Date(clock) }));
       const s = await loadSuite(DEMO);
       demo = { id: s.def.id, version: s.def.version, digest: s.digest };
     });
     after(async () => {
-      await run?.close();
-      await run?.store.close();
-      await drop?.();
+      await close?.();
       await (await target).close();
     });
 
@@ -83,17 +68,17 @@ for (const backend of await backends()) {
       assert.equal(spec.state, 'queued');
       assert.equal(spec.claimId, undefined, 'a listed spec never shows a claim id');
       // The developer does not plan the tester's runs; another tester does not see them.
-      assert.equal(await status(add(w.developer.client)), 403);
-      assert.equal(await status(w.testerB.client.get(`/api/v1/run-specs/${spec.id}`)), 404);
+      assert.equal(await httpStatus(add(w.developer.client)), 403);
+      assert.equal(await httpStatus(w.testerB.client.get(`/api/v1/run-specs/${spec.id}`)), 404);
       assert.equal((await w.testerB.client.get<{ items: Spec[] }>('/api/v1/run-specs')).items.length, 0);
-      assert.equal(await status(add(w.testerB.client)), 404);
+      assert.equal(await httpStatus(add(w.testerB.client)), 404);
       // Only suites the engagement agreed; hostile values refused by the schema.
-      assert.equal(await status(add(undefined, { suite: { ...demo, id: 'other.suite' } })), 400);
-      assert.equal(await status(add(undefined, { suite: { ...demo, digest: 'sha256:xyz' } })), 400);
-      assert.equal(await status(add(undefined, { model: 'openai/x; DROP TABLE run_specs' })), 400);
-      assert.equal(await status(add(undefined, { extra: 1 })), 400);
+      assert.equal(await httpStatus(add(undefined, { suite: { ...demo, id: 'other.suite' } })), 400);
+      assert.equal(await httpStatus(add(undefined, { suite: { ...demo, digest: 'sha256:xyz' } })), 400);
+      assert.equal(await httpStatus(add(undefined, { model: 'openai/x; DROP TABLE run_specs' })), 400);
+      assert.equal(await httpStatus(add(undefined, { extra: 1 })), 400);
       // The developer cannot claim (it is not a tester); another tester's claim finds nothing of this engagement; the tester's finds the spec.
-      assert.equal(await status(w.developer.client.post('/api/v1/run-specs/claim', { engagement: eng })), 403);
+      assert.equal(await httpStatus(w.developer.client.post('/api/v1/run-specs/claim', { engagement: eng })), 403);
       assert.equal((await w.testerB.client.post<{ spec: Spec | null }>('/api/v1/run-specs/claim', { engagement: eng })).spec, null);
       const claimed = (await w.testerA.client.post<{ spec: Spec | null }>('/api/v1/run-specs/claim', { engagement: eng })).spec!;
       assert.equal(claimed.id, spec.id);
@@ -107,12 +92,12 @@ for (const backend of await backends()) {
       assert.equal(new Set(ids).size, 3);
       // Reporting needs the claim; a result is recorded once.
       const result = { runId: 'r-20261205T000000Z-abcdef', logDigest: `sha256:${'a'.repeat(64)}`, status: 'completed', samples: 5, errored: 0, reportId: null };
-      assert.equal(await status(w.testerA.client.post(`/api/v1/run-specs/${spec.id}/complete`, { claimId: 'clm_wrongwrongwrong', result })), 409);
-      assert.equal(await status(w.developer.client.post(`/api/v1/run-specs/${spec.id}/complete`, { claimId: claimed.claimId, result })), 403);
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/run-specs/${spec.id}/complete`, { claimId: 'clm_wrongwrongwrong', result })), 409);
+      assert.equal(await httpStatus(w.developer.client.post(`/api/v1/run-specs/${spec.id}/complete`, { claimId: claimed.claimId, result })), 403);
       const fin = await w.testerA.client.post<Spec>(`/api/v1/run-specs/${spec.id}/complete`, { claimId: claimed.claimId, result });
       assert.deepEqual([fin.state, fin.result?.runId], ['completed', result.runId]);
-      assert.equal(await status(w.testerA.client.post(`/api/v1/run-specs/${spec.id}/complete`, { claimId: claimed.claimId, result })), 409);
-      assert.equal(await status(w.testerA.client.post(`/api/v1/run-specs/${spec.id}/cancel`, {})), 409);
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/run-specs/${spec.id}/complete`, { claimId: claimed.claimId, result })), 409);
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/run-specs/${spec.id}/cancel`, {})), 409);
       // Every step is an event the developer can read too.
       const dev = await w.developer.client.get<Spec>(`/api/v1/run-specs/${spec.id}`);
       assert.equal(dev.state, 'completed');
@@ -134,8 +119,8 @@ for (const backend of await backends()) {
       assert.equal(second.id, first.id);
       assert.equal(second.attempts, 2);
       assert.notEqual(second.claimId, first.claimId);
-      assert.equal(await status(w.testerA.client.post(`/api/v1/run-specs/${first.id}/heartbeat`, { claimId: first.claimId })), 409);
-      assert.equal(await status(w.testerA.client.post(`/api/v1/run-specs/${first.id}/fail`, { claimId: first.claimId, reason: 'late' })), 409);
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/run-specs/${first.id}/heartbeat`, { claimId: first.claimId })), 409);
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/run-specs/${first.id}/fail`, { claimId: first.claimId, reason: 'late' })), 409);
       const failed = await w.testerA.client.post<Spec>(`/api/v1/run-specs/${first.id}/fail`, { claimId: second.claimId, reason: 'endpoint down' });
       assert.deepEqual([failed.state, failed.result?.reason], ['failed', 'endpoint down']);
     });

@@ -23,8 +23,8 @@ import { emptyTrust } from '../src/attest/trust.js';
 import { parsePolicyYaml } from '../src/policy/load.js';
 import { buildVerdictStatement, signVerdict, verifyTamperInputs } from '../src/policy/signed-verdict.js';
 import { signTamperReport, tamperBundle } from '../src/tamper/attest.js';
-import { SUITE_DIGEST, tamperLog } from './tamper-fixture.js';
-import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+import { tamperLog, tamperPolicyText, tamperRule } from './tamper-fixture.js';
+import { backends, httpStatus, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
 
 /**
  * Findings and coordinated disclosure end to end, over HTTP, with a controllable clock: the
@@ -33,16 +33,6 @@ import { backends, makeReport, startRegistry, testStore, type Running } from './
  * webhooks against a receiver that fails, times out and recovers.
  */
 type F = { id: string; published: boolean; state?: string; details?: unknown; detailsDigest?: string; detailsNonce?: string | null; clock?: Record<string, string | null | boolean>; agencies?: { orgId: string; acknowledgedAt: string | null }[]; timeline?: { kind: string; reason: string | null }[] };
-
-async function status(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-    return 200;
-  } catch (err) {
-    if (err instanceof RegistryHttpError) return err.status;
-    throw err;
-  }
-}
 
 const DEMO_RISK_AREA = 'none (engine smoke test)';
 const DEMO_DIGEST = 'sha256:1618e55bb1611fdd0bbb21bad92b27e9efddb6a533ecb4e84c6cfbdbbf1d2c96';
@@ -183,7 +173,7 @@ for (const backend of await backends()) {
         const c = who === w.operator ? w.operator : as(who as Party | 'public');
         const v = await c.get<F>(`/api/v1/findings/${f.id}`);
         assert.deepEqual(v, { id: f.id, published: false }, `visible to ${typeof who === 'string' ? who : (who as Party).name ?? 'operator'}`);
-        assert.equal(await status(c.post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'x' })), c.token ? 404 : 401);
+        assert.equal(await httpStatus(c.post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'x' })), c.token ? 404 : 401);
       }
       assert.deepEqual((await as('public').get<{ items: F[] }>('/api/v1/findings')).items.map((x) => x.id).includes(f.id), false);
       assert.deepEqual((await as(w.testerB).get<{ items: F[] }>('/api/v1/findings', { mine: true })).items.map((x) => x.id).includes(f.id), false);
@@ -191,7 +181,7 @@ for (const backend of await backends()) {
       assert.deepEqual((await as(w.developer).get<F>(`/api/v1/findings/${f.id}`)).details, details);
 
       clock = at(t0, 1);
-      assert.equal(await status(as(w.testerA).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'mine' })), 403);
+      assert.equal(await httpStatus(as(w.testerA).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'mine' })), 403);
       await as(w.developer).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'reproduced' });
       clock = at(t0, 40);
       const fixed = await as(w.developer).post<F>(`/api/v1/findings/${f.id}/transition`, { action: 'fix', reason: 'tool output is now sanitised in release 2026-12b' });
@@ -213,7 +203,7 @@ for (const backend of await backends()) {
       assert.deepEqual(await as(agencyFR).get<F>(`/api/v1/findings/${f.id}`), { id: f.id, published: false });
       const inbox = await as(w.agency).get<{ items: { kind: string; data: { finding: string; embargoUntil: string } }[] }>(`/api/v1/orgs/${w.agency.orgId}/inbox`);
       assert.deepEqual(inbox.items.filter((m) => m.kind === 'finding.prenotified').map((m) => [m.data.finding, m.data.embargoUntil]), [[f.id, at(t0, 70).toISOString()]]);
-      assert.equal(await status(as(agencyFR).post(`/api/v1/findings/${f.id}/acknowledge-notice`, { agencyId: agencyFR.orgId })), 404);
+      assert.equal(await httpStatus(as(agencyFR).post(`/api/v1/findings/${f.id}/acknowledge-notice`, { agencyId: agencyFR.orgId })), 404);
       const acked = await as(w.agency).post<F>(`/api/v1/findings/${f.id}/acknowledge-notice`, { agencyId: w.agency.orgId });
       assert.equal(acked.agencies![0]!.acknowledgedAt, at(t0, 63).toISOString());
 
@@ -266,7 +256,7 @@ for (const backend of await backends()) {
       const mine = await as(w.testerA).get<F>(`/api/v1/findings/${f.id}`);
       assert.equal(commitDetails(Buffer.from(mine.detailsNonce!, 'base64url'), mine.details), mine.detailsDigest);
       assert.notEqual(commitDetails(Buffer.from(mine.detailsNonce!, 'base64url'), { ...bio, description: 'x' }), mine.detailsDigest);
-      assert.equal(await status(as(w.developer).post(`/api/v1/findings/${f.id}/reveal`, { orgId: w.testerB.orgId, reason: 'r' })), 403);
+      assert.equal(await httpStatus(as(w.developer).post(`/api/v1/findings/${f.id}/reveal`, { orgId: w.testerB.orgId, reason: 'r' })), 403);
       await as(w.testerA).post(`/api/v1/findings/${f.id}/reveal`, { orgId: w.testerB.orgId, reason: 'replication by an accredited peer' });
       assert.deepEqual((await as(w.testerB).get<F>(`/api/v1/findings/${f.id}`)).details, bio);
       assert.equal((await as('public').get<F>(`/api/v1/findings/${f.id}`)).details, null);
@@ -301,10 +291,10 @@ for (const backend of await backends()) {
       assert.deepEqual((await as(w.agency).get<F>(`/api/v1/findings/${f.id}`)).agencies!.map((a) => a.orgId), [w.agency.orgId]);
       clock = at(t0, 2);
       await as(w.developer).post(`/api/v1/findings/${f.id}/transition`, { action: 'acknowledge', reason: 'seen' });
-      assert.equal(await status(as(w.testerA).post(`/api/v1/findings/${f.id}/grace`, { reason: 'please' })), 403);
+      assert.equal(await httpStatus(as(w.testerA).post(`/api/v1/findings/${f.id}/grace`, { reason: 'please' })), 403);
       const g = await as(w.developer).post<F>(`/api/v1/findings/${f.id}/grace`, { reason: 'patch rolling out, 60% of traffic' });
       assert.equal(g.clock!.disclosureAt, at(t0, 10).toISOString());
-      assert.equal(await status(as(w.developer).post(`/api/v1/findings/${f.id}/grace`, { reason: 'again' })), 409);
+      assert.equal(await httpStatus(as(w.developer).post(`/api/v1/findings/${f.id}/grace`, { reason: 'again' })), 409);
       clock = new Date(at(t0, 10).getTime() - 1000);
       await tick();
       assert.equal(await eventsOf(`finding/${f.id}`, 'finding.publish'), 0);
@@ -331,7 +321,7 @@ for (const backend of await backends()) {
 
       const c = await file({ title: 'withdrawn' });
       await as(w.testerA).post(`/api/v1/findings/${c.id}/transition`, { action: 'withdraw', reason: 'my mistake' });
-      assert.equal(await status(as(w.testerA).post(`/api/v1/findings/${c.id}/publish`, { reason: 'x' })), 409);
+      assert.equal(await httpStatus(as(w.testerA).post(`/api/v1/findings/${c.id}/publish`, { reason: 'x' })), 409);
       clock = at(t0, 120);
       await tick();
       assert.deepEqual(await as('public').get<F>(`/api/v1/findings/${c.id}`), { id: c.id, published: false });
@@ -342,12 +332,12 @@ for (const backend of await backends()) {
       const { ids } = await as(w.testerA).post<{ ids: string[] }>('/api/v1/finding-ids', { testerId: w.testerA.orgId, count: 2 });
       assert.equal(ids.length, 2);
       assert.deepEqual(await as('public').get(`/api/v1/findings/${ids[0]}`), { id: ids[0], published: false });
-      assert.equal(await status(as(w.testerB).post('/api/v1/findings', { reporterId: w.testerB.orgId, modelIds: [w.modelId], id: ids[0], title: 't', riskDomain: 'cyber', severity: 'low', details })), 404);
+      assert.equal(await httpStatus(as(w.testerB).post('/api/v1/findings', { reporterId: w.testerB.orgId, modelIds: [w.modelId], id: ids[0], title: 't', riskDomain: 'cyber', severity: 'low', details })), 404);
       const f = await file({ id: ids[0], engagementId: null });
       assert.equal(f.id, ids[0]);
-      assert.equal(await status(file({ id: ids[0] })), 409);
-      assert.equal(await status(as(w.developer).post('/api/v1/finding-ids', { testerId: w.developer.orgId, count: 1 })), 403);
-      assert.equal(await status(as('public').get('/api/v1/findings/AF-2026-ABCDEF-99999')), 404);
+      assert.equal(await httpStatus(file({ id: ids[0] })), 409);
+      assert.equal(await httpStatus(as(w.developer).post('/api/v1/finding-ids', { testerId: w.developer.orgId, count: 1 })), 403);
+      assert.equal(await httpStatus(as('public').get('/api/v1/findings/AF-2026-ABCDEF-99999')), 404);
     });
 
     test('a threshold-crossed signed verdict (assay verdict --sign against the simulated target) is recomputed and creates obligations; one fulfilled and confirmed, one overdue and escalated once', async () => {
@@ -389,21 +379,21 @@ for (const backend of await backends()) {
       await refused({ verdict: v.crossed, policy: v.belowPolicy, reports: [v.report] }, /exit 14.*the verdict is for policy/);
       await refused({ verdict: v.crossed, policy: 'schema: nope', reports: [v.report] }, /the policy does not load: policy:1, field "schema"/, 400);
       // A forged signer (tester B's key), a replay, a developer posing as a tester.
-      assert.equal(await status(post(w.testerA, { verdict: sign(handBuilt, w.testerB.signer), policy: v.crossedPolicy, reports: [v.report] })), 422);
-      assert.equal(await status(post(w.testerA, { jurisdictions: ['GB'], verdict: v.crossed, policy: v.crossedPolicy, reports: [v.report] })), 409);
-      assert.equal(await status(as(w.developer).post('/api/v1/verdicts', { testerId: w.developer.orgId, modelId: w.modelId, verdict: sign(handBuilt, w.developer.signer), policy: v.crossedPolicy, reports: [] })), 403);
+      assert.equal(await httpStatus(post(w.testerA, { verdict: sign(handBuilt, w.testerB.signer), policy: v.crossedPolicy, reports: [v.report] })), 422);
+      assert.equal(await httpStatus(post(w.testerA, { jurisdictions: ['GB'], verdict: v.crossed, policy: v.crossedPolicy, reports: [v.report] })), 409);
+      assert.equal(await httpStatus(as(w.developer).post('/api/v1/verdicts', { testerId: w.developer.orgId, modelId: w.modelId, verdict: sign(handBuilt, w.developer.signer), policy: v.crossedPolicy, reports: [] })), 403);
       const [notifyO, kycO] = r.obligations as unknown as [{ id: string }, { id: string }];
       // Visibility: parties and the GB agencies; not tester B, not the FR agency.
-      assert.equal(await status(as(w.testerB).get(`/api/v1/obligations/${notifyO.id}`)), 404);
-      assert.equal(await status(as(agencyFR).get(`/api/v1/obligations/${notifyO.id}`)), 404);
+      assert.equal(await httpStatus(as(w.testerB).get(`/api/v1/obligations/${notifyO.id}`)), 404);
+      assert.equal(await httpStatus(as(agencyFR).get(`/api/v1/obligations/${notifyO.id}`)), 404);
       assert.equal((await as(agencyFR).get<{ items: unknown[] }>('/api/v1/obligations')).items.length, 0);
       assert.equal((await as(w.agency).get<{ items: unknown[] }>('/api/v1/obligations')).items.length, 2);
 
       clock = at(t0, 3);
-      assert.equal(await status(as(w.testerA).post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'x', evidence: [] })), 403);
-      assert.equal(await status(as(w.testerA).post(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'early' })), 409);
+      assert.equal(await httpStatus(as(w.testerA).post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'x', evidence: [] })), 403);
+      assert.equal(await httpStatus(as(w.testerA).post(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'early' })), 409);
       await as(w.developer).post(`/api/v1/obligations/${notifyO.id}/fulfil`, { statement: 'notified the agency by letter ref 2026/77', evidence: [{ kind: 'letter', ref: 'ref 2026/77' }] });
-      assert.equal(await status(as(w.developer).post(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'self' })), 403);
+      assert.equal(await httpStatus(as(w.developer).post(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'self' })), 403);
       const conf = await as(w.testerA).post<{ state: string }>(`/api/v1/obligations/${notifyO.id}/confirm`, { reason: 'agency confirmed receipt' });
       assert.equal(conf.state, 'confirmed');
 
@@ -428,20 +418,7 @@ for (const backend of await backends()) {
       const log = recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
       const signer = Object.assign(v.signer, { name: 'lab' });
       const report = tamperBundle(signTamperReport(Buffer.from(log), recs, signer, { resamples: 200 }), signer);
-      const policyText = `schema: assay.policy/v3
-id: test.tamper-follow-through
-version: 1.0.0
-title: Tamper follow-through
-example: true
-disclaimer: a test policy
-capabilities:
-  - id: safeguard-removal
-    title: Safeguards removable by fine-tuning
-    actions:
-      threshold-crossed: [{ type: restrict-deployment, restriction: no open-weight release }]
-rules:
-  - { id: refusal-survives, capability: safeguard-removal, stage: tamper, suite: { id: test.suite, digests: ["${SUITE_DIGEST}"] }, metric: refused, threshold: 0.5, evidence: { min_samples: 50 }, tamper: { attack: { kind: harmful, learning_rate: 2e-5 }, survive: { strength: 1000, unit: examples } } }
-`;
+      const policyText = tamperPolicyText(tamperRule('{ strength: 1000, unit: examples }', '{ kind: harmful, learning_rate: 2e-5 }'), { id: 'test.tamper-follow-through', title: 'Tamper follow-through' });
       const lp = parsePolicyYaml(policyText, 'p.yaml');
       // The registry's trust: tester A's registered keys (this key among them).
       const trust = { ...emptyTrust(), testers: [{ name: 'lab', keyId: v.signer.keyId, publicKey: v.signer.publicKey }] };
@@ -450,9 +427,9 @@ rules:
       assert.equal(st.predicate.verificationResult, 'threshold-crossed');
       const verdict = signVerdict(st, v.signer);
       const body = { testerId: w.testerA.orgId, modelId: w.modelId, verdict, policy: policyText, reports: [] };
-      assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', body)), 422);
+      assert.equal(await httpStatus(as(w.testerA).post('/api/v1/verdicts', body)), 422);
       const edited = log.replace('"i1":1', '"i1":0');
-      assert.equal(await status(as(w.testerA).post('/api/v1/verdicts', { ...body, tamper: [{ report, log: edited }] })), 422);
+      assert.equal(await httpStatus(as(w.testerA).post('/api/v1/verdicts', { ...body, tamper: [{ report, log: edited }] })), 422);
       const r = await as(w.testerA).post<{ verdict: string; recomputed: boolean; obligations: { title: string }[] }>('/api/v1/verdicts', { ...body, tamper: [{ report, log }] });
       assert.deepEqual([r.verdict, r.recomputed, r.obligations.map((o) => o.title)], ['threshold-crossed', true, ['restrict deployment: no open-weight release']]);
     });
@@ -482,9 +459,9 @@ rules:
       await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
       const port = (receiver.address() as { port: number }).port;
       try {
-        assert.equal(await status(as(w.developer).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: 'http://10.1.2.3/hook' })), 400);
-        assert.equal(await status(as(w.developer).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://[::1]:${port}/hook` })), 400);
-        assert.equal(await status(as(w.testerA).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://127.0.0.1:${port}/hook` })), 403);
+        assert.equal(await httpStatus(as(w.developer).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: 'http://10.1.2.3/hook' })), 400);
+        assert.equal(await httpStatus(as(w.developer).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://[::1]:${port}/hook` })), 400);
+        assert.equal(await httpStatus(as(w.testerA).post(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://127.0.0.1:${port}/hook` })), 403);
         const hook = await as(w.developer).post<{ id: string; secret: string }>(`/api/v1/orgs/${w.developer.orgId}/webhooks`, { url: `http://127.0.0.1:${port}/hook` });
         assert.match(hook.secret, /^whsec_/);
         const f = await file({ title: 'webhook case' });

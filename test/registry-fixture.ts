@@ -1,14 +1,17 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { attestRun } from '../src/attest/bundle.js';
 import { bundleText } from '../src/attest/bundle.js';
 import type { Signer } from '../src/attest/keys.js';
+import { RegistryHttpError } from '../src/registry/client.js';
 import { openStore, type RegistryStore } from '../src/registry/db.js';
+import { runScenario, type World } from '../src/registry/scenario.js';
 import { buildServer, type RegistryServer, type ServerOptions } from '../src/server/app.js';
 import { LocalLog } from '../src/tlog/storage.js';
 import { ed25519Signer } from '../src/tlog/note.js';
-import { tmp } from './helpers.js';
+import { cliEntry, tmp } from './helpers.js';
 import { writeRunLog } from './attest-fixture.js';
 
 /**
@@ -118,4 +121,64 @@ export async function makeReport(t: { signer: Signer; name: string }): Promise<{
   const path = writeRunLog();
   const { bundle } = await attestRun(path, { signer: t.signer, testerName: t.name });
   return { bundle: bundleText(bundle), runLog: readFileSync(path) };
+}
+
+/**
+ * A registry on `backend` with the scenario's parties (operator, developer with a model, two
+ * testers, accreditors, an agency; no engagement yet). `close` stops the server, closes the store
+ * and drops a PostgreSQL database; a failed set-up cleans up before it throws.
+ */
+export async function registryWithParties(backend: Backend, opts: Parameters<typeof startRegistry>[1] = {}): Promise<{ run: Running; w: World; close(): Promise<void> }> {
+  const ts = await testStore(backend);
+  const run = await startRegistry(await ts.open(), opts);
+  const close = async () => {
+    await run.close();
+    await run.store.close();
+    await ts.drop();
+  };
+  try {
+    const w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, partiesOnly: true });
+    return { run, w, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** The HTTP status a registry call ended with: 200 when it succeeded, the error's status when the registry refused it. */
+export async function httpStatus(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (e) {
+    if (e instanceof RegistryHttpError) return e.status;
+    throw e;
+  }
+}
+
+/**
+ * `assay server --database <location> --port 0 …args` as its own process with `home` as
+ * $ASSAY_HOME. `url` resolves once it listens (rejects if it exits first); `stop` signals it and
+ * waits for it to exit (at once when it already has).
+ */
+export function serverProcess(location: string, home: string, args: string[]): { url: Promise<string>; stop(signal?: NodeJS.Signals): Promise<void> } {
+  const server = spawn(process.execPath, [cliEntry(), 'server', '--database', location, '--port', '0', ...args], { env: { ...process.env, ASSAY_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((r) => server.once('exit', () => r()));
+  const url = new Promise<string>((res, rej) => {
+    let buf = '';
+    server.stderr!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
+      if (m) res(m[1]!);
+    });
+    server.on('exit', (c) => rej(new Error(`server exited ${c}: ${buf}`)));
+  });
+  url.catch(() => {}); // a caller that never awaits url still stops the server cleanly
+  return {
+    url,
+    async stop(signal = 'SIGTERM') {
+      if (server.exitCode === null && server.signalCode === null) server.kill(signal);
+      await exited;
+    },
+  };
 }

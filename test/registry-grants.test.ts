@@ -6,23 +6,14 @@ import { defaultGrant, issueGrantToken, tokenDigest } from '../src/gateway/grant
 import { grantTerms } from '../src/cli/commands/registry-grants.js';
 import { auditRegistry } from '../src/registry/audit.js';
 import { RegistryClient, RegistryHttpError } from '../src/registry/client.js';
-import { runScenario, type World } from '../src/registry/scenario.js';
+import type { World } from '../src/registry/scenario.js';
 import { logSource } from '../src/tlog/client.js';
-import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+import { backends, httpStatus, registryWithParties, type Running } from './registry-fixture.js';
 
 /**
  * Grant requests: a tester asks for gateway access, the developer sees it in its inbox and approves
  * with the grant its own gateway issued (or refuses); every step is an event. Run on both databases.
  */
-const status = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 200;
-  } catch (e) {
-    if (e instanceof RegistryHttpError) return e.status;
-    throw e;
-  }
-};
 interface Req {
   id: string;
   engagementId: string;
@@ -42,18 +33,9 @@ for (const backend of await backends()) {
   describe(`grant requests on ${backend}`, { timeout: 600_000 }, () => {
     let run: Running;
     let w: World;
-    let drop: () => Promise<void>;
-    before(async () => {
-      const ts = await testStore(backend);
-      drop = ts.drop;
-      run = await startRegistry(await ts.open());
-      w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, partiesOnly: true });
-    });
-    after(async () => {
-      await run?.close();
-      await run?.store.close();
-      await drop?.();
-    });
+    let close: (() => Promise<void>) | undefined;
+    before(async () => ({ run, w, close } = await registryWithParties(backend)));
+    after(async () => close?.());
 
     const window = (hours = 48) => ({ windowStart: new Date().toISOString(), windowEnd: new Date(Date.now() + hours * 3600e3).toISOString() });
     async function acceptedEngagement(level = 'grey-box'): Promise<string> {
@@ -87,12 +69,12 @@ for (const backend of await backends()) {
       // The level actually granted, not the one agreed, is what the engagement carries.
       assert.deepEqual([eng.state, eng.grantDigest, eng.grantLevel], ['active', terms.grantDigest, 'black-box']);
       // Approving twice is a conflict, not a second grant.
-      assert.equal(await status(w.developer.client.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 409);
+      assert.equal(await httpStatus(w.developer.client.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 409);
 
       // The tester asks for more; the developer refuses; the tester asks again and withdraws.
       const more = await w.testerA.client.post<Req>(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box', budget: { tokens: 5_000_000, costUsd: null }, note: 'for the weights probe' });
       assert.deepEqual([more.origin, more.state], ['tester', 'pending']);
-      assert.equal(await status(w.testerA.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' })), 409, 'one pending request at a time');
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' })), 409, 'one pending request at a time');
       assert.equal((await w.developer.client.post<Req>(`/api/v1/grant-requests/${more.id}/refuse`, { reason: 'not in the agreed scope' })).state, 'refused');
       const again = await w.testerA.client.post<Req>(`/api/v1/engagements/${engId}/grant-requests`, { level: 'grey-box' });
       assert.equal((await w.testerA.client.post<Req>(`/api/v1/grant-requests/${again.id}/withdraw`, {})).state, 'withdrawn');
@@ -123,21 +105,21 @@ for (const backend of await backends()) {
       for (const [who, c] of Object.entries(outsiders)) {
         const before = await snapshot();
         assert.deepEqual((await c.get<{ items: Req[] }>('/api/v1/grant-requests')).items.filter((r) => r.engagementId === engId), [], `${who} lists nothing of it`);
-        assert.equal(await status(c.get(`/api/v1/grant-requests/${req.id}`)), 404, `${who} cannot see it`);
-        assert.equal(await status(c.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 404, `${who} cannot approve`);
-        assert.equal(await status(c.post(`/api/v1/grant-requests/${req.id}/refuse`, { reason: 'x' })), 404, `${who} cannot refuse`);
-        assert.equal(await status(c.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' })), 404, `${who} cannot ask in it`);
+        assert.equal(await httpStatus(c.get(`/api/v1/grant-requests/${req.id}`)), 404, `${who} cannot see it`);
+        assert.equal(await httpStatus(c.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 404, `${who} cannot approve`);
+        assert.equal(await httpStatus(c.post(`/api/v1/grant-requests/${req.id}/refuse`, { reason: 'x' })), 404, `${who} cannot refuse`);
+        assert.equal(await httpStatus(c.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' })), 404, `${who} cannot ask in it`);
         assert.equal(await snapshot(), before, `${who}: nothing changed`);
       }
       const before = await snapshot();
-      assert.equal(await status(new RegistryClient(run.baseUrl).get('/api/v1/grant-requests')), 401, 'anonymous');
-      assert.equal(await status(w.testerA.client.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'the tester cannot approve its own request');
-      assert.equal(await status(w.testerA.client.post(`/api/v1/grant-requests/${req.id}/refuse`, { reason: 'x' })), 403);
-      assert.equal(await status(w.developer.client.post(`/api/v1/grant-requests/${req.id}/withdraw`, {})), 403, 'the developer cannot withdraw the tester\'s request');
-      assert.equal(await status(w.developer.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' })), 403, 'the developer does not ask itself');
-      assert.equal(await status(viewer.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'a viewer of the developer cannot approve');
-      assert.equal(await status(readOnly.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'a read-only token cannot approve');
-      assert.equal(await status(w.operator.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'the operator does not approve for a developer');
+      assert.equal(await httpStatus(new RegistryClient(run.baseUrl).get('/api/v1/grant-requests')), 401, 'anonymous');
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'the tester cannot approve its own request');
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/grant-requests/${req.id}/refuse`, { reason: 'x' })), 403);
+      assert.equal(await httpStatus(w.developer.client.post(`/api/v1/grant-requests/${req.id}/withdraw`, {})), 403, 'the developer cannot withdraw the tester\'s request');
+      assert.equal(await httpStatus(w.developer.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' })), 403, 'the developer does not ask itself');
+      assert.equal(await httpStatus(viewer.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'a viewer of the developer cannot approve');
+      assert.equal(await httpStatus(readOnly.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'a read-only token cannot approve');
+      assert.equal(await httpStatus(w.operator.post(`/api/v1/grant-requests/${req.id}/approve`, terms)), 403, 'the operator does not approve for a developer');
       assert.equal(await snapshot(), before, 'refused requests changed nothing');
       assert.equal((await viewer.get<Req>(`/api/v1/grant-requests/${req.id}`)).id, req.id, 'a viewer of a party reads it');
       assert.equal((await w.developer.client.post<Req>(`/api/v1/grant-requests/${req.id}/approve`, terms)).state, 'approved');
@@ -169,7 +151,7 @@ for (const backend of await backends()) {
 
       // Ten approvals at once (different grants): exactly one wins, one approval event.
       const tokens = Array.from({ length: 10 }, () => grantTerms(issue('grey-box'), 'grant.jwt'));
-      const results = await Promise.all(tokens.map((t) => status(d.post(`/api/v1/grant-requests/${req.id}/approve`, t))));
+      const results = await Promise.all(tokens.map((t) => httpStatus(d.post(`/api/v1/grant-requests/${req.id}/approve`, t))));
       assert.deepEqual(results.sort(), [200, ...Array(9).fill(409)]);
       const approvals = await run.store.db.selectFrom('events').select('data').where('kind', '=', 'grant.approve').where('subject', '=', `grant-request/${req.id}`).execute();
       assert.equal(approvals.length, 1);
@@ -177,13 +159,13 @@ for (const backend of await backends()) {
       assert.equal(eng.grantDigest, (JSON.parse(approvals[0]!.data) as { grantDigest: string }).grantDigest, 'the engagement carries the winning grant');
 
       // Ten requests at once by the tester: one pending, nine conflicts.
-      const asks = await Promise.all(Array.from({ length: 10 }, () => status(w.testerA.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' }))));
+      const asks = await Promise.all(Array.from({ length: 10 }, () => httpStatus(w.testerA.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'white-box' }))));
       assert.deepEqual(asks.sort(), [200, ...Array(9).fill(409)]);
       // A cancelled engagement takes no more requests, and its pending one cannot be approved.
       const pending = (await d.get<{ items: Req[] }>('/api/v1/grant-requests', { state: 'pending', engagement: engId })).items[0]!;
       await w.testerA.client.post(`/api/v1/engagements/${engId}/cancel`, { reason: 'stopped' });
-      assert.equal(await status(d.post(`/api/v1/grant-requests/${pending.id}/approve`, grantTerms(issue('white-box'), 'g'))), 409);
-      assert.equal(await status(w.testerA.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'black-box' })), 409);
+      assert.equal(await httpStatus(d.post(`/api/v1/grant-requests/${pending.id}/approve`, grantTerms(issue('white-box'), 'g'))), 409);
+      assert.equal(await httpStatus(w.testerA.client.post(`/api/v1/engagements/${engId}/grant-requests`, { level: 'black-box' })), 409);
     });
 
     test('a token that is not a grant is refused by the CLI helper before anything is sent', () => {

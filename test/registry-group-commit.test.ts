@@ -5,9 +5,9 @@ import { RegistryError } from '../src/registry/registry.js';
 import { GroupCommit } from '../src/registry/group-commit.js';
 import { appendEvent, contentOfRow, eventDigest, GENESIS } from '../src/registry/events.js';
 import { RegistryHttpError } from '../src/registry/client.js';
-import { runScenario, type World } from '../src/registry/scenario.js';
+import type { World } from '../src/registry/scenario.js';
 import type { RegistryStore } from '../src/registry/db.js';
-import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
+import { backends, makeReport, registryWithParties, testStore, type Running } from './registry-fixture.js';
 
 /**
  * Group commit and the verification pool, attacked by other routes: a database error or a refusal
@@ -72,18 +72,9 @@ for (const backend of await backends()) {
   describe(`concurrent uploads through the verification pool on ${backend}`, { timeout: 600_000 }, () => {
     let run: Running;
     let w: World;
-    let drop: () => Promise<void>;
-    before(async () => {
-      const ts = await testStore(backend);
-      drop = ts.drop;
-      run = await startRegistry(await ts.open());
-      w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, partiesOnly: true });
-    });
-    after(async () => {
-      await run?.close();
-      await run?.store.close();
-      await drop?.();
-    });
+    let close: (() => Promise<void>) | undefined;
+    before(async () => ({ run, w, close } = await registryWithParties(backend)));
+    after(async () => close?.());
 
     test('valid, forged, duplicate and damaged reports at once: each lands or vanishes whole; verification results are the serial ones', async () => {
       const e = await w.developer.client.post<{ id: string }>('/api/v1/engagements', { developerId: w.developer.orgId, testerId: w.testerA.orgId, modelId: w.modelId, suites: ['fixture.qa'], accessLevel: 'black-box', windowStart: new Date().toISOString(), windowEnd: new Date(Date.now() + 86400e3).toISOString() });

@@ -7,35 +7,19 @@ import { after, before, describe, test } from 'node:test';
 import { issueAccreditation } from '../src/attest/trust.js';
 import { generateSigner } from '../src/attest/keys.js';
 import { auditRegistry } from '../src/registry/audit.js';
-import { RegistryClient, RegistryHttpError } from '../src/registry/client.js';
-import { runScenario, type World } from '../src/registry/scenario.js';
+import { RegistryClient } from '../src/registry/client.js';
+import type { World } from '../src/registry/scenario.js';
 import { logSource } from '../src/tlog/client.js';
 import { ed25519Signer } from '../src/tlog/note.js';
 import { tmp } from './helpers.js';
-import { backends, makeReport, startRegistry, testStore, type Running } from './registry-fixture.js';
-
-const status = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 200;
-  } catch (e) {
-    if (e instanceof RegistryHttpError) return e.status;
-    throw e;
-  }
-};
+import { backends, httpStatus, registryWithParties, startRegistry, testStore, type Running } from './registry-fixture.js';
 
 describe('registry against hostile input (SQLite)', () => {
   let run: Running;
   let w: World;
-  before(async () => {
-    const ts = await testStore('sqlite');
-    run = await startRegistry(await ts.open());
-    w = await runScenario({ baseUrl: run.baseUrl, operatorToken: run.operatorToken, makeReport, partiesOnly: true });
-  });
-  after(async () => {
-    await run.close();
-    await run.store.close();
-  });
+  let close: (() => Promise<void>) | undefined;
+  before(async () => ({ run, w, close } = await registryWithParties('sqlite')));
+  after(async () => close?.());
   const raw = (path: string, init: RequestInit = {}) => fetch(run.baseUrl + path, { ...init, headers: { authorization: `Bearer ${w.operator.token}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
 
   test('oversized, malformed, mistyped and unknown-field bodies get problem+json naming the problem; nothing is created', async () => {
@@ -70,7 +54,7 @@ describe('registry against hostile input (SQLite)', () => {
     }
     const cursor = await raw('/api/v1/orgs?cursor=%27%20OR%201%3D1');
     assert.equal(cursor.status, 400);
-    assert.equal(await status(w.operator.get('/api/v1/orgs', { limit: 10_000 })), 400);
+    assert.equal(await httpStatus(w.operator.get('/api/v1/orgs', { limit: 10_000 })), 400);
   });
 
   test('forged statements are refused: an accreditation signed by an unregistered key, or naming another tester\'s key', async () => {
@@ -81,18 +65,18 @@ describe('registry against hostile input (SQLite)', () => {
     await assert.rejects(w.accreditorGB.client.post('/api/v1/accreditations', { accreditorId: w.accreditorGB.orgId, testerId: w.testerA.orgId, statement: wrongKey }), /is not a registered key of/);
     const t = JSON.parse(JSON.stringify(forged)) as { signatures: { sig: string }[] };
     t.signatures = Array.from({ length: 9 }, () => ({ keyid: 'x', sig: 'AAAA' }));
-    assert.equal(await status(w.accreditorGB.client.post('/api/v1/accreditations', { accreditorId: w.accreditorGB.orgId, testerId: w.testerA.orgId, statement: t })), 400);
+    assert.equal(await httpStatus(w.accreditorGB.client.post('/api/v1/accreditations', { accreditorId: w.accreditorGB.orgId, testerId: w.testerA.orgId, statement: t })), 400);
   });
 
   test('credentials: revoked and garbage tokens are 401; cookie sessions need the CSRF header; sign-in is rate-limited', async () => {
     const c = new RegistryClient(run.baseUrl);
     const t = await w.agency.client.post<{ id: string; token: string }>('/api/v1/tokens', { scopes: ['read', 'write'], ttlSeconds: 600 });
     c.token = t.token;
-    assert.equal(await status(c.get('/api/v1/me')), 200);
+    assert.equal(await httpStatus(c.get('/api/v1/me')), 200);
     await w.agency.client.del(`/api/v1/tokens/${t.id}`);
-    assert.equal(await status(c.get('/api/v1/me')), 401);
+    assert.equal(await httpStatus(c.get('/api/v1/me')), 401);
     c.token = 'assay_' + 'A'.repeat(43);
-    assert.equal(await status(c.get('/api/v1/me')), 401);
+    assert.equal(await httpStatus(c.get('/api/v1/me')), 401);
     // Browser session.
     const s = await fetch(`${run.baseUrl}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: w.agency.email, password: w.agency.password }) });
     assert.equal(s.status, 200);
@@ -111,7 +95,7 @@ describe('registry against hostile input (SQLite)', () => {
     const small = await startRegistry(await (await testStore('sqlite')).open(), { loginPerMinute: 3 });
     try {
       const codes: number[] = [];
-      for (let i = 0; i < 6; i++) codes.push(await status(new RegistryClient(small.baseUrl).post('/api/v1/login', { email: 'nobody@example.org', password: `guess ${i}` })));
+      for (let i = 0; i < 6; i++) codes.push(await httpStatus(new RegistryClient(small.baseUrl).post('/api/v1/login', { email: 'nobody@example.org', password: `guess ${i}` })));
       assert.deepEqual(codes, [401, 401, 401, 429, 429, 429]);
     } finally {
       await small.close();

@@ -10,7 +10,7 @@ import { runSuite } from '../src/run/engine.js';
 import { iterateRunLog } from '../src/run/log-reader.js';
 import { isArtefactRef, getArtefact, artefactDir } from '../src/run/artefacts.js';
 import type { RunLogRecord, SampleRecord } from '../src/run/types.js';
-import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli, faultyProxy, openaiBody } from './helpers.js';
+import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli, faultyProxy, openaiBody, sampleLines } from './helpers.js';
 
 const closers: Array<{ close(): Promise<void> }> = [];
 after(async () => {
@@ -22,7 +22,6 @@ async function records(path: string): Promise<RunLogRecord[]> {
   return out;
 }
 const samplesOf = (recs: RunLogRecord[]) => recs.filter((r): r is SampleRecord => r.type === 'sample');
-const sampleLines = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"sample"')).length : 0);
 async function target(profile: Parameters<typeof startTarget>[0] = {}) {
   const t = await startTarget({ seed: 4, accuracy: 0.8, ...profile });
   closers.push(t);

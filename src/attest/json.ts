@@ -120,16 +120,9 @@ class Parser {
   }
 
   private object(): { [k: string]: JsonValue } {
-    this.i++; // {
     const out: { [k: string]: JsonValue } = {};
     const seen = new Set<string>();
-    this.ws();
-    if (this.s[this.i] === '}') {
-      this.i++;
-      return out;
-    }
-    for (;;) {
-      this.ws();
+    this.members('}', () => {
       if (this.s[this.i] !== '"') this.fail('JSON_INVALID', 'expected a member name');
       const keyAt = this.i;
       const key = this.string();
@@ -146,44 +139,45 @@ class Parser {
       // defineProperty: a "__proto__" member is data, never the object's prototype.
       Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
       this.path.pop();
-      this.ws();
-      const c = this.s[this.i];
-      if (c === ',') {
-        this.i++;
-        continue;
-      }
-      if (c === '}') {
-        this.i++;
-        return out;
-      }
-      this.fail('JSON_INVALID', 'expected "," or "}"');
-    }
+    });
+    return out;
   }
 
   private array(): JsonValue[] {
-    this.i++; // [
     const out: JsonValue[] = [];
-    this.ws();
-    if (this.s[this.i] === ']') {
-      this.i++;
-      return out;
-    }
-    for (;;) {
-      this.ws();
+    this.members(']', () => {
       this.path.push(out.length);
       out.push(this.value());
       this.path.pop();
+    });
+    return out;
+  }
+
+  /**
+   * The members of an object or array, from its opening bracket to just past `close`: none, or
+   * `member` (called at the member's first character) separated by commas, white space around each.
+   */
+  private members(close: '}' | ']', member: () => void): void {
+    this.i++; // { or [
+    this.ws();
+    if (this.s[this.i] === close) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      member();
       this.ws();
       const c = this.s[this.i];
       if (c === ',') {
         this.i++;
         continue;
       }
-      if (c === ']') {
+      if (c === close) {
         this.i++;
-        return out;
+        return;
       }
-      this.fail('JSON_INVALID', 'expected "," or "]"');
+      this.fail('JSON_INVALID', `expected "," or "${close}"`);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Agent } from 'undici';
-import { createPool, headerValue, postJson, tokenCount } from './http.js';
+import { createPool, headerValue, postRequest, tokenCount } from './http.js';
 import { anthropicMessages, anthropicToolCalls, anthropicTools, usesTools } from './tools.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter } from './types.js';
 
@@ -44,10 +44,7 @@ export class AnthropicAdapter implements ModelAdapter {
   }
 
   async generate(req: GenerateRequest, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<GenerateResult> {
-    const url = this.url;
-    const body = this.body(req);
-    const sentText = JSON.stringify(body);
-    const res = await postJson(this.pool, url, this.headers, sentText, { timeoutMs: opts.timeoutMs, signal: opts.signal, secrets: this.secrets });
+    const { res, record } = await postRequest(this.pool, this.url, this.headers, this.body(req), { timeoutMs: opts.timeoutMs, signal: opts.signal, secrets: this.secrets });
     const j = res.body;
     if (!isObj(j) || !Array.isArray(j.content)) throw new ModelCallError('malformed', `${res.status} response has no content blocks`, { status: res.status });
     const content = j.content
@@ -66,11 +63,7 @@ export class AnthropicAdapter implements ModelAdapter {
       finishReason: typeof j.stop_reason === 'string' ? j.stop_reason : null,
       requestId: headerValue(res.headers, 'request-id') ?? (typeof j.id === 'string' ? j.id : null),
       model: typeof j.model === 'string' ? j.model : null,
-      sent: { url, body },
-      raw: j,
-      wireText: { request: sentText, response: res.text },
-      ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
-      ...(headerValue(res.headers, 'x-assay-model-release') ? { modelRelease: headerValue(res.headers, 'x-assay-model-release')! } : {}),
+      ...record,
       ...(toolCalls ? { toolCalls } : {}),
     };
   }

@@ -1,5 +1,5 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import { ModelCallError } from './types.js';
+import { ModelCallError, type GenerateResult } from './types.js';
 
 /**
  * One capped keep-alive pool per adapter: `connections` bounds the sockets to the provider, so the
@@ -248,3 +248,25 @@ export const headerValue = (h: Record<string, string | string[] | undefined>, na
 
 /** A usage count from a provider body: a non-negative finite number, else 0 (budgets must never see NaN). */
 export const tokenCount = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+
+/** What every adapter's result records about the exchange itself, whatever the wire format. */
+export type ExchangeRecord = Pick<GenerateResult, 'sent' | 'raw' | 'wireText' | 'simulated' | 'modelRelease'>;
+
+/**
+ * POST a request body as JSON (postJson) and keep the record of the exchange: the request and
+ * answer exactly as sent and received, and the stamps an Assay simulated target or gateway puts on
+ * its answers.
+ */
+export async function postRequest(pool: Agent, url: string, headers: Record<string, string>, body: Record<string, unknown>, opts: PostOptions): Promise<{ res: JsonResponse; record: ExchangeRecord }> {
+  const sentText = JSON.stringify(body);
+  const res = await postJson(pool, url, headers, sentText, opts);
+  const release = headerValue(res.headers, 'x-assay-model-release');
+  const record: ExchangeRecord = {
+    sent: { url, body },
+    raw: res.body,
+    wireText: { request: sentText, response: res.text },
+    ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
+    ...(release ? { modelRelease: release } : {}),
+  };
+  return { res, record };
+}

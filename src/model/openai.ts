@@ -1,5 +1,5 @@
 import type { Agent } from 'undici';
-import { createPool, headerValue, postJson, tokenCount } from './http.js';
+import { createPool, headerValue, postRequest, tokenCount } from './http.js';
 import { openaiMessages, openaiToolCalls, openaiTools, usesTools } from './tools.js';
 import { ModelCallError, type GenerateRequest, type GenerateResult, type ModelAdapter, type TokenLogprob } from './types.js';
 
@@ -62,10 +62,7 @@ export class OpenAIChatAdapter implements ModelAdapter {
   }
 
   async generate(req: GenerateRequest, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<GenerateResult> {
-    const url = this.url;
-    const body = this.body(req);
-    const sentText = JSON.stringify(body);
-    const res = await postJson(this.pool, url, this.headers, sentText, { timeoutMs: opts.timeoutMs, signal: opts.signal, secrets: this.secrets });
+    const { res, record } = await postRequest(this.pool, this.url, this.headers, this.body(req), { timeoutMs: opts.timeoutMs, signal: opts.signal, secrets: this.secrets });
     const j = res.body;
     const choice = isObj(j) && Array.isArray(j.choices) ? j.choices[0] : undefined;
     const msg = isObj(choice) ? choice.message : undefined;
@@ -89,11 +86,7 @@ export class OpenAIChatAdapter implements ModelAdapter {
       finishReason,
       requestId: headerValue(res.headers, 'x-request-id') ?? (isObj(j) && typeof j.id === 'string' ? j.id : null),
       model: isObj(j) && typeof j.model === 'string' ? j.model : null,
-      sent: { url, body },
-      raw: j,
-      wireText: { request: sentText, response: res.text },
-      ...(headerValue(res.headers, 'x-assay-simulated') === 'true' ? { simulated: true as const } : {}),
-      ...(headerValue(res.headers, 'x-assay-model-release') ? { modelRelease: headerValue(res.headers, 'x-assay-model-release')! } : {}),
+      ...record,
       ...(toolCalls ? { toolCalls } : {}),
     };
   }

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { ACCESS_LEVELS, type AccessLevel } from '../model/types.js';
 import { engagementTransition, type EngagementState } from './engagement.js';
 import { appendEvent, newId } from './events.js';
-import { RegistryError, type Actor, type Page, type Registry, requireActor, hasRole, type Role } from './registry.js';
+import { RegistryError, afterId, paged, type Actor, type Page, type Registry, requireActor, hasRole, type Role } from './registry.js';
 import type { RegistryDB } from './schema.js';
 
 /**
@@ -134,14 +134,10 @@ export class GrantRequests {
     if (!a.operator) qb = qb.where((eb) => eb.or([eb('developer_id', 'in', orgs), eb('tester_id', 'in', orgs)]));
     if (q.state) qb = qb.where('state', '=', q.state);
     if (q.engagementId) qb = qb.where('engagement_id', '=', q.engagementId);
-    if (q.cursor) {
-      const after = Buffer.from(q.cursor, 'base64url').toString('utf8');
-      if (!/^grq_[\w-]{8,40}$/.test(after) || Buffer.from(after, 'utf8').toString('base64url') !== q.cursor) throw invalid('malformed cursor', 'cursor');
-      qb = qb.where('id', '>', after);
-    }
-    const rows = await qb.execute();
-    const items = rows.slice(0, limit).map(grantRequestView);
-    return { items, next: rows.length > limit ? Buffer.from(items[items.length - 1]!.id, 'utf8').toString('base64url') : null };
+    const after = afterId(q.cursor, /^grq_[\w-]{8,40}$/);
+    if (after) qb = qb.where('id', '>', after);
+    const page = paged(await qb.execute(), limit, (r) => r.id);
+    return { items: page.items.map(grantRequestView), next: page.next };
   }
 
   async get(actor: Actor | null, id: string): Promise<GrantRequestView> {

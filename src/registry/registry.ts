@@ -78,6 +78,14 @@ function decodeCursor(c: string | undefined): string | null {
   return v;
 }
 
+/** An id-ordered list's cursor: the id to list after, which must match the ids' own `pattern`; null for the first page. */
+export function afterId(cursor: string | undefined, pattern: RegExp): string | null {
+  if (!cursor) return null;
+  const after = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!pattern.test(after) || encodeCursor(after) !== cursor) throw invalid('malformed cursor', 'cursor');
+  return after;
+}
+
 export interface RegistryOptions {
   /** This registry's name in identifiers and statements, e.g. "registry.example.org". */
   origin: string;
@@ -743,7 +751,8 @@ export class Registry {
   }
 }
 
-function paged<T>(rows: T[], limit: number, key: (r: T) => string): Page<T> {
+/** The first `limit` of `rows` (fetched with limit + 1), and the cursor after the last when there are more. */
+export function paged<T>(rows: T[], limit: number, key: (r: T) => string): Page<T> {
   const items = rows.slice(0, limit);
   return { items, next: rows.length > limit ? encodeCursor(key(items[items.length - 1]!)) : null };
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseEnvelope, type Envelope } from '../../attest/dsse.js';
@@ -22,14 +22,7 @@ import { collect, int, num } from '../options.js';
 import { resolveRunLog } from './run.js';
 import { loadModelFacts, loadPolicy } from '../../policy/load.js';
 import { attestPolicyHookFor, checkReportPolicy } from '../../policy/report.js';
-
-const read = (file: string, what: string): Buffer => {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
-  }
-};
+import { readInput } from '../input.js';
 
 /**
  * A report file, read up to one byte past the verifier's cap (LIMITS.reportBytes): a larger file
@@ -81,7 +74,7 @@ const date = (v: string): Date => {
 
 /** A public key given as a keyring reference, a PEM/JWK file, or a report's tester. */
 function publicKeyArg(ref: string) {
-  if (existsSync(ref)) return parsePublicKey(read(ref, 'public key').toString('utf8'), { file: ref });
+  if (existsSync(ref)) return parsePublicKey(readInput(ref, 'public key').toString('utf8'), { file: ref });
   return findKey(ref).publicKey;
 }
 
@@ -139,7 +132,7 @@ export function register(program: Command): void {
     .option('--log-token-file <file>', 'bearer token for a remote log (default: $ASSAY_LOG_TOKEN)')
     .action(async (ref: string | undefined, f: { log: string; action: 'revoke' | 'rotate'; replacement?: string; logVkey?: string; logTokenFile?: string }) => {
       const signer = loadSigner(ref);
-      const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
+      const token = f.logTokenFile ? readInput(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
       const r = await retireKey(signer, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}) }, f.action, f.replacement);
       process.stdout.write(`key ${signer.keyId} ${f.action === 'revoke' ? 'revoked' : 'rotated'} at entry ${r.index} of ${r.origin}: reports logged from here on with this key fail verification (verify --log)\n`);
     });
@@ -168,7 +161,7 @@ export function register(program: Command): void {
       const signer = loadSigner(f.key);
       let release: DigestSet | null = null;
       if (f.modelRelease) release = /^sha256:/.test(f.modelRelease) ? fromPrefixed(f.modelRelease, '--model-release') : await digestOfFile(f.modelRelease);
-      const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(read(file, 'accreditation'), file));
+      const accreditations: Envelope[] = (f.accreditation ?? []).map((file) => parseEnvelope(readInput(file, 'accreditation'), file));
       if (f.modelFacts && !f.policy) throw new AssayError('USAGE', '--model-facts needs --policy');
       const policy = f.policy ? await attestPolicyHookFor(logPath, await loadPolicy(f.policy), f.modelFacts ? await loadModelFacts(f.modelFacts) : null, { logged: !!f.log }) : undefined;
       if (f.as === 'developer' && !f.log) process.stderr.write('assay: note: a claim is auditable only once it is in a transparency log (--log)\n');
@@ -178,7 +171,7 @@ export function register(program: Command): void {
       const out = resolve(f.out ?? defaultReportPath(logPath));
       let logged = '';
       if (f.log) {
-        const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
+        const token = f.logTokenFile ? readInput(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
         const witnesses = f.witnessUrl?.length ? { witnesses: { urls: f.witnessUrl, required: f.witnessesRequired ?? f.witnessUrl.length } } : {};
         const r = await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: vkeyText(f.logVkey) } : {}), ...(token ? { token } : {}), ...witnesses });
         bundle = r.bundle;
@@ -237,10 +230,10 @@ export function register(program: Command): void {
       if (au.isAuditDocument(bytes)) {
         const claimF = (f as { claim?: string }).claim;
         const claimRun = (f as { claimRun?: string }).claimRun;
-        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: read(c, 'checkpoint').toString('utf8'), source: c }));
+        const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readInput(c, 'checkpoint').toString('utf8'), source: c }));
         const r = await au.verifyAuditDocument(bytes, {
           trust,
-          ...(claimF ? { claim: { bytes: read(claimF, 'claim'), source: claimF } } : {}),
+          ...(claimF ? { claim: { bytes: readInput(claimF, 'claim'), source: claimF } } : {}),
           ...(claimRun ? { claimRunLog: await resolveRunLog(claimRun) } : {}),
           ...(f.run ? { replicationLog: await resolveRunLog(f.run) } : {}),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
@@ -260,7 +253,7 @@ export function register(program: Command): void {
           policy: f.policy ? await loadPolicy(f.policy) : null,
           facts: f.modelFacts ? (await loadModelFacts(f.modelFacts)).facts : null,
           reports: (f.report ?? []).map((x) => ({ bytes: readReport(x), source: x })),
-          grants: (f.grant ?? []).map((x) => read(x, 'grant').toString('utf8').trim()),
+          grants: (f.grant ?? []).map((x) => readInput(x, 'grant').toString('utf8').trim()),
           tamper: tamperGiven(sv, f.tamper ?? [], f.tamperLog ?? []),
           tlog: { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}) },
           ...(f.at ? { now: date(f.at) } : {}),
@@ -273,7 +266,7 @@ export function register(program: Command): void {
       }
       if (f.tamper?.length || f.tamperLog?.length) throw new AssayError('USAGE', '--tamper and --tamper-log are for a signed verdict; verify a signed tamper report with `assay tamper verify`');
       const runLogPath = f.run ? await resolveRunLog(f.run) : undefined;
-      const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: read(d, 'disclosure'), source: d }));
+      const disclosures = (f.disclosure ?? []).map((d) => ({ bytes: readInput(d, 'disclosure'), source: d }));
       const checkpoints = (f.checkpoint ?? []).map((c) => ({ text: readCheckpointFile(c), source: c }));
       const tlog = { require: !!f.requireLog, checkpoints, ...(f.log ? { log: f.log } : {}), seenFile: f.seenState ?? defaultSeenFile() };
       const loaded = f.policy ? await loadPolicy(f.policy) : null;
@@ -395,8 +388,8 @@ export function register(program: Command): void {
       const file = resolve(f.file);
       // Read-modify-write under the shared lock: two concurrent edits must not lose one.
       await withLock(`${file}.lock`, () => {
-        const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
-        if (existsSync(file)) parseTrust(read(file, 'trust file'), file); // validate before editing
+        const doc = existsSync(file) ? (JSON.parse(readInput(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+        if (existsSync(file)) parseTrust(readInput(file, 'trust file'), file); // validate before editing
         const [entry] = trustDocument({ testers: [{ name: f.name, publicKey }] }).testers;
         const section = f.as === 'tester' ? 'testers' : f.as === 'cosigner' || f.as === 'developer' ? 'cosigners' : 'accreditationBodies';
         const list = (doc[section] ?? []) as (typeof entry)[];
@@ -419,8 +412,8 @@ export function register(program: Command): void {
       const witnesses = (f.witness ?? []).map(vkeyText);
       const file = resolve(f.file);
       await withLock(`${file}.lock`, () => {
-        const doc = existsSync(file) ? (JSON.parse(read(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
-        if (existsSync(file)) parseTrust(read(file, 'trust file'), file);
+        const doc = existsSync(file) ? (JSON.parse(readInput(file, 'trust file').toString('utf8')) as ReturnType<typeof trustDocument>) : trustDocument({});
+        if (existsSync(file)) parseTrust(readInput(file, 'trust file'), file);
         const [entry] = trustDocument({ logs: [{ vkey, witnesses, ...(f.witnessesRequired !== undefined ? { witnessesRequired: f.witnessesRequired } : {}) }] }).logs;
         const origin = parseVkey(vkey).name;
         doc.logs = [...(doc.logs ?? []).filter((l) => parseVkey(l.vkey).name !== origin), entry!];
@@ -434,7 +427,7 @@ export function register(program: Command): void {
 /** Signed tamper reports and their logs for verifying a signed verdict (a folder stands for its tamper.jsonl). */
 function tamperGiven(sv: typeof import('../../policy/signed-verdict.js'), signed: string[], logs: string[]) {
   const logFile = (a: string) => (existsSync(a) && statSync(a).isDirectory() ? join(a, 'tamper.jsonl') : a);
-  const { given, unpaired } = sv.pairTamperFiles(signed.map((s) => ({ bytes: read(s, 'tamper report'), source: s })), logs.map((l) => ({ bytes: read(logFile(l), 'tamper log'), source: l })));
+  const { given, unpaired } = sv.pairTamperFiles(signed.map((s) => ({ bytes: readInput(s, 'tamper report'), source: s })), logs.map((l) => ({ bytes: readInput(logFile(l), 'tamper log'), source: l })));
   for (const u of unpaired) process.stderr.write(`assay: warning: ${u}: no --tamper-log given is the tamper log it signs\n`);
   return given;
 }

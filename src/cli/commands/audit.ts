@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic, bundleText } from '../../attest/bundle.js';
@@ -19,17 +19,10 @@ import { readRunHeader } from '../../run/log-reader.js';
 import { loadSuite } from '../../suite/load.js';
 import { collect, int, num } from '../options.js';
 import { resolveRunLog } from './run.js';
+import { readInput } from '../input.js';
 
 /** Exit codes of `assay audit report`: 0 consistent, 25 inconsistent, 26 inconclusive. */
 export const AUDIT_EXIT = { consistent: 0, inconsistent: 25, inconclusive: 26 } as const;
-
-const read = (file: string, what: string): Buffer => {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
-  }
-};
 
 function trustFrom(flag: string | undefined): TrustPolicy {
   if (flag) return loadTrustFile(resolve(flag));
@@ -60,10 +53,10 @@ export function register(program: Command): void {
       let plan;
       try {
         plan = await planAudit({
-          claim: { bytes: read(claimFile, 'claim'), source: claimFile },
+          claim: { bytes: readInput(claimFile, 'claim'), source: claimFile },
           claimRunLog: await resolveRunLog(f.claimRun),
           trust: trustFrom(f.trust),
-          ...(f.checkpoint ? { checkpoint: { text: read(f.checkpoint, 'seed checkpoint').toString('utf8'), source: f.checkpoint } } : {}),
+          ...(f.checkpoint ? { checkpoint: { text: readInput(f.checkpoint, 'seed checkpoint').toString('utf8'), source: f.checkpoint } } : {}),
           ...(f.log ? { log: f.log } : {}),
           ...(f.witnessesRequired !== undefined ? { witnessesRequired: f.witnessesRequired } : {}),
           margin: f.margin,
@@ -108,7 +101,7 @@ export function register(program: Command): void {
     .option('--simulated', 'the endpoint is Assay\'s simulated target (recorded in the run log)')
     .option('--out <file>', 'replication run log (default: $ASSAY_HOME/runs/<run-id>.jsonl)')
     .action(async (planFile: string, f: { claimRun: string; suite: string; model: string; baseUrl?: string; apiKey?: string; maxConnections: number; simulated?: boolean; out?: string }) => {
-      const plan = parseAuditPlan(read(planFile, 'plan'), planFile);
+      const plan = parseAuditPlan(readInput(planFile, 'plan'), planFile);
       const claimHeader = await readRunHeader(await resolveRunLog(f.claimRun));
       const suite = await loadSuite(f.suite);
       const model = createModel(f.model, { ...(f.baseUrl ? { baseUrl: f.baseUrl } : {}), ...(f.apiKey ? { apiKey: f.apiKey } : {}), maxConnections: f.maxConnections });
@@ -139,17 +132,17 @@ export function register(program: Command): void {
     .option('--json', 'print the signed predicate as JSON')
     .addHelpText('after', '\nExit codes: 0 consistent, 25 inconsistent, 26 inconclusive (docs/formats/audit.md).')
     .action(async (planFile: string, f: { claimRun: string; run: string; runRecord?: string; key?: string; auditor?: string; out: string; log?: string; logTokenFile?: string; logVkey?: string; witnessUrl?: string[]; json?: boolean }) => {
-      const plan = parseAuditPlan(read(planFile, 'plan'), planFile);
+      const plan = parseAuditPlan(readInput(planFile, 'plan'), planFile);
       const replicationLog = await resolveRunLog(f.run);
       const recFile = f.runRecord ?? `${replicationLog}.audit-run.json`;
-      const record = existsSync(recFile) ? (parseStrictJson(read(recFile, 'audit run record'), { file: recFile }) as unknown as AuditRunRecord) : null;
+      const record = existsSync(recFile) ? (parseStrictJson(readInput(recFile, 'audit run record'), { file: recFile }) as unknown as AuditRunRecord) : null;
       if (record && record.plan?.seed !== plan.seed.value) throw new AssayError('PLAN_MISMATCH', `the audit run record is for another plan (seed ${record.plan?.seed})`, { file: recFile });
       const signer = loadSigner(f.key);
       const st = await buildAuditStatement({ plan, claimRunLog: await resolveRunLog(f.claimRun), replicationLog, runRecord: record, auditor: { name: f.auditor ?? signer.name, keyId: signer.keyId } });
       let bundle = signAudit(st, signer);
       let logged = '';
       if (f.log) {
-        const token = f.logTokenFile ? read(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
+        const token = f.logTokenFile ? readInput(f.logTokenFile, 'log token').toString('utf8').trim() : process.env.ASSAY_LOG_TOKEN;
         const r = await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: f.logVkey } : {}), ...(token ? { token } : {}), ...(f.witnessUrl?.length ? { witnesses: { urls: f.witnessUrl, required: f.witnessUrl.length } } : {}) });
         bundle = r.bundle;
         logged = `logged as entry ${r.index} of ${r.checkpoint.origin}\n`;

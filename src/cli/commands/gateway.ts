@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AssayError } from '../../common/errors.js';
@@ -26,6 +26,7 @@ import { startGateway } from '../../gateway/server.js';
 import { GatewayStore } from '../../gateway/store.js';
 import { collect, int, num } from '../options.js';
 import { table } from './run.js';
+import { readInput } from '../input.js';
 
 /**
  * `assay gateway …` (serve, log, open, verify-opening), `assay grant …` (issue, list, revoke,
@@ -42,14 +43,6 @@ export function duration(v: string): number {
   if (!(n > 0)) throw new InvalidArgumentError('a duration must be positive');
   return n;
 }
-
-const read = (file: string, what: string): Buffer => {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
-  }
-};
 
 const sha256Arg = (v: string): string => {
   if (!/^sha256:[0-9a-f]{64}$/.test(v)) throw new InvalidArgumentError('expected sha256:<64 lowercase hex>');
@@ -77,7 +70,7 @@ function testerSecret(file: string, create: boolean): Buffer {
     }
     if (process.platform !== 'win32') chmodSync(file, 0o600);
   }
-  const text = read(file, 'tester secret').toString('utf8').trim();
+  const text = readInput(file, 'tester secret').toString('utf8').trim();
   const key = /^[A-Za-z0-9_-]{43,}$/.test(text) ? Buffer.from(text, 'base64url') : Buffer.from(text, 'utf8');
   if (key.length < 32) throw new AssayError('USAGE', 'tester secret must hold at least 32 bytes', { file });
   return key;
@@ -86,13 +79,13 @@ function testerSecret(file: string, create: boolean): Buffer {
 /** The commitment key for a grant: from --commit-key, or derived from --secret and the token's jti. */
 function commitKeyFrom(f: { secret?: string; token?: string; commitKey?: string; accessKey?: string }): Buffer {
   if (f.accessKey) {
-    const k = splitAccessKey(read(f.accessKey, 'access key').toString('utf8').trim()).commitKey;
+    const k = splitAccessKey(readInput(f.accessKey, 'access key').toString('utf8').trim()).commitKey;
     if (!k) throw new AssayError('USAGE', 'the access key has no commitment key part');
     return k;
   }
   if (f.commitKey) return Buffer.from(f.commitKey, 'base64url');
   if (!f.secret || !f.token) throw new AssayError('USAGE', 'give --secret and --token (or --access-key, or --commit-key)');
-  const token = read(f.token, 'grant token').toString('utf8').trim().split('~')[0]!;
+  const token = readInput(f.token, 'grant token').toString('utf8').trim().split('~')[0]!;
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: string };
   if (typeof payload.jti !== 'string') throw new AssayError('USAGE', 'not a grant token (no jti)', { file: f.token });
   return deriveCommitKey(testerSecret(f.secret, false), payload.jti);
@@ -106,7 +99,7 @@ function gatewayKey(c: GatewayConfig, key?: string) {
 /** A log verifier key: vkey text, a file holding one, or a local log directory (its own key). */
 function vkeyText(v: string): string {
   if (existsSync(v) && hasLogConfig(v)) return readLogConfig(v).vkey;
-  const text = existsSync(v) ? read(v, 'verifier key').toString('utf8').trim() : v.trim();
+  const text = existsSync(v) ? readInput(v, 'verifier key').toString('utf8').trim() : v.trim();
   parseVkey(text, existsSync(v) ? { file: v } : { field: 'vkey' });
   return text;
 }
@@ -294,9 +287,9 @@ export function register(program: Command): void {
     .option('--ca <file>', 'PEM certificate(s) to trust for an HTTPS gateway with a private CA')
     .requiredOption('-o, --out <file>')
     .action(async (f: { url: string; accessKey: string; ca?: string; out: string }) => {
-      const key = read(f.accessKey, 'access key').toString('utf8').trim();
+      const key = readInput(f.accessKey, 'access key').toString('utf8').trim();
       const init: Record<string, unknown> = { headers: { authorization: `Bearer ${key}` } };
-      if (f.ca) init.dispatcher = new (await import('undici')).Agent({ connect: { ca: read(f.ca, 'CA certificate') } });
+      if (f.ca) init.dispatcher = new (await import('undici')).Agent({ connect: { ca: readInput(f.ca, 'CA certificate') } });
       const res = await fetch(`${f.url.replace(/\/+$/, '')}/v1/assay/log/proofs`, init as RequestInit);
       const text = await res.text();
       if (!res.ok) throw new AssayError('GATEWAY', `gateway answered ${res.status}: ${text.slice(0, 500)}`);
@@ -333,10 +326,10 @@ export function register(program: Command): void {
         requestId ??= found.output.requestId ?? undefined;
       } else {
         if (!f.request) throw new AssayError('USAGE', 'give --request (and --response), or --run and --sample');
-        request = read(f.request, 'request').toString('utf8');
-        if (f.response) response = read(f.response, 'response').toString('utf8');
+        request = readInput(f.request, 'request').toString('utf8');
+        if (f.response) response = readInput(f.response, 'response').toString('utf8');
       }
-      const logText = read(f.log, 'log export').toString('utf8');
+      const logText = readInput(f.log, 'log export').toString('utf8');
       const texts = isProofsBundle(logText)
         ? (JSON.parse(logText) as { records: { text: string }[] }).records.map((r) => r.text)
         : logText.split('\n').filter((l) => l.trim() !== '');
@@ -364,9 +357,9 @@ export function register(program: Command): void {
     .option('--witness <vkey>', 'a witness whose cosignature the log checkpoint must carry (repeatable; use with --tlog)', collect)
     .option('--unanchored', 'accept a head that is not in any transparency log (older exports); says so in the result')
     .action(async (file: string, f: { log: string; gatewayKey: string; tlogKey?: string; tlog?: string; witness?: string[]; unanchored?: boolean }) => {
-      const opening = parseOpening(read(file, 'opening'), file);
-      const key = parsePublicKey(read(f.gatewayKey, 'gateway key').toString('utf8'), { file: f.gatewayKey });
-      const log = verifyLogFile(read(f.log, 'log export').toString('utf8'), key, f.log);
+      const opening = parseOpening(readInput(file, 'opening'), file);
+      const key = parsePublicKey(readInput(f.gatewayKey, 'gateway key').toString('utf8'), { file: f.gatewayKey });
+      const log = verifyLogFile(readInput(f.log, 'log export').toString('utf8'), key, f.log);
       const problems = verifyOpening(opening, log);
       if (f.tlog && f.tlogKey && log.signedHead.tlogProof) {
         // The checkpoint in the export is the one current when the head was logged (before any
@@ -427,12 +420,12 @@ export function register(program: Command): void {
         ...(f.enclaveReleaseBytes !== undefined || f.enclaveReview ? { enclave: { releaseBytes: f.enclaveReleaseBytes ?? 1 << 20, review: f.enclaveReview === true } } : {}),
       };
       if (g.enclave && f.level !== 'white-box') throw new AssayError('USAGE', 'enclave terms need --level white-box', { field: '--enclave-release-bytes' });
-      const certThumbprint = f.bindCert ? createHash('sha256').update(new X509Certificate(read(f.bindCert, 'client certificate')).raw).digest('base64url') : undefined;
+      const certThumbprint = f.bindCert ? createHash('sha256').update(new X509Certificate(readInput(f.bindCert, 'client certificate')).raw).digest('base64url') : undefined;
       let dpopJkt: string | undefined;
       if (f.bindDpop) {
         let jwk: JWK;
         try {
-          jwk = JSON.parse(read(f.bindDpop, 'DPoP public key').toString('utf8')) as JWK;
+          jwk = JSON.parse(readInput(f.bindDpop, 'DPoP public key').toString('utf8')) as JWK;
           dpopJkt = await jwkThumbprint(jwk);
         } catch (err) {
           throw new AssayError('USAGE', `--bind-dpop: not a public JWK: ${(err as Error).message}`, { file: f.bindDpop });
@@ -581,7 +574,7 @@ export function register(program: Command): void {
     .requiredOption('--secret <file>', 'your tester secret (never sent anywhere)')
     .option('--create-secret', 'create the secret file (mode 0600) when missing')
     .action((f: { token: string; secret: string; createSecret?: boolean }) => {
-      const token = read(f.token, 'grant token').toString('utf8').trim();
+      const token = readInput(f.token, 'grant token').toString('utf8').trim();
       const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { jti?: string };
       if (typeof payload.jti !== 'string') throw new AssayError('USAGE', 'not a grant token (no jti)', { file: f.token });
       out(`${accessKey(token, deriveCommitKey(testerSecret(f.secret, !!f.createSecret), payload.jti))}\n`);
@@ -633,7 +626,7 @@ export function register(program: Command): void {
     .argument('<file>')
     .option('--public-key <file>', 'developer public key (SPKI PEM or JWK)')
     .action((file: string, f: { publicKey?: string }) => {
-      const key = f.publicKey ? parsePublicKey(read(f.publicKey, 'public key').toString('utf8'), { file: f.publicKey }) : undefined;
+      const key = f.publicKey ? parsePublicKey(readInput(f.publicKey, 'public key').toString('utf8'), { file: f.publicKey }) : undefined;
       const r = loadRelease(file, key);
       out(`${JSON.stringify({ digest: r.digest, signatureVerifiedWith: r.signedBy, statement: r.statement }, null, 2)}\n`);
     });

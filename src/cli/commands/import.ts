@@ -1,22 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../attest/bundle.js';
-import { AssayError } from '../../common/errors.js';
 import { parseInspectLog } from '../../external/inspect.js';
 import { parseLmEval } from '../../external/lmeval.js';
 import { importedRunLog, type ImportedRun } from '../../external/runlog.js';
 import { runsDir } from '../../home.js';
 import { statsForRun } from '../../stats/from-log.js';
-
-const read = (file: string, what: string): Buffer => {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
-  }
-};
+import { readInput } from '../input.js';
 
 /** Writes the run log, then checks each imported metric against what the harness itself reported. */
 async function write(run: ImportedRun, out: string | undefined, json: boolean | undefined): Promise<void> {
@@ -52,7 +43,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'run log to write (default: $ASSAY_HOME/runs/<run-id>.jsonl)')
     .option('--json', 'machine-readable summary')
     .addHelpText('after', '\nExit 4 when an imported metric differs from the aggregate the log records about itself.')
-    .action(async (file: string, f: { out?: string; json?: boolean }) => write(parseInspectLog(read(file, 'Inspect log'), file), f.out, f.json));
+    .action(async (file: string, f: { out?: string; json?: boolean }) => write(parseInspectLog(readInput(file, 'Inspect log'), file), f.out, f.json));
   imp
     .command('lm-eval')
     .description('lm-evaluation-harness results JSON with its --log_samples file')
@@ -62,6 +53,6 @@ export function register(program: Command): void {
     .option('--out <file>', 'run log to write')
     .option('--json', 'machine-readable summary')
     .action(async (file: string, f: { samples: string; task?: string; out?: string; json?: boolean }) =>
-      write(parseLmEval({ bytes: read(file, 'results'), file }, { bytes: read(f.samples, 'samples'), file: f.samples }, f.task ? { task: f.task } : {}), f.out, f.json),
+      write(parseLmEval({ bytes: readInput(file, 'results'), file }, { bytes: readInput(f.samples, 'samples'), file: f.samples }, f.task ? { task: f.task } : {}), f.out, f.json),
     );
 }

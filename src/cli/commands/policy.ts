@@ -37,6 +37,7 @@ import type { Policy } from '../../policy/schema.js';
 import { collect, int, num, price } from '../options.js';
 import { summarise } from '../results.js';
 import { executeRun, indexRun, interruptSignal, resolveRunLog, table, type RunFlags } from './run.js';
+import { readInputText } from '../input.js';
 
 const EXIT_HELP =
   '\nExit codes: 0 below threshold / cleared by the screen, 20 threshold crossed, 21 cannot rule out / escalate to stage 2,\n22 insufficient evidence (never a pass), 23 not in scope (the policy does not apply; not a pass), 2 usage or invalid input.\nFormat and rules: docs/formats/policy.md';
@@ -281,7 +282,7 @@ function readAccessRecords(logFile: string | undefined, openingFiles: string[] |
     if (openingFiles?.length) throw new AssayError('USAGE', '--opening needs --gateway-log (the log export or proofs bundle the openings are of)');
     return null;
   }
-  return { gatewayLog: { text: readText(logFile, 'gateway log'), file: logFile }, openings: (openingFiles ?? []).map((f) => parseOpening(readText(f, 'opening'), f)) };
+  return { gatewayLog: { text: readInputText(logFile, 'gateway log'), file: logFile }, openings: (openingFiles ?? []).map((f) => parseOpening(readInputText(f, 'opening'), f)) };
 }
 
 function readGrants(files: string[] | undefined, keyFile: string | undefined): GrantEvidence | null {
@@ -289,16 +290,8 @@ function readGrants(files: string[] | undefined, keyFile: string | undefined): G
     if (keyFile) throw new AssayError('USAGE', '--grant-key without --grant');
     return null;
   }
-  const onlyKey = keyFile ? keyIdOf(parsePublicKey(readText(keyFile, 'gateway key'), { file: keyFile })) : null;
-  return { tokens: files.map((file) => readText(file, 'grant').trim()), onlyKey };
-}
-
-function readText(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new AssayError('IO', `cannot read ${what}: ${(e as Error).message}`, { file });
-  }
+  const onlyKey = keyFile ? keyIdOf(parsePublicKey(readInputText(keyFile, 'gateway key'), { file: keyFile })) : null;
+  return { tokens: files.map((file) => readInputText(file, 'grant').trim()), onlyKey };
 }
 
 function evaluationDate(at: string | undefined): string {
@@ -491,7 +484,7 @@ export function register(program: Command): void {
         if (st.predicate.verificationResult !== v.verdict) throw new AssayError('VERDICT', `the verdict recomputed from the reports (${st.predicate.verificationResult}) differs from the one from the run logs (${v.verdict}); check the reports against their logs (assay verify --run)`);
         let bundle = signVerdict(st, signer);
         if (f.log) {
-          const token = f.logTokenFile ? readText(f.logTokenFile, 'log token').trim() : process.env.ASSAY_LOG_TOKEN;
+          const token = f.logTokenFile ? readInputText(f.logTokenFile, 'log token').trim() : process.env.ASSAY_LOG_TOKEN;
           bundle = (await logReport(bundle, { target: f.log, ...(f.logVkey ? { vkey: f.logVkey } : {}), ...(token ? { token } : {}) })).bundle;
         }
         const out = resolve(f.out ?? 'verdict.json');

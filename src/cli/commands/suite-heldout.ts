@@ -7,24 +7,17 @@ import { AssayError } from '../../common/errors.js';
 import { loadSuite } from '../../suite/load.js';
 import { toSuiteFile } from '../../suite/schema.js';
 import { openItems, sealItems } from '../../suite/heldout.js';
-
-const read = (file: string, what: string): Buffer => {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new AssayError('IO', `cannot read ${what}: ${(err as Error).message}`, { file });
-  }
-};
+import { readInput } from '../input.js';
 
 function readKey(file: string): Buffer {
-  const text = read(file, 'held-out key').toString('utf8').trim();
+  const text = readInput(file, 'held-out key').toString('utf8').trim();
   const key = Buffer.from(text, 'base64');
   if (key.length !== 32 || key.toString('base64') !== text) throw new AssayError('HELD_OUT_KEY', 'the key file must hold 32 bytes in base64 (as written by assay suite seal)', { file });
   return key;
 }
 
 function rowsOf(file: string): unknown[] {
-  return read(file, 'held-out items')
+  return readInput(file, 'held-out items')
     .toString('utf8')
     .split('\n')
     .flatMap((l, i) => {
@@ -77,7 +70,7 @@ export function registerHeldOut(suite: Command): void {
       const s = await loadSuite(file);
       if (!s.def.heldOut) throw new AssayError('USAGE', 'this suite has no held-out split', { file, field: 'held_out' });
       const sealedFile = resolve(s.dir, s.def.heldOut.path);
-      const rows = openItems(read(sealedFile, 'sealed items').toString('utf8').split('\n'), readKey(f.key), { id: s.def.id, heldOut: s.def.heldOut }, sealedFile);
+      const rows = openItems(readInput(sealedFile, 'sealed items').toString('utf8').split('\n'), readKey(f.key), { id: s.def.id, heldOut: s.def.heldOut }, sealedFile);
       const out = resolve(f.out);
       mkdirSync(out, { recursive: true });
       const data = `held-out${s.def.dataset.format === 'jsonl' ? '.jsonl' : '.jsonl'}`;

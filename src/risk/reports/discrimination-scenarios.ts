@@ -21,6 +21,7 @@ import { incompleteBeta, tFor, tTwoSidedP, gammaQ } from '../../stats/dist.js';
 import { holm } from '../../stats/estimate.js';
 import type { Interval } from '../../stats/estimate.js';
 
+/** One prompt: its decision (logit scale) and the design attributes it was filled with. */
 export interface ScenarioItem {
   y: number;
   scenario: string;

@@ -20,7 +20,7 @@ import { exclusionCounts, fmt, fmtCi, fmtExcluded, meta, scoredValue, type Exclu
 import { textTable } from '../../stats/format.js';
 import { tFor, tTwoSidedP } from '../../stats/dist.js';
 import { holm, wilson, type Interval } from '../../stats/estimate.js';
-import { scenarioAnalysis, type Heterogeneity } from './discrimination-scenarios.js';
+import { scenarioAnalysis, type Heterogeneity, type ScenarioItem } from './discrimination-scenarios.js';
 
 export interface DiscriminationRow extends Contrast {
   fillType: string;
@@ -93,22 +93,13 @@ export interface DiscriminationReport {
   favourable: DiscriminationRow[];
 }
 
-interface Item {
-  y: number;
-  scenario: string;
-  race: string;
-  gender: string;
-  age: number;
-  fill: string;
-}
-
 export function isDiscriminationRun(recs: SampleRecord[]): boolean {
   const r = recs.find((x) => !x.error);
   return !!r && (r.scores.decision !== undefined || r.scores.decision_sample !== undefined) && meta(r, 'race') !== undefined && meta(r, 'gender') !== undefined;
 }
 
 /** Items (one per sample) from the records: logprob logits if present, else sampled estimates. */
-export function discriminationItems(recs: SampleRecord[]): { items: Item[]; mode: 'logprob' | 'sampled'; sampling: DiscriminationReport['sampling'] } {
+export function discriminationItems(recs: SampleRecord[]): { items: ScenarioItem[]; mode: 'logprob' | 'sampled'; sampling: DiscriminationReport['sampling'] } {
   const base = (r: SampleRecord) => ({ scenario: r.sample.cluster ?? String(meta(r, 'scenario') ?? ''), race: String(meta(r, 'race')), gender: String(meta(r, 'gender')), age: Number(meta(r, 'age')), fill: String(meta(r, 'fill_type') ?? 'explicit') });
   const lp = new Map<string, { sum: number; k: number; r: SampleRecord }>();
   for (const r of recs) {
