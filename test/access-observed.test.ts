@@ -29,8 +29,14 @@ test('access as observed: a grey-box run whose endpoint never returns logprobs i
   assert.deepEqual([a.declared, a.effective, a.status, a.requested, a.returned], ['grey-box', 'black-box', 'not returned', 12, 0]);
   assert.match(a.note, /returned no logprobs in 12 answered request\(s\).*black-box in fact/);
   assert.equal((await evidenceFromRunLog(silent)).access, 'black-box');
-  const ok = await observedAccessFromLog(await run('suites/biosafety-literacy/suite.yaml', false));
+  // The check after a run stops early only once logprobs came back: the 'not returned' status is the same.
+  const aQuick = await observedAccessFromLog(silent, { untilConfirmed: true });
+  assert.deepEqual([aQuick.status, aQuick.requested, aQuick.returned], ['not returned', 12, 0]);
+  const okLog = await run('suites/biosafety-literacy/suite.yaml', false);
+  const ok = await observedAccessFromLog(okLog);
   assert.deepEqual([ok.effective, ok.status, ok.returned], ['grey-box', 'confirmed', 12]);
+  const okQuick = await observedAccessFromLog(okLog, { untilConfirmed: true });
+  assert.deepEqual([okQuick.status, okQuick.returned], ['confirmed', 1]);
   // A suite without logprob scorers never asks: the claim is kept but marked unchecked.
   const gen = await observedAccessFromLog(await run('suites/over-refusal/suite.yaml', true));
   assert.deepEqual([gen.effective, gen.status, gen.requested], ['grey-box', 'not exercised', 0]);

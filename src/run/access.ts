@@ -45,10 +45,18 @@ export function observedAccess(declared: AccessLevel, recs: Iterable<AccessRecor
   return verdict(declared, c);
 }
 
-/** The same from a run log, streamed (first record per key, as everywhere). */
-export async function observedAccessFromLog(logPath: string): Promise<ObservedAccess> {
+/**
+ * The same from a run log, streamed (first record per key, as everywhere). `untilConfirmed` stops
+ * at the first record whose logprobs came back (the counts are then partial, the status exact:
+ * `not returned` needs every record), so the check after a run does not re-read a whole log.
+ */
+export async function observedAccessFromLog(logPath: string, opts: { untilConfirmed?: boolean } = {}): Promise<ObservedAccess> {
   const header = await readRunHeader(logPath);
   const c = { requested: 0, returned: 0 };
-  for await (const r of iterateSamples(logPath)) tally(r, c);
+  if (opts.untilConfirmed && !accessAtLeast(header.config.access, 'grey-box')) return verdict(header.config.access, c);
+  for await (const r of iterateSamples(logPath)) {
+    tally(r, c);
+    if (opts.untilConfirmed && c.returned > 0) break;
+  }
   return verdict(header.config.access, c);
 }

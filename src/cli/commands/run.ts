@@ -19,7 +19,7 @@ import type { RunIndex } from '../../store/runs.js';
 const runStore = () => import('../../store/runs.js');
 const results = () => import('../results.js');
 const summarise = async (logPath: string) => (await results()).summarise(logPath);
-const observedAccessFromLog = async (logPath: string) => (await import('../../run/access.js')).observedAccessFromLog(logPath);
+const observedAccessFromLog = async (logPath: string, opts: { untilConfirmed?: boolean } = {}) => (await import('../../run/access.js')).observedAccessFromLog(logPath, opts);
 import { loadSuite } from '../../suite/load.js';
 import { collect, int, num, price } from '../options.js';
 
@@ -351,7 +351,8 @@ export function register(program: Command): void {
         await indexRun({ ...res, status: res.reason ? `interrupted (${res.reason})` : res.status }, summary);
         if (flags.json) process.stdout.write(JSON.stringify({ runId: res.runId, logPath: res.logPath, status: res.status, ...(res.reason ? { reason: res.reason } : {}), samples: res.totalSamples, errored: res.errored, outcomes: res.outcomes, stats: summary }, null, 2) + '\n');
         else process.stdout.write((await results()).resultsTable(res, summary));
-        const acc = await observedAccessFromLog(res.logPath);
+        // Only the warning needs it: stop reading at the first record that got logprobs.
+        const acc = await observedAccessFromLog(res.logPath, { untilConfirmed: true });
         if (acc.status === 'not returned') process.stderr.write(`assay: access: ${acc.note} (reports and policy evidence use black-box; pass --access black-box for such an endpoint)\n`);
         if (res.status !== 'completed') {
           worst = Math.max(worst, 3);
