@@ -5,7 +5,7 @@ import { z } from 'zod';
  * The `assay view` JSON API (assay.view-api/v1), declared once: the server validates its queries
  * with these schemas and schemas/view-api.v1.openapi.json is generated from them
  * (docs/formats/view-api.md). Responses reuse the CLI's own documents: `assay stats --json`
- * (assay.run-stats/v2), `assay compare --json`, `assay verdict --json`, `assay verify --json`.
+ * (assay.run-stats/v4), `assay compare --json`, `assay verdict --json`, `assay verify --json`.
  */
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true').optional();
 export const runId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'a run id');
@@ -43,7 +43,7 @@ export function viewOpenApi() {
     });
   const id = z.object({ id: runId });
   get('/api/runs', 'The run index (`assay runs list`), newest first', z.object({ runs: z.array(runRow) }));
-  get('/api/runs/{id}', 'Header facts, `assay stats --json` (stats), outcomes of unscored/errored records, events', z.object({ header: z.unknown(), status: z.string(), records: z.number(), outcomes: z.record(z.string(), z.number()), groupFields: z.array(z.string()), scoreNames: z.array(z.string()), stats: z.unknown().describe('assay.run-stats/v2'), events: z.array(z.unknown()) }), { params: id });
+  get('/api/runs/{id}', 'Header facts, `assay stats --json` (stats), outcomes of unscored/errored records, events', z.object({ header: z.unknown(), status: z.string(), records: z.number(), outcomes: z.record(z.string(), z.number()), groupFields: z.array(z.string()), scoreNames: z.array(z.string()), stats: z.unknown().describe('assay.run-stats (v4 for new runs; a signed report keeps its version)'), events: z.array(z.unknown()) }), { params: id });
   get('/api/runs/{id}/samples', 'One page of the run\u2019s sample records after server-side filtering', z.object({ total: z.number(), matched: z.number(), offset: z.number(), rows: z.array(sampleRow) }), { params: id, query: sampleQuery });
   get('/api/runs/{id}/samples/{key}', 'A full sample record of the run log (without the request as sent)', z.unknown(), { params: z.object({ id: runId, key: z.string() }) });
   get('/api/compare/{a}/{b}', '`assay compare --json` and per-item changes (improved/regressed/same)', z.object({ comparison: z.unknown(), items: z.array(z.object({ metric: z.string(), scorer: z.string(), improved: z.number(), regressed: z.number(), same: z.number(), changed: z.array(z.object({ sampleId: z.string(), a: z.number(), b: z.number() })) })) }), { params: z.object({ a: runId, b: runId }) });
