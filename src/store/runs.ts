@@ -1,16 +1,20 @@
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Generated } from 'kysely';
 
-/** The run index: a queryable catalogue of run logs. The logs stay the source of truth. */
+/**
+ * The run index: a queryable catalogue of run logs. The logs stay the source of truth.
+ * Plain better-sqlite3 statements, not Kysely: every `assay run` opens this index, and importing
+ * Kysely cost ~15 MB of RSS for five fixed statements (docs/decisions.md). The table's columns are
+ * unchanged, so an index written by earlier versions opens as is.
+ */
 interface RunsTable {
   run_id: string;
   suite_id: string;
   suite_version: string;
   suite_digest: string;
   model: string;
-  simulated: Generated<number>;
+  simulated: number;
   log_path: string;
   status: string;
   started_at: string;
@@ -19,10 +23,6 @@ interface RunsTable {
   errored: number;
   rescore_of: string | null;
   summary_json: string | null;
-}
-
-interface DB {
-  runs: RunsTable;
 }
 
 export interface RunRow {
@@ -42,39 +42,36 @@ export interface RunRow {
   summary: unknown;
 }
 
+const CREATE = `create table if not exists "runs" (
+  "run_id" text primary key, "suite_id" text not null, "suite_version" text not null, "suite_digest" text not null,
+  "model" text not null, "simulated" integer default 0 not null, "log_path" text not null, "status" text not null,
+  "started_at" text not null, "updated_at" text not null, "samples" integer not null, "errored" integer not null,
+  "rescore_of" text, "summary_json" text)`;
+const COLUMNS = ['run_id', 'suite_id', 'suite_version', 'suite_digest', 'model', 'simulated', 'log_path', 'status', 'started_at', 'updated_at', 'samples', 'errored', 'rescore_of', 'summary_json'] as const;
+const UPSERT =
+  `insert into "runs" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${COLUMNS.map((c) => `@${c}`).join(', ')}) ` +
+  `on conflict ("run_id") do update set ${COLUMNS.slice(1).map((c) => `"${c}" = excluded."${c}"`).join(', ')}`;
+
 export class RunIndex {
-  private constructor(readonly db: Kysely<DB>) {}
+  private constructor(private readonly db: Database.Database) {}
 
   static async open(file: string): Promise<RunIndex> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const sqlite = new Database(file);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-    await db.schema
-      .createTable('runs')
-      .ifNotExists()
-      .addColumn('run_id', 'text', (c) => c.primaryKey())
-      .addColumn('suite_id', 'text', (c) => c.notNull())
-      .addColumn('suite_version', 'text', (c) => c.notNull())
-      .addColumn('suite_digest', 'text', (c) => c.notNull())
-      .addColumn('model', 'text', (c) => c.notNull())
-      .addColumn('simulated', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('log_path', 'text', (c) => c.notNull())
-      .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('started_at', 'text', (c) => c.notNull())
-      .addColumn('updated_at', 'text', (c) => c.notNull())
-      .addColumn('samples', 'integer', (c) => c.notNull())
-      .addColumn('errored', 'integer', (c) => c.notNull())
-      .addColumn('rescore_of', 'text')
-      .addColumn('summary_json', 'text')
-      .execute();
-    return new RunIndex(db);
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('busy_timeout = 5000');
+      sqlite.exec(CREATE);
+    } catch (e) {
+      sqlite.close();
+      throw e;
+    }
+    return new RunIndex(sqlite);
   }
 
   /** Insert or update by run id (idempotent: re-indexing a log gives the same row). */
   async upsert(r: Omit<RunRow, 'updatedAt'>): Promise<void> {
-    const row = {
+    const row: RunsTable = {
       run_id: r.runId,
       suite_id: r.suiteId,
       suite_version: r.suiteVersion,
@@ -90,31 +87,32 @@ export class RunIndex {
       rescore_of: r.rescoreOf,
       summary_json: r.summary === undefined || r.summary === null ? null : JSON.stringify(r.summary),
     };
-    const { run_id: _id, ...rest } = row;
-    await this.db.insertInto('runs').values(row).onConflict((oc) => oc.column('run_id').doUpdateSet(rest)).execute();
+    this.db.prepare(UPSERT).run(row);
   }
 
   async list(opts: { suite?: string; model?: string; limit?: number } = {}): Promise<RunRow[]> {
-    let q = this.db.selectFrom('runs').selectAll().orderBy('started_at', 'desc');
-    if (opts.suite) q = q.where('suite_id', '=', opts.suite);
-    if (opts.model) q = q.where('model', '=', opts.model);
-    if (opts.limit) q = q.limit(opts.limit);
-    return (await q.execute()).map(fromRow);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (opts.suite) where.push('"suite_id" = ?'), params.push(opts.suite);
+    if (opts.model) where.push('"model" = ?'), params.push(opts.model);
+    const sql = `select * from "runs"${where.length ? ` where ${where.join(' and ')}` : ''} order by "started_at" desc${opts.limit ? ' limit ?' : ''}`;
+    if (opts.limit) params.push(opts.limit);
+    return (this.db.prepare(sql).all(...params) as RunsTable[]).map(fromRow);
   }
 
   /** Find a run by full id or unique prefix. */
   async get(idOrPrefix: string): Promise<RunRow | null> {
-    const rows = await this.db.selectFrom('runs').selectAll().where('run_id', 'like', `${idOrPrefix.replace(/[%_]/g, '')}%`).limit(2).execute();
+    const rows = this.db.prepare('select * from "runs" where "run_id" like ? limit 2').all(`${idOrPrefix.replace(/[%_]/g, '')}%`) as RunsTable[];
     return rows.length === 1 ? fromRow(rows[0]!) : null;
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    this.db.close();
   }
 
   /** Every row's log path (reindex keeps logs that live outside the runs folder). */
   async logPaths(): Promise<string[]> {
-    return (await this.db.selectFrom('runs').select('log_path').execute()).map((r) => r.log_path);
+    return (this.db.prepare('select "log_path" from "runs"').all() as { log_path: string }[]).map((r) => r.log_path);
   }
 
   /**
@@ -128,7 +126,12 @@ export class RunIndex {
     let why: string | null = existed ? null : 'was missing';
     try {
       idx = await RunIndex.open(file);
-      await idx.db.selectFrom('runs').select('run_id').limit(1).execute();
+      try {
+        idx.db.prepare('select "run_id" from "runs" limit 1').all();
+      } catch (e) {
+        await idx.close();
+        throw e;
+      }
     } catch (e) {
       if (!/^SQLITE_/.test(String((e as { code?: unknown }).code ?? ''))) throw e;
       const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -153,7 +156,7 @@ export function runLogsIn(dir: string): string[] {
     .sort();
 }
 
-function fromRow(r: { [K in keyof RunsTable]: RunsTable[K] extends Generated<infer T> ? T : RunsTable[K] }): RunRow {
+function fromRow(r: RunsTable): RunRow {
   return {
     runId: r.run_id,
     suiteId: r.suite_id,
