@@ -3,7 +3,7 @@
 // one compile each) was most of `assay run`'s start-up (docs/benchmarks.md, "Start-up"). Code
 // splitting keeps what the sources import lazily (`await import(…)`) in chunks loaded on use.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +22,8 @@ const EXTERNAL = [
   'fastify', '@fastify/*', 'pino', 'thread-stream', // pino transports run worker files by path
 ];
 
-rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT, { recursive: true });
+const startedAt = Date.now();
 const result = await build({
   absWorkingDir: ROOT,
   // Every file loaded by path at run time is an entry of its own, named as the code expects it
@@ -51,5 +52,13 @@ const result = await build({
   metafile: true,
 });
 
-const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length;
+// Chunk names carry a content hash. A running `assay` (a server, `assay view`) still imports its
+// lazily loaded chunks by the old names, so a rebuild leaves older outputs in place and removes
+// only those over a day old that this build did not write.
+const written = new Set(Object.keys(result.metafile.outputs).map((f) => join(ROOT, f)));
+for (const name of readdirSync(OUT)) {
+  const f = join(OUT, name);
+  if (!written.has(f) && statSync(f).mtimeMs < startedAt - 86_400_000) rmSync(f, { force: true });
+}
+const files = [...written].filter((f) => f.endsWith('.js')).length;
 if (process.argv.includes('--verbose')) console.log(`dist-cli: ${files} files`);
