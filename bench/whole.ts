@@ -3,7 +3,7 @@
  * the run, the log, statistics, exit), side by side with the bare client (bench/bare.ts) run the
  * same way, against the simulated target at 50 ms latency. Wall time is spawn to exit; peak RSS is
  * from /usr/bin/time; start-up is spawn to the first request the target sees (through a
- * pass-through proxy used only for that measurement).
+ * pass-through proxy used only for that measurement). Needs `npm run build` (the bundled CLI).
  *   node dist-bench/bench/whole.js [--quick] [--n 2000,10000,100000] [--reps 3]
  */
 import { spawn } from 'node:child_process';
@@ -12,10 +12,13 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arithmeticSuite, median, startSimulatedTarget } from './harness.js';
+import { ROOT, arithmeticSuite, median, startSimulatedTarget } from './harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '../src/cli/main.js');
+// `assay run` as a user runs it: bin/assay.js, which loads the bundle `npm run build` makes.
+const ASSAY = join(ROOT, 'bin/assay.js');
+if (!existsSync(join(ROOT, 'dist-cli/main.js'))) throw new Error('dist-cli/ missing: run npm run build');
 const quick = process.argv.includes('--quick');
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -71,7 +74,7 @@ try {
   const bare = join(HERE, 'bare.js');
   if (!existsSync(bare)) throw new Error(`${bare} missing: run tsc -p tsconfig.bench.json`);
   let k = 0;
-  const assayArgs = (url: string) => [CLI, 'run', suite, '--model', 'openai/sim-bench', '--base-url', `${url}/v1`, '-c', String(C), '--no-progress', '--json', '--out', join(dir, `run-${k++}.jsonl`)];
+  const assayArgs = (url: string) => [ASSAY, 'run', suite, '--model', 'openai/sim-bench', '--base-url', `${url}/v1`, '-c', String(C), '--no-progress', '--json', '--out', join(dir, `run-${k++}.jsonl`)];
   const env = { ASSAY_HOME: join(dir, 'home') };
   // Warm the file cache and the target once each.
   await timed([bare, suite, t.url, String(Math.min(N, 200)), String(C)]);

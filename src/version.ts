@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json (works from src/ under tsx and from dist/). */
+/** The package version, read once from package.json (works from src/ under tsx, from dist/ and from the bundle in dist-cli/). */
 export const ASSAY_VERSION: string = (() => {
   for (const rel of ['../package.json', '../../package.json']) {
     try {
@@ -14,5 +14,5 @@ export const ASSAY_VERSION: string = (() => {
   return '0.0.0-unknown';
 })();
 
-/** The package root (holds suites/, docs/), from src/ under tsx or from dist/. */
+/** The package root (holds suites/, docs/), from src/ under tsx, from dist/ or from dist-cli/ (each one level below the root). */
 export const ASSAY_ROOT: string = fileURLToPath(new URL('..', import.meta.url));

@@ -24,6 +24,8 @@ test('a known command loads only its own group; help and unknown commands load t
   assert.deepEqual(groupsFor(['verify', 'r.json']), [COMMAND_GROUPS.attest!.load]);
   assert.equal(groupsFor([]).length, all);
   assert.equal(groupsFor(['--help']).length, all);
+  assert.deepEqual(groupsFor(['--version']), []);
+  assert.deepEqual(groupsFor(['-V']), []);
   assert.equal(groupsFor(['nonsense']).length, all);
 });
 

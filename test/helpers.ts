@@ -38,10 +38,11 @@ export function sampleLines(log: string): number {
 }
 
 /**
- * The built CLI entry. CLI tests spawn the compiled program (`npm test` builds it first): the same
- * code the sources compile to, without a TypeScript loader in every child (~0.7 s each).
+ * The built CLI entry. CLI tests spawn the program users run (bin/assay.js loads this bundle;
+ * `npm test` builds it first): the same code the sources compile to, without a TypeScript loader in
+ * every child (~0.7 s each), bundled as it ships.
  */
-const CLI_ENTRY = join(ROOT, 'dist/cli/main.js');
+const CLI_ENTRY = join(ROOT, 'dist-cli/main.js');
 let built = false;
 
 /** The built CLI's entry file, after checking that the build is not older than the sources. */
@@ -70,7 +71,7 @@ function assertBuilt(): void {
     return null;
   };
   const s = stale(join(ROOT, 'src'));
-  if (s) throw new Error(`${s} is newer than dist/: run \`npm run build\` (npm test does it)`);
+  if (s) throw new Error(`${s} is newer than dist-cli/: run \`npm run build\` (npm test does it)`);
 }
 
 /** Run the built CLI in a child process; `input`, when given, is its standard input. */

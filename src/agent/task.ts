@@ -4,7 +4,7 @@
  * files, tools, limits, mock-tool state and the checks that decide the outcome — is here, as
  * data, so it is covered by the suite digest and can be reviewed without reading code.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AssayError } from '../common/errors.js';
 import { agentLimitsFromFile, agentLimitsSchema } from '../suite/schema.js';
 import type { AgentLimitsSpec } from '../suite/types.js';

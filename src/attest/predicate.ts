@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACCESS_LEVELS } from '../model/types.js';
 import type { MetricStats, RunStats } from '../stats/from-log.js';
 import type { StatsRule } from '../stats/honest.js';

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { MAX_ENVELOPE_SIGNATURES, decodeBase64Strict, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope, findSigner, type Envelope } from './dsse.js';

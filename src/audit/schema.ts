@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AssayError } from '../common/errors.js';
 import { jsonPath, parseStrictJson } from '../attest/json.js';
 import { AUDIT_PLAN_SCHEMA, type AuditPlan } from './plan.js';

@@ -1,5 +1,5 @@
 import { LineCounter, parseDocument, isMap, isScalar, isSeq } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { AssayError } from './errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from '../common/canonical.js';
 import type { JsonValue } from '../attest/json.js';
 import type { Tensors } from './testmodel.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import { MAX_SCHEMA_DEPTH, outputSchemaSchema, schemaDepth } from './airlock.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { enclaveConfigSchema } from './config.js';
 import { jobSchema, ledgerEntrySchema, resultSchema } from './job.js';
 import { ledgerHeadSchema } from './ledger-head.js';

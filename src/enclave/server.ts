@@ -2,10 +2,10 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { canonicalJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
+import { ASSAY_ROOT } from '../version.js';
 import { parseStrictJson, type JsonValue } from '../attest/json.js';
 import { BubblewrapProvider } from '../sandbox/bubblewrap.js';
 import type { ExecResult } from '../sandbox/types.js';
@@ -31,7 +31,8 @@ import type { Tensors } from './testmodel.js';
  * Anything else it wrote or printed stays inside (stderr's tail is kept for the developer only).
  */
 
-export const RUNTIME_FILE = fileURLToPath(new URL('../../python/assay_whitebox.py', import.meta.url));
+// From the package root, not from this module: the bundled CLI (dist-cli/) sits at another depth than src/ or dist/.
+export const RUNTIME_FILE = join(ASSAY_ROOT, 'python', 'assay_whitebox.py');
 
 export interface EnclaveOptions {
   config: EnclaveConfig;

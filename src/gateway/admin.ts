@@ -1,6 +1,6 @@
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseStrictJson } from '../attest/json.js';
 import type { LocalLog } from '../tlog/storage.js';
 import type { GatewayConfig } from './config.js';

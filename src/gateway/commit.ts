@@ -1,5 +1,5 @@
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { parseStrictJson } from '../attest/json.js';

@@ -1,6 +1,6 @@
 import { hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sha256Hex } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { parseStrictJson } from '../attest/json.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACCESS_LEVELS, accessAtLeast, type AccessLevel } from '../model/types.js';
 import type { Grant } from './grant.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { openingSchema, recordSchema } from './commit.js';
 import { gatewayConfigSchema } from './config.js';
 import { claimsSchema } from './grant.js';

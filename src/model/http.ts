@@ -1,4 +1,5 @@
-import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors } from './undici.js';
+import type { Dispatcher } from 'undici';
 import { ModelCallError, type GenerateResult } from './types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { digestJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { parseYamlWith, yamlErrorMap } from '../common/yaml-schema.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventRecord, RunHeader, SampleRecord, WorkUnit } from '../run/types.js';
 import type { UnitOutcome } from '../run/unit.js';
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AssayError } from '../common/errors.js';
 import { canonicalJson, sha256Hex } from '../common/canonical.js';
 import { IN_TOTO_PAYLOAD_TYPE, decodeBase64Strict, parseEnvelope, signEnvelope, findSigner, type Envelope } from '../attest/dsse.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RUN_SPEC_STATES, RunDispatch } from '../registry/run-dispatch.js';
 import { route, type Api } from './http.js';
 

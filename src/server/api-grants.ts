@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACCESS_LEVELS } from '../model/types.js';
 import { GRANT_REQUEST_STATES, GrantRequests } from '../registry/grant-requests.js';
 import { route, type Api } from './http.js';

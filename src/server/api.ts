@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACCREDITATION_ACTIONS } from '../registry/accreditation.js';
 import { ENGAGEMENT_ACTIONS } from '../registry/engagement.js';
 import { ORG_KINDS, RegistryError, TESTER_SUB_KINDS } from '../registry/registry.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AssayError } from '../common/errors.js';
 import { ACCESS_LEVELS } from '../model/types.js';
 import { RESERVED_PLACEHOLDERS, templateProblems } from './template.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { digestJson } from '../common/canonical.js';
 import { AssayError } from '../common/errors.js';
 import { parseYamlWith } from '../common/yaml-schema.js';

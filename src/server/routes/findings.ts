@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clockPolicy, type ClockPolicy } from '../../registry/disclosure-clock.js';
 import { FINDING_ACTIONS, FINDING_STATES } from '../../registry/finding.js';
 import { FINDING_ID_PATTERN, Findings, SEVERITIES } from '../../registry/findings.js';
