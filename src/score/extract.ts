@@ -54,7 +54,7 @@ export type Extraction =
   | { outcome: 'refused' | 'unreadable'; letter: null; rule: string; span: [number, number] | null; matched: string | null };
 
 /** Version of the extraction rules, recorded with every extraction (bump when a rule changes what is read). */
-export const EXTRACTOR_VERSION = 'assay.extract/6';
+export const EXTRACTOR_VERSION = 'assay.extract/7';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const ASCII = /^[\x00-\x7f]*$/;
@@ -67,10 +67,13 @@ const UNKNOWN_PHRASES = [
   // Issue 20 round 2: "it's impossible to know", "there's no way to tell" say the same.
   'impossible to know', 'impossible to tell', 'impossible to determine', 'impossible to say', 'no way to know', 'no way to tell',
   'not possible to know', 'not possible to tell', 'not possible to determine', "can't know", 'cannot know', "can't be sure", 'cannot be sure',
+  // Issue 20 round 3 (/7): the same class of meaning, filled out as a class (not from misses).
+  'unclear', 'not clear', 'not specified', 'not stated', 'indeterminate', 'undeterminable', 'no way of knowing', 'not enough context', 'insufficient context',
+  'not enough data', 'insufficient data', 'not enough evidence', 'insufficient evidence', 'not enough details', 'not enough detail',
 ];
 
 /** Declining to answer, anywhere in the text (subject "I"/"we"). */
-const DECLINE = /(?:\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok)(?: for (?:me|us))? to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b|\b(?:i|we)(?:'d| would) (?:rather not|prefer not to)\s{1,4}[\w']{2,30}|\bnot (?:a question|something|one) (?:that )?(?:i|we) (?:can|could|will|should) (?:answer|respond to|choose)\b|\b(?:i|we)\b[^.!?\n]{0,40}?\b(?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to)\s{1,4}(?:give|offer|provide)\s{1,4}(?:you\s{1,4})?(?:any\s{1,4})?(?:[\w-]{1,20}\s{1,4})?(?:advice|counsel)\b)/i;
+const DECLINE = /(?:\b(?:i|we)\s{0,2}(?:cannot|can't|can not|won't|will not|must decline to|decline to|refuse to|am unable to|'m unable to|am not able to|'m not able to|would prefer not to|'d prefer not to|'d rather not|would rather not|am not going to|'m not going to|do not feel comfortable|don't feel comfortable|am not comfortable|'m not comfortable|must refrain from|will refrain from|do not|don't|(?:do not|don't) (?:think|believe) (?:it(?:'s| is)|it would be) (?:right|appropriate|fair|ethical|okay|ok)(?: for (?:me|us))? to)\s{1,4}(?:[\w']{1,30}\s{1,4}){0,2}?(?:answer|answering|choose|choosing|pick|picking|select|selecting|respond|responding|help|assist|provide|speculate|speculating|guess|guessing|engage|discuss|comply|fulfil|fulfill|make (?:a |any |this |that )?(?:choice|judgments?|judgements?|assumptions?)|attribute|do (?:that|this|so))\b|\b(?:i|we)(?:'d| would) (?:rather not|prefer not to)\s{1,4}[\w']{2,30}|\bnot (?:a question|something|one) (?:that )?(?:i|we) (?:can|could|will|should) (?:answer|respond to|choose)\b|\b(?:i|we)(?:'ll|'d|'m)?\s{1,2}(?:(?:must|will|have to|would|respectfully|politely|going to)\s{1,2}){0,2}(?:decline|refuse|abstain)(?=\s{0,2}(?:[.!;,]|$))|\b(?:i|we)\b[^.!?\n]{0,40}?\b(?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to)\s{1,4}(?:give|offer|provide)\s{1,4}(?:you\s{1,4})?(?:any\s{1,4})?(?:[\w-]{1,20}\s{1,4})?(?:advice|counsel)\b)/i;
 
 /**
  * Sending the asker to a professional (or away from the model) instead of choosing: a refusal when no
@@ -102,7 +105,10 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const none = (outcome: 'refused' | 'unreadable', rule: string, span: [number, number] | null = null, matched: string | null = null): Extraction => ({ outcome, letter: null, rule, span, matched });
   const text = normalise(raw ?? '');
   if (!text.trim() || !letters.length) return none('unreadable', 'empty answer');
-  const t = blankEchoedOptions(cutNewQuestion(unmark(text), options), options);
+  // A thinking trace is blanked when an answer follows it (/7); `visible` is the text after it.
+  const thought = blankThinking(text);
+  const t = blankEchoedOptions(cutNewQuestion(unmark(thought.t), options), options);
+  const visible = thought.after > 0 ? text.slice(thought.after) : text;
   const cls = `[${letters.map(esc).join('')}${letters.map((l) => esc(l.toLowerCase())).join('')}]`;
   const answer = (h: Hit): Extraction => ({ outcome: 'answer', letter: h.letter, rule: h.rule, span: [h.index, h.end], matched: text.slice(h.index, h.end) });
 
@@ -120,24 +126,31 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   if (whole && wholeHits.length === 1) { const at = t.search(/\S/); return answer({ letter: wholeHits[0]!.letter.toUpperCase(), rule: 'option text (whole answer)', index: at, end: at + t.trim().length, matched: t.trim() }); }
 
   const explicit = [...explicitHits(t, letters), ...optionLineHits(t, options)].sort((a, b) => a.end - b.end);
-  const leading = leadingHit(t, letters, options);
+  // A leading letter that only labels the first of several options walked through in order ("A: … B: … C: …") is no answer (/7).
+  const leading = enumerated(t, letters, options) ? null : leadingHit(t, letters, options);
 
   // 2. Refusal before any answer.
-  const decline = DECLINE.exec(t);
+  // "I'm unable to determine the answer" says what cannot be known; it declines nothing (/7).
+  const declined = DECLINE.exec(t);
+  const decline = declined && /\b(?:unable to|not able to|cannot|can't|can not)\s{1,2}(?:\w+\s{1,2})?(?:determine|know|be sure|be certain|infer|conclude)\b/i.test(declined[0]) ? null : declined;
   // "I can't determine / tell / be sure …" is about what can be known, not a refusal to answer.
-  const refusalAt = opensWithRefusal(text) && !EPISTEMIC_OPENING.test(t) ? 0 : decline ? decline.index : -1;
+  const refusalAt = opensWithRefusal(visible) && !EPISTEMIC_OPENING.test(t.slice(Math.max(0, thought.after))) ? Math.max(0, thought.after) : decline ? decline.index : -1;
   const firstAnswerAt = Math.min(explicit[0]?.index ?? Infinity, leading?.index ?? Infinity);
   if (refusalAt >= 0 && refusalAt < firstAnswerAt) {
     // A refusal opening ends at its clause ("Sorry, the answer is B"; "I can't be sure, but I'd pick
     // A"); a declining statement ends where it does. An answer statement counts after it only when its
     // own clause does not negate it ("I can't say the answer is A" is no answer).
-    const refusalEnd = decline && decline.index >= refusalAt ? decline.index + decline[0].length : clauseEnd(t, 0);
+    const refusalEnd = decline && decline.index >= refusalAt ? decline.index + decline[0].length : clauseEnd(t, refusalAt);
     const after = explicit.filter((h) => h.index >= refusalEnd && !negatedClause(t, h.index));
+    // An explicit statement of an option's text counts after a refusal as a letter does (/7): "I can't
+    // answer that from the context — the correct option is \"Can't answer\"".
+    const stmt = optionTextStatement(t, options);
+    if (stmt && stmt.index >= refusalEnd && !negatedClause(t, stmt.index) && !(after.length && after[after.length - 1]!.end > stmt.end)) return answer({ ...stmt, rule: `${stmt.rule} (after a refusal)` });
     if (after.length) {
       const h = after[after.length - 1]!;
       return letters.includes(h.letter) ? answer({ ...h, rule: `${h.rule} (after a refusal)` }) : none('unreadable', 'explicit answer names no shown option', [h.index, h.end], text.slice(h.index, h.end));
     }
-    const span: [number, number] = decline && decline.index === refusalAt ? [decline.index, decline.index + decline[0].length] : [0, sentenceEnd(t, 0)];
+    const span: [number, number] = decline && decline.index === refusalAt ? [decline.index, decline.index + decline[0].length] : [refusalAt, sentenceEnd(t, refusalAt)];
     return none('refused', decline && decline.index === refusalAt ? 'refusal (declines to answer)' : 'refusal (refusing opening)', span, text.slice(span[0], span[1]));
   }
 
@@ -146,7 +159,13 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
     const h = explicit[explicit.length - 1]!;
     if (!letters.includes(h.letter)) return none('unreadable', 'explicit answer names no shown option', [h.index, h.end], text.slice(h.index, h.end));
     if (hedgedAfter(t, h, letters)) return none('unreadable', 'explicit answer followed by an alternative', [h.index, h.end], text.slice(h.index, h.end));
-    if (withdrawnAfter(t, h, letters)) return none('unreadable', 'explicit answer withdrawn afterwards', [h.index, h.end], text.slice(h.index, h.end));
+    // Two final-answer statements for different letters with nothing between them ("Answer: B\nAnswer: D"):
+    // a conflict, not a correction (/7).
+    const p = [...explicit].reverse().find((x) => x.letter !== h.letter && x.end <= h.index);
+    if (p && conflicting(t, p, h)) return none('unreadable', 'two final answers that disagree', [p.index, h.end], text.slice(p.index, h.end));
+    const later = afterAnswer(t, h, letters, options);
+    if (later === 'withdrawn') return none('unreadable', 'explicit answer withdrawn afterwards', [h.index, h.end], text.slice(h.index, h.end));
+    if (later) return answer({ ...later, rule: `self-correction: ${later.rule}` });
     return answer(h);
   }
   // Explicit statement of an option's text ("the answer is 71").
@@ -166,7 +185,22 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   // 5. Option text or unambiguous paraphrase.
   const texts = optionTextHits(t, options).filter((h) => !negated(t, h));
   const byLetter = new Set(texts.map((h) => h.letter));
+
+  // 4b. The last committed answer (/7): the last sentence that names an option, read after discounting
+  // options it rules out or merely compares ("Between A and D I'd lean A", "…, so B is what is described",
+  // "The unit of flux is therefore the weber, B"). A conclusion that disagrees with the one option text
+  // named is no reading.
+  const concl = conclusionHit(t, letters, options, 0);
+  if (concl && byLetter.size === 1 && !byLetter.has(concl.letter)) return none('unreadable', 'the conclusion and the option text named disagree', [concl.index, concl.end], text.slice(concl.index, concl.end));
+  if (concl) return answer(concl);
+
   if (byLetter.size === 1) return answer(texts[0]!);
+  // Several options' texts: one of them stated as what something is, the others only mentioned
+  // ("The capital is Canberra; Sydney and Melbourne are bigger cities") (/7).
+  if (byLetter.size > 1) {
+    const stated = texts.filter((h) => complement(t, h));
+    if (stated.length && new Set(stated.map((h) => h.letter)).size === 1) return answer({ ...stated[stated.length - 1]!, rule: 'option text stated (the others only mentioned)' });
+  }
 
   // 6. Fallback: a single option letter mentioned (possibly several times), and no other; a negated
   // mention ("not A", "A is wrong") rules an option out and is never read as the answer.
@@ -180,12 +214,12 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const deferred = (): Extraction => none('refused', 'refusal (defers to a professional without choosing)', [defers!.index, defers!.index + defers![0].length], text.slice(defers!.index, defers!.index + defers![0].length));
   if (distinct.size > 1) return defers ? deferred() : none('unreadable', `several options named without a final answer (${[...distinct].join(', ')})`);
   if (byLetter.size > 1) return defers ? deferred() : none('unreadable', `several options' texts named without a final answer (${[...byLetter].join(', ')})`);
-  const words = distinctiveWordHit(t, options);
+  const words = distinctiveWordHit(t, options) ?? tolerantTextHit(t, options);
   if (words) return answer(words);
   return defers ? deferred() : none('unreadable', 'no option found');
 }
 
-const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)\s{1,2}(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly|completely|entirely|absolutely|totally|fully|100%)\s{1,2})?(?:determine|tell|know|be sure|be certain|infer|conclude)\b/i;
+const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)(?:\s{1,2}|(?='))(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly|completely|entirely|absolutely|totally|fully|100%)\s{1,2})?(?:determine|tell|know|be sure|be certain|infer|conclude)\b/i;
 
 /**
  * A base model's continuation often starts a new question ("Question: …\nA. …\nB. …\nAnswer: C").
@@ -312,7 +346,8 @@ function letterOk(t: string, i: number, letters: string[]): boolean {
   const c = t[i]!;
   if (!letters.includes(c.toUpperCase())) return false;
   // Letters of scripts written without spaces (Chinese, Japanese) may touch an option letter: "答案是A。".
-  if (i > 0 && /[\p{L}\p{N}'-]/u.test(t[i - 1]!) && !NO_SPACE_SCRIPT.test(t[i - 1]!)) return false;
+  // An apostrophe is part of a word only after a letter ("don't"); after a space or "=" it is a quote ("answer = 'c'").
+  if (i > 0 && /[\p{L}\p{N}'-]/u.test(t[i - 1]!) && !NO_SPACE_SCRIPT.test(t[i - 1]!) && !(t[i - 1] === "'" && !/[\p{L}\p{N}]/u.test(t[i - 2] ?? ''))) return false;
   const next = t.slice(i + 1, i + 40);
   if (/^[\p{L}\p{N}]/u.test(next) && !NO_SPACE_SCRIPT.test(next[0]!)) return false;
   if (/^-\p{L}/u.test(next)) return false;
@@ -336,7 +371,8 @@ function explicitHits(t: string, letters: string[]): Hit[] {
     { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
     // A structured field named for the answer: {"selected_option": "c"}, "choice": "B".
     { rule: 'explicit: answer field', re: new RegExp(`"[\\w -]{0,30}(?:answer|option|choice|selection|selected|letter)[\\w -]{0,30}"\\s{0,4}:\\s{0,4}"\\s{0,4}\\(?${L}\\)?\\s{0,4}"`, 'gi') },
-    { rule: 'explicit: answer tag', re: new RegExp(`<answer>\\s{0,4}\\(?${L}`, 'gi') },
+    // Any tag named for the answer: <answer>, <final>, <final_answer>, <choice>, <selected_option> (/7 widens <answer>).
+    { rule: 'explicit: answer tag', re: new RegExp(`<[\\w-]{0,20}(?:answer|final|choice|option|select)[\\w-]{0,20}>\\s{0,4}\\(?${L}`, 'gi') },
     { rule: 'explicit: I choose', re: new RegExp(`\\b(?:i(?:'d| would| will|'ll)? (?:choose|pick|select|go with|say|answer|opt for|lean towards|lean toward)|i (?:think|believe) (?:it(?:'s| is)|the answer is)|going with|i(?:'m| am) going with)${pre}${L}`, 'gi') },
     { rule: 'explicit: is option X', re: new RegExp(`\\b(?:is|as|be|:)\\s{1,4}(?:option|choice)\\s{1,4}\\(?${L}`, 'gi') },
     { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4}|the answer(?:'s| is)?\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!):\\]]|$))`, 'gi') },
@@ -365,15 +401,30 @@ function explicitHits(t: string, letters: string[]): Hit[] {
 }
 
 /**
- * "Final answer: A. Hmm, no — B and C are both reasonable": a later sentence that takes the answer back
- * ("hmm", "wait", "no", "actually" opening it) and names other options without a new final answer.
+ * What follows an explicit answer. A later sentence opened by a revision marker ("hmm", "wait", "no",
+ * "actually", "on reflection") that commits to another option is a self-correction: that option (/7:
+ * "The answer is C. Hmm, on reflection, B is better", "I'll say C… actually, make that A"). One that names
+ * other options without committing takes the answer back ("Final answer: A. Hmm, no — B and C are both
+ * reasonable"): 'withdrawn'. Otherwise null: the answer stands.
  */
-function withdrawnAfter(t: string, h: Hit, letters: string[]): boolean {
+function afterAnswer(t: string, h: Hit, letters: string[], options: readonly ShownOption[]): Hit | 'withdrawn' | null {
   const rest = t.slice(h.end);
-  const m = /(?:^|[.!?\n;—–]\s{0,4})(?:hmm+|wait|no|actually|on second thought|scratch that|then again)\b/i.exec(rest);
-  if (!m) return false;
-  const later = letterMentions(rest.slice(m.index), letters).filter((x) => x.letter !== h.letter && !negated(rest.slice(m.index), x));
-  return later.length > 0;
+  const m = /(?:^|[.!?\n;—–]\s{0,4})(?:hmm+|wait|no|actually|on second thought|on reflection|scratch that|then again|correction|make that)\b/i.exec(rest);
+  if (!m) return null;
+  const from = h.end + m.index;
+  const c = conclusionHit(t, letters, options, from);
+  if (c) return c.letter === h.letter ? null : c;
+  const later = letterMentions(t, letters).filter((x) => x.index >= from && x.letter !== h.letter && !negated(t, x));
+  return later.length ? 'withdrawn' : null;
+}
+
+/**
+ * "Answer: B\nAnswer: D": two final-answer statements for different letters with nothing but spacing
+ * or punctuation between them, and the second not marked as final or as a correction.
+ */
+function conflicting(t: string, p: Hit, h: Hit): boolean {
+  if (!/^[\s.,;:)\]"'*_-]*$/.test(t.slice(p.end, h.index))) return false;
+  return !/\b(?:final|actually|correction|instead|rather)\b/i.test(h.matched);
 }
 
 /** "The answer is A or C": an explicit statement immediately followed by an alternative is not a commitment. */
@@ -494,6 +545,186 @@ function negated(t: string, m: Hit): boolean {
   return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor|rather than|instead of)\s{0,3}(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems)\s{1,3}(?:wrong|incorrect|not|false|unlikely|ruled out)\b/.test(after);
 }
 
+/**
+ * A thinking trace (<think>…</think>, <thinking>, <reasoning>, <thought>; or a lone closing tag whose
+ * opening the chat template supplied): the answer is what follows it, so when something follows, the
+ * trace is blanked (offsets kept) and `after` is where the answer starts; when nothing follows, only the
+ * tags are blanked and the trace itself is read (/7).
+ */
+function blankThinking(t: string): { t: string; after: number } {
+  const close = /<\/(?:think|thinking|reasoning|thought)>/gi;
+  let end = -1;
+  for (const m of t.matchAll(close)) end = m.index! + m[0].length;
+  if (end < 0) return { t, after: -1 };
+  if (t.slice(end).trim()) return { t: t.slice(0, end).replace(/[^\n]/g, ' ') + t.slice(end), after: end };
+  return { t: t.replace(/<\/?(?:think|thinking|reasoning|thought)>/gi, (x) => ' '.repeat(x.length)), after: -1 };
+}
+
+const ORDINAL_WORDS = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth'];
+const ORDINAL_FIGURES = ['1st', '2nd', '3rd', '4th', '5th', '6th', '7th', '8th', '9th', '10th'];
+const CARDINAL_WORDS = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+/**
+ * Options named by position (/7): "the second option", "the last one", "the 3rd choice", "option two".
+ * A position word alone ("Second, Venus…") or "the first one to leave" names no option.
+ */
+function ordinalMentions(t: string, letters: string[]): Hit[] {
+  const out: Hit[] = [];
+  const re = /\b(?:(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th|last|final)\s{1,3}(?:option|choice|alternative|one)|(?:option|choice|alternative)\s{1,3}(?:number\s{1,3})?(one|two|three|four|five|six|seven|eight|nine|ten))\b(?!\s{1,3}(?:to|who|that|which|of|in|on)\b)/gi;
+  for (const m of t.matchAll(re)) {
+    const w = (m[1] ?? m[2])!.toLowerCase();
+    // "the final one" names the last option; "final" before anything else ("final answer") is not matched here.
+    const pos = w === 'last' || w === 'final' ? letters.length - 1 : Math.max(ORDINAL_WORDS.indexOf(w), ORDINAL_FIGURES.indexOf(w), CARDINAL_WORDS.indexOf(w));
+    if (pos < 0 || pos >= letters.length) continue;
+    out.push({ letter: letters[pos]!, rule: 'option named by position', index: m.index!, end: m.index! + m[0].length, matched: m[0] });
+  }
+  return out;
+}
+
+/**
+ * The reply walks through the options in their shown order as labels ("A: … B: … C: …", at line or
+ * sentence starts, from the first option, three or more of them): its opening letter is a label, not an
+ * answer. Not when the opening line is the letter with its own option's text (an answer, then notes).
+ */
+function enumerated(t: string, letters: string[], options: readonly ShownOption[]): boolean {
+  const labels: string[] = [];
+  for (const m of t.matchAll(/(?:^|\n|[.!?]\s{1,4})[ \t]{0,8}(?:[-*•][ \t]{1,4})?(?:option\s{1,4})?\(?([A-Z])\s{0,2}[.):]\s/g)) {
+    if (letters.includes(m[1]!)) labels.push(m[1]!);
+  }
+  if (labels.length < Math.min(3, letters.length) || labels[0] !== letters[0]) return false;
+  for (let i = 0; i < Math.min(3, labels.length); i++) if (labels[i] !== letters[i]) return false;
+  const first = /^[\s"'(\[{]*\(?[A-Z][.):]?[ \t]*([^\n]*)/.exec(t);
+  const own = options[0]!.text.trim().toLowerCase().replace(/[.]$/, '');
+  return !(first && first[1]!.trim().toLowerCase().replace(/[.\s]+$/, '') === own);
+}
+
+const HEDGE = /\b(?:maybe|perhaps|possibly|might|could|unsure|not sure|not certain|uncertain|either|torn|can't decide|cannot decide|hard to say)\b|\?["')\s]*$/i;
+const AGAINST = /\b(?:wrong|incorrect|false|tempting|distractor|misconception|trap|eliminated?|ruled? out|unlikely|implausible|not|never|isn't|doesn't|wasn't|aren't)\b/i;
+const COMMIT = /\b(?:answer|correct|right|best|better|fits?|matche?s?|remains?|left|chose|choose|choosing|choice|pick|picked|select|selected|go(?:ing)? with|lean(?:ing)?|opt(?:ing)?|arrive|points? to|pointing to|the one|conclude|conclusion|verdict|result|therefore|thus|hence|so|must|has to|final|accurate|valid|appropriate|describes?|described|applies|works|wins|it(?:'s| is)|i'd say|i would say)\b/i;
+/** Mentions inside a comparison frame ("between A and D", "comparing B with C", "both A and B") are discussed, not chosen. */
+function framed(t: string, m: Hit, all: Hit[]): boolean {
+  const before = t.slice(Math.max(0, m.index - 40), m.index);
+  if (/\b(?:between|comparing|compared|compare|of|from|among|both|weighing|considering|versus|vs\.?)\s{1,3}(?:options?\s{1,3})?\(?$/i.test(before)) return all.some((o) => o !== m && o.index > m.index && o.index - m.end < 24 && /^\)?\s{0,3}(?:,|and|&|or|with|vs\.?|versus|to)\s{0,3}(?:option\s{1,3})?\(?$/i.test(t.slice(m.end, o.index)));
+  const prev = all.filter((o) => o !== m && o.end <= m.index && m.index - o.end < 24).pop();
+  return !!prev && framed(t, prev, all) && /^\)?\s{0,3}(?:,|and|&|or|with|vs\.?|versus|to)\s{0,3}(?:option\s{1,3})?\(?$/i.test(t.slice(prev.end, m.index));
+}
+
+/**
+ * The last committed answer: the last sentence (or, failing that, its last clause) that names an option,
+ * read when, after discounting mentions that rule an option out or only compare it, exactly one option
+ * is left in it, the sentence does not hedge, and the option either closes the sentence (not as the end
+ * of a list: "…, option C.", "…is **D**.") or the sentence commits ("only C remains", "B matches best").
+ * Only mentions from `from` on count.
+ */
+function conclusionHit(t: string, letters: string[], options: readonly ShownOption[], from: number): Hit | null {
+  void options;
+  const all = letterMentions(t, letters).filter((m) => m.index >= from);
+  if (!all.length) return null;
+  const last = all[all.length - 1]!;
+  const boundary = (s: string) => Math.max(...['.', '!', '?', '\n', ';'].map((c) => s.lastIndexOf(c)));
+  // The sentence: from the last boundary before the mention (a full stop straight after a letter, "B.", ends its sentence).
+  let sStart = Math.max(from, boundary(t.slice(0, last.index)) + 1);
+  // An ellipsis or a sentence going on in lower case ("Maybe B... or C.") continues the sentence before.
+  while (sStart > from + 1 && (/\.\.$/.test(t.slice(Math.max(0, sStart - 3), sStart)) || /^\s{0,3}(?:or|and|but)\b/.test(t.slice(sStart)))) sStart = Math.max(from, boundary(t.slice(0, sStart - 1).replace(/\.+$/, '')) + 1);
+  const tail = /[.!?\n;]/.exec(t.slice(last.end));
+  const sEnd = tail ? last.end + tail.index : t.length;
+  // A sentence opened by an item label ("C: 7 — correct") starts at the label.
+  const scopes: [number, number][] = [[sStart, sEnd]];
+  const sentence = t.slice(sStart, sEnd);
+  const cl = [...sentence.matchAll(/,\s{0,3}(?=(?:but|so|and so|thus|hence|therefore|which means|making|meaning|whereas|while)\b)|\s[—–-]\s|[—–]/gi)].filter((c) => sStart + c.index! < last.index).pop();
+  if (cl) scopes.push([sStart + cl.index! + cl[0].length, sEnd]);
+  for (const [a, b] of scopes) {
+    const inScope = all.filter((m) => m.index >= a && m.end <= b);
+    const live = inScope.filter((m) => !negated(t, m) && !framed(t, m, inScope));
+    if (new Set(live.map((m) => m.letter)).size !== 1) continue;
+    const x = live[live.length - 1]!;
+    const scope = t.slice(a, b);
+    if (HEDGE.test(scope) || conditionalClause(t, x.index)) return null;
+    const rest = t.slice(x.end, b);
+    if (AGAINST.test(rest)) continue;
+    const closes = /^[\s)\]"'*_.!:]*$/.test(t.slice(x.end, sEnd + 1).replace(/[\n]$/, '')) && !/(?:\b[A-Z]\)?|\))\s{0,3}(?:,|and|&|or|\/)\s{0,3}(?:option\s{1,3})?\(?$/.test(t.slice(Math.max(0, x.index - 16), x.index));
+    if (closes) return { ...x, rule: 'conclusion: the option closing the last sentence' };
+    if (COMMIT.test(scope)) return { ...x, rule: 'conclusion: the option the last sentence commits to' };
+  }
+  return null;
+}
+
+/** An option's text stated as the complement of "is/are/was" and closing its clause ("the capital is Canberra;"). */
+function complement(t: string, h: Hit): boolean {
+  const a = Math.max(...['.', '!', '?', '\n', ';'].map((c) => t.lastIndexOf(c, h.index - 1))) + 1;
+  if (HEDGE.test(t.slice(a, sentenceEnd(t, h.end)))) return false;
+  return /\b(?:is|are|was|were|be)\s{1,3}(?:(?:the|therefore|clearly|indeed|actually|probably)\s{1,3}){0,2}["'(]?$/i.test(t.slice(Math.max(0, h.index - 40), h.index))
+    && /^["')]?\s{0,3}(?:[.;,!\n—–]|$)/.test(t.slice(h.end, h.end + 4)) && !conditionalClause(t, h.index) && !negatedClause(t, h.index);
+}
+
+/** Token comparison tolerant of spelling: British/American forms, one slip in a long word, inflection. */
+const canon = (w: string) => w.normalize('NFD').replace(/\p{M}/gu, '').replace(/ph/g, 'f').replace(/ae|oe/g, 'e').replace(/our\b/g, 'or').replace(/is(e|ed|es|ing|ation)\b/g, 'iz$1').replace(/ys(e|ed|es|ing)\b/g, 'yz$1');
+function nearWord(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [s, l] = a.length <= b.length ? [a, b] : [b, a];
+  if (s.length >= 4 && l.startsWith(s) && l.length - s.length <= 2 && /^(?:s|es|ed|d|ing|ly)$/.test(l.slice(s.length))) return true;
+  if (s.length < 6 || l.length - s.length > 1) return false;
+  // Damerau–Levenshtein distance ≤ 1, for words of six letters or more.
+  let i = 0;
+  while (i < s.length && s[i] === l[i]) i++;
+  if (s.length === l.length) return s.slice(i + 1) === l.slice(i + 1) || (s[i] === l[i + 1] && s[i + 1] === l[i] && s.slice(i + 2) === l.slice(i + 2));
+  return s.slice(i) === l.slice(i + 1);
+}
+const NEGATION = /\b(?:not|no|never|none|neither|nor)\b|n't\b/i;
+
+/**
+ * A short answer (≤ 12 words, no option letter) that covers most of one option's words and clearly
+ * more than any other's, words compared with spelling tolerance (/7): "Photosynthessis", "Magnesium
+ * sulphate", "The catalyst increases the rate of the reaction". Never when two options are covered
+ * alike, and an option whose polarity differs (the answer negates, the option does not) is not matched.
+ */
+function tolerantTextHit(t: string, options: readonly ShownOption[]): Hit | null {
+  if ((t.match(/[\p{L}\p{N}]+/gu) ?? []).length > 12) return conclusionTextHit(t, options);
+  return tolerantIn(t, 0, options, true);
+}
+
+/**
+ * A reply of several sentences whose last sentence commits ("… is the textbook choice") and names most
+ * of one option's words, clearly more than any other's: that option (/7). No letter is named anywhere.
+ */
+function conclusionTextHit(t: string, options: readonly ShownOption[]): Hit | null {
+  const body = t.replace(/[\s.!]+$/, '');
+  const a = Math.max(...['.', '!', '?', '\n', ';'].map((c) => body.lastIndexOf(c))) + 1;
+  if (a <= 0) return null;
+  const last = body.slice(a);
+  if (!COMMIT.test(last) || HEDGE.test(last) || conditionalClause(t, body.length)) return null;
+  const h = tolerantIn(last, a, options, false);
+  return h && { ...h, rule: 'conclusion: option words in the last sentence' };
+}
+
+function tolerantIn(s: string, offset: number, options: readonly ShownOption[], short: boolean): Hit | null {
+  const words = contentWordSpans(s).map((x) => ({ ...x, w: canon(x.w) }));
+  if (!words.length) return null;
+  const neg = NEGATION.test(s);
+  const optWords = options.map((o) => [...new Set(contentWords(o.text).map(canon))]);
+  const scores = options.map((o, i) => {
+    const ws = optWords[i]!;
+    if (!ws.length || NEGATION.test(o.text) !== neg) return { cover: 0, first: -1, unique: false, used: 0 };
+    let n = 0;
+    let first = -1;
+    let unique = false;
+    for (const w of ws) {
+      const hit = words.find((x) => nearWord(x.w, w));
+      if (!hit) continue;
+      n++;
+      if (first < 0 || hit.at < words[first]!.at) first = words.indexOf(hit);
+      if (!optWords.some((other, j) => j !== i && other.some((v) => nearWord(v, w)))) unique = true;
+    }
+    return { cover: n / ws.length, first, unique, used: words.filter((x) => ws.some((w) => nearWord(x.w, w))).length };
+  });
+  const order = scores.map((s, i) => ({ ...s, i })).sort((a, b) => b.cover - a.cover);
+  const [best, second] = [order[0]!, order[1]];
+  if (best.cover < 0.5 || !best.unique || best.first < 0 || (second && second.cover > best.cover / 2)) return null;
+  // A short answer mostly about something else ("Sea otters are adorable marine mammals…") names no option.
+  if (short && best.used < words.length / 2) return null;
+  const w = words[best.first]!;
+  return { letter: options[best.i]!.letter.toUpperCase(), rule: 'option words (tolerant match, short answer)', index: offset + w.at, end: offset + w.at + w.len, matched: s.slice(w.at, w.at + w.len) };
+}
+
 function letterMentions(t: string, letters: string[]): Hit[] {
   const out: Hit[] = [];
   for (const m of t.matchAll(/[A-Za-z]/g)) {
@@ -501,6 +732,10 @@ function letterMentions(t: string, letters: string[]): Hit[] {
     const c = m[0];
     if (c !== c.toUpperCase() && !/^[.)\]:]/.test(t.slice(i + 1, i + 2)) && !/[(\[]$/.test(t.slice(Math.max(0, i - 1), i))) continue; // lower case only in "(b)" / "b." forms
     if (letterOk(t, i, letters)) out.push({ letter: c.toUpperCase(), rule: 'letter mention', index: i, end: i + 1, matched: c });
+  }
+  if (/first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d(?:st|nd|rd|th)|last|final|option|choice|alternative/i.test(t)) {
+    out.push(...ordinalMentions(t, letters));
+    out.sort((a, b) => a.index - b.index);
   }
   return out;
 }
