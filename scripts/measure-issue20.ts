@@ -24,7 +24,8 @@ const misses = process.argv.includes('--misses');
 if (misses && which !== 'dev' && !process.argv.includes('--extraction-only')) throw new Error('--misses on heldout/all: add --extraction-only (written refusal set 2 heldout stays unread)');
 const setArg = process.argv.indexOf('--set');
 const setName = setArg >= 0 ? process.argv[setArg + 1]! : '3';
-// `--set stress7`: the development stress set written with extractor /7 (in sample by construction).
+// `--set stress7`: the development stress set written with extractor /7 (in sample by construction); split
+// `stress7` (written before /7's code) or `stress7b` (adversarial, written after its first draft).
 const stress = setName === 'stress7';
 const setN = stress ? 7 : Number(setName);
 // Sets 1-4 are all spent (in sample from extractor /7 on; set 4's held-out half was measured once with /6,
@@ -35,7 +36,7 @@ const extractionOnly = process.argv.includes('--extraction-only') || setN !== 3;
 const file = stress ? 'stress-7.jsonl' : `extraction-set${setN === 1 ? '' : `-${setN}`}.jsonl`;
 
 interface Row { id: string; split: string; kind: string; ambiguous: boolean; options: ShownOption[]; response: string; expected: string }
-const ex = readFileSync(join(ROOT, 'test/fixtures/extraction', file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row).filter((r) => which === 'all' || r.split === `${which}${setN === 1 ? '' : setN}`);
+const ex = readFileSync(join(ROOT, 'test/fixtures/extraction', file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row).filter((r) => which === 'all' || r.split === (stress ? which : `${which}${setN === 1 ? '' : setN}`));
 const read = (r: Row) => { const e = extractAnswer(r.response, r.options); return { got: e.outcome === 'answer' ? e.letter : e.outcome, rule: e.rule }; };
 const un = ex.filter((r) => !r.ambiguous);
 const ok = un.filter((r) => read(r).got === r.expected);

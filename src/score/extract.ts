@@ -205,8 +205,9 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   // 6. Fallback: a single option letter mentioned (possibly several times), and no other; a negated
   // mention ("not A", "A is wrong") rules an option out and is never read as the answer.
   const allMentions = letterMentions(t, letters);
-  const mentions = allMentions.filter((m) => !negated(t, m));
-  if (allMentions.length && !mentions.length) return none('unreadable', 'options only ruled out, none chosen', [allMentions[0]!.index, allMentions[0]!.end], allMentions[0]!.matched);
+  // A mention in a question ("Is it B?") is asked, not answered (/7).
+  const mentions = allMentions.filter((m) => !negated(t, m) && !inQuestion(t, m) && !supposed(t, m));
+  if (allMentions.length && !mentions.length) return none('unreadable', 'options only ruled out, asked about or supposed, none chosen', [allMentions[0]!.index, allMentions[0]!.end], allMentions[0]!.matched);
   const distinct = new Set(mentions.map((m) => m.letter));
   if (distinct.size === 1 && byLetter.size === 0) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
   if (distinct.size === 1 && byLetter.size > 1 && byLetter.has(mentions[0]!.letter)) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
@@ -378,7 +379,7 @@ function explicitHits(t: string, letters: string[]): Hit[] {
     { rule: 'explicit: so X', re: new RegExp(`\\b(?:so|thus|therefore|hence|i\\.e\\.|ergo)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4}|the answer(?:'s| is)?\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!):\\]]|$))`, 'gi') },
     { rule: 'explicit: correction', re: new RegExp(`\\b(?:actually|i mean|correction|on second thought)[,:]?\\s{1,4}(?:it(?:'s| is)\\s{1,4})?(?:option\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: X is correct', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}(?:is|would be|seems|looks)\\s{1,4}(?:the\\s{1,4})?(?:correct|right|best|most (?:likely|accurate|appropriate)|(?:correct |right |best |final )?answer)\\b`, 'gi') },
-    { rule: 'explicit: option marked correct', re: new RegExp(`(?:^|\\n)[ \\t]{0,8}(?:[-*•][ \\t]{1,8})?(?:option\\s{1,4})?\\(?${L}\\)?[ \\t]{0,8}[-–—:][ \\t]{0,8}(?:correct|right|true)\\b|(?:^|\\n)[ \\t]{0,8}(?:[-*•][ \\t]{1,8})?\\(?${L}\\)?[ \\t]{0,8}[-–—:]?[ \\t]{0,8}[✅✔☑]`, 'gi') },
+    { rule: 'explicit: option marked correct', re: new RegExp(`(?:^|\\n)[ \\t]{0,8}(?:[-*•|][ \\t]{1,8})?(?:option\\s{1,4})?\\(?${L}\\)?[ \\t]{0,8}[-–—:|][ \\t]{0,8}(?:correct|right|true)\\b|(?:^|\\n)[ \\t]{0,8}(?:[-*•][ \\t]{1,8})?\\(?${L}\\)?[ \\t]{0,8}[-–—:]?[ \\t]{0,8}[✅✔☑]`, 'gi') },
     { rule: 'explicit: X is my answer', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}is\\s{1,4}my\\s{1,4}(?:final\\s{1,4})?(?:answer|choice)\\b`, 'gi') },
     { rule: 'explicit: conclusion', re: new RegExp(`\\b(?:has to be|have to be|must be|needs to be|leaves(?: us with)?|leaving(?: us with)?|left with)\\s{1,4}(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: it is X', re: new RegExp(`\\b(?:it(?:'s| is)|that(?:'s| is))\\s{1,4}\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
@@ -429,7 +430,7 @@ function conflicting(t: string, p: Hit, h: Hit): boolean {
 
 /** "The answer is A or C": an explicit statement immediately followed by an alternative is not a commitment. */
 function hedgedAfter(t: string, h: Hit, letters: string[]): boolean {
-  const m = /^["'\])]{0,3}\s{0,4}(?:or|\/|and|,(?:\s{0,4}(?:or|and))?)\s{0,4}["'([]{0,3}(?:option\s{1,4})?\(?([A-Za-z])(?![\p{L}])/u.exec(t.slice(h.end, h.end + 40));
+  const m = /^["'\])]{0,3}\s{0,4}(?:or|\/|and|,(?:\s{0,4}(?:or|and))?)\s{0,4}(?:(?:maybe|perhaps|possibly|even|probably)\s{1,4})?["'([]{0,3}(?:option\s{1,4})?\(?([A-Za-z])(?![\p{L}])/u.exec(t.slice(h.end, h.end + 40));
   if (!m || !letters.includes(m[1]!.toUpperCase()) || m[1]!.toUpperCase() === h.letter) return false;
   // After a bare comma only an upper-case letter standing alone is another option ("Answer: A, C"), not an article ("B, a bird").
   return !m[0].trimStart().startsWith(',') || m[1] === m[1]!.toUpperCase();
@@ -516,7 +517,8 @@ const contentWords = (s: string) => contentWordSpans(s).map(({ w }) => w);
 function distinctiveWordHit(t: string, options: readonly ShownOption[]): Hit | null {
   const answerWords = contentWordSpans(t);
   if (!answerWords.length || (t.match(/[\p{L}\p{N}]+/gu) ?? []).length > 8) return null;
-  const sets = options.map((o) => new Set(contentWords(o.text)));
+  // /7: an option is not named by words the answer negates and the option does not ("It doesn't increase the rate").
+  const sets = options.map((o) => (NEGATION.test(o.text) === NEGATION.test(t) ? new Set(contentWords(o.text)) : new Set<string>()));
   const owners = new Set<number>();
   let first: { at: number; len: number } | null = null;
   for (const { w, at, len } of answerWords) {
@@ -541,8 +543,9 @@ function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | 
 
 function negated(t: string, m: Hit): boolean {
   const before = t.slice(Math.max(0, m.index - 16), m.index).toLowerCase();
-  const after = t.slice(m.end, m.end + 24).toLowerCase();
-  return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor|rather than|instead of)\s{0,3}(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems)\s{1,3}(?:wrong|incorrect|not|false|unlikely|ruled out)\b/.test(after);
+  const after = t.slice(m.end, m.end + 40).toLowerCase();
+  // /7: "neither"; and an option judged a distractor rather than wrong ("B is a common misconception", "D is tempting").
+  return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor|\bneither|rather than|instead of)\s{0,3}(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems|looks|sounds)\s{1,3}(?:(?:a|an|the|just|only|merely|clearly|obviously)\s{1,3})?(?:(?:common|classic|popular|obvious|plausible|tempting)\s{1,3})?(?:wrong|incorrect|not|false|unlikely|ruled out|tempting|distractor|misconception|trap|red herring|implausible|out)\b/.test(after);
 }
 
 /**
@@ -569,7 +572,7 @@ const CARDINAL_WORDS = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', '
  */
 function ordinalMentions(t: string, letters: string[]): Hit[] {
   const out: Hit[] = [];
-  const re = /\b(?:(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th|last|final)\s{1,3}(?:option|choice|alternative|one)|(?:option|choice|alternative)\s{1,3}(?:number\s{1,3})?(one|two|three|four|five|six|seven|eight|nine|ten))\b(?!\s{1,3}(?:to|who|that|which|of|in|on)\b)/gi;
+  const re = /\b(?:(?:the\s{1,3})?(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th|last|final)\s{1,3}(?:option|choice|alternative|one)|(?:option|choice|alternative)\s{1,3}(?:number\s{1,3})?(one|two|three|four|five|six|seven|eight|nine|ten))\b(?!\s{1,3}(?:to|who|that|which|of|in|on)\b)/gi;
   for (const m of t.matchAll(re)) {
     const w = (m[1] ?? m[2])!.toLowerCase();
     // "the final one" names the last option; "final" before anything else ("final answer") is not matched here.
@@ -597,7 +600,9 @@ function enumerated(t: string, letters: string[], options: readonly ShownOption[
   return !(first && first[1]!.trim().toLowerCase().replace(/[.\s]+$/, '') === own);
 }
 
-const HEDGE = /\b(?:maybe|perhaps|possibly|might|could|unsure|not sure|not certain|uncertain|either|torn|can't decide|cannot decide|hard to say)\b|\?["')\s]*$/i;
+const HEDGE = /\b(?:maybe|perhaps|possibly|might|could|unsure|not sure|not certain|uncertain|either|torn|can't decide|cannot decide|hard to say|also|too|as well|equally|likewise)\b|\?["')\s]*$/i;
+/** A sentence that is a condition or a supposition ("If the question meant…, it would be D"). */
+const SUPPOSING = /^[\s"'(*_]*(?:if|unless|suppose|supposing|assuming|whether|were|had)\b/i;
 const AGAINST = /\b(?:wrong|incorrect|false|tempting|distractor|misconception|trap|eliminated?|ruled? out|unlikely|implausible|not|never|isn't|doesn't|wasn't|aren't)\b/i;
 const COMMIT = /\b(?:answer|correct|right|best|better|fits?|matche?s?|remains?|left|chose|choose|choosing|choice|pick|picked|select|selected|go(?:ing)? with|lean(?:ing)?|opt(?:ing)?|arrive|points? to|pointing to|the one|conclude|conclusion|verdict|result|therefore|thus|hence|so|must|has to|final|accurate|valid|appropriate|describes?|described|applies|works|wins|it(?:'s| is)|i'd say|i would say)\b/i;
 /** Mentions inside a comparison frame ("between A and D", "comparing B with C", "both A and B") are discussed, not chosen. */
@@ -637,8 +642,8 @@ function conclusionHit(t: string, letters: string[], options: readonly ShownOpti
     const live = inScope.filter((m) => !negated(t, m) && !framed(t, m, inScope));
     if (new Set(live.map((m) => m.letter)).size !== 1) continue;
     const x = live[live.length - 1]!;
-    const scope = t.slice(a, b);
-    if (HEDGE.test(scope) || conditionalClause(t, x.index)) return null;
+    const scope = t.slice(a, b + 1);
+    if (HEDGE.test(scope) || HEDGE.test(t.slice(sStart, sEnd + 1)) || SUPPOSING.test(t.slice(sStart, sEnd)) || conditionalClause(t, x.index)) return null;
     const rest = t.slice(x.end, b);
     if (AGAINST.test(rest)) continue;
     const closes = /^[\s)\]"'*_.!:]*$/.test(t.slice(x.end, sEnd + 1).replace(/[\n]$/, '')) && !/(?:\b[A-Z]\)?|\))\s{0,3}(?:,|and|&|or|\/)\s{0,3}(?:option\s{1,3})?\(?$/.test(t.slice(Math.max(0, x.index - 16), x.index));
@@ -723,6 +728,17 @@ function tolerantIn(s: string, offset: number, options: readonly ShownOption[], 
   if (short && best.used < words.length / 2) return null;
   const w = words[best.first]!;
   return { letter: options[best.i]!.letter.toUpperCase(), rule: 'option words (tolerant match, short answer)', index: offset + w.at, end: offset + w.at + w.len, matched: s.slice(w.at, w.at + w.len) };
+}
+
+/** A mention in a sentence that opens with a condition ("If the question meant the largest, it would be D"). */
+function supposed(t: string, m: Hit): boolean {
+  const start = Math.max(...['.', '!', '?', '\n'].map((c) => t.lastIndexOf(c, m.index - 1))) + 1;
+  return SUPPOSING.test(t.slice(start, m.index));
+}
+
+function inQuestion(t: string, m: Hit): boolean {
+  const next = /[.!?\n]/.exec(t.slice(m.end));
+  return !!next && next[0] === '?';
 }
 
 function letterMentions(t: string, letters: string[]): Hit[] {
