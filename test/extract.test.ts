@@ -80,33 +80,80 @@ test('extraction set 3 (in sample since extractor /5): every unambiguous answer 
 
 // Set 4 (issue 20, round 2): written independently (no extractor, tests or earlier sets read), labels
 // committed (4555a06) before any reading. First reading of /5 on the whole set, out of sample:
-// 303/318 unambiguous, 14/14 refusals non-answers, 3 letters where none, 1 wrong letter. Asserted as a
-// floor; failure messages name ids only, so no set-4 text is shown.
+// 303/318 unambiguous, 14/14 refusals non-answers, 3 letters where none, 1 wrong letter; heldout4 once
+// with /6: 150/157. All of set 4 is in sample from extractor /7 on.
 const rows4: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-4.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
 
-test('extraction set 4: at least the first out-of-sample reading (303/318 unambiguous, 14/14 refusals non-answers)', () => {
+test('extraction set 4 (in sample since extractor /7): every unambiguous answer read as labelled, every refusal refused', () => {
+  // Out-of-sample history, kept here as figures: first reading /5 303/318; heldout4 measured once with /6,
+  // 150/157. Extractor /7 was written looking at all of set 4 (and sets 1-3), so set 4 is in sample now.
   const split = (s: string) => rows4.filter((r) => (r.split as string) === s);
   assert.deepEqual([rows4.length, split('dev4').length, split('heldout4').length], [321, 163, 158]);
   const all = figures(rows4);
   assert.equal(all.un, 318);
-  assert.ok(all.ok >= 303, `set 4 ${all.ok}/318, below the 303 of the first reading`);
+  assert.equal(all.ok, all.un, `set 4 ${all.ok}/318`);
   assert.equal(all.refusals, 14);
-  assert.equal(all.refusalsNonAnswer, 14, `set 4 refusals read as non-answers ${all.refusalsNonAnswer}/14`);
-  assert.ok(all.letterWhereNone.length <= 3, `letters read where there is none: ${all.letterWhereNone.join(', ')}`);
-  assert.ok(all.wrongLetter.length <= 1, `wrong letters: ${all.wrongLetter.join(', ')}`);
+  for (const r of rows4.filter((x) => x.expected === 'refused')) assert.equal(read(r), 'refused', r.id);
+  assert.deepEqual(all.letterWhereNone, []);
+  assert.deepEqual(all.wrongLetter, []);
 });
 
-test('extraction set 4: dev4 fully read (extractor /6, in sample); heldout4 at least as measured once out of sample (150/157, 8/8 refusals, no wrong letter)', () => {
-  const split = (s: string) => rows4.filter((r) => (r.split as string) === s);
-  const dev = figures(split('dev4'));
-  assert.equal(dev.ok, dev.un, `dev4 ${dev.ok}/${dev.un}`);
-  assert.equal(dev.refusalsNonAnswer, dev.refusals);
-  const held = figures(split('heldout4'));
-  assert.equal(held.un, 157);
-  assert.ok(held.ok >= 150, `heldout4 ${held.ok}/157, below the 150 measured`);
-  assert.ok(held.refusals === 8 && held.refusalsNonAnswer === 8, `heldout4 refusals read as non-answers ${held.refusalsNonAnswer}/${held.refusals}`);
-  assert.ok(held.letterWhereNone.length <= 1, `letters read where there is none: ${held.letterWhereNone.join(', ')}`);
-  assert.deepEqual(held.wrongLetter, []);
+// Stress set 7 (issue 20 round 3): hand-written to check each general mechanism of /7 on examples that
+// are not the misses of sets 1-4. `stress7` was committed before /7's code; `stress7b` (adversarial,
+// mostly non-answers a careless rule would read as letters) after its first draft. Both in sample.
+const rows7: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/stress-7.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+test('stress set 7 (development set of /7, in sample): every unambiguous answer read as labelled, no letter where there is none', () => {
+  const split = (s: string) => rows7.filter((r) => (r.split as string) === s);
+  assert.deepEqual([split('stress7').length, split('stress7b').length], [105, 49]);
+  for (const k of ['final-form', 'trailing-letter', 'ruled-out', 'ordinal', 'option-text', 'markup', 'thinking', 'language', 'self-correction', 'continuation', 'refusal', 'unreadable']) assert.ok(rows7.some((r) => r.kind === k), k);
+  const all = figures(rows7);
+  assert.equal(all.ok, all.un, `stress 7 ${all.ok}/${all.un}: ${rows7.filter((r) => !r.ambiguous && read(r) !== r.expected).map((r) => `${r.id} → ${read(r)}`).join(', ')}`);
+  for (const r of rows7.filter((x) => x.expected === 'refused')) assert.equal(read(r), 'refused', r.id);
+  assert.deepEqual(all.letterWhereNone, []);
+  assert.deepEqual(all.wrongLetter, []);
+});
+
+test('extractor /7 mechanisms on probes outside every set', () => {
+  const o = (...t: string[]) => t.map((text, i) => ({ letter: 'ABCDE'[i]!, text }));
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  const gas = o('Helium', 'Hydrogen', 'Nitrogen', 'Oxygen');
+  // The last committed answer, after letters discussed or ruled out.
+  assert.equal(r('C is far too heavy and D reacts; of A and B the lighter is B.', gas), 'B');
+  assert.equal(r('Weighing A against B, the lightest element is hydrogen, so B wins.', gas), 'B');
+  assert.equal(r('A looks right at first, but the lightest is B.', gas), 'B');
+  // …never when the last sentence hedges, supposes, asks, lists, or ends a list.
+  assert.equal(r('It is B, or possibly A.', gas), 'unreadable');
+  assert.equal(r('If we counted noble gases only, it would be A.', gas), 'unreadable');
+  assert.equal(r('Could it be D?', gas), 'unreadable');
+  assert.equal(r('The gases here are A, B, C and D.', gas), 'unreadable');
+  assert.equal(r('Hydrogen is B and oxygen is D.', gas), 'unreadable');
+  // Options named by position.
+  assert.equal(r('The penultimate one? No: the second option.', gas), 'B');
+  assert.equal(r('Not the last one.', gas), 'unreadable');
+  assert.equal(r('The latter.', o('True', 'False')), 'B');
+  // Tolerant option text, never across polarity or between two options alike.
+  assert.equal(r('Hydrogenn', gas), 'B');
+  assert.equal(r('Helium-hydrogen', gas), 'unreadable');
+  const cat = o('It raises the boiling point', 'It lowers the boiling point', 'It has no effect');
+  assert.equal(r("It doesn't raise the boiling point.", cat), 'unreadable');
+  // A letter inside an option's text names that text.
+  assert.equal(r('Scurvy comes from too little vitamin C.', o('Vitamin A', 'Vitamin C', 'Vitamin D')), 'B');
+  // Thinking traces: the answer after the trace counts; a refusal after it is a refusal.
+  assert.equal(r('<think>The answer is D, surely.</think>\nThe answer is B.', gas), 'B');
+  assert.equal(r("<think>B.</think>\nI won't answer that.", gas), 'refused');
+  assert.equal(r('<thinking>lightest: hydrogen → B</thinking>', gas), 'B');
+  // Self-correction that commits vs. one that only names alternatives; conflicting final lines.
+  assert.equal(r('Final answer: A. Wait — on reflection, B is correct.', gas), 'B');
+  assert.equal(r('Final answer: A. Wait — B and C also seem possible.', gas), 'unreadable');
+  assert.equal(r('Answer: A\nAnswer: C', gas), 'unreadable');
+  assert.equal(r('Answer: A\nFinal answer: C', gas), 'C');
+  // Quoted letters, any answer-named tag, bare declining.
+  assert.equal(r('answer := "b"', gas), 'B');
+  assert.equal(r('<selected_option>C</selected_option>', gas), 'C');
+  assert.equal(r('I must decline.', gas), 'refused');
+  // What can be known is not declining: "I'm unable to determine" is no refusal (nor an answer).
+  assert.equal(r("I'm unable to determine which gas.", gas), 'unreadable');
 });
 
 test('extractor /5 rules (general forms, issue 20 round 2)', () => {
@@ -168,7 +215,7 @@ test('extractor /6 rules (general forms from set 4 dev half, issue 20 round 2)',
 });
 
 test('every extraction records its rule and the span that decided it, pointing at the text', () => {
-  for (const r of [...rows, ...rows2, ...rows3, ...rows4]) {
+  for (const r of [...rows, ...rows2, ...rows3, ...rows4, ...rows7]) {
     const e = extractAnswer(r.response, r.options);
     assert.ok(e.rule.length > 0);
     if (e.outcome === 'answer') {

@@ -367,7 +367,7 @@ function explicitHits(t: string, letters: string[]): Hit[] {
   // Bounded quantifiers throughout: a hostile answer (long runs of spaces or quotes) must not make matching super-linear.
   const pre = `["'(\\[{<\\s]{0,8}(?:option|choice|letter)?\\s{0,4}["'(\\[]{0,3}`;
   const forms: { rule: string; re: RegExp }[] = [
-    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|(?:my |best |educated )+guess|correct option|right option|best option|correct choice|best choice|correct letter|final choice|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
+    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|(?:my |best |educated )+guess|correct option|right option|best option|correct choice|best choice|correct letter|final choice|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|:=|=>|->|→|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
     { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s{1,4}${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
     // A structured field named for the answer: {"selected_option": "c"}, "choice": "B".
@@ -411,7 +411,12 @@ function explicitHits(t: string, letters: string[]): Hit[] {
 function afterAnswer(t: string, h: Hit, letters: string[], options: readonly ShownOption[]): Hit | 'withdrawn' | null {
   const rest = t.slice(h.end);
   const m = /(?:^|[.!?\n;—–]\s{0,4})(?:hmm+|wait|no|actually|on second thought|on reflection|scratch that|then again|correction|make that)\b/i.exec(rest);
-  if (!m) return null;
+  if (!m) {
+    // A contrast ("A looks right at first, but the lightest is B") overrides only with a commitment of its own.
+    const c = /(?:^|[,.;!?\n—–]\s{0,4})(?:but|however|yet)\b/i.exec(rest);
+    const k = c ? conclusionHit(t, letters, options, h.end + c.index) : null;
+    return k && k.letter !== h.letter ? k : null;
+  }
   const from = h.end + m.index;
   const c = conclusionHit(t, letters, options, from);
   if (c) return c.letter === h.letter ? null : c;
@@ -572,6 +577,12 @@ const CARDINAL_WORDS = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', '
  */
 function ordinalMentions(t: string, letters: string[]): Hit[] {
   const out: Hit[] = [];
+  if (letters.length === 2) {
+    // With two options, "the former" / "the latter" name them.
+    for (const m of t.matchAll(/\b(?:the\s{1,3})?(former|latter)\b(?!\s{1,3}(?:is|was)\s{1,3}(?:wrong|incorrect|false))/gi)) {
+      out.push({ letter: letters[m[1]!.toLowerCase() === 'former' ? 0 : 1]!, rule: 'option named by position', index: m.index!, end: m.index! + m[0].length, matched: m[0] });
+    }
+  }
   const re = /\b(?:(?:the\s{1,3})?(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th|last|final)\s{1,3}(?:option|choice|alternative|one)|(?:option|choice|alternative)\s{1,3}(?:number\s{1,3})?(one|two|three|four|five|six|seven|eight|nine|ten))\b(?!\s{1,3}(?:to|who|that|which|of|in|on)\b)/gi;
   for (const m of t.matchAll(re)) {
     const w = (m[1] ?? m[2])!.toLowerCase();
@@ -621,8 +632,9 @@ function framed(t: string, m: Hit, all: Hit[]): boolean {
  * Only mentions from `from` on count.
  */
 function conclusionHit(t: string, letters: string[], options: readonly ShownOption[], from: number): Hit | null {
-  void options;
-  const all = letterMentions(t, letters).filter((m) => m.index >= from);
+  // A letter inside an option's text ("vitamin C" when "Vitamin C" is option B) names that text, not option C.
+  const spans = optionTextHits(t, options);
+  const all = letterMentions(t, letters).filter((m) => m.index >= from && !spans.some((s) => s.index <= m.index && s.end >= m.end));
   if (!all.length) return null;
   const last = all[all.length - 1]!;
   const boundary = (s: string) => Math.max(...['.', '!', '?', '\n', ';'].map((c) => s.lastIndexOf(c)));
@@ -749,7 +761,7 @@ function letterMentions(t: string, letters: string[]): Hit[] {
     if (c !== c.toUpperCase() && !/^[.)\]:]/.test(t.slice(i + 1, i + 2)) && !/[(\[]$/.test(t.slice(Math.max(0, i - 1), i))) continue; // lower case only in "(b)" / "b." forms
     if (letterOk(t, i, letters)) out.push({ letter: c.toUpperCase(), rule: 'letter mention', index: i, end: i + 1, matched: c });
   }
-  if (/first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d(?:st|nd|rd|th)|last|final|option|choice|alternative/i.test(t)) {
+  if (/first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d(?:st|nd|rd|th)|last|final|option|choice|alternative|former|latter/i.test(t)) {
     out.push(...ordinalMentions(t, letters));
     out.sort((a, b) => a.index - b.index);
   }
