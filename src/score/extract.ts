@@ -269,7 +269,11 @@ function closingTextHit(t: string, options: readonly ShownOption[]): Hit | null 
 /** Cut off mid-sentence after reasoning: more than 12 words and no closing punctuation, or a list item number with nothing after it. */
 function truncated(t: string): boolean {
   const s = t.trimEnd();
-  if ((s.match(/[\p{L}\p{N}]+/gu) ?? []).length <= 12) return false;
+  const n = (s.match(/[\p{L}\p{N}]+/gu) ?? []).length;
+  // /7: a shorter reply of several lines whose last line breaks off mid-sentence after a label
+  // ("Let me analyse each option.\n\nA) Photosynthesis: this process") is cut off too.
+  if (n > 5 && /\n/.test(s) && /\n[ \t]{0,8}(?:[-*•][ \t]{1,4})?\(?[A-Za-z\d][.):][^\n]{0,80}[:,—–-][^\n.!?]{0,80}\p{Ll}$/u.test(s)) return true;
+  if (n <= 12) return false;
   if (/\n[ \t]{0,8}(?:\d{1,3}[.)]|[-•])$/.test(s)) return true;
   return /[\p{Ll}\p{N},;]$/u.test(s) && !/\n\s*\S{1,40}$/.test(s.slice(-41)) ;
 }
@@ -442,7 +446,8 @@ function hedgedAfter(t: string, h: Hit, letters: string[]): boolean {
 }
 
 function leadingHit(t: string, letters: string[], options: readonly ShownOption[]): Hit | null {
-  const m = /^[\s"'(\[{]*(?:option\s+|choice\s+)?\(?([A-Za-z])(?:[.):\]\n]|\s*[-–—]\s|\s*$)/i.exec(t);
+  // /7: a letter alone on the first line may carry trailing spaces (left by blanked emphasis: "**B**\n\nHere is why…").
+  const m = /^[\s"'(\[{]*(?:option\s+|choice\s+)?\(?([A-Za-z])(?:[.):\]\n]|[ \t]{1,8}\n|\s*[-–—]\s|\s*$)/i.exec(t);
   if (m) {
     const at = m[0].lastIndexOf(m[1]!);
     const c = m[1]!;
