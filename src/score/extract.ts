@@ -489,7 +489,15 @@ function closingHit(t: string, letters: string[]): Hit | null {
 }
 
 /** Option texts (and unknown-type paraphrases) appearing as whole phrases; a text inside a longer matched text does not count. */
+// One-entry memo: the conclusion, correction and fallback rules ask for the same text's hits (pure functions; issue 22 cost).
+let textHitsMemo: { t: string; options: readonly ShownOption[]; hits: Hit[] } | null = null;
 function optionTextHits(t: string, options: readonly ShownOption[]): Hit[] {
+  if (textHitsMemo && textHitsMemo.t === t && textHitsMemo.options === options) return textHitsMemo.hits;
+  const hits = optionTextHitsUncached(t, options);
+  textHitsMemo = { t, options, hits };
+  return hits;
+}
+function optionTextHitsUncached(t: string, options: readonly ShownOption[]): Hit[] {
   const lower = t.toLowerCase();
   const found: Hit[] = [];
   const unknownOpts = options.filter((o) => UNKNOWN_PHRASES.includes(o.text.toLowerCase().trim().replace(/[.]$/, '')));
@@ -500,7 +508,8 @@ function optionTextHits(t: string, options: readonly ShownOption[]): Hit[] {
     if (bare.split(/\s+/).length >= 1 && bare.length >= 3) phrases.add(bare);
     if (unknownOpts.length === 1 && unknownOpts[0] === o) for (const p of UNKNOWN_PHRASES) phrases.add(p);
     for (const p of phrases) {
-      if (!p) continue;
+      // The pattern is the literal phrase on the lower-cased text: no substring, no match (skips compiling it).
+      if (!p || !lower.includes(p)) continue;
       const re = new RegExp(`(?<![\\p{L}\\p{N}])${esc(p)}(?![\\p{L}\\p{N}]|-\\p{N})`, 'gu');
       for (const m of lower.matchAll(re)) found.push({ letter: o.letter.toUpperCase(), rule: p === [...phrases][0] || p === bare ? 'option text' : 'option paraphrase (unknown)', index: m.index!, end: m.index! + m[0].length, matched: m[0] });
     }
@@ -758,7 +767,14 @@ function inQuestion(t: string, m: Hit): boolean {
   return !!next && next[0] === '?';
 }
 
+let mentionsMemo: { t: string; letters: string[]; hits: Hit[] } | null = null;
 function letterMentions(t: string, letters: string[]): Hit[] {
+  if (mentionsMemo && mentionsMemo.t === t && mentionsMemo.letters === letters) return mentionsMemo.hits;
+  const hits = letterMentionsUncached(t, letters);
+  mentionsMemo = { t, letters, hits };
+  return hits;
+}
+function letterMentionsUncached(t: string, letters: string[]): Hit[] {
   const out: Hit[] = [];
   for (const m of t.matchAll(/[A-Za-z]/g)) {
     const i = m.index!;
