@@ -36,6 +36,15 @@
  * know"-type paraphrases of an unknown option; "my best guess is B"; an explicit answer taken back by a
  * later "hmm, no — B and C …" is unreadable; an echo "on one line" must share a line; a dangling list
  * number ("…\n8.") is a cut-off reply.
+ * In /7 (all of sets 1-4 spent; general mechanisms, each checked on a hand-written stress set, not
+ * fitted to misses — docs/statistics.md): 4b. the last committed answer — the last sentence naming an
+ * option is read when, after discounting mentions ruled out, asked about, supposed, judged distractors
+ * or only compared, one option is left and the sentence closes with it or commits to it (also after an
+ * explicit answer, as a self-correction or contrast); options named by position ("the second option");
+ * tolerant option-text matching (spelling, slips, inflection, coverage with a clear margin, polarity);
+ * an option text stated as the complement of "is"; thinking traces blanked when an answer follows;
+ * any answer-named tag, table verdict rows, quoted letters; an in-order walk through the options is no
+ * leading answer; two final answers that disagree are unreadable; "I'm unable to determine" is no refusal.
  *
  * Letters are matched case-insensitively only where a lower-case letter cannot be an article
  * ("answer a question"); an upper-case "A" followed by a lower-case noun is read as an article.
