@@ -122,7 +122,17 @@ test('extractor /7 mechanisms on probes outside every set', () => {
   // The last committed answer, after letters discussed or ruled out.
   assert.equal(r('C is far too heavy and D reacts; of A and B the lighter is B.', gas), 'B');
   assert.equal(r('Weighing A against B, the lightest element is hydrogen, so B wins.', gas), 'B');
-  assert.equal(r('A looks right at first, but the lightest is B.', gas), 'B');
+  assert.equal(r('A looks right at first, but the answer is B.', gas), 'B');
+  // A contrast that only ends on another option leaves two readings: none is read (never the first one).
+  assert.equal(r('A looks right at first, but the lightest is B.', gas), 'unreadable');
+  assert.equal(r('B is correct. However, some older textbooks list C.', gas), 'unreadable');
+  // …and notes about mistakes, labels of other options, suppositions, and "the one after it" do not override.
+  assert.equal(r('The answer is B, but a common mistake is to pick C.', gas), 'B');
+  assert.equal(r('The answer is B. However, note that many students confuse it with C.', gas), 'B');
+  assert.equal(r('Hydrogen (B). Oxygen, the one we breathe, is D.', gas), 'unreadable');
+  assert.equal(r('Option B: hydrogen. That said, if you only count noble gases, the answer would be A.', gas), 'B');
+  assert.equal(r('Answer B. The one after it is C.', gas), 'B');
+  assert.equal(r('The answer is B. Wait, is it C? No, B.', gas), 'B');
   // …never when the last sentence hedges, supposes, asks, lists, or ends a list.
   assert.equal(r('It is B, or possibly A.', gas), 'unreadable');
   assert.equal(r('If we counted noble gases only, it would be A.', gas), 'unreadable');

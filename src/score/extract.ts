@@ -395,7 +395,8 @@ function explicitHits(t: string, letters: string[]): Hit[] {
     { rule: 'explicit: option marked correct', re: new RegExp(`(?:^|\\n)[ \\t]{0,8}(?:[-*•|][ \\t]{1,8})?(?:option\\s{1,4})?\\(?${L}\\)?[ \\t]{0,8}[-–—:|][ \\t]{0,8}(?:correct|right|true)\\b|(?:^|\\n)[ \\t]{0,8}(?:[-*•][ \\t]{1,8})?\\(?${L}\\)?[ \\t]{0,8}[-–—:]?[ \\t]{0,8}[✅✔☑]`, 'gi') },
     { rule: 'explicit: X is my answer', re: new RegExp(`(?:^|[\\s(\\[])(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}\\)?\\s{1,4}is\\s{1,4}my\\s{1,4}(?:final\\s{1,4})?(?:answer|choice)\\b`, 'gi') },
     { rule: 'explicit: conclusion', re: new RegExp(`\\b(?:has to be|have to be|must be|needs to be|leaves(?: us with)?|leaving(?: us with)?|left with)\\s{1,4}(?:option\\s{1,4}|choice\\s{1,4})?\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
-    { rule: 'explicit: it is X', re: new RegExp(`\\b(?:it(?:'s| is)|that(?:'s| is))\\s{1,4}\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
+    // /7: only where "it"/"that" opens a clause ("so it's B", "I think it is B"), not "the one after it is C".
+    { rule: 'explicit: it is X', re: new RegExp(`(?:^|[.!?,;:\\n—–(]\\s{0,4}|\\b(?:so|then|thus|therefore|hence|think|believe|guess|yes|no|maybe|probably|surely|clearly|definitely|say|sure|and)\\s{1,4})(?:it(?:'s| is)|that(?:'s| is))\\s{1,4}\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
   ];
   const hits: Hit[] = [];
   for (const { rule, re } of forms) {
@@ -411,7 +412,8 @@ function explicitHits(t: string, letters: string[]): Hit[] {
       hits.push({ letter: c.toUpperCase(), rule, index: m.index!, end: at + 1, matched: m[0] });
     }
   }
-  return hits.sort((a, b) => a.end - b.end);
+  // /7: "if you count from the outside, the answer would be C" is a supposition, not a final answer.
+  return hits.filter((h) => !(/\bwould\b/i.test(h.matched) && /\b(?:if|unless|suppose|supposing|assuming)\b/i.test(t.slice(Math.max(...['.', '!', '?', '\n'].map((c) => t.lastIndexOf(c, h.index - 1))) + 1, h.index)))).sort((a, b) => a.end - b.end);
 }
 
 /**
@@ -425,15 +427,18 @@ function afterAnswer(t: string, h: Hit, letters: string[], options: readonly Sho
   const rest = t.slice(h.end);
   const m = /(?:^|[.!?\n;—–]\s{0,4})(?:hmm+|wait|no|actually|on second thought|on reflection|scratch that|then again|correction|make that)\b/i.exec(rest);
   if (!m) {
-    // A contrast ("A looks right at first, but the lightest is B") overrides only with a commitment of its own.
+    // A contrast overrides with a commitment of its own ("A looks right at first, but the answer is B"); one
+    // that only ends on another option ("However, some older textbooks list C") leaves two readings, so
+    // none; one that speaks of mistakes ("…, but a common mistake is to pick C") leaves the answer.
     const c = /(?:^|[,.;!?\n—–]\s{0,4})(?:but|however|yet)\b/i.exec(rest);
-    const k = c ? conclusionHit(t, letters, options, h.end + c.index) : null;
-    return k && k.letter !== h.letter ? k : null;
+    const k = c ? conclusionHit(t, letters, options, h.end + c.index, true) : null;
+    if (!k || k.letter === h.letter) return null;
+    return k.rule.startsWith('conclusion: the option the last sentence commits') ? k : 'withdrawn';
   }
   const from = h.end + m.index;
   const c = conclusionHit(t, letters, options, from);
   if (c) return c.letter === h.letter ? null : c;
-  const later = letterMentions(t, letters).filter((x) => x.index >= from && x.letter !== h.letter && !negated(t, x));
+  const later = letterMentions(t, letters).filter((x) => x.index >= from && x.letter !== h.letter && !negated(t, x) && !inQuestion(t, x));
   return later.length ? 'withdrawn' : null;
 }
 
@@ -637,8 +642,16 @@ function enumerated(t: string, letters: string[], options: readonly ShownOption[
 const HEDGE = /\b(?:maybe|perhaps|possibly|might|could|unsure|not sure|not certain|uncertain|either|torn|can't decide|cannot decide|hard to say|also|too|as well|equally|likewise)\b|\?["')\s]*$/i;
 /** A sentence that is a condition or a supposition ("If the question meant…, it would be D"). */
 const SUPPOSING = /^[\s"'(*_]*(?:if|unless|suppose|supposing|assuming|whether|were|had)\b/i;
-const AGAINST = /\b(?:wrong|incorrect|false|tempting|distractor|misconception|trap|eliminated?|ruled? out|unlikely|implausible|not|never|isn't|doesn't|wasn't|aren't)\b/i;
-const COMMIT = /\b(?:answer|correct|right|best|better|fits?|matche?s?|remains?|left|chose|choose|choosing|choice|pick|picked|select|selected|go(?:ing)? with|lean(?:ing)?|opt(?:ing)?|arrive|points? to|pointing to|the one|conclude|conclusion|verdict|result|therefore|thus|hence|so|must|has to|final|accurate|valid|appropriate|describes?|described|applies|works|wins|it(?:'s| is)|i'd say|i would say)\b/i;
+const AGAINST = /\b(?:wrong|incorrect|false|tempting|distractor|misconception|trap|eliminated?|ruled? out|unlikely|implausible|mistake|mistaken|error|confuse[sd]?|not|never|isn't|doesn't|wasn't|aren't)\b/i;
+/** The sentence names option X's own text before "is X": a label ("Earth … is C"), not a conclusion. */
+function labels(t: string, from: number, x: Hit, options: readonly ShownOption[]): boolean {
+  const o = options.find((y) => y.letter.toUpperCase() === x.letter);
+  if (!o) return false;
+  const subject = t.slice(from, x.index);
+  if (!/\b(?:is|are|was|=)\s{0,3}(?:option\s{1,3})?["'(]?\s{0,3}$/i.test(subject)) return false;
+  return optionTextHits(subject, [o]).length > 0;
+}
+const COMMIT = /\b(?:answer|correct|right|best|better|fits?|matche?s?|remains?|left|chose|choose|choosing|choice|pick|picked|select|selected|go(?:ing)? with|lean(?:ing)?|opt(?:ing)?|arrive|points? to|pointing to|the one|conclude|conclusion|verdict|result|therefore|thus|hence|so|must|has to|final|accurate|valid|appropriate|describes?|described|applies|works|wins|it(?:'s| is)|i'd say|i would say|make (?:that|it))\b/i;
 /** Mentions inside a comparison frame ("between A and D", "comparing B with C", "both A and B") are discussed, not chosen. */
 function framed(t: string, m: Hit, all: Hit[]): boolean {
   const before = t.slice(Math.max(0, m.index - 40), m.index);
@@ -654,7 +667,7 @@ function framed(t: string, m: Hit, all: Hit[]): boolean {
  * of a list: "…, option C.", "…is **D**.") or the sentence commits ("only C remains", "B matches best").
  * Only mentions from `from` on count.
  */
-function conclusionHit(t: string, letters: string[], options: readonly ShownOption[], from: number): Hit | null {
+function conclusionHit(t: string, letters: string[], options: readonly ShownOption[], from: number, overriding = false): Hit | null {
   // A letter inside an option's text ("vitamin C" when "Vitamin C" is option B) names that text, not option C.
   const spans = optionTextHits(t, options);
   const all = letterMentions(t, letters).filter((m) => m.index >= from && !spans.some((s) => s.index <= m.index && s.end >= m.end));
@@ -681,7 +694,11 @@ function conclusionHit(t: string, letters: string[], options: readonly ShownOpti
     if (HEDGE.test(scope) || HEDGE.test(t.slice(sStart, sEnd + 1)) || SUPPOSING.test(t.slice(sStart, sEnd)) || conditionalClause(t, x.index)) return null;
     const rest = t.slice(x.end, b);
     if (AGAINST.test(rest)) continue;
+    // Overriding an explicit answer takes a sentence that does not speak of mistakes ("…, but a common mistake is to pick C").
+    if (overriding && AGAINST.test(scope)) continue;
     const closes = /^[\s)\]"'*_.!:]*$/.test(t.slice(x.end, sEnd + 1).replace(/[\n]$/, '')) && !/(?:\b[A-Z]\)?|\))\s{0,3}(?:,|and|&|or|\/)\s{0,3}(?:option\s{1,3})?\(?$/.test(t.slice(Math.max(0, x.index - 16), x.index));
+    // "Earth, the third planet, is C" (C = Earth) says which letter an option is, not that it is the answer.
+    if (labels(t, a, x, options)) continue;
     if (closes) return { ...x, rule: 'conclusion: the option closing the last sentence' };
     if (COMMIT.test(scope)) return { ...x, rule: 'conclusion: the option the last sentence commits to' };
   }
