@@ -133,6 +133,13 @@ test('extractor /7 mechanisms on probes outside every set', () => {
   assert.equal(r('Option B: hydrogen. That said, if you only count noble gases, the answer would be A.', gas), 'B');
   assert.equal(r('Answer B. The one after it is C.', gas), 'B');
   assert.equal(r('The answer is B. Wait, is it C? No, B.', gas), 'B');
+  // Mentions the same sentence turns against, option lists walked through with verdicts, and negated option text.
+  const med = o('Ibuprofen', 'Acetaminophen', 'Aspirin', 'Naproxen');
+  assert.equal(r('Many people might jump to C, but nothing in the text supports it.', med), 'unreadable');
+  assert.equal(r('A) Ibuprofen - NSAID\nB) Acetaminophen - not an NSAID\nC) Aspirin - NSAID\nD) Naproxen - NSAID', med), 'unreadable');
+  assert.equal(r('A) Ibuprofen - NSAID\nB) Acetaminophen - not an NSAID\nC) Aspirin - NSAID\nD) Naproxen - NSAID\n\nSo B.', med), 'B');
+  assert.equal(r('Not aspirin.', med), 'unreadable');
+  assert.equal(r('aspirine', med), 'C');
   // …never when the last sentence hedges, supposes, asks, lists, or ends a list.
   assert.equal(r('It is B, or possibly A.', gas), 'unreadable');
   assert.equal(r('If we counted noble gases only, it would be A.', gas), 'unreadable');

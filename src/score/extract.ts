@@ -215,7 +215,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   // mention ("not A", "A is wrong") rules an option out and is never read as the answer.
   const allMentions = letterMentions(t, letters);
   // A mention in a question ("Is it B?") is asked, not answered (/7).
-  const mentions = allMentions.filter((m) => !negated(t, m) && !inQuestion(t, m) && !supposed(t, m));
+  const mentions = allMentions.filter((m) => !negated(t, m) && !inQuestion(t, m) && !supposed(t, m) && !contradicted(t, m));
   if (allMentions.length && !mentions.length) return none('unreadable', 'options only ruled out, asked about or supposed, none chosen', [allMentions[0]!.index, allMentions[0]!.end], allMentions[0]!.matched);
   const distinct = new Set(mentions.map((m) => m.letter));
   if (distinct.size === 1 && byLetter.size === 0) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
@@ -780,6 +780,13 @@ function tolerantIn(s: string, offset: number, options: readonly ShownOption[], 
   if (short && best.used < words.length / 2) return null;
   const w = words[best.first]!;
   return { letter: options[best.i]!.letter.toUpperCase(), rule: 'option words (tolerant match, short answer)', index: offset + w.at, end: offset + w.at + w.len, matched: s.slice(w.at, w.at + w.len) };
+}
+
+/** "Many people might jump to B, but nothing in the text supports it": the same sentence turns against the mention. */
+function contradicted(t: string, m: Hit): boolean {
+  const rest = t.slice(m.end, sentenceEnd(t, m.end));
+  const turn = /(?:,|;|\s[—–-])?\s{0,3}\b(?:but|however|yet)\b/i.exec(rest);
+  return !!turn && /\b(?:nothing|no evidence|unsupported|wrong|incorrect|false|not|never|isn't|doesn't|wasn't|aren't)\b/i.test(rest.slice(turn.index));
 }
 
 /** A mention in a sentence that opens with a condition ("If the question meant the largest, it would be D"). */
