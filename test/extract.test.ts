@@ -267,7 +267,7 @@ test('extraction: hostile and odd inputs by routes the set does not cover', () =
 
 test('extraction: hostile long answers (whitespace, quote and bracket runs) are read in linear time — a super-linear pattern would hang this test', () => {
   const opts = ['72', '70', '81', '71'].map((text, i) => ({ letter: 'ABCD'[i]!, text }));
-  const hostile = ['answer is' + ' '.repeat(20000) + '!', 'answer: ' + '"'.repeat(20000), 'so ' + ' '.repeat(20000) + 'x', '('.repeat(20000), 'I ' + 'x '.repeat(20000), ' \n'.repeat(20000) + 'B', '\n'.repeat(20000) + '> x', 'a '.repeat(20000), '- '.repeat(20000)];
+  const hostile = ['answer is' + ' '.repeat(20000) + '!', 'answer: ' + '"'.repeat(20000), 'so ' + ' '.repeat(20000) + 'x', '('.repeat(20000), 'I ' + 'x '.repeat(20000), ' \n'.repeat(20000) + 'B', '\n'.repeat(20000) + '> x', 'a '.repeat(20000), '- '.repeat(20000), 'between A and '.repeat(20000) + 'B.', 'a... '.repeat(20000) + 'B', 'B... or '.repeat(20000), 'Is it C? '.repeat(20000), '\nA) x, y'.repeat(20000)];
   for (const t of hostile) assert.ok(['answer', 'unreadable', 'refused'].includes(extractAnswer(t, opts).outcome));
   assert.equal(extractAnswer(' \n'.repeat(20000) + 'B', opts).letter, 'B');
 });

@@ -281,7 +281,7 @@ function truncated(t: string): boolean {
   const n = (s.match(/[\p{L}\p{N}]+/gu) ?? []).length;
   // /7: a shorter reply of several lines whose last line breaks off mid-sentence after a label
   // ("Let me analyse each option.\n\nA) Photosynthesis: this process") is cut off too.
-  if (n > 5 && /\n/.test(s) && /\n[ \t]{0,8}(?:[-*•][ \t]{1,4})?\(?[A-Za-z\d][.):][^\n]{0,80}[:,—–-][^\n.!?]{0,80}\p{Ll}$/u.test(s)) return true;
+  if (n > 5 && /\n/.test(s) && /^\n[ \t]{0,8}(?:[-*•][ \t]{1,4})?\(?[A-Za-z\d][.):][^\n]{0,80}[:,—–-][^\n.!?]{0,80}\p{Ll}$/u.test(s.slice(s.lastIndexOf('\n')))) return true;
   if (n <= 12) return false;
   if (/\n[ \t]{0,8}(?:\d{1,3}[.)]|[-•])$/.test(s)) return true;
   return /[\p{Ll}\p{N},;]$/u.test(s) && !/\n\s*\S{1,40}$/.test(s.slice(-41)) ;
@@ -652,12 +652,25 @@ function labels(t: string, from: number, x: Hit, options: readonly ShownOption[]
   return optionTextHits(subject, [o]).length > 0;
 }
 const COMMIT = /\b(?:answer|correct|right|best|better|fits?|matche?s?|remains?|left|chose|choose|choosing|choice|pick|picked|select|selected|go(?:ing)? with|lean(?:ing)?|opt(?:ing)?|arrive|points? to|pointing to|the one|conclude|conclusion|verdict|result|therefore|thus|hence|so|must|has to|final|accurate|valid|appropriate|describes?|described|applies|works|wins|it(?:'s| is)|i'd say|i would say|make (?:that|it))\b/i;
-/** Mentions inside a comparison frame ("between A and D", "comparing B with C", "both A and B") are discussed, not chosen. */
-function framed(t: string, m: Hit, all: Hit[]): boolean {
-  const before = t.slice(Math.max(0, m.index - 40), m.index);
-  if (/\b(?:between|comparing|compared|compare|of|from|among|both|weighing|considering|versus|vs\.?)\s{1,3}(?:options?\s{1,3})?\(?$/i.test(before)) return all.some((o) => o !== m && o.index > m.index && o.index - m.end < 24 && /^\)?\s{0,3}(?:,|and|&|or|with|vs\.?|versus|to)\s{0,3}(?:option\s{1,3})?\(?$/i.test(t.slice(m.end, o.index)));
-  const prev = all.filter((o) => o !== m && o.end <= m.index && m.index - o.end < 24).pop();
-  return !!prev && framed(t, prev, all) && /^\)?\s{0,3}(?:,|and|&|or|with|vs\.?|versus|to)\s{0,3}(?:option\s{1,3})?\(?$/i.test(t.slice(prev.end, m.index));
+/**
+ * Mentions inside a comparison frame ("between A and D", "comparing B with C", "both A and B") are
+ * discussed, not chosen. One pass over the mentions in order (linear: a hostile run of mentions must not
+ * make it quadratic): a mention opens a frame after a frame word when the next mention is joined to it by
+ * a coordinator; a mention joined to a framed one by a coordinator is framed too.
+ */
+const FRAME_OPEN = /\b(?:between|comparing|compared|compare|of|from|among|both|weighing|considering|versus|vs\.?)\s{1,3}(?:options?\s{1,3})?\(?$/i;
+const FRAME_JOIN = /^\)?\s{0,3}(?:,|and|&|or|with|vs\.?|versus|to)\s{0,3}(?:option\s{1,3})?\(?$/i;
+function framedSet(t: string, ms: Hit[]): Set<Hit> {
+  const out = new Set<Hit>();
+  const joined = (a: Hit, b: Hit) => b.index - a.end < 24 && b.index >= a.end && FRAME_JOIN.test(t.slice(a.end, b.index));
+  for (let i = 0; i < ms.length; i++) {
+    const m = ms[i]!;
+    const prev = ms[i - 1];
+    const next = ms[i + 1];
+    if (prev && out.has(prev) && joined(prev, m)) out.add(m);
+    else if (next && joined(m, next) && FRAME_OPEN.test(t.slice(Math.max(0, m.index - 40), m.index))) out.add(m);
+  }
+  return out;
 }
 
 /**
@@ -677,7 +690,8 @@ function conclusionHit(t: string, letters: string[], options: readonly ShownOpti
   // The sentence: from the last boundary before the mention (a full stop straight after a letter, "B.", ends its sentence).
   let sStart = Math.max(from, boundary(t.slice(0, last.index)) + 1);
   // An ellipsis or a sentence going on in lower case ("Maybe B... or C.") continues the sentence before.
-  while (sStart > from + 1 && (/\.\.$/.test(t.slice(Math.max(0, sStart - 3), sStart)) || /^\s{0,3}(?:or|and|but)\b/.test(t.slice(sStart)))) sStart = Math.max(from, boundary(t.slice(0, sStart - 1).replace(/\.+$/, '')) + 1);
+  // (At most three steps back: a hostile run of ellipses must not make this quadratic.)
+  for (let k = 0; k < 3 && sStart > from + 1 && (/\.\.$/.test(t.slice(Math.max(0, sStart - 3), sStart)) || /^\s{0,3}(?:or|and|but)\b/.test(t.slice(sStart))); k++) sStart = Math.max(from, boundary(t.slice(0, sStart - 1).replace(/\.+$/, '')) + 1);
   const tail = /[.!?\n;]/.exec(t.slice(last.end));
   const sEnd = tail ? last.end + tail.index : t.length;
   // A sentence opened by an item label ("C: 7 — correct") starts at the label.
@@ -687,7 +701,8 @@ function conclusionHit(t: string, letters: string[], options: readonly ShownOpti
   if (cl) scopes.push([sStart + cl.index! + cl[0].length, sEnd]);
   for (const [a, b] of scopes) {
     const inScope = all.filter((m) => m.index >= a && m.end <= b);
-    const live = inScope.filter((m) => !negated(t, m) && !framed(t, m, inScope));
+    const frame = framedSet(t, inScope);
+    const live = inScope.filter((m) => !negated(t, m) && !frame.has(m));
     if (new Set(live.map((m) => m.letter)).size !== 1) continue;
     const x = live[live.length - 1]!;
     const scope = t.slice(a, b + 1);
@@ -784,20 +799,36 @@ function tolerantIn(s: string, offset: number, options: readonly ShownOption[], 
 
 /** "Many people might jump to B, but nothing in the text supports it": the same sentence turns against the mention. */
 function contradicted(t: string, m: Hit): boolean {
-  const rest = t.slice(m.end, sentenceEnd(t, m.end));
+  const b = bounds(t);
+  const rest = t.slice(m.end, Math.min(m.end + 200, b.next(m.end)));
   const turn = /(?:,|;|\s[—–-])?\s{0,3}\b(?:but|however|yet)\b/i.exec(rest);
   return !!turn && /\b(?:nothing|no evidence|unsupported|wrong|incorrect|false|not|never|isn't|doesn't|wasn't|aren't)\b/i.test(rest.slice(turn.index));
 }
 
 /** A mention in a sentence that opens with a condition ("If the question meant the largest, it would be D"). */
 function supposed(t: string, m: Hit): boolean {
-  const start = Math.max(...['.', '!', '?', '\n'].map((c) => t.lastIndexOf(c, m.index - 1))) + 1;
-  return SUPPOSING.test(t.slice(start, m.index));
+  const start = bounds(t).prev(m.index) + 1;
+  return SUPPOSING.test(t.slice(start, Math.min(m.index, start + 40)));
 }
 
 function inQuestion(t: string, m: Hit): boolean {
-  const next = /[.!?\n]/.exec(t.slice(m.end));
-  return !!next && next[0] === '?';
+  return t[bounds(t).next(m.end)] === '?';
+}
+
+/**
+ * Sentence boundaries ([.!?\n]) of a text, found once: `next(i)` is the first at or after i (t.length if
+ * none), `prev(i)` the last before i (-1 if none). Per-mention checks use it, so a long text with many
+ * mentions in one sentence stays linear-logarithmic (issue 20 hostile-input test).
+ */
+let boundsMemo: { t: string; b: { next: (i: number) => number; prev: (i: number) => number } } | null = null;
+function bounds(t: string): { next: (i: number) => number; prev: (i: number) => number } {
+  if (boundsMemo && boundsMemo.t === t) return boundsMemo.b;
+  const at: number[] = [];
+  for (let i = 0; i < t.length; i++) { const c = t.charCodeAt(i); if (c === 46 || c === 33 || c === 63 || c === 10) at.push(i); }
+  const first = (i: number) => { let lo = 0; let hi = at.length; while (lo < hi) { const mid = (lo + hi) >> 1; if (at[mid]! < i) lo = mid + 1; else hi = mid; } return lo; };
+  const b = { next: (i: number) => { const k = first(i); return k < at.length ? at[k]! : t.length; }, prev: (i: number) => { const k = first(i); return k > 0 ? at[k - 1]! : -1; } };
+  boundsMemo = { t, b };
+  return b;
 }
 
 let mentionsMemo: { t: string; letters: string[]; hits: Hit[] } | null = null;
