@@ -240,11 +240,14 @@ const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)(?:\s{1,2}|(?='))(?:cannot|can't|c
  */
 function cutNewQuestion(t: string, options: readonly ShownOption[]): string {
   const re = /^[ \t]{0,8}(?:(?:question|q)\s{0,2}\d{0,3}\s{0,2}[:.][^\n]{0,400}|[^\n]{1,400}\?[ \t]{0,8})\n(?:[ \t]{0,8}\n)?[ \t]{0,8}\(?[A-Za-z][.):][^\n]{0,300}\n[ \t]{0,8}\(?[A-Za-z][.):]/gim;
-  for (const m of t.matchAll(re)) {
+  const all = [...t.matchAll(re)];
+  for (const m of all) {
     const before = t.slice(0, m.index!);
     const block = t.slice(m.index!);
     const shown = options.every((o) => new RegExp(`^[ \\t]{0,8}\\(?${esc(o.letter)}[.):][ \\t]{0,8}${esc(o.text.trim())}[ \\t.]{0,4}$`, 'im').test(block));
-    if (!before.trim() && shown) return t;
+    // /8: an echo is one question; a reply that opens with a question and goes on to another is a base
+    // model writing its own few-shot exercises, and nothing in it answers the question asked.
+    if (!before.trim() && shown && all.length === 1) return t;
     return before + t.slice(m.index!).replace(/[^\n]/g, ' ');
   }
   return t;
@@ -282,6 +285,15 @@ function truncated(t: string): boolean {
   // /7: a shorter reply of several lines whose last line breaks off mid-sentence after a label
   // ("Let me analyse each option.\n\nA) Photosynthesis: this process") is cut off too.
   if (n > 5 && /\n/.test(s) && /^\n[ \t]{0,8}(?:[-*•][ \t]{1,4})?\(?[A-Za-z\d][.):][^\n]{0,80}[:,—–-][^\n.!?]{0,80}\p{Ll}$/u.test(s.slice(s.lastIndexOf('\n')))) return true;
+  // /8: the reply ends on a table row with fewer cells than the table's header ("| A | Hydrogen bonding |
+  // Yes | " under four columns): the table, and the reply, stop before any verdict.
+  const rows = s.split('\n');
+  if (rows.length > 2 && /^[ \t]{0,8}\|/.test(rows[rows.length - 1]!)) {
+    let h = rows.length - 1;
+    while (h > 0 && /^[ \t]{0,8}\|/.test(rows[h - 1]!)) h--;
+    const bars = (x: string) => (x.match(/\|/g) ?? []).length;
+    if (h < rows.length - 1 && bars(rows[rows.length - 1]!) < bars(rows[h]!)) return true;
+  }
   if (n <= 12) return false;
   if (/\n[ \t]{0,8}(?:\d{1,3}[.)]|[-•])$/.test(s)) return true;
   return /[\p{Ll}\p{N},;]$/u.test(s) && !/\n\s*\S{1,40}$/.test(s.slice(-41)) ;
@@ -361,6 +373,8 @@ function letterOk(t: string, i: number, letters: string[]): boolean {
   if (!letters.includes(c.toUpperCase())) return false;
   // Letters of scripts written without spaces (Chinese, Japanese) may touch an option letter: "答案是A。".
   // An apostrophe is part of a word only after a letter ("don't"); after a space or "=" it is a quote ("answer = 'c'").
+  // A letter glued to a degree sign is a unit ("100°C", NFKC of "100℃"), never an option (/8).
+  if (i > 0 && /[°º]/.test(t[i - 1]!)) return false;
   if (i > 0 && /[\p{L}\p{N}'-]/u.test(t[i - 1]!) && !NO_SPACE_SCRIPT.test(t[i - 1]!) && !(t[i - 1] === "'" && !/[\p{L}\p{N}]/u.test(t[i - 2] ?? ''))) return false;
   const next = t.slice(i + 1, i + 40);
   if (/^[\p{L}\p{N}]/u.test(next) && !NO_SPACE_SCRIPT.test(next[0]!)) return false;
