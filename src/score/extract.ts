@@ -116,7 +116,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   if (!text.trim() || !letters.length) return none('unreadable', 'empty answer');
   // A thinking trace is blanked when an answer follows it (/7); `visible` is the text after it.
   const thought = blankThinking(text);
-  const t = blankEchoedOptions(cutNewQuestion(unmark(thought.t), options), options);
+  const t = blankEchoedOptions(cutNewQuestion(unmark(localLabels(thought.t)), options), options);
   const visible = thought.after > 0 ? text.slice(thought.after) : text;
   const cls = `[${letters.map(esc).join('')}${letters.map((l) => esc(l.toLowerCase())).join('')}]`;
   const answer = (h: Hit): Extraction => ({ outcome: 'answer', letter: h.letter, rule: h.rule, span: [h.index, h.end], matched: text.slice(h.index, h.end) });
@@ -134,7 +134,9 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   const wholeHits = options.filter((o) => o.text.trim().toLowerCase().replace(/[.]$/, '') === whole);
   if (whole && wholeHits.length === 1) { const at = t.search(/\S/); return answer({ letter: wholeHits[0]!.letter.toUpperCase(), rule: 'option text (whole answer)', index: at, end: at + t.trim().length, matched: t.trim() }); }
 
-  const explicit = [...explicitHits(t, letters), ...optionLineHits(t, options)].sort((a, b) => a.end - b.end);
+  // One option row ticked or in bold among lettered rows: its last row is a row, not a closing answer line.
+  const verdict = verdictRowHits(thought.t, letters);
+  const explicit = [...explicitHits(t, letters), ...(verdict.length ? verdict : optionLineHits(t, options))].sort((a, b) => a.end - b.end);
   // A leading letter that only labels the first of several options walked through in order ("A: … B: … C: …") is no answer (/7).
   const leading = enumerated(t, letters, options) ? null : leadingHit(t, letters, options);
 
@@ -229,6 +231,34 @@ export function extractAnswer(raw: string, options: readonly ShownOption[]): Ext
   return defers ? deferred() : none('unreadable', 'no option found');
 }
 
+/**
+ * Option labels in another script (/8): Arabic أ ب ج د ه (abjad order), Cyrillic А Б В Г Д, Greek
+ * Α Β Γ Δ Ε / α β γ δ ε, read as A B C D E — only in text written in that script (at least three other
+ * letters of it), and only as a label: standalone, and for Arabic anything not touching a letter; for
+ * Cyrillic and Greek (where "В", "А" are also words) only bracketed, before ")" "." ":" or a line end,
+ * or after a colon. One UTF-16 unit for one, so offsets are kept.
+ */
+const SCRIPTS: { script: RegExp; labels: string; loose: boolean }[] = [
+  { script: /\p{sc=Arabic}/gu, labels: 'أبجده', loose: true },
+  { script: /\p{sc=Cyrillic}/gu, labels: 'АБВГД', loose: false },
+  { script: /\p{sc=Greek}/gu, labels: 'ΑΒΓΔΕ', loose: false },
+  { script: /\p{sc=Greek}/gu, labels: 'αβγδε', loose: false },
+];
+function localLabels(t: string): string {
+  if (ASCII.test(t)) return t;
+  let out = t;
+  for (const { script, labels, loose } of SCRIPTS) {
+    if ((t.match(script) ?? []).length < 4) continue;
+    out = out.replace(new RegExp(`(?<![\\p{L}\\p{M}])[${labels}](?:\u0640)?(?![\\p{L}\\p{M}])`, 'gu'), (c, at: number) => {
+      const prev = out.slice(Math.max(0, at - 3), at);
+      const next = out.slice(at + c.length, at + c.length + 1);
+      if (!loose && !(/\($/.test(prev) || /^(?:[).:]|\n|$)/.test(next) || /:\s{0,2}$/.test(prev))) return c;
+      return 'ABCDE'[labels.indexOf(c[0]!)]! + ' '.repeat(c.length - 1);
+    });
+  }
+  return out;
+}
+
 const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)(?:\s{1,2}|(?='))(?:cannot|can't|can not|am unable to|'m unable to|am not able to|'m not able to)\s{1,2}(?:(?:really|definitively|definitely|reliably|accurately|fairly|completely|entirely|absolutely|totally|fully|100%)\s{1,2})?(?:determine|tell|know|be sure|be certain|infer|conclude)\b/i;
 
 /**
@@ -251,6 +281,26 @@ function cutNewQuestion(t: string, options: readonly ShownOption[]): string {
     return before + t.slice(m.index!).replace(/[^\n]/g, ' ');
   }
   return t;
+}
+
+/**
+ * Verdict marks on option rows (/8): in a table or list whose rows are labelled by option letters (two
+ * or more), exactly one row carries a tick (✅ ✔ ✓ ☑) — the others a cross or nothing — or, with no
+ * marks anywhere, exactly one row is in bold: that option. A table or list that only restates the options
+ * marks none and reads nothing here.
+ */
+function verdictRowHits(t: string, letters: string[]): Hit[] {
+  if (!/[✅✔✓☑*_]/.test(t)) return [];
+  const rows: { letter: string; line: string; at: number }[] = [];
+  for (const m of t.matchAll(/^([ \t]{0,8}(?:[-+•*][ \t]{1,4}|\|[ \t]{0,8})?(?:[*_]{2}[ \t]{0,2})?(?:option[ \t]{1,4})?\(?)([A-Z])(?=\)?[ \t]{0,4}(?:[.):|]|[*_]{2}|[ \t]))[^\n]*$/gim)) {
+    if (letters.includes(m[2]!.toUpperCase()) && (m[2] === m[2]!.toUpperCase() || /\($/.test(m[1]!))) rows.push({ letter: m[2]!.toUpperCase(), line: m[0], at: m.index! + m[1]!.length });
+  }
+  if (rows.length < 2 || new Set(rows.map((r) => r.letter)).size !== rows.length) return [];
+  const TICK = /[✅✔✓☑]/;
+  const ticked = rows.filter((r) => TICK.test(r.line));
+  const pick = ticked.length ? (ticked.length === 1 ? ticked[0] : null) : ((b) => (b.length === 1 && rows.length >= 3 ? b[0] : null))(rows.filter((r) => /(?:\*\*|__)[^\n]{1,200}?(?:\*\*|__)/.test(r.line)));
+  if (!pick) return [];
+  return [{ letter: pick.letter, rule: ticked.length ? 'explicit: the one option row ticked' : 'explicit: the one option row in bold', index: pick.at, end: pick.at + 1, matched: pick.line.trim() }];
 }
 
 /** A last line that is a shown letter with its option's text ("C) Can't be determined"): a final answer. */
