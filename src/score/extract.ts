@@ -222,6 +222,10 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
   if (concl && byLetter.size === 1 && !byLetter.has(concl.letter)) return none('unreadable', 'the conclusion and the option text named disagree', [concl.index, concl.end], text.slice(concl.index, concl.end));
   if (concl) return answer(concl);
 
+  // /8: letters that name two or more options left standing ("It could be A or E", "Both A and D have
+  // merit") leave the reply undecided; the text of one of them named as well does not decide it.
+  const weighed = byLetter.size >= 1 ? hedgedPair(t, letterMentions(t, letters).filter((m) => !negated(t, m) && !inQuestion(t, m) && !supposed(t, m) && !contradicted(t, m))) : null;
+  if (weighed) return none('unreadable', `options weighed against each other without a final answer (${weighed[0].letter}, ${weighed[1].letter})`, [weighed[0].index, weighed[1].end], text.slice(weighed[0].index, weighed[1].end));
   if (byLetter.size === 1) return answer(texts[0]!);
   // Several options' texts: one of them stated as what something is, the others only mentioned
   // ("The capital is Canberra; Sydney and Melbourne are bigger cities") (/7).
@@ -806,11 +810,29 @@ function conclusionHit(t: string, letters: string[], options: readonly ShownOpti
   return null;
 }
 
+/**
+ * Two different options joined by "or" / "and" / "," / "/" in a sentence that hedges or weighs them ("It
+ * could be A or E", "Both A and D have some merit", "either B or C") (/8): the pair, else null.
+ */
+function hedgedPair(t: string, ms: Hit[]): [Hit, Hit] | null {
+  for (let i = 1; i < ms.length; i++) {
+    const [a, b] = [ms[i - 1]!, ms[i]!];
+    if (a.letter === b.letter || b.index - a.end > 16 || !/^\)?\s{0,3}(?:,|and|&|or|\/)\s{0,3}(?:option\s{1,3})?\(?$/i.test(t.slice(a.end, b.index))) continue;
+    const bd = bounds(t);
+    const sentence = t.slice(bd.prev(a.index) + 1, bd.next(b.end) + 1);
+    if (HEDGE.test(sentence) || /\b(?:both|either|merit|plausible|possible|defensible|arguable)\b/i.test(sentence)) return [a, b];
+  }
+  return null;
+}
+
 /** An option's text stated as the complement of "is/are/was" and closing its clause ("the capital is Canberra;"). */
 function complement(t: string, h: Hit): boolean {
   const a = Math.max(...['.', '!', '?', '\n', ';'].map((c) => t.lastIndexOf(c, h.index - 1))) + 1;
   if (HEDGE.test(t.slice(a, sentenceEnd(t, h.end)))) return false;
-  return /\b(?:is|are|was|were|be)\s{1,3}(?:(?:the|therefore|clearly|indeed|actually|probably)\s{1,3}){0,2}["'(]?$/i.test(t.slice(Math.max(0, h.index - 40), h.index))
+  const before = t.slice(Math.max(0, h.index - 40), h.index);
+  // "…, but so is 2" / "as is 2" adds an alternative; it states nothing (/8).
+  if (/\b(?:so|as|neither|nor)\s{1,3}(?:is|are|was|were)\s{1,3}["'(]?$/i.test(before)) return false;
+  return /\b(?:is|are|was|were|be)\s{1,3}(?:(?:the|therefore|clearly|indeed|actually|probably)\s{1,3}){0,2}["'(]?$/i.test(before)
     && /^["')]?\s{0,3}(?:[.;,!\n—–]|$)/.test(t.slice(h.end, h.end + 4)) && !conditionalClause(t, h.index) && !negatedClause(t, h.index);
 }
 
