@@ -741,7 +741,7 @@ function labels(t: string, from: number, x: Hit, options: readonly ShownOption[]
   if (!/\b(?:is|are|was|=)\s{0,3}(?:option\s{1,3})?["'(]?\s{0,3}$/i.test(subject)) return false;
   return optionTextHits(subject, [o]).length > 0;
 }
-const COMMIT = /\b(?:answer|correct|right|best|better|preferred|recommended|first[- ]line|treatment of choice|drug of choice|fits?|matche?s?|remains?|left|chose|choose|choosing|choice|pick|picked|select|selected|go(?:ing)? with|lean(?:ing)?|opt(?:ing)?|arrive|points? to|pointing to|the one|conclude|conclusion|verdict|result|therefore|thus|hence|so|must|has to|final|accurate|valid|appropriate|describes?|described|applies|works|wins|it(?:'s| is)|i'd say|i would say|make (?:that|it))\b/i;
+const COMMIT = /\b(?:réponse|respuesta|risposta|resposta|antwort|correct[aeo]|corretta|richtig|donc|por lo tanto|portanto|quindi|daher|answer|correct|right|best|better|preferred|recommended|first[- ]line|treatment of choice|drug of choice|fits?|matche?s?|remains?|left|chose|choose|choosing|choice|pick|picked|select|selected|go(?:ing)? with|lean(?:ing)?|opt(?:ing)?|arrive|points? to|pointing to|the one|conclude|conclusion|verdict|result|therefore|thus|hence|so|must|has to|final|accurate|valid|appropriate|describes?|described|applies|works|wins|it(?:'s| is)|i'd say|i would say|make (?:that|it))\b/i;
 /**
  * Mentions inside a comparison frame ("between A and D", "comparing B with C", "both A and B") are
  * discussed, not chosen. One pass over the mentions in order (linear: a hostile run of mentions must not
@@ -842,6 +842,9 @@ function nearWord(a: string, b: string): boolean {
   if (a === b) return true;
   const [s, l] = a.length <= b.length ? [a, b] : [b, a];
   if (s.length >= 4 && l.startsWith(s) && l.length - s.length <= 2 && /^(?:s|es|ed|d|ing|ly)$/.test(l.slice(s.length))) return true;
+  // /8: one stem, different endings ("pancreas"/"pancreatic", "photosynthesis"/"photosynthetic"): a
+  // shared prefix of seven letters or more covering at least four fifths of the shorter word.
+  if (s.length >= 7) { let p = 0; while (p < s.length && s[p] === l[p]) p++; if (p >= 7 && p >= 0.8 * s.length) return true; }
   if (s.length < 6 || l.length - s.length > 1) return false;
   // Damerau–Levenshtein distance ≤ 1, for words of six letters or more.
   let i = 0;
@@ -858,7 +861,15 @@ const NEGATION = /\b(?:not|no|never|none|neither|nor)\b|n't\b/i;
  * alike, and an option whose polarity differs (the answer negates, the option does not) is not matched.
  */
 function tolerantTextHit(t: string, options: readonly ShownOption[]): Hit | null {
-  if ((t.match(/[\p{L}\p{N}]+/gu) ?? []).length > 12) return conclusionTextHit(t, options);
+  const n = (t.match(/[\p{L}\p{N}]+/gu) ?? []).length;
+  // /8: a reply of one sentence (up to 30 words) that states most of one option's words, at least three of
+  // them, clearly more than any other's, without hedging or supposing: "It places attacker controlled data
+  // at predictible memory addresses so …" for "Place attacker-controlled data at predictable addresses".
+  if (n > 12 && n <= 30 && !/[.!?;\n]\s{0,4}\S/.test(t.trim().replace(/[.!?]+$/, '')) && !HEDGE.test(t) && !SUPPOSING.test(t)) {
+    const h = tolerantIn(t, 0, options, false, 3);
+    if (h) return { ...h, rule: 'option words (tolerant match, one sentence)' };
+  }
+  if (n > 12) return conclusionTextHit(t, options);
   return tolerantIn(t, 0, options, true);
 }
 
@@ -876,8 +887,14 @@ function conclusionTextHit(t: string, options: readonly ShownOption[]): Hit | nu
   return h && { ...h, rule: 'conclusion: option words in the last sentence' };
 }
 
-function tolerantIn(s: string, offset: number, options: readonly ShownOption[], short: boolean): Hit | null {
-  const words = contentWordSpans(s).map((x) => ({ ...x, w: canon(x.w) }));
+function tolerantIn(s: string, offset: number, options: readonly ShownOption[], short: boolean, minWords = 1): Hit | null {
+  // /8: a hyphenated compound also counts joined ("semi-permeable" names "semipermeable"); its parts count
+  // as well ("beta-cells" names "beta cells") but not as words of their own in the short-answer share.
+  const words = contentWordSpans(s).map((x) => ({ ...x, w: canon(x.w), part: false }));
+  for (const m of s.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)+/gu)) {
+    for (const x of words) if (x.at >= m.index! && x.at < m.index! + m[0].length) x.part = true;
+    words.push({ w: canon(m[0].replace(/-/g, '')), at: m.index!, len: m[0].length, part: false });
+  }
   if (!words.length) return null;
   const neg = NEGATION.test(s);
   const optWords = options.map((o) => [...new Set(contentWords(o.text).map(canon))]);
@@ -894,13 +911,17 @@ function tolerantIn(s: string, offset: number, options: readonly ShownOption[], 
       if (first < 0 || hit.at < words[first]!.at) first = words.indexOf(hit);
       if (!optWords.some((other, j) => j !== i && other.some((v) => nearWord(v, w)))) unique = true;
     }
-    return { cover: n / ws.length, first, unique, used: words.filter((x) => ws.some((w) => nearWord(x.w, w))).length };
+    return { cover: n / ws.length, first, unique, used: words.filter((x) => !x.part && ws.some((w) => nearWord(x.w, w))).length };
   });
   const order = scores.map((s, i) => ({ ...s, i })).sort((a, b) => b.cover - a.cover);
   const [best, second] = [order[0]!, order[1]];
   if (best.cover < 0.5 || !best.unique || best.first < 0 || (second && second.cover > best.cover / 2)) return null;
-  // A short answer mostly about something else ("Sea otters are adorable marine mammals…") names no option.
-  if (short && best.used < words.length / 2) return null;
+  if (minWords > 1 && (best.cover < 0.75 || Math.round(best.cover * optWords[best.i]!.length) < minWords)) return null;
+  // A short answer mostly about something else ("Sea otters are adorable marine mammals…") names no option;
+  // /8: unless it names every word of an option of two or more words and nothing of any other ("La
+  // epinefrina intramuscular es el tratamiento de primera línea…").
+  const whole = best.cover === 1 && optWords[best.i]!.length >= 2 && (!second || second.cover === 0);
+  if (short && !whole && best.used < words.filter((x) => !x.part).length / 2) return null;
   const w = words[best.first]!;
   return { letter: options[best.i]!.letter.toUpperCase(), rule: 'option words (tolerant match, short answer)', index: offset + w.at, end: offset + w.at + w.len, matched: s.slice(w.at, w.at + w.len) };
 }
