@@ -318,7 +318,7 @@ function cutNewQuestion(t: string, options: readonly ShownOption[]): string {
 function verdictRowHits(t: string, letters: string[]): Hit[] {
   if (!/[✅✔✓☑*_]/.test(t)) return [];
   const rows: { letter: string; line: string; at: number }[] = [];
-  for (const m of t.matchAll(/^([ \t]{0,8}(?:[-+•*][ \t]{1,4}|\|[ \t]{0,8})?(?:[*_]{2}[ \t]{0,2})?(?:option[ \t]{1,4})?\(?)([A-Z])(?=\)?[ \t]{0,4}(?:[.):|]|[*_]{2}|[ \t]))[^\n]*$/gim)) {
+  for (const m of t.matchAll(/^([ \t]{0,8}(?:\d{1,2}[.)][ \t]{1,4})?(?:[-+•*][ \t]{1,4}|\|[ \t]{0,8})?(?:[*_]{2}[ \t]{0,2})?(?:option[ \t]{1,4})?\(?)([A-Z])(?=\)?[ \t]{0,4}(?:[.):|]|[*_]{2}|[ \t]))[^\n]*$/gim)) {
     if (letters.includes(m[2]!.toUpperCase()) && (m[2] === m[2]!.toUpperCase() || /\($/.test(m[1]!))) rows.push({ letter: m[2]!.toUpperCase(), line: m[0], at: m.index! + m[1]!.length });
   }
   if (rows.length < 2 || new Set(rows.map((r) => r.letter)).size !== rows.length) return [];
@@ -491,8 +491,9 @@ function explicitHits(t: string, letters: string[]): Hit[] {
   const hits: Hit[] = [];
   for (const { rule, re } of forms) {
     for (const m of t.matchAll(re)) {
-      const at = m.index! + m[0].lastIndexOf(m[1]!);
-      const c = m[1]!;
+      // A form with two alternatives captures in either group ("B ✔" uses the second; /7 crashed on it).
+      const c = (m[1] ?? m[2])!;
+      const at = m.index! + m[0].lastIndexOf(c);
       // A letter that is not an option: only an explicit claim if it looks like one (upper case, standing alone).
       if (!letters.includes(c.toUpperCase())) {
         if (c === c.toUpperCase() && /^(?:[\s.!)\]]|$)/.test(t.slice(at + 1, at + 2)) && rule === 'explicit: answer is') hits.push({ letter: c, rule, index: m.index!, end: at + 1, matched: m[0] });
@@ -502,6 +503,13 @@ function explicitHits(t: string, letters: string[]): Hit[] {
       hits.push({ letter: c.toUpperCase(), rule, index: m.index!, end: at + 1, matched: m[0] });
     }
   }
+  // /8: verdict marks on rows of two different options are no single verdict ("- A ✅\n- D ✅").
+  const marked = new Set(hits.filter((h) => h.rule === 'explicit: option marked correct').map((h) => h.letter));
+  if (marked.size > 1) return explicitHitsFiltered(t, hits.filter((h) => h.rule !== 'explicit: option marked correct'));
+  return explicitHitsFiltered(t, hits);
+}
+
+function explicitHitsFiltered(t: string, hits: Hit[]): Hit[] {
   // /7: "if you count from the outside, the answer would be C" is a supposition, not a final answer.
   return hits.filter((h) => !(/\bwould\b/i.test(h.matched) && /\b(?:if|unless|suppose|supposing|assuming)\b/i.test(t.slice(Math.max(...['.', '!', '?', '\n'].map((c) => t.lastIndexOf(c, h.index - 1))) + 1, h.index)))).sort((a, b) => a.end - b.end);
 }
@@ -916,7 +924,7 @@ function tolerantIn(s: string, offset: number, options: readonly ShownOption[], 
   const order = scores.map((s, i) => ({ ...s, i })).sort((a, b) => b.cover - a.cover);
   const [best, second] = [order[0]!, order[1]];
   if (best.cover < 0.5 || !best.unique || best.first < 0 || (second && second.cover > best.cover / 2)) return null;
-  if (minWords > 1 && (best.cover < 0.75 || Math.round(best.cover * optWords[best.i]!.length) < minWords)) return null;
+  if (minWords > 1 && (best.cover < 0.75 || Math.round(best.cover * optWords[best.i]!.length) < Math.min(minWords, optWords[best.i]!.length))) return null;
   // A short answer mostly about something else ("Sea otters are adorable marine mammals…") names no option;
   // /8: unless it names every word of an option of two or more words and nothing of any other ("La
   // epinefrina intramuscular es el tratamiento de primera línea…").
