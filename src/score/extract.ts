@@ -509,7 +509,10 @@ function explicitHits(t: string, letters: string[]): Hit[] {
   return explicitHitsFiltered(t, hits);
 }
 
-function explicitHitsFiltered(t: string, hits: Hit[]): Hit[] {
+function explicitHitsFiltered(t: string, allHits: Hit[]): Hit[] {
+  // /8: "whether A or B is right", "if C is correct": the verdict form inside a condition, or one of a
+  // coordinated pair, judges nothing.
+  const hits = allHits.filter((h) => !(/^explicit: X is (?:correct|my answer)/.test(h.rule) && (conditionalClause(t, h.index + 1) || /\b[A-Z]\)?\s{0,3}(?:or|and|\/)\s{0,3}(?:option\s{1,3})?\(?\s{0,2}$/.test(t.slice(Math.max(0, h.index - 16), h.end - 1)))));
   // /7: "if you count from the outside, the answer would be C" is a supposition, not a final answer.
   return hits.filter((h) => !(/\bwould\b/i.test(h.matched) && /\b(?:if|unless|suppose|supposing|assuming)\b/i.test(t.slice(Math.max(...['.', '!', '?', '\n'].map((c) => t.lastIndexOf(c, h.index - 1))) + 1, h.index)))).sort((a, b) => a.end - b.end);
 }
