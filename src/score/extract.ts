@@ -45,6 +45,14 @@
  * an option text stated as the complement of "is"; thinking traces blanked when an answer follows;
  * any answer-named tag, table verdict rows, quoted letters; an in-order walk through the options is no
  * leading answer; two final answers that disagree are unreadable; "I'm unable to determine" is no refusal.
+ * In /8 (round 4, after the first reading of sets 5-6; general mechanisms checked on hand-written probes):
+ * a disclaimer or apology that declines no answering ("not legal advice", "can't give medical advice",
+ * "sorry, briefly") is read past, and a committed answer after it counts; declining for want of knowledge
+ * ("I'm not certain, I'd rather not guess") is unreadable, not refused; one option row ticked (or, with no
+ * marks, in bold) among lettered rows; a reply ending on a table row shorter than its header is cut off;
+ * letters glued to a degree sign are units; option labels in Arabic/Cyrillic/Greek script; two options
+ * coordinated in a hedge are undecided; a reply that opens a question and goes on to another is a few-shot
+ * continuation; option words matched across hyphenation, stems and a one-sentence statement.
  *
  * Letters are matched case-insensitively only where a lower-case letter cannot be an article
  * ("answer a question"); an upper-case "A" followed by a lower-case noun is read as an article.
@@ -63,7 +71,7 @@ export type Extraction =
   | { outcome: 'refused' | 'unreadable'; letter: null; rule: string; span: [number, number] | null; matched: string | null };
 
 /** Version of the extraction rules, recorded with every extraction (bump when a rule changes what is read). */
-export const EXTRACTOR_VERSION = 'assay.extract/7';
+export const EXTRACTOR_VERSION = 'assay.extract/8';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const ASCII = /^[\x00-\x7f]*$/;
