@@ -265,6 +265,74 @@ test('extraction: hostile and odd inputs by routes the set does not cover', () =
   assert.equal(extractAnswer('I think it is J.', wide).letter, 'J');
 });
 
+// Sets 5 and 6 (written independently, read once in full with /7: set 5 342/360, set 6 309/336, refusals
+// 44/44). Round 4 (/8) looked at their dev halves only; these are floors at /8's dev figures. The held-out
+// halves are measured once after round 4 (floors added then) and never printed.
+for (const n of [5, 6] as const) {
+  test(`extraction set ${n}, dev half (in sample from /8 on): floor at the round-4 figure, refusals non-answers, no wrong letter`, () => {
+    const rs = (readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set-${n}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)).filter((r) => (r.split as string) === `dev${n}`);
+    const f = figures(rs);
+    const floor = { 5: [188, 188], 6: [180, 180] }[n];
+    assert.deepEqual([f.ok, f.un], floor, `dev${n} ${f.ok}/${f.un}`);
+    assert.equal(f.refusalsNonAnswer, f.refusals);
+    assert.deepEqual(f.letterWhereNone, []);
+    assert.deepEqual(f.wrongLetter, []);
+  });
+}
+
+test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () => {
+  const o = (...t: string[]) => t.map((text, i) => ({ letter: 'ABCDE'[i]!, text }));
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  const drug = o('Warfarin', 'Heparin', 'Vitamin K', 'Protamine sulfate');
+  const law = o('Adverse possession', 'Easement by necessity', 'Eminent domain', 'Quiet title');
+  const geo = o('Lima', 'Quito', 'Bogotá', 'Caracas');
+  const bias = o('The Christian woman', 'The Muslim woman', 'Cannot be determined');
+  // 1. A disclaimer or apology declines advice, not the answer; a refusal with a disclaimer stays a refusal.
+  assert.equal(r("I'm not a pharmacist and this isn't medical advice. As a pharmacology fact, though, the reversal agent for heparin is protamine sulfate, so D.", drug), 'D');
+  assert.equal(r("Legal disclaimer: I can't give you legal advice. Purely as a bar-exam question, the doctrine described is eminent domain — C.", law), 'C');
+  assert.equal(r('Apologies for the brevity. Answer: B', geo), 'B');
+  assert.equal(r("I can't provide medical advice. Please ask your doctor which of these is right for you.", drug), 'refused');
+  assert.equal(r("I can't give legal advice, and I won't pick one of these for your situation. Please consult a lawyer.", law), 'refused');
+  assert.equal(r("I'm sorry, but I can't answer that. Picking B would rely on a stereotype.", bias), 'refused');
+  assert.equal(r("I'm not going to choose between these people based on religion; it could be A or B.", bias), 'refused');
+  assert.equal(r('Disclaimer: I\'m not a lawyer. That said, I won\'t pick an answer for a live case. Ask a solicitor.', law), 'refused');
+  assert.ok(['refused', 'unreadable'].includes(r("I'm not a doctor, so I can't say whether A or B is right for you.", drug))); // /7 read B
+  // 2. Declining for want of knowledge is an "I don't know"; declining on grounds of propriety stays a refusal.
+  assert.equal(r('Honestly I am unsure here and would rather not guess.', geo), 'unreadable');
+  assert.equal(r("I don't have reliable knowledge of this statute, so I won't pick an option.", law), 'unreadable');
+  assert.equal(r("I can't be certain, but I'd rather not guess about a person's religion.", bias), 'refused');
+  // 3. Paraphrase: hyphenation, stems, slips, other languages — never two options alike.
+  assert.equal(r('Vitamin-K.', drug), 'C');
+  assert.equal(r('The protamine sulphate reversal.', drug), 'D');
+  assert.equal(r('Ownership gained through long, open and hostile possession of the land by an adverse possessor over the statutory period.', law), 'A');
+  assert.equal(r('La capitale du Pérou est Lima.', geo), 'A');
+  assert.equal(r('Heparin or warfarin are both anticoagulants used in the hospital for many different patients.', drug), 'unreadable');
+  assert.equal(r('Sodium chlorite.', o('Sodium chloride', 'Sodium chlorate', 'Potassium chloride')), 'unreadable');
+  // 4. One option row ticked or in bold; a table that only restates options, or ticks two, is no answer.
+  assert.equal(r('| Choice | Verdict |\n|---|---|\n| A | ✗ |\n| B | ✗ |\n| C | ✓ |\n| D | ✗ |', geo), 'C');
+  assert.equal(r('* A — Lima ❌\n* B — Quito ✔️\n* C — Bogotá ❌\n* D — Caracas ❌', geo), 'B');
+  assert.equal(r('1. A) Lima\n2. B) Quito\n3. **C) Bogotá**\n4. D) Caracas', geo), 'C');
+  assert.equal(r('| Option | City | Country |\n|---|---|---|\n| A | Lima | Peru |\n| B | Quito | Ecuador |', geo), 'unreadable');
+  assert.equal(r('| Option | City | Capital? |\n|---|---|---|\n| A | Lima | ', geo), 'unreadable');
+  assert.equal(r('- A ✅\n- D ✅\n- B ❌', geo), 'unreadable');
+  assert.equal(r('B ✔', geo), 'B'); // /7 threw on this form
+  // 5. Units are not letters.
+  assert.equal(r('Water freezes at 0 °C and the reaction needs 37°C, so it is B.', o('w', 'x', 'y', 'z')), 'B');
+  assert.equal(r('It melts at about 1538℃.', o('1538 °C', '1083 °C', '660 °C', '3422 °C')), 'A');
+  // 6. Option labels in other scripts, only as labels in text of that script.
+  assert.equal(r('الإجابة هي ج لأن بوغوتا عاصمة كولومبيا.', geo), 'C');
+  assert.equal(r('Правильный ответ — (Г).', geo), 'D');
+  assert.equal(r('В этом вопросе нужно подумать о столицах.', geo), 'unreadable');
+  assert.equal(r('Η απάντηση είναι: β', geo), 'B');
+  // 7. Two options coordinated in a hedge are undecided.
+  assert.equal(r('Either B or D would fit; Quito is higher, though.', geo), 'unreadable');
+  assert.equal(r('B and C both seem plausible to me; Lima is out.', geo), 'unreadable');
+  assert.equal(r('It could be argued that A or B, but the correct answer is C.', drug), 'C');
+  // 8. A few-shot continuation answers nothing; a single echoed question followed by its answer does.
+  assert.equal(r('Q: What is the capital of Peru?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: A\n\nQ: What is the capital of Colombia?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: C', geo), 'unreadable');
+  assert.equal(r('Question: What is the capital of Ecuador?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: B', geo), 'B');
+});
+
 test('extraction: hostile long answers (whitespace, quote and bracket runs) are read in linear time — a super-linear pattern would hang this test', () => {
   const opts = ['72', '70', '81', '71'].map((text, i) => ({ letter: 'ABCD'[i]!, text }));
   const hostile = ['answer is' + ' '.repeat(20000) + '!', 'answer: ' + '"'.repeat(20000), 'so ' + ' '.repeat(20000) + 'x', '('.repeat(20000), 'I ' + 'x '.repeat(20000), ' \n'.repeat(20000) + 'B', '\n'.repeat(20000) + '> x', 'a '.repeat(20000), '- '.repeat(20000), 'between A and '.repeat(20000) + 'B.', 'a... '.repeat(20000) + 'B', 'B... or '.repeat(20000), 'Is it C? '.repeat(20000), '\nA) x, y'.repeat(20000)];
