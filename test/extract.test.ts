@@ -316,6 +316,8 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r('| Option | City | Capital? |\n|---|---|---|\n| A | Lima | ', geo), 'unreadable');
   assert.equal(r('- A ✅\n- D ✅\n- B ❌', geo), 'unreadable');
   assert.equal(r('B ✔', geo), 'B'); // /7 threw on this form
+  assert.equal(r('A ✗ B ✓ C ✗ D ✗', geo), 'B');
+  assert.equal(r('A: ❌ Lima\nB: ✅ Quito\nC: ❌ Bogotá\nD: ❌ Caracas', geo), 'B');
   // 5. Units are not letters.
   assert.equal(r('Water freezes at 0 °C and the reaction needs 37°C, so it is B.', o('w', 'x', 'y', 'z')), 'B');
   assert.equal(r('It melts at about 1538℃.', o('1538 °C', '1083 °C', '660 °C', '3422 °C')), 'A');

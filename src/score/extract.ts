@@ -329,8 +329,16 @@ function verdictRowHits(t: string, letters: string[]): Hit[] {
   for (const m of t.matchAll(/^([ \t]{0,8}(?:\d{1,2}[.)][ \t]{1,4})?(?:[-+•*][ \t]{1,4}|\|[ \t]{0,8})?(?:[*_]{2}[ \t]{0,2})?(?:option[ \t]{1,4})?\(?)([A-Z])(?=\)?[ \t]{0,4}(?:[.):|]|[*_]{2}|[ \t]))[^\n]*$/gim)) {
     if (letters.includes(m[2]!.toUpperCase()) && (m[2] === m[2]!.toUpperCase() || /\($/.test(m[1]!))) rows.push({ letter: m[2]!.toUpperCase(), line: m[0], at: m.index! + m[1]!.length });
   }
-  if (rows.length < 2 || new Set(rows.map((r) => r.letter)).size !== rows.length) return [];
   const TICK = /[✅✔✓☑]/;
+  if (rows.length < 2) {
+    // On one line: "A ✗ B ✓ C ✗ D ✗" — each option letter directly followed by a mark.
+    const marks = [...t.matchAll(/(?<![\p{L}\p{N}])\(?([A-Z])\)?[.):]?[ \t]{0,3}([✅✔✓☑❌✗✘✕❎])/gu)].filter((m) => letters.includes(m[1]!));
+    const ticks = marks.filter((m) => TICK.test(m[2]!));
+    if (marks.length < 2 || ticks.length !== 1 || new Set(marks.map((m) => m[1])).size !== marks.length) return [];
+    const at = ticks[0]!.index! + ticks[0]![0].indexOf(ticks[0]![1]!);
+    return [{ letter: ticks[0]![1]!, rule: 'explicit: the one option ticked', index: at, end: at + 1, matched: ticks[0]![0] }];
+  }
+  if (new Set(rows.map((r) => r.letter)).size !== rows.length) return [];
   const ticked = rows.filter((r) => TICK.test(r.line));
   const pick = ticked.length ? (ticked.length === 1 ? ticked[0] : null) : ((b) => (b.length === 1 && rows.length >= 3 ? b[0] : null))(rows.filter((r) => /(?:\*\*|__)[^\n]{1,200}?(?:\*\*|__)/.test(r.line)));
   if (!pick) return [];
