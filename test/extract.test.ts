@@ -326,6 +326,8 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r('Правильный ответ — (Г).', geo), 'D');
   assert.equal(r('В этом вопросе нужно подумать о столицах.', geo), 'unreadable');
   assert.equal(r('Η απάντηση είναι: β', geo), 'B');
+  assert.notEqual(r('Ответ: В', geo), 'C'); // Cyrillic В is also a look-alike of Latin B: never read as the third option
+  assert.equal(r('정답은 B입니다. 키토는 에콰도르의 수도입니다.', geo), 'B');
   // 7. Two options coordinated in a hedge are undecided.
   assert.equal(r('Either B or D would fit; Quito is higher, though.', geo), 'unreadable');
   assert.equal(r('B and C both seem plausible to me; Lima is out.', geo), 'unreadable');

@@ -261,7 +261,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
 }
 
 /**
- * Option labels in another script (/8): Arabic أ ب ج د ه (abjad order), Cyrillic А Б В Г Д, Greek
+ * Option labels in another script (/8): Arabic أ ب ج د ه (abjad order), Cyrillic А Б (С) Г Д, Greek
  * Α Β Γ Δ Ε / α β γ δ ε, read as A B C D E — only in text written in that script (at least three other
  * letters of it), and only as a label: standalone, and for Arabic anything not touching a letter; for
  * Cyrillic and Greek (where "В", "А" are also words) only bracketed, before ")" "." ":" or a line end,
@@ -269,7 +269,9 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
  */
 const SCRIPTS: { script: RegExp; labels: string; loose: boolean }[] = [
   { script: /\p{sc=Arabic}/gu, labels: 'أبجده', loose: true },
-  { script: /\p{sc=Cyrillic}/gu, labels: 'АБВГД', loose: false },
+  // Cyrillic "В" and "Е" are also look-alikes of Latin B and E (a model answering in Russian may type
+  // "Ответ: В" for B), so they are left alone; "А" and "С" read as their Latin look-alikes.
+  { script: /\p{sc=Cyrillic}/gu, labels: 'АБСГД', loose: false },
   { script: /\p{sc=Greek}/gu, labels: 'ΑΒΓΔΕ', loose: false },
   { script: /\p{sc=Greek}/gu, labels: 'αβγδε', loose: false },
 ];
@@ -476,7 +478,8 @@ function letterOk(t: string, i: number, letters: string[]): boolean {
   if (word && (c === 'A' || c === 'I')) return LETTER_FOLLOWERS.has(word[1]!);
   return true;
 }
-const NO_SPACE_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
+// /8: Korean particles attach to what they follow ("정답은 B입니다"), and Thai is written without spaces.
+const NO_SPACE_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}\p{sc=Thai}]/u;
 
 /** Words that follow a letter used as an option name ("A is wrong", "A or C"), not as an article. */
 const LETTER_FOLLOWERS = new Set(['is', 'was', 'seems', 'looks', 'might', 'could', 'would', 'and', 'or', 'because', 'since', 'as', 'are', 'can', 'cannot', 'does', 'doesn\'t', 'isn\'t', 'also', 'too', 'only', 'though', 'but', 'then', 'here', 'in', 'for', 'with', 'at', 'if', 'fits', 'matches', 'reflects', 'relies', 'assumes', 'through', 'thru', 'to']);
