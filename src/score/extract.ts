@@ -917,6 +917,7 @@ function conclusionTextHit(t: string, options: readonly ShownOption[]): Hit | nu
   return h && { ...h, rule: 'conclusion: option words in the last sentence' };
 }
 
+const FRAMING_WORDS = new Set(['answer', 'correct', 'right', 'reponse', 'bonne', 'juste', 'correcte', 'respuesta', 'correcta', 'correcto', 'risposta', 'corretta', 'giusta', 'resposta', 'certa', 'correta', 'antwort', 'richtige', 'richtig', 'lautet', 'ist', 'est', 'los', 'las', 'les', 'del', 'der', 'die', 'das', 'una', 'uno', 'une', 'ein', 'eine', 'donc', 'also', 'therefore', 'thus']);
 function tolerantIn(s: string, offset: number, options: readonly ShownOption[], short: boolean, minWords = 1): Hit | null {
   // /8: a hyphenated compound also counts joined ("semi-permeable" names "semipermeable"); its parts count
   // as well ("beta-cells" names "beta cells") but not as words of their own in the short-answer share.
@@ -951,7 +952,9 @@ function tolerantIn(s: string, offset: number, options: readonly ShownOption[], 
   // /8: unless it names every word of an option of two or more words and nothing of any other ("La
   // epinefrina intramuscular es el tratamiento de primera línea…").
   const whole = best.cover === 1 && optWords[best.i]!.length >= 2 && (!second || second.cover === 0);
-  if (short && !whole && best.used < words.filter((x) => !x.part).length / 2) return null;
+  // Words that frame an answer ("the correct answer is", "la bonne réponse est", "a resposta certa é") are
+  // not what the answer talks about (/8).
+  if (short && !whole && best.used < words.filter((x) => !x.part && !FRAMING_WORDS.has(x.w)).length / 2) return null;
   const w = words[best.first]!;
   return { letter: options[best.i]!.letter.toUpperCase(), rule: 'option words (tolerant match, short answer)', index: offset + w.at, end: offset + w.at + w.len, matched: s.slice(w.at, w.at + w.len) };
 }
