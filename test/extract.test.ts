@@ -336,6 +336,10 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   // 8. A few-shot continuation answers nothing; a single echoed question followed by its answer does.
   assert.equal(r('Q: What is the capital of Peru?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: A\n\nQ: What is the capital of Colombia?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: C', geo), 'unreadable');
   assert.equal(r('Question: What is the capital of Ecuador?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: B', geo), 'B');
+  // The harness header of a few-shot prompt opens new exercises (/7 read their "Answer: A" — a wrong letter).
+  const ec = o('Perfectly inelastic', 'Inelastic', 'Unit elastic', 'Elastic');
+  assert.equal(r(' B\n\nThe following are multiple choice questions (with answers) about economics.\n\nIf the price elasticity is zero, demand is:\nA. Perfectly inelastic\nB. Elastic\nC. Unit elastic\nD. Inelastic\nAnswer: A', ec), 'B');
+  assert.equal(r('\n\nThe following are multiple choice questions (with answers) about economics.\n\nDemand is:\nA. Perfectly inelastic\nB. Elastic\nAnswer: A', ec), 'unreadable');
 });
 
 test('extraction: hostile long answers (whitespace, quote and bracket runs) are read in linear time — a super-linear pattern would hang this test', () => {

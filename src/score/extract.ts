@@ -306,6 +306,10 @@ const EPISTEMIC_OPENING = /^[\s"'(\[]*(?:i|we)(?:\s{1,2}|(?='))(?:cannot|can't|c
  */
 function cutNewQuestion(t: string, options: readonly ShownOption[]): string {
   const re = /^[ \t]{0,8}(?:(?:question|q)\s{0,2}\d{0,3}\s{0,2}[:.][^\n]{0,400}|[^\n]{1,400}\?[ \t]{0,8})\n(?:[ \t]{0,8}\n)?[ \t]{0,8}\(?[A-Za-z][.):][^\n]{0,300}\n[ \t]{0,8}\(?[A-Za-z][.):]/gim;
+  // /8: the standard harness header of a few-shot prompt ("The following are multiple choice questions
+  // (with answers) about …") opens new exercises: nothing from it on answers the question asked.
+  const header = /^[ \t]{0,8}the following (?:are|is) (?:a |some )?(?:multiple[- ]choice |single[- ]choice )?questions?\b/im.exec(t);
+  if (header) t = t.slice(0, header.index) + t.slice(header.index).replace(/[^\n]/g, ' ');
   const all = [...t.matchAll(re)];
   for (const m of all) {
     const before = t.slice(0, m.index!);
