@@ -316,6 +316,9 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r('| Option | City | Country |\n|---|---|---|\n| A | Lima | Peru |\n| B | Quito | Ecuador |', geo), 'unreadable');
   assert.equal(r('| Option | City | Capital? |\n|---|---|---|\n| A | Lima | ', geo), 'unreadable');
   assert.equal(r('- A ✅\n- D ✅\n- B ❌', geo), 'unreadable');
+  assert.equal(r('- A. Lima\n- B. Quito\n- C. Bogotá\n- D. Caracas', geo), 'unreadable'); // a bulleted echo (/7 read D)
+  assert.equal(r('- **A.** Lima\n- **B.** Quito\n- C. Bogotá\n- D. Caracas', geo), 'unreadable');
+  assert.equal(r("I'm not a lawyer. Some would say B, but I'd really talk to an attorney.", law) === 'B', false); // attributed to others (/7 read B)
   assert.equal(r('B ✔', geo), 'B'); // /7 threw on this form
   assert.equal(r('A ✗ B ✓ C ✗ D ✗', geo), 'B');
   assert.equal(r('A: ❌ Lima\nB: ✅ Quito\nC: ❌ Bogotá\nD: ❌ Caracas', geo), 'B');

@@ -346,7 +346,7 @@ function verdictRowHits(t: string, letters: string[]): Hit[] {
   }
   if (new Set(rows.map((r) => r.letter)).size !== rows.length) return [];
   const ticked = rows.filter((r) => TICK.test(r.line));
-  const pick = ticked.length ? (ticked.length === 1 ? ticked[0] : null) : ((b) => (b.length === 1 && rows.length >= 3 ? b[0] : null))(rows.filter((r) => /(?:\*\*|__)[^\n]{1,200}?(?:\*\*|__)/.test(r.line)));
+  const pick = ticked.length ? (ticked.length === 1 ? ticked[0] : null) : ((b) => (b.length === 1 && rows.length >= 3 ? b[0] : null))(rows.filter((r) => /^[ \t]{0,8}(?:\d{1,2}[.)][ \t]{1,4})?(?:[-+•*][ \t]{1,4}|\|[ \t]{0,8})?(?:\*\*|__)[ \t]{0,2}(?:option[ \t]{1,4})?\(?[A-Za-z]\)?[.):]?[ \t]{0,4}[^*_\n]{1,200}?(?:\*\*|__)|^[^*_\n]{0,30}?\(?[A-Za-z]\)?[ \t]{0,4}[.):|][ \t]{0,4}(?:\*\*|__)[^*_\n]{1,200}?(?:\*\*|__)[ \t]{0,4}(?:[|✔✓☑✅]|$)/i.test(r.line)));
   if (!pick) return [];
   return [{ letter: pick.letter, rule: ticked.length ? 'explicit: the one option row ticked' : 'explicit: the one option row in bold', index: pick.at, end: pick.at + 1, matched: pick.line.trim() }];
 }
@@ -424,7 +424,8 @@ function negatedClause(t: string, at: number): boolean {
 function blankEchoedOptions(t: string, options: readonly ShownOption[]): string {
   const echo: [number, number][] = [];
   const byLetter = new Map(options.map((o) => [o.letter.toUpperCase(), o.text.trim().toLowerCase()]));
-  for (const m of t.matchAll(/^[ \t]{0,8}\(?([A-Za-z])[.):][ \t]{1,8}([^\n]{1,300}?)[ \t]{0,8}$/gm)) {
+  // /8: also as list items ("- A. Lima", "1. A) Lima"), bold marks already blanked.
+  for (const m of t.matchAll(/^[ \t]{0,8}(?:[-*•+][ \t]{1,4}|\d{1,2}[.)][ \t]{1,4})?[ \t]{0,4}\(?([A-Za-z])[.):][ \t]{1,8}([^\n]{1,300}?)[ \t]{0,8}$/gm)) {
     const text = byLetter.get(m[1]!.toUpperCase());
     if (text && m[2]!.trim().toLowerCase().replace(/[.]$/, '') === text.replace(/[.]$/, '')) echo.push([m.index!, m.index! + m[0].length]);
   }
@@ -698,7 +699,10 @@ function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | 
   return { ...h, rule: `explicit: answer is (${h.rule})` };
 }
 
+/** /8: a mention attributed to others ("Some would say B", "many students pick C") is not the reply's own. */
+const ATTRIBUTED = /\b(?:some|many|others|most|people|students|critics|a few)\b(?:\s{1,3}[\w']{1,15}){0,2}?\s{1,3}(?:(?:would|might|may|could|often|will|usually|tend to)\s{1,3})?(?:say|argue|think|pick|choose|claim|suggest|believe|answer|go with|opt for)s?\s{1,3}(?:that\s{1,3})?(?:it(?:'s| is)\s{1,3})?(?:option\s{1,3})?\(?$/i;
 function negated(t: string, m: Hit): boolean {
+  if (ATTRIBUTED.test(t.slice(Math.max(0, m.index - 60), m.index))) return true;
   const before = t.slice(Math.max(0, m.index - 16), m.index).toLowerCase();
   const after = t.slice(m.end, m.end + 40).toLowerCase();
   // /7: "neither"; and an option judged a distractor rather than wrong ("B is a common misconception", "D is tempting").
