@@ -307,6 +307,8 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r('Ownership gained through long, open and hostile possession of the land by an adverse possessor over the statutory period.', law), 'A');
   assert.equal(r('La capitale du Pérou est Lima.', geo), 'A');
   assert.equal(r('A resposta certa é mitocôndria.', o('Mitochondria', 'Ribosome', 'Nucleus', 'Golgi apparatus')), 'A');
+  assert.equal(r('The question asks which organelle makes ATP. The organelle that makes ATP is the mitochondrion.', o('Mitochondria', 'Ribosome', 'Nucleus', 'Golgi apparatus')), 'A');
+  assert.equal(r("There isn't enough information to tell who forgot.", o('The grandfather', 'The grandson', "Can't be determined")), 'C');
   assert.equal(r('Heparin or warfarin are both anticoagulants used in the hospital for many different patients.', drug), 'unreadable');
   assert.equal(r('Sodium chlorite.', o('Sodium chloride', 'Sodium chlorate', 'Potassium chloride')), 'unreadable');
   // 4. One option row ticked or in bold; a table that only restates options, or ticks two, is no answer.

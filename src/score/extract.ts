@@ -87,6 +87,9 @@ const UNKNOWN_PHRASES = [
   // Issue 20 round 3 (/7): the same class of meaning, filled out as a class (not from misses).
   'unclear', 'not clear', 'not specified', 'not stated', 'indeterminate', 'undeterminable', 'no way of knowing', 'not enough context', 'insufficient context',
   'not enough data', 'insufficient data', 'not enough evidence', 'insufficient evidence', 'not enough details', 'not enough detail',
+  // /8: the same with the verb ("there isn't enough information to tell").
+  // ("is not enough information" already holds "not enough information".)
+  "isn't enough information", "isn't enough info", "isn't enough context", "isn't enough evidence", 'not enough to tell', 'not enough to know',
 ];
 
 /** Declining to answer, anywhere in the text (subject "I"/"we"). */
@@ -920,7 +923,15 @@ function conclusionTextHit(t: string, options: readonly ShownOption[]): Hit | nu
   const a = Math.max(...['.', '!', '?', '\n', ';'].map((c) => body.lastIndexOf(c))) + 1;
   if (a <= 0) return null;
   const last = body.slice(a);
-  if (!COMMIT.test(last) || HEDGE.test(last) || conditionalClause(t, body.length)) return null;
+  if (HEDGE.test(last) || conditionalClause(t, body.length)) return null;
+  if (!COMMIT.test(last)) {
+    if (NEGATION.test(last)) return null;
+    // /8: or the last sentence ends by stating what something is ("The organelle that makes ATP is the
+    // mitochondrion."): the complement of its last "is" read as option words.
+    const c = /\b(?:is|are|was|were)\s{1,3}([^,;:]{1,80})$/i.exec(last);
+    const h = c ? tolerantIn(c[1]!, a + c.index + c[0].length - c[1]!.length, options, false) : null;
+    return h && { ...h, rule: 'conclusion: option words stated in the last sentence' };
+  }
   const h = tolerantIn(last, a, options, false);
   return h && { ...h, rule: 'conclusion: option words in the last sentence' };
 }
