@@ -428,7 +428,7 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
   const echo: [number, number][] = [];
   const byLetter = new Map(options.map((o) => [o.letter.toUpperCase(), o.text.trim().toLowerCase()]));
   // /8: also as list items ("- A. Lima", "1. A) Lima"), bold marks already blanked.
-  for (const m of t.matchAll(/^[ \t]{0,8}(?:[-*•+][ \t]{1,4}|\d{1,2}[.)][ \t]{1,4})?[ \t]{0,4}\(?([A-Za-z])[.):][ \t]{1,8}([^\n]{1,300}?)[ \t]{0,8}$/gm)) {
+  for (const m of t.matchAll(/^[ \t]{0,8}(?:[-*•+][ \t]{1,4}|\d{1,2}[.)][ \t]{1,4})?\(?([A-Za-z])[.):][ \t]{1,8}([^\n]{1,300}?)[ \t]{0,8}$/gm)) {
     const text = byLetter.get(m[1]!.toUpperCase());
     if (text && m[2]!.trim().toLowerCase().replace(/[.]$/, '') === text.replace(/[.]$/, '')) echo.push([m.index!, m.index! + m[0].length]);
   }
@@ -704,8 +704,14 @@ function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | 
 
 /** /8: a mention attributed to others ("Some would say B", "many students pick C") is not the reply's own. */
 const ATTRIBUTED = /\b(?:some|many|others|most|people|students|critics|a few)\b(?:\s{1,3}[\w']{1,15}){0,2}?\s{1,3}(?:(?:would|might|may|could|often|will|usually|tend to)\s{1,3})?(?:say|argue|think|pick|choose|claim|suggest|believe|answer|go with|opt for)s?\s{1,3}(?:that\s{1,3})?(?:it(?:'s| is)\s{1,3})?(?:option\s{1,3})?\(?$/i;
+// Whether the text has any word that can attribute a view to others: one test per text (memo), not per mention.
+let attributableMemo: { t: string; v: boolean } | null = null;
+function attributable(t: string): boolean {
+  if (attributableMemo?.t !== t) attributableMemo = { t, v: /\b(?:some|many|others|most|people|students|critics|few)\b/i.test(t) };
+  return attributableMemo.v;
+}
 function negated(t: string, m: Hit): boolean {
-  if (ATTRIBUTED.test(t.slice(Math.max(0, m.index - 60), m.index))) return true;
+  if (attributable(t) && ATTRIBUTED.test(t.slice(Math.max(0, m.index - 60), m.index))) return true;
   const before = t.slice(Math.max(0, m.index - 16), m.index).toLowerCase();
   const after = t.slice(m.end, m.end + 40).toLowerCase();
   // /7: "neither"; and an option judged a distractor rather than wrong ("B is a common misconception", "D is tempting").
