@@ -333,7 +333,7 @@ function cutNewQuestion(t: string, options: readonly ShownOption[]): string {
  * marks none and reads nothing here.
  */
 function verdictRowHits(t: string, letters: string[]): Hit[] {
-  if (!/[✅✔✓☑*_]/.test(t)) return [];
+  if (!/[✅✔✓☑]|\*\*|__/.test(t)) return [];
   const rows: { letter: string; line: string; at: number }[] = [];
   for (const m of t.matchAll(/^([ \t]{0,8}(?:\d{1,2}[.)][ \t]{1,4})?(?:[-+•*][ \t]{1,4}|\|[ \t]{0,8})?(?:[*_]{2}[ \t]{0,2})?(?:option[ \t]{1,4})?\(?)([A-Z])(?=\)?[ \t]{0,4}(?:[.):|]|[*_]{2}|[ \t]))[^\n]*$/gim)) {
     if (letters.includes(m[2]!.toUpperCase()) && (m[2] === m[2]!.toUpperCase() || /\($/.test(m[1]!))) rows.push({ letter: m[2]!.toUpperCase(), line: m[0], at: m.index! + m[1]!.length });
