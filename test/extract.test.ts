@@ -338,6 +338,7 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r('Either B or D would fit; Quito is higher, though.', geo), 'unreadable');
   assert.equal(r('B and C both seem plausible to me; Lima is out.', geo), 'unreadable');
   assert.equal(r('It could be argued that A or B, but the correct answer is C.', drug), 'C');
+  assert.equal(r('A and B both look plausible at first. The capital of Peru is Lima.', geo), 'A'); // settled by a later plain statement
   // 8. A few-shot continuation answers nothing; a single echoed question followed by its answer does.
   assert.equal(r('Q: What is the capital of Peru?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: A\n\nQ: What is the capital of Colombia?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: C', geo), 'unreadable');
   assert.equal(r('Question: What is the capital of Ecuador?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: B', geo), 'B');

@@ -236,7 +236,11 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
   // /8: letters that name two or more options left standing ("It could be A or E", "Both A and D have
   // merit") leave the reply undecided; the text of one of them named as well does not decide it.
   const weighed = byLetter.size >= 1 ? hedgedPair(t, letterMentions(t, letters).filter((m) => !negated(t, m) && !inQuestion(t, m) && !supposed(t, m) && !contradicted(t, m))) : null;
-  if (weighed) return none('unreadable', `options weighed against each other without a final answer (${weighed[0].letter}, ${weighed[1].letter})`, [weighed[0].index, weighed[1].end], text.slice(weighed[0].index, weighed[1].end));
+  // …unless a later sentence states an option's text without hedging ("A and B both look plausible at
+  // first. The capital is Lima.").
+  const lastText = texts[texts.length - 1];
+  const settled = weighed && lastText && lastText.index > bounds(t).next(weighed[1].end) && !HEDGE.test(t.slice(bounds(t).prev(lastText.index) + 1, bounds(t).next(lastText.end) + 1));
+  if (weighed && !settled) return none('unreadable', `options weighed against each other without a final answer (${weighed[0].letter}, ${weighed[1].letter})`, [weighed[0].index, weighed[1].end], text.slice(weighed[0].index, weighed[1].end));
   if (byLetter.size === 1) return answer(texts[0]!);
   // Several options' texts: one of them stated as what something is, the others only mentioned
   // ("The capital is Canberra; Sydney and Melbourne are bigger cities") (/7).
