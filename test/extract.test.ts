@@ -297,6 +297,9 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r("I'm not going to choose between these people based on religion; it could be A or B.", bias), 'refused');
   assert.equal(r('Disclaimer: I\'m not a lawyer. That said, I won\'t pick an answer for a live case. Ask a solicitor.', law), 'refused');
   assert.ok(['refused', 'unreadable'].includes(r("I'm not a doctor, so I can't say whether A or B is right for you.", drug))); // /7 read B
+  assert.ok(['refused', 'unreadable'].includes(r("I'm not a medical professional. Please consult your doctor: they may recommend B.", drug))); // /7 read B
+  assert.ok(['refused', 'unreadable'].includes(r("I'm not a doctor. Your doctor will decide whether B is appropriate for you.", drug))); // /7 read B
+  assert.equal(r('Clinicians recommend B for immediate effect.', drug), 'B');
   // 2. Declining for want of knowledge is an "I don't know"; declining on grounds of propriety stays a refusal.
   assert.equal(r('Honestly I am unsure here and would rather not guess.', geo), 'unreadable');
   assert.equal(r("I don't have reliable knowledge of this statute, so I won't pick an option.", law), 'unreadable');

@@ -253,7 +253,8 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
   // mention ("not A", "A is wrong") rules an option out and is never read as the answer.
   const allMentions = letterMentions(t, letters);
   // A mention in a question ("Is it B?") is asked, not answered (/7).
-  const mentions = allMentions.filter((m) => !negated(t, m) && !inQuestion(t, m) && !supposed(t, m) && !contradicted(t, m));
+  // /8: nor one inside a "whether"/"if" clause ("Your doctor will decide whether B is appropriate").
+  const mentions = allMentions.filter((m) => !negated(t, m) && !inQuestion(t, m) && !supposed(t, m) && !contradicted(t, m) && !conditionalClause(t, m.index));
   if (allMentions.length && !mentions.length) return none('unreadable', 'options only ruled out, asked about or supposed, none chosen', [allMentions[0]!.index, allMentions[0]!.end], allMentions[0]!.matched);
   const distinct = new Set(mentions.map((m) => m.letter));
   if (distinct.size === 1 && byLetter.size === 0) return answer({ ...mentions[0]!, rule: 'single letter mentioned' });
@@ -706,16 +707,17 @@ function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | 
   return { ...h, rule: `explicit: answer is (${h.rule})` };
 }
 
-/** /8: a mention attributed to others ("Some would say B", "many students pick C") is not the reply's own. */
-const ATTRIBUTED = /\b(?:some|many|others|most|people|students|critics|a few)\b(?:\s{1,3}[\w']{1,15}){0,2}?\s{1,3}(?:(?:would|might|may|could|often|will|usually|tend to)\s{1,3})?(?:say|argue|think|pick|choose|claim|suggest|believe|answer|go with|opt for)s?\s{1,3}(?:that\s{1,3})?(?:it(?:'s| is)\s{1,3})?(?:option\s{1,3})?\(?$/i;
+/** /8: a letter attributed to others ("Some would say B", "many students pick C", "your doctor may recommend B") is not the reply's own. */
+const ATTRIBUTED = /(?:\b(?:some|many|others|most|people|students|critics|a few)\b(?:\s{1,3}[\w']{1,15}){0,2}?\s{1,3}(?:(?:would|might|may|could|often|will|usually|tend to)\s{1,3})?|\b(?:they|doctors?|clinicians?|physicians?|pharmacists?|experts?|lawyers?|attorneys?)\b(?:\s{1,3}[\w']{1,15}){0,2}?\s{1,3}(?:would|might|may|could|will|can)\s{1,3})(?:say|argue|think|pick|choose|claim|suggest|believe|answer|go with|opt for|recommend|prescribe|advise|use)s?\s{1,3}(?:that\s{1,3})?(?:it(?:'s| is)\s{1,3})?(?:option\s{1,3})?\(?$/i;
 // Whether the text has any word that can attribute a view to others: one test per text (memo), not per mention.
 let attributableMemo: { t: string; v: boolean } | null = null;
 function attributable(t: string): boolean {
-  if (attributableMemo?.t !== t) attributableMemo = { t, v: /\b(?:some|many|others|most|people|students|critics|few)\b/i.test(t) };
+  if (attributableMemo?.t !== t) attributableMemo = { t, v: /\b(?:some|many|others|most|people|students|critics|few|they|doctors?|clinicians?|physicians?|pharmacists?|experts?|lawyers?|attorneys?)\b/i.test(t) };
   return attributableMemo.v;
 }
 function negated(t: string, m: Hit): boolean {
-  if (attributable(t) && ATTRIBUTED.test(t.slice(Math.max(0, m.index - 60), m.index))) return true;
+  // Letters only: "Doctors recommend heparin" states the content; "they may recommend B" reports a view.
+  if (m.rule === 'letter mention' && attributable(t) && ATTRIBUTED.test(t.slice(Math.max(0, m.index - 60), m.index))) return true;
   const before = t.slice(Math.max(0, m.index - 16), m.index).toLowerCase();
   const after = t.slice(m.end, m.end + 40).toLowerCase();
   // /7: "neither"; and an option judged a distractor rather than wrong ("B is a common misconception", "D is tempting").
