@@ -321,6 +321,12 @@ test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r('| Option | City | Country |\n|---|---|---|\n| A | Lima | Peru |\n| B | Quito | Ecuador |', geo), 'unreadable');
   assert.equal(r('| Option | City | Capital? |\n|---|---|---|\n| A | Lima | ', geo), 'unreadable');
   assert.equal(r('- A ✅\n- D ✅\n- B ❌', geo), 'unreadable');
+  // A table that restates every option is an echo; the prose after it answers.
+  const bond = o('Hydrogen bonding', 'Ionic bonding', 'Metallic bonding', 'London dispersion forces');
+  const table = '| Option | Type | Strength |\n|---|---|---|\n| A | Hydrogen bonding | Strong |\n| B | Ionic bonding | Very strong |\n| C | Metallic bonding | Strong |\n| D | London dispersion forces | Weak |';
+  assert.equal(r(`${table}\n\nWater's high boiling point comes from hydrogen bonding.`, bond), 'A');
+  assert.equal(r(table, bond), 'unreadable');
+  assert.equal(r('| Option | Type | Strength |\n|---|---|---|\n| A | Hydrogen bonding | Strong |\n| B | Ionic bonding | Very strong |\n| C | Metallic | Strong |', bond), 'unreadable');
   assert.equal(r('- A. Lima\n- B. Quito\n- C. Bogotá\n- D. Caracas', geo), 'unreadable'); // a bulleted echo (/7 read D)
   assert.equal(r('- **A.** Lima\n- **B.** Quito\n- C. Bogotá\n- D. Caracas', geo), 'unreadable');
   assert.equal(r("I'm not a lawyer. Some would say B, but I'd really talk to an attorney.", law) === 'B', false); // attributed to others (/7 read B)

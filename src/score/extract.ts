@@ -437,6 +437,15 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
     const text = byLetter.get(m[1]!.toUpperCase());
     if (text && m[2]!.trim().toLowerCase().replace(/[.]$/, '') === text.replace(/[.]$/, '')) echo.push([m.index!, m.index! + m[0].length]);
   }
+  // /8: table rows that restate an option ("| A | Hydrogen bonding | Strong |"): the letter and text cells
+  // are blanked (the rest of the row, a verdict column say, is kept).
+  // Only when every option-lettered row restates its option: a row that says something else ("| C |
+  // Metallic |") must not be left as the one letter standing.
+  if (t.includes('|')) {
+    const rows = [...t.matchAll(/^([ \t]{0,8}\|[ \t]{0,8})\(?([A-Za-z])\)?[.):]?[ \t]{0,8}\|[ \t]{0,8}([^|\n]{1,300}?)[ \t]{0,8}(?=\||$)/gm)].filter((m) => byLetter.has(m[2]!.toUpperCase()));
+    const same = rows.filter((m) => m[3]!.trim().toLowerCase().replace(/[.]$/, '') === byLetter.get(m[2]!.toUpperCase())!.replace(/[.]$/, ''));
+    if (same.length >= 2 && same.length === rows.length) for (const m of same) echo.push([m.index! + m[1]!.length, m.index! + m[0].length]);
+  }
   // The same on one line: "A) 12  B) 15  C) 18  D) 21".
   if (echo.length < 2) {
     echo.length = 0;
@@ -462,7 +471,8 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
     if (echo.length < 2) return t;
   }
   let out = t;
-  for (const [a, b] of echo) out = out.slice(0, a) + ' '.repeat(b - a) + out.slice(b);
+  // Table bars are kept, so a restated table still has its shape (cells counted by the cut-off check).
+  for (const [a, b] of echo) out = out.slice(0, a) + out.slice(a, b).replace(/[^|]/g, ' ') + out.slice(b);
   return out;
 }
 
