@@ -429,6 +429,21 @@ function negatedClause(t: string, at: number): boolean {
  * An echo of the shown options ("A. The grandson\nB. The grandfather") is not an answer: when two or
  * more lines repeat an option exactly (letter and text), they are blanked (offsets kept).
  */
+// Compiled one-line echo patterns, by letter and option text (/8: compiling one per option and answer was
+// the largest single cost of the extractor; the same options recur across a run's samples). Bounded.
+const echoPatterns = new Map<string, RegExp>();
+function echoPattern(letter: string, text: string): RegExp {
+  const key = `${letter}\u0000${text}`;
+  let re = echoPatterns.get(key);
+  if (!re) {
+    if (echoPatterns.size >= 4096) echoPatterns.clear();
+    re = new RegExp(`(?<![\\p{L}\\p{N}])\\(?${esc(letter)}[.):]\\s{0,4}${esc(text)}(?![\\p{L}\\p{N}])`, 'giu');
+    echoPatterns.set(key, re);
+  }
+  re.lastIndex = 0;
+  return re;
+}
+
 function blankEchoedOptions(t: string, options: readonly ShownOption[]): string {
   const echo: [number, number][] = [];
   const byLetter = new Map(options.map((o) => [o.letter.toUpperCase(), o.text.trim().toLowerCase()]));
@@ -456,7 +471,7 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
       // character that case-folds to ASCII under /iu (s) but lower-cases to itself.
       const text = o.text.trim();
       if (text && ASCII.test(text) && !t.includes('\u017f') && !lower.includes(text.toLowerCase())) continue;
-      const re = new RegExp(`(?<![\\p{L}\\p{N}])\\(?${esc(o.letter)}[.):]\\s{0,4}${esc(o.text.trim())}(?![\\p{L}\\p{N}])`, 'giu');
+      const re = echoPattern(o.letter, text);
       const all = [...t.matchAll(re)];
       if (all.length === 1) echo.push([all[0]!.index!, all[0]!.index! + all[0]![0].length]);
     }
@@ -654,6 +669,8 @@ function optionTextHits(t: string, options: readonly ShownOption[]): Hit[] {
   textHitsMemo = { t, options, hits };
   return hits;
 }
+/** Compiled option-phrase patterns, by phrase (/8; bounded): the same options recur across samples. */
+const phrasePatterns = new Map<string, RegExp>();
 function optionTextHitsUncached(t: string, options: readonly ShownOption[]): Hit[] {
   const lower = t.toLowerCase();
   const found: Hit[] = [];
@@ -667,7 +684,12 @@ function optionTextHitsUncached(t: string, options: readonly ShownOption[]): Hit
     for (const p of phrases) {
       // The pattern is the literal phrase on the lower-cased text: no substring, no match (skips compiling it).
       if (!p || !lower.includes(p)) continue;
-      const re = new RegExp(`(?<![\\p{L}\\p{N}])${esc(p)}(?![\\p{L}\\p{N}]|-\\p{N})`, 'gu');
+      let re = phrasePatterns.get(p);
+      if (!re) {
+        if (phrasePatterns.size >= 4096) phrasePatterns.clear();
+        re = new RegExp(`(?<![\\p{L}\\p{N}])${esc(p)}(?![\\p{L}\\p{N}]|-\\p{N})`, 'gu');
+        phrasePatterns.set(p, re);
+      }
       for (const m of lower.matchAll(re)) found.push({ letter: o.letter.toUpperCase(), rule: p === [...phrases][0] || p === bare ? 'option text' : 'option paraphrase (unknown)', index: m.index!, end: m.index! + m[0].length, matched: m[0] });
     }
   }
