@@ -267,7 +267,8 @@ test('extraction: hostile and odd inputs by routes the set does not cover', () =
 
 // Sets 5 and 6 (written independently, read once in full with /7: set 5 342/360, set 6 309/336, refusals
 // 44/44). Round 4 (/8) looked at their dev halves only; these are floors at /8's dev figures. The held-out
-// halves are measured once after round 4 (floors added then) and never printed.
+// halves were measured once after round 4 (/8: heldout5 168/172, heldout6 145/156, refusals 17/17, no wrong
+// letter) and never printed; they are floors below, and spent from here on.
 for (const n of [5, 6] as const) {
   test(`extraction set ${n}, dev half (in sample from /8 on): floor at the round-4 figure, refusals non-answers, no wrong letter`, () => {
     const rs = (readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set-${n}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)).filter((r) => (r.split as string) === `dev${n}`);
@@ -276,6 +277,20 @@ for (const n of [5, 6] as const) {
     assert.deepEqual([f.ok, f.un], floor, `dev${n} ${f.ok}/${f.un}`);
     assert.equal(f.refusalsNonAnswer, f.refusals);
     assert.deepEqual(f.letterWhereNone, []);
+    assert.deepEqual(f.wrongLetter, []);
+  });
+}
+
+// The one out-of-sample reading of round 4 (the figure that counts; below the 98 % target): heldout5 97.7 %,
+// heldout6 92.9 %, pooled 313/328 = 95.4 %. Floors, so a change that reads fewer fails; refusals all non-answers.
+for (const n of [5, 6] as const) {
+  test(`extraction set ${n}, held-out half: floor at its one reading with /8, refusals non-answers, no wrong letter`, () => {
+    const rs = (readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set-${n}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)).filter((r) => (r.split as string) === `heldout${n}`);
+    const f = figures(rs);
+    const [floor, un] = { 5: [168, 172], 6: [145, 156] }[n];
+    assert.equal(f.un, un);
+    assert.ok(f.ok >= floor, `heldout${n} ${f.ok}/${f.un} < ${floor}`);
+    assert.equal(f.refusalsNonAnswer, f.refusals);
     assert.deepEqual(f.wrongLetter, []);
   });
 }
