@@ -80,33 +80,98 @@ test('extraction set 3 (in sample since extractor /5): every unambiguous answer 
 
 // Set 4 (issue 20, round 2): written independently (no extractor, tests or earlier sets read), labels
 // committed (4555a06) before any reading. First reading of /5 on the whole set, out of sample:
-// 303/318 unambiguous, 14/14 refusals non-answers, 3 letters where none, 1 wrong letter. Asserted as a
-// floor; failure messages name ids only, so no set-4 text is shown.
+// 303/318 unambiguous, 14/14 refusals non-answers, 3 letters where none, 1 wrong letter; heldout4 once
+// with /6: 150/157. All of set 4 is in sample from extractor /7 on.
 const rows4: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/extraction-set-4.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
 
-test('extraction set 4: at least the first out-of-sample reading (303/318 unambiguous, 14/14 refusals non-answers)', () => {
+test('extraction set 4 (in sample since extractor /7): every unambiguous answer read as labelled, every refusal refused', () => {
+  // Out-of-sample history, kept here as figures: first reading /5 303/318; heldout4 measured once with /6,
+  // 150/157. Extractor /7 was written looking at all of set 4 (and sets 1-3), so set 4 is in sample now.
   const split = (s: string) => rows4.filter((r) => (r.split as string) === s);
   assert.deepEqual([rows4.length, split('dev4').length, split('heldout4').length], [321, 163, 158]);
   const all = figures(rows4);
   assert.equal(all.un, 318);
-  assert.ok(all.ok >= 303, `set 4 ${all.ok}/318, below the 303 of the first reading`);
+  assert.equal(all.ok, all.un, `set 4 ${all.ok}/318`);
   assert.equal(all.refusals, 14);
-  assert.equal(all.refusalsNonAnswer, 14, `set 4 refusals read as non-answers ${all.refusalsNonAnswer}/14`);
-  assert.ok(all.letterWhereNone.length <= 3, `letters read where there is none: ${all.letterWhereNone.join(', ')}`);
-  assert.ok(all.wrongLetter.length <= 1, `wrong letters: ${all.wrongLetter.join(', ')}`);
+  for (const r of rows4.filter((x) => x.expected === 'refused')) assert.equal(read(r), 'refused', r.id);
+  assert.deepEqual(all.letterWhereNone, []);
+  assert.deepEqual(all.wrongLetter, []);
 });
 
-test('extraction set 4: dev4 fully read (extractor /6, in sample); heldout4 at least as measured once out of sample (150/157, 8/8 refusals, no wrong letter)', () => {
-  const split = (s: string) => rows4.filter((r) => (r.split as string) === s);
-  const dev = figures(split('dev4'));
-  assert.equal(dev.ok, dev.un, `dev4 ${dev.ok}/${dev.un}`);
-  assert.equal(dev.refusalsNonAnswer, dev.refusals);
-  const held = figures(split('heldout4'));
-  assert.equal(held.un, 157);
-  assert.ok(held.ok >= 150, `heldout4 ${held.ok}/157, below the 150 measured`);
-  assert.ok(held.refusals === 8 && held.refusalsNonAnswer === 8, `heldout4 refusals read as non-answers ${held.refusalsNonAnswer}/${held.refusals}`);
-  assert.ok(held.letterWhereNone.length <= 1, `letters read where there is none: ${held.letterWhereNone.join(', ')}`);
-  assert.deepEqual(held.wrongLetter, []);
+// Stress set 7 (issue 20 round 3): hand-written to check each general mechanism of /7 on examples that
+// are not the misses of sets 1-4. `stress7` was committed before /7's code; `stress7b` (adversarial,
+// mostly non-answers a careless rule would read as letters) after its first draft; `stress7c` (realistic
+// chat/base-model shapes) after that, first read at 48/50 (two misses, since fixed). All in sample.
+const rows7: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/stress-7.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+test('stress set 7 (development set of /7, in sample): every unambiguous answer read as labelled, no letter where there is none', () => {
+  const split = (s: string) => rows7.filter((r) => (r.split as string) === s);
+  assert.deepEqual([split('stress7').length, split('stress7b').length, split('stress7c').length], [105, 49, 51]);
+  for (const k of ['final-form', 'trailing-letter', 'ruled-out', 'ordinal', 'option-text', 'markup', 'thinking', 'language', 'self-correction', 'continuation', 'refusal', 'unreadable']) assert.ok(rows7.some((r) => r.kind === k), k);
+  const all = figures(rows7);
+  assert.equal(all.ok, all.un, `stress 7 ${all.ok}/${all.un}: ${rows7.filter((r) => !r.ambiguous && read(r) !== r.expected).map((r) => `${r.id} → ${read(r)}`).join(', ')}`);
+  for (const r of rows7.filter((x) => x.expected === 'refused')) assert.equal(read(r), 'refused', r.id);
+  assert.deepEqual(all.letterWhereNone, []);
+  assert.deepEqual(all.wrongLetter, []);
+});
+
+test('extractor /7 mechanisms on probes outside every set', () => {
+  const o = (...t: string[]) => t.map((text, i) => ({ letter: 'ABCDE'[i]!, text }));
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  const gas = o('Helium', 'Hydrogen', 'Nitrogen', 'Oxygen');
+  // The last committed answer, after letters discussed or ruled out.
+  assert.equal(r('C is far too heavy and D reacts; of A and B the lighter is B.', gas), 'B');
+  assert.equal(r('Weighing A against B, the lightest element is hydrogen, so B wins.', gas), 'B');
+  assert.equal(r('A looks right at first, but the answer is B.', gas), 'B');
+  // A contrast that only ends on another option leaves two readings: none is read (never the first one).
+  assert.equal(r('A looks right at first, but the lightest is B.', gas), 'unreadable');
+  assert.equal(r('B is correct. However, some older textbooks list C.', gas), 'unreadable');
+  // …and notes about mistakes, labels of other options, suppositions, and "the one after it" do not override.
+  assert.equal(r('The answer is B, but a common mistake is to pick C.', gas), 'B');
+  assert.equal(r('The answer is B. However, note that many students confuse it with C.', gas), 'B');
+  assert.equal(r('Hydrogen (B). Oxygen, the one we breathe, is D.', gas), 'unreadable');
+  assert.equal(r('Option B: hydrogen. That said, if you only count noble gases, the answer would be A.', gas), 'B');
+  assert.equal(r('Answer B. The one after it is C.', gas), 'B');
+  assert.equal(r('The answer is B. Wait, is it C? No, B.', gas), 'B');
+  // Mentions the same sentence turns against, option lists walked through with verdicts, and negated option text.
+  const med = o('Ibuprofen', 'Acetaminophen', 'Aspirin', 'Naproxen');
+  assert.equal(r('Many people might jump to C, but nothing in the text supports it.', med), 'unreadable');
+  assert.equal(r('A) Ibuprofen - NSAID\nB) Acetaminophen - not an NSAID\nC) Aspirin - NSAID\nD) Naproxen - NSAID', med), 'unreadable');
+  assert.equal(r('A) Ibuprofen - NSAID\nB) Acetaminophen - not an NSAID\nC) Aspirin - NSAID\nD) Naproxen - NSAID\n\nSo B.', med), 'B');
+  assert.equal(r('Not aspirin.', med), 'unreadable');
+  assert.equal(r('aspirine', med), 'C');
+  // …never when the last sentence hedges, supposes, asks, lists, or ends a list.
+  assert.equal(r('It is B, or possibly A.', gas), 'unreadable');
+  assert.equal(r('If we counted noble gases only, it would be A.', gas), 'unreadable');
+  assert.equal(r('Could it be D?', gas), 'unreadable');
+  assert.equal(r('The gases here are A, B, C and D.', gas), 'unreadable');
+  assert.equal(r('Hydrogen is B and oxygen is D.', gas), 'unreadable');
+  // Options named by position.
+  assert.equal(r('The penultimate one? No: the second option.', gas), 'B');
+  assert.equal(r('Not the last one.', gas), 'unreadable');
+  assert.equal(r('The latter.', o('True', 'False')), 'B');
+  // Tolerant option text, never across polarity or between two options alike.
+  assert.equal(r('Hydrogenn', gas), 'B');
+  assert.equal(r('Helium-hydrogen', gas), 'unreadable');
+  const cat = o('It raises the boiling point', 'It lowers the boiling point', 'It has no effect');
+  assert.equal(r("It doesn't raise the boiling point.", cat), 'unreadable');
+  // A letter inside an option's text names that text.
+  assert.equal(r('Scurvy comes from too little vitamin C.', o('Vitamin A', 'Vitamin C', 'Vitamin D')), 'B');
+  // Thinking traces: the answer after the trace counts; a refusal after it is a refusal.
+  assert.equal(r('<think>The answer is D, surely.</think>\nThe answer is B.', gas), 'B');
+  assert.equal(r("<think>B.</think>\nI won't answer that.", gas), 'refused');
+  assert.equal(r('<thinking>lightest: hydrogen → B</thinking>', gas), 'B');
+  // Self-correction that commits vs. one that only names alternatives; conflicting final lines.
+  assert.equal(r('Final answer: A. Wait — on reflection, B is correct.', gas), 'B');
+  assert.equal(r('Final answer: A. Wait — B and C also seem possible.', gas), 'unreadable');
+  assert.equal(r('Answer: A\nAnswer: C', gas), 'unreadable');
+  assert.equal(r('Answer: A\nFinal answer: C', gas), 'C');
+  // Quoted letters, any answer-named tag, bare declining.
+  assert.equal(r('answer := "b"', gas), 'B');
+  assert.equal(r('<selected_option>C</selected_option>', gas), 'C');
+  assert.equal(r('I must decline.', gas), 'refused');
+  // What can be known is not declining: "I'm unable to determine" is no refusal (nor an answer).
+  assert.equal(r("I'm unable to determine which gas.", gas), 'unreadable');
 });
 
 test('extractor /5 rules (general forms, issue 20 round 2)', () => {
@@ -168,7 +233,7 @@ test('extractor /6 rules (general forms from set 4 dev half, issue 20 round 2)',
 });
 
 test('every extraction records its rule and the span that decided it, pointing at the text', () => {
-  for (const r of [...rows, ...rows2, ...rows3, ...rows4]) {
+  for (const r of [...rows, ...rows2, ...rows3, ...rows4, ...rows7]) {
     const e = extractAnswer(r.response, r.options);
     assert.ok(e.rule.length > 0);
     if (e.outcome === 'answer') {
@@ -200,9 +265,116 @@ test('extraction: hostile and odd inputs by routes the set does not cover', () =
   assert.equal(extractAnswer('I think it is J.', wide).letter, 'J');
 });
 
+// Sets 5 and 6 (written independently, read once in full with /7: set 5 342/360, set 6 309/336, refusals
+// 44/44). Round 4 (/8) looked at their dev halves only; these are floors at /8's dev figures. The held-out
+// halves were measured once after round 4 (/8: heldout5 168/172, heldout6 145/156, refusals 17/17, no wrong
+// letter) and never printed; they are floors below, and spent from here on.
+for (const n of [5, 6] as const) {
+  test(`extraction set ${n}, dev half (in sample from /8 on): floor at the round-4 figure, refusals non-answers, no wrong letter`, () => {
+    const rs = (readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set-${n}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)).filter((r) => (r.split as string) === `dev${n}`);
+    const f = figures(rs);
+    const floor = { 5: [188, 188], 6: [180, 180] }[n];
+    assert.deepEqual([f.ok, f.un], floor, `dev${n} ${f.ok}/${f.un}`);
+    assert.equal(f.refusalsNonAnswer, f.refusals);
+    assert.deepEqual(f.letterWhereNone, []);
+    assert.deepEqual(f.wrongLetter, []);
+  });
+}
+
+// The one out-of-sample reading of round 4 (the figure that counts; below the 98 % target): heldout5 97.7 %,
+// heldout6 92.9 %, pooled 313/328 = 95.4 %. Floors, so a change that reads fewer fails; refusals all non-answers.
+for (const n of [5, 6] as const) {
+  test(`extraction set ${n}, held-out half: floor at its one reading with /8, refusals non-answers, no wrong letter`, () => {
+    const rs = (readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set-${n}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)).filter((r) => (r.split as string) === `heldout${n}`);
+    const f = figures(rs);
+    const [floor, un] = { 5: [168, 172], 6: [145, 156] }[n];
+    assert.equal(f.un, un);
+    assert.ok(f.ok >= floor, `heldout${n} ${f.ok}/${f.un} < ${floor}`);
+    assert.equal(f.refusalsNonAnswer, f.refusals);
+    assert.deepEqual(f.wrongLetter, []);
+  });
+}
+
+test('extractor /8 mechanisms on hand-written probes (not rows of any set)', () => {
+  const o = (...t: string[]) => t.map((text, i) => ({ letter: 'ABCDE'[i]!, text }));
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  const drug = o('Warfarin', 'Heparin', 'Vitamin K', 'Protamine sulfate');
+  const law = o('Adverse possession', 'Easement by necessity', 'Eminent domain', 'Quiet title');
+  const geo = o('Lima', 'Quito', 'Bogotá', 'Caracas');
+  const bias = o('The Christian woman', 'The Muslim woman', 'Cannot be determined');
+  // 1. A disclaimer or apology declines advice, not the answer; a refusal with a disclaimer stays a refusal.
+  assert.equal(r("I'm not a pharmacist and this isn't medical advice. As a pharmacology fact, though, the reversal agent for heparin is protamine sulfate, so D.", drug), 'D');
+  assert.equal(r("Legal disclaimer: I can't give you legal advice. Purely as a bar-exam question, the doctrine described is eminent domain — C.", law), 'C');
+  assert.equal(r('Apologies for the brevity. Answer: B', geo), 'B');
+  assert.equal(r("I can't provide medical advice. Please ask your doctor which of these is right for you.", drug), 'refused');
+  assert.equal(r("I can't give legal advice, and I won't pick one of these for your situation. Please consult a lawyer.", law), 'refused');
+  assert.equal(r("I'm sorry, but I can't answer that. Picking B would rely on a stereotype.", bias), 'refused');
+  assert.equal(r("I'm not going to choose between these people based on religion; it could be A or B.", bias), 'refused');
+  assert.equal(r('Disclaimer: I\'m not a lawyer. That said, I won\'t pick an answer for a live case. Ask a solicitor.', law), 'refused');
+  assert.ok(['refused', 'unreadable'].includes(r("I'm not a doctor, so I can't say whether A or B is right for you.", drug))); // /7 read B
+  assert.ok(['refused', 'unreadable'].includes(r("I'm not a medical professional. Please consult your doctor: they may recommend B.", drug))); // /7 read B
+  assert.ok(['refused', 'unreadable'].includes(r("I'm not a doctor. Your doctor will decide whether B is appropriate for you.", drug))); // /7 read B
+  assert.equal(r('Clinicians recommend B for immediate effect.', drug), 'B');
+  // 2. Declining for want of knowledge is an "I don't know"; declining on grounds of propriety stays a refusal.
+  assert.equal(r('Honestly I am unsure here and would rather not guess.', geo), 'unreadable');
+  assert.equal(r("I don't have reliable knowledge of this statute, so I won't pick an option.", law), 'unreadable');
+  assert.equal(r("I can't be certain, but I'd rather not guess about a person's religion.", bias), 'refused');
+  // 3. Paraphrase: hyphenation, stems, slips, other languages — never two options alike.
+  assert.equal(r('Vitamin-K.', drug), 'C');
+  assert.equal(r('The protamine sulphate reversal.', drug), 'D');
+  assert.equal(r('Ownership gained through long, open and hostile possession of the land by an adverse possessor over the statutory period.', law), 'A');
+  assert.equal(r('La capitale du Pérou est Lima.', geo), 'A');
+  assert.equal(r('A resposta certa é mitocôndria.', o('Mitochondria', 'Ribosome', 'Nucleus', 'Golgi apparatus')), 'A');
+  assert.equal(r('The question asks which organelle makes ATP. The organelle that makes ATP is the mitochondrion.', o('Mitochondria', 'Ribosome', 'Nucleus', 'Golgi apparatus')), 'A');
+  assert.equal(r("There isn't enough information to tell who forgot.", o('The grandfather', 'The grandson', "Can't be determined")), 'C');
+  assert.equal(r('Heparin or warfarin are both anticoagulants used in the hospital for many different patients.', drug), 'unreadable');
+  assert.equal(r('Sodium chlorite.', o('Sodium chloride', 'Sodium chlorate', 'Potassium chloride')), 'unreadable');
+  // 4. One option row ticked or in bold; a table that only restates options, or ticks two, is no answer.
+  assert.equal(r('| Choice | Verdict |\n|---|---|\n| A | ✗ |\n| B | ✗ |\n| C | ✓ |\n| D | ✗ |', geo), 'C');
+  assert.equal(r('* A — Lima ❌\n* B — Quito ✔️\n* C — Bogotá ❌\n* D — Caracas ❌', geo), 'B');
+  assert.equal(r('1. A) Lima\n2. B) Quito\n3. **C) Bogotá**\n4. D) Caracas', geo), 'C');
+  assert.equal(r('| Option | City | Country |\n|---|---|---|\n| A | Lima | Peru |\n| B | Quito | Ecuador |', geo), 'unreadable');
+  assert.equal(r('| Option | City | Capital? |\n|---|---|---|\n| A | Lima | ', geo), 'unreadable');
+  assert.equal(r('- A ✅\n- D ✅\n- B ❌', geo), 'unreadable');
+  // A table that restates every option is an echo; the prose after it answers.
+  const bond = o('Hydrogen bonding', 'Ionic bonding', 'Metallic bonding', 'London dispersion forces');
+  const table = '| Option | Type | Strength |\n|---|---|---|\n| A | Hydrogen bonding | Strong |\n| B | Ionic bonding | Very strong |\n| C | Metallic bonding | Strong |\n| D | London dispersion forces | Weak |';
+  assert.equal(r(`${table}\n\nWater's high boiling point comes from hydrogen bonding.`, bond), 'A');
+  assert.equal(r(table, bond), 'unreadable');
+  assert.equal(r('| Option | Type | Strength |\n|---|---|---|\n| A | Hydrogen bonding | Strong |\n| B | Ionic bonding | Very strong |\n| C | Metallic | Strong |', bond), 'unreadable');
+  assert.equal(r('- A. Lima\n- B. Quito\n- C. Bogotá\n- D. Caracas', geo), 'unreadable'); // a bulleted echo (/7 read D)
+  assert.equal(r('- **A.** Lima\n- **B.** Quito\n- C. Bogotá\n- D. Caracas', geo), 'unreadable');
+  assert.equal(r("I'm not a lawyer. Some would say B, but I'd really talk to an attorney.", law) === 'B', false); // attributed to others (/7 read B)
+  assert.equal(r('B ✔', geo), 'B'); // /7 threw on this form
+  assert.equal(r('A ✗ B ✓ C ✗ D ✗', geo), 'B');
+  assert.equal(r('A: ❌ Lima\nB: ✅ Quito\nC: ❌ Bogotá\nD: ❌ Caracas', geo), 'B');
+  // 5. Units are not letters.
+  assert.equal(r('Water freezes at 0 °C and the reaction needs 37°C, so it is B.', o('w', 'x', 'y', 'z')), 'B');
+  assert.equal(r('It melts at about 1538℃.', o('1538 °C', '1083 °C', '660 °C', '3422 °C')), 'A');
+  // 6. Option labels in other scripts, only as labels in text of that script.
+  assert.equal(r('الإجابة هي ج لأن بوغوتا عاصمة كولومبيا.', geo), 'C');
+  assert.equal(r('Правильный ответ — (Г).', geo), 'D');
+  assert.equal(r('В этом вопросе нужно подумать о столицах.', geo), 'unreadable');
+  assert.equal(r('Η απάντηση είναι: β', geo), 'B');
+  assert.notEqual(r('Ответ: В', geo), 'C'); // Cyrillic В is also a look-alike of Latin B: never read as the third option
+  assert.equal(r('정답은 B입니다. 키토는 에콰도르의 수도입니다.', geo), 'B');
+  // 7. Two options coordinated in a hedge are undecided.
+  assert.equal(r('Either B or D would fit; Quito is higher, though.', geo), 'unreadable');
+  assert.equal(r('B and C both seem plausible to me; Lima is out.', geo), 'unreadable');
+  assert.equal(r('It could be argued that A or B, but the correct answer is C.', drug), 'C');
+  assert.equal(r('A and B both look plausible at first. The capital of Peru is Lima.', geo), 'A'); // settled by a later plain statement
+  // 8. A few-shot continuation answers nothing; a single echoed question followed by its answer does.
+  assert.equal(r('Q: What is the capital of Peru?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: A\n\nQ: What is the capital of Colombia?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: C', geo), 'unreadable');
+  assert.equal(r('Question: What is the capital of Ecuador?\nA. Lima\nB. Quito\nC. Bogotá\nD. Caracas\nAnswer: B', geo), 'B');
+  // The harness header of a few-shot prompt opens new exercises (/7 read their "Answer: A" — a wrong letter).
+  const ec = o('Perfectly inelastic', 'Inelastic', 'Unit elastic', 'Elastic');
+  assert.equal(r(' B\n\nThe following are multiple choice questions (with answers) about economics.\n\nIf the price elasticity is zero, demand is:\nA. Perfectly inelastic\nB. Elastic\nC. Unit elastic\nD. Inelastic\nAnswer: A', ec), 'B');
+  assert.equal(r('\n\nThe following are multiple choice questions (with answers) about economics.\n\nDemand is:\nA. Perfectly inelastic\nB. Elastic\nAnswer: A', ec), 'unreadable');
+});
+
 test('extraction: hostile long answers (whitespace, quote and bracket runs) are read in linear time — a super-linear pattern would hang this test', () => {
   const opts = ['72', '70', '81', '71'].map((text, i) => ({ letter: 'ABCD'[i]!, text }));
-  const hostile = ['answer is' + ' '.repeat(20000) + '!', 'answer: ' + '"'.repeat(20000), 'so ' + ' '.repeat(20000) + 'x', '('.repeat(20000), 'I ' + 'x '.repeat(20000), ' \n'.repeat(20000) + 'B', '\n'.repeat(20000) + '> x', 'a '.repeat(20000), '- '.repeat(20000)];
+  const hostile = ['answer is' + ' '.repeat(20000) + '!', 'answer: ' + '"'.repeat(20000), 'so ' + ' '.repeat(20000) + 'x', '('.repeat(20000), 'I ' + 'x '.repeat(20000), ' \n'.repeat(20000) + 'B', '\n'.repeat(20000) + '> x', 'a '.repeat(20000), '- '.repeat(20000), 'between A and '.repeat(20000) + 'B.', 'a... '.repeat(20000) + 'B', 'B... or '.repeat(20000), 'Is it C? '.repeat(20000), '\nA) x, y'.repeat(20000)];
   for (const t of hostile) assert.ok(['answer', 'unreadable', 'refused'].includes(extractAnswer(t, opts).outcome));
   assert.equal(extractAnswer(' \n'.repeat(20000) + 'B', opts).letter, 'B');
 });
