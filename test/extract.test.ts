@@ -287,7 +287,7 @@ for (const n of [5, 6] as const) {
   test(`extraction set ${n}, held-out half: floor at its one reading with /8, refusals non-answers, no wrong letter`, () => {
     const rs = (readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set-${n}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)).filter((r) => (r.split as string) === `heldout${n}`);
     const f = figures(rs);
-    const [floor, un] = { 5: [168, 172], 6: [145, 156] }[n];
+    const [floor, un] = ({ 5: [168, 172], 6: [145, 156] } as const)[n];
     assert.equal(f.un, un);
     assert.ok(f.ok >= floor, `heldout${n} ${f.ok}/${f.un} < ${floor}`);
     assert.equal(f.refusalsNonAnswer, f.refusals);
