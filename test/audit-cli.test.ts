@@ -39,7 +39,9 @@ let world: AuditWorld;
 let target: RunningTarget;
 before(async () => {
   world = await auditWorld();
-  target = await startTarget({ latencyMs: 0, accuracy: 0.6, seed: 11 });
+  // Far below the claim's 0.9: the audit's items are drawn from an unpredictable seed (the witnesses'
+  // cosignatures), and at 0.6 one draw in ~6 landed within the margin's reach ("inconclusive", a flaky test).
+  target = await startTarget({ latencyMs: 0, accuracy: 0.3, seed: 11 });
 });
 after(async () => {
   await world.close();
@@ -78,7 +80,7 @@ test('CLI: attest --as developer, verify says SELF-REPORTED; audit plan → run 
   assert.equal(pl.code, 0, pl.stderr);
   assert.match(pl.stdout, /cosigned by w1\.example, w2\.example/);
   const plan = JSON.parse(readFileSync(planFile, 'utf8'));
-  // The replication through a worse model (the simulated target at 0.6).
+  // The replication through a worse model (the simulated target at 0.3).
   const repl = join(home, 'replication.jsonl');
   const ru = await cli(['audit', 'run', planFile, '--claim-run', claimLog, '--suite', suite, '--model', 'openai/sim-audit', '--base-url', `${target.url}/v1`, '--simulated', '--out', repl], env);
   assert.equal(ru.code, 0, ru.stderr);
