@@ -377,6 +377,12 @@ test('extraction: hostile long answers (whitespace, quote and bracket runs) are 
   const hostile = ['answer is' + ' '.repeat(20000) + '!', 'answer: ' + '"'.repeat(20000), 'so ' + ' '.repeat(20000) + 'x', '('.repeat(20000), 'I ' + 'x '.repeat(20000), ' \n'.repeat(20000) + 'B', '\n'.repeat(20000) + '> x', 'a '.repeat(20000), '- '.repeat(20000), 'between A and '.repeat(20000) + 'B.', 'a... '.repeat(20000) + 'B', 'B... or '.repeat(20000), 'Is it C? '.repeat(20000), '\nA) x, y'.repeat(20000)];
   for (const t of hostile) assert.ok(['answer', 'unreadable', 'refused'].includes(extractAnswer(t, opts).outcome));
   assert.equal(extractAnswer(' \n'.repeat(20000) + 'B', opts).letter, 'B');
+  // Found by the run-ops test (a 600 KB answer hung /8 for minutes) and a fuzz of run shapes: a long word (the
+  // compound-word pattern re-scanned it from every position), a run of spaces or '!' before a last character
+  // (trailing-trim patterns), a long option-label line. At 200,000 characters a quadratic path takes minutes.
+  const long = ['y'.repeat(200_000), 'x' + ' '.repeat(200_000) + 'B', 'x' + '!'.repeat(200_000) + 'y', 'a-b '.repeat(50_000), 'semi-'.repeat(40_000), 'intro\nA) x' + ' '.repeat(200_000) + 'y', 'x' + '.'.repeat(200_000) + 'y'];
+  for (const t of long) assert.ok(['answer', 'unreadable', 'refused'].includes(extractAnswer(t, opts).outcome));
+  assert.equal(extractAnswer('x' + ' '.repeat(200_000) + 'B', opts).letter, 'B');
 });
 
 test('extraction: more phrasings, and negated mentions never read as the answer', () => {
