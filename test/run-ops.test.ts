@@ -143,9 +143,11 @@ test('one writer per run log: a second --resume is refused while the first runs;
   const keys = samplesOf(await records(log)).map((s) => s.key);
   assert.equal(keys.length, 200);
   assert.equal(new Set(keys).size, 200);
-  // Each sample's request was sent once, except those in flight at the kill (-c 2): the refused resume sent nothing.
+  // Each sample's request was sent once, except those lost at the kill: in flight (-c 2) or answered but still in
+  // the log writer's batch (it writes asynchronously; on a loaded machine a write can take a few answers' time,
+  // which made a bound of 2 flaky). A second resume that was not refused would send ~190 again.
   const extra = [...t.stats().bodyCounts.values()].reduce((a, c) => a + c - 1, 0);
-  assert.ok(extra <= 2, `${extra} requests sent twice`);
+  assert.ok(extra <= 6, `${extra} requests sent twice`);
   // Completed: nothing sent, nothing written, a message.
   const bytes = readFileSync(log);
   const sent = t.stats().requests;
