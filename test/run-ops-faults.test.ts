@@ -1,60 +1,14 @@
 // Run operations under faults (deadlines, Ctrl-C, pre-flight, circuit breaker, errored samples): split from
 // run-ops.test.ts so that each file stays well inside the 120 s per-file timeout on a loaded machine.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { startTarget } from '../src/target/server.js';
 import { createModel } from '../src/model/registry.js';
 import { loadSuite } from '../src/suite/load.js';
 import { runSuite } from '../src/run/engine.js';
-import { iterateRunLog } from '../src/run/log-reader.js';
-import { isArtefactRef, getArtefact, artefactDir } from '../src/run/artefacts.js';
-import type { RunLogRecord, SampleRecord } from '../src/run/types.js';
-import { ROOT, DEMO_SUITE, cliEntry, tmp, config, cli, faultyProxy, openaiBody, sampleLines } from './helpers.js';
-
-const closers: Array<{ close(): Promise<void> }> = [];
-after(async () => {
-  for (const c of closers) await c.close();
-});
-async function records(path: string): Promise<RunLogRecord[]> {
-  const out: RunLogRecord[] = [];
-  for await (const r of iterateRunLog(path)) out.push(r);
-  return out;
-}
-const samplesOf = (recs: RunLogRecord[]) => recs.filter((r): r is SampleRecord => r.type === 'sample');
-async function target(profile: Parameters<typeof startTarget>[0] = {}) {
-  const t = await startTarget({ seed: 4, accuracy: 0.8, ...profile });
-  closers.push(t);
-  return t;
-}
-/** Spawns the CLI; resolves when stderr matches `until` (or the child exits). */
-function spawnCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  const waitFor = async (re: RegExp, ms = 60_000) => {
-    const t0 = Date.now();
-    while (!re.test(stderr)) {
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; stderr: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return stderr.match(re)!;
-  };
-  return { child, exited, waitFor, out: () => ({ stdout, stderr }) };
-}
-/** A copy of the demo suite in a fresh folder, with its data replaced by `data`. */
-function suiteWithData(data: Buffer | string): string {
-  const dir = tmp();
-  copyFileSync(join(ROOT, 'suites/demo-arithmetic/METHODOLOGY.md'), join(dir, 'METHODOLOGY.md'));
-  writeFileSync(join(dir, 'data.jsonl'), data);
-  writeFileSync(join(dir, 'suite.yaml'), readFileSync(DEMO_SUITE, 'utf8'));
-  return join(dir, 'suite.yaml');
-}
+import { ROOT, DEMO_SUITE, tmp, config, cli, faultyProxy, openaiBody } from './helpers.js';
+import { closers, records, samplesOf, target, spawnCli, suiteWithData } from './run-ops-fixture.js';
 
 test('deadlines: a trickled body times out as a whole; a huge Retry-After is capped; the run has a wall-clock limit', async () => {
   const t = await target();

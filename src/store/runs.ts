@@ -53,7 +53,11 @@ const UPSERT =
   `on conflict ("run_id") do update set ${COLUMNS.slice(1).map((c) => `"${c}" = excluded."${c}"`).join(', ')}`;
 
 export class RunIndex {
-  private constructor(private readonly db: Database.Database) {}
+  // Prepared once: reindexing calls upsert once per run log.
+  private readonly upsertStmt: Database.Statement;
+  private constructor(private readonly db: Database.Database) {
+    this.upsertStmt = db.prepare(UPSERT);
+  }
 
   static async open(file: string): Promise<RunIndex> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -87,7 +91,7 @@ export class RunIndex {
       rescore_of: r.rescoreOf,
       summary_json: r.summary === undefined || r.summary === null ? null : JSON.stringify(r.summary),
     };
-    this.db.prepare(UPSERT).run(row);
+    this.upsertStmt.run(row);
   }
 
   async list(opts: { suite?: string; model?: string; limit?: number } = {}): Promise<RunRow[]> {
