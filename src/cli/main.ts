@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-main(process.argv).catch((err: unknown) => {
+main(process.argv).catch(async (err: unknown) => {
   // An error may quote what an upstream echoed (a key in a header, base64-encoded): redacted like the run log.
   const red = (t: string) => processRedactor(true).redact(t);
   if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
@@ -30,6 +30,13 @@ main(process.argv).catch((err: unknown) => {
     process.stderr.write(red(`assay: error [${err.code}]: ${err.message}\n`));
     process.exit(2);
   }
-  process.stderr.write(red(`assay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+  // An unexpected error: its stack, with the bundle's positions mapped back to the sources.
+  let text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  try {
+    text = (await import('./stack.js')).mapStack(text);
+  } catch {
+    /* keep the bundle's positions */
+  }
+  process.stderr.write(red(`assay: ${text}\n`));
   process.exit(1);
 });
