@@ -901,7 +901,10 @@ function distinctiveWordHit(t: string, options: readonly ShownOption[]): Hit | n
 
 function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | null {
   const hits = optionTextHits(t, options);
-  const stmts = hits.filter((h) => /\b(?:answer|answer is|correct answer is|choice is|option is|i choose|i pick|i'd go with|i would go with|it(?:'s| is)|that(?:'s| is))\s*[:\-–—]?\s*["'(]?$/i.test(t.slice(Math.max(0, h.index - 40), h.index)) && !conditionalClause(t, h.index));
+  // /9: not when another option follows as an alternative ("Answer: 0.3 or 0.4") or the text is the subject
+  // of what follows ("Answer: 0.4 is what the naive sum gives; …").
+  const stmts = hits.filter((h) => /\b(?:answer|answer is|correct answer is|choice is|option is|i choose|i pick|i'd go with|i would go with|it(?:'s| is)|that(?:'s| is))\s*[:\-–—]?\s*["'(]?$/i.test(t.slice(Math.max(0, h.index - 40), h.index)) && !conditionalClause(t, h.index)
+    && !/^["')]?\s{0,3}(?:or|\/|is|was|would be|seems|looks)\b/i.test(t.slice(h.end, h.end + 16)));
   if (!stmts.length) return null;
   const h = stmts[stmts.length - 1]!;
   return { ...h, rule: `explicit: answer is (${h.rule})` };
