@@ -572,10 +572,19 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
     echo.push(...kept);
     if (echo.length < 2) return t;
   }
-  let out = t;
   // Table bars are kept, so a restated table still has its shape (cells counted by the cut-off check).
-  for (const [a, b] of echo) out = out.slice(0, a) + out.slice(a, b).replace(/[^|]/g, ' ') + out.slice(b);
-  return out;
+  // /9: assembled in one pass (re-joining the whole text per echoed row was quadratic: 40,000 echoed rows took 4 s).
+  echo.sort((x, y) => x[0] - y[0]);
+  const parts: string[] = [];
+  let pos = 0;
+  for (const [a, b] of echo) {
+    const from = Math.max(a, pos);
+    if (b <= from) continue;
+    parts.push(t.slice(pos, from), t.slice(from, b).replace(/[^|]/g, ' '));
+    pos = b;
+  }
+  parts.push(t.slice(pos));
+  return parts.join('');
 }
 
 function sentenceEnd(t: string, from: number): number {
