@@ -33,7 +33,8 @@ const setN = stress ? Number(setName.slice(6)) : Number(setName);
 // 150/157): their misses may be printed by any split. Sets 5 and 6 were read once in full with /7 (their
 // first, wholly out-of-sample reading), round 4 printed their dev halves only, and their held-out halves were
 // measured once with /8 (168/172, 145/156) before anything of them was printed: all of sets 1-6 are spent.
-// A later set is fresh out-of-sample data: its text is never printed.
+// Round 5 (/9) was written looking at all their misses (held-out halves included). A later set is fresh
+// out-of-sample data: its text is never printed.
 if (misses && !stress && !(setN >= 1 && setN <= 6)) throw new Error(`--misses on set ${setN}: only the spent sets 1-6 may be printed`);
 const extractionOnly = process.argv.includes('--extraction-only') || setN !== 3;
 const file = stress ? `stress-${setN}.jsonl` : `extraction-set${setN === 1 ? '' : `-${setN}`}.jsonl`;

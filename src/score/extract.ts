@@ -53,6 +53,12 @@
  * letters glued to a degree sign are units; option labels in Arabic/Cyrillic/Greek script; two options
  * coordinated in a hedge are undecided; a reply that opens a question and goes on to another is a few-shot
  * continuation; option words matched across hyphenation, stems and a one-sentence statement.
+ * In /9 (round 5, all of sets 1-6 spent; general causes checked on stress set 9, docs/statistics.md): option
+ * text abbreviated (word prefixes, initials) in short answers; a letter ending an option's text is not a
+ * closing letter; a final value equal to one option's text; "the closest option is C"; positions named with
+ * other nouns ("the first answer choice"); invented "User:" turns blanked; a last line continuing an echoed
+ * option list is the list cut off; replies ending on a dangling word, or stopping while examining an option,
+ * are cut off, and one short phrase without a full stop is not; options named then "hard to say" is undecided.
  *
  * Letters are matched case-insensitively only where a lower-case letter cannot be an article
  * ("answer a question"); an upper-case "A" followed by a lower-case noun is read as an article.
