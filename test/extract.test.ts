@@ -144,6 +144,11 @@ test('extractor /9 mechanisms on hand-written probes (not rows of any set)', () 
   assert.equal(r('The IAEA', orgs), 'A');
   assert.equal(r('The ECB.', orgs), 'D');
   assert.equal(r('IAEA or ECB', orgs), 'unreadable');
+  assert.equal(r('Not the ECB.', orgs), 'unreadable');
+  // One phrase without a full stop is read only when it states most of a long option; a mere mention in a
+  // phrase cut off mid-word is not ("Sydney" here is what people assume, not the answer).
+  const cap = o('Sydney', 'Canberra', 'Melbourne', 'Perth');
+  assert.equal(r('Although many people assume Sydney is the capital of Australia the actual seat of government lies furth', cap), 'unreadable');
   // A final value equal to one option's text.
   const n = o('42', '24', '12', '6');
   assert.equal(r('C = 2 × 12 = 24 and D = 6, so x = 24 − 6 + 24 = 42.\n\n\\boxed{42}', n), 'A');

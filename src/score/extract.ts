@@ -235,7 +235,16 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
   if (closing) return answer(closing);
 
   // A reply cut off mid-sentence after some reasoning has reached no conclusion: mentions in it are not answers.
-  if (truncated(t)) return none('unreadable', 'cut off before a conclusion', [t.trimEnd().length, t.trimEnd().length], '');
+  if (truncated(t)) {
+    // /9: but one phrase of up to 20 words with no sentence break, ending on a content word and stating most
+    // of one option's words, at least three (the one-sentence tolerant match), is a short answer written without a full stop
+    // ("act only on the maxim that you could will to be a universal law"). A mere mention in it is not.
+    const s = t.trim();
+    const phrase = !/[.!?;:\n]\s/.test(s) && (s.match(/[\p{L}\p{N}]+/gu) ?? []).length <= 20 && !letterMentions(t, letters).length ? tolerantTextHit(t, options) : null;
+    const own = phrase && options.find((o) => o.letter.toUpperCase() === phrase.letter);
+    if (phrase && phrase.rule === 'option words (tolerant match, one sentence)' && own && contentWords(own.text).length >= 3) return answer({ ...phrase, rule: `${phrase.rule}, no full stop` });
+    return none('unreadable', 'cut off before a conclusion', [t.trimEnd().length, t.trimEnd().length], '');
+  }
 
   // 5. Option text or unambiguous paraphrase.
   const texts = optionTextHits(t, options).filter((h) => !negated(t, h));
@@ -469,16 +478,13 @@ function truncated(t: string): boolean {
   if (lastWord && n > 1 && DANGLING.has(lastWord[1]!.toLowerCase())) return true;
   const several = /[.!?:\n]\s/.test(s);
   if (open && several && !/\n\s*\S{1,40}$/.test(s.slice(-41)) && EXAMINING.test(s)) return true;
-  // /9: one phrase of up to 20 words with no sentence break, ending on a content word, is a short answer
-  // written without closing punctuation ("act only on the maxim that you could will to be a universal law").
-  if (!several && n <= 20) return false;
   if (n <= 12) return false;
   if (/\n[ \t]{0,8}(?:\d{1,3}[.)]|[-•])$/.test(s)) return true;
   return /[\p{Ll}\p{N},;]$/u.test(s) && !/\n\s*\S{1,40}$/.test(s.slice(-41)) ;
 }
 
 /** Words a complete phrase does not end on (/9). */
-const DANGLING = new Set(['the', 'a', 'an', 'of', 'to', 'and', 'or', 'but', 'nor', 'which', 'that', 'this', 'these', 'those', 'who', 'whose', 'whom', 'is', 'are', 'was', 'were', 'be', 'been', 'being', 'with', 'for', 'by', 'from', 'as', 'than', 'into', 'because', 'since', 'if', 'when', 'while', 'whereas', 'although', 'its', 'their', 'our', 'my', 'your', 'his', 'her', 'would', 'will', 'can', 'could', 'should', 'must', 'has', 'have', 'had', 'does', 'do', "it's", "that's", 'where', 'between']);
+const DANGLING = new Set(['the', 'a', 'an', 'of', 'to', 'and', 'or', 'but', 'nor', 'which', 'that', 'this', 'these', 'those', 'who', 'whose', 'whom', 'is', 'are', 'was', 'were', 'be', 'been', 'being', 'with', 'for', 'by', 'from', 'as', 'than', 'into', 'because', 'since', 'if', 'when', 'while', 'whereas', 'although', 'its', 'their', 'our', 'my', 'your', 'his', 'her', 'would', 'will', 'can', 'could', 'should', 'must', 'has', 'have', 'had', 'does', 'do', "it's", "that's", 'where', 'between', 'in', 'on', 'at', 'about', 'also', 'very', 'such', 'both', 'either', 'neither', 'not', 'then', 'thus', 'therefore', 'hence', 'i', 'we', 'they', 'he', 'she']);
 /** Putting an option up for examination, not choosing it (/9). */
 const EXAMINING = /\b(?:consider(?:ing)?|look(?:ing)? at|examin(?:e|ing)|start(?:ing)? with|begin(?:ning)? with|evaluat(?:e|ing)|analy[sz](?:e|ing)|go(?:ing)? through)\b/i;
 
@@ -939,7 +945,8 @@ function negated(t: string, m: Hit): boolean {
   const before = t.slice(Math.max(0, m.index - 16), m.index).toLowerCase();
   const after = t.slice(m.end, m.end + 40).toLowerCase();
   // /7: "neither"; and an option judged a distractor rather than wrong ("B is a common misconception", "D is tempting").
-  return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor|\bneither|rather than|instead of)\s{0,3}(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems|looks|sounds)\s{1,3}(?:(?:a|an|the|just|only|merely|clearly|obviously)\s{1,3})?(?:(?:common|classic|popular|obvious|plausible|tempting)\s{1,3})?(?:wrong|incorrect|not|false|unlikely|ruled out|tempting|distractor|misconception|trap|red herring|implausible|out)\b/.test(after);
+  // /9: an article may stand between ("not the EU", where the abbreviated text starts after "the").
+  return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor|\bneither|rather than|instead of)\s{0,3}(?:(?:the|a|an)\s{1,3})?(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems|looks|sounds)\s{1,3}(?:(?:a|an|the|just|only|merely|clearly|obviously)\s{1,3})?(?:(?:common|classic|popular|obvious|plausible|tempting)\s{1,3})?(?:wrong|incorrect|not|false|unlikely|ruled out|tempting|distractor|misconception|trap|red herring|implausible|out)\b/.test(after);
 }
 
 /**
