@@ -11,9 +11,10 @@ import * as cur from '../src/score/extract.js';
 
 type Mod = { extractAnswer: typeof cur.extractAnswer; EXTRACTOR_VERSION: string };
 const ROOT = join(import.meta.dirname, '..');
-const files = ['extraction-set.jsonl', 'extraction-set-2.jsonl', 'extraction-set-3.jsonl', 'extraction-set-4.jsonl'];
+// BENCH_SETS=all reads the spent sets 1-6 (round 5 measured 30,000 answers: BENCH_N=30000 BENCH_SETS=all).
+const files = ['extraction-set.jsonl', 'extraction-set-2.jsonl', 'extraction-set-3.jsonl', 'extraction-set-4.jsonl', ...(process.env.BENCH_SETS === 'all' ? ['extraction-set-5.jsonl', 'extraction-set-6.jsonl'] : [])];
 const rows = files.flatMap((f) => readFileSync(join(ROOT, 'test/fixtures/extraction', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { response: string; options: cur.ShownOption[] }));
-const N = 10_000;
+const N = Number(process.env.BENCH_N ?? 10_000);
 const items = Array.from({ length: N }, (_, i) => rows[i % rows.length]!);
 const mods: Mod[] = [cur];
 if (process.argv[2]) mods.unshift((await import(pathToFileURL(resolve(process.argv[2])).href)) as Mod);
@@ -28,6 +29,6 @@ for (let rep = 0; rep < 7; rep++) {
 }
 mods.forEach((m, k) => {
   const t = times[k]!.sort((a, b) => a - b);
-  console.log(`${m.EXTRACTOR_VERSION}: ${N} answers (${rows.length} distinct, sets 1-4 repeated): median ${(1000 * t[3]! / N).toFixed(1)} µs/answer, min ${(1000 * t[0]! / N).toFixed(1)} µs/answer`);
+  console.log(`${m.EXTRACTOR_VERSION}: ${N} answers (${rows.length} distinct, sets ${files.length === 6 ? '1-6' : '1-4'} repeated): median ${(1000 * t[3]! / N).toFixed(1)} µs/answer, min ${(1000 * t[0]! / N).toFixed(1)} µs/answer`);
 });
 if (mods.length === 2) console.log(`ratio (current / other): median ${(times[1]![3]! / times[0]![3]!).toFixed(2)}, min ${(times[1]![0]! / times[0]![0]!).toFixed(2)}`);

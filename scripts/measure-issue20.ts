@@ -2,7 +2,7 @@
  * Issue 20: measure the answer extractor on extraction set 3 and the rule refusal classifier on
  * written set 2, by split. Usage:
  *   node --import tsx scripts/measure-issue20.ts <all|dev|heldout> [--misses]
- *   node --import tsx scripts/measure-issue20.ts <all|dev|heldout> --set N [--misses]   (N = 1..6, or stress7)
+ *   node --import tsx scripts/measure-issue20.ts <all|dev|heldout> --set N [--misses]   (N = 1..6, or stress7 / stress9)
  * `--misses` prints the text of misclassified items; it is refused on data that is still out of sample
  * (sets 5 and later: their text is never shown while rules are developed).
  * `--set N` measures extraction set N only (default 3, followed by the refusal set).
@@ -26,16 +26,18 @@ const setArg = process.argv.indexOf('--set');
 const setName = setArg >= 0 ? process.argv[setArg + 1]! : '3';
 // `--set stress7`: the development stress set written with extractor /7 (in sample by construction); split
 // `stress7` (written before /7's code) or `stress7b` (adversarial, written after its first draft).
-const stress = setName === 'stress7';
-const setN = stress ? 7 : Number(setName);
+// `--set stress9`: the development stress set of extractor /9 (round 5; in sample by construction), split `stress9`.
+const stress = setName === 'stress7' || setName === 'stress9';
+const setN = stress ? Number(setName.slice(6)) : Number(setName);
 // Sets 1-4 are all spent (in sample from extractor /7 on; set 4's held-out half was measured once with /6,
 // 150/157): their misses may be printed by any split. Sets 5 and 6 were read once in full with /7 (their
 // first, wholly out-of-sample reading), round 4 printed their dev halves only, and their held-out halves were
 // measured once with /8 (168/172, 145/156) before anything of them was printed: all of sets 1-6 are spent.
-// A later set is fresh out-of-sample data: its text is never printed.
+// Round 5 (/9) was written looking at all their misses (held-out halves included). A later set is fresh
+// out-of-sample data: its text is never printed.
 if (misses && !stress && !(setN >= 1 && setN <= 6)) throw new Error(`--misses on set ${setN}: only the spent sets 1-6 may be printed`);
 const extractionOnly = process.argv.includes('--extraction-only') || setN !== 3;
-const file = stress ? 'stress-7.jsonl' : `extraction-set${setN === 1 ? '' : `-${setN}`}.jsonl`;
+const file = stress ? `stress-${setN}.jsonl` : `extraction-set${setN === 1 ? '' : `-${setN}`}.jsonl`;
 
 interface Row { id: string; split: string; kind: string; ambiguous: boolean; options: ShownOption[]; response: string; expected: string }
 const ex = readFileSync(join(ROOT, 'test/fixtures/extraction', file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row).filter((r) => which === 'all' || r.split === (stress ? which : `${which}${setN === 1 ? '' : setN}`));
@@ -49,7 +51,7 @@ const lettered = ex.filter((r) => /^[A-Z]$/.test(r.expected));
 const wrongLetter = lettered.filter((r) => /^[A-Z]$/.test(read(r).got) && read(r).got !== r.expected);
 const missed = lettered.filter((r) => !/^[A-Z]$/.test(read(r).got));
 const pct = (a: number, b: number) => `${a}/${b} (${((100 * a) / b).toFixed(1)} %)`;
-console.log(`Extraction set ${stress ? 'stress7' : setN} (${which}, ${ex.length} items), extractor ${EXTRACTOR_VERSION}`);
+console.log(`Extraction set ${stress ? setName : setN} (${which}, ${ex.length} items), extractor ${EXTRACTOR_VERSION}`);
 console.log(`  unambiguous read as labelled: ${pct(ok.length, un.length)}`);
 console.log(`  refusals read as non-answers: ${pct(refusals.filter((r) => !/^[A-Z]$/.test(read(r).got)).length, refusals.length)}; named refused: ${pct(refusals.filter((r) => read(r).got === 'refused').length, refusals.length)}`);
 console.log(`  letters read where the label is refused/unreadable: ${lettersWhereNone.length} of ${noneLabels.length} (unambiguous: ${lettersWhereNone.filter((r) => !r.ambiguous).length})`);

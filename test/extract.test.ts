@@ -115,6 +115,57 @@ test('stress set 7 (development set of /7, in sample): every unambiguous answer 
   assert.deepEqual(all.wrongLetter, []);
 });
 
+// Stress set 9 (issue 20 round 5): hand-written to check each general mechanism of /9 on examples that are
+// not the misses of sets 5-6. `stress9` (58) was committed before /9's code (first reading with /8: 27/57,
+// 9 letters where none, 1 wrong letter); `stress9b` (24, adversarial) after /9's first draft (first reading
+// 22/24: a wrong letter and a letter where none, both from /8's option-text statement, since fixed). In sample.
+const rows9: Row[] = readFileSync(join(ROOT, 'test/fixtures/extraction/stress-9.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+test('stress set 9 (development set of /9, in sample): floors, no letter where there is none, no wrong letter', () => {
+  const split = (s: string) => rows9.filter((r) => (r.split as string) === s);
+  assert.deepEqual([split('stress9').length, split('stress9b').length], [58, 24]);
+  const a = figures(split('stress9'));
+  const b = figures(split('stress9b'));
+  // stress9: 55/57 — "ASEAN" (initials of syllables, not words) and a contrast between two option texts are not read.
+  assert.deepEqual([a.ok, a.un, b.ok, b.un], [55, 57, 24, 24], rows9.filter((r) => !r.ambiguous && read(r) !== r.expected).map((r) => `${r.id} → ${read(r)}`).join(', '));
+  assert.deepEqual([...a.letterWhereNone, ...b.letterWhereNone], []);
+  assert.deepEqual([...a.wrongLetter, ...b.wrongLetter], []);
+});
+
+test('extractor /9 mechanisms on hand-written probes (not rows of any set)', () => {
+  const o = (...t: string[]) => t.map((text, i) => ({ letter: 'ABCDE'[i]!, text }));
+  const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
+  // Abbreviated option text; a letter that ends an option's text is not that option's letter.
+  const vit = o('Vitamin B12', 'Vitamin E', 'Vitamin K', 'Vitamin C');
+  assert.equal(r('Vit K.', vit), 'C');
+  assert.equal(r('Vit. C', vit), 'D');
+  assert.equal(r('Vit', vit), 'unreadable');
+  const orgs = o('The International Atomic Energy Agency', 'The World Bank', 'The Red Cross', 'The European Central Bank');
+  assert.equal(r('The IAEA', orgs), 'A');
+  assert.equal(r('The ECB.', orgs), 'D');
+  assert.equal(r('IAEA or ECB', orgs), 'unreadable');
+  assert.equal(r('Not the ECB.', orgs), 'unreadable');
+  // One phrase without a full stop is read only when it states most of a long option; a mere mention in a
+  // phrase cut off mid-word is not ("Sydney" here is what people assume, not the answer).
+  const cap = o('Sydney', 'Canberra', 'Melbourne', 'Perth');
+  assert.equal(r('Although many people assume Sydney is the capital of Australia the actual seat of government lies furth', cap), 'unreadable');
+  // A final value equal to one option's text.
+  const n = o('42', '24', '12', '6');
+  assert.equal(r('C = 2 × 12 = 24 and D = 6, so x = 24 − 6 + 24 = 42.\n\n\\boxed{42}', n), 'A');
+  assert.equal(r('Answer: 24 or 42', n), 'unreadable');
+  // Closest option; ordinals with other nouns; invented turns; loops; cut-offs; undecided.
+  assert.equal(r('Nothing is exact; the nearest option is B.', n), 'B');
+  assert.equal(r('The fourth answer option.', n), 'D');
+  assert.equal(r('Human: and 6 × 7?\nAssistant: 42', n), 'unreadable');
+  assert.equal(r('A. 42\nB. 24\nC. 12\nD. 6\nA. 42\nB. 24\nC. 12\nD. 6\nA', n), 'unreadable');
+  assert.equal(r('Let us examine C) 12. Twelve is', n), 'unreadable');
+  assert.equal(r('Possibly B? Or D. Hard to tell.', n), 'unreadable');
+  // Hostile input for the new patterns stays linear (and 40,000 echoed rows: blanking them re-joined the whole
+  // text per row until /9, 4 s at this size).
+  const long = ['Final answer: ' + 'x'.repeat(200_000), '\\boxed{'.repeat(30_000), 'User '.repeat(40_000), 'A. 42\n'.repeat(40_000) + 'B', ' the'.repeat(50_000), 'consider '.repeat(25_000) + 'A', 'Vit '.repeat(50_000) + 'K', 'EU '.repeat(60_000)];
+  for (const t of long) assert.ok(['answer', 'unreadable', 'refused'].includes(extractAnswer(t, n).outcome));
+});
+
 test('extractor /7 mechanisms on probes outside every set', () => {
   const o = (...t: string[]) => t.map((text, i) => ({ letter: 'ABCDE'[i]!, text }));
   const r = (t: string, opts: ShownOption[]) => { const e = extractAnswer(t, opts); return e.outcome === 'answer' ? e.letter : e.outcome; };
@@ -282,12 +333,13 @@ for (const n of [5, 6] as const) {
 }
 
 // The one out-of-sample reading of round 4 (the figure that counts; below the 98 % target): heldout5 97.7 %,
-// heldout6 92.9 %, pooled 313/328 = 95.4 %. Floors, so a change that reads fewer fails; refusals all non-answers.
+// heldout6 92.9 %, pooled 313/328 = 95.4 %. Round 5 (/9) read all their misses (spent), so the floors are now
+// /9's in-sample figures (171/172, 153/156), not out-of-sample ones; refusals all non-answers.
 for (const n of [5, 6] as const) {
-  test(`extraction set ${n}, held-out half: floor at its one reading with /8, refusals non-answers, no wrong letter`, () => {
+  test(`extraction set ${n}, held-out half (spent; in sample from /9 on): floor at the /9 figure, refusals non-answers, no wrong letter`, () => {
     const rs = (readFileSync(join(ROOT, `test/fixtures/extraction/extraction-set-${n}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)).filter((r) => (r.split as string) === `heldout${n}`);
     const f = figures(rs);
-    const [floor, un] = ({ 5: [168, 172], 6: [145, 156] } as const)[n];
+    const [floor, un] = ({ 5: [171, 172], 6: [153, 156] } as const)[n];
     assert.equal(f.un, un);
     assert.ok(f.ok >= floor, `heldout${n} ${f.ok}/${f.un} < ${floor}`);
     assert.equal(f.refusalsNonAnswer, f.refusals);

@@ -29,7 +29,7 @@ test('mcq_letter scores generation mode, records how the answer was read, and ne
   const s = mcqLetterScorer();
   const a = await s.score(mcq('A'));
   assert.ok(a.status === 'scored' && a.value === 1 && a.answer === 'A' && a.mode === 'generation');
-  assert.deepEqual(a.status === 'scored' && a.detail?.extraction, { extractor: 'assay.extract/8', rule: 'bare letter', span: [0, 1], matched: 'A' });
+  assert.deepEqual(a.status === 'scored' && a.detail?.extraction, { extractor: 'assay.extract/9', rule: 'bare letter', span: [0, 1], matched: 'A' });
   const wrong = await s.score(mcq('B'));
   assert.equal(wrong.status === 'scored' && wrong.value, 0);
   // Option text counts as the option ("84" is B).

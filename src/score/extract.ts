@@ -53,6 +53,12 @@
  * letters glued to a degree sign are units; option labels in Arabic/Cyrillic/Greek script; two options
  * coordinated in a hedge are undecided; a reply that opens a question and goes on to another is a few-shot
  * continuation; option words matched across hyphenation, stems and a one-sentence statement.
+ * In /9 (round 5, all of sets 1-6 spent; general causes checked on stress set 9, docs/statistics.md): option
+ * text abbreviated (word prefixes, initials) in short answers; a letter ending an option's text is not a
+ * closing letter; a final value equal to one option's text; "the closest option is C"; positions named with
+ * other nouns ("the first answer choice"); invented "User:" turns blanked; a last line continuing an echoed
+ * option list is the list cut off; replies ending on a dangling word, or stopping while examining an option,
+ * are cut off, and one short phrase without a full stop is not; options named then "hard to say" is undecided.
  *
  * Letters are matched case-insensitively only where a lower-case letter cannot be an article
  * ("answer a question"); an upper-case "A" followed by a lower-case noun is read as an article.
@@ -71,7 +77,7 @@ export type Extraction =
   | { outcome: 'refused' | 'unreadable'; letter: null; rule: string; span: [number, number] | null; matched: string | null };
 
 /** Version of the extraction rules, recorded with every extraction (bump when a rule changes what is read). */
-export const EXTRACTOR_VERSION = 'assay.extract/8';
+export const EXTRACTOR_VERSION = 'assay.extract/9';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const ASCII = /^[\x00-\x7f]*$/;
@@ -137,7 +143,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
   if (!text.trim() || !letters.length) return none('unreadable', 'empty answer');
   // A thinking trace is blanked when an answer follows it (/7); `visible` is the text after it.
   const thought = blankThinking(text);
-  const t = blankEchoedOptions(cutNewQuestion(unmark(localLabels(thought.t)), options), options);
+  const t = blankEchoedOptions(cutInventedTurn(cutNewQuestion(unmark(localLabels(thought.t)), options)), options);
   const visible = thought.after > 0 ? text.slice(thought.after) : text;
   const cls = `[${letters.map(esc).join('')}${letters.map((l) => esc(l.toLowerCase())).join('')}]`;
   const answer = (h: Hit): Extraction => ({ outcome: 'answer', letter: h.letter, rule: h.rule, span: [h.index, h.end], matched: text.slice(h.index, h.end) });
@@ -157,7 +163,7 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
 
   // One option row ticked or in bold among lettered rows: its last row is a row, not a closing answer line.
   const verdict = verdictRowHits(thought.t, letters);
-  const explicit = [...explicitHits(t, letters), ...(verdict.length ? verdict : optionLineHits(t, options))].sort((a, b) => a.end - b.end);
+  const explicit = [...explicitHits(t, letters), ...(verdict.length ? verdict : optionLineHits(t, options)), ...finalValueHits(t, options)].sort((a, b) => a.end - b.end);
   // A leading letter that only labels the first of several options walked through in order ("A: … B: … C: …") is no answer (/7).
   const leading = enumerated(t, letters, options) ? null : leadingHit(t, letters, options);
 
@@ -222,14 +228,23 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
   if (textStmt) return answer(textStmt);
 
   // 4. Leading or closing letter.
-  const closing = closingHit(t, letters) ?? closingTextHit(t, options);
+  const closing = closingHit(t, letters, options) ?? closingTextHit(t, options);
   // "B. Actually, no: C." — a closing letter after a correction marker overrides the leading one.
   if (leading && closing && closing.letter !== leading.letter && /\b(?:actually|wait|no|sorry|correction|i mean|rather|scratch that)\b/i.test(t.slice(leading.end, closing.index))) return answer({ ...closing, rule: 'closing letter (self-correction)' });
   if (leading) return answer(leading);
   if (closing) return answer(closing);
 
   // A reply cut off mid-sentence after some reasoning has reached no conclusion: mentions in it are not answers.
-  if (truncated(t)) return none('unreadable', 'cut off before a conclusion', [t.trimEnd().length, t.trimEnd().length], '');
+  if (truncated(t)) {
+    // /9: but one phrase of up to 20 words with no sentence break, ending on a content word and stating most
+    // of one option's words, at least three (the one-sentence tolerant match), is a short answer written without a full stop
+    // ("act only on the maxim that you could will to be a universal law"). A mere mention in it is not.
+    const s = t.trim();
+    const phrase = !/[.!?;:\n]\s/.test(s) && (s.match(/[\p{L}\p{N}]+/gu) ?? []).length <= 20 && !letterMentions(t, letters).length ? tolerantTextHit(t, options) : null;
+    const own = phrase && options.find((o) => o.letter.toUpperCase() === phrase.letter);
+    if (phrase && phrase.rule === 'option words (tolerant match, one sentence)' && own && contentWords(own.text).length >= 3) return answer({ ...phrase, rule: `${phrase.rule}, no full stop` });
+    return none('unreadable', 'cut off before a conclusion', [t.trimEnd().length, t.trimEnd().length], '');
+  }
 
   // 5. Option text or unambiguous paraphrase.
   const texts = optionTextHits(t, options).filter((h) => !negated(t, h));
@@ -239,6 +254,14 @@ export function extractAnswer(raw: string, options: readonly ShownOption[], afte
   // options it rules out or merely compares ("Between A and D I'd lean A", "…, so B is what is described",
   // "The unit of flux is therefore the weber, B"). A conclusion that disagrees with the one option text
   // named is no reading.
+  // /9: a reply that names two or more options and closes by saying it cannot decide ("Maybe A? Or C. Hard
+  // to say.") is undecided: no conclusion or single mention is read from it.
+  const undecided = UNDECIDED.test(t.slice(-120)) && UNDECIDED.exec(t.slice(bounds(t).prev(stripEnd(t, /[\s.!?]/).length - 1) + 1));
+  if (undecided) {
+    const named = letterMentions(t, letters);
+    const lastAt = named.length ? named[named.length - 1]!.end : -1;
+    if (new Set([...named.map((m) => m.letter), ...byLetter]).size >= 2 && lastAt <= bounds(t).prev(stripEnd(t, /[\s.!?]/).length - 1) + 1) return none('unreadable', 'options named, then undecided', null, null);
+  }
   const concl = conclusionHit(t, letters, options, 0);
   if (concl && byLetter.size === 1 && !byLetter.has(concl.letter)) return none('unreadable', 'the conclusion and the option text named disagree', [concl.index, concl.end], text.slice(concl.index, concl.end));
   if (concl) return answer(concl);
@@ -342,6 +365,18 @@ function cutNewQuestion(t: string, options: readonly ShownOption[]): string {
 }
 
 /**
+ * A model that goes on to write the next turn of a dialogue ("User: What causes rickets?\nAssistant: …")
+ * answers a question it invented, not the one asked (/9): from a line opening a user's turn ("User:",
+ * "<|user|>", "<|im_start|>user", or "Human:" when an assistant's turn follows it) the rest is blanked
+ * (offsets kept). A reply that opens with such a turn is left with nothing to read.
+ */
+function cutInventedTurn(t: string): string {
+  if (!/user|human/i.test(t)) return t;
+  const m = /^[ \t]{0,8}(?:user[ \t]{0,2}:|<\|user\|>|<\|im_start\|>[ \t]{0,2}user\b|human[ \t]{0,2}:(?=[^]*\n[ \t]{0,8}(?:assistant|ai|bot|gpt)[ \t]{0,2}:))/im.exec(t);
+  return m ? t.slice(0, m.index) + t.slice(m.index).replace(/[^\n]/g, ' ') : t;
+}
+
+/**
  * Verdict marks on option rows (/8): in a table or list whose rows are labelled by option letters (two
  * or more), exactly one row carries a tick (✅ ✔ ✓ ☑) — the others a cross or nothing — or, with no
  * marks anywhere, exactly one row is in bold: that option. A table or list that only restates the options
@@ -367,6 +402,29 @@ function verdictRowHits(t: string, letters: string[]): Hit[] {
   const pick = ticked.length ? (ticked.length === 1 ? ticked[0] : null) : ((b) => (b.length === 1 && rows.length >= 3 ? b[0] : null))(rows.filter((r) => /^[ \t]{0,8}(?:\d{1,2}[.)][ \t]{1,4})?(?:[-+•*][ \t]{1,4}|\|[ \t]{0,8})?(?:\*\*|__)[ \t]{0,2}(?:option[ \t]{1,4})?\(?[A-Za-z]\)?[.):]?[ \t]{0,4}[^*_\n]{1,200}?(?:\*\*|__)|^[^*_\n]{0,30}?\(?[A-Za-z]\)?[ \t]{0,4}[.):|][ \t]{0,4}(?:\*\*|__)[^*_\n]{1,200}?(?:\*\*|__)[ \t]{0,4}(?:[|✔✓☑✅]|$)/i.test(r.line)));
   if (!pick) return [];
   return [{ letter: pick.letter, rule: ticked.length ? 'explicit: the one option row ticked' : 'explicit: the one option row in bold', index: pick.at, end: pick.at + 1, matched: pick.line.trim() }];
+}
+
+/**
+ * A final answer given as a value (/9): "\boxed{0.15}", "Final answer: 24 m/s", "Answer: 0.7" whose content,
+ * maths markup and spacing aside, is exactly one option's text — that option, however many other values
+ * (or letters in formulas, "P(A ∩ B)") the working mentions. A single letter is left to the letter rules.
+ */
+const valueKey = (x: string) => stripEnd(x.toLowerCase().replace(/\\(?:boxed|text|mathrm|mathbf|displaystyle)(?![a-z])/g, '').replace(/\\[,;:! ]|\\[()[\]]|[$\s"'{}]/g, ''), /[.]/);
+function finalValueHits(t: string, options: readonly ShownOption[]): Hit[] {
+  if (!/boxed|answer/i.test(t)) return [];
+  let keys: string[] | null = null;
+  const out: Hit[] = [];
+  for (const m of t.matchAll(/\\boxed\{([^{}\n]{1,80}(?:\{[^{}\n]{0,40}\}[^{}\n]{0,40})?)\}|\b(?:final answer|answer)[ \t]{0,3}(?:is[ \t]{1,3}|[:=][ \t]{0,4})([^\n]{1,80})$/gim)) {
+    const c = (m[1] ?? m[2])!;
+    const k = valueKey(c);
+    if (k.length < 1 || /^\(?[a-z]\)?$/.test(k)) continue;
+    keys ??= options.map((o) => valueKey(o.text));
+    const hit = keys.flatMap((x, i) => (x === k ? [i] : []));
+    if (hit.length !== 1) continue;
+    const at = m.index! + m[0].lastIndexOf(c);
+    out.push({ letter: options[hit[0]!]!.letter.toUpperCase(), rule: "explicit: final value equals an option's text", index: at, end: at + c.length, matched: c });
+  }
+  return out;
 }
 
 /** A last line that is a shown letter with its option's text ("C) Can't be determined"): a final answer. */
@@ -411,10 +469,24 @@ function truncated(t: string): boolean {
     const bars = (x: string) => (x.match(/\|/g) ?? []).length;
     if (h < rows.length - 1 && bars(rows[rows.length - 1]!) < bars(rows[h]!)) return true;
   }
+  // /9: a reply that stops on a word that cannot end a phrase (an article, a conjunction, an auxiliary, a
+  // relative pronoun: "…, which", "It is", "Oxygen. This") is cut off mid-phrase, however short; so is one
+  // of several sentences that stops without closing punctuation after putting an option up for examination
+  // ("Let's look at B) Argon. Argon is a noble").
+  const open = /[\p{L}\p{N},]$/u.test(s);
+  const lastWord = open ? /(?<![\p{L}'])([\p{L}']{1,12})$/u.exec(s.slice(-13)) : null;
+  if (lastWord && n > 1 && DANGLING.has(lastWord[1]!.toLowerCase())) return true;
+  const several = /[.!?:\n]\s/.test(s);
+  if (open && several && !/\n\s*\S{1,40}$/.test(s.slice(-41)) && EXAMINING.test(s)) return true;
   if (n <= 12) return false;
   if (/\n[ \t]{0,8}(?:\d{1,3}[.)]|[-•])$/.test(s)) return true;
   return /[\p{Ll}\p{N},;]$/u.test(s) && !/\n\s*\S{1,40}$/.test(s.slice(-41)) ;
 }
+
+/** Words a complete phrase does not end on (/9). */
+const DANGLING = new Set(['the', 'a', 'an', 'of', 'to', 'and', 'or', 'but', 'nor', 'which', 'that', 'this', 'these', 'those', 'who', 'whose', 'whom', 'is', 'are', 'was', 'were', 'be', 'been', 'being', 'with', 'for', 'by', 'from', 'as', 'than', 'into', 'because', 'since', 'if', 'when', 'while', 'whereas', 'although', 'its', 'their', 'our', 'my', 'your', 'his', 'her', 'would', 'will', 'can', 'could', 'should', 'must', 'has', 'have', 'had', 'does', 'do', "it's", "that's", 'where', 'between', 'in', 'on', 'at', 'about', 'also', 'very', 'such', 'both', 'either', 'neither', 'not', 'then', 'thus', 'therefore', 'hence', 'i', 'we', 'they', 'he', 'she']);
+/** Putting an option up for examination, not choosing it (/9). */
+const EXAMINING = /\b(?:consider(?:ing)?|look(?:ing)? at|examin(?:e|ing)|start(?:ing)? with|begin(?:ning)? with|evaluat(?:e|ing)|analy[sz](?:e|ing)|go(?:ing)? through)\b/i;
 
 /** End of the clause starting at `from`: the first comma, semicolon, colon, dash, "but" or sentence end. */
 function clauseEnd(t: string, from: number): number {
@@ -459,9 +531,25 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
   const echo: [number, number][] = [];
   const byLetter = new Map(options.map((o) => [o.letter.toUpperCase(), o.text.trim().toLowerCase()]));
   // /8: also as list items ("- A. Lima", "1. A) Lima"), bold marks already blanked.
+  const rowLetters: string[] = [];
   for (const m of t.matchAll(/^[ \t]{0,8}(?:[-*•+][ \t]{1,4}|\d{1,2}[.)][ \t]{1,4})?\(?([A-Za-z])[.):][ \t]{1,8}([^\n]{1,300}?)[ \t]{0,8}$/gm)) {
     const text = byLetter.get(m[1]!.toUpperCase());
-    if (text && m[2]!.trim().toLowerCase().replace(/[.]$/, '') === text.replace(/[.]$/, '')) echo.push([m.index!, m.index! + m[0].length]);
+    if (text && m[2]!.trim().toLowerCase().replace(/[.]$/, '') === text.replace(/[.]$/, '')) { echo.push([m.index!, m.index! + m[0].length]); rowLetters.push(m[1]!.toUpperCase()); }
+  }
+  // /9: a last line that goes on with the echoed list — the next option's label, with nothing or the start of
+  // its text ("…\nA. 30–50 bpm\nB."), or the first one again once the list has repeated (a degenerate loop) —
+  // is a list cut off, not an answer.
+  if (echo.length >= 2) {
+    const [a, b] = echo[echo.length - 1]!;
+    const tail = /^[ \t]*\n[ \t]{0,8}(?:[-*•+][ \t]{1,4})?\(?([A-Za-z])[.):]?[ \t]{0,8}([^\n]{0,300})$/.exec(t.slice(b));
+    if (tail && a >= 0) {
+      const keys = [...byLetter.keys()];
+      const prev = keys.indexOf(rowLetters[rowLetters.length - 1]!);
+      const next = keys[prev + 1] ?? (new Set(rowLetters).size < rowLetters.length ? keys[0] : undefined);
+      const c = tail[1]!.toUpperCase();
+      const rest = stripEnd(tail[2]!.trim().toLowerCase(), /[.]/);
+      if (c === next && (!rest || byLetter.get(c)!.startsWith(rest))) echo.push([b + tail.index + tail[0].length - tail[0].trimStart().length, t.length]);
+    }
   }
   // /8: table rows that restate an option ("| A | Hydrogen bonding | Strong |"): the letter and text cells
   // are blanked (the rest of the row, a verdict column say, is kept).
@@ -496,10 +584,19 @@ function blankEchoedOptions(t: string, options: readonly ShownOption[]): string 
     echo.push(...kept);
     if (echo.length < 2) return t;
   }
-  let out = t;
   // Table bars are kept, so a restated table still has its shape (cells counted by the cut-off check).
-  for (const [a, b] of echo) out = out.slice(0, a) + out.slice(a, b).replace(/[^|]/g, ' ') + out.slice(b);
-  return out;
+  // /9: assembled in one pass (re-joining the whole text per echoed row was quadratic: 40,000 echoed rows took 4 s).
+  echo.sort((x, y) => x[0] - y[0]);
+  const parts: string[] = [];
+  let pos = 0;
+  for (const [a, b] of echo) {
+    const from = Math.max(a, pos);
+    if (b <= from) continue;
+    parts.push(t.slice(pos, from), t.slice(from, b).replace(/[^|]/g, ' '));
+    pos = b;
+  }
+  parts.push(t.slice(pos));
+  return parts.join('');
 }
 
 function sentenceEnd(t: string, from: number): number {
@@ -533,12 +630,14 @@ const NO_SPACE_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}\
 /** Words that follow a letter used as an option name ("A is wrong", "A or C"), not as an article. */
 const LETTER_FOLLOWERS = new Set(['is', 'was', 'seems', 'looks', 'might', 'could', 'would', 'and', 'or', 'because', 'since', 'as', 'are', 'can', 'cannot', 'does', 'doesn\'t', 'isn\'t', 'also', 'too', 'only', 'though', 'but', 'then', 'here', 'in', 'for', 'with', 'at', 'if', 'fits', 'matches', 'reflects', 'relies', 'assumes', 'through', 'thru', 'to']);
 
-function explicitHits(t: string, letters: string[]): Hit[] {
+// The final-answer forms depend on nothing but the text: compiled once (/9; compiling them per answer was a
+// quarter of the cost of a short answer). matchAll works on a copy, so sharing the /g patterns is safe.
+const EXPLICIT_FORMS = ((): { rule: string; re: RegExp }[] => {
   const L = '([A-Za-z])';
   // Bounded quantifiers throughout: a hostile answer (long runs of spaces or quotes) must not make matching super-linear.
   const pre = `["'(\\[{<\\s]{0,8}(?:option|choice|letter)?\\s{0,4}["'(\\[]{0,3}`;
-  const forms: { rule: string; re: RegExp }[] = [
-    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|(?:my |best |educated )+guess|correct option|right option|best option|correct choice|best choice|correct letter|final choice|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|:=|=>|->|→|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
+  return [
+    { rule: 'explicit: answer is', re: new RegExp(`\\b(?:final answer|correct answer|right answer|best answer|my answer|the answer|answer|(?:my |best |educated )+guess|correct option|right option|best option|correct choice|best choice|correct letter|final choice|(?:closest|nearest|best[- ]matching|most (?:likely|plausible|accurate|appropriate)) (?:option|answer|choice|match)|final)["']?\\s{0,4}(?:(?:is|was|would be|should be|will be|must be)\\s{0,2}:?|:=|=>|->|→|[:=\\-–—]|\\n)\\s{0,8}(?:probably|likely|clearly|therefore|then)?${pre}${L}`, 'gi') },
     { rule: 'explicit: answer X', re: new RegExp(`\\banswer\\s{1,4}${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
     { rule: 'explicit: boxed', re: new RegExp(`\\\\boxed\\{\\s{0,4}(?:\\\\text\\{)?\\s{0,4}${L}`, 'g') },
     // A structured field named for the answer: {"selected_option": "c"}, "choice": "B".
@@ -556,8 +655,11 @@ function explicitHits(t: string, letters: string[]): Hit[] {
     // /7: only where "it"/"that" opens a clause ("so it's B", "I think it is B"), not "the one after it is C".
     { rule: 'explicit: it is X', re: new RegExp(`(?:^|[.!?,;:\\n—–(]\\s{0,4}|\\b(?:so|then|thus|therefore|hence|think|believe|guess|yes|no|maybe|probably|surely|clearly|definitely|say|sure|and)\\s{1,4})(?:it(?:'s| is)|that(?:'s| is))\\s{1,4}\\(?${L}(?=\\s{0,4}(?:[.!)\\]]|$))`, 'gi') },
   ];
+})();
+
+function explicitHits(t: string, letters: string[]): Hit[] {
   const hits: Hit[] = [];
-  for (const { rule, re } of forms) {
+  for (const { rule, re } of EXPLICIT_FORMS) {
     for (const m of t.matchAll(re)) {
       // A form with two alternatives captures in either group ("B ✔" uses the second; /7 crashed on it).
       const c = (m[1] ?? m[2])!;
@@ -662,12 +764,14 @@ function leadingHit(t: string, letters: string[], options: readonly ShownOption[
   return null;
 }
 
-function closingHit(t: string, letters: string[]): Hit | null {
+function closingHit(t: string, letters: string[], options: readonly ShownOption[]): Hit | null {
   // Emphasis marks are blanked to spaces, so "Pacific: **D**." leaves spaces before the full stop.
   const m = /(?:^|[.!?\n:—–-])\s{0,8}\(?([A-Z])\)?\s{0,4}[.!]?\s{0,8}$/.exec(t.slice(-40));
   if (!m) return null;
   const at = Math.max(0, t.length - 40) + m.index + m[0].lastIndexOf(m[1]!);
   if (!letters.includes(m[1]!) || !letterOk(t, at, letters)) return null;
+  // /9: a letter that ends an option's text ("Vit. C." for "Vitamin C") names that option, not option C.
+  if (options.some((o) => o.text.includes(` ${m[1]}`)) && optionTextHits(t, options).some((h) => h.index <= at && h.end > at && h.end - h.index > 1)) return null;
   return { letter: m[1]!, rule: 'closing letter', index: at, end: at + 1, matched: m[0].trim() };
 }
 
@@ -704,8 +808,82 @@ function optionTextHitsUncached(t: string, options: readonly ShownOption[]): Hit
       for (const m of lower.matchAll(re)) found.push({ letter: o.letter.toUpperCase(), rule: p === [...phrases][0] || p === bare ? 'option text' : 'option paraphrase (unknown)', index: m.index!, end: m.index! + m[0].length, matched: m[0] });
     }
   }
+  found.push(...abbreviatedHits(t, lower, options));
   // Drop matches inside longer ones (e.g. "the man" inside "the muslim man").
   return found.filter((h) => !found.some((o) => o !== h && o.index <= h.index && o.end >= h.end && o.end - o.index > h.end - h.index)).sort((a, b) => a.index - b.index);
+}
+
+/**
+ * An option's text written short in a short answer (/9): its words in order with one or more long words
+ * (five letters or more) cut to a prefix of three letters or more, dot or not, and at least one word in
+ * full ("Vit K" for "Vitamin K", "Strep. pneumoniae" for "Streptococcus pneumoniae"); or, as one upper-case
+ * token, the initials of its words, an article dropped and small words optionally skipped ("EU" for "The
+ * European Union", "WHO", "NZ"). Only in answers of up to 15 words (in longer replies other options are discussed), and not in a text written in capitals
+ * (where "US", "IT" are words). Two options written short alike both match, and the reader sees two.
+ */
+// Per option set (the same options recur across a run's samples; bounded): option words, article dropped, and
+// the first three letters of the long words of options of two words or more.
+const abbreviationMemo = new Map<string, { optWords: string[][]; stems: string[] }>();
+let abbreviationLast: { options: readonly ShownOption[]; v: { optWords: string[][]; stems: string[] } } | null = null;
+function abbreviationKeys(options: readonly ShownOption[]): { optWords: string[][]; stems: string[] } {
+  if (abbreviationLast?.options === options) return abbreviationLast.v;
+  const key = options.map((o) => o.text).join('\u0000');
+  let v = abbreviationMemo.get(key);
+  if (!v) {
+    if (abbreviationMemo.size >= 4096) abbreviationMemo.clear();
+    const optWords = options.map((o) => { const ws = o.text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []; return /^(?:the|a|an)$/.test(ws[0] ?? '') ? ws.slice(1) : ws; });
+    v = { optWords, stems: [...new Set(optWords.flatMap((ws) => (ws.length >= 2 ? ws.filter((w) => w.length >= 5).map((w) => w.slice(0, 3)) : [])))] };
+    abbreviationMemo.set(key, v);
+  }
+  abbreviationLast = { options, v };
+  return v;
+}
+const ACRONYM_SKIP = new Set(['of', 'and', 'for', 'the', 'on', 'in', 'to', 'de', 'du', 'des', 'la', 'le', 'et', '&']);
+function abbreviatedHits(t: string, lower: string, options: readonly ShownOption[]): Hit[] {
+  const out: Hit[] = [];
+  // Fifteen words take far fewer than 300 characters: a longer text is not tokenised at all.
+  if (t.length > 300) return out;
+  const { optWords, stems } = abbreviationKeys(options);
+  // Cheap gates before tokenising: an upper-case run that could be initials, or the first three letters of a long option word.
+  const caps = /\p{Lu}{2}/u.test(t) && /(?<![\p{L}\p{N}])\p{Lu}{2,6}(?![\p{L}\p{N}])/u.test(t);
+  const cut = stems.some((x) => lower.includes(x));
+  if (!caps && !cut) return out;
+  const toks = [...t.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => ({ w: m[0], lw: m[0].toLowerCase(), at: m.index!, end: m.index! + m[0].length }));
+  if (toks.length > 15 || !toks.length) return out;
+  // Written in capitals: three words or more, most of them in upper case.
+  const capsWords = toks.filter((x) => x.w.length >= 2 && /^\p{Lu}+$/u.test(x.w)).length;
+  const shouting = capsWords >= 3 && capsWords > toks.length / 2;
+  options.forEach((o, k) => {
+    const ws = optWords[k]!;
+    if (ws.length < 2) return;
+    const letter = o.letter.toUpperCase();
+    if (caps && !shouting) {
+      const inits = new Set([ws.map((w) => w[0]).join(''), ws.filter((w) => !ACRONYM_SKIP.has(w)).map((w) => w[0]).join('')].filter((x) => x.length >= 2));
+      for (const x of toks) {
+        if (x.w.length < 2 || x.w.length > 6 || x.w !== x.w.toUpperCase() || !/^\p{Lu}+$/u.test(x.w) || !inits.has(x.lw)) continue;
+        // Initials that are themselves a word of some option name that, not this one.
+        if (optWords.some((v) => v.includes(x.lw))) continue;
+        out.push({ letter, rule: 'option text (abbreviated)', index: x.at, end: x.end, matched: t.slice(x.at, x.end) });
+      }
+    }
+    if (!cut || !ws.some((w) => w.length >= 5)) return;
+    for (let i = 0; i + ws.length <= toks.length; i++) {
+      let short = 0;
+      let full = 0;
+      let j = 0;
+      for (; j < ws.length; j++) {
+        const x = toks[i + j]!;
+        if (j > 0 && !/^[.\s]{1,3}$/.test(t.slice(toks[i + j - 1]!.end, x.at))) break;
+        if (x.lw === ws[j]) full++;
+        else if (ws[j]!.length >= 5 && x.lw.length >= 3 && x.lw.length < ws[j]!.length && ws[j]!.startsWith(x.lw)) short++;
+        else break;
+      }
+      if (j < ws.length || !short || !full) continue;
+      const last = toks[i + ws.length - 1]!;
+      out.push({ letter, rule: 'option text (abbreviated)', index: toks[i]!.at, end: last.end, matched: t.slice(toks[i]!.at, last.end) });
+    }
+  });
+  return out;
 }
 
 const STOP = new Set(['the', 'a', 'an', 'of', 'and', 'or', 'with', 'who', 'which', 'that', 'one', 'to', 'in', 'on', 'at', 'for', 'by', 'is', 'was', 'it', 'its', 'man', 'woman', 'person', 'people', 'not', 'no', 'did', 'had', 'has']);
@@ -744,7 +922,10 @@ function distinctiveWordHit(t: string, options: readonly ShownOption[]): Hit | n
 
 function optionTextStatement(t: string, options: readonly ShownOption[]): Hit | null {
   const hits = optionTextHits(t, options);
-  const stmts = hits.filter((h) => /\b(?:answer|answer is|correct answer is|choice is|option is|i choose|i pick|i'd go with|i would go with|it(?:'s| is)|that(?:'s| is))\s*[:\-–—]?\s*["'(]?$/i.test(t.slice(Math.max(0, h.index - 40), h.index)) && !conditionalClause(t, h.index));
+  // /9: not when another option follows as an alternative ("Answer: 0.3 or 0.4") or the text is the subject
+  // of what follows ("Answer: 0.4 is what the naive sum gives; …").
+  const stmts = hits.filter((h) => /\b(?:answer|answer is|correct answer is|choice is|option is|i choose|i pick|i'd go with|i would go with|it(?:'s| is)|that(?:'s| is))\s*[:\-–—]?\s*["'(]?$/i.test(t.slice(Math.max(0, h.index - 40), h.index)) && !conditionalClause(t, h.index)
+    && !/^["')]?\s{0,3}(?:or|\/|is|was|would be|seems|looks)\b/i.test(t.slice(h.end, h.end + 16)));
   if (!stmts.length) return null;
   const h = stmts[stmts.length - 1]!;
   return { ...h, rule: `explicit: answer is (${h.rule})` };
@@ -764,7 +945,8 @@ function negated(t: string, m: Hit): boolean {
   const before = t.slice(Math.max(0, m.index - 16), m.index).toLowerCase();
   const after = t.slice(m.end, m.end + 40).toLowerCase();
   // /7: "neither"; and an option judged a distractor rather than wrong ("B is a common misconception", "D is tempting").
-  return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor|\bneither|rather than|instead of)\s{0,3}(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems|looks|sounds)\s{1,3}(?:(?:a|an|the|just|only|merely|clearly|obviously)\s{1,3})?(?:(?:common|classic|popular|obvious|plausible|tempting)\s{1,3})?(?:wrong|incorrect|not|false|unlikely|ruled out|tempting|distractor|misconception|trap|red herring|implausible|out)\b/.test(after);
+  // /9: an article may stand between ("not the EU", where the abbreviated text starts after "the").
+  return /(?:\bnot|n't|\bnever|\bexcept|\bexclude|\bnor|\bneither|rather than|instead of)\s{0,3}(?:(?:the|a|an)\s{1,3})?(?:option\s{1,3})?\(?$/.test(before) || /^\)?\s{1,3}(?:is|was|seems|looks|sounds)\s{1,3}(?:(?:a|an|the|just|only|merely|clearly|obviously)\s{1,3})?(?:(?:common|classic|popular|obvious|plausible|tempting)\s{1,3})?(?:wrong|incorrect|not|false|unlikely|ruled out|tempting|distractor|misconception|trap|red herring|implausible|out)\b/.test(after);
 }
 
 /**
@@ -797,12 +979,22 @@ function ordinalMentions(t: string, letters: string[]): Hit[] {
       out.push({ letter: letters[m[1]!.toLowerCase() === 'former' ? 0 : 1]!, rule: 'option named by position', index: m.index!, end: m.index! + m[0].length, matched: m[0] });
     }
   }
-  const re = /\b(?:(?:the\s{1,3})?(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th|last|final)\s{1,3}(?:option|choice|alternative|one)|(?:option|choice|alternative)\s{1,3}(?:number\s{1,3})?(one|two|three|four|five|six|seven|eight|nine|ten))\b(?!\s{1,3}(?:to|who|that|which|of|in|on)\b)/gi;
+  // /9: other nouns for an option ("the first answer choice", "the third item in the list", "answer option two");
+  // "answer" alone is not one ("my first answer was B").
+  const re = /\b(?:(?:the\s{1,3})?(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th|last|final)\s{1,3}(?:answer\s{1,3}(?:option|choice)s?|(?:listed\s{1,3})?(?:option|choice|alternative|one|item)s?)|(?:option|choice|alternative|answer\s{1,3}(?:option|choice))\s{1,3}(?:number\s{1,3})?(one|two|three|four|five|six|seven|eight|nine|ten))\b(?!\s{1,3}(?:to|who|that|which|of|on)\b|\s{1,3}in\b(?!\s{1,3}(?:the\s{1,3})?(?:list|options|choices)\b))/gi;
   for (const m of t.matchAll(re)) {
     const w = (m[1] ?? m[2])!.toLowerCase();
     // "the final one" names the last option; "final" before anything else ("final answer") is not matched here.
     const pos = w === 'last' || w === 'final' ? letters.length - 1 : Math.max(ORDINAL_WORDS.indexOf(w), ORDINAL_FIGURES.indexOf(w), CARDINAL_WORDS.indexOf(w));
     if (pos < 0 || pos >= letters.length) continue;
+    // /9: an ordinal coordinated with it shares its noun ("the first or (the) second answer choice", "the
+    // first and third options"): it names an option too.
+    const co = m[1] ? /\b(?:the\s{1,3})?(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th)\s{0,3}(?:,|or|and|&|\/)\s{0,3}(?:the\s{1,3})?$/i.exec(t.slice(Math.max(0, m.index! - 30), m.index!)) : null;
+    if (co) {
+      const p = Math.max(ORDINAL_WORDS.indexOf(co[1]!.toLowerCase()), ORDINAL_FIGURES.indexOf(co[1]!.toLowerCase()));
+      const at = Math.max(0, m.index! - 30) + co.index;
+      if (p >= 0 && p < letters.length) out.push({ letter: letters[p]!, rule: 'option named by position', index: at, end: at + co[0].trimEnd().length, matched: co[0].trim() });
+    }
     out.push({ letter: letters[pos]!, rule: 'option named by position', index: m.index!, end: m.index! + m[0].length, matched: m[0] });
   }
   return out;
@@ -825,6 +1017,7 @@ function enumerated(t: string, letters: string[], options: readonly ShownOption[
   return !(first && stripEnd(first[1]!.trim().toLowerCase(), /[.\s]/) === own);
 }
 
+const UNDECIDED = /\b(?:hard|difficult|impossible|tough) to (?:say|tell|decide|choose)\b|\b(?:can't|cannot|can not|couldn't) (?:decide|choose|pick)\b|\bnot sure which\b|\bno idea\b|\bwho knows\b|\b(?:could|can) go either way\b/i;
 const HEDGE = /\b(?:maybe|perhaps|possibly|might|could|unsure|not sure|not certain|uncertain|either|torn|can't decide|cannot decide|hard to say|also|too|as well|equally|likewise)\b|\?["')\s]*$/i;
 /** A sentence that is a condition or a supposition ("If the question meant…, it would be D"). */
 const SUPPOSING = /^[\s"'(*_]*(?:if|unless|suppose|supposing|assuming|whether|were|had)\b/i;
@@ -875,9 +1068,10 @@ function conclusionHit(t: string, letters: string[], options: readonly ShownOpti
   const boundary = (s: string) => Math.max(...['.', '!', '?', '\n', ';'].map((c) => s.lastIndexOf(c)));
   // The sentence: from the last boundary before the mention (a full stop straight after a letter, "B.", ends its sentence).
   let sStart = Math.max(from, boundary(t.slice(0, last.index)) + 1);
-  // An ellipsis or a sentence going on in lower case ("Maybe B... or C.") continues the sentence before.
+  // An ellipsis or a sentence going on in lower case ("Maybe B... or C.") continues the sentence before; so
+  // does one opening with "Or", which offers an alternative to it ("Maybe A? Or C.", /9).
   // (At most three steps back: a hostile run of ellipses must not make this quadratic.)
-  for (let k = 0; k < 3 && sStart > from + 1 && (/\.\.$/.test(t.slice(Math.max(0, sStart - 3), sStart)) || /^\s{0,3}(?:or|and|but)\b/.test(t.slice(sStart))); k++) sStart = Math.max(from, boundary(stripEnd(t.slice(0, sStart - 1), /\./)) + 1);
+  for (let k = 0; k < 3 && sStart > from + 1 && (/\.\.$/.test(t.slice(Math.max(0, sStart - 3), sStart)) || /^\s{0,3}(?:or|and|but|Or)\b/.test(t.slice(sStart))); k++) sStart = Math.max(from, boundary(stripEnd(t.slice(0, sStart - 1), /\./)) + 1);
   const tail = /[.!?\n;]/.exec(t.slice(last.end));
   const sEnd = tail ? last.end + tail.index : t.length;
   // A sentence opened by an item label ("C: 7 — correct") starts at the label.
@@ -961,9 +1155,11 @@ function tolerantTextHit(t: string, options: readonly ShownOption[]): Hit | null
   // /8: a reply of one sentence (up to 30 words) that states most of one option's words, at least three of
   // them, clearly more than any other's, without hedging or supposing: "It places attacker controlled data
   // at predictible memory addresses so …" for "Place attacker-controlled data at predictable addresses".
-  if (n > 12 && n <= 30 && !/[.!?;\n]\s{0,4}\S/.test(stripEnd(t.trim(), /[.!?]/)) && !HEDGE.test(t) && !SUPPOSING.test(t)) {
+  if (n > 12 && n <= 30 && !/[.!?;\n]\s{0,4}\S/.test(stripEnd(t.trim(), /[.!?]/)) && !SUPPOSING.test(t)) {
     const h = tolerantIn(t, 0, options, false, 3);
-    if (h) return { ...h, rule: 'option words (tolerant match, one sentence)' };
+    // /9: a hedge word that is one of the matched option's own words ("…that you could will…") hedges nothing.
+    const own = h ? new Set(options.find((o) => o.letter.toUpperCase() === h.letter)!.text.toLowerCase().match(/[\p{L}']+/gu) ?? []) : null;
+    if (h && !HEDGE.test(t.replace(/[\p{L}']+/gu, (w) => (own!.has(w.toLowerCase()) ? ' '.repeat(w.length) : w)))) return { ...h, rule: 'option words (tolerant match, one sentence)' };
   }
   if (n > 12) return conclusionTextHit(t, options);
   return tolerantIn(t, 0, options, true);
