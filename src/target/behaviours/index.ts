@@ -12,6 +12,7 @@ import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
 import { injectionGrader } from './injection-grader.js';
 import { electionGrader } from './election-grader.js';
+import { extractionGrader } from './extraction-grader.js';
 import { oracle } from './oracle.js';
 import { saboteur } from './saboteur.js';
 
@@ -37,6 +38,7 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'injection-target': injectionTarget,
   'injection-grader': injectionGrader,
   'election-grader': electionGrader,
+  'extraction-grader': extractionGrader,
 };
 
 /** Parses `name` or `name:key=value,key=value` into a behaviour; errors name the spec and the problem. */
