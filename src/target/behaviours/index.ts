@@ -8,6 +8,7 @@ import { electionFacts } from './election-facts.js';
 import { electionTwins } from './election-twins.js';
 import { oneSided } from './one-sided.js';
 import { mcqReader } from './mcq-reader.js';
+import { mcqMirror } from './mcq-mirror.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
 import { injectionGrader } from './injection-grader.js';
@@ -34,6 +35,7 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'election-twins': electionTwins,
   'one-sided': oneSided,
   'mcq-reader': mcqReader,
+  'mcq-mirror': mcqMirror,
   'code-writer': codeWriter,
   'injection-target': injectionTarget,
   'injection-grader': injectionGrader,
