@@ -167,6 +167,10 @@ test('re-scoring: a recorded grader answer is re-parsed without a grader; a chan
   for (const r of [READABLE, UNREADABLE, "I can't help with that.", ''])
     assert.deepEqual(await fallbackScorer().score(input(r)), await plain.score(input(r)));
   assert.throws(() => createScorers([{ type: 'mcq_letter', fallback: 'always' }]), /fallback must be "grader"/);
+  // Flagged as grader-dependent (the queue coordinator does not recompute its scores when the run has a grader); never as grader-required.
+  assert.equal(fallbackScorer().usesGrader, true);
+  assert.ok(!fallbackScorer().needsGrader);
+  assert.equal(createScorers([{ type: 'mcq_letter' }])[0]!.usesGrader, undefined);
 });
 
 test('hostile length: a 600,000-character unreadable answer is clipped for the grader and read in linear time', async () => {

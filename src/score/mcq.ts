@@ -26,6 +26,7 @@ export function mcqLetterScorer(opts: { name?: string; fallback?: 'grader'; ctx?
   return {
     name: opts.name ?? 'mcq_letter',
     type: 'mcq_letter',
+    ...(opts.fallback === 'grader' ? { usesGrader: true } : {}),
     score(input: ScoreInput): Score | Promise<Score> {
       if (!input.shownChoices || !input.targetLetter) return { status: 'unscored', reason: 'not a multiple-choice sample' };
       const e = extractAnswer(input.output.content, input.shownChoices);
