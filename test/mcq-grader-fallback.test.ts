@@ -15,7 +15,15 @@ import { extractionGraderMessages, extractionNonce } from '../src/score/mcq-grad
 import { createScorers } from '../src/score/registry.js';
 import type { ChatMessage } from '../src/model/types.js';
 import type { GraderModel, Score, ScoreInput } from '../src/score/types.js';
-import { tmp, cli } from './helpers.js';
+import { tmp, cli, config, requireService } from './helpers.js';
+import { createModel } from '../src/model/registry.js';
+import { graderFromAdapter } from '../src/score/grader.js';
+import { loadSuite } from '../src/suite/load.js';
+import { runSuite } from '../src/run/engine.js';
+import { parseQueueUrl } from '../src/queue/connection.js';
+import { QueueCoordinator } from '../src/queue/coordinator.js';
+import { startWorker } from '../src/queue/worker.js';
+import { dropPrefix, redisUp, testPrefix } from './distributed-fixture.js';
 
 const targets: Array<{ close(): Promise<void> }> = [];
 after(async () => {
@@ -293,4 +301,32 @@ test('assay validate extraction --grader simulated: figures match a hand count',
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /test double/);
   for (const r of rows) assert.ok(!text.stdout.includes(r.response), r.id);
+});
+
+const REDIS = 'redis://127.0.0.1:6379/0';
+const redis = await redisUp(REDIS);
+
+test('a distributed run with a grader: grader-read answers are not refused by the coordinator (it cannot recompute them without the grader)', { ...requireService('Redis', redis), timeout: 120_000 }, async () => {
+  const t = await startTarget({ seed: 5, behaviours: [behaviourFromSpec('extraction-grader'), behaviourFromSpec('mcq-mirror:hedge=0.3')] });
+  targets.push(t);
+  const dir = tmp();
+  const url = `${t.url}/v1`;
+  const prefix = testPrefix();
+  const q = parseQueueUrl(REDIS, prefix);
+  const worker = await startWorker({ target: q, concurrency: 4, baseUrl: url, graderBaseUrl: url, lockDurationMs: 2000 });
+  const dispatch = await QueueCoordinator.open(q, { lostAfterMs: 10_000, sweepMs: 200 });
+  const grader = graderFromAdapter(createModel('openai/grader', { baseUrl: url, maxConnections: 4 }));
+  try {
+    const suite = await loadSuite(writeSuite(dir, true));
+    const r = await runSuite({ suite, model: createModel('openai/sim', { baseUrl: url, maxConnections: 4 }), config: config({ seed: 3 }), logPath: join(dir, 'dist.jsonl'), dispatch, grader, simulated: true, durable: false });
+    assert.equal(r.status, 'completed');
+    const recs = samples(join(dir, 'dist.jsonl'));
+    assert.equal(recs.length, 24);
+    assert.ok(recs.some((x) => x.scores!.mcq_letter!.status === 'scored' && ex(x.scores!.mcq_letter!).rule === 'grader'));
+  } finally {
+    await dispatch.close();
+    await worker.close();
+    await grader.close();
+    await dropPrefix(REDIS, prefix);
+  }
 });
