@@ -94,7 +94,8 @@ export class QueueCoordinator implements UnitDispatch {
     this.runId = header.runId;
     this.header = header;
     const all = createScorers(header.suite.definition.scorers, {});
-    this.rescorers = { scorers: all.filter((x) => !x.needsGrader), logprobsAllowed: accessAtLeast(header.config.access, 'grey-box') && all.some((x) => x.needsLogprobs) };
+    // Scores that depend on a grader's answer cannot be recomputed here (no grader): not checked.
+    this.rescorers = { scorers: all.filter((x) => !x.needsGrader && !(x.usesGrader && header.grader)), logprobsAllowed: accessAtLeast(header.config.access, 'grey-box') && all.some((x) => x.needsLogprobs) };
     this.agentic = header.suite.definition.solver.type === 'agent';
     const spec: RunSpec = { v: JOB_VERSION, header, artefactDir };
     await this.redis.set(specKey(this.target.prefix, header.runId), JSON.stringify(spec), 'EX', KEEP_S);

@@ -39,7 +39,10 @@ const builtin: Record<string, () => Promise<Factory>> = {
   },
   mcq_letter: async () => {
     const m = await import('./mcq.js');
-    return (s) => m.mcqLetterScorer({ name: str(s.name) });
+    return (s, ctx) => {
+      if (s.fallback !== undefined && s.fallback !== 'grader') throw new AssayError('SCORER_INVALID', 'mcq_letter scorer: fallback must be "grader" (read answers the rules cannot with the run\'s grader, when it has one)', { field: 'scorers.fallback' });
+      return m.mcqLetterScorer({ name: str(s.name), ...(s.fallback === 'grader' ? { fallback: 'grader' as const, ctx } : {}) });
+    };
   },
   mcq_logprob: async () => {
     const m = await import('./mcq.js');

@@ -167,9 +167,15 @@ export interface GradedScorerOptions {
 }
 
 /** Asks the grader (or re-reads a recorded answer), parses it, and scores; failures are unscored with the grader record attached. */
-export async function gradeOutput(opts: Pick<GradedScorerOptions, 'rubric' | 'ctx'>, input: ScoreInput): Promise<{ ok: true; items: Record<string, number>; grader: GraderRecord } | { ok: false; score: Score }> {
+export async function gradeOutput(
+  opts: Pick<GradedScorerOptions, 'rubric' | 'ctx'> & {
+    /** The grader's messages when the rubric is not a plain template (e.g. the extraction grader's nonce-delimited prompt); default `rubricMessages(rubric, input)`. */
+    messages?: ChatMessage[];
+  },
+  input: ScoreInput,
+): Promise<{ ok: true; items: Record<string, number>; grader: GraderRecord } | { ok: false; score: Score }> {
   const { rubric, ctx } = opts;
-  const messages = rubricMessages(rubric, input);
+  const messages = opts.messages ?? rubricMessages(rubric, input);
   const promptDigest = digestJson(messages);
   const rubricId = `${rubric.id}@${rubric.version}`;
   let rec: GraderRecord;

@@ -1,5 +1,5 @@
 import type { TokenLogprob } from '../model/types.js';
-import type { Score, ScoreInput, Scorer } from './types.js';
+import type { Score, ScoreInput, Scorer, ScorerContext } from './types.js';
 
 import { extractAnswer, extractLetterFrom, EXTRACTOR_VERSION } from './extract.js';
 
@@ -16,17 +16,28 @@ export function extractLetter(text: string, letters: string[]): string | null {
  * Multiple choice by generation: the answer read from the output text by `extractAnswer`.
  * A refusal or an unreadable answer is not a wrong answer: it is unscored with outcome `refused`
  * or `unreadable`, counted and shown beside the metric. Every score records how it was read.
+ *
+ * `fallback: 'grader'`: an answer the rules leave `unreadable` is read by the run's grader, when it
+ * has one (score/mcq-grader.ts, loaded only then); answers the rules read never reach the grader.
+ * Without a grader (and no recorded grader answer to re-parse) the scorer is the rules alone.
  */
-export function mcqLetterScorer(opts: { name?: string } = {}): Scorer {
+export function mcqLetterScorer(opts: { name?: string; fallback?: 'grader'; ctx?: ScorerContext } = {}): Scorer {
+  const ctx = opts.ctx ?? {};
   return {
     name: opts.name ?? 'mcq_letter',
     type: 'mcq_letter',
-    score(input: ScoreInput): Score {
+    ...(opts.fallback === 'grader' ? { usesGrader: true } : {}),
+    score(input: ScoreInput): Score | Promise<Score> {
       if (!input.shownChoices || !input.targetLetter) return { status: 'unscored', reason: 'not a multiple-choice sample' };
       const e = extractAnswer(input.output.content, input.shownChoices);
       const extraction = { extractor: EXTRACTOR_VERSION, rule: e.rule, span: e.span, matched: e.matched };
       if (e.outcome !== 'answer') {
-        return { status: 'unscored', outcome: e.outcome, reason: e.outcome === 'refused' ? `the model refused to answer (${e.rule})` : `no answer could be read (${e.rule})`, extraction };
+        const rules: Score = { status: 'unscored', outcome: e.outcome, reason: e.outcome === 'refused' ? `the model refused to answer (${e.rule})` : `no answer could be read (${e.rule})`, extraction };
+        if (e.outcome === 'unreadable' && opts.fallback === 'grader' && (ctx.grader || input.recorded?.grader)) {
+          const mcq = { ...input, shownChoices: input.shownChoices, targetLetter: input.targetLetter };
+          return import('./mcq-grader.js').then(async (m) => (await m.graderFallback(mcq, { ...e, outcome: 'unreadable' }, extraction, ctx)) ?? rules);
+        }
+        return rules;
       }
       return { status: 'scored', value: e.letter === input.targetLetter ? 1 : 0, answer: e.letter, mode: 'generation', explanation: `read by rule "${e.rule}": ${JSON.stringify(e.matched)}`, detail: { extraction } };
     },

@@ -84,5 +84,11 @@ export interface Scorer {
   readonly needsLogprobs?: boolean;
   /** Needs a grader model to score new outputs (a re-score may re-parse recorded grader answers instead). */
   readonly needsGrader?: boolean;
+  /**
+   * May call the run's grader when it has one, without needing one (e.g. `mcq_letter` with
+   * `fallback: grader`): its scores then depend on a grader's answers, so they cannot be recomputed
+   * from the output alone (the queue coordinator skips them in its check when the run has a grader).
+   */
+  readonly usesGrader?: boolean;
   score(input: ScoreInput): Score | Promise<Score>;
 }

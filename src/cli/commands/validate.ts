@@ -87,4 +87,25 @@ export function register(program: Command): void {
       if (o.json) return json(r);
       process.stdout.write(formatElectionValidation(r));
     });
+  v.command('extraction')
+    .description('How well mcq_letter reads labelled free-text answers: the rules alone, and with --grader the rules + grader fallback (aggregate figures only)')
+    .option('--set <file...>', 'labelled set(s), JSONL rows {id, split, kind, ambiguous, options, response, expected}; default every test/fixtures/extraction/extraction-set*.jsonl')
+    .option('--split <split>', 'dev, heldout or all (a split named dev2, heldout3… counts as dev, heldout)', 'all')
+    .option('--grader <spec>', 'also read unreadable answers with a grader: "simulated" (the simulated target\'s extraction-grader, a test double) or a provider/model')
+    .option('--json', 'print as JSON')
+    .action(async (o: { set?: string[]; split: string; grader?: string; json?: boolean }) => {
+      if (o.split !== 'dev' && o.split !== 'heldout' && o.split !== 'all') throw new AssayError('USAGE', `--split must be dev, heldout or all, got "${o.split}"`, {});
+      const { runExtractionValidation, formatExtractionValidation } = await import('../../score/extraction-validation.js');
+      let r;
+      try {
+        r = await runExtractionValidation({ ...(o.set ? { sets: o.set } : {}), split: o.split, ...(o.grader ? { grader: o.grader } : {}) });
+      } catch (e) {
+        if (e instanceof AssayError) throw e;
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'ENOENT') throw new AssayError('FILE_NOT_FOUND', err.message, {});
+        throw new AssayError('DATASET_INVALID', err.message, {});
+      }
+      if (o.json) return json(r);
+      process.stdout.write(formatExtractionValidation(r));
+    });
 }

@@ -8,10 +8,12 @@ import { electionFacts } from './election-facts.js';
 import { electionTwins } from './election-twins.js';
 import { oneSided } from './one-sided.js';
 import { mcqReader } from './mcq-reader.js';
+import { mcqMirror } from './mcq-mirror.js';
 import { codeWriter } from './code-writer.js';
 import { injectionTarget } from './injection-target.js';
 import { injectionGrader } from './injection-grader.js';
 import { electionGrader } from './election-grader.js';
+import { extractionGrader } from './extraction-grader.js';
 import { oracle } from './oracle.js';
 import { saboteur } from './saboteur.js';
 
@@ -33,10 +35,12 @@ export const BEHAVIOURS: Record<string, BehaviourFactory> = {
   'election-twins': electionTwins,
   'one-sided': oneSided,
   'mcq-reader': mcqReader,
+  'mcq-mirror': mcqMirror,
   'code-writer': codeWriter,
   'injection-target': injectionTarget,
   'injection-grader': injectionGrader,
   'election-grader': electionGrader,
+  'extraction-grader': extractionGrader,
 };
 
 /** Parses `name` or `name:key=value,key=value` into a behaviour; errors name the spec and the problem. */
