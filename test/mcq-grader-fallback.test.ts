@@ -175,10 +175,38 @@ test('re-scoring: a recorded grader answer is re-parsed without a grader; a chan
   for (const r of [READABLE, UNREADABLE, "I can't help with that.", ''])
     assert.deepEqual(await fallbackScorer().score(input(r)), await plain.score(input(r)));
   assert.throws(() => createScorers([{ type: 'mcq_letter', fallback: 'always' }]), /fallback must be "grader"/);
-  // Flagged as grader-dependent (the queue coordinator does not recompute its scores when the run has a grader); never as grader-required.
+  // Flagged as grader-dependent (the queue coordinator re-reads the recorded grader reply to check it); never as grader-required.
   assert.equal(fallbackScorer().usesGrader, true);
   assert.ok(!fallbackScorer().needsGrader);
   assert.equal(createScorers([{ type: 'mcq_letter' }])[0]!.usesGrader, undefined);
+});
+
+test('the queue coordinator re-reads a worker\'s recorded grader reply: genuine grader-read, failed and out-of-format scores pass; a forged letter, a claimed grader read of a rules-readable answer or a reply for another prompt are refused', async () => {
+  const { verifyScores } = await import('../src/queue/coordinator.js');
+  const unit = { key: 's1#1', epoch: 1, sample: input('').sample } as never;
+  const record = (content: string, score: Score) => ({ type: 'sample', key: 's1#1', sampleId: 's1', epoch: 1, output: { content, logprobs: null }, shownChoices: OPTIONS, targetLetter: 'A', scores: { mcq_letter: score } }) as never;
+  // The coordinator has no grader: its scorer is the one createScorers builds from the suite alone.
+  const coordinator = [fallbackScorer()];
+  const check = (content: string, score: Score) => verifyScores(record(content, score), unit, coordinator, true);
+  const read = await fallbackScorer(stub('#choice: 3')).score(input(UNREADABLE));
+  assert.equal(read.status === 'scored' && read.answer, 'C');
+  assert.equal(await check(UNREADABLE, read), null);
+  for (const reply of ['#choice: 0', '#choice: -1', 'no idea', '#choice: 9']) assert.equal(await check(UNREADABLE, await fallbackScorer(stub(reply)).score(input(UNREADABLE))), null, reply);
+  const failed = await fallbackScorer(stub(new Error('upstream 503'))).score(input(UNREADABLE));
+  assert.equal(failed.status === 'unscored' && failed.grader?.raw, null);
+  assert.equal(await check(UNREADABLE, failed), null);
+  // A letter or value other than the recorded reply gives.
+  if (read.status !== 'scored') return;
+  assert.match((await check(UNREADABLE, { ...read, answer: 'A', value: 1 }))!, /do not follow/);
+  // The reply edited to another choice: the recorded detail no longer follows from it.
+  assert.match((await check(UNREADABLE, { ...read, grader: { ...read.grader!, raw: '#choice: 1' } }))!, /do not follow/);
+  // A grader read claimed for an answer the rules read themselves (the grader is never asked for those).
+  assert.match((await check('The answer is B.', read))!, /do not follow/);
+  // A grader failure claimed for a readable answer.
+  assert.match((await check('The answer is B.', failed))!, /do not follow/);
+  // A reply recorded for another prompt (the question changed): the digest does not match.
+  const other = await fallbackScorer(stub('#choice: 3')).score(input(UNREADABLE, { sample: { id: 's1', input: 'Which city is largest?', metadata: {}, source: { file: 'data.jsonl' } } }));
+  assert.match((await check(UNREADABLE, other))!, /do not follow/);
 });
 
 test('hostile length: a 600,000-character unreadable answer is clipped for the grader and read in linear time', async () => {
@@ -306,7 +334,7 @@ test('assay validate extraction --grader simulated: figures match a hand count',
 const REDIS = 'redis://127.0.0.1:6379/0';
 const redis = await redisUp(REDIS);
 
-test('a distributed run with a grader: grader-read answers are not refused by the coordinator (it cannot recompute them without the grader)', { ...requireService('Redis', redis), timeout: 120_000 }, async () => {
+test('a distributed run with a grader: grader-read answers pass the coordinator\'s check (it re-reads the recorded grader reply)', { ...requireService('Redis', redis), timeout: 120_000 }, async () => {
   const t = await startTarget({ seed: 5, behaviours: [behaviourFromSpec('extraction-grader'), behaviourFromSpec('mcq-mirror:hedge=0.3')] });
   targets.push(t);
   const dir = tmp();

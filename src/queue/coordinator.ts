@@ -4,7 +4,7 @@ import { AssayError } from '../common/errors.js';
 import { buildPrompt } from '../run/prompt.js';
 import { accessAtLeast } from '../model/types.js';
 import { createScorers } from '../score/registry.js';
-import type { Scorer } from '../score/types.js';
+import type { Score, Scorer } from '../score/types.js';
 import { applyScorers } from '../run/scoring.js';
 import type { SampleRecord } from '../run/types.js';
 import type { EventRecord, RunHeader, WorkUnit } from '../run/types.js';
@@ -94,8 +94,9 @@ export class QueueCoordinator implements UnitDispatch {
     this.runId = header.runId;
     this.header = header;
     const all = createScorers(header.suite.definition.scorers, {});
-    // Scores that depend on a grader's answer cannot be recomputed here (no grader): not checked.
-    this.rescorers = { scorers: all.filter((x) => !x.needsGrader && !(x.usesGrader && header.grader)), logprobsAllowed: accessAtLeast(header.config.access, 'grey-box') && all.some((x) => x.needsLogprobs) };
+    // Model-graded scorers cannot be recomputed here (no grader). A scorer that only falls back to a grader
+    // (mcq_letter with fallback: grader) is: verifyScores re-reads the worker's recorded grader answer.
+    this.rescorers = { scorers: all.filter((x) => !x.needsGrader), logprobsAllowed: accessAtLeast(header.config.access, 'grey-box') && all.some((x) => x.needsLogprobs) };
     this.agentic = header.suite.definition.solver.type === 'agent';
     const spec: RunSpec = { v: JOB_VERSION, header, artefactDir };
     await this.redis.set(specKey(this.target.prefix, header.runId), JSON.stringify(spec), 'EX', KEEP_S);
@@ -217,10 +218,26 @@ export class QueueCoordinator implements UnitDispatch {
  */
 export async function verifyScores(rec: SampleRecord, unit: WorkUnit, scorers: Scorer[], logprobsAllowed: boolean): Promise<string | null> {
   if (!rec.output || rec.outcome || rec.error) return Object.keys(rec.scores ?? {}).length && (rec.error || rec.outcome) ? `result for ${unit.key} has scores but no scorable answer` : null;
-  const again = await applyScorers(scorers, unit.sample, { ...rec, scores: {} }, logprobsAllowed);
-  for (const s of scorers)
-    if (JSON.stringify(again[s.name]) !== JSON.stringify(rec.scores[s.name])) return `scores of ${unit.key} do not follow from its answer (${s.name}: recorded ${JSON.stringify(rec.scores[s.name])}, recomputed ${JSON.stringify(again[s.name])})`;
+  // A grader-fallback score is recomputed from the worker's recorded grader answer (re-parsed, as
+  // `assay score` does without a grader): the rules' reading, the grader prompt's digest and the letter
+  // drawn from the grader's reply must all follow. The reply itself cannot be checked without a grader.
+  const recorded = Object.fromEntries(scorers.filter((s) => s.usesGrader && rec.scores[s.name]).map((s) => [s.name, rec.scores[s.name]!]));
+  const again = await applyScorers(scorers, unit.sample, { ...rec, scores: recorded }, logprobsAllowed);
+  for (const s of scorers) {
+    const mine = rec.scores[s.name];
+    const theirs = s.usesGrader ? asRecorded(again[s.name]) : again[s.name];
+    // The worker's grader call failed (no reply recorded): what follows is that the rules could not read the answer and it stays unreadable.
+    if (s.usesGrader && mine?.grader?.raw === null && mine.status === 'unscored' && mine.outcome === 'unreadable' && theirs?.status === 'unscored' && theirs.outcome === 'unreadable' && !theirs.grader) continue;
+    if (JSON.stringify(theirs) !== JSON.stringify(mine)) return `scores of ${unit.key} do not follow from its answer (${s.name}: recorded ${JSON.stringify(rec.scores[s.name])}, recomputed ${JSON.stringify(again[s.name])})`;
+  }
   return null;
+}
+
+/** A re-parsed grader score as the worker recorded it (without the `reparsedFrom` mark the re-parse adds). */
+function asRecorded(score: Score | undefined): Score | undefined {
+  if (!score?.grader || score.grader.reparsedFrom !== 'recorded') return score;
+  const { reparsedFrom: _, ...grader } = score.grader;
+  return { ...score, grader };
 }
 
 function buildPromptMessages(unit: WorkUnit, header: RunHeader | null): unknown {
