@@ -323,6 +323,11 @@ test('assay validate extraction --grader simulated: figures match a hand count',
   // Split filter: heldout keeps heldout and heldout2 (r2, r3, r5).
   const held = JSON.parse((await cli(['validate', 'extraction', '--set', file, '--split', 'heldout', '--json'])).stdout) as typeof v;
   assert.equal(held.sets[0]!.rows, 3);
+  // A file outside the shipped folder has no in/out-of-sample status; the shipped set 1 is in sample for the rules.
+  assert.equal((v.sets[0] as { rulesSample?: unknown }).rulesSample, null);
+  const shipped = await cli(['validate', 'extraction', '--set', join(import.meta.dirname, 'fixtures/extraction/extraction-set.jsonl'), '--json']);
+  assert.equal(shipped.code, 0, shipped.stderr);
+  assert.equal((JSON.parse(shipped.stdout) as { sets: { rulesSample: string }[] }).sets[0]!.rulesSample, 'in sample');
   assert.equal(held.sets[0]!.routes.length, 1);
   // The text table prints aggregates only, never an item's text.
   const text = await cli(['validate', 'extraction', '--set', file, '--grader', 'simulated']);
