@@ -415,16 +415,15 @@ async function runLocked(opts: RunOptions, scorers: Scorer[], wantLogprobs: bool
 export const DEFAULT_RETRY_AFTER_MAX_MS = 60_000;
 
 /**
- * Pre-flight: reads every work unit of the run once (each record parsed and checked, encoding
- * included) and builds its prompt, so a bad record anywhere fails the run before the first call.
- * Returns the number of units.
+ * Pre-flight: reads every work unit of the run once (each record parsed and checked — fields,
+ * choices, targets, the template's metadata, encoding), so a bad record anywhere fails the run
+ * before the first call. Returns the number of units. Prompts are not built here: `buildPrompt` is
+ * total on a sample the reader accepted and a template the suite loader accepted (test/prompt-total.test.ts),
+ * and building them was ~40 % of the pre-flight, which comes before the first request.
  */
 async function validateUnits(suite: LoadedSuite, config: RunConfig): Promise<number> {
   let n = 0;
-  for await (const unit of workUnits(suite, { ...config, epochs: 1 })) {
-    if (suite.def.solver.type !== 'agent') buildPrompt(suite.def, unit.sample, config.seed, 1);
-    n++;
-  }
+  for await (const _ of workUnits(suite, { ...config, epochs: 1 })) n++;
   return n * config.epochs;
 }
 

@@ -14,8 +14,9 @@ export function buildPrompt(def: SuiteDefinition, sample: Sample, seed: number, 
   const messages: ChatMessage[] = [];
   if (def.solver.system) messages.push({ role: 'system', content: def.solver.system });
   if (typeof sample.input !== 'string') {
-    // A chat input is sent as given (after the suite's system message).
-    messages.push(...sample.input);
+    // A chat input is sent as given (after the suite's system message); a loop, not a spread, so a
+    // chat of any length cannot overflow the call stack.
+    for (const m of sample.input) messages.push(m);
     return { messages };
   }
   if (def.solver.type === 'multiple_choice') {
